@@ -1,0 +1,49 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/neutrino-net/neutrino/internal/fault"
+)
+
+// neutronError is the body of every error reply.
+type neutronError struct {
+	NeutronError errorBody `json:"NeutronError"`
+}
+
+type errorBody struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+	Detail  string `json:"detail"`
+}
+
+// writeError renders err as a NeutronError. Anything that is not a
+// *fault.Error is an internal error: logged with the request id, shown to
+// the client only as Neutron's generic 500.
+func (s *Server) writeError(ctx context.Context, w http.ResponseWriter, err error) {
+	f, ok := fault.As(err)
+	if !ok {
+		if errors.Is(err, context.Canceled) {
+			// The client went away; nobody reads the reply.
+			return
+		}
+		s.log.ErrorContext(ctx, "request failed", "error", err)
+		f = fault.Internal()
+	} else if f.Status >= 500 {
+		s.log.ErrorContext(ctx, "request failed", "type", f.Type, "error", f.Message)
+	} else {
+		s.log.InfoContext(ctx, "client error", "status", f.Status, "type", f.Type, "message", f.Message)
+	}
+	writeFault(w, f)
+}
+
+func writeFault(w http.ResponseWriter, f *fault.Error) {
+	body, _ := json.Marshal(neutronError{errorBody{Type: f.Type, Message: f.Message, Detail: f.Detail}})
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", itoa(len(body)))
+	w.WriteHeader(f.Status)
+	w.Write(body)
+}

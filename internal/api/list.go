@@ -1,0 +1,234 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/neutrino-net/neutrino/internal/fault"
+	"github.com/neutrino-net/neutrino/internal/resource"
+)
+
+// listQuery is a parsed list request.
+type listQuery struct {
+	query  resource.Query
+	fields []string
+}
+
+// Query parameters that are not attribute filters.
+var reservedParams = map[string]bool{
+	"fields": true, "sort_key": true, "sort_dir": true, "limit": true,
+	"marker": true, "page_reverse": true,
+}
+
+var tagParams = map[string]bool{"tags": true, "tags-any": true, "not-tags": true, "not-tags-any": true}
+
+// parseList reads fields, filters, sorting and pagination from the query
+// string, with Neutron's validation and messages.
+func (c *controller) parseList(r *http.Request) (*listQuery, error) {
+	params := r.URL.Query()
+	lq := &listQuery{fields: nonEmpty(params["fields"])}
+
+	if err := c.parseFilters(params, &lq.query); err != nil {
+		return nil, err
+	}
+	if err := c.parseSorts(params, &lq.query); err != nil {
+		return nil, err
+	}
+	limit, err := c.parseLimit(params.Get("limit"))
+	if err != nil {
+		return nil, err
+	}
+	lq.query.Limit = limit
+	if limit > 0 {
+		lq.query.Marker = params.Get("marker")
+		lq.query.PageReverse = strings.EqualFold(params.Get("page_reverse"), "true")
+		// Pages must be stable, so the order always ends with the id.
+		if !sortsBy(lq.query.Sorts, "id") {
+			lq.query.Sorts = append(lq.query.Sorts, resource.SortKey{Attr: c.res.Attr("id")})
+		}
+	}
+	return lq, nil
+}
+
+func (c *controller) parseFilters(params url.Values, q *resource.Query) error {
+	emptyOK := c.s.extensionEnabled("empty-string-filtering")
+	tagsOK := c.s.extensionEnabled("standard-attr-tag") && c.res.Standard
+	var invalid []string
+	for key, raw := range params {
+		if reservedParams[key] {
+			continue
+		}
+		if tagParams[key] && tagsOK {
+			tags := splitTags(raw)
+			switch key {
+			case "tags":
+				q.Tags.All = tags
+			case "tags-any":
+				q.Tags.Any = tags
+			case "not-tags":
+				q.Tags.NotAll = tags
+			case "not-tags-any":
+				q.Tags.NotAny = tags
+			}
+			continue
+		}
+		a := c.res.Attr(key)
+		if a == nil || !a.Filter {
+			invalid = append(invalid, key)
+			continue
+		}
+		if a.Name == "tenant_id" {
+			// tenant_id is project_id by another name.
+			if p := c.res.Attr("project_id"); p != nil {
+				a = p
+			}
+		}
+		f := resource.Filter{Attr: a}
+		for _, v := range raw {
+			if v == "" && !emptyOK {
+				continue
+			}
+			cv, err := resource.ConvertFilter(a, v)
+			if err != nil {
+				var ce *resource.ConvertError
+				if errors.As(err, &ce) {
+					return fault.InvalidInput(ce.Reason)
+				}
+				return fault.BadRequest("%s", err.Error())
+			}
+			f.Values = append(f.Values, cv)
+		}
+		if len(f.Values) > 0 {
+			q.Filters = append(q.Filters, f)
+		}
+	}
+	if len(invalid) > 0 && c.s.extensionEnabled("filter-validation") {
+		sort.Strings(invalid)
+		return fault.BadRequest("%s is invalid attribute for filtering", pyList(invalid))
+	}
+	return nil
+}
+
+func (c *controller) parseSorts(params url.Values, q *resource.Query) error {
+	keys := nonEmpty(params["sort_key"])
+	dirs := nonEmpty(params["sort_dir"])
+	if len(keys) != len(dirs) {
+		return fault.BadRequest("The number of sort_keys and sort_dirs must be same")
+	}
+	var absent, badDirs []string
+	for i, k := range keys {
+		a := c.res.Attr(k)
+		if a != nil && a.Name == "tenant_id" {
+			a = c.res.Attr("project_id")
+		}
+		if a == nil || !a.Sort || a.Storage != resource.Column {
+			absent = append(absent, k)
+			continue
+		}
+		if dirs[i] != "asc" && dirs[i] != "desc" {
+			badDirs = append(badDirs, dirs[i])
+			continue
+		}
+		q.Sorts = append(q.Sorts, resource.SortKey{Attr: a, Desc: dirs[i] == "desc"})
+	}
+	if len(absent) > 0 {
+		return fault.BadRequest("%s is invalid attribute for sort_keys", pyList(absent))
+	}
+	if len(badDirs) > 0 {
+		return fault.BadRequest("%s is invalid value for sort_dirs, valid value is 'asc' and 'desc'", pyList(badDirs))
+	}
+	return nil
+}
+
+// parseLimit applies limit= and pagination_max_limit as Neutron does: 0
+// or absent means no limit, unless the operator capped it.
+func (c *controller) parseLimit(raw string) (int, error) {
+	limit := 0
+	if raw != "" {
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 0 {
+			return 0, fault.NeutronBadRequest("limit", fmt.Sprintf("Limit must be an integer 0 or greater and not '%s'", raw))
+		}
+		limit = n
+	}
+	if max := c.s.opts.PaginationMaxLimit; max > 0 {
+		if limit == 0 || limit > max {
+			limit = max
+		}
+	}
+	return limit, nil
+}
+
+// pageLinks builds <collection>_links: "next" unless this is the last
+// page going forward, "previous" unless it is the first going backward.
+func (c *controller) pageLinks(r *http.Request, lq *listQuery, objs []*resource.Object) []link {
+	limit, reverse := lq.query.Limit, lq.query.PageReverse
+	base := c.s.baseURL(r) + r.URL.Path
+	links := []link{}
+	if !(len(objs) < limit && !reverse) {
+		p := r.URL.Query()
+		p.Del("marker")
+		p.Del("page_reverse")
+		if len(objs) > 0 {
+			p.Set("marker", objs[len(objs)-1].ID())
+		}
+		links = append(links, link{Href: base + "?" + p.Encode(), Rel: "next"})
+	}
+	if !(len(objs) < limit && reverse) {
+		p := r.URL.Query()
+		p.Del("marker")
+		if len(objs) > 0 {
+			p.Set("marker", objs[0].ID())
+		}
+		p.Set("page_reverse", "True")
+		links = append(links, link{Href: base + "?" + p.Encode(), Rel: "previous"})
+	}
+	return links
+}
+
+func sortsBy(sorts []resource.SortKey, name string) bool {
+	for _, s := range sorts {
+		if s.Attr.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// splitTags reads tag filters: each value is a comma-separated list.
+func splitTags(raw []string) []string {
+	var out []string
+	for _, v := range raw {
+		for _, t := range strings.Split(v, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
+
+func nonEmpty(vals []string) []string {
+	var out []string
+	for _, v := range vals {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// pyList formats names as Python prints a list of strings, because
+// Neutron's messages interpolate lists that way.
+func pyList(items []string) string {
+	quoted := make([]string, len(items))
+	for i, s := range items {
+		quoted[i] = "'" + s + "'"
+	}
+	return "[" + strings.Join(quoted, ", ") + "]"
+}

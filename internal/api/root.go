@@ -1,0 +1,199 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/neutrino-net/neutrino/internal/fault"
+)
+
+type link struct {
+	Href string `json:"href"`
+	Rel  string `json:"rel"`
+}
+
+// route dispatches a request by path.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	path := strings.TrimSuffix(r.URL.Path, "/")
+	switch path {
+	case "":
+		s.only(w, r, s.versions, http.MethodGet)
+		return
+	case "/healthcheck":
+		s.only(w, r, s.healthcheck, http.MethodGet, http.MethodHead)
+		return
+	case "/v2.0":
+		s.only(w, r, s.resourceIndex, http.MethodGet)
+		return
+	}
+	rest, ok := strings.CutPrefix(path, "/v2.0/")
+	if !ok {
+		writeFault(w, fault.HTTPNotFound())
+		return
+	}
+	// Neutron accepts a ".json" suffix on any path.
+	rest = strings.TrimSuffix(rest, ".json")
+	parts := strings.Split(rest, "/")
+	if parts[0] == "extensions" {
+		switch len(parts) {
+		case 1:
+			s.only(w, r, s.listExtensions, http.MethodGet)
+		case 2:
+			s.only(w, r, func(w http.ResponseWriter, r *http.Request) { s.showExtension(w, r, parts[1]) }, http.MethodGet)
+		default:
+			writeFault(w, fault.HTTPNotFound())
+		}
+		return
+	}
+	c := s.controllers[parts[0]]
+	if c == nil {
+		writeFault(w, fault.HTTPNotFound())
+		return
+	}
+	switch len(parts) {
+	case 1:
+		switch r.Method {
+		case http.MethodGet:
+			c.list(w, r)
+		case http.MethodPost:
+			c.create(w, r)
+		default:
+			methodNotAllowed(w, "GET, POST")
+		}
+	case 2:
+		id := parts[1]
+		switch r.Method {
+		case http.MethodGet:
+			c.show(w, r, id)
+		case http.MethodPut:
+			c.update(w, r, id)
+		case http.MethodDelete:
+			c.delete(w, r, id)
+		default:
+			methodNotAllowed(w, "GET, PUT, DELETE")
+		}
+	default:
+		writeFault(w, fault.HTTPNotFound())
+	}
+}
+
+func (s *Server) only(w http.ResponseWriter, r *http.Request, h http.HandlerFunc, methods ...string) {
+	for _, m := range methods {
+		if r.Method == m {
+			h(w, r)
+			return
+		}
+	}
+	methodNotAllowed(w, strings.Join(methods, ", "))
+}
+
+func methodNotAllowed(w http.ResponseWriter, allow string) {
+	w.Header().Set("Allow", allow)
+	writeFault(w, fault.New(http.StatusMethodNotAllowed, "HTTPMethodNotAllowed",
+		"The server could not comply with the request since it is either malformed or otherwise incorrect."))
+}
+
+// baseURL is the scheme and host clients reached us by, honouring proxy
+// headers when their parsing is enabled.
+func (s *Server) baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if s.opts.ProxyHeaders {
+		if p := r.Header.Get("X-Forwarded-Proto"); p != "" {
+			scheme, _, _ = strings.Cut(p, ",")
+		}
+	}
+	return scheme + "://" + r.Host
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		writeFault(w, fault.Internal())
+		return
+	}
+	writeBody(w, status, body)
+}
+
+func writeBody(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", itoa(len(body)))
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+func (s *Server) versions(w http.ResponseWriter, r *http.Request) {
+	type version struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+		Links  []link `json:"links"`
+	}
+	writeJSON(w, http.StatusOK, map[string][]version{"versions": {{
+		ID: "v2.0", Status: "CURRENT",
+		Links: []link{{Href: s.baseURL(r) + "/v2.0/", Rel: "self"}},
+	}}})
+}
+
+func (s *Server) resourceIndex(w http.ResponseWriter, r *http.Request) {
+	type entry struct {
+		Name       string `json:"name"`
+		Collection string `json:"collection"`
+		Links      []link `json:"links"`
+	}
+	base := s.baseURL(r) + "/v2.0/"
+	out := []entry{}
+	for _, res := range s.opts.Resources.All() {
+		if s.controllers[res.Collection] == nil || res.Parent != "" {
+			continue
+		}
+		out = append(out, entry{Name: res.Name, Collection: res.Collection,
+			Links: []link{{Href: base + res.Collection, Rel: "self"}}})
+	}
+	writeJSON(w, http.StatusOK, map[string][]entry{"resources": out})
+}
+
+type extensionView struct {
+	Alias       string `json:"alias"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Updated     string `json:"updated"`
+	Links       []link `json:"links"`
+}
+
+func (s *Server) listExtensions(w http.ResponseWriter, r *http.Request) {
+	out := make([]extensionView, 0, len(s.opts.Extensions))
+	for _, e := range s.opts.Extensions {
+		out = append(out, extensionView{e.Alias, e.Name, e.Description, e.Updated, []link{}})
+	}
+	writeJSON(w, http.StatusOK, map[string][]extensionView{"extensions": out})
+}
+
+func (s *Server) showExtension(w http.ResponseWriter, r *http.Request, alias string) {
+	for _, e := range s.opts.Extensions {
+		if e.Alias == alias {
+			writeJSON(w, http.StatusOK, map[string]extensionView{"extension": {e.Alias, e.Name, e.Description, e.Updated, []link{}}})
+			return
+		}
+	}
+	writeFault(w, fault.New(http.StatusNotFound, "HTTPNotFound", "Extension with alias %s does not exist", alias))
+}
+
+// healthcheck answers as oslo.middleware's healthcheck: 200 "OK", or 503
+// with the reason when the database does not answer.
+func (s *Server) healthcheck(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+	status, body := http.StatusOK, "OK"
+	if s.opts.Healthy != nil {
+		if err := s.opts.Healthy(r.Context()); err != nil {
+			s.log.WarnContext(r.Context(), "health check failed", "error", err)
+			status, body = http.StatusServiceUnavailable, "DATABASE UNAVAILABLE"
+		}
+	}
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		w.Write([]byte(body))
+	}
+}

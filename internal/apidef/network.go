@@ -1,0 +1,81 @@
+package apidef
+
+import (
+	"github.com/neutrino-net/neutrino/internal/resource"
+)
+
+// Field sizes from neutron-lib's db constants.
+const (
+	NameFieldSize        = 255
+	DescriptionFieldSize = 255
+	ProjectIDFieldSize   = 255
+)
+
+// Networks is the collection name of the core network resource.
+const Networks = "networks"
+
+func init() {
+	registerResource(Networks, func() *resource.Resource {
+		r := resource.NewResource("network", Networks,
+			idAttr(),
+			nameAttr(),
+			tenantIDAttr(),
+			&resource.Attr{Name: "admin_state_up", Kind: resource.Bool, AllowPost: true, AllowPut: true,
+				Default: true, Visible: true, Filter: true, Sort: true},
+			&resource.Attr{Name: "status", Kind: resource.String, Visible: true, Filter: true, Sort: true},
+			&resource.Attr{Name: "subnets", Kind: resource.StringList, Visible: true, Default: []string{},
+				Storage: resource.Related},
+			&resource.Attr{Name: "shared", Kind: resource.Bool, AllowPost: true, AllowPut: true, Default: false,
+				Visible: true, Filter: true, EnforcePolicy: true, RequiredByPolicy: true},
+			// Address scopes come from the subnets' pools; null until a
+			// subnet from a scoped pool exists.
+			&resource.Attr{Name: "ipv4_address_scope", Kind: resource.String, Nullable: true, Visible: true,
+				Storage: resource.Virtual},
+			&resource.Attr{Name: "ipv6_address_scope", Kind: resource.String, Nullable: true, Visible: true,
+				Storage: resource.Virtual},
+		)
+		r.AllowBulk = true
+		r.Standard = true
+		return r
+	})
+}
+
+func idAttr() *resource.Attr {
+	return &resource.Attr{Name: "id", Kind: resource.String, Visible: true, Filter: true, Sort: true,
+		Validate: resource.UUID}
+}
+
+func nameAttr() *resource.Attr {
+	return &resource.Attr{Name: "name", Kind: resource.String, AllowPost: true, AllowPut: true, Default: "",
+		Visible: true, Filter: true, Sort: true, Validate: resource.NameString(NameFieldSize)}
+}
+
+// tenantIDAttr is the legacy owner attribute; the store keeps project_id
+// and the API mirrors it into tenant_id.
+func tenantIDAttr() *resource.Attr {
+	return &resource.Attr{Name: "tenant_id", Kind: resource.String, AllowPost: true, Visible: true,
+		Filter: true, Sort: true, RequiredByPolicy: true, Validate: resource.MaxLen(ProjectIDFieldSize),
+		Storage: resource.Virtual}
+}
+
+// addTrailingStandardAttrs appends the standard attributes every standard
+// resource shows last, in Neutron's order.
+func addTrailingStandardAttrs(r *resource.Resource) {
+	if !r.Standard {
+		return
+	}
+	r.Add(&resource.Attr{Name: "description", Kind: resource.String, AllowPost: true, AllowPut: true,
+		Default: "", Visible: true, Filter: true, Validate: resource.MaxLen(DescriptionFieldSize),
+		Extension: "standard-attr-description"})
+	r.Add(&resource.Attr{Name: "tags", Kind: resource.StringList, Visible: true, Default: []string{},
+		Storage: resource.Related, Extension: "standard-attr-tag"})
+	r.Add(&resource.Attr{Name: "created_at", Kind: resource.Time, Visible: true, Filter: true, Sort: true,
+		Extension: "standard-attr-timestamp"})
+	r.Add(&resource.Attr{Name: "updated_at", Kind: resource.Time, Visible: true, Filter: true, Sort: true,
+		Extension: "standard-attr-timestamp"})
+	r.Add(&resource.Attr{Name: "revision_number", Kind: resource.Int, Visible: true, Filter: true, Sort: true,
+		Extension: "standard-attr-revisions"})
+	r.Add(&resource.Attr{Name: "project_id", Kind: resource.String, AllowPost: true, Visible: true,
+		Filter: true, Sort: true, RequiredByPolicy: true, Validate: resource.MaxLen(ProjectIDFieldSize),
+		Extension: "project-id"})
+}

@@ -1,0 +1,47 @@
+package resource
+
+// Filter selects objects whose attribute equals any of Values (a repeated
+// query parameter means OR, as in Neutron).
+type Filter struct {
+	Attr   *Attr
+	Values []any
+}
+
+// SortKey orders a list by one attribute.
+type SortKey struct {
+	Attr *Attr
+	Desc bool
+}
+
+// TagFilter holds the tag-extension filters: tags (all of), tags-any,
+// not-tags (not all of), not-tags-any.
+type TagFilter struct {
+	All, Any, NotAll, NotAny []string
+}
+
+// Empty reports whether no tag filter is set.
+func (t TagFilter) Empty() bool {
+	return len(t.All)+len(t.Any)+len(t.NotAll)+len(t.NotAny) == 0
+}
+
+// Scope limits a query to what a project may see: its own objects, plus
+// objects where any of the SharedBy boolean attributes is true (a shared
+// or external network). A nil Scope sees everything (an admin).
+type Scope struct {
+	ProjectID string
+	SharedBy  []*Attr
+}
+
+// Query is a list request after the API has parsed and validated it.
+type Query struct {
+	Filters []Filter
+	Tags    TagFilter
+	// Sorts always ends with a unique key when paginating, so pages are
+	// stable; the API appends "id" if the caller did not sort by it.
+	Sorts []SortKey
+	// Limit is 0 for no limit.
+	Limit       int
+	Marker      string
+	PageReverse bool
+	Scope       *Scope
+}

@@ -1,0 +1,99 @@
+package server
+
+import "github.com/neutrino-net/neutrino/internal/config"
+
+// Options is the registry of every configuration option the server reads,
+// with Neutron's section and option names and defaults.
+var Options = config.NewRegistry()
+
+// [DEFAULT] and API options.
+var (
+	optBindHost = Options.String("DEFAULT", "bind_host", "0.0.0.0",
+		"The host IP to bind to.")
+	optBindPort = Options.Port("DEFAULT", "bind_port", 9696,
+		"The port to bind to.")
+	optAuthStrategy = Options.String("DEFAULT", "auth_strategy", "keystone",
+		"The type of authentication to use.").Choices("keystone", "noauth")
+	optCorePlugin = Options.String("DEFAULT", "core_plugin", "ml2",
+		"The core plugin Neutron will use.")
+	optServicePlugins = Options.List("DEFAULT", "service_plugins", nil,
+		"The service plugins Neutron will use.")
+	optBaseMAC = Options.String("DEFAULT", "base_mac", "fa:16:3e:00:00:00",
+		"The base MAC address Neutron will use for VIFs. The first 3 octets will remain unchanged. If the 4th octet is not 00, it will also be used. The others will be randomly generated.")
+	optAllowOverlappingIPs = Options.Bool("DEFAULT", "allow_overlapping_ips", false,
+		"Allow overlapping IP support in Neutron.")
+	optStatePath = Options.String("DEFAULT", "state_path", "/var/lib/neutron",
+		"Where to store Neutron state files.")
+	optPaginationMaxLimit = Options.Int("DEFAULT", "pagination_max_limit", -1,
+		"The maximum number of items returned in a single response; -1 means no limit.").Min(-1)
+	optGlobalPhysnetMTU = Options.Int("DEFAULT", "global_physnet_mtu", 1500,
+		"MTU of the underlying physical network. Neutron uses this value to calculate MTU for all virtual network components.").Min(68)
+	optDebug = Options.Bool("DEFAULT", "debug", false,
+		"If set to true, the logging level will be set to DEBUG instead of the default INFO level.")
+
+	optMaxBodySize = Options.Int("oslo_middleware", "max_request_body_size", 114688,
+		"The maximum body size for each request, in bytes.").Min(0).
+		DeprecatedName("DEFAULT", "osapi_max_request_body_size").
+		DeprecatedName("DEFAULT", "max_request_body_size")
+	optProxyHeaders = Options.Bool("oslo_middleware", "enable_proxy_headers_parsing", false,
+		"Whether the application is behind a proxy or not. This determines if the middleware should parse the headers or not.")
+
+	optConnection = Options.String("database", "connection", "",
+		"The SQLAlchemy-style connection string used to connect to the database: sqlite:///path, sqlite:// (in memory) or postgresql://user:pass@host/db.").Secret()
+	optAutoMigrate = Options.Bool("database", "auto_migrate", true,
+		"Apply pending schema migrations when the server starts (Neutrino extension; 'neutrino db upgrade' does it explicitly).")
+
+	optPolicyFile = Options.String("oslo_policy", "policy_file", "policy.yaml",
+		"The relative or absolute path of a file that maps roles to permissions for a given service.")
+	optPolicyDirs = Options.MultiString("oslo_policy", "policy_dirs", []string{"policy.d"},
+		"Directories where policy configuration files are stored, relative to the config directories or absolute.")
+	optEnforceNewDefaults = Options.Bool("oslo_policy", "enforce_new_defaults", true,
+		"Whether to use the new default rules (secure RBAC personas) instead of the deprecated ones.")
+	optEnforceScope = Options.Bool("oslo_policy", "enforce_scope", true,
+		"Whether the token's scope is checked against the rule's scope types.")
+
+	optCORSOrigin = Options.List("cors", "allowed_origin", nil,
+		"Indicate whether this resource may be shared with the domain received in the request's origin header.")
+	optCORSCredentials = Options.Bool("cors", "allow_credentials", true,
+		"Indicate that the actual request can include user credentials.")
+	optCORSExpose = Options.List("cors", "expose_headers",
+		[]string{"X-Auth-Token", "X-Subject-Token", "X-Service-Token", "X-OpenStack-Request-ID", "OpenStack-Volume-microversion"},
+		"Indicate which headers are safe to expose to the API.")
+	optCORSMaxAge = Options.Int("cors", "max_age", 3600,
+		"Maximum cache age of CORS preflight requests.")
+	optCORSMethods = Options.List("cors", "allow_methods", []string{"GET", "PUT", "POST", "DELETE", "PATCH"},
+		"Indicate which methods can be used during the actual request.")
+	optCORSHeaders = Options.List("cors", "allow_headers",
+		[]string{"X-Auth-Token", "X-Identity-Status", "X-Roles", "X-Service-Catalog", "X-User-Id", "X-Tenant-Id", "X-OpenStack-Request-ID"},
+		"Indicate which header field names may be used during the actual request.")
+)
+
+func init() {
+	// Accepted for compatibility with Neutron's files; Neutrino has no use
+	// for them.
+	for _, name := range []string{"api_extensions_path", "api_workers", "rpc_workers", "rpc_state_report_workers",
+		"use_syslog", "log_dir", "log_file", "host", "transport_url", "notify_nova_on_port_status_changes",
+		"notify_nova_on_port_data_changes", "dhcp_agents_per_network", "router_distributed", "l3_ha",
+		"dns_domain", "external_dns_driver", "agent_down_time", "interface_driver", "verbose",
+		"allow_automatic_l3agent_failover", "auth_url", "rpc_response_timeout"} {
+		Options.Ignore("DEFAULT", name)
+	}
+	for _, s := range []string{"keystone_authtoken", "nova", "placement", "oslo_concurrency",
+		"oslo_messaging_rabbit", "oslo_messaging_notifications", "agent", "experimental", "quotas",
+		"ml2", "ml2_type_flat", "ml2_type_vlan", "ml2_type_vxlan", "ml2_type_geneve", "ml2_type_gre",
+		"securitygroup", "ovs", "linux_bridge", "vxlan", "ovn", "privsep", "healthcheck"} {
+		Options.IgnoreSection(s)
+	}
+	Options.Ignore("oslo_middleware", "http_basic_auth_user_file")
+	Options.Ignore("database", "max_pool_size")
+	Options.Ignore("database", "max_overflow")
+	Options.Ignore("database", "pool_timeout")
+	Options.Ignore("database", "connection_recycle_time")
+	Options.Ignore("oslo_policy", "enforce_new_defaults_deprecated")
+}
+
+// Debug reports [DEFAULT] debug.
+func Debug(cfg *config.Config) bool { return cfg.Bool(optDebug) }
+
+// Connection reports [database] connection.
+func Connection(cfg *config.Config) string { return cfg.String(optConnection) }

@@ -1,0 +1,226 @@
+// Package server is the one place that wires Neutrino's server together:
+// configuration → store → plugins → policy → API → HTTP listener. Only
+// cmd/neutrino and integration tests import it.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/neutrino-net/neutrino/internal/api"
+	"github.com/neutrino-net/neutrino/internal/apidef"
+	"github.com/neutrino-net/neutrino/internal/config"
+	"github.com/neutrino-net/neutrino/internal/plugin"
+	"github.com/neutrino-net/neutrino/internal/plugin/core"
+	"github.com/neutrino-net/neutrino/internal/policy"
+	"github.com/neutrino-net/neutrino/internal/reqctx"
+	"github.com/neutrino-net/neutrino/internal/resource"
+	"github.com/neutrino-net/neutrino/internal/store"
+)
+
+// coreExtensions are the extensions the core plugin (ML2) provides today,
+// in the order /v2.0/extensions lists them (sorted).
+var coreExtensions = []string{
+	"auto-allocated-topology",
+	"empty-string-filtering",
+	"external-net",
+	"filter-validation",
+	"l2_adjacency",
+	"net-mtu",
+	"net-mtu-writable",
+	"network_availability_zone",
+	"pagination",
+	"port-security",
+	"project-id",
+	"revision-if-match",
+	"sorting",
+	"standard-attr-description",
+	"standard-attr-revisions",
+	"standard-attr-timestamp",
+}
+
+// Server is a running Neutrino API server.
+type Server struct {
+	cfg    *config.Config
+	log    *slog.Logger
+	Store  *store.Store
+	API    *api.Server
+	policy *policy.Enforcer
+}
+
+// New builds a server from configuration: it opens (and unless disabled,
+// migrates) the database, builds the enabled resources, plugins and
+// policy, and the API on top.
+func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server, error) {
+	if core := cfg.String(optCorePlugin); core != "ml2" && core != "neutron.plugins.ml2.plugin.Ml2Plugin" {
+		return nil, fmt.Errorf("config: %s: [DEFAULT] core_plugin: unsupported core plugin %q (Neutrino provides ml2)",
+			cfg.Source(optCorePlugin), core)
+	}
+	for _, sp := range cfg.List(optServicePlugins) {
+		logger.Warn("service plugin not available yet; ignored", "service_plugin", sp)
+	}
+	conn := cfg.String(optConnection)
+	if conn == "" {
+		return nil, errors.New("config: [database] connection is not set")
+	}
+	st, err := store.Open(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Bool(optAutoMigrate) {
+		n, err := st.Migrate(ctx)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		if n > 0 {
+			logger.Info("database migrated", "applied", n, "version", store.SchemaVersion())
+		}
+	}
+
+	enforcer, err := policy.New(policy.Options{
+		PolicyFile:         cfg.String(optPolicyFile),
+		PolicyDirs:         cfg.MultiString(optPolicyDirs),
+		ConfigDirs:         configDirs(cfg),
+		EnforceNewDefaults: cfg.Bool(optEnforceNewDefaults),
+		EnforceScope:       cfg.Bool(optEnforceScope),
+		Logger:             logger,
+	})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("load policy: %w", err)
+	}
+
+	enabled := map[string]bool{}
+	var exts []*apidef.Extension
+	for _, alias := range coreExtensions {
+		enabled[alias] = true
+		exts = append(exts, apidef.LookupExtension(alias))
+	}
+	defs := map[string]*resource.Resource{}
+	reg := resource.NewRegistry()
+	for coll, r := range apidef.Build() {
+		r = r.Restrict(func(alias string) bool { return enabled[alias] })
+		defs[coll] = r
+		reg.Register(r)
+	}
+	corePlugin := core.New(st, defs, core.Options{GlobalPhysnetMTU: cfg.Int(optGlobalPhysnetMTU)})
+	handlers := map[string]plugin.Handler{}
+	for coll, h := range corePlugin.Handlers() {
+		handlers[coll] = h
+	}
+
+	authz := authorizer{enforcer}
+	var auth api.Middleware
+	switch cfg.String(optAuthStrategy) {
+	case "noauth":
+		auth = api.NoAuth(authz.isAdmin)
+	default:
+		st.Close()
+		return nil, fmt.Errorf("config: %s: [DEFAULT] auth_strategy: keystone is not available yet; use noauth",
+			cfg.Source(optAuthStrategy))
+	}
+
+	s := &Server{cfg: cfg, log: logger, Store: st, policy: enforcer}
+	s.API = api.New(api.Options{
+		Resources:          reg,
+		Handlers:           handlers,
+		Extensions:         exts,
+		Authorizer:         authz,
+		Auth:               auth,
+		PaginationMaxLimit: cfg.Int(optPaginationMaxLimit),
+		MaxBodySize:        int64(cfg.Int(optMaxBodySize)),
+		ProxyHeaders:       cfg.Bool(optProxyHeaders),
+		CORS: api.CORS{
+			AllowedOrigin:    cfg.List(optCORSOrigin),
+			AllowCredentials: cfg.Bool(optCORSCredentials),
+			ExposeHeaders:    cfg.List(optCORSExpose),
+			MaxAge:           cfg.Int(optCORSMaxAge),
+			AllowMethods:     cfg.List(optCORSMethods),
+			AllowHeaders:     cfg.List(optCORSHeaders),
+		},
+		Logger:  logger,
+		Healthy: st.Ping,
+	})
+	return s, nil
+}
+
+// Close releases the database.
+func (s *Server) Close() error { return s.Store.Close() }
+
+// Addr is the configured listen address.
+func (s *Server) Addr() string {
+	return net.JoinHostPort(s.cfg.String(optBindHost), fmt.Sprint(s.cfg.Int(optBindPort)))
+}
+
+// Serve answers API requests on l until ctx is cancelled, then shuts down
+// gracefully, letting requests in flight finish.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.API,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       5 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(l) }()
+	s.log.Info("serving Neutron API", "address", l.Addr().String(), "database", s.Store.Engine())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve %s: %w", l.Addr(), err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shut down: %w", err)
+	}
+	return nil
+}
+
+// ListenAndServe listens on the configured address and serves until ctx
+// is cancelled.
+func (s *Server) ListenAndServe(ctx context.Context) error {
+	l, err := net.Listen("tcp", s.Addr())
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.Addr(), err)
+	}
+	return s.Serve(ctx, l)
+}
+
+// configDirs are the directories of the loaded config files, where
+// relative policy paths are looked up (as oslo.config does).
+func configDirs(cfg *config.Config) []string {
+	var dirs []string
+	seen := map[string]bool{}
+	for _, f := range cfg.Files() {
+		d := filepath.Dir(f)
+		if !seen[d] {
+			seen[d] = true
+			dirs = append(dirs, d)
+		}
+	}
+	return dirs
+}
+
+// authorizer adapts the policy engine to the API: it reads the caller
+// from the request context.
+type authorizer struct{ e *policy.Enforcer }
+
+func credentials(c *reqctx.Caller) policy.Credentials {
+	return policy.Credentials{UserID: c.UserID, ProjectID: c.ProjectID, DomainID: c.DomainID,
+		Roles: c.Roles, SystemScope: c.SystemScope, IsAdmin: c.IsAdmin}
+}
+
+// Check implements api.Authorizer.
+func (a authorizer) Check(ctx context.Context, action string, target map[string]any) (bool, bool) {
+	return a.e.Check(action, policy.Target(target), credentials(reqctx.CallerFrom(ctx)))
+}
+
+func (a authorizer) isAdmin(c *reqctx.Caller) bool { return a.e.IsAdmin(credentials(c)) }

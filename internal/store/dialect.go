@@ -1,0 +1,106 @@
+package store
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// dialect hides the few places where SQLite and PostgreSQL differ. Queries
+// are written once, with "?" placeholders and portable SQL; a MySQL
+// dialect would slot in here.
+type dialect interface {
+	name() string
+	// rebind turns "?" placeholders into the engine's own.
+	rebind(query string) string
+	// aggregate returns an expression joining expr over a group with ','.
+	aggregate(expr string) string
+	// forUpdate is appended to a SELECT that must lock the rows it reads.
+	forUpdate() string
+	// retryable reports whether err is a transient conflict (serialization
+	// failure, deadlock, busy database) that warrants rerunning the
+	// transaction.
+	retryable(err error) bool
+	// uniqueViolation reports whether err is a unique-constraint violation.
+	uniqueViolation(err error) bool
+	// ddl adapts a portable DDL statement to the engine.
+	ddl(stmt string) string
+}
+
+type sqliteDialect struct{}
+
+func (sqliteDialect) name() string              { return "sqlite" }
+func (sqliteDialect) rebind(q string) string    { return q }
+func (sqliteDialect) aggregate(e string) string { return "group_concat(" + e + ", ',')" }
+func (sqliteDialect) forUpdate() string         { return "" }
+func (sqliteDialect) ddl(stmt string) string    { return stmt }
+func (sqliteDialect) uniqueViolation(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+func (sqliteDialect) retryable(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code() & 0xff {
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return true
+	}
+	return false
+}
+
+type postgresDialect struct{}
+
+func (postgresDialect) name() string              { return "postgresql" }
+func (postgresDialect) aggregate(e string) string { return "string_agg(" + e + ", ',')" }
+func (postgresDialect) forUpdate() string         { return " FOR UPDATE" }
+
+func (postgresDialect) rebind(q string) string {
+	if !strings.Contains(q, "?") {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+func (postgresDialect) ddl(stmt string) string {
+	// SQLite's affinity rules accept these names; PostgreSQL wants its own.
+	return strings.NewReplacer("BLOB", "BYTEA").Replace(stmt)
+}
+
+func (postgresDialect) retryable(err error) bool {
+	var e *pgconn.PgError
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Code {
+	case "40001", "40P01": // serialization_failure, deadlock_detected
+		return true
+	}
+	return false
+}
+
+func (postgresDialect) uniqueViolation(err error) bool {
+	var e *pgconn.PgError
+	return errors.As(err, &e) && e.Code == "23505"
+}

@@ -1,0 +1,205 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/neutrino-net/neutrino/internal/resource"
+)
+
+// List returns the objects matching q in one query: filters, tag filters,
+// scope, keyset pagination from the marker, sorting and limit all happen
+// in SQL, and related lists (tags, a network's subnets) come from
+// correlated subqueries rather than a query per row.
+func (tx *Tx) List(ctx context.Context, r *resource.Resource, q *resource.Query) ([]*resource.Object, error) {
+	t, err := tx.s.table(r)
+	if err != nil {
+		return nil, err
+	}
+	sel, rels := tx.selectSQL(t)
+	var w where
+	if err := w.scope(q.Scope); err != nil {
+		return nil, err
+	}
+	for _, f := range q.Filters {
+		if err := w.filter(f); err != nil {
+			return nil, err
+		}
+	}
+	w.tags(q.Tags)
+
+	sorts := q.Sorts
+	if q.PageReverse {
+		sorts = make([]resource.SortKey, len(q.Sorts))
+		for i, s := range q.Sorts {
+			sorts[i] = resource.SortKey{Attr: s.Attr, Desc: !s.Desc}
+		}
+	}
+	if q.Marker != "" && q.Limit > 0 {
+		if err := tx.afterMarker(ctx, t, &w, sorts, q.Marker); err != nil {
+			return nil, err
+		}
+	}
+
+	var b strings.Builder
+	b.WriteString(sel)
+	if len(w.conds) > 0 {
+		b.WriteString(" WHERE ")
+		b.WriteString(strings.Join(w.conds, " AND "))
+	}
+	if len(sorts) > 0 {
+		b.WriteString(" ORDER BY ")
+		for i, s := range sorts {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("t." + s.Attr.ColumnName())
+			if s.Desc {
+				b.WriteString(" DESC")
+			}
+		}
+	}
+	if q.Limit > 0 {
+		fmt.Fprintf(&b, " LIMIT %d", q.Limit)
+	}
+	rows, err := tx.query(ctx, b.String(), w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", r.Collection, err)
+	}
+	defer rows.Close()
+	objs, err := tx.scan(t, rels, rows)
+	if err != nil {
+		return nil, err
+	}
+	if q.PageReverse {
+		slices.Reverse(objs)
+	}
+	return objs, nil
+}
+
+// afterMarker restricts w to rows strictly after the marker row in the
+// given order: (k1 > v1) OR (k1 = v1 AND k2 > v2) OR …
+func (tx *Tx) afterMarker(ctx context.Context, t *table, w *where, sorts []resource.SortKey, marker string) error {
+	if len(sorts) == 0 {
+		return nil
+	}
+	cols := make([]string, len(sorts))
+	for i, s := range sorts {
+		cols[i] = s.Attr.ColumnName()
+	}
+	rows, err := tx.query(ctx, "SELECT "+strings.Join(cols, ", ")+" FROM "+t.name+" WHERE id = ?", marker)
+	if err != nil {
+		return fmt.Errorf("read marker %s: %w", marker, err)
+	}
+	defer rows.Close()
+	vals := make([]any, len(sorts))
+	ptrs := make([]any, len(sorts))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return ErrMarkerNotFound
+	}
+	if err := rows.Scan(ptrs...); err != nil {
+		return fmt.Errorf("read marker %s: %w", marker, err)
+	}
+	var ors []string
+	for i := range sorts {
+		var ands []string
+		for j := 0; j < i; j++ {
+			ands = append(ands, "t."+cols[j]+" = ?")
+			w.args = append(w.args, vals[j])
+		}
+		op := " > ?"
+		if sorts[i].Desc {
+			op = " < ?"
+		}
+		ands = append(ands, "t."+cols[i]+op)
+		w.args = append(w.args, vals[i])
+		ors = append(ors, "("+strings.Join(ands, " AND ")+")")
+	}
+	w.conds = append(w.conds, "("+strings.Join(ors, " OR ")+")")
+	return nil
+}
+
+// ErrMarkerNotFound is returned by List when the pagination marker names
+// no object.
+var ErrMarkerNotFound = fmt.Errorf("marker %w", ErrNotFound)
+
+// where accumulates WHERE conditions and their arguments.
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) scope(s *resource.Scope) error {
+	if s == nil {
+		return nil
+	}
+	ors := []string{"t.project_id = ?"}
+	w.args = append(w.args, s.ProjectID)
+	for _, a := range s.SharedBy {
+		ors = append(ors, "t."+a.ColumnName()+" = ?")
+		w.args = append(w.args, true)
+	}
+	w.conds = append(w.conds, "("+strings.Join(ors, " OR ")+")")
+	return nil
+}
+
+func (w *where) filter(f resource.Filter) error {
+	if f.Attr.Storage != resource.Column {
+		return fmt.Errorf("store: %s is not a column and cannot be filtered", f.Attr.Name)
+	}
+	if len(f.Values) == 0 {
+		return nil
+	}
+	marks := make([]string, len(f.Values))
+	for i, v := range f.Values {
+		marks[i] = "?"
+		ev, err := encode(f.Attr, v)
+		if err != nil {
+			return err
+		}
+		w.args = append(w.args, ev)
+	}
+	w.conds = append(w.conds, "t."+f.Attr.ColumnName()+" IN ("+strings.Join(marks, ", ")+")")
+	return nil
+}
+
+// tags adds Neutron's four tag filters: tags (has all), tags-any (has
+// one), not-tags (lacks at least one), not-tags-any (has none).
+func (w *where) tags(f resource.TagFilter) {
+	hasAll := func(tags []string) string {
+		parts := make([]string, len(tags))
+		for i, tag := range tags {
+			parts[i] = "EXISTS (SELECT 1 FROM tags g WHERE g.resource_id = t.id AND g.tag = ?)"
+			w.args = append(w.args, tag)
+		}
+		return "(" + strings.Join(parts, " AND ") + ")"
+	}
+	hasAny := func(tags []string) string {
+		marks := make([]string, len(tags))
+		for i, tag := range tags {
+			marks[i] = "?"
+			w.args = append(w.args, tag)
+		}
+		return "EXISTS (SELECT 1 FROM tags g WHERE g.resource_id = t.id AND g.tag IN (" + strings.Join(marks, ", ") + "))"
+	}
+	if len(f.All) > 0 {
+		w.conds = append(w.conds, hasAll(f.All))
+	}
+	if len(f.Any) > 0 {
+		w.conds = append(w.conds, hasAny(f.Any))
+	}
+	if len(f.NotAll) > 0 {
+		w.conds = append(w.conds, "NOT "+hasAll(f.NotAll))
+	}
+	if len(f.NotAny) > 0 {
+		w.conds = append(w.conds, "NOT "+hasAny(f.NotAny))
+	}
+}

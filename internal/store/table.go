@@ -1,0 +1,181 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/neutrino-net/neutrino/internal/resource"
+)
+
+// TimeFormat is how timestamps are stored and shown: Neutron's API shows
+// whole seconds in UTC with a "Z"; stored as text this sorts
+// chronologically on every engine.
+const TimeFormat = "2006-01-02T15:04:05Z"
+
+// table maps a resource onto its SQL table.
+type table struct {
+	res  *resource.Resource
+	name string
+	// cols are the column-stored attributes, in resource order; selectList
+	// is their SELECT list.
+	cols       []*resource.Attr
+	selectList string
+}
+
+func newTable(r *resource.Resource) *table {
+	t := &table{res: r, name: tableName(r.Collection)}
+	var names []string
+	for _, a := range r.Attrs() {
+		if a.Storage != resource.Column {
+			continue
+		}
+		t.cols = append(t.cols, a)
+		names = append(names, "t."+a.ColumnName())
+	}
+	t.selectList = strings.Join(names, ", ")
+	return t
+}
+
+// tableName derives a table name from a collection name
+// ("security-groups" → "security_groups").
+func tableName(collection string) string {
+	return strings.ReplaceAll(collection, "-", "_")
+}
+
+// relation is an attribute loaded from another table: the values of
+// valueCol in rows of childTable whose fkCol equals the object's id, joined
+// by ',' in one correlated subquery so a list stays one query.
+type relation struct {
+	attr       string
+	childTable string
+	fkCol      string
+	valueCol   string
+}
+
+// Relate declares that attr of collection is the list of valueCol in
+// childTable rows whose fkCol is the object's id (a network's subnets are
+// the ids of subnets with that network_id).
+func (s *Store) Relate(collection, attr, childTable, fkCol, valueCol string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.relations[collection] = append(s.relations[collection], relation{attr, childTable, fkCol, valueCol})
+}
+
+// encode turns an Object value into an SQL argument for a's column.
+func encode(a *resource.Attr, v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	switch a.Kind {
+	case resource.StringList, resource.JSON:
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s: %w", a.Name, err)
+		}
+		return string(b), nil
+	case resource.Time:
+		t, ok := v.(time.Time)
+		if !ok {
+			return nil, fmt.Errorf("encode %s: %T is not a time", a.Name, v)
+		}
+		return t.UTC().Format(TimeFormat), nil
+	}
+	return v, nil
+}
+
+// decode turns a scanned SQL value into a's kind.
+func decode(a *resource.Attr, v any) (any, error) {
+	if v == nil {
+		if a.Nullable {
+			return nil, nil
+		}
+		return zero(a.Kind), nil
+	}
+	if b, ok := v.([]byte); ok {
+		v = string(b)
+	}
+	switch a.Kind {
+	case resource.Bool:
+		switch t := v.(type) {
+		case bool:
+			return t, nil
+		case int64:
+			return t != 0, nil
+		}
+	case resource.Int:
+		switch t := v.(type) {
+		case int64:
+			return int(t), nil
+		case int32:
+			return int(t), nil
+		}
+	case resource.String:
+		if s, ok := v.(string); ok {
+			return s, nil
+		}
+	case resource.Time:
+		switch t := v.(type) {
+		case string:
+			return time.Parse(TimeFormat, t)
+		case time.Time:
+			return t.UTC(), nil
+		}
+	case resource.StringList:
+		if s, ok := v.(string); ok {
+			var out []string
+			if err := json.Unmarshal([]byte(s), &out); err != nil {
+				return nil, fmt.Errorf("decode %s: %w", a.Name, err)
+			}
+			if out == nil {
+				out = []string{}
+			}
+			return out, nil
+		}
+	case resource.JSON:
+		if s, ok := v.(string); ok {
+			var out any
+			if err := json.Unmarshal([]byte(s), &out); err != nil {
+				return nil, fmt.Errorf("decode %s: %w", a.Name, err)
+			}
+			return out, nil
+		}
+	}
+	return nil, fmt.Errorf("decode %s: unexpected %T from database", a.Name, v)
+}
+
+func zero(k resource.Kind) any {
+	switch k {
+	case resource.Bool:
+		return false
+	case resource.Int:
+		return 0
+	case resource.StringList:
+		return []string{}
+	case resource.Time:
+		return time.Time{}
+	case resource.JSON:
+		return nil
+	}
+	return ""
+}
+
+// splitAggregate turns a ','-joined aggregate into a sorted list; sorting
+// makes replies stable whatever order the engine aggregated in.
+func splitAggregate(v any) []string {
+	var s string
+	switch t := v.(type) {
+	case string:
+		s = t
+	case []byte:
+		s = string(t)
+	}
+	if s == "" {
+		return []string{}
+	}
+	out := strings.Split(s, ",")
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,344 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/neutrino-net/neutrino/internal/resource"
+)
+
+// ErrNotFound is returned when a row does not exist (or is outside the
+// caller's scope).
+var ErrNotFound = errors.New("not found")
+
+// ErrDuplicate is returned when an insert or update violates a unique
+// constraint.
+var ErrDuplicate = errors.New("duplicate")
+
+// Tx is one database transaction. Every API write runs in exactly one.
+type Tx struct {
+	s  *Store
+	tx *sql.Tx
+	// afterCommit runs once the transaction has committed.
+	afterCommit []func()
+}
+
+// maxAttempts bounds how often a transaction that lost a serialization
+// conflict is rerun.
+const maxAttempts = 20
+
+// Write runs fn in a read-write transaction and commits it. A transient
+// conflict (serialization failure, deadlock, busy SQLite) reruns fn from
+// the start, so fn must not have effects outside the transaction; use
+// AfterCommit for those.
+func (s *Store) Write(ctx context.Context, fn func(tx *Tx) error) error {
+	return s.run(ctx, false, fn)
+}
+
+// Read runs fn in a read-only transaction, giving it one consistent view.
+func (s *Store) Read(ctx context.Context, fn func(tx *Tx) error) error {
+	return s.run(ctx, true, fn)
+}
+
+func (s *Store) run(ctx context.Context, readOnly bool, fn func(tx *Tx) error) error {
+	var err error
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		err = s.attempt(ctx, readOnly, fn)
+		if err == nil || !s.dialect.retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		// Jittered backoff so colliding writers spread out.
+		d := time.Duration(attempt) * time.Duration(1+rand.IntN(5)) * time.Millisecond
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(d):
+		}
+	}
+	return fmt.Errorf("transaction kept conflicting after %d attempts: %w", maxAttempts, err)
+}
+
+func (s *Store) attempt(ctx context.Context, readOnly bool, fn func(tx *Tx) error) error {
+	// SQLite opens write transactions with BEGIN IMMEDIATE (see Open), so a
+	// reader that never writes should not take the write lock.
+	opts := &sql.TxOptions{ReadOnly: readOnly && s.dialect.name() != "sqlite"}
+	var sqlTx *sql.Tx
+	var err error
+	if readOnly && s.dialect.name() == "sqlite" {
+		return fn(&Tx{s: s, tx: nil})
+	}
+	sqlTx, err = s.db.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	tx := &Tx{s: s, tx: sqlTx}
+	if err := fn(tx); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	for _, f := range tx.afterCommit {
+		f()
+	}
+	return nil
+}
+
+// AfterCommit registers f to run after the transaction commits (and never
+// if it rolls back).
+func (tx *Tx) AfterCommit(f func()) { tx.afterCommit = append(tx.afterCommit, f) }
+
+// Engine names the database engine.
+func (tx *Tx) Engine() string { return tx.s.dialect.name() }
+
+func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	q = tx.s.dialect.rebind(q)
+	if tx.tx == nil {
+		return tx.s.db.QueryContext(ctx, q, args...)
+	}
+	return tx.tx.QueryContext(ctx, q, args...)
+}
+
+func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if tx.tx == nil {
+		return nil, errors.New("store: write in a read-only transaction")
+	}
+	res, err := tx.tx.ExecContext(ctx, tx.s.dialect.rebind(q), args...)
+	if err != nil && tx.s.dialect.uniqueViolation(err) {
+		return nil, fmt.Errorf("%w: %w", ErrDuplicate, err)
+	}
+	return res, err
+}
+
+// Exec runs a statement; for plugin-specific tables the store's own
+// helpers do not cover. The statement uses "?" placeholders.
+func (tx *Tx) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	res, err := tx.exec(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// Count returns how many rows of collection's table have column = value.
+func (tx *Tx) Count(ctx context.Context, collection, column string, value any) (int, error) {
+	rows, err := tx.query(ctx, "SELECT COUNT(*) FROM "+tableName(collection)+" WHERE "+column+" = ?", value)
+	if err != nil {
+		return 0, fmt.Errorf("count %s by %s: %w", collection, column, err)
+	}
+	defer rows.Close()
+	var n int
+	if rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return 0, err
+		}
+	}
+	return n, rows.Err()
+}
+
+// selectSQL builds the SELECT list: the table's columns, then one
+// aggregate per relation, then the object's tags.
+func (tx *Tx) selectSQL(t *table) (string, []relation) {
+	tx.s.mu.RLock()
+	rels := tx.s.relations[t.res.Collection]
+	tx.s.mu.RUnlock()
+	var b strings.Builder
+	b.WriteString("SELECT ")
+	b.WriteString(t.selectList)
+	for _, r := range rels {
+		fmt.Fprintf(&b, ", (SELECT %s FROM %s c WHERE c.%s = t.id)",
+			tx.s.dialect.aggregate("c."+r.valueCol), r.childTable, r.fkCol)
+	}
+	if t.res.Standard {
+		fmt.Fprintf(&b, ", (SELECT %s FROM tags g WHERE g.resource_id = t.id)", tx.s.dialect.aggregate("g.tag"))
+	}
+	b.WriteString(" FROM ")
+	b.WriteString(t.name)
+	b.WriteString(" t")
+	return b.String(), rels
+}
+
+func (tx *Tx) scan(t *table, rels []relation, rows *sql.Rows) ([]*resource.Object, error) {
+	n := len(t.cols) + len(rels)
+	if t.res.Standard {
+		n++
+	}
+	raw := make([]any, n)
+	ptrs := make([]any, n)
+	for i := range raw {
+		ptrs[i] = &raw[i]
+	}
+	var out []*resource.Object
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, fmt.Errorf("scan %s: %w", t.name, err)
+		}
+		o := resource.New(t.res)
+		for i, a := range t.cols {
+			v, err := decode(a, raw[i])
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", t.name, err)
+			}
+			o.SetAt(a.Index(), v)
+		}
+		k := len(t.cols)
+		for _, r := range rels {
+			if a := t.res.Attr(r.attr); a != nil {
+				o.SetAt(a.Index(), splitAggregate(raw[k]))
+			}
+			k++
+		}
+		if t.res.Standard {
+			if a := t.res.Attr("tags"); a != nil {
+				o.SetAt(a.Index(), splitAggregate(raw[k]))
+			}
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// Get reads one object by id. With forUpdate the row is locked until the
+// transaction ends (on PostgreSQL; SQLite serializes writers anyway).
+func (tx *Tx) Get(ctx context.Context, r *resource.Resource, id string, forUpdate bool) (*resource.Object, error) {
+	t, err := tx.s.table(r)
+	if err != nil {
+		return nil, err
+	}
+	sel, rels := tx.selectSQL(t)
+	q := sel + " WHERE t.id = ?"
+	if forUpdate {
+		q += tx.s.dialect.forUpdate()
+	}
+	rows, err := tx.query(ctx, q, id)
+	if err != nil {
+		return nil, fmt.Errorf("get %s %s: %w", r.Name, id, err)
+	}
+	defer rows.Close()
+	objs, err := tx.scan(t, rels, rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(objs) == 0 {
+		return nil, ErrNotFound
+	}
+	return objs[0], nil
+}
+
+// Insert stores a new object: every present column attribute, and its
+// tags.
+func (tx *Tx) Insert(ctx context.Context, o *resource.Object) error {
+	t, err := tx.s.table(o.Resource())
+	if err != nil {
+		return err
+	}
+	var cols, marks []string
+	var args []any
+	for _, a := range t.cols {
+		if !o.HasAt(a.Index()) {
+			continue
+		}
+		v, err := encode(a, o.At(a.Index()))
+		if err != nil {
+			return err
+		}
+		cols = append(cols, a.ColumnName())
+		marks = append(marks, "?")
+		args = append(args, v)
+	}
+	q := "INSERT INTO " + t.name + " (" + strings.Join(cols, ", ") + ") VALUES (" + strings.Join(marks, ", ") + ")"
+	if _, err := tx.exec(ctx, q, args...); err != nil {
+		return fmt.Errorf("insert %s: %w", o.Resource().Name, err)
+	}
+	if t.res.Standard && o.Has("tags") {
+		return tx.SetTags(ctx, o.ID(), toStrings(o.Get("tags")))
+	}
+	return nil
+}
+
+// Update writes the present column attributes of patch onto the stored
+// row with patch's id. It does not touch revision or timestamps: callers
+// set those in the patch (see plugin.Generic).
+func (tx *Tx) Update(ctx context.Context, patch *resource.Object) error {
+	t, err := tx.s.table(patch.Resource())
+	if err != nil {
+		return err
+	}
+	var sets []string
+	var args []any
+	for _, a := range t.cols {
+		if !patch.HasAt(a.Index()) || a.Name == "id" {
+			continue
+		}
+		v, err := encode(a, patch.At(a.Index()))
+		if err != nil {
+			return err
+		}
+		sets = append(sets, a.ColumnName()+" = ?")
+		args = append(args, v)
+	}
+	if len(sets) > 0 {
+		args = append(args, patch.ID())
+		res, err := tx.exec(ctx, "UPDATE "+t.name+" SET "+strings.Join(sets, ", ")+" WHERE id = ?", args...)
+		if err != nil {
+			return fmt.Errorf("update %s %s: %w", t.res.Name, patch.ID(), err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+	}
+	if t.res.Standard && patch.Has("tags") {
+		return tx.SetTags(ctx, patch.ID(), toStrings(patch.Get("tags")))
+	}
+	return nil
+}
+
+// Delete removes an object and its tags.
+func (tx *Tx) Delete(ctx context.Context, r *resource.Resource, id string) error {
+	t, err := tx.s.table(r)
+	if err != nil {
+		return err
+	}
+	res, err := tx.exec(ctx, "DELETE FROM "+t.name+" WHERE id = ?", id)
+	if err != nil {
+		return fmt.Errorf("delete %s %s: %w", r.Name, id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	if r.Standard {
+		if _, err := tx.exec(ctx, "DELETE FROM tags WHERE resource_id = ?", id); err != nil {
+			return fmt.Errorf("delete tags of %s %s: %w", r.Name, id, err)
+		}
+	}
+	return nil
+}
+
+// SetTags replaces the tags of the resource with the given id.
+func (tx *Tx) SetTags(ctx context.Context, id string, tags []string) error {
+	if _, err := tx.exec(ctx, "DELETE FROM tags WHERE resource_id = ?", id); err != nil {
+		return fmt.Errorf("replace tags of %s: %w", id, err)
+	}
+	seen := make(map[string]bool, len(tags))
+	for _, tag := range tags {
+		if seen[tag] {
+			continue
+		}
+		seen[tag] = true
+		if _, err := tx.exec(ctx, "INSERT INTO tags (resource_id, tag) VALUES (?, ?)", id, tag); err != nil {
+			return fmt.Errorf("tag %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+func toStrings(v any) []string {
+	ss, _ := v.([]string)
+	return ss
+}
