@@ -1,0 +1,36 @@
+package api
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+func TestAppendValueMatchesEncodingJSON(t *testing.T) {
+	for _, v := range []any{
+		nil, true, false, 0, -42, "", "plain", "quote\" back\\slash", "ctl\x00\x1f\n\t\r", "<html>&amp;",
+		"unicode ✓ and \u2028 \u2029", "bad \xff utf8", []string{}, []string{"a", "b<"},
+		map[string]any{"k": []any{1.5, "x"}},
+	} {
+		want, _ := json.Marshal(v)
+		if got := appendValue(nil, v); string(got) != string(want) {
+			t.Errorf("appendValue(%#v) = %s, want %s", v, got, want)
+		}
+	}
+	ts := time.Date(2026, 1, 2, 3, 4, 5, 600, time.FixedZone("x", 3600))
+	if got := string(appendValue(nil, ts)); got != `"2026-01-02T02:04:05Z"` {
+		t.Errorf("time encodes as %s", got)
+	}
+}
+
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "a", "\"\\", "\x00\xff", "\u2028<>&", "日本"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := json.Marshal(s)
+		if got := appendString(nil, s); string(got) != string(want) {
+			t.Errorf("appendString(%q) = %s, want %s", s, got, want)
+		}
+	})
+}
