@@ -86,7 +86,8 @@ type Attr struct {
 	// read-only.
 	WriteExtension string
 
-	index int
+	index  int
+	column string
 }
 
 // Index is the attribute's position in its resource; Objects keep values
@@ -94,9 +95,9 @@ type Attr struct {
 func (a *Attr) Index() int { return a.index }
 
 // ColumnName is the SQL-safe name the store uses for the attribute.
-func (a *Attr) ColumnName() string {
-	return strings.NewReplacer(":", "_", "-", "_").Replace(a.Name)
-}
+func (a *Attr) ColumnName() string { return a.column }
+
+var columnReplacer = strings.NewReplacer(":", "_", "-", "_")
 
 // Resource declares one API resource: its names and attributes.
 type Resource struct {
@@ -134,6 +135,7 @@ func (r *Resource) Add(a *Attr) {
 		panic(fmt.Sprintf("resource %s: attribute %q declared twice", r.Name, a.Name))
 	}
 	a.index = len(r.attrs)
+	a.column = columnReplacer.Replace(a.Name)
 	r.attrs = append(r.attrs, a)
 	r.byName[a.Name] = a
 }

@@ -125,6 +125,9 @@ func decode(a *resource.Attr, v any) (any, error) {
 		}
 	case resource.StringList:
 		if s, ok := v.(string); ok {
+			if s == "[]" {
+				return []string{}, nil
+			}
 			var out []string
 			if err := json.Unmarshal([]byte(s), &out); err != nil {
 				return nil, fmt.Errorf("decode %s: %w", a.Name, err)
