@@ -3,13 +3,13 @@
 // and the HTTP status neutron-lib's fault map gives it.
 //
 // Plugins and the store return these; the API renders them. The package
-// knows status codes but nothing else of HTTP, so any layer may import it.
+// knows status codes but nothing else of HTTP (it does not even import
+// net/http), so any layer may import it.
 package fault
 
 import (
 	"errors"
 	"fmt"
-	"net/http"
 )
 
 // Error is a Neutron exception.
@@ -47,56 +47,56 @@ func Is(err error, typ string) bool {
 // BadRequest is webob's HTTPBadRequest as Neutron raises it for malformed
 // requests.
 func BadRequest(format string, args ...any) *Error {
-	return New(http.StatusBadRequest, "HTTPBadRequest", format, args...)
+	return New(400, "HTTPBadRequest", format, args...)
 }
 
 // InvalidInput is neutron-lib's InvalidInput.
 func InvalidInput(reason string) *Error {
-	return New(http.StatusBadRequest, "InvalidInput", "Invalid input for operation: %s.", reason)
+	return New(400, "InvalidInput", "Invalid input for operation: %s.", reason)
 }
 
 // NeutronBadRequest is neutron-lib's BadRequest(resource, msg).
 func NeutronBadRequest(resource, msg string) *Error {
-	return New(http.StatusBadRequest, "BadRequest", "Bad %s request: %s.", resource, msg)
+	return New(400, "BadRequest", "Bad %s request: %s.", resource, msg)
 }
 
 // HTTPNotFound is the generic 404 Neutron gives for unknown paths and for
 // resources the caller may not see.
 func HTTPNotFound() *Error {
-	return New(http.StatusNotFound, "HTTPNotFound", "The resource could not be found.")
+	return New(404, "HTTPNotFound", "The resource could not be found.")
 }
 
 // NotFound is a resource-specific 404 such as NetworkNotFound.
 func NotFound(typ, message string) *Error {
-	return New(http.StatusNotFound, typ, "%s", message)
+	return New(404, typ, "%s", message)
 }
 
 // Conflict is a 409 with a Neutron exception type.
 func Conflict(typ, format string, args ...any) *Error {
-	return New(http.StatusConflict, typ, format, args...)
+	return New(409, typ, format, args...)
 }
 
 // Forbidden is a 403 PolicyNotAuthorized; rule is the failed check as
 // oslo.policy prints it ("rule:create_network", or
 // "(rule:create_network and rule:create_network:shared)").
 func Forbidden(rule string) *Error {
-	return New(http.StatusForbidden, "PolicyNotAuthorized", "%s is disallowed by policy", rule)
+	return New(403, "PolicyNotAuthorized", "%s is disallowed by policy", rule)
 }
 
 // RevisionConstraintFailed is the 412 for a failed If-Match.
 func RevisionConstraintFailed(expected, current int) *Error {
-	return New(http.StatusPreconditionFailed, "RevisionNumberConstraintFailed",
+	return New(412, "RevisionNumberConstraintFailed",
 		"Constrained to %d, but current revision is %d", expected, current)
 }
 
 // Internal is the 500 Neutron answers for anything unexpected; it never
 // exposes the cause to the client.
 func Internal() *Error {
-	return New(http.StatusInternalServerError, "HTTPInternalServerError",
+	return New(500, "HTTPInternalServerError",
 		"Request Failed: internal server error while processing your request.")
 }
 
 // ServiceUnavailable is a 503 with a Neutron exception type.
 func ServiceUnavailable(typ, format string, args ...any) *Error {
-	return New(http.StatusServiceUnavailable, typ, format, args...)
+	return New(503, typ, format, args...)
 }

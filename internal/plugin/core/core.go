@@ -7,11 +7,11 @@ package core
 import (
 	"context"
 	"fmt"
-	"net/http"
 
 	"github.com/neutrino-net/neutrino/internal/apidef"
 	"github.com/neutrino-net/neutrino/internal/fault"
 	"github.com/neutrino-net/neutrino/internal/plugin"
+	"github.com/neutrino-net/neutrino/internal/plugin/generic"
 	"github.com/neutrino-net/neutrino/internal/resource"
 	"github.com/neutrino-net/neutrino/internal/store"
 )
@@ -27,14 +27,14 @@ type Options struct {
 type Plugin struct {
 	opts     Options
 	store    *store.Store
-	networks *plugin.Generic
+	networks *generic.Handler
 }
 
 // New returns the core plugin serving the given (already restricted)
 // resource definitions.
 func New(s *store.Store, defs map[string]*resource.Resource, opts Options) *Plugin {
 	p := &Plugin{opts: opts, store: s}
-	p.networks = plugin.NewGeneric(defs[apidef.Networks], s, plugin.Hooks{
+	p.networks = generic.New(defs[apidef.Networks], s, generic.Hooks{
 		NotFound:        func(id string) error { return NetworkNotFound(id) },
 		BeforeCreate:    p.beforeCreateNetwork,
 		BeforeUpdate:    p.beforeUpdateNetwork,
@@ -89,12 +89,10 @@ func (p *Plugin) checkMTU(o *resource.Object) error {
 		return nil
 	}
 	if mtu > maxMTU {
-		return fault.New(http.StatusBadRequest, "InvalidInput",
-			"Invalid input for operation: Requested MTU is too big, maximum is %d.", maxMTU)
+		return fault.InvalidInput(fmt.Sprintf("Requested MTU is too big, maximum is %d", maxMTU))
 	}
 	if mtu < 68 {
-		return fault.New(http.StatusBadRequest, "InvalidInput",
-			"Invalid input for operation: Requested MTU is too small, minimum is 68.")
+		return fault.InvalidInput("Requested MTU is too small, minimum is 68")
 	}
 	return nil
 }

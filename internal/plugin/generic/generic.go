@@ -1,0 +1,254 @@
+// Package generic is the store-backed plugin.Handler that core and
+// service plugins build on: it maps a resource straight onto the store,
+// handles standard attributes (id, timestamps, revision, If-Match)
+// uniformly, and lets the plugin give the resource its meaning through
+// hooks that run inside the write transaction.
+package generic
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/neutrino-net/neutrino/internal/fault"
+	"github.com/neutrino-net/neutrino/internal/plugin"
+	"github.com/neutrino-net/neutrino/internal/resource"
+	"github.com/neutrino-net/neutrino/internal/store"
+)
+
+// Hooks let a plugin give a Generic handler its resource's meaning. Each
+// runs inside the write transaction; returning an error rolls it back.
+type Hooks struct {
+	// NotFound builds the resource's 404 (NetworkNotFound …).
+	NotFound func(id string) error
+	// BeforeCreate fills computed attributes and checks rules that need
+	// the database.
+	BeforeCreate func(ctx context.Context, tx *store.Tx, o *resource.Object) error
+	// BeforeUpdate sees the stored object and the patch; it may add to the
+	// patch.
+	BeforeUpdate func(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error
+	// BeforeDelete refuses deletes of objects in use.
+	BeforeDelete func(ctx context.Context, tx *store.Tx, o *resource.Object) error
+	// InitialRevision is the revision_number a new object starts at.
+	InitialRevision int
+}
+
+// Handler is a plugin.Handler that maps a resource straight onto the store, with
+// standard attributes (id, timestamps, revision) handled uniformly.
+type Handler struct {
+	Res   *resource.Resource
+	Store *store.Store
+	Hooks Hooks
+	// Now is the clock; tests may replace it.
+	Now func() time.Time
+}
+
+var _ plugin.Handler = (*Handler)(nil)
+
+// New returns a store-backed handler for r.
+func New(r *resource.Resource, s *store.Store, h Hooks) *Handler {
+	s.Bind(r)
+	return &Handler{Res: r, Store: s, Hooks: h, Now: time.Now}
+}
+
+// NotFound returns the resource's 404 for id; the API uses it to hide
+// objects the caller may not see.
+func (g *Handler) NotFound(id string) error { return g.notFound(id) }
+
+func (g *Handler) notFound(id string) error {
+	if g.Hooks.NotFound != nil {
+		return g.Hooks.NotFound(id)
+	}
+	return fault.HTTPNotFound()
+}
+
+// List implements plugin.Handler.
+func (g *Handler) List(ctx context.Context, q *resource.Query) ([]*resource.Object, error) {
+	var out []*resource.Object
+	err := g.Store.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		out, err = tx.List(ctx, g.Res, q)
+		return err
+	})
+	if errors.Is(err, store.ErrMarkerNotFound) {
+		return nil, g.notFound(q.Marker)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range out {
+		g.finish(o)
+	}
+	return out, nil
+}
+
+// Get implements plugin.Handler.
+func (g *Handler) Get(ctx context.Context, id string) (*resource.Object, error) {
+	var o *resource.Object
+	err := g.Store.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		o, err = tx.Get(ctx, g.Res, id, false)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, g.notFound(id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	g.finish(o)
+	return o, nil
+}
+
+// Create implements plugin.Handler.
+func (g *Handler) Create(ctx context.Context, objs []*resource.Object) ([]*resource.Object, error) {
+	now := g.Now().UTC().Truncate(time.Second)
+	err := g.Store.Write(ctx, func(tx *store.Tx) error {
+		for _, o := range objs {
+			if !o.Has("id") || o.String("id") == "" {
+				o.Set("id", uuid.NewString())
+			}
+			if g.Res.Standard {
+				setIfDeclared(o, "created_at", now)
+				setIfDeclared(o, "updated_at", now)
+				setIfDeclared(o, "revision_number", g.Hooks.InitialRevision)
+			}
+			if g.Hooks.BeforeCreate != nil {
+				if err := g.Hooks.BeforeCreate(ctx, tx, o); err != nil {
+					return err
+				}
+			}
+			if err := tx.Insert(ctx, o); err != nil {
+				if errors.Is(err, store.ErrDuplicate) {
+					return fault.Conflict("Conflict", "A %s with id %s already exists.", g.Res.Name, o.ID())
+				}
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range objs {
+		g.finish(o)
+	}
+	return objs, nil
+}
+
+// Update implements plugin.Handler.
+func (g *Handler) Update(ctx context.Context, id string, patch *resource.Object, ifRevision int) (*resource.Object, error) {
+	var updated *resource.Object
+	err := g.Store.Write(ctx, func(tx *store.Tx) error {
+		old, err := g.lockForWrite(ctx, tx, id, ifRevision)
+		if err != nil {
+			return err
+		}
+		patch := patch.Clone() // the hooks may add to it, and a retry must start afresh
+		if g.Hooks.BeforeUpdate != nil {
+			if err := g.Hooks.BeforeUpdate(ctx, tx, old, patch); err != nil {
+				return err
+			}
+		}
+		next := old.Clone()
+		next.Merge(patch)
+		if g.Res.Standard && changed(old, patch) {
+			now := g.Now().UTC().Truncate(time.Second)
+			setIfDeclared(patch, "updated_at", now)
+			setIfDeclared(patch, "revision_number", old.Int("revision_number")+1)
+			next.Merge(patch)
+		}
+		patch.Set("id", id)
+		if err := tx.Update(ctx, patch); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return g.notFound(id)
+			}
+			return err
+		}
+		updated = next
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	g.finish(updated)
+	return updated, nil
+}
+
+// Delete implements plugin.Handler.
+func (g *Handler) Delete(ctx context.Context, id string, ifRevision int) error {
+	return g.Store.Write(ctx, func(tx *store.Tx) error {
+		old, err := g.lockForWrite(ctx, tx, id, ifRevision)
+		if err != nil {
+			return err
+		}
+		if g.Hooks.BeforeDelete != nil {
+			if err := g.Hooks.BeforeDelete(ctx, tx, old); err != nil {
+				return err
+			}
+		}
+		if err := tx.Delete(ctx, g.Res, id); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return g.notFound(id)
+			}
+			return fmt.Errorf("delete %s %s: %w", g.Res.Name, id, err)
+		}
+		return nil
+	})
+}
+
+// lockForWrite reads the object for update and checks the If-Match
+// revision against it.
+func (g *Handler) lockForWrite(ctx context.Context, tx *store.Tx, id string, ifRevision int) (*resource.Object, error) {
+	old, err := tx.Get(ctx, g.Res, id, true)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, g.notFound(id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if ifRevision != plugin.NoRevision && old.Int("revision_number") != ifRevision {
+		return nil, fault.RevisionConstraintFailed(ifRevision, old.Int("revision_number"))
+	}
+	return old, nil
+}
+
+// finish fills what is derived rather than stored: tenant_id mirrors
+// project_id, and virtual attributes the plugin left unset show their
+// declared default.
+func (g *Handler) finish(o *resource.Object) {
+	for _, a := range g.Res.Attrs() {
+		if o.HasAt(a.Index()) {
+			continue
+		}
+		switch {
+		case a.Name == "tenant_id":
+			o.SetAt(a.Index(), o.Get("project_id"))
+		case a.Storage != resource.Column:
+			o.SetAt(a.Index(), a.Default)
+		}
+	}
+}
+
+// changed reports whether patch holds any value differing from old.
+func changed(old, patch *resource.Object) bool {
+	for _, a := range patch.Present() {
+		if a.Name == "id" {
+			continue
+		}
+		if !reflect.DeepEqual(old.Get(a.Name), patch.Get(a.Name)) {
+			return true
+		}
+	}
+	return false
+}
+
+func setIfDeclared(o *resource.Object, name string, v any) {
+	if o.Resource().Attr(name) != nil {
+		o.Set(name, v)
+	}
+}
