@@ -5,6 +5,7 @@
 //	neutrino all-in-one [--config-file F]
 //	neutrino db upgrade --config-file F
 //	neutrino config generate-sample
+//	neutrino policy generate-sample
 //	neutrino version
 package main
 
@@ -19,6 +20,7 @@ import (
 	"syscall"
 
 	"github.com/neutrino-net/neutrino/internal/config"
+	"github.com/neutrino-net/neutrino/internal/policy"
 	"github.com/neutrino-net/neutrino/internal/reqctx"
 	"github.com/neutrino-net/neutrino/internal/server"
 	"github.com/neutrino-net/neutrino/internal/store"
@@ -35,6 +37,7 @@ commands:
   db upgrade   apply database schema migrations (--config-file F)
   db version   print the database schema version (--config-file F)
   config generate-sample   print a sample configuration file
+  policy generate-sample   print the default policy rules as an editable YAML file
   version      print the version
 `
 
@@ -66,6 +69,11 @@ func run(args []string) error {
 			return server.Options.WriteSample(os.Stdout)
 		}
 		return errors.New("usage: neutrino config generate-sample")
+	case "policy":
+		if len(args) == 1 && args[0] == "generate-sample" {
+			return policy.WriteSample(os.Stdout)
+		}
+		return errors.New("usage: neutrino policy generate-sample")
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return nil
