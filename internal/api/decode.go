@@ -126,7 +126,9 @@ func (c *controller) prepareCreate(r *http.Request, m map[string]any) (*resource
 			if a.Required {
 				return nil, fault.BadRequest("Failed to parse request. Required attribute '%s' not specified", a.Name)
 			}
-			o.SetAt(a.Index(), a.Default)
+			if a.Default != resource.NotSpecified {
+				o.SetAt(a.Index(), a.Default)
+			}
 			continue
 		}
 		cv, err := convert(a, v)

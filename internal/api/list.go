@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -82,6 +83,14 @@ func (c *controller) parseFilters(params url.Values, q *resource.Query) error {
 			invalid = append(invalid, key)
 			continue
 		}
+		if len(a.SubFilters) > 0 {
+			subs, err := parseSubFilters(a, raw)
+			if err != nil {
+				return err
+			}
+			q.SubFilters = append(q.SubFilters, subs...)
+			continue
+		}
 		if a.Name == "tenant_id" {
 			// tenant_id is project_id by another name.
 			if p := c.res.Attr("project_id"); p != nil {
@@ -112,6 +121,35 @@ func (c *controller) parseFilters(params url.Values, q *resource.Query) error {
 		return fault.BadRequest("%s is invalid attribute for filtering", pyList(invalid))
 	}
 	return nil
+}
+
+// parseSubFilters reads "key=value" filters on a list-of-objects attribute
+// (fixed_ips=ip_address=10.0.0.5), grouping values by key.
+func parseSubFilters(a *resource.Attr, raw []string) ([]resource.SubFilter, error) {
+	byKey := map[string]*resource.SubFilter{}
+	var order []string
+	for _, v := range raw {
+		key, val, ok := strings.Cut(v, "=")
+		if !ok {
+			return nil, fault.InvalidInput(fmt.Sprintf("'%s' is not of the form <key>=[value]", v))
+		}
+		if !slices.Contains(a.SubFilters, key) {
+			return nil, fault.BadRequest("%s is invalid attribute for filtering", pyList([]string{a.Name + "=" + key}))
+		}
+		sf := byKey[key]
+		if sf == nil {
+			field, substr := strings.CutSuffix(key, "_substr")
+			sf = &resource.SubFilter{Attr: a, Key: field, Substring: substr}
+			byKey[key] = sf
+			order = append(order, key)
+		}
+		sf.Values = append(sf.Values, val)
+	}
+	out := make([]resource.SubFilter, 0, len(order))
+	for _, k := range order {
+		out = append(out, *byKey[k])
+	}
+	return out, nil
 }
 
 func (c *controller) parseSorts(params url.Values, q *resource.Query) error {

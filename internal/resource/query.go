@@ -7,6 +7,16 @@ type Filter struct {
 	Values []any
 }
 
+// SubFilter selects objects with at least one element of a list-of-objects
+// attribute whose Key equals one of Values (or contains it, with
+// Substring): Neutron's "fixed_ips=ip_address=10.0.0.5" filters.
+type SubFilter struct {
+	Attr      *Attr
+	Key       string
+	Values    []string
+	Substring bool
+}
+
 // SortKey orders a list by one attribute.
 type SortKey struct {
 	Attr *Attr
@@ -34,8 +44,9 @@ type Scope struct {
 
 // Query is a list request after the API has parsed and validated it.
 type Query struct {
-	Filters []Filter
-	Tags    TagFilter
+	Filters    []Filter
+	SubFilters []SubFilter
+	Tags       TagFilter
 	// Sorts always ends with a unique key when paginating, so pages are
 	// stable; the API appends "id" if the caller did not sort by it.
 	Sorts []SortKey

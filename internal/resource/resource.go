@@ -60,7 +60,13 @@ type Attr struct {
 	Required bool
 	// Default is used on create when the attribute is absent. For virtual
 	// attributes it is also the value shown when the plugin sets none.
+	// NotSpecified (neutron-lib's ATTR_NOT_SPECIFIED) leaves the attribute
+	// absent so the plugin can tell "not given" from "given as null".
 	Default any
+	// SubFilters are the keys a list may filter this (list-of-objects)
+	// attribute by, as "fixed_ips=ip_address=10.0.0.5"; a key ending in
+	// "_substr" matches a substring of the key without it.
+	SubFilters []string
 	// Convert turns a decoded JSON value into the attribute's Kind, in the
 	// manner of neutron-lib's convert_to. Nil means the kind's standard
 	// conversion.
@@ -98,6 +104,12 @@ func (a *Attr) Index() int { return a.index }
 func (a *Attr) ColumnName() string { return a.column }
 
 var columnReplacer = strings.NewReplacer(":", "_", "-", "_")
+
+// NotSpecified is the Default of attributes that are optional but have no
+// default value: the plugin decides what an absent value means.
+var NotSpecified any = notSpecifiedT{}
+
+type notSpecifiedT struct{}
 
 // Resource declares one API resource: its names and attributes.
 type Resource struct {

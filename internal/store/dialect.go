@@ -19,6 +19,9 @@ type dialect interface {
 	rebind(query string) string
 	// aggregate returns an expression joining expr over a group with ','.
 	aggregate(expr string) string
+	// jsonAggregate returns an expression building a JSON list of objects
+	// with the given keys from the columns of the same names of alias.
+	jsonAggregate(alias string, keys []string) string
 	// forUpdate is appended to a SELECT that must lock the rows it reads.
 	forUpdate() string
 	// retryable reports whether err is a transient conflict (serialization
@@ -63,6 +66,18 @@ type postgresDialect struct{}
 func (postgresDialect) name() string              { return "postgresql" }
 func (postgresDialect) aggregate(e string) string { return "string_agg(" + e + ", ',')" }
 func (postgresDialect) forUpdate() string         { return " FOR UPDATE" }
+func (postgresDialect) jsonAggregate(alias string, keys []string) string {
+	return "json_agg(json_build_object(" + jsonPairs(alias, keys) + "))::text"
+}
+
+// jsonPairs renders 'k1', alias.k1, 'k2', alias.k2 for JSON builders.
+func jsonPairs(alias string, keys []string) string {
+	parts := make([]string, 0, 2*len(keys))
+	for _, k := range keys {
+		parts = append(parts, "'"+k+"'", alias+"."+k)
+	}
+	return strings.Join(parts, ", ")
+}
 
 func (postgresDialect) rebind(q string) string {
 	if !strings.Contains(q, "?") {
@@ -103,4 +118,8 @@ func (postgresDialect) retryable(err error) bool {
 func (postgresDialect) uniqueViolation(err error) bool {
 	var e *pgconn.PgError
 	return errors.As(err, &e) && e.Code == "23505"
+}
+
+func (sqliteDialect) jsonAggregate(alias string, keys []string) string {
+	return "json_group_array(json_object(" + jsonPairs(alias, keys) + "))"
 }

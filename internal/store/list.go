@@ -29,6 +29,13 @@ func (tx *Tx) List(ctx context.Context, r *resource.Resource, q *resource.Query)
 		}
 	}
 	w.tags(q.Tags)
+	for _, f := range q.SubFilters {
+		rel, ok := tx.s.relation(r.Collection, f.Attr.Name)
+		if !ok || !slices.Contains(rel.valueCols, f.Key) {
+			return nil, fmt.Errorf("store: %s cannot be filtered by %s", f.Attr.Name, f.Key)
+		}
+		w.subFilter(rel, f)
+	}
 
 	sorts := q.Sorts
 	if q.PageReverse {
@@ -170,6 +177,26 @@ func (w *where) filter(f resource.Filter) error {
 	w.conds = append(w.conds, "t."+f.Attr.ColumnName()+" IN ("+strings.Join(marks, ", ")+")")
 	return nil
 }
+
+// subFilter keeps objects with a related row matching f.
+func (w *where) subFilter(rel relation, f resource.SubFilter) {
+	var ors []string
+	for _, v := range f.Values {
+		if f.Substring {
+			ors = append(ors, "c."+f.Key+" LIKE ? ESCAPE '\\'")
+			w.args = append(w.args, "%"+likeEscaper.Replace(v)+"%")
+		} else {
+			ors = append(ors, "c."+f.Key+" = ?")
+			w.args = append(w.args, v)
+		}
+	}
+	w.conds = append(w.conds, "EXISTS (SELECT 1 FROM "+rel.childTable+" c WHERE c."+rel.fkCol+" = t.id AND ("+
+		strings.Join(ors, " OR ")+"))")
+}
+
+// likeEscaper neutralises LIKE wildcards in user input; the store's LIKE
+// clauses declare '\' as their escape character.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
 
 // tags adds Neutron's four tag filters: tags (has all), tags-any (has
 // one), not-tags (lacks at least one), not-tags-any (has none).

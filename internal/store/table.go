@@ -45,23 +45,73 @@ func tableName(collection string) string {
 	return strings.ReplaceAll(collection, "-", "_")
 }
 
-// relation is an attribute loaded from another table: the values of
-// valueCol in rows of childTable whose fkCol equals the object's id, joined
-// by ',' in one correlated subquery so a list stays one query.
+// relation is an attribute loaded from another table, in one correlated
+// subquery so a list stays one query: with one value column, the values of
+// that column in childTable rows whose fkCol equals the object's id
+// (joined by ','); with several, a JSON list of objects keyed by column.
 type relation struct {
 	attr       string
 	childTable string
 	fkCol      string
-	valueCol   string
+	valueCols  []string
 }
 
-// Relate declares that attr of collection is the list of valueCol in
-// childTable rows whose fkCol is the object's id (a network's subnets are
-// the ids of subnets with that network_id).
-func (s *Store) Relate(collection, attr, childTable, fkCol, valueCol string) {
+// Relate declares that attr of collection is loaded from childTable rows
+// whose fkCol is the object's id: a list of strings for one value column
+// (a network's subnets are the ids of subnets with that network_id), a
+// list of objects for several (a port's fixed_ips are the subnet_id and
+// ip_address of its IP allocations). Writing those rows is the plugin's
+// business.
+func (s *Store) Relate(collection, attr, childTable, fkCol string, valueCols ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.relations[collection] = append(s.relations[collection], relation{attr, childTable, fkCol, valueCol})
+	s.relations[collection] = append(s.relations[collection], relation{attr, childTable, fkCol, valueCols})
+}
+
+func (s *Store) relation(collection, attr string) (relation, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, r := range s.relations[collection] {
+		if r.attr == attr {
+			return r, true
+		}
+	}
+	return relation{}, false
+}
+
+// decodeObjects decodes a JSON-aggregated relation into a list of objects,
+// sorted by the first value column's values so replies are stable.
+func decodeObjects(v any, keys []string) ([]any, error) {
+	var s string
+	switch t := v.(type) {
+	case nil:
+		return []any{}, nil
+	case string:
+		s = t
+	case []byte:
+		s = string(t)
+	}
+	var out []map[string]any
+	if s != "" {
+		if err := json.Unmarshal([]byte(s), &out); err != nil {
+			return nil, fmt.Errorf("decode related objects: %w", err)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		for _, k := range keys {
+			a, _ := out[i][k].(string)
+			b, _ := out[j][k].(string)
+			if a != b {
+				return a < b
+			}
+		}
+		return false
+	})
+	res := make([]any, len(out))
+	for i, m := range out {
+		res[i] = m
+	}
+	return res, nil
 }
 
 // encode turns an Object value into an SQL argument for a's column.

@@ -152,8 +152,11 @@ func (tx *Tx) selectSQL(t *table) (string, []relation) {
 	b.WriteString("SELECT ")
 	b.WriteString(t.selectList)
 	for _, r := range rels {
-		fmt.Fprintf(&b, ", (SELECT %s FROM %s c WHERE c.%s = t.id)",
-			tx.s.dialect.aggregate("c."+r.valueCol), r.childTable, r.fkCol)
+		agg := tx.s.dialect.aggregate("c." + r.valueCols[0])
+		if len(r.valueCols) > 1 {
+			agg = tx.s.dialect.jsonAggregate("c", r.valueCols)
+		}
+		fmt.Fprintf(&b, ", (SELECT %s FROM %s c WHERE c.%s = t.id)", agg, r.childTable, r.fkCol)
 	}
 	if t.res.Standard {
 		fmt.Fprintf(&b, ", (SELECT %s FROM tags g WHERE g.resource_id = t.id)", tx.s.dialect.aggregate("g.tag"))
@@ -190,7 +193,15 @@ func (tx *Tx) scan(t *table, rels []relation, rows *sql.Rows) ([]*resource.Objec
 		k := len(t.cols)
 		for _, r := range rels {
 			if a := t.res.Attr(r.attr); a != nil {
-				o.SetAt(a.Index(), splitAggregate(raw[k]))
+				if len(r.valueCols) == 1 {
+					o.SetAt(a.Index(), splitAggregate(raw[k]))
+				} else {
+					objs, err := decodeObjects(raw[k], r.valueCols)
+					if err != nil {
+						return nil, fmt.Errorf("%s.%s: %w", t.name, r.attr, err)
+					}
+					o.SetAt(a.Index(), objs)
+				}
 			}
 			k++
 		}
