@@ -63,37 +63,56 @@ func (c *controller) check(ctx context.Context, action string, target map[string
 	return c.s.opts.Authorizer.Check(ctx, action, target)
 }
 
-// policyTarget is the subset of o policy rules look at.
-func (c *controller) policyTarget(o *resource.Object) map[string]any {
-	t := make(map[string]any, len(c.policyTargetAttrs)+1)
-	for _, a := range c.policyTargetAttrs {
-		t[a.Name] = o.At(a.Index())
+// policyTargets builds the policy target of each object: the attributes
+// rules look at, plus what the handler adds about parents.
+func (c *controller) policyTargets(ctx context.Context, objs []*resource.Object, full bool) ([]map[string]any, error) {
+	var extras []map[string]any
+	if pt, ok := c.h.(plugin.PolicyTargeter); ok && len(objs) > 0 {
+		var err error
+		if extras, err = pt.PolicyTargets(ctx, objs); err != nil {
+			return nil, err
+		}
 	}
-	if p, ok := t["project_id"]; ok {
-		t["tenant_id"] = p
+	out := make([]map[string]any, len(objs))
+	for i, o := range objs {
+		var t map[string]any
+		if full {
+			t = o.Map()
+		} else {
+			t = make(map[string]any, len(c.policyTargetAttrs)+4)
+			for _, a := range c.policyTargetAttrs {
+				t[a.Name] = o.At(a.Index())
+			}
+		}
+		if p, ok := t["project_id"]; ok {
+			t["tenant_id"] = p
+		}
+		if extras != nil {
+			for k, v := range extras[i] {
+				t[k] = v
+			}
+		}
+		out[i] = t
 	}
-	return t
+	return out, nil
 }
 
-// visible reports whether the caller may see o (the get_<resource> rule).
-func (c *controller) visible(ctx context.Context, o *resource.Object) bool {
-	ok, _ := c.check(ctx, "get_"+c.res.Name, c.policyTarget(o))
+// visible reports whether the caller may see the object with this target
+// (the get_<resource> rule).
+func (c *controller) visible(ctx context.Context, target map[string]any) bool {
+	ok, _ := c.check(ctx, "get_"+c.res.Name, target)
 	return ok
 }
 
 // hiddenByPolicy marks attributes whose get_<resource>:<attr> rule denies
 // the caller; nil when nothing is hidden. undefined caches rules found not
 // to exist, so a list asks about each only once.
-func (c *controller) hiddenByPolicy(ctx context.Context, o *resource.Object, undefined map[string]bool) []bool {
+func (c *controller) hiddenByPolicy(ctx context.Context, target map[string]any, undefined map[string]bool) []bool {
 	var hidden []bool
-	var target map[string]any
 	for _, a := range c.enforced {
 		action := "get_" + c.res.Name + ":" + a.Name
 		if undefined[action] {
 			continue
-		}
-		if target == nil {
-			target = c.policyTarget(o)
 		}
 		allowed, defined := c.check(ctx, action, target)
 		if !defined {
@@ -110,6 +129,23 @@ func (c *controller) hiddenByPolicy(ctx context.Context, o *resource.Object, und
 	return hidden
 }
 
+// getVisible fetches one object and its policy target, answering the
+// resource's 404 when the caller may not see it.
+func (c *controller) getVisible(ctx context.Context, id string) (*resource.Object, map[string]any, error) {
+	o, err := c.h.Get(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	targets, err := c.policyTargets(ctx, []*resource.Object{o}, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !c.visible(ctx, targets[0]) {
+		return nil, nil, c.notFound(id)
+	}
+	return o, targets[0], nil
+}
+
 func (c *controller) list(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	lq, err := c.parseList(r)
@@ -119,9 +155,17 @@ func (c *controller) list(w http.ResponseWriter, r *http.Request) {
 	}
 	caller := reqctx.CallerFrom(ctx)
 	if !caller.IsAdmin {
-		lq.query.Scope = &resource.Scope{ProjectID: caller.ProjectID, SharedBy: c.sharedBy}
+		if sc, ok := c.h.(plugin.Scoper); ok {
+			lq.query.Scope = sc.Scope(caller.ProjectID)
+		} else {
+			lq.query.Scope = &resource.Scope{ProjectID: caller.ProjectID, SharedBy: c.sharedBy}
+		}
 	}
 	objs, err := c.h.List(ctx, &lq.query)
+	var targets []map[string]any
+	if err == nil {
+		targets, err = c.policyTargets(ctx, objs, false)
+	}
 	if err != nil {
 		c.s.writeError(ctx, w, err)
 		return
@@ -132,16 +176,16 @@ func (c *controller) list(w http.ResponseWriter, r *http.Request) {
 	b = append(b, `{"`...)
 	b = append(b, c.res.Collection...)
 	b = append(b, `":[`...)
-	shown := objs[:0]
-	for _, o := range objs {
-		if !c.visible(ctx, o) {
+	shown := 0
+	for i, o := range objs {
+		if !c.visible(ctx, targets[i]) {
 			continue
 		}
-		if len(shown) > 0 {
+		if shown > 0 {
 			b = append(b, ',')
 		}
-		shown = append(shown, o)
-		b = v.appendObject(b, o, c.hiddenByPolicy(ctx, o, undefined))
+		shown++
+		b = v.appendObject(b, o, c.hiddenByPolicy(ctx, targets[i], undefined))
 	}
 	b = append(b, ']')
 	if lq.query.Limit > 0 {
@@ -156,22 +200,29 @@ func (c *controller) list(w http.ResponseWriter, r *http.Request) {
 
 func (c *controller) show(w http.ResponseWriter, r *http.Request, id string) {
 	ctx := r.Context()
-	o, err := c.h.Get(ctx, id)
-	if err == nil && !c.visible(ctx, o) {
-		err = c.notFound(id)
-	}
+	o, target, err := c.getVisible(ctx, id)
 	if err != nil {
 		c.s.writeError(ctx, w, err)
 		return
 	}
-	c.writeOne(ctx, w, http.StatusOK, o, r.URL.Query()["fields"])
+	c.writeOne(ctx, w, http.StatusOK, o, target, r.URL.Query()["fields"])
 }
 
-func (c *controller) writeOne(ctx context.Context, w http.ResponseWriter, status int, o *resource.Object, fields []string) {
+// writeOne writes {"<resource>": {...}}; target is o's policy target, or
+// nil to build it.
+func (c *controller) writeOne(ctx context.Context, w http.ResponseWriter, status int, o *resource.Object, target map[string]any, fields []string) {
+	if target == nil {
+		targets, err := c.policyTargets(ctx, []*resource.Object{o}, true)
+		if err != nil {
+			c.s.writeError(ctx, w, err)
+			return
+		}
+		target = targets[0]
+	}
 	v := newView(c.res, fields)
 	b := append([]byte(`{"`), c.res.Name...)
 	b = append(b, `":`...)
-	b = v.appendObject(b, o, c.hiddenByPolicy(ctx, o, map[string]bool{}))
+	b = v.appendObject(b, o, c.hiddenByPolicy(ctx, target, map[string]bool{}))
 	b = append(b, '}')
 	writeBody(w, status, b)
 }
@@ -190,7 +241,12 @@ func (c *controller) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !bulk {
-		c.writeOne(ctx, w, http.StatusCreated, objs[0], nil)
+		c.writeOne(ctx, w, http.StatusCreated, objs[0], nil, nil)
+		return
+	}
+	targets, err := c.policyTargets(ctx, objs, true)
+	if err != nil {
+		c.s.writeError(ctx, w, err)
 		return
 	}
 	v := newView(c.res, nil)
@@ -201,7 +257,7 @@ func (c *controller) create(w http.ResponseWriter, r *http.Request) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = v.appendObject(b, o, c.hiddenByPolicy(ctx, o, undefined))
+		b = v.appendObject(b, o, c.hiddenByPolicy(ctx, targets[i], undefined))
 	}
 	b = append(b, "]}"...)
 	writeBody(w, http.StatusCreated, b)
@@ -219,10 +275,7 @@ func (c *controller) update(w http.ResponseWriter, r *http.Request, id string) {
 		c.s.writeError(ctx, w, err)
 		return
 	}
-	old, err := c.h.Get(ctx, id)
-	if err == nil && !c.visible(ctx, old) {
-		err = c.notFound(id)
-	}
+	old, _, err := c.getVisible(ctx, id)
 	if err == nil {
 		err = c.authorizeWrite(ctx, "update", []*resource.Object{patch}, old)
 	}
@@ -234,7 +287,7 @@ func (c *controller) update(w http.ResponseWriter, r *http.Request, id string) {
 		c.s.writeError(ctx, w, err)
 		return
 	}
-	c.writeOne(ctx, w, http.StatusOK, o, nil)
+	c.writeOne(ctx, w, http.StatusOK, o, nil, nil)
 }
 
 func (c *controller) delete(w http.ResponseWriter, r *http.Request, id string) {
@@ -243,15 +296,12 @@ func (c *controller) delete(w http.ResponseWriter, r *http.Request, id string) {
 	if err == nil && r.ContentLength > 0 {
 		err = fault.BadRequest("Request body is not supported in DELETE.")
 	}
-	var old *resource.Object
+	var target map[string]any
 	if err == nil {
-		old, err = c.h.Get(ctx, id)
-	}
-	if err == nil && !c.visible(ctx, old) {
-		err = c.notFound(id)
+		_, target, err = c.getVisible(ctx, id)
 	}
 	if err == nil {
-		if ok, _ := c.check(ctx, "delete_"+c.res.Name, old.Map()); !ok {
+		if ok, _ := c.check(ctx, "delete_"+c.res.Name, target); !ok {
 			err = fault.Forbidden("rule:delete_" + c.res.Name)
 		}
 	}
@@ -272,16 +322,20 @@ func (c *controller) delete(w http.ResponseWriter, r *http.Request, id string) {
 // with the changes applied.
 func (c *controller) authorizeWrite(ctx context.Context, op string, objs []*resource.Object, old *resource.Object) error {
 	action := op + "_" + c.res.Name
-	for _, o := range objs {
-		target := o
-		if old != nil {
-			target = old.Clone()
-			target.Merge(o)
+	merged := objs
+	if old != nil {
+		merged = make([]*resource.Object, len(objs))
+		for i, o := range objs {
+			merged[i] = old.Clone()
+			merged[i].Merge(o)
 		}
-		tm := target.Map()
-		if p, ok := tm["project_id"]; ok {
-			tm["tenant_id"] = p
-		}
+	}
+	targets, err := c.policyTargets(ctx, merged, true)
+	if err != nil {
+		return err
+	}
+	for i, o := range objs {
+		tm := targets[i]
 		var denied []string
 		if ok, _ := c.check(ctx, action, tm); !ok {
 			denied = append(denied, "rule:"+action)

@@ -27,12 +27,6 @@ func init() {
 				Storage: resource.Related},
 			&resource.Attr{Name: "shared", Kind: resource.Bool, AllowPost: true, AllowPut: true, Default: false,
 				Visible: true, Filter: true, EnforcePolicy: true, RequiredByPolicy: true},
-			// Address scopes come from the subnets' pools; null until a
-			// subnet from a scoped pool exists.
-			&resource.Attr{Name: "ipv4_address_scope", Kind: resource.String, Nullable: true, Visible: true,
-				Storage: resource.Virtual},
-			&resource.Attr{Name: "ipv6_address_scope", Kind: resource.String, Nullable: true, Visible: true,
-				Storage: resource.Virtual},
 		)
 		r.AllowBulk = true
 		r.Standard = true

@@ -26,3 +26,21 @@ type Handler interface {
 	Update(ctx context.Context, id string, patch *resource.Object, ifRevision int) (*resource.Object, error)
 	Delete(ctx context.Context, id string, ifRevision int) error
 }
+
+// PolicyTargeter is implemented by handlers whose policy rules look at a
+// parent object, as Neutron's rules for subnets and ports look at their
+// network ("network:project_id", the network's "shared"). For a batch of
+// objects it returns the extra target keys of each, in one lookup; a
+// missing parent is the parent's 404.
+type PolicyTargeter interface {
+	PolicyTargets(ctx context.Context, objs []*resource.Object) ([]map[string]any, error)
+}
+
+// Scoper is implemented by handlers whose objects are visible beyond their
+// project through a parent (a subnet of a shared network, a port on the
+// caller's network). It returns the list scope for a non-admin project;
+// the API still checks policy on every row, so the scope may be wider
+// than what policy allows, never narrower.
+type Scoper interface {
+	Scope(projectID string) *resource.Scope
+}

@@ -40,6 +40,16 @@ func (t TagFilter) Empty() bool {
 type Scope struct {
 	ProjectID string
 	SharedBy  []*Attr
+	// Parent, when set, also admits objects whose parent is visible.
+	Parent *ParentScope
+}
+
+// ParentScope admits objects whose parent, referenced by FK, is owned by
+// the scope's project or has any of the SharedBy boolean attributes true.
+type ParentScope struct {
+	FK         *Attr
+	Collection string
+	SharedBy   []string
 }
 
 // Query is a list request after the API has parsed and validated it.

@@ -154,6 +154,16 @@ func (w *where) scope(s *resource.Scope) error {
 		ors = append(ors, "t."+a.ColumnName()+" = ?")
 		w.args = append(w.args, true)
 	}
+	if p := s.Parent; p != nil {
+		conds := []string{"p.project_id = ?"}
+		w.args = append(w.args, s.ProjectID)
+		for _, col := range p.SharedBy {
+			conds = append(conds, "p."+columnReplacer.Replace(col)+" = ?")
+			w.args = append(w.args, true)
+		}
+		ors = append(ors, "t."+p.FK.ColumnName()+" IN (SELECT p.id FROM "+tableName(p.Collection)+" p WHERE "+
+			strings.Join(conds, " OR ")+")")
+	}
 	w.conds = append(w.conds, "("+strings.Join(ors, " OR ")+")")
 	return nil
 }

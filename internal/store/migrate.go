@@ -45,6 +45,107 @@ var migrations = []migration{
 		)`,
 		`CREATE INDEX tags_tag ON tags (tag)`,
 	}},
+	{2, "addressing: subnets, subnet pools, address scopes, ports, IPAM", []string{
+		`CREATE TABLE address_scopes (
+			id VARCHAR(36) PRIMARY KEY,
+			project_id VARCHAR(255) NOT NULL DEFAULT '',
+			name VARCHAR(255) NOT NULL DEFAULT '',
+			shared BOOLEAN NOT NULL DEFAULT FALSE,
+			ip_version INTEGER NOT NULL
+		)`,
+		`CREATE TABLE subnetpools (
+			id VARCHAR(36) PRIMARY KEY,
+			project_id VARCHAR(255) NOT NULL DEFAULT '',
+			name VARCHAR(255) NOT NULL DEFAULT '',
+			description VARCHAR(255) NOT NULL DEFAULT '',
+			ip_version INTEGER NOT NULL,
+			prefixes TEXT NOT NULL DEFAULT '[]',
+			default_prefixlen INTEGER NOT NULL,
+			min_prefixlen INTEGER NOT NULL,
+			max_prefixlen INTEGER NOT NULL,
+			shared BOOLEAN NOT NULL DEFAULT FALSE,
+			is_default BOOLEAN NOT NULL DEFAULT FALSE,
+			default_quota INTEGER,
+			address_scope_id VARCHAR(36),
+			created_at VARCHAR(20) NOT NULL,
+			updated_at VARCHAR(20) NOT NULL,
+			revision_number BIGINT NOT NULL DEFAULT 0
+		)`,
+		`CREATE TABLE subnets (
+			id VARCHAR(36) PRIMARY KEY,
+			project_id VARCHAR(255) NOT NULL DEFAULT '',
+			name VARCHAR(255) NOT NULL DEFAULT '',
+			description VARCHAR(255) NOT NULL DEFAULT '',
+			network_id VARCHAR(36) NOT NULL REFERENCES networks (id),
+			ip_version INTEGER NOT NULL,
+			cidr VARCHAR(64) NOT NULL,
+			gateway_ip VARCHAR(64),
+			allocation_pools TEXT NOT NULL DEFAULT '[]',
+			dns_nameservers TEXT NOT NULL DEFAULT '[]',
+			host_routes TEXT NOT NULL DEFAULT '[]',
+			service_types TEXT NOT NULL DEFAULT '[]',
+			enable_dhcp BOOLEAN NOT NULL DEFAULT TRUE,
+			ipv6_ra_mode VARCHAR(16),
+			ipv6_address_mode VARCHAR(16),
+			subnetpool_id VARCHAR(36) REFERENCES subnetpools (id),
+			segment_id VARCHAR(36),
+			created_at VARCHAR(20) NOT NULL,
+			updated_at VARCHAR(20) NOT NULL,
+			revision_number BIGINT NOT NULL DEFAULT 0
+		)`,
+		`CREATE INDEX subnets_network_id ON subnets (network_id)`,
+		`CREATE INDEX subnets_subnetpool_id ON subnets (subnetpool_id)`,
+		`CREATE TABLE ports (
+			id VARCHAR(36) PRIMARY KEY,
+			project_id VARCHAR(255) NOT NULL DEFAULT '',
+			name VARCHAR(255) NOT NULL DEFAULT '',
+			description VARCHAR(255) NOT NULL DEFAULT '',
+			network_id VARCHAR(36) NOT NULL REFERENCES networks (id),
+			mac_address VARCHAR(32) NOT NULL,
+			admin_state_up BOOLEAN NOT NULL DEFAULT TRUE,
+			status VARCHAR(16) NOT NULL DEFAULT 'DOWN',
+			device_id VARCHAR(255) NOT NULL DEFAULT '',
+			device_owner VARCHAR(255) NOT NULL DEFAULT '',
+			port_security_enabled BOOLEAN NOT NULL DEFAULT TRUE,
+			allowed_address_pairs TEXT NOT NULL DEFAULT '[]',
+			extra_dhcp_opts TEXT NOT NULL DEFAULT '[]',
+			binding_host_id VARCHAR(255) NOT NULL DEFAULT '',
+			binding_vnic_type VARCHAR(64) NOT NULL DEFAULT 'normal',
+			binding_profile TEXT NOT NULL DEFAULT '{}',
+			binding_vif_type VARCHAR(64) NOT NULL DEFAULT 'unbound',
+			binding_vif_details TEXT NOT NULL DEFAULT '{}',
+			ip_allocation VARCHAR(16) NOT NULL DEFAULT 'immediate',
+			created_at VARCHAR(20) NOT NULL,
+			updated_at VARCHAR(20) NOT NULL,
+			revision_number BIGINT NOT NULL DEFAULT 0,
+			UNIQUE (network_id, mac_address)
+		)`,
+		`CREATE INDEX ports_project_id ON ports (project_id)`,
+		`CREATE INDEX ports_device_id ON ports (device_id)`,
+		`CREATE INDEX ports_binding_host_id ON ports (binding_host_id)`,
+		// One row per address a port holds. ip_key is the address as 16
+		// big-endian bytes, so uniqueness and ranges compare bytewise on
+		// every engine.
+		`CREATE TABLE ip_allocations (
+			port_id VARCHAR(36) NOT NULL REFERENCES ports (id) ON DELETE CASCADE,
+			subnet_id VARCHAR(36) NOT NULL REFERENCES subnets (id),
+			network_id VARCHAR(36) NOT NULL,
+			ip_address VARCHAR(64) NOT NULL,
+			ip_key BLOB NOT NULL,
+			PRIMARY KEY (subnet_id, ip_key)
+		)`,
+		`CREATE INDEX ip_allocations_port_id ON ip_allocations (port_id)`,
+		`CREATE INDEX ip_allocations_ip_address ON ip_allocations (ip_address)`,
+		// The free addresses of each subnet as disjoint inclusive ranges:
+		// allocating takes from the lowest range, so it costs the same on
+		// a /8 with 100,000 ports as on a /28.
+		`CREATE TABLE ip_availability_ranges (
+			subnet_id VARCHAR(36) NOT NULL REFERENCES subnets (id) ON DELETE CASCADE,
+			first_ip BLOB NOT NULL,
+			last_ip BLOB NOT NULL,
+			PRIMARY KEY (subnet_id, first_ip)
+		)`,
+	}},
 }
 
 // SchemaVersion is the version Migrate brings a database to.

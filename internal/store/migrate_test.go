@@ -128,17 +128,3 @@ func TestMigrateConcurrent(t *testing.T) {
 		}
 	})
 }
-
-// TestVersionBeforeMigrate documents what Version says about a database no
-// migration ever touched.
-func TestVersionBeforeMigrate(t *testing.T) {
-	forEngines(t, func(t *testing.T, e engine) {
-		st := open(t, e.newDSN(t))
-		v, err := st.Version(context.Background())
-		t.Logf("Version on a fresh database: %d, %v", v, err)
-		if err == nil && v != 0 {
-			t.Errorf("Version on a fresh database = %d, want 0", v)
-		}
-	})
-}
-

@@ -39,6 +39,10 @@ func newTable(r *resource.Resource) *table {
 	return t
 }
 
+// columnReplacer turns attribute names into column names, as
+// resource.Attr.ColumnName does.
+var columnReplacer = strings.NewReplacer(":", "_", "-", "_")
+
 // tableName derives a table name from a collection name
 // ("security-groups" → "security_groups").
 func tableName(collection string) string {

@@ -102,6 +102,7 @@ func TestRunRetries(t *testing.T) {
 	}
 
 	tests := []struct {
+		name   string
 		engine string
 		read   bool
 		// failures are returned by the first attempts, in order; then
@@ -111,25 +112,20 @@ func TestRunRetries(t *testing.T) {
 		wantRuns int
 		wantErr  error
 	}{
-		{engine: "postgresql", failures: []error{serialization}, wantRuns: 2},
-		{engine: "postgresql", failures: []error{serialization, deadlock, serialization}, wantRuns: 4},
-		{engine: "postgresql", failures: []error{fmt.Errorf("hook: %w", serialization)}, wantRuns: 2},
-		{engine: "postgresql", read: true, failures: []error{serialization}, wantRuns: 2},
-		{engine: "postgresql", failures: []error{uniqueViolation}, wantRuns: 1, wantErr: uniqueViolation},
-		{engine: "postgresql", failures: []error{plain}, wantRuns: 1, wantErr: plain},
-		{engine: "postgresql", always: serialization, wantRuns: store.MaxAttempts, wantErr: serialization},
+		{name: "serialization failure once", engine: "postgresql", failures: []error{serialization}, wantRuns: 2},
+		{name: "serialization and deadlock", engine: "postgresql", failures: []error{serialization, deadlock, serialization}, wantRuns: 4},
+		{name: "wrapped serialization failure", engine: "postgresql", failures: []error{fmt.Errorf("hook: %w", serialization)}, wantRuns: 2},
+		{name: "serialization failure in a read", engine: "postgresql", read: true, failures: []error{serialization}, wantRuns: 2},
+		{name: "unique violation is final", engine: "postgresql", failures: []error{uniqueViolation}, wantRuns: 1, wantErr: uniqueViolation},
+		{name: "plain error is final", engine: "postgresql", failures: []error{plain}, wantRuns: 1, wantErr: plain},
+		{name: "gives up after MaxAttempts", engine: "postgresql", always: serialization, wantRuns: store.MaxAttempts, wantErr: serialization},
 		// A PostgreSQL error code means nothing to SQLite.
-		{engine: "sqlite", failures: []error{serialization}, wantRuns: 1, wantErr: serialization},
-		{engine: "sqlite", failures: []error{plain}, wantRuns: 1, wantErr: plain},
-		{engine: "sqlite", read: true, failures: []error{plain}, wantRuns: 1, wantErr: plain},
+		{name: "postgresql code is final", engine: "sqlite", failures: []error{serialization}, wantRuns: 1, wantErr: serialization},
+		{name: "plain error is final", engine: "sqlite", failures: []error{plain}, wantRuns: 1, wantErr: plain},
+		{name: "plain error in a read is final", engine: "sqlite", read: true, failures: []error{plain}, wantRuns: 1, wantErr: plain},
 	}
 	for _, tt := range tests {
-		kind := "Write"
-		if tt.read {
-			kind = "Read"
-		}
-		name := fmt.Sprintf("%s/%s/%v/always=%v", tt.engine, kind, tt.failures, tt.always)
-		t.Run(name, func(t *testing.T) {
+		t.Run(tt.engine+"/"+tt.name, func(t *testing.T) {
 			st := stores[tt.engine]
 			run := st.Write
 			if tt.read {

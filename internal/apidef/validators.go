@@ -1,0 +1,314 @@
+package apidef
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+
+	"github.com/neutrino-net/neutrino/internal/resource"
+)
+
+// Validators and converters of neutron-lib's addressing types. They check
+// shape and syntax; meaning (inside the CIDR, overlaps) is the plugin's.
+
+// ipAddress validates like type:ip_address and returns the canonical form.
+func canonicalIP(s string) (string, error) {
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return "", fmt.Errorf("'%s' is not a valid IP address", s)
+	}
+	return a.Unmap().String(), nil
+}
+
+// convertIPOrNone converts gateway_ip-like attributes.
+func convertIPOrNone(attr string) func(any) (any, error) {
+	return func(v any) (any, error) {
+		if v == nil {
+			return nil, nil
+		}
+		s, ok := v.(string)
+		if !ok {
+			return nil, &resource.ValidationError{Attr: attr, Reason: fmt.Sprintf("'%s' is not a valid IP address", resource.PyStr(v))}
+		}
+		c, err := canonicalIP(s)
+		if err != nil {
+			return nil, &resource.ValidationError{Attr: attr, Reason: err.Error()}
+		}
+		return c, nil
+	}
+}
+
+// convertCIDR validates like type:subnet and canonicalises the notation;
+// host bits are the plugin's concern, with Neutron's message.
+func convertCIDR(attr string) func(any) (any, error) {
+	return func(v any) (any, error) {
+		s, ok := v.(string)
+		if !ok {
+			if v == nil {
+				return nil, nil
+			}
+			return nil, &resource.ValidationError{Attr: attr, Reason: fmt.Sprintf("'%s' is not a valid IP subnet", resource.PyStr(v))}
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			// Neutron accepts a bare address as a host route destination
+			// or subnet, meaning a single-address prefix.
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return nil, &resource.ValidationError{Attr: attr, Reason: fmt.Sprintf("'%s' is not a valid IP subnet", s)}
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-unmapBits(p)).String(), nil
+	}
+}
+
+func unmapBits(p netip.Prefix) int {
+	if p.Addr().Is4In6() {
+		return 96
+	}
+	return 0
+}
+
+// objectList checks a JSON list of objects with exactly the allowed keys
+// (required ones must be present); what neutron-lib's dict validators do.
+func objectList(attr, what string, required, optional []string, each func(m map[string]any) error) func(any) (any, error) {
+	return func(v any) (any, error) {
+		if v == nil {
+			return []any{}, nil
+		}
+		items, ok := v.([]any)
+		if !ok {
+			return nil, &resource.ValidationError{Attr: attr, Reason: fmt.Sprintf("Invalid data format for %s: '%s'", what, resource.PyStr(v))}
+		}
+		out := make([]any, 0, len(items))
+		for _, it := range items {
+			m, ok := it.(map[string]any)
+			bad := !ok
+			if ok {
+				for k := range m {
+					if !slices.Contains(required, k) && !slices.Contains(optional, k) {
+						bad = true
+					}
+				}
+				for _, k := range required {
+					if _, has := m[k]; !has {
+						bad = true
+					}
+				}
+			}
+			if bad {
+				return nil, &resource.ValidationError{Attr: attr, Reason: fmt.Sprintf("Invalid data format for %s: '%s'", what, resource.PyStr(it))}
+			}
+			if err := each(m); err != nil {
+				return nil, &resource.ValidationError{Attr: attr, Reason: err.Error()}
+			}
+			out = append(out, m)
+		}
+		return out, nil
+	}
+}
+
+// stringField canonicalises m[k] with f when present.
+func stringField(m map[string]any, k string, f func(string) (string, error)) error {
+	v, ok := m[k]
+	if !ok || v == nil {
+		return nil
+	}
+	s, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("'%s' is not a valid IP address", resource.PyStr(v))
+	}
+	c, err := f(s)
+	if err != nil {
+		return err
+	}
+	m[k] = c
+	return nil
+}
+
+func convertAllocationPools(v any) (any, error) {
+	return objectList("allocation_pools", "IP pool", []string{"start", "end"}, nil, func(m map[string]any) error {
+		if err := stringField(m, "start", canonicalIP); err != nil {
+			return err
+		}
+		return stringField(m, "end", canonicalIP)
+	})(v)
+}
+
+func convertHostRoutes(v any) (any, error) {
+	seen := map[string]bool{}
+	return objectList("host_routes", "hostroute", []string{"destination", "nexthop"}, nil, func(m map[string]any) error {
+		dst, err := convertCIDR("host_routes")(m["destination"])
+		if err != nil || dst == nil {
+			return fmt.Errorf("'%s' is not a valid IP subnet", resource.PyStr(m["destination"]))
+		}
+		m["destination"] = dst
+		if err := stringField(m, "nexthop", canonicalIP); err != nil {
+			return err
+		}
+		key := fmt.Sprint(m["destination"], m["nexthop"])
+		if seen[key] {
+			return fmt.Errorf("Duplicate hostroute '%s'", resource.PyStr(m))
+		}
+		seen[key] = true
+		return nil
+	})(v)
+}
+
+func convertNameservers(v any) (any, error) {
+	if v == nil {
+		return []string{}, nil
+	}
+	list, err := resource.ToStringList("dns_nameservers", v)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	out := []string{}
+	for _, s := range list.([]string) {
+		c, err := canonicalIP(s)
+		if err != nil {
+			return nil, &resource.ValidationError{Attr: "dns_nameservers",
+				Reason: fmt.Sprintf("'%s' is not a valid nameserver. %s", s, err.Error())}
+		}
+		if seen[c] {
+			return nil, &resource.ValidationError{Attr: "dns_nameservers", Reason: fmt.Sprintf("Duplicate nameserver '%s'", s)}
+		}
+		seen[c] = true
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func convertFixedIPs(v any) (any, error) {
+	seen := map[string]bool{}
+	return objectList("fixed_ips", "fixed IP", nil, []string{"subnet_id", "ip_address"}, func(m map[string]any) error {
+		if ip, ok := m["ip_address"]; ok {
+			s, isStr := ip.(string)
+			if !isStr {
+				return fmt.Errorf("'%s' is not a valid IP address", resource.PyStr(ip))
+			}
+			c, err := canonicalIP(s)
+			if err != nil {
+				return err
+			}
+			if seen[c] {
+				return fmt.Errorf("Duplicate IP address '%s'", s)
+			}
+			seen[c] = true
+			m["ip_address"] = c
+		}
+		if id, ok := m["subnet_id"]; ok {
+			if err := resource.UUID(id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})(v)
+}
+
+func convertAddressPairs(v any) (any, error) {
+	return objectList("allowed_address_pairs", "allowed address pair", []string{"ip_address"}, []string{"mac_address"},
+		func(m map[string]any) error {
+			ip, _ := m["ip_address"].(string)
+			c, err := convertCIDR("allowed_address_pairs")(ip)
+			if err != nil || c == nil {
+				return fmt.Errorf("'%s' is not a valid IP address", resource.PyStr(m["ip_address"]))
+			}
+			// A single address is shown without a prefix length.
+			if p := netip.MustParsePrefix(c.(string)); p.IsSingleIP() {
+				c = p.Addr().String()
+			}
+			m["ip_address"] = c
+			if mac, ok := m["mac_address"]; ok {
+				s, err := convertMAC(mac)
+				if err != nil {
+					return err
+				}
+				m["mac_address"] = s
+			}
+			return nil
+		})(v)
+}
+
+func convertExtraDHCPOpts(v any) (any, error) {
+	return objectList("extra_dhcp_opts", "extra DHCP option", []string{"opt_name"}, []string{"opt_value", "ip_version"},
+		func(m map[string]any) error {
+			if _, ok := m["opt_name"].(string); !ok {
+				return fmt.Errorf("'%s' is not a valid string", resource.PyStr(m["opt_name"]))
+			}
+			if iv, ok := m["ip_version"]; ok && iv != nil {
+				n, err := resource.ToInt(iv)
+				if err != nil || (n != 4 && n != 6) {
+					return fmt.Errorf("'%s' is not in [4, 6]", resource.PyStr(iv))
+				}
+				m["ip_version"] = n
+			} else {
+				m["ip_version"] = 4
+			}
+			return nil
+		})(v)
+}
+
+// convertMAC sanitises a MAC address to lower-case colon form, as
+// neutron-lib's convert_to_sanitized_mac_address does.
+func convertMAC(v any) (string, error) {
+	s, ok := v.(string)
+	if !ok {
+		return "", fmt.Errorf("'%s' is not a valid MAC address", resource.PyStr(v))
+	}
+	hw, err := net.ParseMAC(s)
+	if err != nil || len(hw) != 6 {
+		return "", fmt.Errorf("'%s' is not a valid MAC address", s)
+	}
+	return strings.ToLower(hw.String()), nil
+}
+
+func convertMACAttr(attr string) func(any) (any, error) {
+	return func(v any) (any, error) {
+		s, err := convertMAC(v)
+		if err != nil {
+			return nil, &resource.ValidationError{Attr: attr, Reason: err.Error()}
+		}
+		return s, nil
+	}
+}
+
+// oneOf validates a string against allowed values (type:values).
+func oneOf(values ...string) func(any) error {
+	return func(v any) error {
+		s, _ := v.(string)
+		if !slices.Contains(values, s) {
+			quoted := make([]string, len(values))
+			for i, x := range values {
+				quoted[i] = "'" + x + "'"
+			}
+			return fmt.Errorf("'%s' is not in [%s]", resource.PyStr(v), strings.Join(quoted, ", "))
+		}
+		return nil
+	}
+}
+
+// ipVersion validates type:values [4, 6] on an int.
+func ipVersion(v any) error {
+	if n, _ := v.(int); n != 4 && n != 6 {
+		return fmt.Errorf("'%s' is not in [4, 6]", resource.PyStr(v))
+	}
+	return nil
+}
+
+// jsonDict validates a JSON object (binding:profile).
+func jsonDict(attr string) func(any) (any, error) {
+	return func(v any) (any, error) {
+		if v == nil {
+			return map[string]any{}, nil
+		}
+		if _, ok := v.(map[string]any); !ok {
+			return nil, &resource.ValidationError{Attr: attr, Reason: fmt.Sprintf("'%s' is not a dictionary", resource.PyStr(v))}
+		}
+		return v, nil
+	}
+}

@@ -1,0 +1,280 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+)
+
+// IP address management tables. Addresses are 16-byte big-endian keys
+// (IPv4 as IPv4-mapped IPv6), compared bytewise by both engines.
+
+// Key is an address as 16 big-endian bytes.
+type Key [16]byte
+
+func (k Key) next() Key {
+	for i := 15; i >= 0; i-- {
+		k[i]++
+		if k[i] != 0 {
+			break
+		}
+	}
+	return k
+}
+
+func (k Key) prev() Key {
+	for i := 15; i >= 0; i-- {
+		k[i]--
+		if k[i] != 0xff {
+			break
+		}
+	}
+	return k
+}
+
+// KeyRange is an inclusive range of free addresses.
+type KeyRange struct{ First, Last Key }
+
+// ErrAddressTaken is returned when an address is already allocated on the
+// subnet.
+var ErrAddressTaken = errors.New("address already allocated")
+
+// ErrSubnetFull is returned when a subnet has no free address left.
+var ErrSubnetFull = errors.New("no free address")
+
+// SetFreeRanges replaces the free ranges of a subnet.
+func (tx *Tx) SetFreeRanges(ctx context.Context, subnetID string, ranges []KeyRange) error {
+	if _, err := tx.exec(ctx, "DELETE FROM ip_availability_ranges WHERE subnet_id = ?", subnetID); err != nil {
+		return fmt.Errorf("clear free ranges of subnet %s: %w", subnetID, err)
+	}
+	for _, r := range ranges {
+		if bytes.Compare(r.First[:], r.Last[:]) > 0 {
+			continue
+		}
+		if _, err := tx.exec(ctx, "INSERT INTO ip_availability_ranges (subnet_id, first_ip, last_ip) VALUES (?, ?, ?)",
+			subnetID, r.First[:], r.Last[:]); err != nil {
+			return fmt.Errorf("store free range of subnet %s: %w", subnetID, err)
+		}
+	}
+	return nil
+}
+
+// AllocatedKeys returns the allocated addresses of a subnet.
+func (tx *Tx) AllocatedKeys(ctx context.Context, subnetID string) ([]Key, error) {
+	rows, err := tx.query(ctx, "SELECT ip_key FROM ip_allocations WHERE subnet_id = ? ORDER BY ip_key", subnetID)
+	if err != nil {
+		return nil, fmt.Errorf("read allocations of subnet %s: %w", subnetID, err)
+	}
+	defer rows.Close()
+	var out []Key
+	for rows.Next() {
+		var b []byte
+		if err := rows.Scan(&b); err != nil {
+			return nil, err
+		}
+		var k Key
+		copy(k[:], b)
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// TakeFree removes and returns the lowest free address of a subnet. The
+// lowest range's row is locked (PostgreSQL) for the rest of the
+// transaction, so concurrent allocations on one subnet queue briefly on it
+// rather than collide.
+func (tx *Tx) TakeFree(ctx context.Context, subnetID string) (Key, error) {
+	// A concurrent transaction may delete the row we waited for; the
+	// next lowest range is then the right one, so look again.
+	for attempt := 0; attempt < 1000; attempt++ {
+		r, ok, err := tx.lockRange(ctx, "SELECT first_ip, last_ip FROM ip_availability_ranges WHERE subnet_id = ? ORDER BY first_ip LIMIT 1", subnetID)
+		if err != nil {
+			return Key{}, err
+		}
+		if !ok {
+			if attempt > 0 || tx.Engine() == "sqlite" {
+				return Key{}, ErrSubnetFull
+			}
+			continue
+		}
+		if err := tx.shrinkRange(ctx, subnetID, r, r.First); err != nil {
+			return Key{}, err
+		}
+		return r.First, nil
+	}
+	return Key{}, ErrSubnetFull
+}
+
+// TakeSpecific removes k from the subnet's free ranges if it lies in one,
+// reporting whether it did (an address outside the allocation pools is not
+// in any range).
+func (tx *Tx) TakeSpecific(ctx context.Context, subnetID string, k Key) (bool, error) {
+	r, ok, err := tx.lockRange(ctx, "SELECT first_ip, last_ip FROM ip_availability_ranges WHERE subnet_id = ? AND first_ip <= ? ORDER BY first_ip DESC LIMIT 1",
+		subnetID, k[:])
+	if err != nil || !ok || bytes.Compare(r.Last[:], k[:]) < 0 {
+		return false, err
+	}
+	return true, tx.shrinkRange(ctx, subnetID, r, k)
+}
+
+func (tx *Tx) lockRange(ctx context.Context, q string, args ...any) (KeyRange, bool, error) {
+	rows, err := tx.query(ctx, q+tx.s.dialect.forUpdate(), args...)
+	if err != nil {
+		return KeyRange{}, false, fmt.Errorf("read free ranges: %w", err)
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		return KeyRange{}, false, rows.Err()
+	}
+	var first, last []byte
+	if err := rows.Scan(&first, &last); err != nil {
+		return KeyRange{}, false, err
+	}
+	var r KeyRange
+	copy(r.First[:], first)
+	copy(r.Last[:], last)
+	return r, true, rows.Err()
+}
+
+// shrinkRange removes k, which lies in r, from the free ranges.
+func (tx *Tx) shrinkRange(ctx context.Context, subnetID string, r KeyRange, k Key) error {
+	if _, err := tx.exec(ctx, "DELETE FROM ip_availability_ranges WHERE subnet_id = ? AND first_ip = ?", subnetID, r.First[:]); err != nil {
+		return fmt.Errorf("take address from subnet %s: %w", subnetID, err)
+	}
+	var parts []KeyRange
+	if k != r.First {
+		parts = append(parts, KeyRange{r.First, k.prev()})
+	}
+	if k != r.Last {
+		parts = append(parts, KeyRange{k.next(), r.Last})
+	}
+	for _, p := range parts {
+		if _, err := tx.exec(ctx, "INSERT INTO ip_availability_ranges (subnet_id, first_ip, last_ip) VALUES (?, ?, ?)",
+			subnetID, p.First[:], p.Last[:]); err != nil {
+			return fmt.Errorf("take address from subnet %s: %w", subnetID, err)
+		}
+	}
+	return nil
+}
+
+// ReturnFree gives k back to the subnet's free ranges, merging it with the
+// ranges next to it so the table stays small.
+func (tx *Tx) ReturnFree(ctx context.Context, subnetID string, k Key) error {
+	merged := KeyRange{k, k}
+	if before, ok, err := tx.lockRange(ctx, "SELECT first_ip, last_ip FROM ip_availability_ranges WHERE subnet_id = ? AND last_ip = ?",
+		subnetID, k.prev().slice()); err != nil {
+		return err
+	} else if ok {
+		merged.First = before.First
+		if _, err := tx.exec(ctx, "DELETE FROM ip_availability_ranges WHERE subnet_id = ? AND first_ip = ?", subnetID, before.First[:]); err != nil {
+			return fmt.Errorf("return address to subnet %s: %w", subnetID, err)
+		}
+	}
+	if after, ok, err := tx.lockRange(ctx, "SELECT first_ip, last_ip FROM ip_availability_ranges WHERE subnet_id = ? AND first_ip = ?",
+		subnetID, k.next().slice()); err != nil {
+		return err
+	} else if ok {
+		merged.Last = after.Last
+		if _, err := tx.exec(ctx, "DELETE FROM ip_availability_ranges WHERE subnet_id = ? AND first_ip = ?", subnetID, after.First[:]); err != nil {
+			return fmt.Errorf("return address to subnet %s: %w", subnetID, err)
+		}
+	}
+	if _, err := tx.exec(ctx, "INSERT INTO ip_availability_ranges (subnet_id, first_ip, last_ip) VALUES (?, ?, ?)",
+		subnetID, merged.First[:], merged.Last[:]); err != nil {
+		return fmt.Errorf("return address to subnet %s: %w", subnetID, err)
+	}
+	return nil
+}
+
+func (k Key) slice() []byte { return k[:] }
+
+// Allocation is one address held by a port.
+type Allocation struct {
+	PortID, SubnetID, NetworkID, IPAddress string
+	Key                                    Key
+}
+
+// AddAllocation records that a port holds an address; ErrAddressTaken if
+// another port holds it.
+func (tx *Tx) AddAllocation(ctx context.Context, a Allocation) error {
+	_, err := tx.exec(ctx, "INSERT INTO ip_allocations (port_id, subnet_id, network_id, ip_address, ip_key) VALUES (?, ?, ?, ?, ?)",
+		a.PortID, a.SubnetID, a.NetworkID, a.IPAddress, a.Key[:])
+	if errors.Is(err, ErrDuplicate) {
+		return ErrAddressTaken
+	}
+	if err != nil {
+		return fmt.Errorf("allocate %s on subnet %s: %w", a.IPAddress, a.SubnetID, err)
+	}
+	return nil
+}
+
+// RemoveAllocation forgets that a port holds an address.
+func (tx *Tx) RemoveAllocation(ctx context.Context, portID, subnetID string, k Key) error {
+	if _, err := tx.exec(ctx, "DELETE FROM ip_allocations WHERE port_id = ? AND subnet_id = ? AND ip_key = ?",
+		portID, subnetID, k[:]); err != nil {
+		return fmt.Errorf("release address of port %s: %w", portID, err)
+	}
+	return nil
+}
+
+// PortAllocations returns the addresses a port holds.
+func (tx *Tx) PortAllocations(ctx context.Context, portID string) ([]Allocation, error) {
+	return tx.allocations(ctx, "port_id", portID)
+}
+
+// SubnetAllocations returns the addresses held on a subnet.
+func (tx *Tx) SubnetAllocations(ctx context.Context, subnetID string) ([]Allocation, error) {
+	return tx.allocations(ctx, "subnet_id", subnetID)
+}
+
+func (tx *Tx) allocations(ctx context.Context, col, val string) ([]Allocation, error) {
+	rows, err := tx.query(ctx, "SELECT port_id, subnet_id, network_id, ip_address, ip_key FROM ip_allocations WHERE "+col+" = ? ORDER BY ip_key", val)
+	if err != nil {
+		return nil, fmt.Errorf("read allocations by %s: %w", col, err)
+	}
+	defer rows.Close()
+	var out []Allocation
+	for rows.Next() {
+		var a Allocation
+		var key []byte
+		if err := rows.Scan(&a.PortID, &a.SubnetID, &a.NetworkID, &a.IPAddress, &key); err != nil {
+			return nil, err
+		}
+		copy(a.Key[:], key)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// LockRow locks the row of collection with id until the transaction ends
+// (PostgreSQL; SQLite serializes writers anyway), reporting whether it
+// exists. Plugins use it to serialize changes that span rows, such as
+// subnet allocation from one subnet pool.
+func (tx *Tx) LockRow(ctx context.Context, collection, id string) (bool, error) {
+	rows, err := tx.query(ctx, "SELECT id FROM "+tableName(collection)+" WHERE id = ?"+tx.s.dialect.forUpdate(), id)
+	if err != nil {
+		return false, fmt.Errorf("lock %s %s: %w", collection, id, err)
+	}
+	defer rows.Close()
+	return rows.Next(), rows.Err()
+}
+
+// Strings returns column col of collection's rows where where equals val;
+// plugins use it for small lookups (the CIDRs of a network's subnets).
+func (tx *Tx) Strings(ctx context.Context, collection, col, where string, val any) ([]string, error) {
+	rows, err := tx.query(ctx, "SELECT "+col+" FROM "+tableName(collection)+" WHERE "+where+" = ?", val)
+	if err != nil {
+		return nil, fmt.Errorf("read %s.%s: %w", collection, col, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
