@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/neutrino-net/neutrino/internal/fault"
@@ -315,6 +316,37 @@ func (c *controller) delete(w http.ResponseWriter, r *http.Request, id string) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// action runs a member action (PUT /<collection>/{id}/<action>): the
+// object must be visible, and policy names the action alone, as Neutron's
+// do ("add_prefixes").
+func (c *controller) action(w http.ResponseWriter, r *http.Request, id, name string) {
+	ctx := r.Context()
+	act, ok := c.h.(plugin.Actioner)
+	if !ok {
+		writeFault(w, fault.HTTPNotFound())
+		return
+	}
+	body, err := readBody(r)
+	var target map[string]any
+	if err == nil {
+		_, target, err = c.getVisible(ctx, id)
+	}
+	if err == nil {
+		if ok, _ := c.check(ctx, name, target); !ok {
+			err = fault.Forbidden("rule:" + name)
+		}
+	}
+	var out any
+	if err == nil {
+		out, err = act.Action(ctx, id, name, body)
+	}
+	if err != nil {
+		c.s.writeError(ctx, w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
 // authorizeWrite checks <op>_<resource> and the per-attribute rules of
 // every attribute the request sets, as Neutron's policy engine does: on
 // create, attributes given with a non-default value; on update, every
@@ -368,21 +400,4 @@ func policyExpr(denied []string) string {
 	return "(" + strings.Join(denied, " and ") + ")"
 }
 
-func equalValue(a, b any) bool {
-	switch av := a.(type) {
-	case []string:
-		bv, ok := b.([]string)
-		if !ok || len(av) != len(bv) {
-			return false
-		}
-		for i := range av {
-			if av[i] != bv[i] {
-				return false
-			}
-		}
-		return true
-	case map[string]any, []any:
-		return false
-	}
-	return a == b
-}
+func equalValue(a, b any) bool { return reflect.DeepEqual(a, b) }

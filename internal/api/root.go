@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/neutrino-net/neutrino/internal/fault"
@@ -51,6 +52,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		writeFault(w, fault.HTTPNotFound())
 		return
 	}
+	if c.res.ReadOnly && r.Method != http.MethodGet {
+		methodNotAllowed(w, "GET")
+		return
+	}
 	switch len(parts) {
 	case 1:
 		switch r.Method {
@@ -73,6 +78,16 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		default:
 			methodNotAllowed(w, "GET, PUT, DELETE")
 		}
+	case 3:
+		if !slices.Contains(c.res.Actions, parts[2]) {
+			writeFault(w, fault.HTTPNotFound())
+			return
+		}
+		if r.Method != http.MethodPut {
+			methodNotAllowed(w, "PUT")
+			return
+		}
+		c.action(w, r, parts[1], parts[2])
 	default:
 		writeFault(w, fault.HTTPNotFound())
 	}
@@ -146,11 +161,11 @@ func (s *Server) resourceIndex(w http.ResponseWriter, r *http.Request) {
 	base := s.baseURL(r) + "/v2.0/"
 	out := []entry{}
 	for _, res := range s.opts.Resources.All() {
-		if s.controllers[res.Collection] == nil || res.Parent != "" {
+		if s.controllers[res.URLPath()] == nil || res.Parent != "" {
 			continue
 		}
-		out = append(out, entry{Name: res.Name, Collection: res.Collection,
-			Links: []link{{Href: base + res.Collection, Rel: "self"}}})
+		out = append(out, entry{Name: res.Name, Collection: res.URLPath(),
+			Links: []link{{Href: base + res.URLPath(), Rel: "self"}}})
 	}
 	writeJSON(w, http.StatusOK, map[string][]entry{"resources": out})
 }

@@ -77,7 +77,7 @@ func New(opts Options) *Server {
 		if h == nil {
 			continue
 		}
-		s.controllers[r.Collection] = newController(s, r, h)
+		s.controllers[r.URLPath()] = newController(s, r, h)
 	}
 	var h http.Handler = http.HandlerFunc(s.route)
 	if opts.Auth != nil {

@@ -8,9 +8,9 @@ import (
 const (
 	Subnets        = "subnets"
 	SubnetPools    = "subnetpools"
-	AddressScopes  = "address-scopes"
+	AddressScopes  = "address_scopes"
 	Ports          = "ports"
-	IPAvailability = "network-ip-availabilities"
+	IPAvailability = "network_ip_availabilities"
 )
 
 // IPv6 address modes, as neutron-lib's constants.IPV6_MODES.
@@ -81,6 +81,8 @@ func init() {
 		)
 		r.AllowBulk = true
 		r.Standard = true
+		r.Actions = []string{"add_prefixes", "remove_prefixes"}
+		r.Extension = "subnet_allocation"
 		return r
 	})
 
@@ -95,6 +97,8 @@ func init() {
 				Filter: true, Sort: true, Validate: ipVersion},
 			projectIDAttr(),
 		)
+		r.Path = "address-scopes"
+		r.Extension = "address-scope"
 		r.AllowBulk = true
 		return r
 	})
@@ -126,7 +130,29 @@ func init() {
 		return r
 	})
 
+	registerResource(IPAvailability, func() *resource.Resource {
+		r := resource.NewResource("network_ip_availability", IPAvailability,
+			&resource.Attr{Name: "network_id", Kind: resource.String, Visible: true, Filter: true, Storage: resource.Virtual},
+			&resource.Attr{Name: "network_name", Kind: resource.String, Visible: true, Filter: true, Storage: resource.Virtual},
+			&resource.Attr{Name: "tenant_id", Kind: resource.String, Visible: true, Filter: true, RequiredByPolicy: true,
+				Storage: resource.Virtual},
+			&resource.Attr{Name: "project_id", Kind: resource.String, Visible: true, Filter: true, RequiredByPolicy: true,
+				Storage: resource.Virtual},
+			&resource.Attr{Name: "total_ips", Kind: resource.Int, Visible: true, Storage: resource.Virtual},
+			&resource.Attr{Name: "used_ips", Kind: resource.Int, Visible: true, Storage: resource.Virtual},
+			&resource.Attr{Name: "subnet_ip_availability", Kind: resource.JSON, Visible: true, Storage: resource.Virtual},
+			&resource.Attr{Name: "ip_version", Kind: resource.Int, Filter: true, Storage: resource.Virtual},
+		)
+		r.Path = "network-ip-availabilities"
+		r.ReadOnly = true
+		r.Extension = "network-ip-availability"
+		return r
+	})
+
 	for _, e := range []*Extension{
+		{Alias: "network-ip-availability", Name: "Network IP Availability",
+			Description: "Provides IP availability data for each network and subnet.",
+			Updated:     "2015-09-24T00:00:00-00:00"},
 		{Alias: "subnet_allocation", Name: "Subnet Allocation",
 			Description: "Enables allocation of subnets from a subnet pool", Updated: "2015-03-30T10:00:00-00:00"},
 		{Alias: "default-subnetpools", Name: "Default Subnetpools",

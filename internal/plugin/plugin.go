@@ -44,3 +44,10 @@ type PolicyTargeter interface {
 type Scoper interface {
 	Scope(projectID string) *resource.Scope
 }
+
+// Actioner is implemented by handlers of resources with member actions.
+// Action runs the named action on the object with id; body is the decoded
+// request body and the result is written back as JSON.
+type Actioner interface {
+	Action(ctx context.Context, id, action string, body map[string]any) (any, error)
+}

@@ -117,11 +117,22 @@ type Resource struct {
 	// used in URLs and list bodies ("networks").
 	Name       string
 	Collection string
+	// Path is the URL segment when it differs from Collection
+	// ("address-scopes" for address_scopes).
+	Path string
 	// Parent, for sub-resources, is the collection they live under
 	// (floatingips/{id}/port_forwardings); empty for top-level resources.
 	Parent string
 	// AllowBulk permits {"<collection>": [...]} on create.
 	AllowBulk bool
+	// Extension is the alias of the extension that adds this resource;
+	// empty for core resources.
+	Extension string
+	// ReadOnly resources answer only GET (network-ip-availabilities).
+	ReadOnly bool
+	// Actions are the member actions served as PUT /<collection>/{id}/<action>
+	// (add_prefixes, add_router_interface …); policy names them alone.
+	Actions []string
 	// Standard resources carry Neutron's standard attributes: description,
 	// tags, created_at, updated_at and revision_number.
 	Standard bool
@@ -152,6 +163,14 @@ func (r *Resource) Add(a *Attr) {
 	r.byName[a.Name] = a
 }
 
+// URLPath is the resource's URL segment.
+func (r *Resource) URLPath() string {
+	if r.Path != "" {
+		return r.Path
+	}
+	return r.Collection
+}
+
 // Attrs returns the attributes in declaration order. The slice is shared;
 // do not modify it.
 func (r *Resource) Attrs() []*Attr { return r.attrs }
@@ -163,8 +182,8 @@ func (r *Resource) Attr(name string) *Attr { return r.byName[name] }
 // enabled does not contain. Indexes are renumbered, so Objects of the copy
 // are not interchangeable with Objects of the original.
 func (r *Resource) Restrict(enabled func(alias string) bool) *Resource {
-	out := &Resource{Name: r.Name, Collection: r.Collection, Parent: r.Parent,
-		AllowBulk: r.AllowBulk, Standard: r.Standard, byName: map[string]*Attr{}}
+	out := &Resource{Name: r.Name, Collection: r.Collection, Path: r.Path, Parent: r.Parent,
+		AllowBulk: r.AllowBulk, Standard: r.Standard, Actions: r.Actions, ReadOnly: r.ReadOnly, Extension: r.Extension, byName: map[string]*Attr{}}
 	for _, a := range r.attrs {
 		if a.Extension != "" && !enabled(a.Extension) {
 			continue

@@ -28,6 +28,10 @@ var (
 		"The maximum number of items returned in a single response; -1 means no limit.").Min(-1)
 	optGlobalPhysnetMTU = Options.Int("DEFAULT", "global_physnet_mtu", 1500,
 		"MTU of the underlying physical network. Neutron uses this value to calculate MTU for all virtual network components.").Min(68)
+	optMaxDNSNameservers = Options.Int("DEFAULT", "max_dns_nameservers", 5,
+		"Maximum number of DNS nameservers per subnet.").Min(0)
+	optMaxSubnetHostRoutes = Options.Int("DEFAULT", "max_subnet_host_routes", 20,
+		"Maximum number of host routes per subnet.").Min(0)
 	optDebug = Options.Bool("DEFAULT", "debug", false,
 		"If set to true, the logging level will be set to DEBUG instead of the default INFO level.")
 

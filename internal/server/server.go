@@ -27,13 +27,21 @@ import (
 // coreExtensions are the extensions the core plugin (ML2) provides today,
 // in the order /v2.0/extensions lists them (sorted).
 var coreExtensions = []string{
+	"address-scope",
+	"allowed-address-pairs",
 	"auto-allocated-topology",
+	"binding",
+	"default-subnetpools",
 	"empty-string-filtering",
 	"external-net",
+	"extra_dhcp_opt",
 	"filter-validation",
+	"ip-substring-filtering",
+	"ip_allocation",
 	"l2_adjacency",
 	"net-mtu",
 	"net-mtu-writable",
+	"network-ip-availability",
 	"network_availability_zone",
 	"pagination",
 	"port-security",
@@ -43,6 +51,8 @@ var coreExtensions = []string{
 	"standard-attr-description",
 	"standard-attr-revisions",
 	"standard-attr-timestamp",
+	"subnet-service-types",
+	"subnet_allocation",
 }
 
 // Server is a running Neutrino API server.
@@ -60,7 +70,12 @@ type Server struct {
 func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server, error) {
 	if core := cfg.String(optCorePlugin); core != "ml2" && core != "neutron.plugins.ml2.plugin.Ml2Plugin" {
 		return nil, fmt.Errorf("config: %s: [DEFAULT] core_plugin: unsupported core plugin %q (Neutrino provides ml2)",
-			cfg.Source(optCorePlugin), core)
+			source(cfg, optCorePlugin), core)
+	}
+	// Refuse bad settings before touching the database.
+	if cfg.String(optAuthStrategy) != "noauth" {
+		return nil, fmt.Errorf("config: %s: [DEFAULT] auth_strategy: keystone is not available yet; use noauth",
+			source(cfg, optAuthStrategy))
 	}
 	for _, sp := range cfg.List(optServicePlugins) {
 		logger.Warn("service plugin not available yet; ignored", "service_plugin", sp)
@@ -100,32 +115,38 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	enabled := map[string]bool{}
 	var exts []*apidef.Extension
 	for _, alias := range coreExtensions {
+		e := apidef.LookupExtension(alias)
+		if e == nil {
+			st.Close()
+			return nil, fmt.Errorf("extension %q is enabled but not declared", alias)
+		}
 		enabled[alias] = true
-		exts = append(exts, apidef.LookupExtension(alias))
+		exts = append(exts, e)
 	}
 	defs := map[string]*resource.Resource{}
 	reg := resource.NewRegistry()
 	for coll, r := range apidef.Build() {
+		if r.Extension != "" && !enabled[r.Extension] {
+			continue
+		}
 		r = r.Restrict(func(alias string) bool { return enabled[alias] })
 		defs[coll] = r
 		reg.Register(r)
 	}
-	corePlugin := core.New(st, defs, core.Options{GlobalPhysnetMTU: cfg.Int(optGlobalPhysnetMTU)})
+	corePlugin := core.New(st, defs, core.Options{
+		GlobalPhysnetMTU:    cfg.Int(optGlobalPhysnetMTU),
+		BaseMAC:             cfg.String(optBaseMAC),
+		AllowOverlappingIPs: cfg.Bool(optAllowOverlappingIPs),
+		MaxDNSNameservers:   cfg.Int(optMaxDNSNameservers),
+		MaxSubnetHostRoutes: cfg.Int(optMaxSubnetHostRoutes),
+	})
 	handlers := map[string]plugin.Handler{}
 	for coll, h := range corePlugin.Handlers() {
 		handlers[coll] = h
 	}
 
 	authz := authorizer{enforcer}
-	var auth api.Middleware
-	switch cfg.String(optAuthStrategy) {
-	case "noauth":
-		auth = api.NoAuth(authz.isAdmin)
-	default:
-		st.Close()
-		return nil, fmt.Errorf("config: %s: [DEFAULT] auth_strategy: keystone is not available yet; use noauth",
-			cfg.Source(optAuthStrategy))
-	}
+	auth := api.NoAuth(authz.isAdmin)
 
 	s := &Server{cfg: cfg, log: logger, Store: st, policy: enforcer}
 	s.API = api.New(api.Options{
@@ -192,6 +213,14 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", s.Addr(), err)
 	}
 	return s.Serve(ctx, l)
+}
+
+// source names where an option's value came from, for error messages.
+func source(cfg *config.Config, o config.Opt) string {
+	if src := cfg.Source(o); src != "" {
+		return src
+	}
+	return "default value"
 }
 
 // configDirs are the directories of the loaded config files, where

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // IP address management tables. Addresses are 16-byte big-endian keys
@@ -13,7 +14,8 @@ import (
 // Key is an address as 16 big-endian bytes.
 type Key [16]byte
 
-func (k Key) next() Key {
+// Next is the address after k.
+func (k Key) Next() Key {
 	for i := 15; i >= 0; i-- {
 		k[i]++
 		if k[i] != 0 {
@@ -23,7 +25,8 @@ func (k Key) next() Key {
 	return k
 }
 
-func (k Key) prev() Key {
+// Prev is the address before k.
+func (k Key) Prev() Key {
 	for i := 15; i >= 0; i-- {
 		k[i]--
 		if k[i] != 0xff {
@@ -144,10 +147,10 @@ func (tx *Tx) shrinkRange(ctx context.Context, subnetID string, r KeyRange, k Ke
 	}
 	var parts []KeyRange
 	if k != r.First {
-		parts = append(parts, KeyRange{r.First, k.prev()})
+		parts = append(parts, KeyRange{r.First, k.Prev()})
 	}
 	if k != r.Last {
-		parts = append(parts, KeyRange{k.next(), r.Last})
+		parts = append(parts, KeyRange{k.Next(), r.Last})
 	}
 	for _, p := range parts {
 		if _, err := tx.exec(ctx, "INSERT INTO ip_availability_ranges (subnet_id, first_ip, last_ip) VALUES (?, ?, ?)",
@@ -163,7 +166,7 @@ func (tx *Tx) shrinkRange(ctx context.Context, subnetID string, r KeyRange, k Ke
 func (tx *Tx) ReturnFree(ctx context.Context, subnetID string, k Key) error {
 	merged := KeyRange{k, k}
 	if before, ok, err := tx.lockRange(ctx, "SELECT first_ip, last_ip FROM ip_availability_ranges WHERE subnet_id = ? AND last_ip = ?",
-		subnetID, k.prev().slice()); err != nil {
+		subnetID, k.Prev().slice()); err != nil {
 		return err
 	} else if ok {
 		merged.First = before.First
@@ -172,7 +175,7 @@ func (tx *Tx) ReturnFree(ctx context.Context, subnetID string, k Key) error {
 		}
 	}
 	if after, ok, err := tx.lockRange(ctx, "SELECT first_ip, last_ip FROM ip_availability_ranges WHERE subnet_id = ? AND first_ip = ?",
-		subnetID, k.next().slice()); err != nil {
+		subnetID, k.Next().slice()); err != nil {
 		return err
 	} else if ok {
 		merged.Last = after.Last
@@ -260,10 +263,15 @@ func (tx *Tx) LockRow(ctx context.Context, collection, id string) (bool, error) 
 	return rows.Next(), rows.Err()
 }
 
-// Strings returns column col of collection's rows where where equals val;
-// plugins use it for small lookups (the CIDRs of a network's subnets).
-func (tx *Tx) Strings(ctx context.Context, collection, col, where string, val any) ([]string, error) {
-	rows, err := tx.query(ctx, "SELECT "+col+" FROM "+tableName(collection)+" WHERE "+where+" = ?", val)
+// Strings returns column col of collection's rows whose whereCol equals
+// val, or of every row when whereCol is empty; plugins use it for small
+// lookups (the CIDRs of a network's subnets).
+func (tx *Tx) Strings(ctx context.Context, collection, col, whereCol string, val any) ([]string, error) {
+	q, args := "SELECT "+col+" FROM "+tableName(collection), []any(nil)
+	if whereCol != "" {
+		q, args = q+" WHERE "+whereCol+" = ?", []any{val}
+	}
+	rows, err := tx.query(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read %s.%s: %w", collection, col, err)
 	}
@@ -275,6 +283,81 @@ func (tx *Tx) Strings(ctx context.Context, collection, col, where string, val an
 			return nil, err
 		}
 		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// CountWhere counts collection's rows whose columns equal the given
+// values.
+func (tx *Tx) CountWhere(ctx context.Context, collection string, eq map[string]any) (int, error) {
+	var conds []string
+	var args []any
+	for col, v := range eq {
+		conds = append(conds, col+" = ?")
+		args = append(args, v)
+	}
+	q := "SELECT COUNT(*) FROM " + tableName(collection)
+	if len(conds) > 0 {
+		q += " WHERE " + strings.Join(conds, " AND ")
+	}
+	rows, err := tx.query(ctx, q, args...)
+	if err != nil {
+		return 0, fmt.Errorf("count %s: %w", collection, err)
+	}
+	defer rows.Close()
+	var n int
+	if rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return 0, err
+		}
+	}
+	return n, rows.Err()
+}
+
+// NetworkScope is an address scope a network's subnets belong to.
+type NetworkScope struct {
+	IPVersion int
+	ScopeID   string
+}
+
+// NetworkAddressScopes maps network ids to the address scopes of the
+// subnet pools their subnets come from, in one query.
+func (tx *Tx) NetworkAddressScopes(ctx context.Context) (map[string][]NetworkScope, error) {
+	rows, err := tx.query(ctx, `SELECT DISTINCT s.network_id, p.ip_version, p.address_scope_id
+		FROM subnets s JOIN subnetpools p ON p.id = s.subnetpool_id
+		WHERE p.address_scope_id IS NOT NULL`)
+	if err != nil {
+		return nil, fmt.Errorf("read network address scopes: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]NetworkScope{}
+	for rows.Next() {
+		var netID, scopeID string
+		var v int
+		if err := rows.Scan(&netID, &v, &scopeID); err != nil {
+			return nil, err
+		}
+		out[netID] = append(out[netID], NetworkScope{IPVersion: v, ScopeID: scopeID})
+	}
+	return out, rows.Err()
+}
+
+// AllocationCounts maps subnet ids to their number of allocated
+// addresses, in one query.
+func (tx *Tx) AllocationCounts(ctx context.Context) (map[string]int, error) {
+	rows, err := tx.query(ctx, "SELECT subnet_id, COUNT(*) FROM ip_allocations GROUP BY subnet_id")
+	if err != nil {
+		return nil, fmt.Errorf("count allocations: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, err
+		}
+		out[id] = n
 	}
 	return out, rows.Err()
 }

@@ -204,6 +204,10 @@ func (s *Store) migrateOne(ctx context.Context) (bool, error) {
 		}
 	}
 	if next == nil {
+		if current > SchemaVersion() {
+			return false, fmt.Errorf("migrate: the database is at schema version %d, newer than this binary's %d; upgrade Neutrino",
+				current, SchemaVersion())
+		}
 		return false, nil
 	}
 	for _, stmt := range next.stmts {
@@ -229,12 +233,23 @@ func currentVersion(ctx context.Context, tx *sql.Tx) (int, error) {
 	return int(v.Int64), nil
 }
 
-// Version returns the schema version the database is at.
+// Version returns the schema version the database is at; 0 for a
+// database never migrated.
 func (s *Store) Version(ctx context.Context) (int, error) {
-	var v sql.NullInt64
-	err := s.db.QueryRowContext(ctx, "SELECT MAX(version) FROM schema_migrations").Scan(&v)
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("read schema version: %w", err)
 	}
-	return int(v.Int64), nil
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY,
+		name VARCHAR(255) NOT NULL,
+		applied_at VARCHAR(20) NOT NULL)`); err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	v, err := currentVersion(ctx, tx)
+	if err != nil {
+		return 0, err
+	}
+	return v, tx.Commit()
 }

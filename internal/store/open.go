@@ -10,6 +10,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -93,7 +94,9 @@ func openSQLite(rest string) (*sql.DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("create database directory: %w", err)
 	}
-	db, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
+	// The path goes into a URI: escape what would end or alter it.
+	escaped := strings.NewReplacer("%", "%25", "#", "%23", "?", "%3F").Replace(path)
+	db, err := sql.Open("sqlite", "file:"+escaped+"?"+pragmas+"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +106,8 @@ func openSQLite(rest string) (*sql.DB, error) {
 func openPostgres(rest string) (*sql.DB, error) {
 	u, err := url.Parse("postgresql://" + rest)
 	if err != nil {
-		return nil, err
+		// The parse error quotes the URL, password included.
+		return nil, errors.New("not a valid URL (percent-encode special characters in the user name and password)")
 	}
 	// psycopg2-only parameters that pgx would reject.
 	q := u.Query()
@@ -119,16 +123,25 @@ func openPostgres(rest string) (*sql.DB, error) {
 	return db, nil
 }
 
-// redact hides a password in a connection URL for logs and errors.
+// redact hides a password in a connection URL for logs and errors, even
+// in a URL too malformed to parse (a password with an unescaped '#').
 func redact(connection string) string {
-	u, err := url.Parse(connection)
-	if err != nil || u.User == nil {
+	if u, err := url.Parse(connection); err == nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		}
+		return u.String()
+	}
+	scheme, rest, ok := strings.Cut(connection, "://")
+	at := strings.LastIndexByte(rest, '@')
+	if !ok || at < 0 {
 		return connection
 	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	user, _, hasPass := strings.Cut(rest[:at], ":")
+	if !hasPass {
+		return connection
 	}
-	return u.String()
+	return scheme + "://" + user + ":xxxxx" + rest[at:]
 }
 
 // Bind makes a resource storable: its column attributes map onto the table

@@ -40,7 +40,10 @@ func (s *Store) Write(ctx context.Context, fn func(tx *Tx) error) error {
 	return s.run(ctx, false, fn)
 }
 
-// Read runs fn in a read-only transaction, giving it one consistent view.
+// Read runs fn for reading. Each query sees committed data; successive
+// queries may see later commits (PostgreSQL's READ COMMITTED, and SQLite
+// reads outside a transaction so they never wait for the write lock), so
+// fn must not rely on two queries agreeing. Changes need Write.
 func (s *Store) Read(ctx context.Context, fn func(tx *Tx) error) error {
 	return s.run(ctx, true, fn)
 }

@@ -155,7 +155,7 @@ func TestRunRetries(t *testing.T) {
 				t.Errorf("error %v, want %v", err, tt.wantErr)
 			}
 			wantCommits := 0
-			if err == nil && !(tt.read && tt.engine == "sqlite") {
+			if err == nil {
 				wantCommits = 1
 			}
 			if commits != wantCommits {

@@ -21,32 +21,141 @@ type Options struct {
 	// GlobalPhysnetMTU is [DEFAULT] global_physnet_mtu: the underlay MTU
 	// that network MTUs derive from.
 	GlobalPhysnetMTU int
+	// BaseMAC is [DEFAULT] base_mac, the prefix of generated MACs.
+	BaseMAC string
+	// AllowOverlappingIPs is [DEFAULT] allow_overlapping_ips: whether
+	// subnets of different networks may overlap.
+	AllowOverlappingIPs bool
+	// MaxDNSNameservers is [DEFAULT] max_dns_nameservers.
+	MaxDNSNameservers int
+	// MaxSubnetHostRoutes is [DEFAULT] max_subnet_host_routes.
+	MaxSubnetHostRoutes int
 }
 
 // Plugin is the core plugin.
 type Plugin struct {
 	opts     Options
 	store    *store.Store
-	networks *generic.Handler
+	defs     map[string]*resource.Resource
+	handlers map[string]plugin.Handler
 }
 
 // New returns the core plugin serving the given (already restricted)
 // resource definitions.
 func New(s *store.Store, defs map[string]*resource.Resource, opts Options) *Plugin {
-	p := &Plugin{opts: opts, store: s}
-	p.networks = generic.New(defs[apidef.Networks], s, generic.Hooks{
+	p := &Plugin{opts: opts, store: s, defs: defs, handlers: map[string]plugin.Handler{}}
+	p.handlers[apidef.Networks] = generic.New(defs[apidef.Networks], s, generic.Hooks{
 		NotFound:        func(id string) error { return NetworkNotFound(id) },
 		BeforeCreate:    p.beforeCreateNetwork,
 		BeforeUpdate:    p.beforeUpdateNetwork,
 		BeforeDelete:    p.beforeDeleteNetwork,
+		AfterRead:       p.networkAddressScopes,
 		InitialRevision: 1,
 	})
+	if defs[apidef.AddressScopes] != nil {
+		p.handlers[apidef.AddressScopes] = generic.New(defs[apidef.AddressScopes], s, generic.Hooks{
+			NotFound:     func(id string) error { return AddressScopeNotFound(id) },
+			BeforeDelete: p.beforeDeleteAddressScope,
+		})
+	}
+	p.handlers[apidef.SubnetPools] = &subnetPools{p: p, Handler: generic.New(defs[apidef.SubnetPools], s, generic.Hooks{
+		NotFound:     func(id string) error { return SubnetPoolNotFound(id) },
+		BeforeCreate: p.beforeCreateSubnetPool,
+		BeforeUpdate: p.beforeUpdateSubnetPool,
+		BeforeDelete: p.beforeDeleteSubnetPool,
+	})}
+	p.handlers[apidef.Subnets] = &onNetwork{p: p, Handler: generic.New(defs[apidef.Subnets], s, generic.Hooks{
+		NotFound:     func(id string) error { return SubnetNotFound(id) },
+		BeforeCreate: p.beforeCreateSubnet,
+		AfterCreate:  p.afterCreateSubnet,
+		BeforeUpdate: p.beforeUpdateSubnet,
+		AfterUpdate:  p.afterUpdateSubnet,
+		BeforeDelete: p.beforeDeleteSubnet,
+	}), sharedBy: []string{"shared", "router:external"}}
+	p.handlers[apidef.Ports] = &onNetwork{p: p, Handler: generic.New(defs[apidef.Ports], s, generic.Hooks{
+		NotFound:        func(id string) error { return PortNotFound(id) },
+		BeforeCreate:    p.beforeCreatePort,
+		AfterCreate:     p.afterCreatePort,
+		BeforeUpdate:    p.beforeUpdatePort,
+		AfterUpdate:     p.afterUpdatePort,
+		BeforeDelete:    p.beforeDeletePort,
+		InitialRevision: 1,
+	})}
+	if def := defs[apidef.IPAvailability]; def != nil {
+		p.handlers[apidef.IPAvailability] = &ipAvailability{p: p, res: def}
+	}
+	s.Relate(apidef.Networks, "subnets", "subnets", "network_id", "id")
+	s.Relate(apidef.Ports, "fixed_ips", "ip_allocations", "port_id", "subnet_id", "ip_address")
 	return p
 }
 
 // Handlers returns the core plugin's handler for each collection it serves.
-func (p *Plugin) Handlers() map[string]plugin.Handler {
-	return map[string]plugin.Handler{apidef.Networks: p.networks}
+func (p *Plugin) Handlers() map[string]plugin.Handler { return p.handlers }
+
+// onNetwork serves a resource that lives on a network (subnets, ports):
+// policy rules look at the network's owner and sharing, and a project
+// sees the objects on networks it may see.
+type onNetwork struct {
+	*generic.Handler
+	p *Plugin
+	// sharedBy are the network attributes that make its objects visible
+	// to every project.
+	sharedBy []string
+}
+
+var (
+	_ plugin.PolicyTargeter = (*onNetwork)(nil)
+	_ plugin.Scoper         = (*onNetwork)(nil)
+)
+
+// Scope implements plugin.Scoper.
+func (h *onNetwork) Scope(projectID string) *resource.Scope {
+	return &resource.Scope{ProjectID: projectID, Parent: &resource.ParentScope{
+		FK: h.Res.Attr("network_id"), Collection: apidef.Networks, SharedBy: h.sharedBy}}
+}
+
+// PolicyTargets implements plugin.PolicyTargeter: it adds the network's
+// owner and its shared and external flags, as Neutron's policy engine
+// does for "network:project_id" and "field:networks:shared=True".
+func (h *onNetwork) PolicyTargets(ctx context.Context, objs []*resource.Object) ([]map[string]any, error) {
+	ids := map[string]bool{}
+	for _, o := range objs {
+		ids[o.String("network_id")] = true
+	}
+	netDef := h.p.defs[apidef.Networks]
+	values := make([]any, 0, len(ids))
+	for id := range ids {
+		values = append(values, id)
+	}
+	var nets []*resource.Object
+	err := h.p.store.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		nets, err = tx.List(ctx, netDef, &resource.Query{Filters: []resource.Filter{{Attr: netDef.Attr("id"), Values: values}}})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]*resource.Object, len(nets))
+	for _, n := range nets {
+		byID[n.ID()] = n
+	}
+	out := make([]map[string]any, len(objs))
+	for i, o := range objs {
+		n := byID[o.String("network_id")]
+		if n == nil {
+			return nil, NetworkNotFound(o.String("network_id"))
+		}
+		out[i] = map[string]any{
+			"network:project_id":      n.String("project_id"),
+			"network:tenant_id":       n.String("project_id"),
+			"shared":                  n.Bool("shared"),
+			"router:external":         n.Bool("router:external"),
+			"network:shared":          n.Bool("shared"),
+			"network:router:external": n.Bool("router:external"),
+		}
+	}
+	return out, nil
 }
 
 // NetworkNotFound is neutron-lib's NetworkNotFound.
@@ -97,9 +206,60 @@ func (p *Plugin) checkMTU(o *resource.Object) error {
 	return nil
 }
 
-// beforeDeleteNetwork refuses to delete a network that still has ports or
-// subnets in use. The ports and subnets tables arrive with IPAM; until
-// then nothing can hold a network.
+// beforeDeleteNetwork refuses to delete a network that still has user
+// ports; the network's own ports (DHCP) and its subnets go with it.
 func (p *Plugin) beforeDeleteNetwork(ctx context.Context, tx *store.Tx, o *resource.Object) error {
+	portDef := p.defs[apidef.Ports]
+	ports, err := tx.List(ctx, portDef, &resource.Query{Filters: []resource.Filter{
+		{Attr: portDef.Attr("network_id"), Values: []any{o.ID()}}}})
+	if err != nil {
+		return err
+	}
+	for _, port := range ports {
+		if port.String("device_owner") != ownerDHCP {
+			return NetworkInUse(o.ID())
+		}
+	}
+	for _, port := range ports {
+		if err := p.beforeDeletePort(ctx, tx, port); err != nil {
+			return err
+		}
+		if err := tx.Delete(ctx, portDef, port.ID()); err != nil {
+			return err
+		}
+	}
+	subnetIDs, err := tx.Strings(ctx, apidef.Subnets, "id", "network_id", o.ID())
+	if err != nil {
+		return err
+	}
+	for _, id := range subnetIDs {
+		if err := tx.SetFreeRanges(ctx, id, nil); err != nil {
+			return err
+		}
+		if err := tx.Delete(ctx, p.defs[apidef.Subnets], id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// networkAddressScopes fills ipv4_address_scope and ipv6_address_scope:
+// the address scope of the pools the network's subnets come from.
+func (p *Plugin) networkAddressScopes(ctx context.Context, tx *store.Tx, nets []*resource.Object) error {
+	def := p.defs[apidef.Networks]
+	if def.Attr("ipv4_address_scope") == nil {
+		return nil
+	}
+	scopes, err := tx.NetworkAddressScopes(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range nets {
+		n.Set("ipv4_address_scope", nil)
+		n.Set("ipv6_address_scope", nil)
+		for _, sc := range scopes[n.ID()] {
+			n.Set(fmt.Sprintf("ipv%d_address_scope", sc.IPVersion), sc.ScopeID)
+		}
+	}
 	return nil
 }

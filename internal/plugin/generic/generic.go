@@ -28,9 +28,17 @@ type Hooks struct {
 	// BeforeCreate fills computed attributes and checks rules that need
 	// the database.
 	BeforeCreate func(ctx context.Context, tx *store.Tx, o *resource.Object) error
+	// AfterCreate runs once the object's row exists, for rows that refer
+	// to it (a port's IP allocations).
+	AfterCreate func(ctx context.Context, tx *store.Tx, o *resource.Object) error
 	// BeforeUpdate sees the stored object and the patch; it may add to the
 	// patch.
 	BeforeUpdate func(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error
+	// AfterUpdate sees the updated object once its row is written.
+	AfterUpdate func(ctx context.Context, tx *store.Tx, old, updated *resource.Object) error
+	// AfterRead fills computed attributes of objects just read, in one
+	// batch so a list stays a fixed number of queries.
+	AfterRead func(ctx context.Context, tx *store.Tx, objs []*resource.Object) error
 	// BeforeDelete refuses deletes of objects in use.
 	BeforeDelete func(ctx context.Context, tx *store.Tx, o *resource.Object) error
 	// InitialRevision is the revision_number a new object starts at.
@@ -71,8 +79,10 @@ func (g *Handler) List(ctx context.Context, q *resource.Query) ([]*resource.Obje
 	var out []*resource.Object
 	err := g.Store.Read(ctx, func(tx *store.Tx) error {
 		var err error
-		out, err = tx.List(ctx, g.Res, q)
-		return err
+		if out, err = tx.List(ctx, g.Res, q); err != nil {
+			return err
+		}
+		return g.afterRead(ctx, tx, out)
 	})
 	if errors.Is(err, store.ErrMarkerNotFound) {
 		return nil, g.notFound(q.Marker)
@@ -91,8 +101,10 @@ func (g *Handler) Get(ctx context.Context, id string) (*resource.Object, error) 
 	var o *resource.Object
 	err := g.Store.Read(ctx, func(tx *store.Tx) error {
 		var err error
-		o, err = tx.Get(ctx, g.Res, id, false)
-		return err
+		if o, err = tx.Get(ctx, g.Res, id, false); err != nil {
+			return err
+		}
+		return g.afterRead(ctx, tx, []*resource.Object{o})
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, g.notFound(id)
@@ -128,8 +140,13 @@ func (g *Handler) Create(ctx context.Context, objs []*resource.Object) ([]*resou
 				}
 				return err
 			}
+			if g.Hooks.AfterCreate != nil {
+				if err := g.Hooks.AfterCreate(ctx, tx, o); err != nil {
+					return err
+				}
+			}
 		}
-		return nil
+		return g.afterRead(ctx, tx, objs)
 	})
 	if err != nil {
 		return nil, err
@@ -154,29 +171,45 @@ func (g *Handler) Update(ctx context.Context, id string, patch *resource.Object,
 				return err
 			}
 		}
-		next := old.Clone()
-		next.Merge(patch)
-		if g.Res.Standard && changed(old, patch) {
-			now := g.Now().UTC().Truncate(time.Second)
-			setIfDeclared(patch, "updated_at", now)
-			setIfDeclared(patch, "revision_number", old.Int("revision_number")+1)
-			next.Merge(patch)
-		}
-		patch.Set("id", id)
-		if err := tx.Update(ctx, patch); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return g.notFound(id)
-			}
+		next, err := g.Write(ctx, tx, old, patch)
+		if err != nil {
 			return err
 		}
+		if g.Hooks.AfterUpdate != nil {
+			if err := g.Hooks.AfterUpdate(ctx, tx, old, next); err != nil {
+				return err
+			}
+		}
 		updated = next
-		return nil
+		return g.afterRead(ctx, tx, []*resource.Object{next})
 	})
 	if err != nil {
 		return nil, err
 	}
 	g.finish(updated)
 	return updated, nil
+}
+
+// Write stores patch onto old inside tx, bumping revision_number and
+// updated_at when anything changes, and returns the updated object. It
+// runs no hooks: Update uses it after them, and plugins use it for
+// updates the API's rules do not govern (remove_prefixes).
+func (g *Handler) Write(ctx context.Context, tx *store.Tx, old, patch *resource.Object) (*resource.Object, error) {
+	if g.Res.Standard && changed(old, patch) {
+		now := g.Now().UTC().Truncate(time.Second)
+		setIfDeclared(patch, "updated_at", now)
+		setIfDeclared(patch, "revision_number", old.Int("revision_number")+1)
+	}
+	patch.Set("id", old.ID())
+	if err := tx.Update(ctx, patch); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, g.notFound(old.ID())
+		}
+		return nil, err
+	}
+	next := old.Clone()
+	next.Merge(patch)
+	return next, nil
 }
 
 // Delete implements plugin.Handler.
@@ -199,6 +232,13 @@ func (g *Handler) Delete(ctx context.Context, id string, ifRevision int) error {
 		}
 		return nil
 	})
+}
+
+func (g *Handler) afterRead(ctx context.Context, tx *store.Tx, objs []*resource.Object) error {
+	if g.Hooks.AfterRead == nil || len(objs) == 0 {
+		return nil
+	}
+	return g.Hooks.AfterRead(ctx, tx, objs)
 }
 
 // lockForWrite reads the object for update and checks the If-Match
@@ -228,7 +268,7 @@ func (g *Handler) finish(o *resource.Object) {
 		switch {
 		case a.Name == "tenant_id":
 			o.SetAt(a.Index(), o.Get("project_id"))
-		case a.Storage != resource.Column:
+		case a.Storage != resource.Column && a.Default != resource.NotSpecified:
 			o.SetAt(a.Index(), a.Default)
 		}
 	}

@@ -1,0 +1,383 @@
+package main_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/neutrino-net/neutrino/internal/testenv/pgtest"
+)
+
+// bin is the neutrino binary under test, built once by TestMain.
+var bin string
+
+func TestMain(m *testing.M) {
+	flag.Parse() // for testing.Verbose
+	dir, err := os.MkdirTemp("", "neutrino-cmd-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin = filepath.Join(dir, "neutrino")
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, ".")...)
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	start := time.Now()
+	if err := build.Run(); err != nil {
+		fmt.Fprintf(os.Stderr, "building neutrino: %v\n", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	if testing.Verbose() {
+		fmt.Fprintf(os.Stderr, "built %s in %v (race=%v)\n", bin, time.Since(start).Round(time.Millisecond), raceEnabled)
+	}
+	code := pgtest.Run(m)
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// result is a finished neutrino run.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// isolatedEnv keeps the binary away from the real home and data
+// directories.
+func isolatedEnv(t *testing.T) []string {
+	home := t.TempDir()
+	env := append(os.Environ(), "HOME="+home, "XDG_DATA_HOME="+filepath.Join(home, "data"),
+		"XDG_CONFIG_HOME="+filepath.Join(home, "config"))
+	if raceEnabled {
+		// A race makes the binary exit 66, failing the test; skip the
+		// race runtime's one-second pause at every exit.
+		env = append(env, "GORACE=atexit_sleep_ms=0 exitcode=66")
+	}
+	return env
+}
+
+// neutrino runs the binary to completion.
+func neutrino(t *testing.T, args ...string) result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = isolatedEnv(t)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	r := result{stdout: stdout.String(), stderr: stderr.String()}
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exit):
+		r.code = exit.ExitCode()
+	default:
+		t.Fatalf("neutrino %s: %v", strings.Join(args, " "), err)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("neutrino %s: timed out; stderr:\n%s", strings.Join(args, " "), r.stderr)
+	}
+	return r
+}
+
+// writeConfig writes a configuration file into a fresh directory.
+func writeConfig(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "neutron.conf")
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestVersion(t *testing.T) {
+	for _, arg := range []string{"version", "--version"} {
+		t.Run(arg, func(t *testing.T) {
+			r := neutrino(t, arg)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			if !strings.HasPrefix(r.stdout, "neutrino ") || strings.Count(r.stdout, "\n") != 1 {
+				t.Errorf("stdout %q, want one line \"neutrino VERSION\"", r.stdout)
+			}
+		})
+	}
+}
+
+// TestUsageErrors checks that command-line mistakes exit non-zero with a
+// message.
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{nil, "no command given"},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`},
+		{[]string{"db"}, "usage: neutrino db"},
+		{[]string{"db", "downgrade", "--config-file", filepath.Join("testdata", "bad_bind_port.conf")}, "bind_port"},
+		{[]string{"server", "--config-file"}, "--config-file needs a path"},
+		{[]string{"server", "--config-file", filepath.Join("testdata", "missing.conf")}, "missing.conf"},
+		{[]string{"config", "frobnicate"}, "usage: neutrino config generate-sample"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, "_"), func(t *testing.T) {
+			r := neutrino(t, tt.args...)
+			if r.code == 0 {
+				t.Fatalf("exit 0; stdout %q", r.stdout)
+			}
+			if !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("stderr %q does not contain %q", r.stderr, tt.want)
+			}
+		})
+	}
+}
+
+func TestDBUpgradeAndVersion(t *testing.T) {
+	engines := []struct {
+		name string
+		dsn  func(t *testing.T) string
+	}{
+		// sqlite:////abs/path, as an operator would write it.
+		{"sqlite", func(t *testing.T) string { return "sqlite:///" + filepath.Join(t.TempDir(), "db", "x.db") }},
+		{"postgresql", func(t *testing.T) string { return pgtest.NewDatabase(t) }},
+	}
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
+			dsn := e.dsn(t)
+			if e.name == "sqlite" && !strings.HasPrefix(dsn, "sqlite:////") {
+				t.Fatalf("want an absolute sqlite URL, got %q", dsn)
+			}
+			conf := writeConfig(t, "[database]\nconnection = "+dsn+"\n")
+
+			r := neutrino(t, "db", "upgrade", "--config-file", conf)
+			if r.code != 0 {
+				t.Fatalf("first upgrade: exit %d: %s", r.code, r.stderr)
+			}
+			if !strings.HasPrefix(r.stdout, "applied ") || strings.HasPrefix(r.stdout, "applied 0 ") {
+				t.Errorf("first upgrade printed %q, want some migrations applied", r.stdout)
+			}
+			version := strings.TrimSpace(r.stdout[strings.LastIndex(r.stdout, " ")+1:])
+			if _, err := strconv.Atoi(version); err != nil {
+				t.Fatalf("cannot find the schema version in %q", r.stdout)
+			}
+
+			r = neutrino(t, "db", "upgrade", "--config-file="+conf)
+			if r.code != 0 || !strings.HasPrefix(r.stdout, "applied 0 migration(s); schema version "+version+"\n") {
+				t.Errorf("second upgrade: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+			}
+
+			r = neutrino(t, "db", "version", "--config-file", conf)
+			if r.code != 0 || r.stdout != version+"\n" {
+				t.Errorf("db version: exit %d, stdout %q (want %q), stderr %q", r.code, r.stdout, version+"\n", r.stderr)
+			}
+			if e.name == "sqlite" {
+				if _, err := os.Stat(strings.TrimPrefix(dsn, "sqlite:///")); err != nil {
+					t.Errorf("database file: %v", err)
+				}
+			}
+		})
+	}
+}
+
+// TestBadConfigRefused checks that every command reading the
+// configuration refuses an invalid value, naming file, section and option.
+func TestBadConfigRefused(t *testing.T) {
+	bad, err := filepath.Abs(filepath.Join("testdata", "bad_bind_port.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"server", "--config-file", bad},
+		{"all-in-one", "--config-file", bad},
+		{"db", "upgrade", "--config-file", bad},
+	} {
+		t.Run(args[0]+"_"+args[1], func(t *testing.T) {
+			r := neutrino(t, args...)
+			if r.code == 0 {
+				t.Fatalf("exit 0 with %s", bad)
+			}
+			for _, w := range []string{bad + ":3", "[DEFAULT]", "bind_port", `"abc"`} {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr %q does not mention %q", r.stderr, w)
+				}
+			}
+		})
+	}
+}
+
+// process is a neutrino command running in the background.
+type process struct {
+	cmd    *exec.Cmd
+	stderr bytes.Buffer
+	done   chan struct{}
+	err    error
+}
+
+func startNeutrino(t *testing.T, args ...string) *process {
+	t.Helper()
+	p := &process{cmd: exec.Command(bin, args...), done: make(chan struct{})}
+	p.cmd.Env = isolatedEnv(t)
+	p.cmd.Stderr = &p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+	})
+	return p
+}
+
+// stop sends SIGTERM and expects a clean exit within 15s.
+func (p *process) stop(t *testing.T) {
+	t.Helper()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("SIGTERM: %v", err)
+	}
+	select {
+	case <-p.done:
+	case <-time.After(15 * time.Second):
+		t.Fatalf("still running 15s after SIGTERM; stderr:\n%s", p.stderr.String())
+	}
+	if p.err != nil {
+		t.Fatalf("exit after SIGTERM: %v; stderr:\n%s", p.err, p.stderr.String())
+	}
+}
+
+// waitReady polls GET / until the server answers 200, for up to 10s.
+func (p *process) waitReady(t *testing.T, base string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	client := &http.Client{Timeout: time.Second}
+	for {
+		resp, err := client.Get(base + "/")
+		if err == nil {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 && bytes.Contains(body, []byte(`"versions"`)) {
+				return
+			}
+			t.Fatalf("GET / = %d: %s", resp.StatusCode, body)
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("exited before answering (%v); stderr:\n%s", p.err, p.stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no answer to GET / within 10s (%v); stderr:\n%s", err, p.stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func request(t *testing.T, method, url, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(raw)
+}
+
+// TestAllInOne runs the all-in-one server twice on one state directory:
+// it starts, answers, stops cleanly on SIGTERM, and keeps a network
+// created in the first run.
+func TestAllInOne(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "state")
+	port := freePort(t)
+	conf := writeConfig(t, fmt.Sprintf("[DEFAULT]\nstate_path = %s\nbind_port = %d\n", state, port))
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+
+	first := startNeutrino(t, "all-in-one", "--config-file", conf)
+	first.waitReady(t, base)
+	status, body := request(t, "POST", base+"/v2.0/networks", `{"network": {"name": "kept", "mtu": 1400}}`)
+	if status != 201 {
+		t.Fatalf("create: %d %s", status, body)
+	}
+	var created struct {
+		Network map[string]any `json:"network"`
+	}
+	if err := json.Unmarshal([]byte(body), &created); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := created.Network["id"].(string)
+	if id == "" {
+		t.Fatalf("no id in %s", body)
+	}
+	first.stop(t)
+	if _, err := os.Stat(filepath.Join(state, "neutrino.sqlite")); err != nil {
+		t.Errorf("no database under state_path: %v", err)
+	}
+	if _, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second); err == nil {
+		t.Fatal("port still answers after the first run exited")
+	}
+
+	second := startNeutrino(t, "all-in-one", "--config-file", conf)
+	second.waitReady(t, base)
+	status, body = request(t, "GET", base+"/v2.0/networks/"+id, "")
+	if status != 200 {
+		t.Fatalf("network after restart: %d %s", status, body)
+	}
+	var shown struct {
+		Network map[string]any `json:"network"`
+	}
+	if err := json.Unmarshal([]byte(body), &shown); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range created.Network {
+		if fmt.Sprint(shown.Network[k]) != fmt.Sprint(v) {
+			t.Errorf("after restart %s = %v, was %v", k, shown.Network[k], v)
+		}
+	}
+	second.stop(t)
+}
