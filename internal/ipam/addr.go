@@ -1,6 +1,7 @@
 package ipam
 
 import (
+	"encoding/binary"
 	"math/bits"
 	"net/netip"
 )
@@ -83,27 +84,21 @@ type u128 struct{ hi, lo uint64 }
 func addrU128(a netip.Addr) u128 {
 	if a.Is4() {
 		b := a.As4()
-		return u128{lo: uint64(b[0])<<24 | uint64(b[1])<<16 | uint64(b[2])<<8 | uint64(b[3])}
+		return u128{lo: uint64(binary.BigEndian.Uint32(b[:]))}
 	}
 	b := a.As16()
-	var v u128
-	for i := 0; i < 8; i++ {
-		v.hi = v.hi<<8 | uint64(b[i])
-		v.lo = v.lo<<8 | uint64(b[i+8])
-	}
-	return v
+	return u128{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}
 }
 
 func u128Addr(v u128, is4 bool) netip.Addr {
 	if is4 {
-		x := uint32(v.lo)
-		return netip.AddrFrom4([4]byte{byte(x >> 24), byte(x >> 16), byte(x >> 8), byte(x)})
+		var b [4]byte
+		binary.BigEndian.PutUint32(b[:], uint32(v.lo))
+		return netip.AddrFrom4(b)
 	}
 	var b [16]byte
-	for i := 7; i >= 0; i-- {
-		b[i] = byte(v.hi >> (8 * (7 - i)))
-		b[i+8] = byte(v.lo >> (8 * (7 - i)))
-	}
+	binary.BigEndian.PutUint64(b[:8], v.hi)
+	binary.BigEndian.PutUint64(b[8:], v.lo)
 	return netip.AddrFrom16(b)
 }
 
@@ -134,8 +129,8 @@ func (a u128) sub(b u128) u128 {
 }
 
 func (a u128) or(b u128) u128  { return u128{a.hi | b.hi, a.lo | b.lo} }
+func (a u128) and(b u128) u128 { return u128{a.hi & b.hi, a.lo & b.lo} }
 func (a u128) xor(b u128) u128 { return u128{a.hi ^ b.hi, a.lo ^ b.lo} }
-func (a u128) isZero() bool    { return a.hi == 0 && a.lo == 0 }
 
 // tz is the number of trailing zero bits, 128 for zero.
 func (a u128) tz() int {
@@ -173,8 +168,3 @@ func lowMask(k int) u128 {
 
 // hostMask has the host bits of a /prefixLen of a width-bit family set.
 func hostMask(width, prefixLen int) u128 { return lowMask(width - prefixLen) }
-
-// toFloat converts a to the nearest float64.
-func (a u128) toFloat() float64 {
-	return float64(a.hi)*18446744073709551616.0 + float64(a.lo)
-}

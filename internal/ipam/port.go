@@ -122,6 +122,13 @@ func CheckAutoAddressIP(p netip.Prefix, ip netip.Addr, mac net.HardwareAddr, dev
 		ip, subnetID)
 }
 
+// NoMoreAddresses is the 409 Neutron raises when no subnet of the network
+// has an address left for a port (IpAddressGenerationFailureAllSubnets):
+// "No more IP addresses available.".
+func NoMoreAddresses() *Error {
+	return newError(409, "IpAddressGenerationFailureAllSubnets", "No more IP addresses available.")
+}
+
 // PickAddress chooses an address for a port that did not ask for one, as
 // Neutron's default IPAM driver does: it takes the allocation pools in
 // order and, in the first with a free address, picks at random among its

@@ -97,30 +97,10 @@ func (r Range) Prefixes() []netip.Prefix {
 // until f returns false.
 func forEachCIDR(r Range, f func(netip.Prefix) bool) {
 	is4 := r.Start.Is4()
-	width := 128
-	if is4 {
-		width = 32
-	}
-	s, e := addrU128(r.Start), addrU128(r.End)
-	for {
-		k := min(s.tz(), width)
-		d := e.sub(s) // the block may span d+1 addresses
-		var fit int
-		if d.cmp(lowMask(width)) == 0 {
-			fit = width
-		} else {
-			fit = d.add(u128{lo: 1}).bitLen() - 1
-		}
-		k = min(k, fit)
-		if !f(netip.PrefixFrom(u128Addr(s, is4), width-k)) {
-			return
-		}
-		last := s.add(lowMask(k))
-		if last.cmp(e) >= 0 {
-			return
-		}
-		s = last.add(u128{lo: 1})
-	}
+	width := familyBits(r.Start)
+	forEachBlock(addrU128(r.Start), addrU128(r.End), width, func(start u128, k int) bool {
+		return f(netip.PrefixFrom(u128Addr(start, is4), width-k))
+	})
 }
 
 // compareRanges orders ranges IPv4 first, then by start and end.

@@ -289,28 +289,6 @@ func subnetAllocationError(reason string) *Error {
 	return newError(500, "SubnetAllocationError", "Failed to allocate subnet: %s.", reason)
 }
 
-// freeSpace returns the pool's addresses that no used prefix covers, as
-// merged ranges of the pool's family.
-func freeSpace(pool, used []netip.Prefix) []Range {
-	if len(pool) == 0 {
-		return nil
-	}
-	is4 := pool[0].Addr().Is4()
-	var u []Range
-	for _, p := range used {
-		if p.IsValid() && p.Addr().Is4() == is4 {
-			u = append(u, RangeOf(p))
-		}
-	}
-	var pr []Range
-	for _, p := range pool {
-		if p.IsValid() && p.Addr().Is4() == is4 {
-			pr = append(pr, RangeOf(p))
-		}
-	}
-	return SubtractRanges(pr, u)
-}
-
 // AllocatePrefix picks the CIDR of length prefixLen Neutron's
 // SubnetAllocator gives a subnet requested from a pool without a CIDR:
 // it splits the pool's free space (pool minus used, merged) into its
@@ -321,8 +299,11 @@ func freeSpace(pool, used []netip.Prefix) []Range {
 //
 // Without room the error is SubnetAllocationError "Failed to allocate
 // subnet: Insufficient prefix space to allocate subnet size /<n>.", which
-// Neutron answers with a 500. The work is O(n log n) in the number of
-// used prefixes, whatever the sizes involved.
+// Neutron answers with a 500. The used prefixes are sorted (a radix sort
+// on the address bytes that vary) and merged, then the free space is
+// walked once, skipping holes too small to matter: the work is linear in
+// the number of used prefixes, whatever the prefix sizes involved, and
+// never enumerates candidate subnets.
 func AllocatePrefix(pool, used []netip.Prefix, prefixLen int) (netip.Prefix, error) {
 	insufficient := subnetAllocationError("Insufficient prefix space to allocate subnet size /" + strconv.Itoa(prefixLen))
 	if len(pool) == 0 {
@@ -336,26 +317,25 @@ func AllocatePrefix(pool, used []netip.Prefix, prefixLen int) (netip.Prefix, err
 	if prefixLen < 0 || prefixLen > width {
 		return netip.Prefix{}, insufficient
 	}
-	need := lowMask(width - prefixLen) // a free range must span need+1 addresses
-	best, bestBits := netip.Prefix{}, -1
-	for _, r := range freeSpace(pool, used) {
-		if addrU128(r.End).sub(addrU128(r.Start)).cmp(need) < 0 {
-			continue
+	need := lowMask(width - prefixLen) // a free span must hold need+1 addresses
+	var best u128
+	bestBits := -1
+	forEachFree(prefixSpans(pool, is4), prefixSpans(used, is4), func(r span) bool {
+		if r.hi.sub(r.lo).cmp(need) < 0 {
+			return true
 		}
-		forEachCIDR(r, func(p netip.Prefix) bool {
-			if p.Bits() <= prefixLen && p.Bits() > bestBits {
-				best, bestBits = p, p.Bits()
+		forEachBlock(r.lo, r.hi, width, func(start u128, k int) bool {
+			if bits := width - k; bits <= prefixLen && bits > bestBits {
+				best, bestBits = start, bits
 			}
 			return bestBits != prefixLen
 		})
-		if bestBits == prefixLen {
-			break
-		}
-	}
+		return bestBits != prefixLen
+	})
 	if bestBits < 0 {
 		return netip.Prefix{}, insufficient
 	}
-	return netip.PrefixFrom(best.Addr(), prefixLen), nil
+	return netip.PrefixFrom(u128Addr(best, is4), prefixLen), nil
 }
 
 // RequestSpecificPrefix checks a specific CIDR requested from a pool as
@@ -365,16 +345,34 @@ func AllocatePrefix(pool, used []netip.Prefix, prefixLen int) (netip.Prefix, err
 // of prefixes." (a 500 in Neutron). Prefix-length bounds and quota are
 // checked first by the caller, or use SubnetPool.AllocateSpecific.
 func RequestSpecificPrefix(pool, used []netip.Prefix, want netip.Prefix) error {
-	want = want.Masked()
-	if want.IsValid() && len(pool) > 0 && want.Addr().Is4() == pool[0].Addr().Is4() {
-		w := RangeOf(want)
-		free := freeSpace(pool, used)
-		i, _ := slices.BinarySearchFunc(free, w.Start, func(r Range, a netip.Addr) int { return r.End.Compare(a) })
-		if i < len(free) && free[i].Start.Compare(w.Start) <= 0 && free[i].End.Compare(w.End) >= 0 {
-			return nil
-		}
+	if want.IsValid() && len(pool) > 0 && want.Addr().Is4() == pool[0].Addr().Is4() && fitsFree(pool, used, prefixSpan(want)) {
+		return nil
 	}
 	return subnetAllocationError("Cannot allocate requested subnet from the available set of prefixes")
+}
+
+// fitsFree reports whether w lies inside the union of pool and overlaps
+// no used prefix, in O(n) for n used prefixes.
+func fitsFree(pool, used []netip.Prefix, w span) bool {
+	is4 := pool[0].Addr().Is4()
+	inPool := false
+	for _, p := range prefixSpans(pool, is4) {
+		if p.lo.cmp(w.lo) <= 0 && w.hi.cmp(p.hi) <= 0 {
+			inPool = true
+			break
+		}
+	}
+	if !inPool {
+		return false
+	}
+	for _, u := range used {
+		if u.IsValid() && u.Addr().Is4() == is4 {
+			if s := prefixSpan(u); s.lo.cmp(w.hi) <= 0 && w.lo.cmp(s.hi) <= 0 {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // QuotaUnits returns what a subnet of the prefix length costs against a
