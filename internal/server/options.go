@@ -72,6 +72,50 @@ var (
 		"Indicate which header field names may be used during the actual request.")
 )
 
+// [keystone_authtoken]: the keystonemiddleware auth_token options Neutrino
+// reads when [DEFAULT] auth_strategy = keystone. The section's other
+// options (memcached_servers, interface, service_type, ...) are accepted
+// and ignored: it stays in the ignored-sections list in init.
+var (
+	optKSWWWAuthenticateURI = Options.String("keystone_authtoken", "www_authenticate_uri", "",
+		"Complete \"public\" Identity API endpoint. This endpoint should not be an \"admin\" endpoint, as it should be accessible by all end users. Unauthenticated clients are redirected to this endpoint to authenticate.").
+		DeprecatedName("keystone_authtoken", "auth_uri")
+	optKSAuthType = Options.String("keystone_authtoken", "auth_type", "",
+		"Authentication type to load. Neutrino supports password: the service user's username and password.")
+	optKSAuthURL = Options.String("keystone_authtoken", "auth_url", "",
+		"Authentication URL: the Identity API endpoint the service authenticates with and validates tokens at.")
+	optKSUsername = Options.String("keystone_authtoken", "username", "",
+		"The service user's name.")
+	optKSPassword = Options.String("keystone_authtoken", "password", "",
+		"The service user's password.").Secret()
+	optKSProjectName = Options.String("keystone_authtoken", "project_name", "",
+		"Project name to scope the service token to.")
+	optKSUserDomainName = Options.String("keystone_authtoken", "user_domain_name", "",
+		"The service user's domain name.")
+	optKSUserDomainID = Options.String("keystone_authtoken", "user_domain_id", "",
+		"The service user's domain ID.")
+	optKSProjectDomainName = Options.String("keystone_authtoken", "project_domain_name", "",
+		"Domain name of the project the service token is scoped to.")
+	optKSProjectDomainID = Options.String("keystone_authtoken", "project_domain_id", "",
+		"Domain ID of the project the service token is scoped to.")
+	optKSRegionName = Options.String("keystone_authtoken", "region_name", "",
+		"The region in which the identity server can be found.")
+	optKSServiceTokenRoles = Options.List("keystone_authtoken", "service_token_roles", []string{"service"},
+		"A choice of roles that must be present in a service token. Service tokens are allowed to request that an expired token can be used and so this check should tightly control that only actual services should be sending this token. Roles here are applied as an ANY check so any role in this list must be present.")
+	optKSServiceTokenRolesRequired = Options.Bool("keystone_authtoken", "service_token_roles_required", false,
+		"For backwards compatibility reasons we must let valid service tokens pass that don't pass the service_token_roles check as valid. Setting this true will become the default in a future release and should be enabled if possible.")
+	optKSTokenCacheTime = Options.Int("keystone_authtoken", "token_cache_time", 300,
+		"In order to prevent excessive effort spent validating tokens, the middleware caches previously-seen tokens for a configurable duration (in seconds). Set to -1 to disable caching completely. Neutrino caches in memory, and never beyond a token's expiry.").Min(-1)
+	optKSHTTPConnectTimeout = Options.Int("keystone_authtoken", "http_connect_timeout", 0,
+		"Request timeout value for communicating with Identity API server, in seconds; 0 means 10 seconds.").Min(0)
+	optKSHTTPRequestMaxRetries = Options.Int("keystone_authtoken", "http_request_max_retries", 3,
+		"How many times are we trying to reconnect when communicating with Identity API Server.").Min(0)
+	optKSCAFile = Options.String("keystone_authtoken", "cafile", "",
+		"A PEM encoded Certificate Authority to use when verifying HTTPs connections. Defaults to system CAs.")
+	optKSInsecure = Options.Bool("keystone_authtoken", "insecure", false,
+		"Do not verify HTTPS connections.")
+)
+
 func init() {
 	// Accepted for compatibility with Neutron's files; Neutrino has no use
 	// for them.

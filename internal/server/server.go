@@ -15,6 +15,7 @@ import (
 
 	"github.com/neutrino-net/neutrino/internal/api"
 	"github.com/neutrino-net/neutrino/internal/apidef"
+	"github.com/neutrino-net/neutrino/internal/auth/keystone"
 	"github.com/neutrino-net/neutrino/internal/config"
 	"github.com/neutrino-net/neutrino/internal/plugin"
 	"github.com/neutrino-net/neutrino/internal/plugin/core"
@@ -73,9 +74,13 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 			source(cfg, optCorePlugin), core)
 	}
 	// Refuse bad settings before touching the database.
-	if cfg.String(optAuthStrategy) != "noauth" {
-		return nil, fmt.Errorf("config: %s: [DEFAULT] auth_strategy: keystone is not available yet; use noauth",
-			source(cfg, optAuthStrategy))
+	var ksValidator *keystone.Validator
+	if cfg.String(optAuthStrategy) == "keystone" {
+		v, err := keystoneValidator(cfg, logger)
+		if err != nil {
+			return nil, err
+		}
+		ksValidator = v
 	}
 	for _, sp := range cfg.List(optServicePlugins) {
 		logger.Warn("service plugin not available yet; ignored", "service_plugin", sp)
@@ -147,6 +152,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 
 	authz := authorizer{enforcer}
 	auth := api.NoAuth(authz.isAdmin)
+	if ksValidator != nil {
+		auth = ksValidator.Middleware(authz.isAdmin)
+	}
 
 	s := &Server{cfg: cfg, log: logger, Store: st, policy: enforcer}
 	s.API = api.New(api.Options{
@@ -253,3 +261,53 @@ func (a authorizer) Check(ctx context.Context, action string, target map[string]
 }
 
 func (a authorizer) isAdmin(c *reqctx.Caller) bool { return a.e.IsAdmin(credentials(c)) }
+
+// keystoneValidator builds Keystone token validation from
+// [keystone_authtoken], as keystonemiddleware's auth_token filter is
+// configured in front of Neutron. It does not contact Keystone.
+func keystoneValidator(cfg *config.Config, logger *slog.Logger) (*keystone.Validator, error) {
+	switch t := cfg.String(optKSAuthType); t {
+	case "password", "v3password":
+	case "":
+		return nil, fmt.Errorf("config: %s: [DEFAULT] auth_strategy = keystone needs [keystone_authtoken] auth_type = password, "+
+			"with auth_url, username, password, project_name, user_domain_name and project_domain_name",
+			source(cfg, optAuthStrategy))
+	default:
+		return nil, fmt.Errorf("config: %s: [keystone_authtoken] auth_type: %q is not supported (Neutrino supports password)",
+			source(cfg, optKSAuthType), t)
+	}
+	// keystonemiddleware: -1 disables the cache; keystone.Options: any
+	// negative TTL does (0 there means the default).
+	cacheTTL := time.Duration(cfg.Int(optKSTokenCacheTime)) * time.Second
+	if cacheTTL <= 0 {
+		cacheTTL = -1
+	}
+	retries := cfg.Int(optKSHTTPRequestMaxRetries)
+	if retries == 0 {
+		retries = -1 // keystone.Options: 0 means the default, negative none
+	}
+	v, err := keystone.New(keystone.Options{
+		WWWAuthenticateURI:        cfg.String(optKSWWWAuthenticateURI),
+		AuthURL:                   cfg.String(optKSAuthURL),
+		Username:                  cfg.String(optKSUsername),
+		Password:                  cfg.String(optKSPassword),
+		ProjectName:               cfg.String(optKSProjectName),
+		UserDomainName:            cfg.String(optKSUserDomainName),
+		UserDomainID:              cfg.String(optKSUserDomainID),
+		ProjectDomainName:         cfg.String(optKSProjectDomainName),
+		ProjectDomainID:           cfg.String(optKSProjectDomainID),
+		RegionName:                cfg.String(optKSRegionName),
+		ServiceTokenRoles:         cfg.List(optKSServiceTokenRoles),
+		ServiceTokenRolesRequired: cfg.Bool(optKSServiceTokenRolesRequired),
+		CacheTTL:                  cacheTTL,
+		Timeout:                   time.Duration(cfg.Int(optKSHTTPConnectTimeout)) * time.Second,
+		MaxRetries:                retries,
+		CAFile:                    cfg.String(optKSCAFile),
+		Insecure:                  cfg.Bool(optKSInsecure),
+		Logger:                    logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("config: %s: [DEFAULT] auth_strategy = keystone: %w", source(cfg, optAuthStrategy), err)
+	}
+	return v, nil
+}
