@@ -9,6 +9,7 @@ import (
 	"log"
 	mathrand "math/rand/v2"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"sync"
@@ -22,10 +23,11 @@ const (
 	filterTargetCount  = 10   // networks whose names the filtered lists query
 	subnetNetworkCount = 100  // networks the subnet-create subnets spread over
 	bulkBatchSize      = 100  // networks per bulk create request
+	portBatchSize      = 500  // ports per bulk create request
 	bulkConcurrency    = 4    // bulk create requests in flight during setup
 	setupConcurrency   = 16   // single create requests in flight during setup
 	cleanupConcurrency = 16   // DELETE requests in flight during cleanup
-	listPageSize       = 100  // limit used by network-list-paged
+	listPageSize       = 100  // limit used by network-list-paged and port-list-paged
 	scanPageSize       = 1000 // limit used to count networks and find leftovers
 )
 
@@ -70,18 +72,22 @@ type bench struct {
 	tracker *tracker
 	want    map[string]bool // selected scenarios
 
-	bulk atomic.Int32 // a bulkMode
+	bulk     atomic.Int32 // a bulkMode, for networks
+	portBulk atomic.Int32 // a bulkMode, for ports
 
 	mu      sync.Mutex
 	created []network // networks made by network-create, guarded by mu
 
-	pool          []network // targets of show, update and the mix
-	filterTargets []network // networks looked up by name
-	subnetNets    []network // networks that subnet-create adds subnets to
-	portNet       *network  // network with a /16 subnet for port-create
+	pool          []network    // targets of show, update and the mix
+	filterTargets []network    // networks looked up by name
+	subnetNets    []network    // networks that subnet-create adds subnets to
+	portNet       *network     // network with a /16 subnet for port-create and port prepopulation
+	portCIDR      netip.Prefix // the CIDR of portNet's subnet
 	probes        map[string]error
 	subnetSeq     atomic.Int64
-	portOctet     int // x of the 10.x.0.0/16 port-create subnet
+	portOctet     int            // first x tried for the 10.x.0.0/16 port subnet
+	taken         []netip.Prefix // CIDRs of the subnets that existed before the run
+	takenLoaded   bool
 }
 
 // newBench prepares a run of cfg's scenarios against client.
@@ -189,20 +195,47 @@ func (b *bench) createNetworks(ctx context.Context, kind string, count int) ([]n
 
 // createNamedNetworks creates one network per name; see createNetworks.
 func (b *bench) createNamedNetworks(ctx context.Context, names []string) ([]network, error) {
-	var created []network
-	if bulkMode(b.bulk.Load()) == bulkUnknown {
-		// The first batch doubles as the probe for bulk support.
-		batch := names[:min(bulkBatchSize, len(names))]
-		nets, err := b.client.bulkCreateNetworks(ctx, batch)
-		b.trackNetworks(nets)
+	return createBatched(ctx, b, batchCreate[network]{
+		what:      "networks",
+		mode:      &b.bulk,
+		batchSize: bulkBatchSize,
+		bulk:      b.client.bulkCreateNetworks,
+		single:    b.client.createNetwork,
+		track:     b.trackNetworks,
+	}, names)
+}
+
+// batchCreate describes how to create resources of one kind during setup:
+// in bulk requests of batchSize, or one by one if the endpoint refuses bulk
+// requests.
+type batchCreate[T any] struct {
+	what      string        // plural noun for messages, e.g. "ports"
+	mode      *atomic.Int32 // a bulkMode, shared by every setup of this kind
+	batchSize int
+	bulk      func(ctx context.Context, names []string) ([]T, error)
+	single    func(ctx context.Context, name string) (T, error)
+	track     func([]T) // records created resources for cleanup
+}
+
+// createBatched creates one resource per name. The first bulk request
+// doubles as the probe for bulk support; its answer is remembered in
+// spec.mode. Bulk requests go out bulkConcurrency at a time, single ones
+// setupConcurrency at a time. Every resource created is tracked, including
+// those created before an error.
+func createBatched[T any](ctx context.Context, b *bench, spec batchCreate[T], names []string) ([]T, error) {
+	var created []T
+	if bulkMode(spec.mode.Load()) == bulkUnknown {
+		batch := names[:min(spec.batchSize, len(names))]
+		items, err := spec.bulk(ctx, batch)
+		spec.track(items)
 		switch {
 		case err == nil:
-			b.bulk.Store(int32(bulkYes))
-			created = append(created, nets...)
+			spec.mode.Store(int32(bulkYes))
+			created = append(created, items...)
 			names = names[len(batch):]
 		case bulkUnsupported(err):
-			b.bulk.Store(int32(bulkNo))
-			b.log.Printf("setup: bulk create not supported (%v); creating networks one by one", err)
+			spec.mode.Store(int32(bulkNo))
+			b.log.Printf("setup: bulk create not supported (%v); creating %s one by one", err, spec.what)
 		default:
 			return nil, fmt.Errorf("bulk create: %w", err)
 		}
@@ -215,29 +248,29 @@ func (b *bench) createNamedNetworks(ctx context.Context, names []string) ([]netw
 		mu          sync.Mutex
 		requests    int
 		concurrency int
-		create      func(ctx context.Context, i int) ([]network, error)
+		create      func(ctx context.Context, i int) ([]T, error)
 	)
-	if bulkMode(b.bulk.Load()) == bulkYes {
-		batches := slices.Collect(slices.Chunk(names, bulkBatchSize))
+	if bulkMode(spec.mode.Load()) == bulkYes {
+		batches := slices.Collect(slices.Chunk(names, spec.batchSize))
 		requests, concurrency = len(batches), bulkConcurrency
-		create = func(ctx context.Context, i int) ([]network, error) {
-			return b.client.bulkCreateNetworks(ctx, batches[i])
+		create = func(ctx context.Context, i int) ([]T, error) {
+			return spec.bulk(ctx, batches[i])
 		}
 	} else {
 		requests, concurrency = len(names), setupConcurrency
-		create = func(ctx context.Context, i int) ([]network, error) {
-			n, err := b.client.createNetwork(ctx, names[i])
+		create = func(ctx context.Context, i int) ([]T, error) {
+			item, err := spec.single(ctx, names[i])
 			if err != nil {
 				return nil, err
 			}
-			return []network{n}, nil
+			return []T{item}, nil
 		}
 	}
 	m := runLoad(ctx, load{concurrency: concurrency, ops: requests}, func(ctx context.Context, i int) error {
-		nets, err := create(ctx, i)
-		b.trackNetworks(nets)
+		items, err := create(ctx, i)
+		spec.track(items)
 		mu.Lock()
-		created = append(created, nets...)
+		created = append(created, items...)
 		mu.Unlock()
 		return err
 	})
@@ -309,18 +342,64 @@ func (b *bench) prepopulate(ctx context.Context, target int) error {
 
 // countNetworks returns how many networks the endpoint lists.
 func (b *bench) countNetworks(ctx context.Context) (int, error) {
-	st, err := b.scan(ctx, "networks", nil)
+	return b.count(ctx, "networks")
+}
+
+// count returns how many items of collection the endpoint lists.
+func (b *bench) count(ctx context.Context, collection string) (int, error) {
+	st, err := b.scan(ctx, collection, nil, nil)
 	return st.items, err
 }
 
-// scan lists a whole collection in large pages, asking only for ids and
-// names. If the endpoint rejects those query parameters (400), it retries
-// with a plain listing.
-func (b *bench) scan(ctx context.Context, collection string, visit func(json.RawMessage) error) (walkStats, error) {
-	q := url.Values{"fields": {"id", "name"}, "limit": {fmt.Sprint(scanPageSize)}}
+// scan lists a whole collection in large pages, asking only for the given
+// fields (ids and names if none are given). If the endpoint rejects those
+// query parameters (400), it retries with a plain listing.
+func (b *bench) scan(ctx context.Context, collection string, fields []string, visit func(json.RawMessage) error) (walkStats, error) {
+	if len(fields) == 0 {
+		fields = []string{"id", "name"}
+	}
+	q := url.Values{"fields": fields, "limit": {fmt.Sprint(scanPageSize)}}
 	st, err := b.client.walk(ctx, collection, q, visit)
 	if statusOf(err) == http.StatusBadRequest && st.pages == 0 {
 		st, err = b.client.walk(ctx, collection, nil, visit)
 	}
 	return st, err
+}
+
+// loadTakenCIDRs records, once per run, the CIDRs of the subnets the
+// endpoint lists, so that the subnets the run makes avoid them: with
+// Neutron's default allow_overlapping_ips = false a subnet may not overlap
+// any other, on any network.
+func (b *bench) loadTakenCIDRs(ctx context.Context) error {
+	if b.takenLoaded {
+		return nil
+	}
+	var taken []netip.Prefix
+	_, err := b.scan(ctx, "subnets", []string{"id", "cidr"}, func(raw json.RawMessage) error {
+		var item struct {
+			CIDR *string `json:"cidr"`
+		}
+		if err := json.Unmarshal(raw, &item); err != nil {
+			return fmt.Errorf("decode subnets item: %w", err)
+		}
+		if item.CIDR == nil {
+			return nil
+		}
+		p, err := netip.ParsePrefix(*item.CIDR)
+		if err != nil {
+			return fmt.Errorf("subnet cidr %q: %w", *item.CIDR, err)
+		}
+		taken = append(taken, p.Masked())
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("list the subnets that exist: %w", err)
+	}
+	b.taken, b.takenLoaded = taken, true
+	return nil
+}
+
+// cidrTaken reports whether p overlaps a subnet that existed before the run.
+func (b *bench) cidrTaken(p netip.Prefix) bool {
+	return slices.ContainsFunc(b.taken, p.Overlaps)
 }

@@ -102,7 +102,7 @@ func (b *bench) cleanup(ctx context.Context) error {
 // name starts with the run's prefix.
 func (b *bench) findLeftovers(ctx context.Context, collection string) ([]string, error) {
 	var ids []string
-	_, err := b.scan(ctx, collection, func(raw json.RawMessage) error {
+	_, err := b.scan(ctx, collection, nil, func(raw json.RawMessage) error {
 		var item struct {
 			ID   string `json:"id"`
 			Name string `json:"name"`

@@ -22,7 +22,8 @@ type config struct {
 	scenarios   []string
 	ops         int
 	concurrency []int
-	prepopulate []int
+	prepopulate []int // network counts of the network list scenarios
+	portLevels  []int // port counts of the port list scenarios; 0 lists whatever exists
 	duration    time.Duration
 	timeout     time.Duration
 	cleanup     bool
@@ -41,8 +42,8 @@ func (c config) maxConcurrency() int {
 // parseFlags parses args into a config, writing usage text to stderr.
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var (
-		cfg                                 config
-		scenarios, concurrency, prepopulate string
+		cfg                                             config
+		scenarios, concurrency, prepopulate, portLevels string
 	)
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -61,7 +62,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&scenarios, "scenarios", "all", "comma-separated scenarios to run, or \"all\"")
 	fs.IntVar(&cfg.ops, "n", 500, "operations per measured run (with -duration: size of the network-delete pool)")
 	fs.StringVar(&concurrency, "concurrency", "1,16", "comma-separated concurrency levels; every scenario runs at each")
-	fs.StringVar(&prepopulate, "prepopulate", "1000", "comma-separated network counts the list scenarios run at")
+	fs.StringVar(&prepopulate, "prepopulate", "1000", "comma-separated network counts the network list scenarios run at")
+	fs.StringVar(&portLevels, "prepopulate-ports", "0", "comma-separated port counts the port list scenarios run at (0: whatever ports exist)")
 	fs.DurationVar(&cfg.duration, "duration", 0, "run each measurement for this long instead of -n operations")
 	fs.DurationVar(&cfg.timeout, "timeout", 2*time.Minute, "timeout of each HTTP request")
 	fs.BoolVar(&cfg.cleanup, "cleanup", true, "delete everything the run created when it ends")
@@ -89,6 +91,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if cfg.prepopulate, err = parseIntList(prepopulate, 0); err != nil {
 		return config{}, fmt.Errorf("-prepopulate: %w", err)
+	}
+	if cfg.portLevels, err = parseIntList(portLevels, 0); err != nil {
+		return config{}, fmt.Errorf("-prepopulate-ports: %w", err)
 	}
 	if cfg.ops < 1 {
 		return config{}, errors.New("-n must be at least 1")

@@ -37,6 +37,7 @@ func TestParseScenarios(t *testing.T) {
 		{"all", allScenarios, false},
 		{"", allScenarios, false},
 		{"port-create,network-create", []string{"network-create", "port-create"}, false},
+		{"port-list-paged,port-list-full", []string{"port-list-full", "port-list-paged"}, false},
 		{"network-show,network-show", []string{"network-show"}, false},
 		{"network-explode", nil, true},
 		{",", nil, true},
@@ -60,6 +61,8 @@ func TestParseFlags(t *testing.T) {
 		{"keystone incomplete", []string{"-keystone-url", "http://k:5000", "-username", "u", "-password", "p"}, true},
 		{"username without keystone", []string{"-username", "u"}, true},
 		{"zero n", []string{"-n", "0"}, true},
+		{"port levels", []string{"-prepopulate-ports", "0,10000"}, false},
+		{"negative port level", []string{"-prepopulate-ports", "-1"}, true},
 		{"stray argument", []string{"extra"}, true},
 	}
 	for _, tt := range tests {

@@ -130,6 +130,33 @@ func (c *Client) createSubnet(ctx context.Context, networkID, name, cidr string)
 	return out.Subnet.ID, nil
 }
 
+// bulkCreatePorts creates one port per name on a network with a single
+// bulk request, POST /v2.0/ports {"ports": [...]}, and returns their ids.
+func (c *Client) bulkCreatePorts(ctx context.Context, networkID string, names []string) ([]string, error) {
+	in := struct {
+		Ports []portAttrs `json:"ports"`
+	}{make([]portAttrs, len(names))}
+	for i, name := range names {
+		in.Ports[i] = portAttrs{NetworkID: networkID, Name: name}
+	}
+	var out struct {
+		Ports []idOnly `json:"ports"`
+	}
+	if err := c.doJSON(ctx, http.MethodPost, "/v2.0/ports", in, &out); err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(out.Ports))
+	for _, p := range out.Ports {
+		if p.ID != "" {
+			ids = append(ids, p.ID)
+		}
+	}
+	if len(ids) != len(names) {
+		return ids, fmt.Errorf("bulk create: asked for %d ports, response lists %d ids", len(names), len(ids))
+	}
+	return ids, nil
+}
+
 // createPort creates a port on a network and returns its id.
 func (c *Client) createPort(ctx context.Context, networkID, name string) (string, error) {
 	in := struct {

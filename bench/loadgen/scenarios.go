@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
+	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // Scenario names.
@@ -23,13 +26,14 @@ const (
 	scSubnetCreate        = "subnet-create"
 	scPortCreate          = "port-create"
 	scPortListFull        = "port-list-full"
+	scPortListPaged       = "port-list-paged"
 )
 
 // allScenarios lists every scenario in the order a run performs them.
 var allScenarios = []string{
 	scNetworkCreate, scNetworkShow, scNetworkUpdate, scNetworkDelete,
 	scNetworkListFull, scNetworkListPaged, scNetworkListFiltered,
-	scMixedReadMostly, scSubnetCreate, scPortCreate, scPortListFull,
+	scMixedReadMostly, scSubnetCreate, scPortCreate, scPortListFull, scPortListPaged,
 }
 
 // runAll runs the selected scenarios in order, stopping early if ctx is
@@ -47,7 +51,7 @@ func (b *bench) runAll(ctx context.Context) {
 		{[]string{scMixedReadMostly}, b.mixedReadMostly},
 		{[]string{scSubnetCreate}, b.subnetCreate},
 		{[]string{scPortCreate}, b.portCreate},
-		{[]string{scPortListFull}, b.portListFull},
+		{[]string{scPortListFull, scPortListPaged}, b.portLists},
 	}
 	for _, step := range steps {
 		if ctx.Err() != nil {
@@ -175,7 +179,7 @@ func (b *bench) networkLists(ctx context.Context) {
 				case scNetworkListFull:
 					r = b.listFull(ctx, s, "networks", c)
 				case scNetworkListPaged:
-					r = b.listPaged(ctx, c)
+					r = b.listPaged(ctx, s, "networks", c)
 				case scNetworkListFiltered:
 					r = b.listFiltered(ctx, c)
 				}
@@ -203,13 +207,14 @@ func (b *bench) listFull(ctx context.Context, scenario, collection string, c int
 	return r
 }
 
-// listPaged measures a whole walk of GET /v2.0/networks?limit=100 following
-// the networks_links rel=next links; one operation is one complete walk.
-func (b *bench) listPaged(ctx context.Context, c int) Result {
+// listPaged measures a whole walk of GET /v2.0/<collection>?limit=100
+// following the <collection>_links rel=next links; one operation is one
+// complete walk.
+func (b *bench) listPaged(ctx context.Context, scenario, collection string, c int) Result {
 	var last atomic.Pointer[walkStats]
 	query := url.Values{"limit": {fmt.Sprint(listPageSize)}}
-	r := b.measure(ctx, scNetworkListPaged, c, b.opsPerRun(), func(ctx context.Context, _ int) error {
-		st, err := b.client.walk(ctx, "networks", query, nil)
+	r := b.measure(ctx, scenario, c, b.opsPerRun(), func(ctx context.Context, _ int) error {
+		st, err := b.client.walk(ctx, collection, query, nil)
 		if err != nil {
 			return err
 		}
@@ -307,6 +312,10 @@ func (b *bench) subnetCreate(ctx context.Context) {
 	if !b.supported(ctx, scSubnetCreate, "subnets") {
 		return
 	}
+	if err := b.loadTakenCIDRs(ctx); err != nil {
+		b.fail(ctx, scSubnetCreate, 0, err)
+		return
+	}
 	if len(b.subnetNets) == 0 {
 		nets, err := b.createNetworks(ctx, "sn", subnetNetworkCount)
 		if err != nil {
@@ -331,13 +340,19 @@ func (b *bench) subnetCreate(ctx context.Context) {
 	})
 }
 
-// nextSubnetCIDR returns a /24 from 10.128.0.0/9 not handed out before.
+// nextSubnetCIDR returns a /24 from 10.128.0.0/9 not handed out before and
+// not overlapping a subnet that existed before the run.
 func (b *bench) nextSubnetCIDR() (string, error) {
-	i := b.subnetSeq.Add(1) - 1
-	if i >= 128*256 {
-		return "", errors.New("subnet-create ran out of /24 CIDRs in 10.128.0.0/9")
+	for {
+		i := b.subnetSeq.Add(1) - 1
+		if i >= 128*256 {
+			return "", errors.New("subnet-create ran out of free /24 CIDRs in 10.128.0.0/9")
+		}
+		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(128 + i/256), byte(i % 256), 0}), 24)
+		if !b.cidrTaken(p) {
+			return p.String(), nil
+		}
 	}
-	return fmt.Sprintf("10.%d.%d.0/24", 128+i/256, i%256), nil
 }
 
 // portCreate measures POST /v2.0/ports on a network with a 10.x.0.0/16
@@ -363,31 +378,145 @@ func (b *bench) portCreate(ctx context.Context) {
 }
 
 // ensurePortNetwork creates the network and /16 subnet ports are made on.
+// The subnet is the first 10.x.0.0/16 (x below 128, starting from a random
+// one) that overlaps no subnet listed before the run and that the endpoint
+// accepts; an overlap the listing did not show (another project's subnet)
+// moves on to the next x.
 func (b *bench) ensurePortNetwork(ctx context.Context) error {
 	if b.portNet != nil {
 		return nil
+	}
+	if err := b.loadTakenCIDRs(ctx); err != nil {
+		return err
 	}
 	nets, err := b.createNetworks(ctx, "port-net", 1)
 	if err != nil {
 		return fmt.Errorf("prepare network for ports: %w", err)
 	}
-	cidr := fmt.Sprintf("10.%d.0.0/16", b.portOctet)
-	id, err := b.client.createSubnet(ctx, nets[0].ID, b.names.next("port-subnet"), cidr)
-	if err != nil {
-		return fmt.Errorf("prepare subnet %s for ports: %w", cidr, err)
+	var lastErr error
+	for i := range 128 {
+		x := (b.portOctet + i) % 128
+		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(x), 0, 0}), 16)
+		if b.cidrTaken(p) {
+			continue
+		}
+		id, err := b.client.createSubnet(ctx, nets[0].ID, b.names.next("port-subnet"), p.String())
+		if statusOf(err) == http.StatusBadRequest && strings.Contains(err.Error(), "overlap") {
+			lastErr = err
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("prepare subnet %s for ports: %w", p, err)
+		}
+		b.tracker.add("subnets", id)
+		b.portNet = &nets[0]
+		b.portCIDR = p
+		return nil
 	}
-	b.tracker.add("subnets", id)
-	b.portNet = &nets[0]
-	return nil
+	if lastErr == nil {
+		lastErr = errors.New("every 10.x.0.0/16 below 10.128.0.0 overlaps an existing subnet")
+	}
+	return fmt.Errorf("prepare subnet for ports: %w", lastErr)
 }
 
-// portListFull measures GET /v2.0/ports without paging, listing whatever
-// ports exist (those of port-create, if it ran).
-func (b *bench) portListFull(ctx context.Context) {
-	if !b.supported(ctx, scPortListFull, "ports") {
+// portLists runs the selected port list scenarios at each port
+// prepopulation level, smallest first, growing the number of ports the
+// endpoint lists before each level. Level 0 adds no ports: the scenarios
+// list whatever exists (the ports of port-create, if it ran).
+func (b *bench) portLists(ctx context.Context) {
+	var selected []string
+	for _, s := range []string{scPortListFull, scPortListPaged} {
+		if b.want[s] && b.supported(ctx, s, "ports") {
+			selected = append(selected, s)
+		}
+	}
+	if len(selected) == 0 {
 		return
 	}
-	b.forEachConcurrency(ctx, func(c int) {
-		b.out.emit(b.listFull(ctx, scPortListFull, "ports", c))
-	})
+	levels := slices.Clone(b.cfg.portLevels)
+	slices.Sort(levels)
+	for _, level := range slices.Compact(levels) {
+		if ctx.Err() != nil {
+			return
+		}
+		if err := b.prepopulatePorts(ctx, level); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			for _, s := range selected {
+				r := Result{Scenario: s, Prepopulated: new(level)}
+				r.fail(err.Error())
+				b.out.emit(r)
+			}
+			continue
+		}
+		for _, s := range selected {
+			b.forEachConcurrency(ctx, func(c int) {
+				var r Result
+				switch s {
+				case scPortListFull:
+					r = b.listFull(ctx, s, "ports", c)
+				case scPortListPaged:
+					r = b.listPaged(ctx, s, "ports", c)
+				}
+				r.Prepopulated = new(level)
+				b.out.emit(r)
+			})
+		}
+	}
+}
+
+// prepopulatePorts creates ports on the port network until the endpoint
+// lists at least target, with bulk POST {"ports": [...]} requests of
+// portBatchSize if the endpoint accepts them, one by one otherwise.
+func (b *bench) prepopulatePorts(ctx context.Context, target int) error {
+	if target == 0 {
+		return nil
+	}
+	have, err := b.count(ctx, "ports")
+	if err != nil {
+		return fmt.Errorf("prepopulate to %d ports: %w", target, err)
+	}
+	if have >= target {
+		if have > target {
+			b.log.Printf("setup: endpoint already lists %d ports, more than the %d asked for", have, target)
+		}
+		return nil
+	}
+	if err := b.ensurePortNetwork(ctx); err != nil {
+		return fmt.Errorf("prepopulate to %d ports: %w", target, err)
+	}
+	missing := target - have
+	// Less the network, gateway and broadcast addresses (and the addresses
+	// earlier ports took, which the server will point out).
+	if free := 1<<(32-b.portCIDR.Bits()) - 3; missing > free {
+		return fmt.Errorf("prepopulate to %d ports: %d more do not fit in the port subnet %s", target, missing, b.portCIDR)
+	}
+	names := make([]string, missing)
+	for i := range names {
+		names[i] = b.names.next("pop-port")
+	}
+	start := time.Now()
+	b.log.Printf("setup: creating %d ports", missing)
+	_, err = createBatched(ctx, b, batchCreate[string]{
+		what:      "ports",
+		mode:      &b.portBulk,
+		batchSize: portBatchSize,
+		bulk: func(ctx context.Context, names []string) ([]string, error) {
+			return b.client.bulkCreatePorts(ctx, b.portNet.ID, names)
+		},
+		single: func(ctx context.Context, name string) (string, error) {
+			return b.client.createPort(ctx, b.portNet.ID, name)
+		},
+		track: func(ids []string) {
+			for _, id := range ids {
+				b.tracker.add("ports", id)
+			}
+		},
+	}, names)
+	if err != nil {
+		return fmt.Errorf("prepopulate to %d ports: create %d ports: %w", target, missing, err)
+	}
+	b.log.Printf("setup: created %d ports in %s", missing, time.Since(start).Round(time.Millisecond))
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/neutrino-net/neutrino/internal/fault"
@@ -383,12 +384,42 @@ func (c *controller) authorizeWrite(ctx context.Context, op string, objs []*reso
 			if ok, defined := c.check(ctx, attrAction, tm); defined && !ok {
 				denied = append(denied, "rule:"+attrAction)
 			}
+			// A list of objects also answers to a rule per key its
+			// objects use ("create_port:fixed_ips:ip_address"), as
+			// neutron.policy's _build_list_of_subattrs_rule adds.
+			for _, key := range listKeys(o.At(a.Index())) {
+				subAction := attrAction + ":" + key
+				if ok, defined := c.check(ctx, subAction, tm); defined && !ok {
+					denied = append(denied, "rule:"+subAction)
+				}
+			}
 		}
 		if len(denied) > 0 {
 			return fault.Forbidden(policyExpr(denied))
 		}
 	}
 	return nil
+}
+
+// listKeys returns the keys used by the objects of a list value, sorted;
+// nil for any other value.
+func listKeys(v any) []string {
+	items, ok := v.([]any)
+	if !ok {
+		return nil
+	}
+	var keys []string
+	for _, it := range items {
+		if m, ok := it.(map[string]any); ok {
+			for k := range m {
+				if !slices.Contains(keys, k) {
+					keys = append(keys, k)
+				}
+			}
+		}
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // policyExpr renders the failed rule the way oslo.policy names it in the

@@ -47,6 +47,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	if parts[0] == "quotas" && s.opts.Quotas != nil && s.extensionEnabled("quotas") {
+		s.quotas(w, r, parts[1:])
+		return
+	}
 	c := s.controllers[parts[0]]
 	if c == nil {
 		writeFault(w, fault.HTTPNotFound())

@@ -49,6 +49,8 @@ type Options struct {
 	ProxyHeaders bool
 	CORS         CORS
 	Logger       *slog.Logger
+	// Quotas, when set, serves the quotas extension.
+	Quotas Quotas
 	// Healthy reports whether the server can serve (the database answers);
 	// /healthcheck uses it.
 	Healthy func(ctx context.Context) error

@@ -35,21 +35,24 @@ func init() {
 			&resource.Attr{Name: "prefixlen", Kind: resource.Int, AllowPost: true, Default: resource.NotSpecified,
 				Validate: resource.NonNegative, Storage: resource.Virtual},
 			&resource.Attr{Name: "cidr", Kind: resource.String, Nullable: true, AllowPost: true,
-				Default: resource.NotSpecified, Visible: true, Filter: true, Sort: true, Convert: convertCIDR("cidr")},
+				Default: resource.NotSpecified, Visible: true, Filter: true, Sort: true, Convert: convertSubnetCIDR},
 			&resource.Attr{Name: "gateway_ip", Kind: resource.String, Nullable: true, AllowPost: true, AllowPut: true,
-				Default: resource.NotSpecified, Visible: true, Filter: true, Sort: true, Convert: convertIPOrNone("gateway_ip")},
+				Default: resource.NotSpecified, Visible: true, Filter: true, Sort: true, Convert: convertGatewayIP},
 			&resource.Attr{Name: "allocation_pools", Kind: resource.JSON, AllowPost: true, AllowPut: true,
 				Default: resource.NotSpecified, Visible: true, Convert: convertAllocationPools},
 			&resource.Attr{Name: "dns_nameservers", Kind: resource.StringList, AllowPost: true, AllowPut: true,
-				Default: []string{}, Visible: true, Convert: convertNameservers},
+				Default: []string{}, Visible: true, Convert: convertDNSNameservers},
 			&resource.Attr{Name: "host_routes", Kind: resource.JSON, AllowPost: true, AllowPut: true,
 				Default: []any{}, Visible: true, Convert: convertHostRoutes},
 			&resource.Attr{Name: "enable_dhcp", Kind: resource.Bool, AllowPost: true, AllowPut: true, Default: true,
 				Visible: true, Filter: true, Sort: true},
+			// The modes default to NotSpecified so the plugin can refuse an
+			// explicit null as Neutron's validator does ("None is not in
+			// valid_values"); it stores null when they are absent.
 			&resource.Attr{Name: "ipv6_ra_mode", Kind: resource.String, Nullable: true, AllowPost: true,
-				Default: nil, Visible: true, Filter: true, Sort: true, Validate: oneOf(ipv6Modes...)},
+				Default: resource.NotSpecified, Visible: true, Filter: true, Sort: true, Validate: validValues(ipv6Modes...)},
 			&resource.Attr{Name: "ipv6_address_mode", Kind: resource.String, Nullable: true, AllowPost: true,
-				Default: nil, Visible: true, Filter: true, Sort: true, Validate: oneOf(ipv6Modes...)},
+				Default: resource.NotSpecified, Visible: true, Filter: true, Sort: true, Validate: validValues(ipv6Modes...)},
 		)
 		r.AllowBulk = true
 		r.Standard = true
@@ -61,14 +64,21 @@ func init() {
 			return &resource.Attr{Name: name, Kind: resource.Int, AllowPost: true, AllowPut: true,
 				Default: resource.NotSpecified, Visible: true, Filter: true, Sort: true, Validate: resource.NonNegative}
 		}
+		// default_quota refuses null as convert_to_int does; the plugin
+		// tells a null given apart from an absent value (NotSpecified).
 		quota := intOpt("default_quota")
 		quota.Nullable = true
+		// A subnet pool's name is required and may not be blank
+		// (type:not_empty_name_string, no default).
+		name := nameAttr()
+		name.Required, name.Default = true, nil
+		name.Validate = resource.All(notBlank, resource.NameString(NameFieldSize))
 		r := resource.NewResource("subnetpool", SubnetPools,
 			idAttr(),
-			nameAttr(),
+			name,
 			tenantIDAttr(),
 			&resource.Attr{Name: "prefixes", Kind: resource.StringList, AllowPost: true, AllowPut: true, Required: true,
-				Visible: true, Filter: true},
+				Visible: true, Convert: convertPrefixList},
 			intOpt("default_prefixlen"),
 			intOpt("min_prefixlen"),
 			intOpt("max_prefixlen"),
@@ -113,10 +123,10 @@ func init() {
 				Default: true, Visible: true, Filter: true, Sort: true},
 			&resource.Attr{Name: "mac_address", Kind: resource.String, AllowPost: true, AllowPut: true,
 				Default: resource.NotSpecified, Visible: true, Filter: true, Sort: true, EnforcePolicy: true,
-				Convert: convertMACAttr("mac_address")},
+				Convert: convertPortMAC},
 			&resource.Attr{Name: "fixed_ips", Kind: resource.JSON, AllowPost: true, AllowPut: true,
 				Default: resource.NotSpecified, Visible: true, Filter: true, EnforcePolicy: true,
-				Convert: convertFixedIPs, Storage: resource.Related,
+				Convert: convertPortFixedIPs, Storage: resource.Related,
 				SubFilters: []string{"ip_address", "subnet_id", "ip_address_substr"}},
 			&resource.Attr{Name: "device_id", Kind: resource.String, AllowPost: true, AllowPut: true, Default: "",
 				Visible: true, Filter: true, Sort: true, EnforcePolicy: true, Validate: resource.MaxLen(255)},
@@ -155,6 +165,9 @@ func init() {
 			Updated:     "2015-09-24T00:00:00-00:00"},
 		{Alias: "subnet_allocation", Name: "Subnet Allocation",
 			Description: "Enables allocation of subnets from a subnet pool", Updated: "2015-03-30T10:00:00-00:00"},
+		{Alias: "subnetpool-prefix-ops", Name: "Subnet Pool Prefix Operations",
+			Description: "Provides support for adjusting the prefix list of subnet pools",
+			Updated:     "2019-02-08T10:00:00-00:00", Requires: []string{"subnet_allocation"}},
 		{Alias: "default-subnetpools", Name: "Default Subnetpools",
 			Description: "Provides ability to mark and use a subnetpool as the default.",
 			Updated:     "2016-02-18T18:00:00-00:00", Requires: []string{"subnet_allocation"}},
@@ -187,8 +200,8 @@ func init() {
 			r.Add(&resource.Attr{Name: "use_default_subnetpool", Kind: resource.Bool, AllowPost: true,
 				Default: false, Storage: resource.Virtual, Extension: "default-subnetpools"})
 			r.Add(&resource.Attr{Name: "service_types", Kind: resource.StringList, AllowPost: true, AllowPut: true,
-				Default: []string{}, Visible: true, Filter: true, Extension: "subnet-service-types",
-				Validate: resource.UniqueStrings(255)})
+				Default: []string{}, Visible: true, Extension: "subnet-service-types",
+				Convert: convertServiceTypes})
 			r.Add(&resource.Attr{Name: "segment_id", Kind: resource.String, Nullable: true, AllowPost: true,
 				AllowPut: true, Default: nil, Visible: true, Filter: true, Sort: true, Validate: resource.UUID,
 				Extension: "segment"})
@@ -197,22 +210,26 @@ func init() {
 				AllowPut: true, Default: nil, Visible: true, Filter: true, Sort: true, Validate: resource.UUID,
 				Extension: "address-scope"})
 		case Ports:
+			// allowed_address_pairs, binding:host_id and binding:profile
+			// default to NotSpecified, as in neutron-lib, so that giving
+			// their empty value explicitly is still subject to policy; the
+			// plugin fills them in.
 			r.Add(&resource.Attr{Name: "allowed_address_pairs", Kind: resource.JSON, AllowPost: true, AllowPut: true,
-				Default: []any{}, Visible: true, EnforcePolicy: true, Convert: convertAddressPairs,
+				Default: resource.NotSpecified, Visible: true, EnforcePolicy: true, Convert: convertPortAddressPairs,
 				Extension: "allowed-address-pairs"})
 			r.Add(&resource.Attr{Name: "extra_dhcp_opts", Kind: resource.JSON, AllowPost: true, AllowPut: true,
-				Default: []any{}, Visible: true, Convert: convertExtraDHCPOpts, Extension: "extra_dhcp_opt"})
+				Default: []any{}, Visible: true, Convert: convertPortDHCPOpts, Extension: "extra_dhcp_opt"})
 			r.Add(&resource.Attr{Name: "port_security_enabled", Kind: resource.Bool, AllowPost: true, AllowPut: true,
 				Default: resource.NotSpecified, Visible: true, EnforcePolicy: true, Extension: "port-security"})
 			r.Add(&resource.Attr{Name: "binding:host_id", Kind: resource.String, AllowPost: true, AllowPut: true,
-				Default: "", Visible: true, Filter: true, EnforcePolicy: true, Validate: resource.MaxLen(255),
+				Default: resource.NotSpecified, Visible: true, Filter: true, EnforcePolicy: true, Validate: resource.MaxLen(255),
 				Extension: "binding"})
 			r.Add(&resource.Attr{Name: "binding:vnic_type", Kind: resource.String, AllowPost: true, AllowPut: true,
 				Default: "normal", Visible: true, Filter: true, EnforcePolicy: true, Extension: "binding",
-				Validate: oneOf("normal", "direct", "macvtap", "baremetal", "direct-physical", "virtio-forwarder",
+				Validate: validValues("normal", "direct", "macvtap", "baremetal", "direct-physical", "virtio-forwarder",
 					"smart-nic", "vdpa", "remote-managed")})
 			r.Add(&resource.Attr{Name: "binding:profile", Kind: resource.JSON, AllowPost: true, AllowPut: true,
-				Default: map[string]any{}, Visible: true, EnforcePolicy: true, Convert: jsonDict("binding:profile"),
+				Default: resource.NotSpecified, Visible: true, EnforcePolicy: true, Convert: convertBindingProfile,
 				Extension: "binding"})
 			r.Add(&resource.Attr{Name: "binding:vif_type", Kind: resource.String, Visible: true, EnforcePolicy: true,
 				Extension: "binding"})

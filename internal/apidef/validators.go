@@ -22,24 +22,6 @@ func canonicalIP(s string) (string, error) {
 	return a.Unmap().String(), nil
 }
 
-// convertIPOrNone converts gateway_ip-like attributes.
-func convertIPOrNone(attr string) func(any) (any, error) {
-	return func(v any) (any, error) {
-		if v == nil {
-			return nil, nil
-		}
-		s, ok := v.(string)
-		if !ok {
-			return nil, &resource.ValidationError{Attr: attr, Reason: fmt.Sprintf("'%s' is not a valid IP address", resource.PyStr(v))}
-		}
-		c, err := canonicalIP(s)
-		if err != nil {
-			return nil, &resource.ValidationError{Attr: attr, Reason: err.Error()}
-		}
-		return c, nil
-	}
-}
-
 // convertCIDR validates like type:subnet and canonicalises the notation;
 // host bits are the plugin's concern, with Neutron's message.
 func convertCIDR(attr string) func(any) (any, error) {
@@ -127,60 +109,6 @@ func stringField(m map[string]any, k string, f func(string) (string, error)) err
 	}
 	m[k] = c
 	return nil
-}
-
-func convertAllocationPools(v any) (any, error) {
-	return objectList("allocation_pools", "IP pool", []string{"start", "end"}, nil, func(m map[string]any) error {
-		if err := stringField(m, "start", canonicalIP); err != nil {
-			return err
-		}
-		return stringField(m, "end", canonicalIP)
-	})(v)
-}
-
-func convertHostRoutes(v any) (any, error) {
-	seen := map[string]bool{}
-	return objectList("host_routes", "hostroute", []string{"destination", "nexthop"}, nil, func(m map[string]any) error {
-		dst, err := convertCIDR("host_routes")(m["destination"])
-		if err != nil || dst == nil {
-			return fmt.Errorf("'%s' is not a valid IP subnet", resource.PyStr(m["destination"]))
-		}
-		m["destination"] = dst
-		if err := stringField(m, "nexthop", canonicalIP); err != nil {
-			return err
-		}
-		key := fmt.Sprint(m["destination"], m["nexthop"])
-		if seen[key] {
-			return fmt.Errorf("Duplicate hostroute '%s'", resource.PyStr(m))
-		}
-		seen[key] = true
-		return nil
-	})(v)
-}
-
-func convertNameservers(v any) (any, error) {
-	if v == nil {
-		return []string{}, nil
-	}
-	list, err := resource.ToStringList("dns_nameservers", v)
-	if err != nil {
-		return nil, err
-	}
-	seen := map[string]bool{}
-	out := []string{}
-	for _, s := range list.([]string) {
-		c, err := canonicalIP(s)
-		if err != nil {
-			return nil, &resource.ValidationError{Attr: "dns_nameservers",
-				Reason: fmt.Sprintf("'%s' is not a valid nameserver. %s", s, err.Error())}
-		}
-		if seen[c] {
-			return nil, &resource.ValidationError{Attr: "dns_nameservers", Reason: fmt.Sprintf("Duplicate nameserver '%s'", s)}
-		}
-		seen[c] = true
-		out = append(out, c)
-	}
-	return out, nil
 }
 
 func convertFixedIPs(v any) (any, error) {
@@ -293,12 +221,7 @@ func oneOf(values ...string) func(any) error {
 }
 
 // ipVersion validates type:values [4, 6] on an int.
-func ipVersion(v any) error {
-	if n, _ := v.(int); n != 4 && n != 6 {
-		return fmt.Errorf("'%s' is not in [4, 6]", resource.PyStr(v))
-	}
-	return nil
-}
+var ipVersion = validValues(4, 6)
 
 // jsonDict validates a JSON object (binding:profile).
 func jsonDict(attr string) func(any) (any, error) {

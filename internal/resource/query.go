@@ -42,6 +42,9 @@ type Scope struct {
 	SharedBy  []*Attr
 	// Parent, when set, also admits objects whose parent is visible.
 	Parent *ParentScope
+	// RBACType, when set, also admits objects an RBAC policy of that
+	// object type shares with the project (or with every project).
+	RBACType string
 }
 
 // ParentScope admits objects whose parent, referenced by FK, is owned by
@@ -50,6 +53,8 @@ type ParentScope struct {
 	FK         *Attr
 	Collection string
 	SharedBy   []string
+	// RBACType, when set, also admits parents shared by RBAC.
+	RBACType string
 }
 
 // Query is a list request after the API has parsed and validated it.

@@ -116,7 +116,32 @@ var (
 		"Do not verify HTTPS connections.")
 )
 
+// [quotas]: Neutron's default per-project limits; negative is unlimited.
+var (
+	optQuotaDefault = Options.Int("quotas", "default_quota", -1,
+		"Default number of resources allowed per project. A negative value means unlimited.")
+	optQuotaNetwork = Options.Int("quotas", "quota_network", 100,
+		"Number of networks allowed per project. A negative value means unlimited.")
+	optQuotaSubnet = Options.Int("quotas", "quota_subnet", 100,
+		"Number of subnets allowed per project, A negative value means unlimited.")
+	optQuotaPort = Options.Int("quotas", "quota_port", 500,
+		"Number of ports allowed per project. A negative value means unlimited.")
+	optQuotaRouter = Options.Int("quotas", "quota_router", 10,
+		"Number of routers allowed per project. A negative value means unlimited.")
+	optQuotaFloatingIP = Options.Int("quotas", "quota_floatingip", 50,
+		"Number of floating IPs allowed per project. A negative value means unlimited.")
+	optQuotaSecurityGroup = Options.Int("quotas", "quota_security_group", 10,
+		"Number of security groups allowed per project. A negative value means unlimited.")
+	optQuotaSecurityGroupRule = Options.Int("quotas", "quota_security_group_rule", 100,
+		"Number of security rules allowed per project. A negative value means unlimited.")
+	optQuotaRBACPolicy = Options.Int("quotas", "quota_rbac_policy", 10,
+		"Default number of RBAC entries allowed per project. A negative value means unlimited.")
+)
+
 func init() {
+	Options.Ignore("quotas", "quota_driver")
+	Options.Ignore("quotas", "track_quota_usage")
+	Options.Ignore("quotas", "quota_router_route")
 	// Accepted for compatibility with Neutron's files; Neutrino has no use
 	// for them.
 	for _, name := range []string{"api_extensions_path", "api_workers", "rpc_workers", "rpc_state_report_workers",
@@ -127,7 +152,7 @@ func init() {
 		Options.Ignore("DEFAULT", name)
 	}
 	for _, s := range []string{"keystone_authtoken", "nova", "placement", "oslo_concurrency",
-		"oslo_messaging_rabbit", "oslo_messaging_notifications", "agent", "experimental", "quotas",
+		"oslo_messaging_rabbit", "oslo_messaging_notifications", "agent", "experimental",
 		"ml2", "ml2_type_flat", "ml2_type_vlan", "ml2_type_vxlan", "ml2_type_geneve", "ml2_type_gre",
 		"securitygroup", "ovs", "linux_bridge", "vxlan", "ovn", "privsep", "healthcheck"} {
 		Options.IgnoreSection(s)

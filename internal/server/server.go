@@ -20,6 +20,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/plugin"
 	"github.com/neutrino-net/neutrino/internal/plugin/core"
 	"github.com/neutrino-net/neutrino/internal/policy"
+	"github.com/neutrino-net/neutrino/internal/quota"
 	"github.com/neutrino-net/neutrino/internal/reqctx"
 	"github.com/neutrino-net/neutrino/internal/resource"
 	"github.com/neutrino-net/neutrino/internal/store"
@@ -47,6 +48,9 @@ var coreExtensions = []string{
 	"pagination",
 	"port-security",
 	"project-id",
+	"quota_details",
+	"quotas",
+	"rbac-policies",
 	"revision-if-match",
 	"sorting",
 	"standard-attr-description",
@@ -54,6 +58,7 @@ var coreExtensions = []string{
 	"standard-attr-timestamp",
 	"subnet-service-types",
 	"subnet_allocation",
+	"subnetpool-prefix-ops",
 }
 
 // Server is a running Neutrino API server.
@@ -138,7 +143,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		defs[coll] = r
 		reg.Register(r)
 	}
+	quotas := quota.New(st, quotaResources(cfg))
 	corePlugin := core.New(st, defs, core.Options{
+		Quota:               quotas,
 		GlobalPhysnetMTU:    cfg.Int(optGlobalPhysnetMTU),
 		BaseMAC:             cfg.String(optBaseMAC),
 		AllowOverlappingIPs: cfg.Bool(optAllowOverlappingIPs),
@@ -176,6 +183,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		},
 		Logger:  logger,
 		Healthy: st.Ping,
+		Quotas:  quotas,
 	})
 	return s, nil
 }
@@ -221,6 +229,24 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", s.Addr(), err)
 	}
 	return s.Serve(ctx, l)
+}
+
+// quotaResources are Neutron's quota resources with their [quotas]
+// limits (default_quota for those without an option of their own); those
+// whose resource Neutrino does not serve yet show with no usage.
+func quotaResources(cfg *config.Config) []quota.Resource {
+	limit := cfg.Int
+	return []quota.Resource{
+		{Name: "network", Collection: apidef.Networks, Default: limit(optQuotaNetwork)},
+		{Name: "subnet", Collection: apidef.Subnets, Default: limit(optQuotaSubnet)},
+		{Name: "port", Collection: apidef.Ports, Default: limit(optQuotaPort)},
+		{Name: "subnetpool", Collection: apidef.SubnetPools, Default: cfg.Int(optQuotaDefault)},
+		{Name: "router", Default: limit(optQuotaRouter)},
+		{Name: "floatingip", Default: limit(optQuotaFloatingIP)},
+		{Name: "security_group", Default: limit(optQuotaSecurityGroup)},
+		{Name: "security_group_rule", Default: limit(optQuotaSecurityGroupRule)},
+		{Name: "rbac_policy", Collection: apidef.RBACPolicies, Default: limit(optQuotaRBACPolicy)},
+	}
 }
 
 // source names where an option's value came from, for error messages.

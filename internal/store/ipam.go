@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -83,37 +84,118 @@ func (tx *Tx) AllocatedKeys(ctx context.Context, subnetID string) ([]Key, error)
 	return out, rows.Err()
 }
 
-// TakeFree removes and returns the lowest free address of a subnet. The
-// lowest range's row is locked (PostgreSQL) for the rest of the
-// transaction, so concurrent allocations on one subnet queue briefly on it
-// rather than collide.
-func (tx *Tx) TakeFree(ctx context.Context, subnetID string) (Key, error) {
-	// A concurrent transaction may delete the row we waited for; the
-	// next lowest range is then the right one, so look again.
-	for attempt := 0; attempt < 1000; attempt++ {
-		r, ok, err := tx.lockRange(ctx, "SELECT first_ip, last_ip FROM ip_availability_ranges WHERE subnet_id = ? ORDER BY first_ip LIMIT 1", subnetID)
-		if err != nil {
-			return Key{}, err
-		}
-		if !ok {
-			if attempt > 0 || tx.Engine() == "sqlite" {
-				return Key{}, ErrSubnetFull
-			}
-			continue
-		}
-		if err := tx.shrinkRange(ctx, subnetID, r, r.First); err != nil {
-			return Key{}, err
-		}
-		return r.First, nil
+// LockSubnets locks the rows of the given subnets until the transaction
+// ends, in id order so that transactions locking several subnets cannot
+// deadlock one another, and returns the first id that names no subnet
+// ("" when all exist).
+//
+// Every change to a subnet's free ranges and allocations happens under
+// this lock: TakeFree, TakeSpecific and ReturnFree take it themselves
+// when the transaction does not hold it yet. Concurrent allocations on one
+// subnet therefore queue on a row that never goes away, and each sees the
+// ranges its predecessor committed (PostgreSQL's READ COMMITTED gives
+// every statement a fresh snapshot once the lock is granted). Locking
+// range rows instead would not do: a range row a waiter queued on may be
+// deleted by the holder, and the waiter's query then finds nothing
+// although free addresses remain. Updates and deletes of a subnet lock
+// the same row (they read it FOR UPDATE), so free ranges are never
+// recomputed under an allocation's feet.
+//
+// SQLite runs one writer at a time and needs no row locks.
+func (tx *Tx) LockSubnets(ctx context.Context, ids ...string) (missing string, err error) {
+	if tx.s.dialect.forUpdate() == "" {
+		return "", nil
 	}
-	return Key{}, ErrSubnetFull
+	var want []string
+	for _, id := range ids {
+		if !tx.subnetLocks[id] && !slices.Contains(want, id) {
+			want = append(want, id)
+		}
+	}
+	if len(want) == 0 {
+		return "", nil
+	}
+	slices.Sort(want)
+	args := make([]any, len(want))
+	for i, id := range want {
+		args[i] = id
+	}
+	rows, err := tx.query(ctx, "SELECT id FROM subnets WHERE id IN ("+placeholders(len(want))+") ORDER BY id"+
+		tx.s.dialect.forUpdate(), args...)
+	if err != nil {
+		return "", fmt.Errorf("lock subnets: %w", err)
+	}
+	defer rows.Close()
+	if tx.subnetLocks == nil {
+		tx.subnetLocks = map[string]bool{}
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return "", err
+		}
+		tx.subnetLocks[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return "", fmt.Errorf("lock subnets: %w", err)
+	}
+	for _, id := range want {
+		if !tx.subnetLocks[id] {
+			return id, nil
+		}
+	}
+	return "", nil
+}
+
+// lockSubnet takes the subnet's lock (LockSubnets) unless the transaction
+// holds it; a subnet that no longer exists is ErrNotFound.
+func (tx *Tx) lockSubnet(ctx context.Context, subnetID string) error {
+	if tx.subnetLocks[subnetID] {
+		return nil
+	}
+	missing, err := tx.LockSubnets(ctx, subnetID)
+	if err != nil {
+		return err
+	}
+	if missing != "" {
+		return fmt.Errorf("subnet %s: %w", missing, ErrNotFound)
+	}
+	return nil
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// TakeFree removes and returns the lowest free address of a subnet, or
+// ErrSubnetFull. It costs the same few indexed statements however many
+// addresses the subnet has handed out: the free ranges are a table keyed
+// by their first address, and the lowest is the first index entry.
+func (tx *Tx) TakeFree(ctx context.Context, subnetID string) (Key, error) {
+	if err := tx.lockSubnet(ctx, subnetID); err != nil {
+		return Key{}, err
+	}
+	r, ok, err := tx.freeRange(ctx, "SELECT first_ip, last_ip FROM ip_availability_ranges WHERE subnet_id = ? ORDER BY first_ip LIMIT 1", subnetID)
+	if err != nil {
+		return Key{}, err
+	}
+	if !ok {
+		return Key{}, ErrSubnetFull
+	}
+	if err := tx.shrinkRange(ctx, subnetID, r, r.First); err != nil {
+		return Key{}, err
+	}
+	return r.First, nil
 }
 
 // TakeSpecific removes k from the subnet's free ranges if it lies in one,
-// reporting whether it did (an address outside the allocation pools is not
-// in any range).
+// reporting whether it did (an address outside the allocation pools, or
+// already allocated, is in none).
 func (tx *Tx) TakeSpecific(ctx context.Context, subnetID string, k Key) (bool, error) {
-	r, ok, err := tx.lockRange(ctx, "SELECT first_ip, last_ip FROM ip_availability_ranges WHERE subnet_id = ? AND first_ip <= ? ORDER BY first_ip DESC LIMIT 1",
+	if err := tx.lockSubnet(ctx, subnetID); err != nil {
+		return false, err
+	}
+	r, ok, err := tx.freeRange(ctx, "SELECT first_ip, last_ip FROM ip_availability_ranges WHERE subnet_id = ? AND first_ip <= ? ORDER BY first_ip DESC LIMIT 1",
 		subnetID, k[:])
 	if err != nil || !ok || bytes.Compare(r.Last[:], k[:]) < 0 {
 		return false, err
@@ -121,8 +203,9 @@ func (tx *Tx) TakeSpecific(ctx context.Context, subnetID string, k Key) (bool, e
 	return true, tx.shrinkRange(ctx, subnetID, r, k)
 }
 
-func (tx *Tx) lockRange(ctx context.Context, q string, args ...any) (KeyRange, bool, error) {
-	rows, err := tx.query(ctx, q+tx.s.dialect.forUpdate(), args...)
+// freeRange reads at most one free range.
+func (tx *Tx) freeRange(ctx context.Context, q string, args ...any) (KeyRange, bool, error) {
+	rows, err := tx.query(ctx, q, args...)
 	if err != nil {
 		return KeyRange{}, false, fmt.Errorf("read free ranges: %w", err)
 	}
@@ -140,51 +223,72 @@ func (tx *Tx) lockRange(ctx context.Context, q string, args ...any) (KeyRange, b
 	return r, true, rows.Err()
 }
 
-// shrinkRange removes k, which lies in r, from the free ranges.
+// shrinkRange removes k, which lies in r, from the free ranges, in one
+// statement unless k splits r in two.
 func (tx *Tx) shrinkRange(ctx context.Context, subnetID string, r KeyRange, k Key) error {
-	if _, err := tx.exec(ctx, "DELETE FROM ip_availability_ranges WHERE subnet_id = ? AND first_ip = ?", subnetID, r.First[:]); err != nil {
-		return fmt.Errorf("take address from subnet %s: %w", subnetID, err)
-	}
-	var parts []KeyRange
-	if k != r.First {
-		parts = append(parts, KeyRange{r.First, k.Prev()})
-	}
-	if k != r.Last {
-		parts = append(parts, KeyRange{k.Next(), r.Last})
-	}
-	for _, p := range parts {
-		if _, err := tx.exec(ctx, "INSERT INTO ip_availability_ranges (subnet_id, first_ip, last_ip) VALUES (?, ?, ?)",
-			subnetID, p.First[:], p.Last[:]); err != nil {
-			return fmt.Errorf("take address from subnet %s: %w", subnetID, err)
+	var err error
+	switch {
+	case k == r.First && k == r.Last:
+		_, err = tx.exec(ctx, "DELETE FROM ip_availability_ranges WHERE subnet_id = ? AND first_ip = ?", subnetID, r.First[:])
+	case k == r.First:
+		_, err = tx.exec(ctx, "UPDATE ip_availability_ranges SET first_ip = ? WHERE subnet_id = ? AND first_ip = ?",
+			k.Next().slice(), subnetID, r.First[:])
+	case k == r.Last:
+		_, err = tx.exec(ctx, "UPDATE ip_availability_ranges SET last_ip = ? WHERE subnet_id = ? AND first_ip = ?",
+			k.Prev().slice(), subnetID, r.First[:])
+	default:
+		if _, err = tx.exec(ctx, "UPDATE ip_availability_ranges SET last_ip = ? WHERE subnet_id = ? AND first_ip = ?",
+			k.Prev().slice(), subnetID, r.First[:]); err == nil {
+			_, err = tx.exec(ctx, "INSERT INTO ip_availability_ranges (subnet_id, first_ip, last_ip) VALUES (?, ?, ?)",
+				subnetID, k.Next().slice(), r.Last[:])
 		}
+	}
+	if err != nil {
+		return fmt.Errorf("take address from subnet %s: %w", subnetID, err)
 	}
 	return nil
 }
 
 // ReturnFree gives k back to the subnet's free ranges, merging it with the
-// ranges next to it so the table stays small.
+// ranges next to it so the table stays small. Both neighbours are found
+// through the primary key; an address already free is left alone.
 func (tx *Tx) ReturnFree(ctx context.Context, subnetID string, k Key) error {
-	merged := KeyRange{k, k}
-	if before, ok, err := tx.lockRange(ctx, "SELECT first_ip, last_ip FROM ip_availability_ranges WHERE subnet_id = ? AND last_ip = ?",
-		subnetID, k.Prev().slice()); err != nil {
+	if err := tx.lockSubnet(ctx, subnetID); err != nil {
 		return err
-	} else if ok {
-		merged.First = before.First
-		if _, err := tx.exec(ctx, "DELETE FROM ip_availability_ranges WHERE subnet_id = ? AND first_ip = ?", subnetID, before.First[:]); err != nil {
-			return fmt.Errorf("return address to subnet %s: %w", subnetID, err)
+	}
+	before, hasBefore, err := tx.freeRange(ctx, "SELECT first_ip, last_ip FROM ip_availability_ranges WHERE subnet_id = ? AND first_ip <= ? ORDER BY first_ip DESC LIMIT 1",
+		subnetID, k[:])
+	if err != nil {
+		return err
+	}
+	if hasBefore && bytes.Compare(before.Last[:], k[:]) >= 0 {
+		return nil // already free
+	}
+	hasBefore = hasBefore && before.Last.Next() == k
+	after, hasAfter := KeyRange{}, false
+	if k != (Key{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}) {
+		if after, hasAfter, err = tx.freeRange(ctx, "SELECT first_ip, last_ip FROM ip_availability_ranges WHERE subnet_id = ? AND first_ip = ?",
+			subnetID, k.Next().slice()); err != nil {
+			return err
 		}
 	}
-	if after, ok, err := tx.lockRange(ctx, "SELECT first_ip, last_ip FROM ip_availability_ranges WHERE subnet_id = ? AND first_ip = ?",
-		subnetID, k.Next().slice()); err != nil {
-		return err
-	} else if ok {
-		merged.Last = after.Last
-		if _, err := tx.exec(ctx, "DELETE FROM ip_availability_ranges WHERE subnet_id = ? AND first_ip = ?", subnetID, after.First[:]); err != nil {
-			return fmt.Errorf("return address to subnet %s: %w", subnetID, err)
+	switch {
+	case hasBefore && hasAfter:
+		if _, err = tx.exec(ctx, "DELETE FROM ip_availability_ranges WHERE subnet_id = ? AND first_ip = ?", subnetID, after.First[:]); err == nil {
+			_, err = tx.exec(ctx, "UPDATE ip_availability_ranges SET last_ip = ? WHERE subnet_id = ? AND first_ip = ?",
+				after.Last[:], subnetID, before.First[:])
 		}
+	case hasBefore:
+		_, err = tx.exec(ctx, "UPDATE ip_availability_ranges SET last_ip = ? WHERE subnet_id = ? AND first_ip = ?",
+			k[:], subnetID, before.First[:])
+	case hasAfter:
+		_, err = tx.exec(ctx, "UPDATE ip_availability_ranges SET first_ip = ? WHERE subnet_id = ? AND first_ip = ?",
+			k[:], subnetID, after.First[:])
+	default:
+		_, err = tx.exec(ctx, "INSERT INTO ip_availability_ranges (subnet_id, first_ip, last_ip) VALUES (?, ?, ?)",
+			subnetID, k[:], k[:])
 	}
-	if _, err := tx.exec(ctx, "INSERT INTO ip_availability_ranges (subnet_id, first_ip, last_ip) VALUES (?, ?, ?)",
-		subnetID, merged.First[:], merged.Last[:]); err != nil {
+	if err != nil {
 		return fmt.Errorf("return address to subnet %s: %w", subnetID, err)
 	}
 	return nil

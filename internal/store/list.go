@@ -161,11 +161,27 @@ func (w *where) scope(s *resource.Scope) error {
 			conds = append(conds, "p."+columnReplacer.Replace(col)+" = ?")
 			w.args = append(w.args, true)
 		}
+		if p.RBACType != "" {
+			conds = append(conds, rbacShared("p"))
+			w.args = append(w.args, p.RBACType, s.ProjectID)
+		}
 		ors = append(ors, "t."+p.FK.ColumnName()+" IN (SELECT p.id FROM "+tableName(p.Collection)+" p WHERE "+
 			strings.Join(conds, " OR ")+")")
 	}
+	if s.RBACType != "" {
+		ors = append(ors, rbacShared("t"))
+		w.args = append(w.args, s.RBACType, s.ProjectID)
+	}
 	w.conds = append(w.conds, "("+strings.Join(ors, " OR ")+")")
 	return nil
+}
+
+// rbacShared is the condition "an RBAC policy shares alias's object with
+// the project or with everyone"; its arguments are the object type and the
+// project.
+func rbacShared(alias string) string {
+	return "EXISTS (SELECT 1 FROM rbac_policies r WHERE r.object_type = ? AND r.object_id = " + alias +
+		".id AND r.target_tenant IN (?, '*'))"
 }
 
 func (w *where) filter(f resource.Filter) error {

@@ -146,6 +146,31 @@ var migrations = []migration{
 			PRIMARY KEY (subnet_id, first_ip)
 		)`,
 	}},
+	{3, "quotas", []string{
+		`CREATE TABLE quotas (
+			project_id VARCHAR(255) NOT NULL,
+			resource VARCHAR(255) NOT NULL,
+			hard_limit INTEGER NOT NULL,
+			PRIMARY KEY (project_id, resource)
+		)`,
+		`CREATE TABLE quota_locks (
+			project_id VARCHAR(255) NOT NULL,
+			resource VARCHAR(255) NOT NULL,
+			PRIMARY KEY (project_id, resource)
+		)`,
+	}},
+	{4, "rbac policies", []string{
+		`CREATE TABLE rbac_policies (
+			id VARCHAR(36) PRIMARY KEY,
+			project_id VARCHAR(255) NOT NULL DEFAULT '',
+			object_type VARCHAR(64) NOT NULL,
+			object_id VARCHAR(36) NOT NULL,
+			action VARCHAR(255) NOT NULL,
+			target_tenant VARCHAR(255) NOT NULL,
+			UNIQUE (object_type, object_id, action, target_tenant)
+		)`,
+		`CREATE INDEX rbac_policies_target ON rbac_policies (object_type, target_tenant)`,
+	}},
 }
 
 // SchemaVersion is the version Migrate brings a database to.

@@ -26,6 +26,9 @@ type Tx struct {
 	tx *sql.Tx
 	// afterCommit runs once the transaction has committed.
 	afterCommit []func()
+	// subnetLocks are the subnets whose rows this transaction has locked
+	// (see LockSubnets).
+	subnetLocks map[string]bool
 }
 
 // maxAttempts bounds how often a transaction that lost a serialization

@@ -24,9 +24,10 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
 
 // env is one running server.
 type env struct {
-	t   testing.TB
-	url string
-	srv *server.Server
+	t    testing.TB
+	url  string
+	conn string
+	srv  *server.Server
 }
 
 // engines runs f once per database engine, as subtests.
@@ -69,7 +70,13 @@ func newEnv(t testing.TB, connection string, overrides map[string]string) *env {
 		ts.Close()
 		srv.Close()
 	})
-	return &env{t: t, url: ts.URL, srv: srv}
+	return &env{t: t, url: ts.URL, conn: connection, srv: srv}
+}
+
+// pgEnv starts a server on a fresh PostgreSQL database, for tests
+// that need several servers on one database.
+func pgEnv(t testing.TB) *env {
+	return newEnv(t, pgtest.NewDatabase(t), nil)
 }
 
 // caller is who a request acts as: nil means the noauth admin.

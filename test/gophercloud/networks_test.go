@@ -429,21 +429,7 @@ func TestNetworkPagination(t *testing.T) {
 
 	// What went over the wire: the first request is the caller's, the
 	// others follow the server's networks_links "next" hrefs with a marker.
-	reqs := rec.since(start)
-	if len(reqs) != 3 {
-		t.Errorf("%d list requests, want 3: %+v", len(reqs), reqs)
-	}
-	for i, r := range reqs {
-		if r.method != "GET" || r.path != "/v2.0/networks" || r.status != http.StatusOK {
-			t.Errorf("list request %d: %s %s → %d", i, r.method, r.path, r.status)
-		}
-		if !strings.Contains(r.query, "limit=10") {
-			t.Errorf("list request %d: query %q lacks limit=10", i, r.query)
-		}
-		if (i > 0) != strings.Contains(r.query, "marker=") {
-			t.Errorf("list request %d: query %q (marker expected only after the first page)", i, r.query)
-		}
-	}
+	checkPagedRequests(t, rec.since(start), "/v2.0/networks", 10, 3)
 
 	// Paging in the other direction with a sort key still covers every
 	// network exactly once, in order.
@@ -481,6 +467,27 @@ func TestNetworkPagination(t *testing.T) {
 	}
 	if len(all) != 25 {
 		t.Errorf("AllPages: %d networks, want 25", len(all))
+	}
+}
+
+// checkPagedRequests checks the requests of one paged walk of a listing:
+// pages GETs of path, each with limit=<limit>, and a marker on all but the
+// first, which follow the server's "next" links.
+func checkPagedRequests(t *testing.T, reqs []recorded, path string, limit, pages int) {
+	t.Helper()
+	if len(reqs) != pages {
+		t.Errorf("%d list requests, want %d: %+v", len(reqs), pages, reqs)
+	}
+	for i, r := range reqs {
+		if r.method != "GET" || r.path != path || r.status != http.StatusOK {
+			t.Errorf("list request %d: %s %s → %d, want GET %s → 200", i, r.method, r.path, r.status, path)
+		}
+		if want := fmt.Sprintf("limit=%d", limit); !slices.Contains(strings.Split(r.query, "&"), want) {
+			t.Errorf("list request %d: query %q lacks %s", i, r.query, want)
+		}
+		if (i > 0) != strings.Contains(r.query, "marker=") {
+			t.Errorf("list request %d: query %q (marker expected only after the first page)", i, r.query)
+		}
 	}
 }
 

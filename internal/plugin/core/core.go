@@ -7,6 +7,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/neutrino-net/neutrino/internal/apidef"
 	"github.com/neutrino-net/neutrino/internal/fault"
@@ -30,6 +31,8 @@ type Options struct {
 	MaxDNSNameservers int
 	// MaxSubnetHostRoutes is [DEFAULT] max_subnet_host_routes.
 	MaxSubnetHostRoutes int
+	// Quota enforces per-project limits on creates; nil for none.
+	Quota generic.Quota
 }
 
 // Plugin is the core plugin.
@@ -44,17 +47,23 @@ type Plugin struct {
 // resource definitions.
 func New(s *store.Store, defs map[string]*resource.Resource, opts Options) *Plugin {
 	p := &Plugin{opts: opts, store: s, defs: defs, handlers: map[string]plugin.Handler{}}
-	p.handlers[apidef.Networks] = generic.New(defs[apidef.Networks], s, generic.Hooks{
+	p.handlers[apidef.Networks] = &networks{generic.New(defs[apidef.Networks], s, generic.Hooks{
 		NotFound:        func(id string) error { return NetworkNotFound(id) },
 		BeforeCreate:    p.beforeCreateNetwork,
+		AfterCreate:     p.afterCreateNetwork,
 		BeforeUpdate:    p.beforeUpdateNetwork,
+		AfterUpdate:     p.afterUpdateNetwork,
 		BeforeDelete:    p.beforeDeleteNetwork,
-		AfterRead:       p.networkAddressScopes,
+		AfterRead:       p.afterReadNetworks,
 		InitialRevision: 1,
-	})
+	})}
+	if def := defs[apidef.RBACPolicies]; def != nil {
+		p.handlers[apidef.RBACPolicies] = p.rbacHandler(def)
+	}
 	if defs[apidef.AddressScopes] != nil {
 		p.handlers[apidef.AddressScopes] = generic.New(defs[apidef.AddressScopes], s, generic.Hooks{
 			NotFound:     func(id string) error { return AddressScopeNotFound(id) },
+			BeforeUpdate: p.beforeUpdateAddressScope,
 			BeforeDelete: p.beforeDeleteAddressScope,
 		})
 	}
@@ -72,21 +81,38 @@ func New(s *store.Store, defs map[string]*resource.Resource, opts Options) *Plug
 		AfterUpdate:  p.afterUpdateSubnet,
 		BeforeDelete: p.beforeDeleteSubnet,
 	}), sharedBy: []string{"shared", "router:external"}}
-	p.handlers[apidef.Ports] = &onNetwork{p: p, Handler: generic.New(defs[apidef.Ports], s, generic.Hooks{
+	p.handlers[apidef.Ports] = &portHandler{&onNetwork{p: p, Handler: generic.New(defs[apidef.Ports], s, generic.Hooks{
 		NotFound:        func(id string) error { return PortNotFound(id) },
 		BeforeCreate:    p.beforeCreatePort,
 		AfterCreate:     p.afterCreatePort,
 		BeforeUpdate:    p.beforeUpdatePort,
-		AfterUpdate:     p.afterUpdatePort,
+		AfterRead:       p.portAfterRead,
 		BeforeDelete:    p.beforeDeletePort,
 		InitialRevision: 1,
-	})}
+	})}}
 	if def := defs[apidef.IPAvailability]; def != nil {
 		p.handlers[apidef.IPAvailability] = &ipAvailability{p: p, res: def}
+	}
+	if opts.Quota != nil {
+		for coll, name := range map[string]string{apidef.Networks: "network", apidef.Subnets: "subnet",
+			apidef.Ports: "port", apidef.SubnetPools: "subnetpool"} {
+			if g := genericOf(p.handlers[coll]); g != nil {
+				g.Quota = opts.Quota
+				g.Hooks.QuotaResource = name
+			}
+		}
 	}
 	s.Relate(apidef.Networks, "subnets", "subnets", "network_id", "id")
 	s.Relate(apidef.Ports, "fixed_ips", "ip_allocations", "port_id", "subnet_id", "ip_address")
 	return p
+}
+
+// genericOf returns the store-backed handler inside h, if any.
+func genericOf(h plugin.Handler) *generic.Handler {
+	if g, ok := h.(interface{ Generic() *generic.Handler }); ok {
+		return g.Generic()
+	}
+	return nil
 }
 
 // Handlers returns the core plugin's handler for each collection it serves.
@@ -108,10 +134,70 @@ var (
 	_ plugin.Scoper         = (*onNetwork)(nil)
 )
 
-// Scope implements plugin.Scoper.
+// Scope implements plugin.Scoper: objects of the project, and those on
+// networks it owns or (for subnets) that are shared with it.
 func (h *onNetwork) Scope(projectID string) *resource.Scope {
-	return &resource.Scope{ProjectID: projectID, Parent: &resource.ParentScope{
-		FK: h.Res.Attr("network_id"), Collection: apidef.Networks, SharedBy: h.sharedBy}}
+	parent := &resource.ParentScope{FK: h.Res.Attr("network_id"), Collection: apidef.Networks, SharedBy: h.sharedBy}
+	if len(h.sharedBy) > 0 && h.p.defs[apidef.RBACPolicies] != nil {
+		parent.RBACType = "network"
+	}
+	return &resource.Scope{ProjectID: projectID, Parent: parent}
+}
+
+// networks serves networks: a project sees its own, shared and external
+// ones, and those RBAC policies share with it.
+type networks struct{ *generic.Handler }
+
+var _ plugin.Scoper = (*networks)(nil)
+
+// Scope implements plugin.Scoper.
+func (h *networks) Scope(projectID string) *resource.Scope {
+	sc := &resource.Scope{ProjectID: projectID}
+	for _, name := range []string{"shared", "router:external"} {
+		if a := h.Res.Attr(name); a != nil {
+			sc.SharedBy = append(sc.SharedBy, a)
+		}
+	}
+	if h.Res.Attr("shared") != nil {
+		sc.RBACType = "network"
+	}
+	return sc
+}
+
+func (p *Plugin) afterReadNetworks(ctx context.Context, tx *store.Tx, nets []*resource.Object) error {
+	if err := p.networkAddressScopes(ctx, tx, nets); err != nil {
+		return err
+	}
+	return p.networkSharing(ctx, tx, nets)
+}
+
+// afterCreateNetwork records the wildcard RBAC policies that shared and
+// router:external stand for.
+func (p *Plugin) afterCreateNetwork(ctx context.Context, tx *store.Tx, o *resource.Object) error {
+	if o.Bool("shared") {
+		if err := p.syncWildcardPolicy(ctx, tx, o, accessAsShared, true); err != nil {
+			return err
+		}
+	}
+	if o.Bool("router:external") {
+		return p.syncWildcardPolicy(ctx, tx, o, accessAsExternal, true)
+	}
+	return nil
+}
+
+// afterUpdateNetwork follows changes of shared and router:external with
+// their wildcard RBAC policies; unsharing a network other projects use
+// is refused.
+func (p *Plugin) afterUpdateNetwork(ctx context.Context, tx *store.Tx, old, updated *resource.Object) error {
+	if old.Bool("shared") != updated.Bool("shared") {
+		if err := p.syncWildcardPolicy(ctx, tx, updated, accessAsShared, updated.Bool("shared")); err != nil {
+			return err
+		}
+	}
+	if updated.Resource().Attr("router:external") != nil && old.Bool("router:external") != updated.Bool("router:external") {
+		return p.syncWildcardPolicy(ctx, tx, updated, accessAsExternal, updated.Bool("router:external"))
+	}
+	return nil
 }
 
 // PolicyTargets implements plugin.PolicyTargeter: it adds the network's
@@ -131,7 +217,12 @@ func (h *onNetwork) PolicyTargets(ctx context.Context, objs []*resource.Object) 
 	err := h.p.store.Read(ctx, func(tx *store.Tx) error {
 		var err error
 		nets, err = tx.List(ctx, netDef, &resource.Query{Filters: []resource.Filter{{Attr: netDef.Attr("id"), Values: values}}})
-		return err
+		if err != nil {
+			return err
+		}
+		// Sharing is per caller: an RBAC policy may share the network
+		// with this project only.
+		return h.p.networkSharing(ctx, tx, nets)
 	})
 	if err != nil {
 		return nil, err
@@ -163,10 +254,12 @@ func NetworkNotFound(id string) error {
 	return fault.NotFound("NetworkNotFound", fmt.Sprintf("Network %s could not be found.", id))
 }
 
-// NetworkInUse is neutron-lib's NetworkInUse.
-func NetworkInUse(id string) error {
+// NetworkInUse is neutron-lib's NetworkInUse with the reason
+// delete_network gives: the ports in the way.
+func NetworkInUse(id string, portIDs []string) error {
 	return fault.Conflict("NetworkInUse",
-		"Unable to complete operation on network %s. There are one or more ports still in use on the network.", id)
+		"Unable to complete operation on network %s. There are one or more ports still in use on the network, id for these ports is: %s.",
+		id, strings.Join(portIDs, ","))
 }
 
 func (p *Plugin) beforeCreateNetwork(ctx context.Context, tx *store.Tx, o *resource.Object) error {
@@ -207,18 +300,25 @@ func (p *Plugin) checkMTU(o *resource.Object) error {
 }
 
 // beforeDeleteNetwork refuses to delete a network that still has user
-// ports; the network's own ports (DHCP) and its subnets go with it.
+// ports; the network's own ports (DHCP, distributed, floating IP agent
+// gateways) and its subnets go with it.
 func (p *Plugin) beforeDeleteNetwork(ctx context.Context, tx *store.Tx, o *resource.Object) error {
 	portDef := p.defs[apidef.Ports]
-	ports, err := tx.List(ctx, portDef, &resource.Query{Filters: []resource.Filter{
-		{Attr: portDef.Attr("network_id"), Values: []any{o.ID()}}}})
+	ports, err := tx.List(ctx, portDef, &resource.Query{
+		Filters: []resource.Filter{{Attr: portDef.Attr("network_id"), Values: []any{o.ID()}}},
+		Sorts:   []resource.SortKey{{Attr: portDef.Attr("id")}},
+	})
 	if err != nil {
 		return err
 	}
+	var inUse []string
 	for _, port := range ports {
-		if port.String("device_owner") != ownerDHCP {
-			return NetworkInUse(o.ID())
+		if !autoDeleteOwner(port.String("device_owner")) {
+			inUse = append(inUse, port.ID())
 		}
+	}
+	if len(inUse) > 0 {
+		return NetworkInUse(o.ID(), inUse)
 	}
 	for _, port := range ports {
 		if err := p.beforeDeletePort(ctx, tx, port); err != nil {
@@ -240,7 +340,16 @@ func (p *Plugin) beforeDeleteNetwork(ctx context.Context, tx *store.Tx, o *resou
 			return err
 		}
 	}
-	return nil
+	return p.deleteRBACPolicies(ctx, tx, "network", o.ID())
+}
+
+// deleteRBACPolicies removes the policies of an object being deleted.
+func (p *Plugin) deleteRBACPolicies(ctx context.Context, tx *store.Tx, objectType, id string) error {
+	if p.defs[apidef.RBACPolicies] == nil {
+		return nil
+	}
+	_, err := tx.DeleteWhere(ctx, apidef.RBACPolicies, map[string]any{"object_type": objectType, "object_id": id})
+	return err
 }
 
 // networkAddressScopes fills ipv4_address_scope and ipv6_address_scope:

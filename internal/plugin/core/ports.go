@@ -1,19 +1,29 @@
 package core
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
+	"strings"
 
 	"github.com/neutrino-net/neutrino/internal/apidef"
 	"github.com/neutrino-net/neutrino/internal/fault"
 	"github.com/neutrino-net/neutrino/internal/ipam"
+	"github.com/neutrino-net/neutrino/internal/reqctx"
 	"github.com/neutrino-net/neutrino/internal/resource"
 	"github.com/neutrino-net/neutrino/internal/store"
 )
+
+// Ports, as Neutron's ML2 plugin and its database layer make them
+// (neutron/db/db_base_plugin_v2.py create_port_db and update_port,
+// neutron/db/ipam_pluggable_backend.py and ipam_backend_mixin.py for
+// addresses, allowedaddresspairs_db.py, extradhcpopt_db.py and
+// portsecurity_db_common.py for the extensions).
 
 // PortNotFound is neutron-lib's PortNotFound.
 func PortNotFound(id string) error {
@@ -25,7 +35,78 @@ func macInUse(netID, mac string) error {
 		"Unable to complete operation for network %s. The mac address %s is in use.", netID, mac)
 }
 
+func ipAlreadyAllocated(addr netip.Addr, subnetID string) error {
+	return fault.Conflict("IpAddressAlreadyAllocated", "IP address %s already allocated in subnet %s", addr, subnetID)
+}
+
+func noMoreAddresses(netID string) error {
+	return fault.Conflict("IpAddressGenerationFailure", "No more IP addresses available on network %s.", netID)
+}
+
+const (
+	ownerRouterSNAT     = "network:router_centralized_snat"
+	ownerNetworkPrefix  = "network:"
+	vifTypeUnbound      = "unbound"
+	vifTypeBindingFails = "binding_failed"
+)
+
+// isRouterOwnerOrSNAT is ROUTER_INTERFACE_OWNERS_SNAT: ports that take no
+// automatic (SLAAC) addresses and keep every address they hold.
+func isRouterOwnerOrSNAT(owner string) bool {
+	return ipam.IsRouterInterfaceOwner(owner) || owner == ownerRouterSNAT
+}
+
+// portHandler serves ports: a resource on a network, whose policy targets
+// carry one more Neutron rule.
+type portHandler struct {
+	*onNetwork
+}
+
+// PolicyTargets adds to onNetwork's targets Neutron's behaviour for a new
+// port on a network its project may not see. Neutron's create_port rule
+// ends in "rule:shared", a FieldCheck that loads the network as the port's
+// project (neutron/policy.py FieldCheck): a private network of another
+// project is then NetworkNotFound (404), not a policy refusal
+// (test_create_port_bad_project). Admins and services never reach that
+// check, and the network owner's members pass the rule before it.
+func (h *portHandler) PolicyTargets(ctx context.Context, objs []*resource.Object) ([]map[string]any, error) {
+	targets, err := h.onNetwork.PolicyTargets(ctx, objs)
+	if err != nil {
+		return nil, err
+	}
+	c := reqctx.CallerFrom(ctx)
+	if c.IsAdmin || c.HasRole("service") {
+		return targets, nil
+	}
+	for i, o := range objs {
+		if o.Has("created_at") { // a stored port, not one being created
+			continue
+		}
+		t := targets[i]
+		if t["network:project_id"] == o.String("project_id") || t["shared"] == true || t["router:external"] == true {
+			continue
+		}
+		return nil, NetworkNotFound(o.String("network_id"))
+	}
+	return targets, nil
+}
+
+// enforceDeviceOwner is _enforce_device_owner_not_router_intf_or_device_id:
+// a project may not pose a port as another project's router interface.
+// Without an L3 plugin Neutron refuses any device_id for a router
+// interface owner from a non-admin.
+func enforceDeviceOwner(ctx context.Context, owner, deviceID string) error {
+	if !ipam.IsRouterInterfaceOwner(owner) || reqctx.CallerFrom(ctx).IsAdmin || deviceID == "" {
+		return nil
+	}
+	return fault.Conflict("DeviceIDNotOwnedByTenant",
+		"The following device_id %s is not owned by your project or matches another project router.", deviceID)
+}
+
 func (p *Plugin) beforeCreatePort(ctx context.Context, tx *store.Tx, o *resource.Object) error {
+	if err := enforceDeviceOwner(ctx, o.String("device_owner"), o.String("device_id")); err != nil {
+		return err
+	}
 	netID := o.String("network_id")
 	network, err := tx.Get(ctx, p.defs[apidef.Networks], netID, false)
 	if errors.Is(err, store.ErrNotFound) {
@@ -38,20 +119,38 @@ func (p *Plugin) beforeCreatePort(ctx context.Context, tx *store.Tx, o *resource
 		return err
 	}
 	o.Set("status", "DOWN")
-	if o.Resource().Attr("port_security_enabled") != nil && !o.Has("port_security_enabled") {
+	if declared(o, "port_security_enabled") && !o.Has("port_security_enabled") {
 		o.Set("port_security_enabled", network.Bool("port_security_enabled"))
 	}
-	if err := checkAddressPairs(o); err != nil {
-		return err
+	if declared(o, "allowed_address_pairs") {
+		pairs, _ := o.Get("allowed_address_pairs").([]any)
+		o.Set("allowed_address_pairs", withPairMACs(pairs, o.String("mac_address")))
 	}
-	setIfDeclared(o, "binding:vif_type", "unbound")
+	if declared(o, "extra_dhcp_opts") {
+		o.Set("extra_dhcp_opts", mergeDHCPOpts(nil, o.Get("extra_dhcp_opts")))
+	}
+	setIfAbsent(o, "binding:host_id", "")
+	setIfAbsent(o, "binding:profile", map[string]any{})
+	setIfDeclared(o, "binding:vif_type", vifTypeUnbound)
 	setIfDeclared(o, "binding:vif_details", map[string]any{})
-	setIfDeclared(o, "ip_allocation", "immediate")
+	if fixed, ok := o.Get("fixed_ips").([]any); ok && len(fixed) == 0 {
+		setIfDeclared(o, "ip_allocation", "none") // an unaddressed port
+	} else {
+		setIfDeclared(o, "ip_allocation", "immediate")
+	}
 	return nil
 }
 
+func declared(o *resource.Object, name string) bool { return o.Resource().Attr(name) != nil }
+
 func setIfDeclared(o *resource.Object, name string, v any) {
-	if o.Resource().Attr(name) != nil {
+	if declared(o, name) {
+		o.Set(name, v)
+	}
+}
+
+func setIfAbsent(o *resource.Object, name string, v any) {
+	if declared(o, name) && !o.Has(name) {
 		o.Set(name, v)
 	}
 }
@@ -61,26 +160,25 @@ func setIfDeclared(o *resource.Object, name string, v any) {
 func (p *Plugin) assignMAC(ctx context.Context, tx *store.Tx, o *resource.Object, netID string) error {
 	if o.Has("mac_address") {
 		mac := o.String("mac_address")
-		n, err := tx.CountWhere(ctx, apidef.Ports, map[string]any{"network_id": netID, "mac_address": mac})
-		if err != nil {
+		if inUse, err := macTaken(ctx, tx, netID, mac); err != nil || inUse {
+			if err == nil {
+				err = macInUse(netID, mac)
+			}
 			return err
-		}
-		if n > 0 {
-			return macInUse(netID, mac)
 		}
 		return nil
 	}
 	for attempt := 0; attempt < 16; attempt++ {
-		hw, err := ipam.RandomMAC(p.opts.BaseMAC, func(b []byte) { rand.Read(b) })
+		hw, err := ipam.RandomMAC(p.opts.BaseMAC, func(b []byte) { _, _ = rand.Read(b) })
 		if err != nil {
 			return fmt.Errorf("generate MAC: %w", err)
 		}
 		mac := hw.String()
-		n, err := tx.CountWhere(ctx, apidef.Ports, map[string]any{"network_id": netID, "mac_address": mac})
+		inUse, err := macTaken(ctx, tx, netID, mac)
 		if err != nil {
 			return err
 		}
-		if n == 0 {
+		if !inUse {
 			o.Set("mac_address", mac)
 			return nil
 		}
@@ -89,185 +187,393 @@ func (p *Plugin) assignMAC(ctx context.Context, tx *store.Tx, o *resource.Object
 		"Unable to generate unique mac on network %s.", netID)
 }
 
+func macTaken(ctx context.Context, tx *store.Tx, netID, mac string) (bool, error) {
+	n, err := tx.CountWhere(ctx, apidef.Ports, map[string]any{"network_id": netID, "mac_address": mac})
+	return n > 0, err
+}
+
+// withPairMACs gives every allowed address pair without a MAC the port's,
+// as _process_create_allowed_address_pairs does.
+func withPairMACs(pairs []any, mac string) []any {
+	out := make([]any, len(pairs))
+	for i, it := range pairs {
+		m := it.(map[string]any)
+		pair := map[string]any{"ip_address": m["ip_address"], "mac_address": m["mac_address"]}
+		if _, ok := m["mac_address"]; !ok {
+			pair["mac_address"] = mac
+		}
+		out[i] = pair
+	}
+	return out
+}
+
 // checkAddressPairs refuses allowed address pairs on a port without port
-// security, and fills each pair's MAC with the port's.
+// security (AddressPairAndPortSecurityRequired) and a pair repeated once
+// the port's MAC is filled in (the database's unique key in Neutron:
+// DuplicateAddressPairInRequest).
 func checkAddressPairs(o *resource.Object) error {
 	pairs, _ := o.Get("allowed_address_pairs").([]any)
 	if len(pairs) == 0 {
 		return nil
 	}
 	if o.Has("port_security_enabled") && !o.Bool("port_security_enabled") {
-		return fault.Conflict("AddressPairAndPortSecurityRequired",
-			"Port Security must be enabled in order to have allowed address pairs on a port.")
+		return addressPairsNeedPortSecurity()
 	}
+	seen := map[string]bool{}
 	for _, it := range pairs {
 		m := it.(map[string]any)
-		if _, ok := m["mac_address"]; !ok {
-			m["mac_address"] = o.String("mac_address")
+		mac, ip := resource.PyStr(m["mac_address"]), resource.PyStr(m["ip_address"])
+		if seen[mac+" "+ip] {
+			return fault.New(400, "DuplicateAddressPairInRequest",
+				"Request contains duplicate address pair: mac_address %s ip_address %s.", mac, ip)
+		}
+		seen[mac+" "+ip] = true
+	}
+	return nil
+}
+
+func addressPairsNeedPortSecurity() error {
+	return fault.Conflict("AddressPairAndPortSecurityRequired",
+		"Port Security must be enabled in order to have allowed address pairs on a port.")
+}
+
+// validDHCPOptValue is _is_valid_opt_value: options that may be blank
+// need a value that is not null; the others a non-empty one.
+func validDHCPOptValue(name string, value any) bool {
+	if name == "router" || name == "classless-static-route" {
+		return value != nil
+	}
+	s, _ := value.(string)
+	return s != ""
+}
+
+// mergeDHCPOpts applies requested extra DHCP options to the current ones
+// as extradhcpopt_db does: an option is matched by name and IP version; a
+// null value removes it, another valid value replaces it; new options with
+// a valid value are added; options not named stay. Creating a port is
+// merging into nothing.
+func mergeDHCPOpts(current []any, requested any) []any {
+	out := make([]any, 0, len(current))
+	for _, it := range current {
+		out = append(out, it)
+	}
+	reqs, _ := requested.([]any)
+	for _, it := range reqs {
+		r := it.(map[string]any)
+		name, _ := r["opt_name"].(string)
+		found := -1
+		for i, cur := range out {
+			c := cur.(map[string]any)
+			if c["opt_name"] == name && fmt.Sprint(c["ip_version"]) == fmt.Sprint(r["ip_version"]) {
+				found = i
+				break
+			}
+		}
+		switch {
+		case found >= 0 && r["opt_value"] == nil:
+			out = slices.Delete(out, found, found+1)
+		case found >= 0:
+			if validDHCPOptValue(name, r["opt_value"]) {
+				out[found] = map[string]any{"opt_name": name, "opt_value": r["opt_value"], "ip_version": r["ip_version"]}
+			}
+		case validDHCPOptValue(name, r["opt_value"]):
+			out = append(out, map[string]any{"opt_name": name, "opt_value": r["opt_value"], "ip_version": r["ip_version"]})
 		}
 	}
-	return nil
+	return out
 }
 
-// afterCreatePort allocates the port's addresses once its row exists.
+// afterCreatePort allocates the port's addresses once its row exists, then
+// checks what Neutron checks after allocation: allowed address pairs.
 func (p *Plugin) afterCreatePort(ctx context.Context, tx *store.Tx, o *resource.Object) error {
-	requests, err := p.addressRequests(ctx, tx, o, o.Get("fixed_ips"), !o.Has("fixed_ips"))
+	fixed, given := o.Get("fixed_ips").([]any)
+	subnets, err := p.candidateSubnets(ctx, tx, o.String("network_id"), o.String("device_owner"))
 	if err != nil {
 		return err
 	}
-	ips, err := p.allocate(ctx, tx, o, requests)
+	var reqs []addrReq
+	if given {
+		if reqs, err = p.fixedIPRequests(ctx, tx, o, fixed, subnets); err != nil {
+			return err
+		}
+	} else {
+		var v4, v6 []portSubnet
+		for _, s := range subnets {
+			switch {
+			case s.ipVersion == 4:
+				v4 = append(v4, s)
+			case !s.auto():
+				v6 = append(v6, s)
+			}
+		}
+		for _, group := range [][]portSubnet{v4, v6} {
+			if len(group) > 0 {
+				reqs = append(reqs, addrReq{subnets: group})
+			}
+		}
+	}
+	reqs = append(reqs, autoAddressRequests(subnets, o.String("device_owner"), nil)...)
+	ips, err := p.allocate(ctx, tx, o, reqs)
 	if err != nil {
 		return err
 	}
-	o.Set("fixed_ips", ips)
-	return nil
+	o.Set("fixed_ips", sortFixedIPs(ips))
+	return checkAddressPairs(o)
 }
 
-// addressRequest is one address a port asks for: a subnet, and an address
-// or nil for any free one.
-type addressRequest struct {
-	subnet subnetInfo
-	ip     *netip.Addr
+// portSubnet is what address allocation needs to know of a subnet.
+type portSubnet struct {
+	subnetInfo
+	serviceTypes []string
+	enableDHCP   bool
 }
 
-// addressRequests resolves fixed_ips against the network's subnets, with
-// Neutron's rules: nothing given means one address from an IPv4 subnet,
-// one from a stateful IPv6 subnet, and one from every SLAAC subnet.
-func (p *Plugin) addressRequests(ctx context.Context, tx *store.Tx, port *resource.Object, fixed any, auto bool) ([]addressRequest, error) {
-	netID := port.String("network_id")
-	subnetObjs, err := tx.List(ctx, p.defs[apidef.Subnets], &resource.Query{
-		Filters: []resource.Filter{{Attr: p.defs[apidef.Subnets].Attr("network_id"), Values: []any{netID}}},
-		Sorts:   []resource.SortKey{{Attr: p.defs[apidef.Subnets].Attr("created_at")}, {Attr: p.defs[apidef.Subnets].Attr("id")}},
+// auto reports whether ports get their address on the subnet by SLAAC.
+func (s portSubnet) auto() bool {
+	return s.ipVersion == 6 && ipam.IsAutoAddressSubnet(s.addressMode, s.raMode)
+}
+
+// addrReq asks for one address: a given address on subnets[0], the port's
+// EUI-64 address on subnets[0], or else any free address of the first of
+// subnets that has one.
+type addrReq struct {
+	subnets []portSubnet
+	ip      *netip.Addr
+	eui64   bool
+}
+
+// networkSubnets reads a network's subnets in creation order.
+func (p *Plugin) networkSubnets(ctx context.Context, tx *store.Tx, netID string) ([]portSubnet, error) {
+	def := p.defs[apidef.Subnets]
+	objs, err := tx.List(ctx, def, &resource.Query{
+		Filters: []resource.Filter{{Attr: def.Attr("network_id"), Values: []any{netID}}},
+		Sorts:   []resource.SortKey{{Attr: def.Attr("created_at")}, {Attr: def.Attr("id")}},
 	})
 	if err != nil {
 		return nil, err
 	}
-	subnets := make([]subnetInfo, 0, len(subnetObjs))
-	for _, s := range subnetObjs {
-		si, err := subnetInfoOf(s)
+	out := make([]portSubnet, 0, len(objs))
+	for _, o := range objs {
+		si, err := subnetInfoOf(o)
 		if err != nil {
 			return nil, err
 		}
-		subnets = append(subnets, si)
+		st, _ := o.Get("service_types").([]string)
+		out = append(out, portSubnet{subnetInfo: si, serviceTypes: st, enableDHCP: o.Bool("enable_dhcp")})
 	}
-	if auto {
-		var reqs []addressRequest
-		var have4, have6 bool
-		for _, s := range subnets {
-			switch {
-			case s.ipVersion == 6 && ipam.IsAutoAddressSubnet(s.addressMode, s.raMode):
-				reqs = append(reqs, addressRequest{subnet: s})
-			case s.ipVersion == 4 && !have4:
-				have4 = true
-				reqs = append(reqs, addressRequest{subnet: s})
-			case s.ipVersion == 6 && !have6:
-				have6 = true
-				reqs = append(reqs, addressRequest{subnet: s})
-			}
+	return out, nil
+}
+
+// candidateSubnets are the subnets of a network a port with the device
+// owner may take addresses from (Subnet.find_candidate_subnets): those
+// without service types, those whose service types name the owner, and
+// for DHCP ports any with DHCP enabled; subnets with service types come
+// first. When the network has subnets but none is a candidate it is
+// IpAddressGenerationFailureNoMatchingSubnet.
+func (p *Plugin) candidateSubnets(ctx context.Context, tx *store.Tx, netID, owner string) ([]portSubnet, error) {
+	all, err := p.networkSubnets(ctx, tx, netID)
+	if err != nil {
+		return nil, err
+	}
+	var typed, plain []portSubnet
+	for _, s := range all {
+		switch {
+		case len(s.serviceTypes) == 0:
+			plain = append(plain, s)
+		case slices.Contains(s.serviceTypes, owner) || owner == ownerDHCP && s.enableDHCP:
+			typed = append(typed, s)
 		}
-		return reqs, nil
 	}
-	items, _ := fixed.([]any)
-	reqs := make([]addressRequest, 0, len(items))
+	out := append(typed, plain...)
+	if len(out) == 0 && len(all) > 0 {
+		return nil, fault.Conflict("IpAddressGenerationFailureNoMatchingSubnet",
+			"No valid service subnet for the given device owner, network %s, service type %s.", netID, owner)
+	}
+	return out, nil
+}
+
+// fixedIPRequests resolves requested fixed IPs against the candidate
+// subnets, validating all of them before anything is allocated, as
+// _test_fixed_ips_for_port does. A subnet named without an address on a
+// SLAAC subnet asks for nothing here: the port's EUI-64 address comes with
+// the automatic addresses.
+func (p *Plugin) fixedIPRequests(ctx context.Context, tx *store.Tx, port *resource.Object, items []any, subnets []portSubnet) ([]addrReq, error) {
+	owner := port.String("device_owner")
+	var reqs []addrReq
 	for _, it := range items {
 		m := it.(map[string]any)
-		subnetID, _ := m["subnet_id"].(string)
-		var ip *netip.Addr
-		if s, ok := m["ip_address"].(string); ok {
-			a := netip.MustParseAddr(s)
-			ip = &a
+		s, ip, err := p.subnetForFixedIP(ctx, tx, m, subnets, port.String("network_id"), owner)
+		if err != nil {
+			return nil, err
 		}
-		var match *subnetInfo
-		for i := range subnets {
-			s := &subnets[i]
-			if subnetID != "" && s.id == subnetID {
-				match = s
-				break
-			}
-			if subnetID == "" && ip != nil && ipam.CheckSubnetIP(s.prefix, *ip, port.String("device_owner")) {
-				match = s
-				break
-			}
-		}
-		switch {
-		case match == nil && subnetID != "":
-			if _, err := tx.Get(ctx, p.defs[apidef.Subnets], subnetID, false); errors.Is(err, store.ErrNotFound) {
-				return nil, SubnetNotFound(subnetID)
-			}
-			return nil, fault.InvalidInput(fmt.Sprintf("Failed to create port on network %s, because fixed_ips included invalid subnet %s", netID, subnetID))
-		case match == nil && ip != nil:
-			return nil, fault.New(400, "InvalidIpForNetwork",
-				"IP address %s is not a valid IP for any of the subnets on the specified network.", ip)
-		case match == nil:
-			return nil, fault.InvalidInput("IP allocation requires subnet_id or ip_address")
-		}
-		if ip != nil {
-			if err := ipam.ValidateFixedIP(match.prefix, *ip, port.String("device_owner")); err != nil {
-				return nil, ipamFault(err)
-			}
-			if match.ipVersion == 6 && ipam.IsAutoAddressSubnet(match.addressMode, match.raMode) {
+		if ip != nil && s.prefix.Masked() != ipam.ProvisionalPDPrefix {
+			if s.auto() && !ipam.IsRouterInterfaceOwner(owner) {
 				hw, _ := net.ParseMAC(port.String("mac_address"))
-				if err := ipam.CheckAutoAddressIP(match.prefix, *ip, hw, port.String("device_owner"), match.id); err != nil {
+				if err := ipam.CheckAutoAddressIP(s.prefix, *ip, hw, owner, s.id); err != nil {
 					return nil, ipamFault(err)
 				}
 			}
+			reqs = append(reqs, addrReq{subnets: []portSubnet{s}, ip: ip})
+			continue
 		}
-		reqs = append(reqs, addressRequest{subnet: *match, ip: ip})
+		if isRouterOwnerOrSNAT(owner) || !s.auto() {
+			reqs = append(reqs, addrReq{subnets: []portSubnet{s}})
+		}
 	}
 	return reqs, nil
 }
 
-// allocate takes each requested address and records it for the port,
-// returning the port's fixed_ips.
-func (p *Plugin) allocate(ctx context.Context, tx *store.Tx, port *resource.Object, reqs []addressRequest) ([]any, error) {
+// subnetForFixedIP is _get_subnet_for_fixed_ip: the subnet a fixed IP
+// names or, for an address alone, the first subnet that can hold it.
+func (p *Plugin) subnetForFixedIP(ctx context.Context, tx *store.Tx, m map[string]any, subnets []portSubnet, netID, owner string) (portSubnet, *netip.Addr, error) {
+	if len(subnets) == 0 {
+		return portSubnet{}, nil, fault.InvalidInput("IP allocation requires subnets for network")
+	}
+	var ip *netip.Addr
+	if s, ok := m["ip_address"].(string); ok {
+		a := netip.MustParseAddr(s)
+		ip = &a
+	}
+	if id, ok := m["subnet_id"].(string); ok {
+		i := slices.IndexFunc(subnets, func(s portSubnet) bool { return s.id == id })
+		if i < 0 {
+			if _, err := tx.Get(ctx, p.defs[apidef.Subnets], id, false); errors.Is(err, store.ErrNotFound) {
+				return portSubnet{}, nil, SubnetNotFound(id)
+			} else if err != nil {
+				return portSubnet{}, nil, err
+			}
+			return portSubnet{}, nil, fault.InvalidInput(fmt.Sprintf(
+				"Failed to create port on network %s, because fixed_ips included invalid subnet %s", netID, id))
+		}
+		if ip != nil && !ipam.CheckSubnetIP(subnets[i].prefix, *ip, owner) {
+			return portSubnet{}, nil, fault.New(400, "InvalidIpForSubnet",
+				"IP address %s is not a valid IP for the specified subnet.", ip)
+		}
+		return subnets[i], ip, nil
+	}
+	if ip == nil {
+		return portSubnet{}, nil, fault.InvalidInput("IP allocation requires subnet_id or ip_address")
+	}
+	for _, s := range subnets {
+		if ipam.CheckSubnetIP(s.prefix, *ip, owner) {
+			return s, ip, nil
+		}
+	}
+	return portSubnet{}, nil, fault.New(400, "InvalidIpForNetwork",
+		"IP address %s is not a valid IP for any of the subnets on the specified network.", ip)
+}
+
+// autoAddressRequests asks for the port's EUI-64 address on every SLAAC
+// and DHCPv6-stateless subnet not in skip (_get_auto_address_ips); router
+// ports take none.
+func autoAddressRequests(subnets []portSubnet, owner string, skip map[string]bool) []addrReq {
+	if isRouterOwnerOrSNAT(owner) {
+		return nil
+	}
+	var reqs []addrReq
+	for _, s := range subnets {
+		if s.auto() && !skip[s.id] {
+			reqs = append(reqs, addrReq{subnets: []portSubnet{s}, eui64: true})
+		}
+	}
+	return reqs
+}
+
+// allocate takes the requested addresses, given addresses first so that an
+// automatic one never takes an address asked for by name (as
+// _ipam_allocate_ips orders them), and records them for the port. Every
+// subnet involved is locked first, in id order, so that allocation is safe
+// against concurrent transactions on any number of servers.
+func (p *Plugin) allocate(ctx context.Context, tx *store.Tx, port *resource.Object, reqs []addrReq) ([]any, error) {
+	slices.SortStableFunc(reqs, func(a, b addrReq) int {
+		return cmp.Compare(boolRank(a.ip == nil), boolRank(b.ip == nil))
+	})
+	var ids []string
+	for _, r := range reqs {
+		for _, s := range r.subnets {
+			ids = append(ids, s.id)
+		}
+	}
+	if missing, err := tx.LockSubnets(ctx, ids...); err != nil {
+		return nil, err
+	} else if missing != "" {
+		return nil, SubnetNotFound(missing)
+	}
 	out := make([]any, 0, len(reqs))
 	for _, r := range reqs {
+		s := r.subnets[0]
 		var addr netip.Addr
 		switch {
-		case r.ip != nil:
-			addr = *r.ip
-			if _, err := tx.TakeSpecific(ctx, r.subnet.id, store.Key(ipam.Key(addr))); err != nil {
-				return nil, err
+		case r.ip != nil || r.eui64:
+			if r.ip != nil {
+				addr = *r.ip
+			} else {
+				hw, err := net.ParseMAC(port.String("mac_address"))
+				if err != nil {
+					return nil, fmt.Errorf("port %s: %w", port.ID(), err)
+				}
+				if addr, err = ipam.EUI64(s.prefix, hw); err != nil {
+					return nil, err
+				}
 			}
-		case r.subnet.ipVersion == 6 && ipam.IsAutoAddressSubnet(r.subnet.addressMode, r.subnet.raMode):
-			hw, err := net.ParseMAC(port.String("mac_address"))
-			if err != nil {
-				return nil, fmt.Errorf("port %s: %w", port.ID(), err)
-			}
-			if addr, err = ipam.EUI64(r.subnet.prefix, hw); err != nil {
-				return nil, ipamFault(err)
-			}
-			if _, err := tx.TakeSpecific(ctx, r.subnet.id, store.Key(ipam.Key(addr))); err != nil {
-				return nil, err
+			if _, err := tx.TakeSpecific(ctx, s.id, store.Key(ipam.Key(addr))); err != nil {
+				return nil, lockErr(err, s.id)
 			}
 		default:
-			k, err := tx.TakeFree(ctx, r.subnet.id)
-			if errors.Is(err, store.ErrSubnetFull) {
-				return nil, fault.Conflict("IpAddressGenerationFailure",
-					"No more IP addresses available on network %s.", r.subnet.networkID)
+			found := false
+			for _, c := range r.subnets {
+				k, err := tx.TakeFree(ctx, c.id)
+				if errors.Is(err, store.ErrSubnetFull) {
+					continue
+				}
+				if err != nil {
+					return nil, lockErr(err, c.id)
+				}
+				s, addr, found = c, ipam.AddrFromKey([16]byte(k), c.ipVersion == 4), true
+				break
 			}
-			if err != nil {
-				return nil, err
+			if !found {
+				return nil, noMoreAddresses(port.String("network_id"))
 			}
-			addr = ipam.AddrFromKey([16]byte(k), r.subnet.ipVersion == 4)
 		}
-		err := tx.AddAllocation(ctx, store.Allocation{PortID: port.ID(), SubnetID: r.subnet.id,
-			NetworkID: r.subnet.networkID, IPAddress: addr.String(), Key: store.Key(ipam.Key(addr))})
+		err := tx.AddAllocation(ctx, store.Allocation{PortID: port.ID(), SubnetID: s.id,
+			NetworkID: s.networkID, IPAddress: addr.String(), Key: store.Key(ipam.Key(addr))})
 		if errors.Is(err, store.ErrAddressTaken) {
-			return nil, fault.Conflict("IpAddressAlreadyAllocated",
-				"IP address %s already allocated in subnet %s", addr, r.subnet.id)
+			return nil, ipAlreadyAllocated(addr, s.id)
 		}
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, map[string]any{"subnet_id": r.subnet.id, "ip_address": addr.String()})
+		out = append(out, map[string]any{"subnet_id": s.id, "ip_address": addr.String()})
 	}
 	return out, nil
+}
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// lockErr turns a subnet that vanished under an allocation into its 404.
+func lockErr(err error, subnetID string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return SubnetNotFound(subnetID)
+	}
+	return err
 }
 
 // release gives a port's addresses back to their subnets' free ranges
 // (those inside the allocation pools) and forgets them.
 func (p *Plugin) release(ctx context.Context, tx *store.Tx, allocs []store.Allocation) error {
+	ids := make([]string, 0, len(allocs))
+	for _, a := range allocs {
+		ids = append(ids, a.SubnetID)
+	}
+	if _, err := tx.LockSubnets(ctx, ids...); err != nil {
+		return err
+	}
 	pools := map[string][]ipam.Range{}
 	for _, a := range allocs {
 		if _, ok := pools[a.SubnetID]; !ok {
@@ -297,95 +603,317 @@ func (p *Plugin) release(ctx context.Context, tx *store.Tx, allocs []store.Alloc
 	return nil
 }
 
+// portAfterRead orders each port's fixed_ips by address, the order Neutron
+// reads them in, so that every reply lists them alike.
+func (p *Plugin) portAfterRead(ctx context.Context, tx *store.Tx, ports []*resource.Object) error {
+	for _, o := range ports {
+		if ips, ok := o.Get("fixed_ips").([]any); ok && len(ips) > 1 {
+			o.Set("fixed_ips", sortFixedIPs(ips))
+		}
+	}
+	return nil
+}
+
+func sortFixedIPs(ips []any) []any {
+	slices.SortStableFunc(ips, func(a, b any) int {
+		return strings.Compare(fmt.Sprint(a.(map[string]any)["ip_address"]), fmt.Sprint(b.(map[string]any)["ip_address"]))
+	})
+	return ips
+}
+
+// beforeUpdatePort applies a port update in ML2's order: binding and MAC
+// rules, the device owner rules, the addresses (fixed_ips and, after a MAC
+// change, the EUI-64 addresses), port security and allowed address
+// pairs, and extra DHCP options. The new fixed_ips go into the patch.
 func (p *Plugin) beforeUpdatePort(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error {
+	vifType := old.String("binding:vif_type")
+	bound := vifType != "" && vifType != vifTypeUnbound
+	if patch.Has("binding:vnic_type") && patch.String("binding:vnic_type") != old.String("binding:vnic_type") && bound {
+		return fault.Conflict("PortInUse",
+			"Unable to complete operation on port %s for network %s. Port already has an attached device %s.",
+			old.ID(), old.String("network_id"), old.String("device_id"))
+	}
+	newMAC := ""
 	if patch.Has("mac_address") && patch.String("mac_address") != old.String("mac_address") {
-		if old.String("binding:vif_type") != "" && old.String("binding:vif_type") != "unbound" {
+		newMAC = patch.String("mac_address")
+		if bound && vifType != vifTypeBindingFails {
 			return fault.Conflict("PortBound",
 				"Unable to complete operation on port %s, port is already bound, port type: %s, old_mac %s, new_mac %s.",
-				old.ID(), old.String("binding:vif_type"), old.String("mac_address"), patch.String("mac_address"))
+				old.ID(), vifType, old.String("mac_address"), newMAC)
 		}
-		n, err := tx.CountWhere(ctx, apidef.Ports, map[string]any{"network_id": old.String("network_id"), "mac_address": patch.String("mac_address")})
-		if err != nil {
+	}
+	// _validate_port_for_update.
+	owner := old.String("device_owner")
+	if s := patch.String("device_owner"); s != "" {
+		owner = s
+	}
+	deviceID := old.String("device_id")
+	if s := patch.String("device_id"); s != "" {
+		deviceID = s
+	}
+	changedDeviceID := !patch.Has("device_id") || patch.String("device_id") != old.String("device_id")
+	if owner != "" && changedDeviceID || patch.Has("device_owner") {
+		if err := enforceDeviceOwner(ctx, owner, deviceID); err != nil {
 			return err
 		}
-		if n > 0 {
-			return macInUse(old.String("network_id"), patch.String("mac_address"))
+	}
+	if newMAC != "" && strings.HasPrefix(owner, ownerNetworkPrefix) {
+		// Neutron formats the builtin id() here, not the port's id.
+		return fault.Conflict("UnsupportedPortDeviceOwner",
+			"Operation %s is not supported for device_owner %s on port %s.", "mac address update", owner, "<built-in function id>")
+	}
+	if newMAC != "" {
+		if inUse, err := macTaken(ctx, tx, old.String("network_id"), newMAC); err != nil {
+			return err
+		} else if inUse {
+			return macInUse(old.String("network_id"), newMAC)
 		}
+	}
+	if err := p.updatePortAddresses(ctx, tx, old, patch, newMAC); err != nil {
+		return err
+	}
+	if err := updateAddressPairs(old, patch); err != nil {
+		return err
+	}
+	if patch.Has("extra_dhcp_opts") {
+		current, _ := old.Get("extra_dhcp_opts").([]any)
+		patch.Set("extra_dhcp_opts", mergeDHCPOpts(current, patch.Get("extra_dhcp_opts")))
+	}
+	return nil
+}
+
+// updateAddressPairs is _portsec_ext_port_update_processing and
+// update_address_pairs_on_port: without port security a port may keep no
+// pairs; pairs given replace the port's, with the port's (new) MAC where
+// a pair has none.
+func updateAddressPairs(old, patch *resource.Object) error {
+	if !declared(old, "allowed_address_pairs") {
+		return nil
+	}
+	requested, given := patch.Get("allowed_address_pairs").([]any)
+	security := true
+	if declared(old, "port_security_enabled") {
+		security = old.Bool("port_security_enabled")
+		if patch.Has("port_security_enabled") {
+			security = patch.Bool("port_security_enabled")
+		}
+	}
+	if !security {
+		if given && len(requested) > 0 {
+			return addressPairsNeedPortSecurity()
+		}
+		if current, _ := old.Get("allowed_address_pairs").([]any); !given && len(current) > 0 {
+			return addressPairsNeedPortSecurity()
+		}
+	}
+	if !given {
+		return nil
+	}
+	mac := old.String("mac_address")
+	if patch.Has("mac_address") {
+		mac = patch.String("mac_address")
 	}
 	merged := old.Clone()
 	merged.Merge(patch)
+	merged.Set("allowed_address_pairs", withPairMACs(requested, mac))
 	if err := checkAddressPairs(merged); err != nil {
 		return err
 	}
-	if patch.Has("allowed_address_pairs") {
-		patch.Set("allowed_address_pairs", merged.Get("allowed_address_pairs"))
-	}
+	patch.Set("allowed_address_pairs", merged.Get("allowed_address_pairs"))
 	return nil
 }
 
-// afterUpdatePort applies a fixed_ips change: addresses no longer asked
-// for are released, new ones allocated, kept ones untouched.
-func (p *Plugin) afterUpdatePort(ctx context.Context, tx *store.Tx, old, updated *resource.Object) error {
-	if equalFixedIPs(old.Get("fixed_ips"), updated.Get("fixed_ips")) {
-		return nil
-	}
-	current, err := tx.PortAllocations(ctx, old.ID())
-	if err != nil {
-		return err
-	}
-	reqs, err := p.addressRequests(ctx, tx, updated, updated.Get("fixed_ips"), false)
-	if err != nil {
-		return err
-	}
-	var keep []any
-	var release []store.Allocation
-	var add []addressRequest
-	wanted := map[int]bool{}
-	for _, a := range current {
-		found := false
-		for i, r := range reqs {
-			if wanted[i] || r.subnet.id != a.SubnetID {
+// updatePortAddresses is update_port_with_ips: it works out which of the
+// port's addresses stay, go and come from the requested fixed_ips
+// (_get_changed_ips_for_port), and after a MAC change replaces the port's
+// EUI-64 addresses.
+func (p *Plugin) updatePortAddresses(ctx context.Context, tx *store.Tx, old, patch *resource.Object, newMAC string) error {
+	original := storedFixedIPs(old)
+	requested, given := patch.Get("fixed_ips").([]any)
+	var autoAssign []string
+	if newMAC != "" && (len(original) > 0 || given && len(requested) > 0) {
+		if !given {
+			requested, given = make([]any, 0, len(original)), true
+			for _, o := range original {
+				requested = append(requested, map[string]any{"subnet_id": o.subnetID, "ip_address": o.ip})
+			}
+		} else {
+			requested = slices.Clone(requested)
+		}
+		subnetOf := make([]any, len(requested))
+		for i, r := range requested {
+			subnetOf[i] = r.(map[string]any)["subnet_id"]
+		}
+		for _, o := range original {
+			if a, err := netip.ParseAddr(o.ip); err != nil || !ipam.IsEUI64Address(a) {
 				continue
 			}
-			if r.ip == nil || r.ip.String() == a.IPAddress {
-				wanted[i], found = true, true
-				keep = append(keep, map[string]any{"subnet_id": a.SubnetID, "ip_address": a.IPAddress})
+			autoAssign = append(autoAssign, o.subnetID)
+			mark := map[string]any{"subnet_id": o.subnetID, "delete_subnet": true}
+			if i := slices.Index(subnetOf, any(o.subnetID)); i >= 0 {
+				requested[i] = mark
+			} else {
+				requested = append(requested, mark)
+			}
+		}
+	}
+	if !given {
+		return nil
+	}
+	owner := old.String("device_owner")
+	all, err := p.networkSubnets(ctx, tx, old.String("network_id"))
+	if err != nil {
+		return err
+	}
+	add, keep, remove, err := changedIPs(original, requested, owner, all)
+	if err != nil {
+		return err
+	}
+	subnets, err := p.candidateSubnets(ctx, tx, old.String("network_id"), owner)
+	if err != nil {
+		return err
+	}
+	reqs, err := p.fixedIPRequests(ctx, tx, old, add, subnets)
+	if err != nil {
+		return err
+	}
+	allocs, err := tx.PortAllocations(ctx, old.ID())
+	if err != nil {
+		return err
+	}
+	var released []store.Allocation
+	handled := map[string]bool{}
+	for _, r := range reqs {
+		handled[r.subnets[0].id] = true
+	}
+	for _, k := range keep {
+		handled[k.subnetID] = true
+	}
+	for _, r := range remove {
+		handled[r.subnetID] = true
+		for _, a := range allocs {
+			if a.SubnetID == r.subnetID && a.IPAddress == r.ip {
+				released = append(released, a)
+			}
+		}
+	}
+	if err := p.release(ctx, tx, released); err != nil {
+		return err
+	}
+	reqs = append(reqs, autoAddressRequests(subnets, owner, handled)...)
+	added, err := p.allocate(ctx, tx, old, reqs)
+	if err != nil {
+		return err
+	}
+	result := make([]any, 0, len(keep)+len(added))
+	for _, k := range keep {
+		result = append(result, map[string]any{"subnet_id": k.subnetID, "ip_address": k.ip})
+	}
+	result = append(result, added...)
+	if len(autoAssign) > 0 {
+		// The EUI-64 addresses of the new MAC, on every SLAAC subnet of the
+		// network, as allocate_ips_for_port_and_store does it.
+		withMAC := old.Clone()
+		withMAC.Set("mac_address", newMAC)
+		more, err := p.allocate(ctx, tx, withMAC, autoAddressRequests(subnets, owner, nil))
+		if err != nil {
+			return err
+		}
+		result = append(result, more...)
+	}
+	patch.Set("fixed_ips", sortFixedIPs(result))
+	return nil
+}
+
+// heldIP is one address a port holds.
+type heldIP struct{ subnetID, ip string }
+
+func storedFixedIPs(port *resource.Object) []heldIP {
+	items, _ := port.Get("fixed_ips").([]any)
+	out := make([]heldIP, 0, len(items))
+	for _, it := range items {
+		m := it.(map[string]any)
+		out = append(out, heldIP{subnetID: fmt.Sprint(m["subnet_id"]), ip: fmt.Sprint(m["ip_address"])})
+	}
+	return out
+}
+
+// changedIPs is _get_changed_ips_for_port. Requested addresses are matched
+// to held ones first; then requests naming only a subnet reuse an address
+// held there (an EUI-64 one is reallocated instead). Held addresses left
+// over go, except those on SLAAC subnets, which stay unless their subnet
+// is marked delete_subnet.
+func changedIPs(original []heldIP, requested []any, owner string, subnets []portSubnet) (add []any, keep, remove []heldIP, err error) {
+	deleted := map[string]bool{}
+	for _, it := range requested {
+		if m := it.(map[string]any); m["delete_subnet"] == true {
+			deleted[fmt.Sprint(m["subnet_id"])] = true
+		}
+	}
+	var ips []map[string]any
+	for _, it := range requested {
+		m := it.(map[string]any)
+		if id, ok := m["subnet_id"].(string); ok && deleted[id] {
+			continue
+		}
+		ips = append(ips, m)
+	}
+	left := slices.Clone(original)
+	for _, m := range ips {
+		ip, ok := m["ip_address"].(string)
+		if !ok {
+			continue
+		}
+		if i := slices.IndexFunc(left, func(h heldIP) bool { return h.ip == ip }); i >= 0 {
+			keep = append(keep, left[i])
+			left = slices.Delete(left, i, i+1)
+		} else {
+			add = append(add, m)
+		}
+	}
+	var candidates []heldIP
+	for _, m := range ips {
+		if _, ok := m["ip_address"]; ok {
+			continue
+		}
+		id, _ := m["subnet_id"].(string)
+		// Neutron pops the last address held on the subnet.
+		i := -1
+		for j := len(left) - 1; j >= 0; j-- {
+			if left[j].subnetID == id {
+				i = j
 				break
 			}
 		}
-		if !found {
-			release = append(release, a)
+		if i < 0 {
+			add = append(add, m)
+			continue
+		}
+		h := left[i]
+		left = slices.Delete(left, i, i+1)
+		if a, err := netip.ParseAddr(h.ip); err == nil && ipam.IsEUI64Address(a) {
+			add = append(add, m)
+			candidates = append(candidates, h)
+		} else {
+			keep = append(keep, h)
 		}
 	}
-	for i, r := range reqs {
-		if !wanted[i] {
-			add = append(add, r)
+	for _, h := range append(left, candidates...) {
+		required := isRouterOwnerOrSNAT(owner)
+		if !required {
+			i := slices.IndexFunc(subnets, func(s portSubnet) bool { return s.id == h.subnetID })
+			if i < 0 {
+				return nil, nil, nil, SubnetNotFound(h.subnetID)
+			}
+			required = !subnets[i].auto()
+		}
+		if required || deleted[h.subnetID] {
+			remove = append(remove, h)
+		} else {
+			keep = append(keep, h)
 		}
 	}
-	if err := p.release(ctx, tx, release); err != nil {
-		return err
-	}
-	added, err := p.allocate(ctx, tx, updated, add)
-	if err != nil {
-		return err
-	}
-	updated.Set("fixed_ips", append(keep, added...))
-	return nil
-}
-
-func equalFixedIPs(a, b any) bool {
-	x, _ := a.([]any)
-	y, _ := b.([]any)
-	if len(x) != len(y) {
-		return false
-	}
-	for i := range x {
-		mx, my := x[i].(map[string]any), y[i].(map[string]any)
-		if mx["subnet_id"] != my["subnet_id"] || mx["ip_address"] != my["ip_address"] {
-			return false
-		}
-	}
-	return true
+	return add, keep, remove, nil
 }
 
 func (p *Plugin) beforeDeletePort(ctx context.Context, tx *store.Tx, o *resource.Object) error {

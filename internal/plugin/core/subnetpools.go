@@ -11,6 +11,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/ipam"
 	"github.com/neutrino-net/neutrino/internal/plugin"
 	"github.com/neutrino-net/neutrino/internal/plugin/generic"
+	"github.com/neutrino-net/neutrino/internal/reqctx"
 	"github.com/neutrino-net/neutrino/internal/resource"
 	"github.com/neutrino-net/neutrino/internal/store"
 )
@@ -45,7 +46,32 @@ func prefixStrings(ps []netip.Prefix) []string {
 	return out
 }
 
+func optInt(o *resource.Object, name string) *int {
+	if !o.Has(name) || o.Get(name) == nil {
+		return nil
+	}
+	n := o.Int(name)
+	return &n
+}
+
+// nullQuota refuses default_quota: null as convert_to_int does.
+func nullQuota(o *resource.Object) error {
+	if o.Has("default_quota") && o.Get("default_quota") == nil {
+		return fault.InvalidInput("'None' is not an integer")
+	}
+	return nil
+}
+
+// beforeCreateSubnetPool follows create_subnetpool: SubnetPoolReader (the
+// prefixes, their IP version, the prefix-length bounds), one default per
+// IP version, then the address scope.
 func (p *Plugin) beforeCreateSubnetPool(ctx context.Context, tx *store.Tx, o *resource.Object) error {
+	if err := nullQuota(o); err != nil {
+		return err
+	}
+	if !o.Has("default_quota") {
+		o.Set("default_quota", nil)
+	}
 	prefixes, err := ipam.ValidatePrefixes(toStrings(o.Get("prefixes")), 0)
 	if err != nil {
 		return ipamFault(err)
@@ -63,119 +89,210 @@ func (p *Plugin) beforeCreateSubnetPool(ctx context.Context, tx *store.Tx, o *re
 	o.Set("min_prefixlen", lens.Min)
 	o.Set("default_prefixlen", lens.Default)
 	o.Set("max_prefixlen", lens.Max)
-	if !o.Has("default_quota") {
-		o.Set("default_quota", nil)
+	if o.Bool("is_default") {
+		if err := p.checkNoDefaultPool(ctx, tx, version); err != nil {
+			return err
+		}
 	}
-	if err := p.checkAddressScope(ctx, tx, o); err != nil {
-		return err
+	if o.Resource().Attr("address_scope_id") != nil && !o.Has("address_scope_id") {
+		o.Set("address_scope_id", nil)
 	}
-	return p.checkDefaultPool(ctx, tx, o)
+	return p.checkAddressScope(ctx, tx, o, prefixes)
 }
 
-func optInt(o *resource.Object, name string) *int {
-	if !o.Has(name) || o.Get(name) == nil {
-		return nil
-	}
-	n := o.Int(name)
-	return &n
-}
-
-// checkAddressScope checks a pool's address scope exists and is of the
-// pool's IP version.
-func (p *Plugin) checkAddressScope(ctx context.Context, tx *store.Tx, pool *resource.Object) error {
-	id, _ := pool.Get("address_scope_id").(string)
-	if id == "" {
-		return nil
-	}
-	scope, err := tx.Get(ctx, p.defs[apidef.AddressScopes], id, false)
-	if errors.Is(err, store.ErrNotFound) {
-		return AddressScopeNotFound(id)
-	}
+// checkNoDefaultPool is _check_default_subnetpool_exists.
+func (p *Plugin) checkNoDefaultPool(ctx context.Context, tx *store.Tx, version int) error {
+	pool, err := p.defaultSubnetPool(ctx, tx, version)
 	if err != nil {
 		return err
 	}
-	if scope.Int("ip_version") != pool.Int("ip_version") {
-		return fault.New(400, "IllegalSubnetPoolAssociationToAddressScope",
-			"Illegal subnetpool association: subnetpool %s cannot be associated with address scope %s.", pool.ID(), id)
+	if pool != nil {
+		return fault.InvalidInput("A default subnetpool for this IP family has already been set. Only one default may exist per IP family")
 	}
 	return nil
 }
 
-// checkDefaultPool allows one default pool per IP version.
-func (p *Plugin) checkDefaultPool(ctx context.Context, tx *store.Tx, pool *resource.Object) error {
-	if !pool.Bool("is_default") {
+// checkAddressScope is _validate_address_scope_id: the scope must be one
+// the caller sees and may use, of the pool's IP version; re-scoping must
+// not split a network's subnets across scopes; and pools in one scope may
+// not overlap.
+func (p *Plugin) checkAddressScope(ctx context.Context, tx *store.Tx, pool *resource.Object, prefixes []netip.Prefix) error {
+	id, _ := pool.Get("address_scope_id").(string)
+	if id == "" {
 		return nil
 	}
-	def := p.defs[apidef.SubnetPools]
-	others, err := tx.List(ctx, def, &resource.Query{Filters: []resource.Filter{
-		{Attr: def.Attr("is_default"), Values: []any{true}},
-		{Attr: def.Attr("ip_version"), Values: []any{pool.Int("ip_version")}},
-	}})
+	scope, err := p.visibleAddressScope(ctx, tx, id)
 	if err != nil {
 		return err
 	}
+	caller := reqctx.CallerFrom(ctx)
+	if !caller.IsAdmin && scope.String("project_id") != caller.ProjectID && !scope.Bool("shared") {
+		return fault.New(400, "IllegalSubnetPoolAssociationToAddressScope",
+			"Illegal subnetpool association: subnetpool %s cannot be associated with address scope %s.", pool.ID(), id)
+	}
+	if v := scope.Int("ip_version"); v != pool.Int("ip_version") {
+		return fault.New(400, "IllegalSubnetPoolIpVersionAssociationToAddressScope",
+			"Illegal subnetpool association: subnetpool %s cannot associate with address scope %s because subnetpool ip_version is not %d.",
+			pool.ID(), id, v)
+	}
+	if err := p.checkRescopeAffinity(ctx, tx, pool); err != nil {
+		return err
+	}
+	def := p.defs[apidef.SubnetPools]
+	others, err := tx.List(ctx, def, &resource.Query{Filters: []resource.Filter{
+		{Attr: def.Attr("address_scope_id"), Values: []any{id}}}})
+	if err != nil {
+		return err
+	}
+	mine := make([]ipam.Range, len(prefixes))
+	for i, pfx := range prefixes {
+		mine[i] = ipam.RangeOf(pfx)
+	}
 	for _, other := range others {
-		if other.ID() != pool.ID() {
-			return fault.InvalidInput(fmt.Sprintf(
-				"A default subnetpool for this IP family has already been set. Only one default may exist per IP family"))
+		if other.ID() == pool.ID() || !visibleTo(ctx, other) {
+			continue
+		}
+		theirs, err := prefixesOf(other.Get("prefixes"))
+		if err != nil {
+			return err
+		}
+		for _, t := range theirs {
+			for _, m := range mine {
+				if m.Overlaps(ipam.RangeOf(t)) {
+					return fault.Conflict("AddressScopePrefixConflict",
+						"Failed to associate address scope: subnetpools within an address scope must have unique prefixes.")
+				}
+			}
 		}
 	}
 	return nil
 }
 
+// checkRescopeAffinity is _check_subnetpool_address_scope_network_affinity:
+// the networks the pool's subnets are on must have no subnet of the pool's
+// IP version from elsewhere, or re-scoping the pool would split them.
+func (p *Plugin) checkRescopeAffinity(ctx context.Context, tx *store.Tx, pool *resource.Object) error {
+	def := p.defs[apidef.Subnets]
+	mine, err := tx.List(ctx, def, &resource.Query{Filters: []resource.Filter{
+		{Attr: def.Attr("subnetpool_id"), Values: []any{pool.ID()}}}})
+	if err != nil || len(mine) == 0 {
+		return err
+	}
+	nets := map[string]bool{}
+	var netIDs []any
+	for _, s := range mine {
+		if id := s.String("network_id"); !nets[id] {
+			nets[id] = true
+			netIDs = append(netIDs, id)
+		}
+	}
+	all, err := tx.List(ctx, def, &resource.Query{Filters: []resource.Filter{
+		{Attr: def.Attr("network_id"), Values: netIDs},
+		{Attr: def.Attr("ip_version"), Values: []any{pool.Int("ip_version")}}}})
+	if err != nil {
+		return err
+	}
+	for _, s := range all {
+		if id, _ := s.Get("subnetpool_id").(string); id != pool.ID() {
+			return NetworkAddressScopeAffinityError()
+		}
+	}
+	return nil
+}
+
+// visibleAddressScope reads an address scope the caller may see, or
+// answers AddressScopeNotFound.
+func (p *Plugin) visibleAddressScope(ctx context.Context, tx *store.Tx, id string) (*resource.Object, error) {
+	def := p.defs[apidef.AddressScopes]
+	if def == nil {
+		return nil, AddressScopeNotFound(id)
+	}
+	scope, err := tx.Get(ctx, def, id, false)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !visibleTo(ctx, scope)) {
+		return nil, AddressScopeNotFound(id)
+	}
+	return scope, err
+}
+
+// visibleSubnetPool reads a subnet pool the caller may see, or answers
+// SubnetPoolNotFound; forUpdate locks it.
+func (p *Plugin) visibleSubnetPool(ctx context.Context, tx *store.Tx, id string, forUpdate bool) (*resource.Object, error) {
+	pool, err := tx.Get(ctx, p.defs[apidef.SubnetPools], id, forUpdate)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !visibleTo(ctx, pool)) {
+		return nil, SubnetPoolNotFound(id)
+	}
+	return pool, err
+}
+
+// beforeUpdateSubnetPool follows update_subnetpool: prefixes may only
+// grow, SubnetPoolReader revalidates the result, one default per IP
+// version, a pool in another project's shared scope cannot be changed,
+// and the address scope is checked again.
 func (p *Plugin) beforeUpdateSubnetPool(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error {
+	if err := nullQuota(patch); err != nil {
+		return err
+	}
 	merged := old.Clone()
 	merged.Merge(patch)
+	prefixes, err := prefixesOf(old.Get("prefixes"))
+	if err != nil {
+		return err
+	}
 	if patch.Has("prefixes") {
 		requested, err := ipam.ParsePrefixList(toStrings(patch.Get("prefixes")))
 		if err != nil {
 			return ipamFault(err)
 		}
-		current, err := prefixesOf(old.Get("prefixes"))
-		if err != nil {
-			return err
-		}
-		// Neutron only lets an update grow a pool; shrinking is
-		// remove_prefixes.
-		next, err := ipam.UpdatePrefixes(current, requested, old.Int("ip_version"))
-		if err != nil {
+		if prefixes, err = ipam.UpdatePrefixes(prefixes, requested, 0); err != nil {
 			return ipamFault(err)
 		}
-		patch.Set("prefixes", prefixStrings(next))
+		patch.Set("prefixes", prefixStrings(prefixes))
+		merged.Set("prefixes", prefixStrings(prefixes))
 	}
-	if patch.Has("min_prefixlen") || patch.Has("default_prefixlen") || patch.Has("max_prefixlen") {
-		lens, err := ipam.ResolvePrefixLens(optInt(merged, "min_prefixlen"), optInt(merged, "default_prefixlen"),
-			optInt(merged, "max_prefixlen"), old.Int("ip_version"))
-		if err != nil {
-			return ipamFault(err)
-		}
-		patch.Set("min_prefixlen", lens.Min)
-		patch.Set("default_prefixlen", lens.Default)
-		patch.Set("max_prefixlen", lens.Max)
+	version := old.Int("ip_version")
+	if err := ipam.ValidatePrefixLens(merged.Int("min_prefixlen"), merged.Int("default_prefixlen"), merged.Int("max_prefixlen"), version); err != nil {
+		return ipamFault(err)
 	}
-	if patch.Has("address_scope_id") {
-		if err := p.checkAddressScope(ctx, tx, merged); err != nil {
+	if merged.Bool("is_default") && !old.Bool("is_default") {
+		if err := p.checkNoDefaultPool(ctx, tx, version); err != nil {
 			return err
 		}
 	}
-	if patch.Has("is_default") {
-		return p.checkDefaultPool(ctx, tx, merged)
+	if scopeID, _ := old.Get("address_scope_id").(string); scopeID != "" {
+		scope, err := p.visibleAddressScope(ctx, tx, scopeID)
+		if err != nil {
+			return err
+		}
+		if c := reqctx.CallerFrom(ctx); !c.IsAdmin && scope.String("project_id") != c.ProjectID {
+			return fault.New(400, "IllegalSubnetPoolUpdate",
+				"Illegal subnetpool update : subnetpool %s cannot be updated when associated with shared address scope %s.",
+				old.ID(), scopeID)
+		}
 	}
-	return nil
+	return p.checkAddressScope(ctx, tx, merged, prefixes)
 }
 
+// beforeDeleteSubnetPool refuses to delete a pool subnets come from.
 func (p *Plugin) beforeDeleteSubnetPool(ctx context.Context, tx *store.Tx, o *resource.Object) error {
 	n, err := tx.CountWhere(ctx, apidef.Subnets, map[string]any{"subnetpool_id": o.ID()})
 	if err != nil {
 		return err
 	}
 	if n > 0 {
-		return fault.Conflict("SubnetPoolInUse",
-			"Subnet pool %s cannot be deleted because it is in use: %d subnets are allocated from it.", o.ID(), n)
+		return fault.New(400, "SubnetPoolDeleteError", "Unable to delete subnet pool: Subnet pool has existing allocations.")
 	}
 	return nil
 }
 
+// beforeUpdateAddressScope refuses to unshare a shared scope.
+func (p *Plugin) beforeUpdateAddressScope(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error {
+	if old.Bool("shared") && patch.Has("shared") && !patch.Bool("shared") {
+		return fault.New(400, "AddressScopeUpdateError", "Unable to update address scope %s : Shared address scope can't be unshared.", old.ID())
+	}
+	return nil
+}
+
+// beforeDeleteAddressScope refuses to delete a scope subnet pools are in.
 func (p *Plugin) beforeDeleteAddressScope(ctx context.Context, tx *store.Tx, o *resource.Object) error {
 	n, err := tx.CountWhere(ctx, apidef.SubnetPools, map[string]any{"address_scope_id": o.ID()})
 	if err != nil {
@@ -187,43 +304,39 @@ func (p *Plugin) beforeDeleteAddressScope(ctx context.Context, tx *store.Tx, o *
 	return nil
 }
 
-// defaultSubnetPool returns the id of the default pool for version.
-func (p *Plugin) defaultSubnetPool(ctx context.Context, tx *store.Tx, version int) (string, error) {
+// defaultSubnetPool is get_default_subnetpool: the default pool of the IP
+// version among those the caller sees, or nil.
+func (p *Plugin) defaultSubnetPool(ctx context.Context, tx *store.Tx, version int) (*resource.Object, error) {
 	def := p.defs[apidef.SubnetPools]
-	pools, err := tx.List(ctx, def, &resource.Query{Filters: []resource.Filter{
-		{Attr: def.Attr("is_default"), Values: []any{true}},
-		{Attr: def.Attr("ip_version"), Values: []any{version}},
-	}})
+	pools, err := tx.List(ctx, def, &resource.Query{
+		Filters: []resource.Filter{
+			{Attr: def.Attr("is_default"), Values: []any{true}},
+			{Attr: def.Attr("ip_version"), Values: []any{version}},
+		},
+		Sorts: []resource.SortKey{{Attr: def.Attr("created_at")}, {Attr: def.Attr("id")}},
+	})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	if len(pools) == 0 {
-		return "", fault.NeutronBadRequest("subnets", fmt.Sprintf("No default subnetpool found for IPv%d", version))
+	for _, pool := range pools {
+		if visibleTo(ctx, pool) {
+			return pool, nil
+		}
 	}
-	return pools[0].ID(), nil
+	return nil, nil
 }
 
-// allocateFromPool picks a subnet's CIDR from a pool: the one asked for if
-// it is free, else the lowest free prefix of the asked (or default)
-// length. The pool row stays locked until the transaction ends, so
-// concurrent allocations from one pool queue instead of colliding.
-func (p *Plugin) allocateFromPool(ctx context.Context, tx *store.Tx, poolID string, version int, cidr string, prefixlen any) (netip.Prefix, error) {
-	pool, err := tx.Get(ctx, p.defs[apidef.SubnetPools], poolID, true)
-	if errors.Is(err, store.ErrNotFound) {
-		return netip.Prefix{}, SubnetPoolNotFound(poolID)
-	}
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	if pool.Int("ip_version") != version {
-		return netip.Prefix{}, fault.InvalidInput(fmt.Sprintf("Cannot allocate IPv%d subnet from IPv%d subnet pool",
-			version, pool.Int("ip_version")))
-	}
+// allocateFromPool is SubnetAllocator.allocate_subnet on the (locked)
+// pool: the CIDR want when valid, else any free prefix of length n,
+// within the pool's bounds and quota. The pool row stays locked until the
+// transaction ends, so concurrent allocations from one pool queue instead
+// of colliding.
+func (p *Plugin) allocateFromPool(ctx context.Context, tx *store.Tx, pool *resource.Object, want netip.Prefix, n int) (netip.Prefix, error) {
 	poolPrefixes, err := prefixesOf(pool.Get("prefixes"))
 	if err != nil {
 		return netip.Prefix{}, err
 	}
-	usedCIDRs, err := tx.Strings(ctx, apidef.Subnets, "cidr", "subnetpool_id", poolID)
+	usedCIDRs, err := tx.Strings(ctx, apidef.Subnets, "cidr", "subnetpool_id", pool.ID())
 	if err != nil {
 		return netip.Prefix{}, err
 	}
@@ -239,19 +352,11 @@ func (p *Plugin) allocateFromPool(ctx context.Context, tx *store.Tx, poolID stri
 			return netip.Prefix{}, err
 		}
 	}
-	if cidr != "" {
-		want, err := ipam.ParseCIDR(cidr, version)
-		if err != nil {
-			return netip.Prefix{}, ipamFault(err)
-		}
+	if want.IsValid() {
 		if err := sp.AllocateSpecific(want); err != nil {
 			return netip.Prefix{}, ipamFault(err)
 		}
 		return want, nil
-	}
-	n := pool.Int("default_prefixlen")
-	if l, ok := prefixlen.(int); ok {
-		n = l
 	}
 	got, err := sp.AllocateAny(n)
 	if err != nil {
@@ -289,32 +394,27 @@ type subnetPools struct {
 
 var _ plugin.Actioner = (*subnetPools)(nil)
 
-// Action implements plugin.Actioner.
+// Action implements plugin.Actioner: add_prefixes is an update of the
+// pool's prefixes to the current ones plus those given, with every rule
+// of an update; remove_prefixes takes prefixes away unless a subnet uses
+// them.
 func (h *subnetPools) Action(ctx context.Context, id, action string, body map[string]any) (any, error) {
-	raw, ok := body["prefixes"]
-	if !ok {
-		return nil, fault.BadRequest("Unable to find 'prefixes' in request body")
+	invalid := fault.BadRequest("Request body contains invalid data")
+	list, ok := body["prefixes"].([]any)
+	if !ok || len(list) == 0 {
+		return nil, invalid
 	}
-	list, err := resource.ToStringList("prefixes", raw)
-	if err != nil {
-		return nil, fault.BadRequest("%s", err.Error())
+	given := make([]string, len(list))
+	for i, it := range list {
+		given[i] = resource.PyStr(it)
 	}
-	given := list.([]string)
 	var result []string
-	err = h.p.store.Write(ctx, func(tx *store.Tx) error {
-		pool, err := tx.Get(ctx, h.Res, id, true)
-		if errors.Is(err, store.ErrNotFound) {
-			return SubnetPoolNotFound(id)
-		}
+	err := h.p.store.Write(ctx, func(tx *store.Tx) error {
+		pool, err := h.p.visibleSubnetPool(ctx, tx, id, true)
 		if err != nil {
 			return err
 		}
-		current := toStrings(pool.Get("prefixes"))
-		if len(given) == 0 {
-			result = current
-			return nil
-		}
-		have, err := prefixesOf(current)
+		have, err := prefixesOf(pool.Get("prefixes"))
 		if err != nil {
 			return err
 		}
@@ -322,16 +422,14 @@ func (h *subnetPools) Action(ctx context.Context, id, action string, body map[st
 		if err != nil {
 			return ipamFault(err)
 		}
-		var next []string
+		patch := resource.New(h.Res)
 		switch action {
 		case "add_prefixes":
-			merged, err := ipam.UpdatePrefixes(have, append(append([]netip.Prefix{}, have...), asked...), pool.Int("ip_version"))
-			if err != nil {
-				return ipamFault(err)
+			patch.Set("prefixes", prefixStrings(append(append([]netip.Prefix{}, have...), asked...)))
+			if err := h.p.beforeUpdateSubnetPool(ctx, tx, pool, patch); err != nil {
+				return err
 			}
-			next = prefixStrings(merged)
 		case "remove_prefixes":
-			remove := asked
 			usedCIDRs, err := tx.Strings(ctx, apidef.Subnets, "cidr", "subnetpool_id", id)
 			if err != nil {
 				return err
@@ -340,24 +438,26 @@ func (h *subnetPools) Action(ctx context.Context, id, action string, body map[st
 			if err != nil {
 				return err
 			}
-			left, err := ipam.RemovePrefixes(have, remove, used)
+			left, err := ipam.RemovePrefixes(have, asked, used)
 			if err != nil {
 				return ipamFault(err)
 			}
-			next = prefixStrings(left)
+			patch.Set("prefixes", prefixStrings(left))
 		default:
 			return fault.HTTPNotFound()
 		}
-		patch := resource.New(h.Res)
-		patch.Set("prefixes", next)
-		if _, err := h.Write(ctx, tx, pool, patch); err != nil {
+		next, err := h.Write(ctx, tx, pool, patch)
+		if err != nil {
 			return err
 		}
-		result = next
+		result = toStrings(next.Get("prefixes"))
 		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	if result == nil {
+		result = []string{}
 	}
 	return map[string]any{"prefixes": result}, nil
 }

@@ -43,6 +43,15 @@ type Hooks struct {
 	BeforeDelete func(ctx context.Context, tx *store.Tx, o *resource.Object) error
 	// InitialRevision is the revision_number a new object starts at.
 	InitialRevision int
+	// QuotaResource is the quota name creates count against ("network");
+	// empty for resources without a quota.
+	QuotaResource string
+}
+
+// Quota reserves room for new objects inside their creating transaction;
+// quota.Engine implements it.
+type Quota interface {
+	Reserve(ctx context.Context, tx *store.Tx, project, resource string, n int) error
 }
 
 // Handler is a plugin.Handler that maps a resource straight onto the store, with
@@ -51,6 +60,8 @@ type Handler struct {
 	Res   *resource.Resource
 	Store *store.Store
 	Hooks Hooks
+	// Quota, when set, is checked on every create for Hooks.QuotaResource.
+	Quota Quota
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 }
@@ -62,6 +73,10 @@ func New(r *resource.Resource, s *store.Store, h Hooks) *Handler {
 	s.Bind(r)
 	return &Handler{Res: r, Store: s, Hooks: h, Now: time.Now}
 }
+
+// Generic returns g; wrappers that embed a Handler inherit it, so code
+// holding a plugin.Handler can reach the store-backed handler inside.
+func (g *Handler) Generic() *Handler { return g }
 
 // NotFound returns the resource's 404 for id; the API uses it to hide
 // objects the caller may not see.
@@ -120,6 +135,9 @@ func (g *Handler) Get(ctx context.Context, id string) (*resource.Object, error) 
 func (g *Handler) Create(ctx context.Context, objs []*resource.Object) ([]*resource.Object, error) {
 	now := g.Now().UTC().Truncate(time.Second)
 	err := g.Store.Write(ctx, func(tx *store.Tx) error {
+		if err := g.reserve(ctx, tx, objs); err != nil {
+			return err
+		}
 		for _, o := range objs {
 			if !o.Has("id") || o.String("id") == "" {
 				o.Set("id", uuid.NewString())
@@ -232,6 +250,30 @@ func (g *Handler) Delete(ctx context.Context, id string, ifRevision int) error {
 		}
 		return nil
 	})
+}
+
+// reserve checks the quota for a create, bulk included: all objects of a
+// project count together, so a bulk that would exceed the quota creates
+// nothing.
+func (g *Handler) reserve(ctx context.Context, tx *store.Tx, objs []*resource.Object) error {
+	if g.Quota == nil || g.Hooks.QuotaResource == "" {
+		return nil
+	}
+	counts := map[string]int{}
+	var projects []string
+	for _, o := range objs {
+		p := o.String("project_id")
+		if counts[p] == 0 {
+			projects = append(projects, p)
+		}
+		counts[p]++
+	}
+	for _, p := range projects {
+		if err := g.Quota.Reserve(ctx, tx, p, g.Hooks.QuotaResource, counts[p]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (g *Handler) afterRead(ctx context.Context, tx *store.Tx, objs []*resource.Object) error {

@@ -1,0 +1,129 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Quota tables: per-project limits that differ from the defaults, and one
+// lock row per project and resource that creates serialize on, so a quota
+// holds with many concurrent creates across several servers.
+
+// QuotaLimits returns the limits set for a project, by resource.
+func (tx *Tx) QuotaLimits(ctx context.Context, project string) (map[string]int, error) {
+	rows, err := tx.query(ctx, "SELECT resource, hard_limit FROM quotas WHERE project_id = ?", project)
+	if err != nil {
+		return nil, fmt.Errorf("read quotas of %s: %w", project, err)
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var r string
+		var n int
+		if err := rows.Scan(&r, &n); err != nil {
+			return nil, err
+		}
+		out[r] = n
+	}
+	return out, rows.Err()
+}
+
+// QuotaProjects returns the projects that have limits set.
+func (tx *Tx) QuotaProjects(ctx context.Context) ([]string, error) {
+	return tx.Strings(ctx, "quotas", "DISTINCT project_id", "", nil)
+}
+
+// SetQuotaLimit sets one limit of a project.
+func (tx *Tx) SetQuotaLimit(ctx context.Context, project, resource string, limit int) error {
+	if _, err := tx.exec(ctx, "DELETE FROM quotas WHERE project_id = ? AND resource = ?", project, resource); err != nil {
+		return fmt.Errorf("set quota %s of %s: %w", resource, project, err)
+	}
+	if _, err := tx.exec(ctx, "INSERT INTO quotas (project_id, resource, hard_limit) VALUES (?, ?, ?)", project, resource, limit); err != nil {
+		return fmt.Errorf("set quota %s of %s: %w", resource, project, err)
+	}
+	return nil
+}
+
+// ResetQuotaLimits removes a project's limits, so the defaults apply.
+func (tx *Tx) ResetQuotaLimits(ctx context.Context, project string) error {
+	if _, err := tx.exec(ctx, "DELETE FROM quotas WHERE project_id = ?", project); err != nil {
+		return fmt.Errorf("reset quotas of %s: %w", project, err)
+	}
+	return nil
+}
+
+// LockQuota takes the lock row of a project's resource for the rest of
+// the transaction (creating it on first use). Creates counted against
+// the same quota queue on it.
+func (tx *Tx) LockQuota(ctx context.Context, project, resource string) error {
+	if _, err := tx.exec(ctx, "INSERT INTO quota_locks (project_id, resource) VALUES (?, ?) ON CONFLICT DO NOTHING", project, resource); err != nil {
+		return fmt.Errorf("lock quota %s of %s: %w", resource, project, err)
+	}
+	rows, err := tx.query(ctx, "SELECT project_id FROM quota_locks WHERE project_id = ? AND resource = ?"+tx.s.dialect.forUpdate(), project, resource)
+	if err != nil {
+		return fmt.Errorf("lock quota %s of %s: %w", resource, project, err)
+	}
+	return rows.Close()
+}
+
+// CountOwned counts collection's rows owned by project.
+func (tx *Tx) CountOwned(ctx context.Context, collection, project string) (int, error) {
+	return tx.Count(ctx, collection, "project_id", project)
+}
+
+// RBACShared returns the ids of objects of objectType that an RBAC policy
+// with action shares with project or with every project.
+func (tx *Tx) RBACShared(ctx context.Context, objectType, action, project string) (map[string]bool, error) {
+	rows, err := tx.query(ctx, "SELECT object_id FROM rbac_policies WHERE object_type = ? AND action = ? AND target_tenant IN (?, '*')",
+		objectType, action, project)
+	if err != nil {
+		return nil, fmt.Errorf("read RBAC policies: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}
+
+// ProjectsWithPorts returns the projects, other than except, owning ports
+// on a network (network-owned ports, with an empty project, excluded).
+func (tx *Tx) ProjectsWithPorts(ctx context.Context, networkID string, except []string) ([]string, error) {
+	owners, err := tx.Strings(ctx, "ports", "DISTINCT project_id", "network_id", networkID)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, p := range owners {
+		if p != "" && !slices.Contains(except, p) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// DeleteWhere deletes collection's rows whose columns equal the given
+// values, returning how many it deleted.
+func (tx *Tx) DeleteWhere(ctx context.Context, collection string, eq map[string]any) (int64, error) {
+	var conds []string
+	var args []any
+	for col, v := range eq {
+		conds = append(conds, col+" = ?")
+		args = append(args, v)
+	}
+	if len(conds) == 0 {
+		return 0, fmt.Errorf("store: refusing to delete every row of %s", collection)
+	}
+	res, err := tx.exec(ctx, "DELETE FROM "+tableName(collection)+" WHERE "+strings.Join(conds, " AND "), args...)
+	if err != nil {
+		return 0, fmt.Errorf("delete from %s: %w", collection, err)
+	}
+	return res.RowsAffected()
+}
