@@ -22,7 +22,8 @@ var (
 		"The base MAC address Neutron will use for VIFs. The first 3 octets will remain unchanged. If the 4th octet is not 00, it will also be used. The others will be randomly generated.")
 	optAllowOverlappingIPs = Options.Bool("DEFAULT", "allow_overlapping_ips", false,
 		"Allow overlapping IP support in Neutron.")
-	optStatePath = Options.String("DEFAULT", "state_path", "/var/lib/neutron",
+	// state_path is read through interpolation ($state_path) only.
+	_ = Options.String("DEFAULT", "state_path", "/var/lib/neutron",
 		"Where to store Neutron state files.")
 	optPaginationMaxLimit = Options.Int("DEFAULT", "pagination_max_limit", -1,
 		"The maximum number of items returned in a single response; -1 means no limit.").Min(-1)
