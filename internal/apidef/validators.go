@@ -2,7 +2,6 @@ package apidef
 
 import (
 	"fmt"
-	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -111,100 +110,6 @@ func stringField(m map[string]any, k string, f func(string) (string, error)) err
 	return nil
 }
 
-func convertFixedIPs(v any) (any, error) {
-	seen := map[string]bool{}
-	return objectList("fixed_ips", "fixed IP", nil, []string{"subnet_id", "ip_address"}, func(m map[string]any) error {
-		if ip, ok := m["ip_address"]; ok {
-			s, isStr := ip.(string)
-			if !isStr {
-				return fmt.Errorf("'%s' is not a valid IP address", resource.PyStr(ip))
-			}
-			c, err := canonicalIP(s)
-			if err != nil {
-				return err
-			}
-			if seen[c] {
-				return fmt.Errorf("Duplicate IP address '%s'", s)
-			}
-			seen[c] = true
-			m["ip_address"] = c
-		}
-		if id, ok := m["subnet_id"]; ok {
-			if err := resource.UUID(id); err != nil {
-				return err
-			}
-		}
-		return nil
-	})(v)
-}
-
-func convertAddressPairs(v any) (any, error) {
-	return objectList("allowed_address_pairs", "allowed address pair", []string{"ip_address"}, []string{"mac_address"},
-		func(m map[string]any) error {
-			ip, _ := m["ip_address"].(string)
-			c, err := convertCIDR("allowed_address_pairs")(ip)
-			if err != nil || c == nil {
-				return fmt.Errorf("'%s' is not a valid IP address", resource.PyStr(m["ip_address"]))
-			}
-			// A single address is shown without a prefix length.
-			if p := netip.MustParsePrefix(c.(string)); p.IsSingleIP() {
-				c = p.Addr().String()
-			}
-			m["ip_address"] = c
-			if mac, ok := m["mac_address"]; ok {
-				s, err := convertMAC(mac)
-				if err != nil {
-					return err
-				}
-				m["mac_address"] = s
-			}
-			return nil
-		})(v)
-}
-
-func convertExtraDHCPOpts(v any) (any, error) {
-	return objectList("extra_dhcp_opts", "extra DHCP option", []string{"opt_name"}, []string{"opt_value", "ip_version"},
-		func(m map[string]any) error {
-			if _, ok := m["opt_name"].(string); !ok {
-				return fmt.Errorf("'%s' is not a valid string", resource.PyStr(m["opt_name"]))
-			}
-			if iv, ok := m["ip_version"]; ok && iv != nil {
-				n, err := resource.ToInt(iv)
-				if err != nil || (n != 4 && n != 6) {
-					return fmt.Errorf("'%s' is not in [4, 6]", resource.PyStr(iv))
-				}
-				m["ip_version"] = n
-			} else {
-				m["ip_version"] = 4
-			}
-			return nil
-		})(v)
-}
-
-// convertMAC sanitises a MAC address to lower-case colon form, as
-// neutron-lib's convert_to_sanitized_mac_address does.
-func convertMAC(v any) (string, error) {
-	s, ok := v.(string)
-	if !ok {
-		return "", fmt.Errorf("'%s' is not a valid MAC address", resource.PyStr(v))
-	}
-	hw, err := net.ParseMAC(s)
-	if err != nil || len(hw) != 6 {
-		return "", fmt.Errorf("'%s' is not a valid MAC address", s)
-	}
-	return strings.ToLower(hw.String()), nil
-}
-
-func convertMACAttr(attr string) func(any) (any, error) {
-	return func(v any) (any, error) {
-		s, err := convertMAC(v)
-		if err != nil {
-			return nil, &resource.ValidationError{Attr: attr, Reason: err.Error()}
-		}
-		return s, nil
-	}
-}
-
 // oneOf validates a string against allowed values (type:values).
 func oneOf(values ...string) func(any) error {
 	return func(v any) error {
@@ -222,16 +127,3 @@ func oneOf(values ...string) func(any) error {
 
 // ipVersion validates type:values [4, 6] on an int.
 var ipVersion = validValues(4, 6)
-
-// jsonDict validates a JSON object (binding:profile).
-func jsonDict(attr string) func(any) (any, error) {
-	return func(v any) (any, error) {
-		if v == nil {
-			return map[string]any{}, nil
-		}
-		if _, ok := v.(map[string]any); !ok {
-			return nil, &resource.ValidationError{Attr: attr, Reason: fmt.Sprintf("'%s' is not a dictionary", resource.PyStr(v))}
-		}
-		return v, nil
-	}
-}

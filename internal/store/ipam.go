@@ -465,3 +465,19 @@ func (tx *Tx) AllocationCounts(ctx context.Context) (map[string]int, error) {
 	}
 	return out, rows.Err()
 }
+
+// LockName takes a transaction-scoped lock on an arbitrary name
+// (PostgreSQL's advisory locks; SQLite serializes writers anyway), so that
+// a check and the write it guards are atomic across servers: a port's MAC
+// is checked free on its network and then stored, and a concurrent
+// request for the same MAC waits, then sees it taken.
+func (tx *Tx) LockName(ctx context.Context, name string) error {
+	if tx.s.dialect.name() != "postgresql" {
+		return nil
+	}
+	rows, err := tx.query(ctx, "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", name)
+	if err != nil {
+		return fmt.Errorf("lock %q: %w", name, err)
+	}
+	return rows.Close()
+}

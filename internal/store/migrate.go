@@ -171,6 +171,12 @@ var migrations = []migration{
 		)`,
 		`CREATE INDEX rbac_policies_target ON rbac_policies (object_type, target_tenant)`,
 	}},
+	// Quota checks count a project's rows on every create.
+	{5, "project indexes for quota counts", []string{
+		`CREATE INDEX subnets_project_id ON subnets (project_id)`,
+		`CREATE INDEX subnetpools_project_id ON subnetpools (project_id)`,
+		`CREATE INDEX rbac_policies_project_id ON rbac_policies (project_id)`,
+	}},
 }
 
 // SchemaVersion is the version Migrate brings a database to.

@@ -11,12 +11,15 @@ import (
 )
 
 // benchEnv starts a server for a benchmark on the named engine.
+// benchEnv starts a server for a benchmark on the named engine, with
+// quotas lifted so benchmarks can create thousands of objects.
 func benchEnv(b *testing.B, engine string) *env {
+	unlimited := map[string]string{"quotas.quota_network": "-1", "quotas.quota_subnet": "-1", "quotas.quota_port": "-1"}
 	switch engine {
 	case "sqlite":
-		return newEnv(b, "sqlite:///"+filepath.Join(b.TempDir(), "bench.sqlite"), nil)
+		return newEnv(b, "sqlite:///"+filepath.Join(b.TempDir(), "bench.sqlite"), unlimited)
 	default:
-		return newEnv(b, pgtest.NewDatabase(b), nil)
+		return newEnv(b, pgtest.NewDatabase(b), unlimited)
 	}
 }
 

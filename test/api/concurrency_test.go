@@ -405,3 +405,53 @@ func hammerSubnetPool(t *testing.T, servers []*env) {
 		t.Errorf("create from an exhausted pool: %s", r)
 	}
 }
+
+// TestConcurrentSameAddress races many requests for one MAC, and for one
+// IP address, across the servers: exactly one of each wins, and the others
+// get Neutron's 409.
+func TestConcurrentSameAddress(t *testing.T) {
+	for _, engine := range []string{"postgresql", "sqlite"} {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			servers := concurrencyEnvs(t, engine)
+			e := servers[0]
+			n := e.createNetwork(admin, map[string]any{"name": "race"})
+			netID := n["id"].(string)
+			e.portSubnet(admin, netID, map[string]any{"cidr": "10.30.0.0/24"})
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			for _, c := range []struct {
+				what, errType string
+				attrs         map[string]any
+			}{
+				{"MAC", "MacAddressInUse", map[string]any{"mac_address": "fa:16:3e:aa:bb:cc"}},
+				{"IP", "IpAddressAlreadyAllocated", map[string]any{"fixed_ips": []any{map[string]any{"ip_address": "10.30.0.77"}}}},
+			} {
+				var won atomic.Int32
+				var bad failures
+				var wg sync.WaitGroup
+				for i := range 16 {
+					wg.Go(func() {
+						body := map[string]any{"network_id": netID}
+						for k, v := range c.attrs {
+							body[k] = v
+						}
+						r := call(ctx, servers[i%len(servers)].url, "POST", "/v2.0/ports", map[string]any{"port": body})
+						switch {
+						case r.status == 201:
+							won.Add(1)
+						case r.status == 409 && r.errType() == c.errType:
+						default:
+							bad.add("same %s: %s", c.what, r)
+						}
+					})
+				}
+				wg.Wait()
+				bad.report(t)
+				if won.Load() != 1 {
+					t.Errorf("same %s: %d creates succeeded, want 1", c.what, won.Load())
+				}
+			}
+		})
+	}
+}

@@ -471,6 +471,15 @@ func TestPortMACAddress(t *testing.T) {
 		q := e.portCreate(admin, netID, nil)
 		e.portUpdate(admin, id, map[string]any{"mac_address": q["mac_address"]}).
 			fault(t, 409, "MacAddressInUse", q["mac_address"].(string))
+		// MAC and addresses together (test_update_port_mac_ip); pairs given
+		// with the change take the new MAC.
+		both := e.portUpdate(admin, q["id"].(string), map[string]any{"mac_address": "fa:16:3e:00:00:09",
+			"fixed_ips":             []any{map[string]any{"ip_address": "10.0.0.99"}},
+			"allowed_address_pairs": []any{map[string]any{"ip_address": "10.0.0.98"}}}).expect(t, 200).obj(t, "port")
+		if both["mac_address"] != "fa:16:3e:00:00:09" || !reflect.DeepEqual(ptAddrs(t, both), []string{"10.0.0.99"}) ||
+			!reflect.DeepEqual(both["allowed_address_pairs"], []any{map[string]any{"ip_address": "10.0.0.98", "mac_address": "fa:16:3e:00:00:09"}}) {
+			t.Errorf("MAC, address and pairs update: %v %v %v", both["mac_address"], both["fixed_ips"], both["allowed_address_pairs"])
+		}
 		// The network's own ports keep their MAC (test_update_port_mac_bad_owner).
 		dhcp := e.portCreate(admin, netID, map[string]any{"device_owner": "network:dhcp"})
 		e.portUpdate(admin, dhcp["id"].(string), map[string]any{"mac_address": "fa:16:3e:00:00:02"}).
@@ -893,6 +902,15 @@ func TestPortPolicy(t *testing.T) {
 		e.do(member2, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": sharedID,
 			"allowed_address_pairs": []any{map[string]any{"ip_address": "10.1.0.50"}}}}).
 			fault(t, 403, "PolicyNotAuthorized", "create_port:allowed_address_pairs")
+		// Its own port on a shared network: it may rename it, but only the
+		// network owner changes addresses or port security.
+		e.portUpdate(member2, b["id"].(string), map[string]any{"name": "mine"}).expect(t, 200)
+		e.portUpdate(member2, b["id"].(string), map[string]any{"fixed_ips": []any{map[string]any{"subnet_id": ss["id"]}}}).
+			fault(t, 403, "PolicyNotAuthorized", "update_port:fixed_ips")
+		e.portUpdate(member2, b["id"].(string), map[string]any{"port_security_enabled": false}).
+			fault(t, 403, "PolicyNotAuthorized", "update_port:port_security_enabled")
+		e.portUpdate(member2, b["id"].(string), map[string]any{"device_id": nil}).
+			fault(t, 400, "HTTPBadRequest", "Invalid input for device_id. Reason: 'None' is not a valid string.")
 		// An external network is visible but not shared: 403.
 		e.do(member2, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": external["id"]}}).
 			fault(t, 403, "PolicyNotAuthorized", "rule:create_port")

@@ -623,3 +623,29 @@ func TestSubnetPoolAndScopeVisibility(t *testing.T) {
 			"IllegalSubnetPoolUpdate", "Illegal subnetpool update : subnetpool "+inPub+" cannot be updated when associated with shared address scope "+pubScope+".")
 	})
 }
+
+// TestSubnetAllocationFromIPv6Pool: a subnet allocated by prefix length
+// gets its first host as gateway in both families (subnet_alloc), unlike
+// a subnet given a CIDR, whose IPv6 gateway is the subnet-router anycast
+// address.
+func TestSubnetAllocationFromIPv6Pool(t *testing.T) {
+	engines(t, func(t *testing.T, e *env) {
+		netID := e.createNetwork(admin, map[string]any{"name": "n"})["id"].(string)
+		pool := e.spCreate(admin, map[string]any{"name": "v6", "prefixes": []any{"2001:db8::/48"}})["id"].(string)
+		s := e.snCreate(admin, map[string]any{"network_id": netID, "ip_version": 6, "subnetpool_id": pool})
+		if s["cidr"] != "2001:db8::/64" || s["gateway_ip"] != "2001:db8::1" ||
+			!reflect.DeepEqual(snPools(s["allocation_pools"]), []string{"2001:db8::2-2001:db8::ffff:ffff:ffff:ffff"}) {
+			t.Errorf("allocated %v gateway %v pools %v", s["cidr"], s["gateway_ip"], snPools(s["allocation_pools"]))
+		}
+		c := e.snCreate(admin, map[string]any{"network_id": netID, "ip_version": 6, "subnetpool_id": pool, "cidr": "2001:db8:0:5::/64"})
+		if c["gateway_ip"] != "2001:db8:0:5::" {
+			t.Errorf("specific CIDR gateway %v", c["gateway_ip"])
+		}
+		// Without a CIDR Neutron skips the /64 rule of SLAAC.
+		l := e.snCreate(admin, map[string]any{"network_id": netID, "ip_version": 6, "subnetpool_id": pool, "prefixlen": 80,
+			"ipv6_ra_mode": "slaac", "ipv6_address_mode": "slaac"})
+		if l["cidr"] != "2001:db8:0:1::/80" {
+			t.Errorf("slaac /80 from the pool: %v", l["cidr"])
+		}
+	})
+}

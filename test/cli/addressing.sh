@@ -475,7 +475,8 @@ expect_cli_error "Subnets hosted on the same network must be allocated from the 
 	subnet create --network cli-net-a --subnet-pool cli-pool cli-wrong-pool
 expect_cli_error "Unable to complete operation on subnet $suba: One or more ports have an IP allocation from this subnet." \
 	subnet delete cli-sub-a-renamed
-expect_cli_error "Unable to complete operation on network $neta. There are one or more ports still in use on the network." \
+# (Neutron since 2023.1 goes on with ", id for these ports is: …".)
+expect_cli_error "Unable to complete operation on network $neta. There are one or more ports still in use on the network" \
 	network delete cli-net-a
 expect_cli_error "Unable to complete operation on address scope $scope. There are one or more subnet pools in use on the address scope." \
 	address scope delete cli-scope-renamed

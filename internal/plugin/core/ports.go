@@ -160,6 +160,9 @@ func setIfAbsent(o *resource.Object, name string, v any) {
 func (p *Plugin) assignMAC(ctx context.Context, tx *store.Tx, o *resource.Object, netID string) error {
 	if o.Has("mac_address") {
 		mac := o.String("mac_address")
+		if err := lockMAC(ctx, tx, netID, mac); err != nil {
+			return err
+		}
 		if inUse, err := macTaken(ctx, tx, netID, mac); err != nil || inUse {
 			if err == nil {
 				err = macInUse(netID, mac)
@@ -187,9 +190,16 @@ func (p *Plugin) assignMAC(ctx context.Context, tx *store.Tx, o *resource.Object
 		"Unable to generate unique mac on network %s.", netID)
 }
 
+// macTaken reports whether a MAC is in use on the network.
 func macTaken(ctx context.Context, tx *store.Tx, netID, mac string) (bool, error) {
 	n, err := tx.CountWhere(ctx, apidef.Ports, map[string]any{"network_id": netID, "mac_address": mac})
 	return n > 0, err
+}
+
+// lockMAC serializes requests for one MAC on a network, so that two
+// cannot both find it free; generated MACs are random enough to skip it.
+func lockMAC(ctx context.Context, tx *store.Tx, netID, mac string) error {
+	return tx.LockName(ctx, "port-mac/"+netID+"/"+mac)
 }
 
 // withPairMACs gives every allowed address pair without a MAC the port's,
@@ -663,6 +673,9 @@ func (p *Plugin) beforeUpdatePort(ctx context.Context, tx *store.Tx, old, patch 
 			"Operation %s is not supported for device_owner %s on port %s.", "mac address update", owner, "<built-in function id>")
 	}
 	if newMAC != "" {
+		if err := lockMAC(ctx, tx, old.String("network_id"), newMAC); err != nil {
+			return err
+		}
 		if inUse, err := macTaken(ctx, tx, old.String("network_id"), newMAC); err != nil {
 			return err
 		} else if inUse {

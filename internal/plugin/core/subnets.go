@@ -557,7 +557,13 @@ func (p *Plugin) checkOverlap(ctx context.Context, tx *store.Tx, netID string, p
 	if p.opts.AllowOverlappingIPs {
 		cidrs, err = tx.Strings(ctx, apidef.Subnets, "cidr", "network_id", netID)
 	} else {
-		cidrs, err = tx.Strings(ctx, apidef.Subnets, "cidr", "", nil)
+		// Subnets of any network may collide: serialize cloud-wide
+		// subnet creation on one lock row so two concurrent creates
+		// cannot both pass the check (the network row lock covers the
+		// per-network case).
+		if err = tx.LockQuota(ctx, "*", "subnet_cidrs"); err == nil {
+			cidrs, err = tx.Strings(ctx, apidef.Subnets, "cidr", "", nil)
+		}
 	}
 	if err != nil {
 		return err
