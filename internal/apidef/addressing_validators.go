@@ -321,3 +321,6 @@ func validValues[T comparable](values ...T) func(any) error {
 		return fmt.Errorf("%s is not in valid_values", resource.PyStr(v))
 	}
 }
+
+// ipVersion validates type:values [4, 6].
+var ipVersion = validValues(4, 6)

@@ -354,7 +354,7 @@ func dhcpOneLine(v any, maxLen int) bool {
 	if !ok || len([]rune(s)) > maxLen || strings.TrimSpace(s) == "" {
 		return false
 	}
-	return !strings.ContainsAny(s, "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
+	return !strings.ContainsAny(s, "\n\r\v\f\x1c\x1d\x1e\u0085\u2028\u2029")
 }
 
 // convertBindingProfile validates binding:profile (type:dict_or_none);

@@ -130,7 +130,7 @@ func (f *fakeKeystone) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Subject-Token", r.Header.Get("X-Subject-Token"))
 		writeJSON(w, 200, map[string]any{"token": doc})
 	default:
-		http.Error(w, "method", 405)
+		http.Error(w, "method", http.StatusMethodNotAllowed)
 	}
 }
 

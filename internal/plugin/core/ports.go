@@ -263,10 +263,7 @@ func validDHCPOptValue(name string, value any) bool {
 // a valid value are added; options not named stay. Creating a port is
 // merging into nothing.
 func mergeDHCPOpts(current []any, requested any) []any {
-	out := make([]any, 0, len(current))
-	for _, it := range current {
-		out = append(out, it)
-	}
+	out := append(make([]any, 0, len(current)), current...)
 	reqs, _ := requested.([]any)
 	for _, it := range reqs {
 		r := it.(map[string]any)
