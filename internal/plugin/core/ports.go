@@ -842,8 +842,10 @@ func storedFixedIPs(port *resource.Object) []heldIP {
 	items, _ := port.Get("fixed_ips").([]any)
 	out := make([]heldIP, 0, len(items))
 	for _, it := range items {
-		m := it.(map[string]any)
-		out = append(out, heldIP{subnetID: fmt.Sprint(m["subnet_id"]), ip: fmt.Sprint(m["ip_address"])})
+		m, _ := it.(map[string]any)
+		subnetID, _ := m["subnet_id"].(string)
+		ip, _ := m["ip_address"].(string)
+		out = append(out, heldIP{subnetID: subnetID, ip: ip})
 	}
 	return out
 }

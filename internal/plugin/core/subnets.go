@@ -478,28 +478,14 @@ func (p *Plugin) checkGatewayNotInUse(ctx context.Context, tx *store.Tx, cur *re
 		if !ipam.IsRouterPortOwner(port.String("device_owner")) {
 			continue
 		}
-		for _, ip := range fixedIPsOf(port) {
-			if ip.subnetID == cur.ID() && ip.address == current.String() {
+		for _, ip := range storedFixedIPs(port) {
+			if ip.subnetID == cur.ID() && ip.ip == current.String() {
 				return fault.Conflict("GatewayIpInUse", "Current gateway ip %s already in use by port %s. Unable to update.",
 					current, port.ID())
 			}
 		}
 	}
 	return nil
-}
-
-type fixedIP struct{ subnetID, address string }
-
-func fixedIPsOf(port *resource.Object) []fixedIP {
-	items, _ := port.Get("fixed_ips").([]any)
-	out := make([]fixedIP, 0, len(items))
-	for _, it := range items {
-		m, _ := it.(map[string]any)
-		s, _ := m["subnet_id"].(string)
-		a, _ := m["ip_address"].(string)
-		out = append(out, fixedIP{s, a})
-	}
-	return out
 }
 
 func (p *Plugin) afterCreateSubnet(ctx context.Context, tx *store.Tx, o *resource.Object) error {
