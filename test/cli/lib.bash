@@ -1,0 +1,101 @@
+# test/cli/lib.bash — what every CLI compatibility script shares: argument
+# and prerequisite checks, a temporary state directory, starting and
+# stopping `neutrino all-in-one` on a free loopback port, and osc, the
+# openstack CLI against it. Source it after setting me=<script name>;
+# it is not a test itself (test-all runs only executable *.sh files).
+: "${me:?set me to the script name before sourcing lib.bash}"
+
+fail() {
+	echo "FAIL: $me: $*" >&2
+	if [[ -n ${log:-} && -s $log ]]; then
+		echo "--- last lines of the neutrino log ($log):" >&2
+		tail -n 20 "$log" >&2
+	fi
+	exit 1
+}
+
+(($# == 1)) || { echo "usage: $0 /path/to/neutrino" >&2; exit 2; }
+bin=$1
+[[ -x $bin ]] || fail "$bin is not an executable file"
+[[ $bin == /* ]] || bin=$PWD/$bin
+
+if ! command -v openstack >/dev/null 2>&1; then
+	if [[ ${CI:-} == true ]]; then
+		fail "the openstack CLI is not installed (Debian package python3-openstackclient)"
+	fi
+	echo "SKIP: $me: the openstack CLI is not installed (Debian package python3-openstackclient)"
+	exit 0
+fi
+command -v python3 >/dev/null 2>&1 || fail "python3 is not installed"
+
+# Nothing from the caller's environment may point the CLI at another cloud.
+while IFS= read -r var; do unset "$var"; done < <(compgen -e | grep '^OS_' || true)
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/neutrino-cli-${me%.sh}.XXXXXX")
+log=$tmp/neutrino.log
+pid=""
+
+stop_server() { # stop_server: SIGTERM, wait; returns the server's exit status
+	local rc=0 i
+	[[ -n $pid ]] || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "$me: neutrino (pid $pid) ignored SIGTERM for 10 s; killing it" >&2
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || rc=$?
+	pid=""
+	return "$rc"
+}
+cleanup() {
+	stop_server || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+endpoint=http://127.0.0.1:$port
+conf=$tmp/neutron.conf
+cat >"$conf" <<EOF
+[DEFAULT]
+state_path = $tmp/state
+bind_port = $port
+EOF
+
+start_server() {
+	"$bin" all-in-one --config-file "$conf" >>"$log" 2>&1 &
+	pid=$!
+	local deadline=$((SECONDS + 20))
+	while ((SECONDS < deadline)); do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			local rc=0
+			wait "$pid" || rc=$?
+			pid=""
+			fail "neutrino all-in-one exited (status $rc) before answering GET $endpoint/"
+		fi
+		if python3 - "$endpoint/" <<'EOF' 2>/dev/null; then
+import sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=1) as r:
+    sys.exit(0 if r.status == 200 else 1)
+EOF
+			return 0
+		fi
+		sleep 0.2
+	done
+	fail "neutrino all-in-one did not answer GET $endpoint/ within 20 s"
+}
+
+out=$tmp/out
+osc() { # osc ARGS...: the openstack CLI against our server; output in $out
+	if ! openstack --os-auth-type none --os-endpoint "$endpoint" "$@" >"$out" 2>&1; then
+		echo "--- openstack $* failed:" >&2
+		cat "$out" >&2
+		fail "openstack $* exited non-zero"
+	fi
+}
