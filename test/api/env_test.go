@@ -5,18 +5,16 @@ package api_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/neutrino-net/neutrino/internal/server"
+	"github.com/neutrino-net/neutrino/internal/testenv/apiserver"
 	"github.com/neutrino-net/neutrino/internal/testenv/pgtest"
 )
 
@@ -46,31 +44,8 @@ func engines(t *testing.T, f func(t *testing.T, e *env)) {
 // option overrides ("section.name" → value).
 func newEnv(t testing.TB, connection string, overrides map[string]string) *env {
 	t.Helper()
-	opts := map[string]string{
-		"DEFAULT.auth_strategy": "noauth",
-		"database.connection":   connection,
-	}
-	for k, v := range overrides {
-		opts[k] = v
-	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	}
-	cfg, err := server.Options.LoadWithDefaults(opts, nil, nil, logger)
-	if err != nil {
-		t.Fatalf("load config: %v", err)
-	}
-	srv, err := server.New(context.Background(), cfg, logger)
-	if err != nil {
-		t.Fatalf("start server: %v", err)
-	}
-	ts := httptest.NewServer(srv.API)
-	t.Cleanup(func() {
-		ts.Close()
-		srv.Close()
-	})
-	return &env{t: t, url: ts.URL, conn: connection, srv: srv}
+	url, srv := apiserver.Start(t, connection, overrides)
+	return &env{t: t, url: url, conn: connection, srv: srv}
 }
 
 // pgEnv starts a server on a fresh PostgreSQL database, for tests

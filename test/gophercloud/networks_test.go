@@ -7,11 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -27,7 +23,7 @@ import (
 	"github.com/gophercloud/gophercloud/v2/openstack/networking/v2/networks"
 	"github.com/gophercloud/gophercloud/v2/pagination"
 
-	"github.com/neutrino-net/neutrino/internal/server"
+	"github.com/neutrino-net/neutrino/internal/testenv/apiserver"
 )
 
 // recorder is an http.RoundTripper that remembers every request it sends,
@@ -74,26 +70,7 @@ func (r *recorder) count() int {
 // locator standing in for Keystone.
 func newClient(t *testing.T) (*gophercloud.ServiceClient, *recorder) {
 	t.Helper()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	}
-	cfg, err := server.Options.LoadWithDefaults(map[string]string{
-		"DEFAULT.auth_strategy": "noauth",
-		"database.connection":   "sqlite://",
-	}, nil, nil, logger)
-	if err != nil {
-		t.Fatalf("load config: %v", err)
-	}
-	srv, err := server.New(context.Background(), cfg, logger)
-	if err != nil {
-		t.Fatalf("start server: %v", err)
-	}
-	ts := httptest.NewServer(srv.API)
-	t.Cleanup(func() {
-		ts.Close()
-		srv.Close()
-	})
+	url, _ := apiserver.Start(t, "sqlite://", nil)
 
 	rec := &recorder{}
 	provider := &gophercloud.ProviderClient{
@@ -102,14 +79,14 @@ func newClient(t *testing.T) (*gophercloud.ServiceClient, *recorder) {
 			if eo.Type != "network" {
 				return "", fmt.Errorf("no endpoint for service type %q", eo.Type)
 			}
-			return ts.URL + "/", nil
+			return url + "/", nil
 		},
 	}
 	client, err := openstack.NewNetworkV2(provider, gophercloud.EndpointOpts{})
 	if err != nil {
 		t.Fatalf("network client: %v", err)
 	}
-	if want := ts.URL + "/v2.0/"; client.ResourceBase != want {
+	if want := url + "/v2.0/"; client.ResourceBase != want {
 		t.Fatalf("resource base %q, want %q", client.ResourceBase, want)
 	}
 	return client, rec
