@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -80,6 +81,32 @@ func appendValue(b []byte, v any) []byte {
 			b = appendString(b, s)
 		}
 		return append(b, ']')
+	case []any:
+		b = append(b, '[')
+		for i, v := range t {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendValue(b, v)
+		}
+		return append(b, ']')
+	case map[string]any:
+		// Keys sorted, as encoding/json writes them.
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, k)
+			b = append(b, ':')
+			b = appendValue(b, t[k])
+		}
+		return append(b, '}')
 	}
 	enc, err := json.Marshal(v)
 	if err != nil {

@@ -11,6 +11,8 @@ func TestAppendValueMatchesEncodingJSON(t *testing.T) {
 		nil, true, false, 0, -42, "", "plain", "quote\" back\\slash", "ctl\x00\x1f\n\t\r", "<html>&amp;",
 		"unicode ✓ and \u2028 \u2029", "bad \xff utf8", []string{}, []string{"a", "b<"},
 		map[string]any{"k": []any{1.5, "x"}},
+		map[string]any{}, []any{}, map[string]any{"b": map[string]any{"z": nil, "a": true}, "a": []any{"<", 1}},
+		[]any{map[string]any{"subnet_id": "s", "ip_address": "10.0.0.1"}},
 	} {
 		want, _ := json.Marshal(v)
 		if got := appendValue(nil, v); string(got) != string(want) {

@@ -193,6 +193,14 @@ func decode(a *resource.Attr, v any) (any, error) {
 		}
 	case resource.JSON:
 		if s, ok := v.(string); ok {
+			// Most JSON columns hold an empty object or list; skip the
+			// decoder for those, it dominates large port lists otherwise.
+			switch s {
+			case "{}":
+				return map[string]any{}, nil
+			case "[]":
+				return []any{}, nil
+			}
 			var out any
 			if err := json.Unmarshal([]byte(s), &out); err != nil {
 				return nil, fmt.Errorf("decode %s: %w", a.Name, err)
