@@ -138,9 +138,11 @@ func (h *ipAvailability) compute(ctx context.Context) ([]*resource.Object, error
 	}
 	out := make([]*resource.Object, 0, len(nets))
 	for _, n := range nets {
-		// Neutron reports only networks with subnets.
-		if len(bySubnet[n.ID()]) == 0 {
-			continue
+		// Networks without subnets show with nothing available, as
+		// Neutron's outer joins give them.
+		subnets := bySubnet[n.ID()]
+		if subnets == nil {
+			subnets = []any{}
 		}
 		o := resource.New(h.res)
 		o.Set("network_id", n.ID())
@@ -149,7 +151,7 @@ func (h *ipAvailability) compute(ctx context.Context) ([]*resource.Object, error
 		o.Set("tenant_id", n.String("project_id"))
 		o.Set("total_ips", totals[n.ID()][0])
 		o.Set("used_ips", totals[n.ID()][1])
-		o.Set("subnet_ip_availability", bySubnet[n.ID()])
+		o.Set("subnet_ip_availability", subnets)
 		o.Set("ip_version", nil)
 		out = append(out, o)
 	}
