@@ -155,13 +155,29 @@ func (b *bench) networkLists(ctx context.Context) {
 			selected = slices.DeleteFunc(selected, func(s string) bool { return s == scNetworkListFiltered })
 		}
 	}
-	levels := slices.Clone(b.cfg.prepopulate)
+	b.atLevels(ctx, b.cfg.prepopulate, b.prepopulate, selected, func(s string, c int) Result {
+		switch s {
+		case scNetworkListFull:
+			return b.listFull(ctx, s, "networks", c)
+		case scNetworkListPaged:
+			return b.listPaged(ctx, s, "networks", c)
+		}
+		return b.listFiltered(ctx, c)
+	})
+}
+
+// atLevels runs the selected list scenarios at each prepopulation level,
+// smallest first, growing the collection with prepopulate before each
+// level; a level whose set-up fails reports every scenario failed.
+func (b *bench) atLevels(ctx context.Context, levels []int, prepopulate func(context.Context, int) error,
+	selected []string, run func(scenario string, c int) Result) {
+	levels = slices.Clone(levels)
 	slices.Sort(levels)
 	for _, level := range slices.Compact(levels) {
 		if ctx.Err() != nil {
 			return
 		}
-		if err := b.prepopulate(ctx, level); err != nil {
+		if err := prepopulate(ctx, level); err != nil {
 			if ctx.Err() != nil {
 				return
 			}
@@ -174,15 +190,7 @@ func (b *bench) networkLists(ctx context.Context) {
 		}
 		for _, s := range selected {
 			b.forEachConcurrency(ctx, func(c int) {
-				var r Result
-				switch s {
-				case scNetworkListFull:
-					r = b.listFull(ctx, s, "networks", c)
-				case scNetworkListPaged:
-					r = b.listPaged(ctx, s, "networks", c)
-				case scNetworkListFiltered:
-					r = b.listFiltered(ctx, c)
-				}
+				r := run(s, c)
 				r.Prepopulated = new(level)
 				b.out.emit(r)
 			})
@@ -433,37 +441,12 @@ func (b *bench) portLists(ctx context.Context) {
 	if len(selected) == 0 {
 		return
 	}
-	levels := slices.Clone(b.cfg.portLevels)
-	slices.Sort(levels)
-	for _, level := range slices.Compact(levels) {
-		if ctx.Err() != nil {
-			return
+	b.atLevels(ctx, b.cfg.portLevels, b.prepopulatePorts, selected, func(s string, c int) Result {
+		if s == scPortListPaged {
+			return b.listPaged(ctx, s, "ports", c)
 		}
-		if err := b.prepopulatePorts(ctx, level); err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			for _, s := range selected {
-				r := Result{Scenario: s, Prepopulated: new(level)}
-				r.fail(err.Error())
-				b.out.emit(r)
-			}
-			continue
-		}
-		for _, s := range selected {
-			b.forEachConcurrency(ctx, func(c int) {
-				var r Result
-				switch s {
-				case scPortListFull:
-					r = b.listFull(ctx, s, "ports", c)
-				case scPortListPaged:
-					r = b.listPaged(ctx, s, "ports", c)
-				}
-				r.Prepopulated = new(level)
-				b.out.emit(r)
-			})
-		}
-	}
+		return b.listFull(ctx, s, "ports", c)
+	})
 }
 
 // prepopulatePorts creates ports on the port network until the endpoint

@@ -195,19 +195,7 @@ func TestSubnetLifecycle(t *testing.T) {
 	other := createSubnet(ctx, t, client, subnets.CreateOpts{NetworkID: otherNet, Name: "gc-other", CIDR: "10.35.0.0/24", GatewayIP: ptr("10.35.0.254")})
 	listIDs := func(opts subnets.ListOpts) []string {
 		t.Helper()
-		pages, err := subnets.List(client, opts).AllPages(ctx)
-		if err != nil {
-			t.Fatalf("list %+v: %v", opts, err)
-		}
-		all, err := subnets.ExtractSubnets(pages)
-		if err != nil {
-			t.Fatalf("extract list %+v: %v", opts, err)
-		}
-		var ids []string
-		for _, s := range all {
-			ids = append(ids, s.ID)
-		}
-		return ids
+		return pageIDs(ctx, t, subnets.List(client, opts), subnets.ExtractSubnets, func(x subnets.Subnet) string { return x.ID })
 	}
 	for _, c := range []struct {
 		opts subnets.ListOpts
@@ -397,19 +385,7 @@ func TestSubnetPoolLifecycle(t *testing.T) {
 
 	listIDs := func(opts subnetpools.ListOpts) []string {
 		t.Helper()
-		pages, err := subnetpools.List(client, opts).AllPages(ctx)
-		if err != nil {
-			t.Fatalf("list %+v: %v", opts, err)
-		}
-		all, err := subnetpools.ExtractSubnetPools(pages)
-		if err != nil {
-			t.Fatalf("extract list %+v: %v", opts, err)
-		}
-		var ids []string
-		for _, p := range all {
-			ids = append(ids, p.ID)
-		}
-		return ids
+		return pageIDs(ctx, t, subnetpools.List(client, opts), subnetpools.ExtractSubnetPools, func(x subnetpools.SubnetPool) string { return x.ID })
 	}
 	for _, c := range []struct {
 		opts subnetpools.ListOpts
@@ -653,19 +629,7 @@ func TestPortLifecycle(t *testing.T) {
 	// fixed_ips=ip_address%3D..., fixed_ips=subnet_id%3D..., ...
 	listIDs := func(opts ports.ListOpts) []string {
 		t.Helper()
-		pages, err := ports.List(client, opts).AllPages(ctx)
-		if err != nil {
-			t.Fatalf("list %+v: %v", opts, err)
-		}
-		all, err := ports.ExtractPorts(pages)
-		if err != nil {
-			t.Fatalf("extract list %+v: %v", opts, err)
-		}
-		var ids []string
-		for _, p := range all {
-			ids = append(ids, p.ID)
-		}
-		return ids
+		return pageIDs(ctx, t, ports.List(client, opts), ports.ExtractPorts, func(x ports.Port) string { return x.ID })
 	}
 	n := rec.count()
 	if got := listIDs(ports.ListOpts{FixedIPs: []ports.FixedIPOpts{{IPAddress: "10.40.0.10"}}}); !sameSet(got, []string{created.ID}) {
@@ -935,4 +899,23 @@ func TestNetworkIPAvailability(t *testing.T) {
 	if len(all) != 1 || all[0].NetworkID != netID || all[0].UsedIPs != "3" {
 		t.Errorf("list network_name=gc-avail-net: %+v", all)
 	}
+}
+
+// pageIDs reads every page of a list and returns the ids of its items.
+func pageIDs[T any](ctx context.Context, t *testing.T, pager pagination.Pager,
+	extract func(pagination.Page) ([]T, error), id func(T) string) []string {
+	t.Helper()
+	pages, err := pager.AllPages(ctx)
+	if err != nil {
+		t.Fatalf("list: %v", err)
+	}
+	all, err := extract(pages)
+	if err != nil {
+		t.Fatalf("extract list: %v", err)
+	}
+	ids := make([]string, 0, len(all))
+	for _, x := range all {
+		ids = append(ids, id(x))
+	}
+	return ids
 }
