@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -16,7 +17,8 @@ type migration struct {
 }
 
 // migrations is the schema's whole history, oldest first. Never edit a
-// released migration; add a new one.
+// released migration; add a new one. Later parts of the schema live in
+// files of their own (schema_*.go) and join through registerMigration.
 var migrations = []migration{
 	{1, "networks and tags", []string{
 		`CREATE TABLE networks (
@@ -177,6 +179,19 @@ var migrations = []migration{
 		`CREATE INDEX subnetpools_project_id ON subnetpools (project_id)`,
 		`CREATE INDEX rbac_policies_project_id ON rbac_policies (project_id)`,
 	}},
+}
+
+// registerMigration adds a migration from a schema_*.go file, keeping the
+// history in version order; a version registered twice is a programming
+// error caught at start.
+func registerMigration(m migration) {
+	for _, have := range migrations {
+		if have.version == m.version {
+			panic(fmt.Sprintf("store: migration %d registered twice (%q and %q)", m.version, have.name, m.name))
+		}
+	}
+	migrations = append(migrations, m)
+	slices.SortFunc(migrations, func(a, b migration) int { return a.version - b.version })
 }
 
 // SchemaVersion is the version Migrate brings a database to.
