@@ -60,6 +60,14 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		methodNotAllowed(w, "GET")
 		return
 	}
+	if len(parts) >= 3 && len(parts) <= 4 && parts[2] == "tags" && c.taggable() {
+		var tag *string
+		if len(parts) == 4 {
+			tag = &parts[3]
+		}
+		c.tags(w, r, parts[1], tag)
+		return
+	}
 	switch len(parts) {
 	case 1:
 		switch r.Method {

@@ -45,6 +45,20 @@ func init() {
 		{Alias: "standard-attr-tag", Name: "Tag support for resources with standard attribute: subnet, trunk, network_segment_range, router, network, policy, subnetpool, port, security_group, floatingip",
 			Description: "Enables to set tag on resources with standard attribute.",
 			Updated:     "2017-01-01T00:00:00-00:00"},
+		// tag and tag-ext are the names standard-attr-tag had before
+		// Stein; Tempest still looks for "tag".
+		{Alias: "tag", Name: "Tag support",
+			Description: "Enables to set tag on resources.",
+			Updated:     "2016-01-01T00:00:00-00:00"},
+		{Alias: "tag-ext", Name: "Tag support for resources: subnet, subnetpool, port, router",
+			Description: "Extends tag support to more L2 and L3 resources.",
+			Updated:     "2017-01-01T00:00:00-00:00"},
+		{Alias: "tag-creation", Name: "Tag creation extension",
+			Description: "Allow to create multiple tags for a resource",
+			Updated:     "2024-23-07T10:00:00-00:00"},
+		{Alias: "tag-ports-during-bulk-creation", Name: "Tag Ports During Bulk Creation",
+			Description: "Allow to tag ports during bulk creation",
+			Updated:     "2019-12-29T19:00:00-00:00"},
 	} {
 		registerExtension(e)
 	}

@@ -1,6 +1,10 @@
 package apidef
 
 import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
 	"github.com/neutrino-net/neutrino/internal/resource"
 )
 
@@ -61,7 +65,10 @@ func addTrailingStandardAttrs(r *resource.Resource) {
 	r.Add(&resource.Attr{Name: "description", Kind: resource.String, AllowPost: true, AllowPut: true,
 		Default: "", Visible: true, Filter: true, Validate: resource.MaxLen(DescriptionFieldSize),
 		Extension: "standard-attr-description"})
+	// Ports alone take tags on create (tag-ports-during-bulk-creation);
+	// other resources are tagged through /tags.
 	r.Add(&resource.Attr{Name: "tags", Kind: resource.StringList, Visible: true, Default: []string{},
+		AllowPost: r.Collection == Ports, Validate: uniqueTags,
 		Storage: resource.Related, Extension: "standard-attr-tag"})
 	r.Add(&resource.Attr{Name: "created_at", Kind: resource.Time, Visible: true, Filter: true, Sort: true,
 		Extension: "standard-attr-timestamp"})
@@ -73,3 +80,29 @@ func addTrailingStandardAttrs(r *resource.Resource) {
 		Filter: true, Sort: true, RequiredByPolicy: true, Validate: resource.MaxLen(ProjectIDFieldSize),
 		Extension: "project-id"})
 }
+
+// uniqueTags is neutron-lib's list_of_unique_strings validator with the
+// tag length limit.
+func uniqueTags(v any) error {
+	tags, _ := v.([]string)
+	seen := make(map[string]bool, len(tags))
+	var dups []string
+	for _, t := range tags {
+		if seen[t] {
+			dups = append(dups, t)
+		}
+		seen[t] = true
+	}
+	if dups != nil {
+		return fmt.Errorf("Duplicate items in the list: '%s'", strings.Join(dups, ", "))
+	}
+	for _, t := range tags {
+		if utf8.RuneCountInString(t) > MaxTagLen {
+			return fmt.Errorf("'%s' exceeds maximum length of %d", t, MaxTagLen)
+		}
+	}
+	return nil
+}
+
+// MaxTagLen is Neutron's limit on one tag's length.
+const MaxTagLen = 255

@@ -55,10 +55,15 @@ var coreExtensions = []string{
 	"sorting",
 	"standard-attr-description",
 	"standard-attr-revisions",
+	"standard-attr-tag",
 	"standard-attr-timestamp",
 	"subnet-service-types",
 	"subnet_allocation",
 	"subnetpool-prefix-ops",
+	"tag",
+	"tag-creation",
+	"tag-ext",
+	"tag-ports-during-bulk-creation",
 }
 
 // Server is a running Neutrino API server.

@@ -54,7 +54,7 @@ func TestSubnetPoolCreate(t *testing.T) {
 		sort.Strings(keys)
 		wantKeys := []string{"address_scope_id", "created_at", "default_prefixlen", "default_quota", "description", "id",
 			"ip_version", "is_default", "max_prefixlen", "min_prefixlen", "name", "prefixes", "project_id",
-			"revision_number", "shared", "tenant_id", "updated_at"}
+			"revision_number", "shared", "tags", "tenant_id", "updated_at"}
 		if !reflect.DeepEqual(keys, wantKeys) {
 			t.Errorf("keys %v, want %v", keys, wantKeys)
 		}
