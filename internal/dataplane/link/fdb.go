@@ -27,7 +27,8 @@ func (x *Host) FDB(dev netlink.Link) (map[FDBEntry]bool, error) {
 	}
 	out := make(map[FDBEntry]bool)
 	for _, n := range neighs {
-		if n.IP == nil || n.LinkIndex != dev.Attrs().Index || n.Flags&netlink.NTF_SELF == 0 {
+		if n.IP == nil || n.LinkIndex != dev.Attrs().Index || n.Flags&netlink.NTF_SELF == 0 ||
+			n.State&netlink.NUD_PERMANENT == 0 { // learned entries age out by themselves
 			continue
 		}
 		out[FDBEntry{MAC: n.HardwareAddr.String(), Dst: n.IP.String()}] = true
