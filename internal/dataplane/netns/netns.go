@@ -78,22 +78,33 @@ func Create(name string) (Handle, error) {
 	}
 	f.Close()
 
-	// unshare moves the calling thread; do it on a thread of its own that is
-	// thrown away afterwards (a goroutine ending while locked kills its
-	// thread), so no goroutine ever runs in the wrong namespace.
+	// unshare moves the calling thread: do it on a locked thread and switch
+	// back afterwards. If switching back fails the goroutine ends still
+	// locked, and the runtime retires the thread instead of reusing it.
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
+		orig, err := vns.Get()
+		if err != nil {
+			errc <- fmt.Errorf("current netns: %w", err)
+			return
+		}
+		defer orig.Close()
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 			errc <- fmt.Errorf("unshare: %w", err)
 			return
 		}
 		self := fmt.Sprintf("/proc/%d/task/%d/ns/net", os.Getpid(), unix.Gettid())
-		if err := unix.Mount(self, p, "none", unix.MS_BIND, ""); err != nil {
-			errc <- fmt.Errorf("bind mount: %w", err)
+		merr := unix.Mount(self, p, "none", unix.MS_BIND, "")
+		if err := vns.Set(orig); err != nil {
+			errc <- errors.Join(merr, fmt.Errorf("restore netns: %w", err))
 			return
 		}
-		errc <- nil
+		runtime.UnlockOSThread()
+		if merr != nil {
+			merr = fmt.Errorf("bind mount: %w", merr)
+		}
+		errc <- merr
 	}()
 	if err := <-errc; err != nil {
 		os.Remove(p)
@@ -211,9 +222,11 @@ func PIDs(name string) ([]int, error) {
 		return nil, err
 	}
 	var pids []int
+	self := os.Getpid()
 	for _, e := range ents {
 		var pid int
-		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil {
+		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil || pid == self {
+			// This process only ever visits namespaces on locked threads.
 			continue
 		}
 		var st unix.Stat_t
