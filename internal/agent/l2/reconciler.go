@@ -116,8 +116,11 @@ func normalize(p PortInfo) PortInfo {
 	return p
 }
 
+// snapshot is the kernel state read once per pass.
 type snapshot struct {
 	links map[string]netlink.Link
+	fdb   map[int]map[link.FDBEntry]bool // loaded on first use
+	neigh map[int]map[string]string      // loaded on first use
 }
 
 func (s *snapshot) get(name string) netlink.Link { return s.links[name] }
@@ -197,7 +200,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, d Desired) (Result, error) {
 			res.Ports[p.ID] = r.ensurePort(snap, n, br, p)
 		}
 		if vx, ok := uplink.(*netlink.Vxlan); ok {
-			if err := r.ensureFDB(vx, n); err != nil {
+			if err := r.ensureFDB(snap, vx, n); err != nil {
 				res.Errors = append(res.Errors, err)
 			}
 		}
@@ -284,7 +287,7 @@ func (r *Reconciler) ensurePort(s *snapshot, n Network, br netlink.Link, p Port)
 
 // ensureFDB converges the remote (static) FDB entries and, with
 // arp_responder, the permanent neighbour entries of a VXLAN device.
-func (r *Reconciler) ensureFDB(vx *netlink.Vxlan, n Network) error {
+func (r *Reconciler) ensureFDB(s *snapshot, vx *netlink.Vxlan, n Network) error {
 	want := map[link.FDBEntry]bool{}
 	wantNeigh := map[string]string{}
 	switch {
@@ -307,10 +310,14 @@ func (r *Reconciler) ensureFDB(vx *netlink.Vxlan, n Network) error {
 			}
 		}
 	}
-	have, err := r.host.FDB(vx)
-	if err != nil {
-		return err
+	if s.fdb == nil {
+		all, err := r.host.FDBAll()
+		if err != nil {
+			return err
+		}
+		s.fdb = all
 	}
+	have := s.fdb[vx.Attrs().Index]
 	var errs []error
 	for e := range have {
 		if !want[e] {
@@ -323,10 +330,14 @@ func (r *Reconciler) ensureFDB(vx *netlink.Vxlan, n Network) error {
 		}
 	}
 	if r.cfg.ARPResponder || len(wantNeigh) > 0 {
-		haveNeigh, err := r.host.Neighbors(vx)
-		if err != nil {
-			return err
+		if s.neigh == nil {
+			all, err := r.host.NeighborsAll()
+			if err != nil {
+				return err
+			}
+			s.neigh = all
 		}
+		haveNeigh := s.neigh[vx.Attrs().Index]
 		for ip, mac := range haveNeigh {
 			if wantNeigh[ip] != mac {
 				errs = append(errs, r.host.DelNeighbor(vx, ip))

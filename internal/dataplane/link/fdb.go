@@ -21,17 +21,36 @@ type FDBEntry struct {
 
 // FDB lists the remote entries (those with a destination) of dev.
 func (x *Host) FDB(dev netlink.Link) (map[FDBEntry]bool, error) {
-	neighs, err := x.h.NeighList(dev.Attrs().Index, unix.AF_BRIDGE)
+	all, err := x.FDBAll()
 	if err != nil {
-		return nil, fmt.Errorf("fdb of %s: %w", dev.Attrs().Name, err)
+		return nil, err
 	}
-	out := make(map[FDBEntry]bool)
+	if m := all[dev.Attrs().Index]; m != nil {
+		return m, nil
+	}
+	return map[FDBEntry]bool{}, nil
+}
+
+// FDBAll lists the static remote FDB entries of every device, by ifindex,
+// in one dump: the kernel walks every bridge's table for each dump request,
+// so one dump per pass beats one per VXLAN device.
+func (x *Host) FDBAll() (map[int]map[FDBEntry]bool, error) {
+	neighs, err := x.h.NeighList(0, unix.AF_BRIDGE)
+	if err != nil {
+		return nil, fmt.Errorf("fdb dump: %w", err)
+	}
+	out := make(map[int]map[FDBEntry]bool)
 	for _, n := range neighs {
-		if n.IP == nil || n.LinkIndex != dev.Attrs().Index || n.Flags&netlink.NTF_SELF == 0 ||
+		if n.IP == nil || n.Flags&netlink.NTF_SELF == 0 ||
 			n.State&netlink.NUD_PERMANENT == 0 { // learned entries age out by themselves
 			continue
 		}
-		out[FDBEntry{MAC: n.HardwareAddr.String(), Dst: n.IP.String()}] = true
+		m := out[n.LinkIndex]
+		if m == nil {
+			m = make(map[FDBEntry]bool)
+			out[n.LinkIndex] = m
+		}
+		m[FDBEntry{MAC: n.HardwareAddr.String(), Dst: n.IP.String()}] = true
 	}
 	return out, nil
 }
@@ -92,15 +111,34 @@ func (x *Host) DelFDB(dev netlink.Link, e FDBEntry) error {
 // Neighbors lists permanent IPv4 neighbour (ARP responder) entries on dev:
 // IP → MAC.
 func (x *Host) Neighbors(dev netlink.Link) (map[string]string, error) {
-	neighs, err := x.h.NeighList(dev.Attrs().Index, unix.AF_INET)
+	all, err := x.NeighborsAll()
 	if err != nil {
-		return nil, fmt.Errorf("neighbours of %s: %w", dev.Attrs().Name, err)
+		return nil, err
 	}
-	out := make(map[string]string)
+	if m := all[dev.Attrs().Index]; m != nil {
+		return m, nil
+	}
+	return map[string]string{}, nil
+}
+
+// NeighborsAll lists permanent IPv4 neighbour entries of every device, by
+// ifindex, in one dump.
+func (x *Host) NeighborsAll() (map[int]map[string]string, error) {
+	neighs, err := x.h.NeighList(0, unix.AF_INET)
+	if err != nil {
+		return nil, fmt.Errorf("neighbour dump: %w", err)
+	}
+	out := make(map[int]map[string]string)
 	for _, n := range neighs {
-		if n.State&netlink.NUD_PERMANENT != 0 && n.IP != nil {
-			out[n.IP.String()] = n.HardwareAddr.String()
+		if n.State&netlink.NUD_PERMANENT == 0 || n.IP == nil {
+			continue
 		}
+		m := out[n.LinkIndex]
+		if m == nil {
+			m = make(map[string]string)
+			out[n.LinkIndex] = m
+		}
+		m[n.IP.String()] = n.HardwareAddr.String()
 	}
 	return out, nil
 }

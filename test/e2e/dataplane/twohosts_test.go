@@ -76,7 +76,9 @@ type portSpec struct {
 	id, net, mac, ip string
 }
 
-func fixed(subnet, ip string) []dhcp.FixedIP { return []dhcp.FixedIP{{SubnetID: subnet, IPAddress: ip}} }
+func fixed(subnet, ip string) []dhcp.FixedIP {
+	return []dhcp.FixedIP{{SubnetID: subnet, IPAddress: ip}}
+}
 
 func l2Port(p portSpec) l2.Port {
 	return l2.Port{ID: p.id, NetworkID: p.net, MAC: p.mac, AdminStateUp: true}
