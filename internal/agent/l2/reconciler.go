@@ -320,6 +320,10 @@ func (r *Reconciler) ensureFDB(s *snapshot, vx *netlink.Vxlan, n Network) error 
 	have := s.fdb[vx.Attrs().Index]
 	var errs []error
 	for e := range have {
+		// The kernel's own flood entry towards a multicast group is not ours.
+		if len(vx.Group) > 0 && e.Dst == vx.Group.String() {
+			continue
+		}
 		if !want[e] {
 			errs = append(errs, r.host.DelFDB(vx, e))
 		}

@@ -40,7 +40,6 @@ func hostTap(b testing.TB, h *link.Host, portID string) {
 	must(b, h.Netlink().LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: link.TapName(portID)}, PeerName: peer}))
 }
 
-
 // BenchmarkWirePort measures one L2 pass that wires one port whose tap
 // exists onto a network new to the host: bridge + vxlan-<vni> uplink + the
 // tap attached with its MTU and up.
