@@ -320,7 +320,7 @@ func (r *Reconciler) ensure(ctx context.Context, n Network) NetworkStatus {
 	pid := proc.PID()
 	action := ActionNone
 	switch {
-	case pid != 0 && slices.Equal(proc.Cmdline(pid), args):
+	case pid != 0 && slices.Equal(proc.Cmdline(pid), args) && dnsmasq.InNamespace(pid, ns):
 		if changed {
 			if err := proc.Reload(); err != nil {
 				return NetworkStatus{Err: err}

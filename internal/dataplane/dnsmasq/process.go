@@ -107,6 +107,17 @@ func (p *Process) Cmdline(pid int) []string {
 	return parts[1:]
 }
 
+// InNamespace reports whether process pid lives in the network namespace
+// ns (a namespace deleted and recreated by hand leaves dnsmasq serving an
+// orphaned one).
+func InNamespace(pid int, ns netns.Handle) bool {
+	var a, b syscall.Stat_t
+	if syscall.Stat(fmt.Sprintf("/proc/%d/ns/net", pid), &a) != nil || syscall.Fstat(int(ns), &b) != nil {
+		return false
+	}
+	return a.Dev == b.Dev && a.Ino == b.Ino
+}
+
 // Start runs dnsmasq inside ns and returns once it has daemonised: dnsmasq's
 // foreground parent waits until the daemon has bound its sockets and written
 // its pid file, and exits non-zero if that failed.

@@ -36,6 +36,10 @@ func Open(ns netns.NsHandle) (*Host, error) {
 	return &Host{h: h}, nil
 }
 
+// OpenCurrent returns a Host for the caller's own namespace (the agent
+// running on the host itself).
+func OpenCurrent() (*Host, error) { return Open(netns.None()) }
+
 // Close releases the netlink sockets.
 func (x *Host) Close() { x.h.Close() }
 

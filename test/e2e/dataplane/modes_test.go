@@ -142,6 +142,19 @@ func TestDHCPLifecycle(t *testing.T) {
 	stop()
 	<-done
 
+	// The namespace deleted by hand: a new one is made and dnsmasq, left
+	// serving the orphaned one, is restarted inside it.
+	old = proc.PID()
+	must(t, netns.Delete(link.DHCPNamespace(netID)))
+	res = rc.Reconcile(ctx, []dhcp.Network{n})
+	must(t, res.Err())
+	if st := res.Networks[netID]; st.Action != dhcp.ActionRestarted || st.PID == old {
+		t.Fatalf("after namespace deletion: %+v (old pid %d)", st, old)
+	}
+	plug()
+	_, err = r.dhcp(ctx, v)
+	must(t, err)
+
 	n.MTU = 1380
 	res = rc.Reconcile(ctx, []dhcp.Network{n})
 	must(t, res.Err())
