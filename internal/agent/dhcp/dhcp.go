@@ -67,15 +67,18 @@ type Config struct {
 	EnableIsolatedMetadata bool   // enable_isolated_metadata
 	ForceMetadata          bool   // force_metadata
 	DnsmasqBinary          string // default "dnsmasq" from PATH
-	StateDir               string // dhcp_confs: <state>/<network-id>/{pid,host,…}
-	LogDir                 string // dnsmasq_base_log_dir
+	// DHCPReleaseBinary is dnsmasq-utils' dhcp_release (default from
+	// PATH); without it leases of deleted ports linger until they expire.
+	DHCPReleaseBinary string
+	StateDir          string // dhcp_confs: <state>/<network-id>/{pid,host,…}
+	LogDir            string // dnsmasq_base_log_dir
 }
 
 // DefaultConfig returns Neutron's defaults with stateDir as dhcp_confs.
 func DefaultConfig(stateDir string) Config {
 	d := dnsmasq.DefaultConfig()
 	return Config{LeaseDuration: d.LeaseDuration, DNSDomain: d.DNSDomain, LeaseMax: d.LeaseMax,
-		DnsmasqBinary: "dnsmasq", StateDir: stateDir}
+		DnsmasqBinary: "dnsmasq", DHCPReleaseBinary: "dhcp_release", StateDir: stateDir}
 }
 
 // Action is what a pass did to a network's dnsmasq.
@@ -130,6 +133,9 @@ func New(h *link.Host, cfg Config, log *slog.Logger) *Reconciler {
 	}
 	if cfg.DnsmasqBinary == "" {
 		cfg.DnsmasqBinary = "dnsmasq"
+	}
+	if cfg.DHCPReleaseBinary == "" {
+		cfg.DHCPReleaseBinary = "dhcp_release"
 	}
 	return &Reconciler{host: h, cfg: cfg, log: log.With("component", "dhcp")}
 }
@@ -322,6 +328,7 @@ func (r *Reconciler) ensure(ctx context.Context, n Network) NetworkStatus {
 	switch {
 	case pid != 0 && slices.Equal(proc.Cmdline(pid), args) && dnsmasq.InNamespace(pid, ns):
 		if changed {
+			r.releaseStale(ctx, ns, n, rn, paths)
 			if err := proc.Reload(); err != nil {
 				return NetworkStatus{Err: err}
 			}
@@ -354,6 +361,22 @@ func (r *Reconciler) ensure(ctx context.Context, n Network) NetworkStatus {
 	}
 	r.log.Info("dnsmasq "+string(action), "network", n.ID, "pid", proc.PID())
 	return NetworkStatus{Action: action, PID: proc.PID()}
+}
+
+// releaseStale drops the leases of addresses whose port is gone or changed
+// MAC, before dnsmasq reloads (Neutron's _release_unused_leases). Failures
+// are logged: the lease then only lingers until it expires.
+func (r *Reconciler) releaseStale(ctx context.Context, ns netns.Handle, n Network, rn *dnsmasq.Network, paths dnsmasq.Paths) {
+	leases, err := dnsmasq.ReadLeases(paths.Leases)
+	if err != nil {
+		r.log.Warn("reading leases", "network", n.ID, "err", err)
+		return
+	}
+	for _, l := range dnsmasq.StaleLeases(rn, leases) {
+		if err := dnsmasq.Release(ctx, r.cfg.DHCPReleaseBinary, ns, link.NSDevName(n.DHCPPort.ID), l); err != nil {
+			r.log.Warn("releasing lease", "network", n.ID, "ip", l.IP, "mac", l.MAC, "err", err)
+		}
+	}
 }
 
 // remove tears a network down: dnsmasq, the veth (by deleting the ns-

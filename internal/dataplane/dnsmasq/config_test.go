@@ -187,3 +187,34 @@ func TestWriteFileReportsChange(t *testing.T) {
 		}
 	}
 }
+
+func TestStaleLeases(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "leases")
+	content := "duid 00:01:00:01:2c:aa:bb:cc\n" +
+		"1700000000 fa:16:3e:00:00:11 10.0.0.11 host-10-0-0-11 *\n" +
+		"1700000000 fa:16:3e:00:00:12 10.0.0.12 * 01:fa:16:3e:00:00:12\n" +
+		"1700000000 FA:16:3E:00:00:13 10.0.0.13 * *\n" +
+		"1700000000 1234 2001:db8::11 * 00:01\n"
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	leases, err := ReadLeases(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(leases) != 3 || leases[1].ClientID != "01:fa:16:3e:00:00:12" || leases[0].ClientID != "" {
+		t.Fatalf("ReadLeases = %+v", leases)
+	}
+	n := &Network{Ports: []Port{
+		vmPort(0, "fa:16:3e:00:00:11", FixedIP{sub4, "10.0.0.11"}), // unchanged
+		vmPort(1, "fa:16:3e:00:00:99", FixedIP{sub4, "10.0.0.12"}), // address moved to a new MAC
+		vmPort(2, "fa:16:3e:00:00:13", FixedIP{sub4, "10.0.0.13"}), // MAC case differs only
+	}}
+	stale := StaleLeases(n, leases)
+	if len(stale) != 1 || stale[0].IP != "10.0.0.12" || stale[0].MAC != "fa:16:3e:00:00:12" {
+		t.Fatalf("StaleLeases = %+v", stale)
+	}
+	if l, err := ReadLeases(filepath.Join(t.TempDir(), "absent")); err != nil || l != nil {
+		t.Fatalf("absent file: %v %v", l, err)
+	}
+}

@@ -2,6 +2,7 @@ package dataplane_test
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -182,6 +183,26 @@ func TestDHCPLifecycle(t *testing.T) {
 	plug()
 	_, err = r.dhcp(ctx, v)
 	must(t, err)
+
+	// The port is deleted and its address goes to a new port with another
+	// MAC: the old lease must be released or dnsmasq refuses the address.
+	newMAC := "fa:16:3e:ee:00:99"
+	n.Ports = []dhcp.Port{{ID: uuid(), MAC: newMAC, FixedIPs: fixed(subID, "10.54.0.11"), DeviceOwner: "compute:nova"}}
+	res = rc.Reconcile(ctx, []dhcp.Network{n})
+	must(t, res.Err())
+	if res.Networks[netID].Action != dhcp.ActionReloaded {
+		t.Fatalf("port replaced: %+v, want reloaded", res.Networks[netID])
+	}
+	vh := r.host(v.ns)
+	eth, err := vh.Netlink().LinkByName("eth0")
+	must(t, err)
+	hw, _ := net.ParseMAC(newMAC)
+	must(t, vh.Netlink().LinkSetHardwareAddr(eth, hw))
+	l, err = r.dhcp(ctx, v)
+	must(t, err)
+	if l["ip"] != "10.54.0.11" {
+		t.Fatalf("new port's lease %v", l)
+	}
 
 	must(t, rc.Teardown(ctx))
 	if proc.PID() != 0 || netns.Exists(link.DHCPNamespace(netID)) {
