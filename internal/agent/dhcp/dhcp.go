@@ -10,6 +10,16 @@
 // Options it reads (Neutron's dhcp_lease_duration, dns_domain,
 // dnsmasq_lease_max, enable_isolated_metadata, force_metadata,
 // dnsmasq_base_log_dir, dhcp_confs) come in Config.
+//
+// Wiring it to the agent RPC (Neutron's names): each network of
+// get_active_networks_info / get_network_info scheduled to this agent is a
+// Network (its subnets, its ports with fixed_ips, device_owner and
+// extra_dhcp_opts, and the agent's own port from create_dhcp_port /
+// update_dhcp_port as DHCPPort). Reconcile takes the whole set each time;
+// port and subnet notifications only make the next pass come sooner.
+// Supervise respawns a dnsmasq that died between passes. The DHCP port must
+// also be given to the L2 agent as a port of this host, as in Neutron, so
+// that the L2 side keeps the bridge and wires the uplink.
 package dhcp
 
 import (

@@ -13,6 +13,7 @@ import (
 	"sync"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/neutrino-net/neutrino/internal/dataplane/link"
 )
@@ -474,8 +475,8 @@ func (d vlanDriver) uplink(n Network) (netlink.Link, error) {
 	if l == nil {
 		v := &netlink.Vlan{LinkAttrs: netlink.LinkAttrs{Name: name, ParentIndex: parent.Attrs().Index, MTU: n.MTU}, VlanId: n.SegmentationID}
 		if err := d.r.host.Netlink().LinkAdd(v); err != nil {
-			if errors.Is(err, errNoVLANKernel) || strings.Contains(err.Error(), "not supported") ||
-				strings.Contains(err.Error(), "operation not supported") {
+			// RTNETLINK's answer for a link kind the kernel was built without.
+			if errors.Is(err, unix.EOPNOTSUPP) {
 				return nil, fmt.Errorf("vlan %d: 802.1Q sub-interfaces: %w", n.SegmentationID, ErrUnsupported)
 			}
 			return nil, fmt.Errorf("vlan %d: %w", n.SegmentationID, err)

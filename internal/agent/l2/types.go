@@ -10,10 +10,22 @@
 // Options it reads (Neutron's [linux_bridge] physical_interface_mappings,
 // [vxlan] enable_vxlan, local_ip, l2_population, arp_responder, ttl, tos,
 // vxlan_group, udp_dstport) come in Config.
+//
+// Wiring it to the agent RPC (Neutron's names): the ports of
+// get_devices_details_list_and_failed_devices for the host become
+// Desired.Ports (port_id, network_id, mac_address, admin_state_up, mtu) and
+// their networks Desired.Networks (network_type, segmentation_id,
+// physical_network, mtu); the DHCP port bound to the host is a port like
+// any other and keeps its bridge. l2population's fdb_add / fdb_remove
+// payloads decode straight into FDBEntries for FDBAdd / FDBRemove, a full
+// resync into SetFDB. After each Reconcile, Result.Up and Result.Down are
+// the update_device_up / update_device_down calls; Result.Ports[id].State
+// unsupported (VLAN on this kernel) is a port to report as failed.
 package l2
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
@@ -96,6 +108,17 @@ type Result struct {
 	// Errors are failures not tied to one port (a segment's uplink, garbage
 	// collection).
 	Errors []error
+}
+
+// Err joins the port errors (not ErrUnsupported) and Errors.
+func (r Result) Err() error {
+	errs := append([]error(nil), r.Errors...)
+	for _, st := range r.Ports {
+		if st.State == StateError {
+			errs = append(errs, st.Err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // FDBEntries is l2population's fdb_add / fdb_remove payload:
