@@ -132,9 +132,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, d Desired) (Result, error) {
 	defer r.mu.Unlock()
 	res := Result{Ports: make(map[string]PortStatus, len(d.Ports))}
 
-	all, err := r.host.Netlink().LinkList()
+	all, err := r.host.Links()
 	if err != nil {
-		return res, fmt.Errorf("l2: list links: %w", err)
+		return res, fmt.Errorf("l2: %w", err)
 	}
 	snap := &snapshot{links: make(map[string]netlink.Link, len(all))}
 	for _, l := range all {

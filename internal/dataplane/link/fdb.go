@@ -35,9 +35,9 @@ func (x *Host) FDB(dev netlink.Link) (map[FDBEntry]bool, error) {
 // in one dump: the kernel walks every bridge's table for each dump request,
 // so one dump per pass beats one per VXLAN device.
 func (x *Host) FDBAll() (map[int]map[FDBEntry]bool, error) {
-	neighs, err := x.h.NeighList(0, unix.AF_BRIDGE)
+	neighs, err := dump("fdb dump", func() ([]netlink.Neigh, error) { return x.h.NeighList(0, unix.AF_BRIDGE) })
 	if err != nil {
-		return nil, fmt.Errorf("fdb dump: %w", err)
+		return nil, err
 	}
 	out := make(map[int]map[FDBEntry]bool)
 	for _, n := range neighs {
@@ -124,9 +124,9 @@ func (x *Host) Neighbors(dev netlink.Link) (map[string]string, error) {
 // NeighborsAll lists permanent IPv4 neighbour entries of every device, by
 // ifindex, in one dump.
 func (x *Host) NeighborsAll() (map[int]map[string]string, error) {
-	neighs, err := x.h.NeighList(0, unix.AF_INET)
+	neighs, err := dump("neighbour dump", func() ([]netlink.Neigh, error) { return x.h.NeighList(0, unix.AF_INET) })
 	if err != nil {
-		return nil, fmt.Errorf("neighbour dump: %w", err)
+		return nil, err
 	}
 	out := make(map[int]map[string]string)
 	for _, n := range neighs {

@@ -66,9 +66,9 @@ func (x *Host) Get(name string) (netlink.Link, error) {
 
 // List returns the devices whose names start with prefix, by name.
 func (x *Host) List(prefix string) (map[string]netlink.Link, error) {
-	all, err := x.h.LinkList()
+	all, err := x.Links()
 	if err != nil {
-		return nil, fmt.Errorf("list links: %w", err)
+		return nil, err
 	}
 	out := make(map[string]netlink.Link)
 	for _, l := range all {
@@ -150,9 +150,9 @@ func (x *Host) EnsureMaster(l, br netlink.Link) error {
 
 // Members returns the devices attached to the bridge br, by name.
 func (x *Host) Members(br netlink.Link) (map[string]netlink.Link, error) {
-	all, err := x.h.LinkList()
+	all, err := x.Links()
 	if err != nil {
-		return nil, fmt.Errorf("list links: %w", err)
+		return nil, err
 	}
 	out := make(map[string]netlink.Link)
 	for _, l := range all {
@@ -166,9 +166,9 @@ func (x *Host) Members(br netlink.Link) (map[string]netlink.Link, error) {
 // AddrOf returns the device holding the address ip, for VXLAN's underlay
 // device (Neutron binds the VXLAN device to the interface of local_ip).
 func (x *Host) AddrOf(ip net.IP) (netlink.Link, error) {
-	addrs, err := x.h.AddrList(nil, netlink.FAMILY_ALL)
+	addrs, err := dump("list addresses", func() ([]netlink.Addr, error) { return x.h.AddrList(nil, netlink.FAMILY_ALL) })
 	if err != nil {
-		return nil, fmt.Errorf("list addresses: %w", err)
+		return nil, err
 	}
 	for _, a := range addrs {
 		if a.IP.Equal(ip) {

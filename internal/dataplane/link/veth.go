@@ -97,9 +97,9 @@ func (x *Host) EnsureAgentPort(p AgentPort) error {
 // EnsureAddrs makes the global addresses of l exactly want (link-local
 // IPv6 addresses the kernel adds are left alone).
 func (x *Host) EnsureAddrs(l netlink.Link, want []*net.IPNet) error {
-	have, err := x.h.AddrList(l, netlink.FAMILY_ALL)
+	have, err := dump("addresses of "+l.Attrs().Name, func() ([]netlink.Addr, error) { return x.h.AddrList(l, netlink.FAMILY_ALL) })
 	if err != nil {
-		return fmt.Errorf("addresses of %s: %w", l.Attrs().Name, err)
+		return err
 	}
 	wantSet := make(map[string]*net.IPNet, len(want))
 	for _, w := range want {
