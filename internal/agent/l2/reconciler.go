@@ -358,8 +358,8 @@ func (r *Reconciler) ensureFDB(s *snapshot, vx *netlink.Vxlan, n Network) error 
 }
 
 // collect removes Neutron-named devices no network needs: brq* bridges
-// without taps and vxlan-* devices. Devices with other names are never
-// touched.
+// without taps, vxlan-* devices and <physif>.<vid> VLAN sub-interfaces of
+// mapped interfaces. Devices with other names are never touched.
 func (r *Reconciler) collect(s *snapshot, wantBridges, wantUplinks map[string]bool) []error {
 	var errs []error
 	for name, l := range s.links {
@@ -369,6 +369,10 @@ func (r *Reconciler) collect(s *snapshot, wantBridges, wantUplinks map[string]bo
 				continue
 			}
 		case strings.HasPrefix(name, link.VXLANPrefix) && l.Type() == "vxlan":
+			if wantUplinks[name] {
+				continue
+			}
+		case l.Type() == "vlan" && r.isMappedVLAN(l):
 			if wantUplinks[name] {
 				continue
 			}
@@ -486,6 +490,21 @@ func (d vlanDriver) uplink(n Network) (netlink.Link, error) {
 		}
 	}
 	return l, d.r.host.EnsureState(l, n.MTU, true)
+}
+
+// isMappedVLAN reports whether l is a VLAN sub-interface this agent names:
+// <mapped physical interface>.<vid>.
+func (r *Reconciler) isMappedVLAN(l netlink.Link) bool {
+	v, ok := l.(*netlink.Vlan)
+	if !ok {
+		return false
+	}
+	for _, ifname := range r.cfg.PhysicalInterfaceMappings {
+		if l.Attrs().Name == vlanName(ifname, v.VlanId) {
+			return true
+		}
+	}
+	return false
 }
 
 // vlanName is Neutron's sub-interface name: <physif>.<vid>, shortened so
