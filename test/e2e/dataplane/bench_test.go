@@ -218,3 +218,49 @@ func BenchmarkReconcile1000(b *testing.B) {
 	b.ReportMetric(float64(first.Microseconds())/1000, "first-pass-ms")
 	b.ReportMetric(float64(repair.Microseconds())/1000, "repair-pass-ms")
 }
+
+// BenchmarkDHCPPass measures DHCP passes over 20 networks of 50 ports on
+// one host: the first pass (20 namespaces, veths and dnsmasqs) is
+// first-pass-ms, one port added to one network (files rewritten, SIGHUP)
+// is reload-pass-ms, and each timed iteration is a steady-state pass.
+func BenchmarkDHCPPass(b *testing.B) {
+	requireDataplane(b)
+	r := newRig(b)
+	_, h, _ := benchHost(b, r)
+	const nets, ports = 20, 50
+	want := make([]dhcp.Network, nets)
+	for i := range want {
+		sub := uuid()
+		n := dhcp.Network{ID: uuid(), MTU: 1450,
+			Subnets:  []dhcp.Subnet{{ID: sub, CIDR: fmt.Sprintf("10.%d.0.0/24", 100+i), IPVersion: 4, GatewayIP: fmt.Sprintf("10.%d.0.1", 100+i), EnableDHCP: true}},
+			DHCPPort: dhcp.Port{ID: uuid(), MAC: fmt.Sprintf("fa:16:3e:%02x:00:02", i), FixedIPs: fixed(sub, fmt.Sprintf("10.%d.0.2", 100+i))}}
+		for j := 0; j < ports; j++ {
+			n.Ports = append(n.Ports, dhcp.Port{ID: uuid(), MAC: fmt.Sprintf("fa:16:3e:%02x:01:%02x", i, j),
+				FixedIPs: fixed(sub, fmt.Sprintf("10.%d.0.%d", 100+i, 10+j)), DeviceOwner: "compute:nova"})
+		}
+		want[i] = n
+	}
+	rc := dhcp.New(h, dhcp.DefaultConfig(filepath.Join(r.dir, "dhcp")), testLogger(b))
+	b.Cleanup(func() { rc.Teardown(context.Background()) })
+	ctx := context.Background()
+	start := time.Now()
+	must(b, rc.Reconcile(ctx, want).Err())
+	first := time.Since(start)
+	sub := want[0].Subnets[0].ID
+	want[0].Ports = append(want[0].Ports, dhcp.Port{ID: uuid(), MAC: "fa:16:3e:ff:ff:01", FixedIPs: fixed(sub, "10.100.0.200"), DeviceOwner: "compute:nova"})
+	start = time.Now()
+	res := rc.Reconcile(ctx, want)
+	reload := time.Since(start)
+	must(b, res.Err())
+	if res.Networks[want[0].ID].Action != dhcp.ActionReloaded {
+		b.Fatalf("reload pass: %+v", res.Networks[want[0].ID])
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res := rc.Reconcile(ctx, want)
+		must(b, res.Err())
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(first.Microseconds())/1000, "first-pass-ms")
+	b.ReportMetric(float64(reload.Microseconds())/1000, "reload-pass-ms")
+}
