@@ -485,12 +485,13 @@ func TestTwoHosts(t *testing.T) {
 	})
 
 	t.Run("teardown", func(t *testing.T) {
-		procs := []*dnsmasq.Process{}
 		pids := []int{}
 		for _, n := range []string{netV, netF} {
-			p := &dnsmasq.Process{Paths: dnsmasq.PathsFor(dcfg.StateDir, n), NetworkID: n}
-			procs = append(procs, p)
-			pids = append(pids, p.PID())
+			pid := (&dnsmasq.Process{Paths: dnsmasq.PathsFor(dcfg.StateDir, n), NetworkID: n}).PID()
+			if pid == 0 {
+				t.Fatalf("no dnsmasq for %s before teardown", n)
+			}
+			pids = append(pids, pid)
 		}
 		must(t, dhcpA.Teardown(ctx))
 		// The compute side unplugs: deleting the VMs takes their taps.
@@ -523,10 +524,9 @@ func TestTwoHosts(t *testing.T) {
 			}
 		}
 		for _, pid := range pids {
-			if _, err := os.Stat(filepath.Join("/proc", itoa(pid), "cmdline")); err == nil {
-				if b, _ := os.ReadFile(filepath.Join("/proc", itoa(pid), "cmdline")); strings.Contains(string(b), "dnsmasq") {
-					t.Errorf("dnsmasq pid %d still running", pid)
-				}
+			// A zombie awaiting its reaper has an empty cmdline.
+			if b, _ := os.ReadFile(filepath.Join("/proc", itoa(pid), "cmdline")); strings.Contains(string(b), "dnsmasq") {
+				t.Errorf("dnsmasq pid %d still running", pid)
 			}
 		}
 		if ents, _ := os.ReadDir(dcfg.StateDir); len(ents) > 0 {
