@@ -196,7 +196,13 @@ func TestDHCPLifecycle(t *testing.T) {
 	vh := r.host(v.ns)
 	eth, err := vh.Netlink().LinkByName("eth0")
 	must(t, err)
-	hw, _ := net.ParseMAC(newMAC)
+	// Static leases only: a MAC no port has gets nothing.
+	hw, _ := net.ParseMAC("fa:16:3e:ee:00:77")
+	must(t, vh.Netlink().LinkSetHardwareAddr(eth, hw))
+	if l, err := r.dhcpTries(ctx, v, 2); err == nil {
+		t.Fatalf("unknown MAC got a lease: %v", l)
+	}
+	hw, _ = net.ParseMAC(newMAC)
 	must(t, vh.Netlink().LinkSetHardwareAddr(eth, hw))
 	l, err = r.dhcp(ctx, v)
 	must(t, err)

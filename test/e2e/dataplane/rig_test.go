@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -234,6 +235,11 @@ type lease map[string]string
 
 // dhcp runs busybox udhcpc once in the VM and returns the lease.
 func (r *rig) dhcp(ctx context.Context, v *vm) (lease, error) {
+	return r.dhcpTries(ctx, v, 8)
+}
+
+// dhcpTries is dhcp with at most tries DISCOVERs, one a second.
+func (r *rig) dhcpTries(ctx context.Context, v *vm, tries int) (lease, error) {
 	hook := filepath.Join(r.dir, "udhcpc.sh")
 	if _, err := os.Stat(hook); err != nil {
 		if err := os.WriteFile(hook, []byte(udhcpcHook), 0o755); err != nil {
@@ -242,7 +248,7 @@ func (r *rig) dhcp(ctx context.Context, v *vm) (lease, error) {
 	}
 	out := filepath.Join(r.dir, v.name+".lease")
 	os.Remove(out)
-	log, err := run(ctx, v.ns, []string{"LEASE_OUT=" + out}, "busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-t", "8", "-T", "1",
+	log, err := run(ctx, v.ns, []string{"LEASE_OUT=" + out}, "busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-t", strconv.Itoa(tries), "-T", "1",
 		"-O", "staticroutes", "-O", "mtu", "-O", "domain", "-O", "hostname", "-s", hook)
 	b, rerr := os.ReadFile(out)
 	if rerr != nil {
