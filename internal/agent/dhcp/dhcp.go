@@ -223,6 +223,8 @@ func (r *Reconciler) Teardown(ctx context.Context) error {
 }
 
 // served lists the networks that have a directory in the state directory.
+// Only UUID-named directories count, as in Neutron, so that anything else
+// kept there (a log directory, say) is never torn down.
 func (r *Reconciler) served() []string {
 	ents, err := os.ReadDir(r.cfg.StateDir)
 	if err != nil {
@@ -230,12 +232,30 @@ func (r *Reconciler) served() []string {
 	}
 	var ids []string
 	for _, e := range ents {
-		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+		if e.IsDir() && uuidLike(e.Name()) {
 			ids = append(ids, e.Name())
 		}
 	}
 	sort.Strings(ids)
 	return ids
+}
+
+// uuidLike reports whether s has the 8-4-4-4-12 hexadecimal form.
+func uuidLike(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case !strings.ContainsRune("0123456789abcdefABCDEF", c):
+			return false
+		}
+	}
+	return true
 }
 
 // toRender is the network as the dnsmasq renderer sees it: its ports plus

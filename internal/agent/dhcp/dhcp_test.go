@@ -2,6 +2,8 @@ package dhcp
 
 import (
 	"net"
+	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -60,5 +62,21 @@ func TestDHCPAddrs(t *testing.T) {
 	}
 	if _, err := New(nil, Config{}, nil).dhcpAddrs(Network{Subnets: []Subnet{{ID: "x", CIDR: "bogus"}}}); err == nil {
 		t.Error("a bad CIDR must be an error")
+	}
+}
+
+func TestServedOnlyUUIDDirectories(t *testing.T) {
+	dir := t.TempDir()
+	for _, d := range []string{"3f1c6f52-9a4e-4c1b-8a55-0d6c2f1e9b7a", "log", ".tmp", "3f1c6f52-9a4e-4c1b-8a55-0d6c2f1e9b7z"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "0d6c2f1e-9a4e-4c1b-8a55-3f1c6f529b7a"), nil, 0o644); err != nil {
+		t.Fatal(err) // a file, not a directory
+	}
+	got := New(nil, Config{StateDir: dir}, nil).served()
+	if len(got) != 1 || got[0] != "3f1c6f52-9a4e-4c1b-8a55-0d6c2f1e9b7a" {
+		t.Fatalf("served() = %v", got)
 	}
 }
