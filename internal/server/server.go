@@ -19,6 +19,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/config"
 	"github.com/neutrino-net/neutrino/internal/plugin"
 	"github.com/neutrino-net/neutrino/internal/plugin/core"
+	"github.com/neutrino-net/neutrino/internal/plugin/securitygroups"
 	"github.com/neutrino-net/neutrino/internal/policy"
 	"github.com/neutrino-net/neutrino/internal/quota"
 	"github.com/neutrino-net/neutrino/internal/reqctx"
@@ -51,11 +52,17 @@ var coreExtensions = []string{
 	"quota_details",
 	"quotas",
 	"rbac-policies",
+	"rbac-security-groups",
 	"revision-if-match",
+	"security-group",
+	"security-groups-normalized-cidr",
+	"security-groups-rules-belongs-to-default-sg",
+	"security-groups-shared-filtering",
 	"sorting",
 	"standard-attr-description",
 	"standard-attr-revisions",
 	"standard-attr-timestamp",
+	"stateful-security-group",
 	"subnet-service-types",
 	"subnet_allocation",
 	"subnetpool-prefix-ops",
@@ -156,6 +163,12 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	for coll, h := range corePlugin.Handlers() {
 		handlers[coll] = h
 	}
+	if sg := securitygroups.New(st, defs, securitygroups.Options{Quota: quotas}); sg != nil {
+		corePlugin.SetPortSecurityGroups(sg)
+		for coll, h := range sg.Handlers() {
+			handlers[coll] = h
+		}
+	}
 
 	authz := authorizer{enforcer}
 	auth := api.NoAuth(authz.isAdmin)
@@ -243,8 +256,8 @@ func quotaResources(cfg *config.Config) []quota.Resource {
 		{Name: "subnetpool", Collection: apidef.SubnetPools, Default: cfg.Int(optQuotaDefault)},
 		{Name: "router", Default: limit(optQuotaRouter)},
 		{Name: "floatingip", Default: limit(optQuotaFloatingIP)},
-		{Name: "security_group", Default: limit(optQuotaSecurityGroup)},
-		{Name: "security_group_rule", Default: limit(optQuotaSecurityGroupRule)},
+		{Name: "security_group", Collection: apidef.SecurityGroups, Default: limit(optQuotaSecurityGroup)},
+		{Name: "security_group_rule", Collection: apidef.SecurityGroupRules, Default: limit(optQuotaSecurityGroupRule)},
 		{Name: "rbac_policy", Collection: apidef.RBACPolicies, Default: limit(optQuotaRBACPolicy)},
 	}
 }

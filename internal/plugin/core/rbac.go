@@ -227,7 +227,13 @@ func (p *Plugin) sharedTargets(ctx context.Context, tx *store.Tx, netID, exceptP
 // syncNetworkFlag keeps a network's shared and router:external columns in
 // step with its wildcard policies: they are what lists filter on.
 func (p *Plugin) syncNetworkFlag(ctx context.Context, tx *store.Tx, net *resource.Object, action, target string, on bool) error {
-	if target != "*" || net.Resource().Collection != apidef.Networks {
+	if target != "*" {
+		return nil
+	}
+	if net.Resource().Collection == apidef.SecurityGroups && action == accessAsShared {
+		return syncSharedColumn(ctx, tx, net, on)
+	}
+	if net.Resource().Collection != apidef.Networks {
 		return nil
 	}
 	attr := "shared"
@@ -319,4 +325,17 @@ func keepOnly(list []string, s string) []string {
 		}
 	}
 	return out
+}
+
+// syncSharedColumn keeps the shared column of an object without a
+// handler of the core plugin's (a security group) in step with its
+// wildcard policy.
+func syncSharedColumn(ctx context.Context, tx *store.Tx, obj *resource.Object, on bool) error {
+	if obj.Resource().Attr("shared") == nil || obj.Bool("shared") == on {
+		return nil
+	}
+	patch := resource.New(obj.Resource())
+	patch.Set("id", obj.ID())
+	patch.Set("shared", on)
+	return tx.Update(ctx, patch)
 }
