@@ -75,6 +75,9 @@ type Server struct {
 	Store  *store.Store
 	API    *api.Server
 	policy *policy.Enforcer
+	// SecurityGroups serves the security group RPC calls of firewall
+	// agents (SecurityGroupInfoForDevices); nil without security groups.
+	SecurityGroups *securitygroups.Plugin
 }
 
 // New builds a server from configuration: it opens (and unless disabled,
@@ -163,9 +166,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	for coll, h := range corePlugin.Handlers() {
 		handlers[coll] = h
 	}
-	if sg := securitygroups.New(st, defs, securitygroups.Options{Quota: quotas}); sg != nil {
-		corePlugin.SetPortSecurityGroups(sg)
-		for coll, h := range sg.Handlers() {
+	sgPlugin := securitygroups.New(st, defs, securitygroups.Options{Quota: quotas})
+	if sgPlugin != nil {
+		corePlugin.SetPortSecurityGroups(sgPlugin)
+		for coll, h := range sgPlugin.Handlers() {
 			handlers[coll] = h
 		}
 	}
@@ -176,7 +180,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		auth = ksValidator.Middleware(authz.isAdmin)
 	}
 
-	s := &Server{cfg: cfg, log: logger, Store: st, policy: enforcer}
+	s := &Server{cfg: cfg, log: logger, Store: st, policy: enforcer, SecurityGroups: sgPlugin}
 	s.API = api.New(api.Options{
 		Resources:          reg,
 		Handlers:           handlers,
