@@ -246,7 +246,7 @@ func testSecurityGroupInfoForDevices(t *testing.T, r *rig) {
 	p1 := r.create(apidef.Ports, map[string]any{"network_id": net.ID(), "security_groups": []string{web.ID()},
 		"fixed_ips": []any{map[string]any{"ip_address": "10.0.0.10"}}})
 	p2 := r.create(apidef.Ports, map[string]any{"network_id": net.ID(), "security_groups": []string{db.ID()},
-		"fixed_ips": []any{map[string]any{"ip_address": "10.0.0.20"}, map[string]any{"ip_address": "2001:db8::20"}},
+		"fixed_ips":             []any{map[string]any{"ip_address": "10.0.0.20"}, map[string]any{"ip_address": "2001:db8::20"}},
 		"allowed_address_pairs": []any{map[string]any{"ip_address": "10.0.0.128/25", "mac_address": "fa:16:3e:00:00:99"}}})
 	p3 := r.create(apidef.Ports, map[string]any{"network_id": net.ID(), "security_groups": []string{empty.ID()}})
 	dhcp := r.create(apidef.Ports, map[string]any{"network_id": net.ID(), "device_owner": "network:dhcp"})
