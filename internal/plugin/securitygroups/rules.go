@@ -146,7 +146,21 @@ func (h *ruleHandler) Create(ctx context.Context, objs []*resource.Object) ([]*r
 		}
 		keys[k] = true
 	}
-	return h.Handler.Create(ctx, objs)
+	return h.Handler.Create(context.WithValue(ctx, bulkKey{}, &bulkState{}), objs)
+}
+
+// bulkKey carries a create's bulkState through the generic handler to
+// beforeCreateRule.
+type bulkKey struct{}
+
+// bulkState is what the rules of one create share: the group, read and
+// locked once, and the keys of its rules, so that a bulk of n rules reads
+// the group's rules once rather than n times. It belongs to one
+// transaction; a rerun of the transaction starts it afresh.
+type bulkState struct {
+	tx    *store.Tx
+	group *resource.Object
+	keys  map[string]string // rule key → rule id
 }
 
 // normalizeRule is _validate_base_security_group_rule_attributes: it puts
@@ -295,38 +309,58 @@ func ruleKey(o *resource.Object) string {
 func (p *Plugin) beforeCreateRule(ctx context.Context, tx *store.Tx, o *resource.Object) error {
 	sgID := o.String("security_group_id")
 	project := o.String("project_id")
-	if _, err := tx.LockRow(ctx, apidef.SecurityGroups, sgID); err != nil {
-		return err
+	st, ok := ctx.Value(bulkKey{}).(*bulkState)
+	if !ok {
+		st = &bulkState{}
 	}
-	want := []string{sgID}
+	if st.tx != tx {
+		*st = bulkState{tx: tx}
+	}
 	remote, _ := o.Get("remote_group_id").(string)
-	if remote != "" {
-		want = append(want, remote)
-	}
-	groups, err := p.visibleGroups(ctx, tx, project, want)
-	if err != nil {
-		return err
-	}
-	if remote != "" && groups[remote] == nil {
-		return SecurityGroupNotFound(remote)
-	}
-	sg := groups[sgID]
-	if sg == nil {
-		return SecurityGroupNotFound(sgID)
-	}
-	existing, err := tx.List(ctx, p.ruleDef, &resource.Query{
-		Filters: []resource.Filter{{Attr: p.ruleDef.Attr("security_group_id"), Values: []any{sgID}}},
-		Sorts:   []resource.SortKey{{Attr: p.ruleDef.Attr("id")}},
-	})
-	if err != nil {
-		return err
-	}
-	key := ruleKey(o)
-	for _, r := range existing {
-		if ruleKey(r) == key {
-			return fault.Conflict("SecurityGroupRuleExists", "Security group rule already exists. Rule id is %s.", r.ID())
+	if remote != "" && remote != sgID {
+		groups, err := p.visibleGroups(ctx, tx, project, []string{remote})
+		if err != nil {
+			return err
+		}
+		if groups[remote] == nil {
+			return SecurityGroupNotFound(remote)
 		}
 	}
+	if st.group == nil {
+		if _, err := tx.LockRow(ctx, apidef.SecurityGroups, sgID); err != nil {
+			return err
+		}
+		groups, err := p.visibleGroups(ctx, tx, project, []string{sgID})
+		if err != nil {
+			return err
+		}
+		if groups[sgID] == nil {
+			return SecurityGroupNotFound(sgID)
+		}
+		existing, err := tx.List(ctx, p.ruleDef, &resource.Query{
+			Filters: []resource.Filter{{Attr: p.ruleDef.Attr("security_group_id"), Values: []any{sgID}}},
+			Sorts:   []resource.SortKey{{Attr: p.ruleDef.Attr("id")}},
+		})
+		if err != nil {
+			return err
+		}
+		st.group = groups[sgID]
+		st.keys = make(map[string]string, len(existing))
+		for _, r := range existing {
+			if k := ruleKey(r); st.keys[k] == "" {
+				st.keys[k] = r.ID()
+			}
+		}
+		if err := p.bumpRevision(ctx, tx, st.group); err != nil {
+			return err
+		}
+	}
+	sg := st.group
+	key := ruleKey(o)
+	if id := st.keys[key]; id != "" {
+		return fault.Conflict("SecurityGroupRuleExists", "Security group rule already exists. Rule id is %s.", id)
+	}
+	st.keys[key] = o.ID()
 	if o.Resource().Attr("normalized_cidr") != nil {
 		o.Set("normalized_cidr", nil)
 		if s, _ := o.Get("remote_ip_prefix").(string); s != "" {
@@ -342,7 +376,7 @@ func (p *Plugin) beforeCreateRule(ctx context.Context, tx *store.Tx, o *resource
 		}
 		o.Set("belongs_to_default_sg", def == sgID)
 	}
-	return p.bumpRevision(ctx, tx, sg)
+	return nil
 }
 
 func (p *Plugin) afterCreateRule(ctx context.Context, tx *store.Tx, o *resource.Object) error {
