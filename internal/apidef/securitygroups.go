@@ -106,7 +106,7 @@ func init() {
 			return
 		}
 		r.Add(&resource.Attr{Name: "security_groups", Kind: resource.StringList, AllowPost: true, AllowPut: true,
-			Default: resource.NotSpecified, Visible: true, Convert: convertNoneToEmptyList,
+			Default: resource.NotSpecified, Visible: true, Filter: true, Convert: convertNoneToEmptyList,
 			Validate: uuidList, Storage: resource.Related, Extension: "security-group"})
 	})
 }

@@ -117,3 +117,23 @@ func (tx *Tx) SecurityGroupMembers(ctx context.Context, groupIDs []string) (map[
 	}
 	return out, rows.Err()
 }
+
+// SecurityGroupPortProjects returns the projects owning ports in a
+// security group.
+func (tx *Tx) SecurityGroupPortProjects(ctx context.Context, groupID string) ([]string, error) {
+	rows, err := tx.query(ctx, `SELECT DISTINCT p.project_id FROM securitygroupportbindings b
+		JOIN ports p ON p.id = b.port_id WHERE b.security_group_id = ? ORDER BY p.project_id`, groupID)
+	if err != nil {
+		return nil, fmt.Errorf("read projects using security group %s: %w", groupID, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}

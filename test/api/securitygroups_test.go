@@ -396,6 +396,8 @@ func TestSecurityGroupSharing(t *testing.T) {
 			t.Errorf("target renamed a shared group")
 		}
 		e.do(member1, "DELETE", sgURL+"/"+id, nil).fault(t, 409, "SecurityGroupInUse", "Security Group "+id+" in use.")
+		e.do(member1, "DELETE", "/v2.0/rbac-policies/"+pol["id"].(string), nil).fault(t, 409, "RbacPolicyInUse",
+			"RBAC policy on object "+id+" cannot be removed because other objects depend on it.\nDetails: project_id="+member2.project)
 		e.do(member2, "DELETE", "/v2.0/ports/"+p["id"].(string), nil).expect(t, 204)
 		e.do(member1, "DELETE", "/v2.0/rbac-policies/"+pol["id"].(string), nil).expect(t, 204)
 		e.do(member2, "GET", sgURL+"/"+id, nil).expect(t, 404)
@@ -481,6 +483,14 @@ func TestSecurityGroupPorts(t *testing.T) {
 		}
 		if u := update(map[string]any{"security_groups": []string{db}}).expect(t, 200).obj(t, "port"); !slices.Equal(groups(u), []string{db}) {
 			t.Errorf("updated groups %v", groups(u))
+		}
+		// Ports filter by group (any of the groups given).
+		if inWeb := e.do(member1, "GET", "/v2.0/ports?security_groups="+web, nil).expect(t, 200).list(t, "ports"); len(inWeb) != 0 {
+			t.Errorf("ports in web: %v", ids(inWeb))
+		}
+		inDB := e.do(member1, "GET", "/v2.0/ports?security_groups="+db+"&security_groups="+web, nil).expect(t, 200).list(t, "ports")
+		if !slices.Equal(ids(inDB), []string{id}) {
+			t.Errorf("ports in db or web: %v, want [%s]", ids(inDB), id)
 		}
 		e.do(member1, "DELETE", sgURL+"/"+db, nil).fault(t, 409, "SecurityGroupInUse", "Security Group "+db+" in use.")
 		e.do(member1, "PUT", sgURL+"/"+db, map[string]any{"security_group": map[string]any{"stateful": false}}).

@@ -164,6 +164,9 @@ func (p *Plugin) rbacObject(ctx context.Context, tx *store.Tx, policy *resource.
 // ports on the network, as Neutron does (RbacPolicyInUse in its words for
 // the shared-network case: InvalidSharedSetting).
 func (p *Plugin) checkAccessLoss(ctx context.Context, tx *store.Tx, policy *resource.Object) error {
+	if policy.String("object_type") == "security_group" && policy.String("action") == accessAsShared {
+		return p.checkSecurityGroupAccessLoss(ctx, tx, policy)
+	}
 	if policy.String("object_type") != "network" || policy.String("action") != accessAsShared {
 		return nil
 	}
