@@ -113,7 +113,7 @@ func (h *ruleHandler) PolicyTargets(ctx context.Context, objs []*resource.Object
 // List ensures the listed project's default group first, as Neutron's
 // get_security_group_rules does.
 func (h *ruleHandler) List(ctx context.Context, q *resource.Query) ([]*resource.Object, error) {
-	if err := h.p.ensureDefaultFor(ctx, h.Res, q); err != nil {
+	if err := h.p.ensureDefaultFor(ctx, q); err != nil {
 		return nil, err
 	}
 	return h.Handler.List(ctx, q)

@@ -159,7 +159,7 @@ func (h *groupHandler) Scope(projectID string) *resource.Scope {
 // get_security_groups does for the project listed (the project_id filter,
 // or the caller's).
 func (h *groupHandler) List(ctx context.Context, q *resource.Query) ([]*resource.Object, error) {
-	if err := h.p.ensureDefaultFor(ctx, h.Res, q); err != nil {
+	if err := h.p.ensureDefaultFor(ctx, q); err != nil {
 		return nil, err
 	}
 	return h.Handler.List(ctx, q)
@@ -167,7 +167,7 @@ func (h *groupHandler) List(ctx context.Context, q *resource.Query) ([]*resource
 
 // ensureDefaultFor makes sure the project a list is about has its default
 // group, reading before writing so that lists do not take the write lock.
-func (p *Plugin) ensureDefaultFor(ctx context.Context, res *resource.Resource, q *resource.Query) error {
+func (p *Plugin) ensureDefaultFor(ctx context.Context, q *resource.Query) error {
 	project := reqctx.CallerFrom(ctx).ProjectID
 	for _, f := range q.Filters {
 		if (f.Attr.Name == "project_id" || f.Attr.Name == "tenant_id") && len(f.Values) > 0 {
@@ -408,27 +408,27 @@ func (p *Plugin) afterReadGroups(ctx context.Context, tx *store.Tx, groups []*re
 	return nil
 }
 
-// ruleMap is a rule as a group shows it inline: every visible attribute.
+// ruleMap is a rule as a group shows it inline: every visible attribute,
+// as the rules API shows it (tenant_id mirrors project_id; a virtual
+// attribute the store does not fill shows its default).
 func ruleMap(r *resource.Object) map[string]any {
 	m := make(map[string]any, len(r.Resource().Attrs()))
 	for _, a := range r.Resource().Attrs() {
 		if !a.Visible {
 			continue
 		}
-		v := r.At(a.Index())
+		v, present := r.At(a.Index()), r.HasAt(a.Index())
 		switch {
 		case a.Name == "tenant_id":
-			v = r.Get("project_id")
-		case a.Kind == resource.Time:
-			if t, ok := v.(time.Time); ok {
-				v = t.UTC().Format(store.TimeFormat)
-			}
+			v, present = r.Get("project_id"), true
+		case !present && a.Default != resource.NotSpecified:
+			v, present = a.Default, true
 		}
-		if !r.HasAt(a.Index()) && a.Name != "tenant_id" {
-			if a.Default == resource.NotSpecified {
-				continue
-			}
-			v = a.Default
+		if !present {
+			continue
+		}
+		if t, ok := v.(time.Time); ok {
+			v = t.UTC().Format(store.TimeFormat)
 		}
 		m[a.Name] = v
 	}
