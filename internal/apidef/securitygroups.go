@@ -2,6 +2,7 @@ package apidef
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/netip"
 	"strconv"
@@ -232,20 +233,20 @@ func convertIPPrefix(v any) (any, error) {
 }
 
 // ParseIPPrefix reads an address with or without a prefix length, keeping
-// the host bits as netaddr.IPNetwork does.
+// the host bits as netaddr.IPNetwork does (an IPv4-mapped IPv6 address
+// stays IPv6).
 func ParseIPPrefix(s string) (netip.Prefix, error) {
 	if !strings.Contains(s, "/") {
 		a, err := netip.ParseAddr(s)
 		if err != nil {
 			return netip.Prefix{}, err
 		}
-		return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+		if a.Zone() != "" {
+			return netip.Prefix{}, fmt.Errorf("address %s has a zone", s)
+		}
+		return netip.PrefixFrom(a, a.BitLen()), nil
 	}
-	p, err := netip.ParsePrefix(s)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	return netip.PrefixFrom(p.Addr().Unmap(), p.Bits()), nil
+	return netip.ParsePrefix(s)
 }
 
 // convertNoneToEmptyList is convert_none_to_empty_list for a list of
