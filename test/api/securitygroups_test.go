@@ -380,6 +380,14 @@ func TestSecurityGroupSharing(t *testing.T) {
 		port := map[string]any{"port": map[string]any{"network_id": net["id"], "security_groups": []string{id}}}
 		e.do(member2, "POST", "/v2.0/ports", port).fault(t, 404, "SecurityGroupNotFound", "Security group "+id+" does not exist")
 
+		e.do(member2, "POST", "/v2.0/rbac-policies", map[string]any{"rbac_policy": map[string]any{
+			"object_type": "security_group", "object_id": id, "action": "access_as_shared",
+			"target_tenant": member2.project}}).
+			fault(t, 400, "InvalidInput", "Invalid input for operation: Only admins can manipulate policies on objects they do not own.")
+		e.do(member1, "POST", "/v2.0/rbac-policies", map[string]any{"rbac_policy": map[string]any{
+			"object_type": "security_group", "object_id": id, "action": "access_as_external",
+			"target_tenant": member2.project}}).
+			fault(t, 400, "InvalidInput", "Action 'access_as_external' for object type security_group is not supported")
 		pol := e.do(member1, "POST", "/v2.0/rbac-policies", map[string]any{"rbac_policy": map[string]any{
 			"object_type": "security_group", "object_id": id, "action": "access_as_shared",
 			"target_tenant": member2.project}}).expect(t, 201).obj(t, "rbac_policy")

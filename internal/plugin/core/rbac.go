@@ -104,7 +104,11 @@ func (p *Plugin) beforeCreateRBAC(ctx context.Context, tx *store.Tx, o *resource
 	}
 	caller := reqctx.CallerFrom(ctx)
 	if !caller.IsAdmin && obj.String("project_id") != caller.ProjectID {
-		return fault.InvalidInput("Only admins can manipulate policies on networks they do not own")
+		kind := "networks"
+		if typ.collection != apidef.Networks {
+			kind = "objects" // neutron/objects/rbac_db.py words it so for other types
+		}
+		return fault.InvalidInput("Only admins can manipulate policies on " + kind + " they do not own")
 	}
 	n, err := tx.CountWhere(ctx, apidef.RBACPolicies, map[string]any{"object_type": o.String("object_type"),
 		"object_id": o.String("object_id"), "action": action, "target_tenant": o.String("target_tenant")})
