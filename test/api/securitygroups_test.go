@@ -610,3 +610,60 @@ func TestConcurrentDuplicateRules(t *testing.T) {
 		})
 	}
 }
+
+// TestSecurityGroupReadsFixedQueries checks that reads cost the same
+// number of queries however many objects they return: lists of groups
+// (rules inline), of rules, of ports (their groups), and the agents'
+// security_group_info_for_devices.
+func TestSecurityGroupReadsFixedQueries(t *testing.T) {
+	engines(t, func(t *testing.T, e *env) {
+		e.do(admin, "PUT", "/v2.0/quotas/project-one", map[string]any{"quota": map[string]any{
+			"security_group": -1, "security_group_rule": -1, "port": -1}}).expect(t, 200)
+		net := e.createNetwork(member1, map[string]any{"name": "q"})
+		e.do(member1, "POST", "/v2.0/subnets", map[string]any{"subnet": map[string]any{
+			"network_id": net["id"], "ip_version": 4, "cidr": "10.7.0.0/24"}}).expect(t, 201)
+		var groups, ports []string
+		grow := func(n int) {
+			for i := 0; i < n; i++ {
+				g := e.createSG(member1, fmt.Sprintf("g%d", len(groups)), nil)["id"].(string)
+				e.postRule(member1, map[string]any{"security_group_id": g, "direction": "ingress", "protocol": "tcp",
+					"remote_group_id": g}).expect(t, 201)
+				groups = append(groups, g)
+				p := e.do(member1, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": net["id"],
+					"security_groups": []string{g}}}).expect(t, 201).obj(t, "port")
+				ports = append(ports, p["id"].(string))
+			}
+		}
+		cost := func(f func()) int64 {
+			before := e.srv.Store.Queries()
+			f()
+			return e.srv.Store.Queries() - before
+		}
+		reads := map[string]func(){
+			"groups": func() { e.do(member1, "GET", sgURL, nil).expect(t, 200) },
+			"rules":  func() { e.do(member1, "GET", ruleURL, nil).expect(t, 200) },
+			"ports":  func() { e.do(member1, "GET", "/v2.0/ports", nil).expect(t, 200) },
+			"info": func() {
+				if _, err := e.srv.SecurityGroups.SecurityGroupInfoForDevices(context.Background(), ports); err != nil {
+					t.Fatal(err)
+				}
+			},
+		}
+		grow(2)
+		small := map[string]int64{}
+		for name, f := range reads {
+			f() // warm: the default group exists from here on
+			small[name] = cost(f)
+			if small[name] == 0 {
+				t.Fatalf("%s: no queries counted", name)
+			}
+			t.Logf("%s: %d queries", name, small[name])
+		}
+		grow(15)
+		for name, f := range reads {
+			if got := cost(f); got != small[name] {
+				t.Errorf("%s: %d queries for 17 groups and ports, %d for 2", name, got, small[name])
+			}
+		}
+	})
+}
