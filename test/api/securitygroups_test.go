@@ -147,8 +147,13 @@ func TestSecurityGroupCRUD(t *testing.T) {
 		}
 		e.do(member2, "GET", sgURL+"/"+id, nil).fault(t, 404, "SecurityGroupNotFound", "Security group "+id+" does not exist")
 		e.do(member2, "DELETE", sgURL+"/"+id, nil).expect(t, 404)
+		// A rule of another group naming this one as remote goes with it.
+		other := e.createSG(member1, "other", nil)["id"].(string)
+		remoteRule := e.postRule(member1, map[string]any{"security_group_id": other, "direction": "ingress",
+			"remote_group_id": id}).expect(t, 201).obj(t, "security_group_rule")["id"].(string)
 		e.do(member1, "DELETE", sgURL+"/"+id, nil).expect(t, 204)
 		e.do(member1, "GET", sgURL+"/"+id, nil).fault(t, 404, "SecurityGroupNotFound", "does not exist")
+		e.do(member1, "GET", ruleURL+"/"+remoteRule, nil).fault(t, 404, "SecurityGroupRuleNotFound", "does not exist")
 		// Its rules went with it.
 		if n := len(e.do(admin, "GET", ruleURL+"?security_group_id="+id, nil).expect(t, 200).list(t, "security_group_rules")); n != 0 {
 			t.Errorf("%d rules left of a deleted group", n)
