@@ -19,6 +19,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/config"
 	"github.com/neutrino-net/neutrino/internal/plugin"
 	"github.com/neutrino-net/neutrino/internal/plugin/core"
+	"github.com/neutrino-net/neutrino/internal/plugin/securitygroups"
 	"github.com/neutrino-net/neutrino/internal/policy"
 	"github.com/neutrino-net/neutrino/internal/quota"
 	"github.com/neutrino-net/neutrino/internal/reqctx"
@@ -51,12 +52,18 @@ var coreExtensions = []string{
 	"quota_details",
 	"quotas",
 	"rbac-policies",
+	"rbac-security-groups",
 	"revision-if-match",
+	"security-group",
+	"security-groups-normalized-cidr",
+	"security-groups-rules-belongs-to-default-sg",
+	"security-groups-shared-filtering",
 	"sorting",
 	"standard-attr-description",
 	"standard-attr-revisions",
 	"standard-attr-tag",
 	"standard-attr-timestamp",
+	"stateful-security-group",
 	"subnet-service-types",
 	"subnet_allocation",
 	"subnetpool-prefix-ops",
@@ -73,6 +80,9 @@ type Server struct {
 	Store  *store.Store
 	API    *api.Server
 	policy *policy.Enforcer
+	// SecurityGroups serves the security group RPC calls of firewall
+	// agents (SecurityGroupInfoForDevices); nil without security groups.
+	SecurityGroups *securitygroups.Plugin
 }
 
 // New builds a server from configuration: it opens (and unless disabled,
@@ -161,6 +171,13 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	for coll, h := range corePlugin.Handlers() {
 		handlers[coll] = h
 	}
+	sgPlugin := securitygroups.New(st, defs, securitygroups.Options{Quota: quotas})
+	if sgPlugin != nil {
+		corePlugin.SetPortSecurityGroups(sgPlugin)
+		for coll, h := range sgPlugin.Handlers() {
+			handlers[coll] = h
+		}
+	}
 
 	authz := authorizer{enforcer}
 	auth := api.NoAuth(authz.isAdmin)
@@ -168,7 +185,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		auth = ksValidator.Middleware(authz.isAdmin)
 	}
 
-	s := &Server{cfg: cfg, log: logger, Store: st, policy: enforcer}
+	s := &Server{cfg: cfg, log: logger, Store: st, policy: enforcer, SecurityGroups: sgPlugin}
 	s.API = api.New(api.Options{
 		Resources:          reg,
 		Handlers:           handlers,
@@ -248,8 +265,8 @@ func quotaResources(cfg *config.Config) []quota.Resource {
 		{Name: "subnetpool", Collection: apidef.SubnetPools, Default: cfg.Int(optQuotaDefault)},
 		{Name: "router", Default: limit(optQuotaRouter)},
 		{Name: "floatingip", Default: limit(optQuotaFloatingIP)},
-		{Name: "security_group", Default: limit(optQuotaSecurityGroup)},
-		{Name: "security_group_rule", Default: limit(optQuotaSecurityGroupRule)},
+		{Name: "security_group", Collection: apidef.SecurityGroups, Default: limit(optQuotaSecurityGroup)},
+		{Name: "security_group_rule", Collection: apidef.SecurityGroupRules, Default: limit(optQuotaSecurityGroupRule)},
 		{Name: "rbac_policy", Collection: apidef.RBACPolicies, Default: limit(optQuotaRBACPolicy)},
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/google/uuid"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -33,7 +34,14 @@ type Store struct {
 	mu        sync.RWMutex
 	tables    map[string]*table     // by collection
 	relations map[string][]relation // by collection
+
+	// queries counts the statements sent, so tests can check that a read
+	// costs a fixed number of them however many rows it returns.
+	queries atomic.Int64
 }
+
+// Queries returns how many queries the store has sent so far.
+func (s *Store) Queries() int64 { return s.queries.Load() }
 
 // Open connects to the database named by an oslo.db/SQLAlchemy-style URL:
 // "sqlite://" (in memory), "sqlite:///relative/path", "sqlite:////abs/path",

@@ -104,6 +104,7 @@ func (tx *Tx) AfterCommit(f func()) { tx.afterCommit = append(tx.afterCommit, f)
 func (tx *Tx) Engine() string { return tx.s.dialect.name() }
 
 func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	tx.s.queries.Add(1)
 	q = tx.s.dialect.rebind(q)
 	if tx.tx == nil {
 		return tx.s.db.QueryContext(ctx, q, args...)

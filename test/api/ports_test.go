@@ -680,8 +680,9 @@ func TestPortAllowedAddressPairs(t *testing.T) {
 		// (test_update_port_security_off_address_pairs) …
 		e.portUpdate(admin, p["id"].(string), map[string]any{"port_security_enabled": false}).
 			fault(t, 409, "AddressPairAndPortSecurityRequired", "")
-		// … unless the pairs go at the same time.
-		off := e.portUpdate(admin, p["id"].(string), map[string]any{"port_security_enabled": false, "allowed_address_pairs": []any{}}).
+		// … unless the pairs (and the security groups) go at the same time.
+		off := e.portUpdate(admin, p["id"].(string), map[string]any{"port_security_enabled": false, "allowed_address_pairs": []any{},
+			"security_groups": []any{}}).
 			expect(t, 200).obj(t, "port")
 		if off["port_security_enabled"] != false || len(off["allowed_address_pairs"].([]any)) != 0 {
 			t.Errorf("port security off with pairs removed: %v", off)

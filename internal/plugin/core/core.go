@@ -41,6 +41,8 @@ type Plugin struct {
 	store    *store.Store
 	defs     map[string]*resource.Resource
 	handlers map[string]plugin.Handler
+	// portSGs gives ports their security groups; nil without them.
+	portSGs PortSecurityGroups
 }
 
 // New returns the core plugin serving the given (already restricted)

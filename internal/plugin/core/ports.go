@@ -325,7 +325,10 @@ func (p *Plugin) afterCreatePort(ctx context.Context, tx *store.Tx, o *resource.
 		return err
 	}
 	o.Set("fixed_ips", sortFixedIPs(ips))
-	return checkAddressPairs(o)
+	if err := checkAddressPairs(o); err != nil {
+		return err
+	}
+	return p.createPortGroups(ctx, tx, o)
 }
 
 // portSubnet is what address allocation needs to know of a subnet.
@@ -689,7 +692,7 @@ func (p *Plugin) beforeUpdatePort(ctx context.Context, tx *store.Tx, old, patch 
 		current, _ := old.Get("extra_dhcp_opts").([]any)
 		patch.Set("extra_dhcp_opts", mergeDHCPOpts(current, patch.Get("extra_dhcp_opts")))
 	}
-	return nil
+	return p.updatePortGroups(ctx, tx, old, patch)
 }
 
 // updateAddressPairs is _portsec_ext_port_update_processing and
@@ -929,6 +932,9 @@ func changedIPs(original []heldIP, requested []any, owner string, subnets []port
 }
 
 func (p *Plugin) beforeDeletePort(ctx context.Context, tx *store.Tx, o *resource.Object) error {
+	if err := p.deletePortGroups(ctx, tx, o); err != nil {
+		return err
+	}
 	allocs, err := tx.PortAllocations(ctx, o.ID())
 	if err != nil {
 		return err

@@ -104,7 +104,11 @@ func (p *Plugin) beforeCreateRBAC(ctx context.Context, tx *store.Tx, o *resource
 	}
 	caller := reqctx.CallerFrom(ctx)
 	if !caller.IsAdmin && obj.String("project_id") != caller.ProjectID {
-		return fault.InvalidInput("Only admins can manipulate policies on networks they do not own")
+		kind := "networks"
+		if typ.collection != apidef.Networks {
+			kind = "objects" // neutron/objects/rbac_db.py words it so for other types
+		}
+		return fault.InvalidInput("Only admins can manipulate policies on " + kind + " they do not own")
 	}
 	n, err := tx.CountWhere(ctx, apidef.RBACPolicies, map[string]any{"object_type": o.String("object_type"),
 		"object_id": o.String("object_id"), "action": action, "target_tenant": o.String("target_tenant")})
@@ -164,6 +168,9 @@ func (p *Plugin) rbacObject(ctx context.Context, tx *store.Tx, policy *resource.
 // ports on the network, as Neutron does (RbacPolicyInUse in its words for
 // the shared-network case: InvalidSharedSetting).
 func (p *Plugin) checkAccessLoss(ctx context.Context, tx *store.Tx, policy *resource.Object) error {
+	if policy.String("object_type") == "security_group" && policy.String("action") == accessAsShared {
+		return p.checkSecurityGroupAccessLoss(ctx, tx, policy)
+	}
 	if policy.String("object_type") != "network" || policy.String("action") != accessAsShared {
 		return nil
 	}
@@ -227,7 +234,13 @@ func (p *Plugin) sharedTargets(ctx context.Context, tx *store.Tx, netID, exceptP
 // syncNetworkFlag keeps a network's shared and router:external columns in
 // step with its wildcard policies: they are what lists filter on.
 func (p *Plugin) syncNetworkFlag(ctx context.Context, tx *store.Tx, net *resource.Object, action, target string, on bool) error {
-	if target != "*" || net.Resource().Collection != apidef.Networks {
+	if target != "*" {
+		return nil
+	}
+	if net.Resource().Collection == apidef.SecurityGroups && action == accessAsShared {
+		return syncSharedColumn(ctx, tx, net, on)
+	}
+	if net.Resource().Collection != apidef.Networks {
 		return nil
 	}
 	attr := "shared"
@@ -319,4 +332,17 @@ func keepOnly(list []string, s string) []string {
 		}
 	}
 	return out
+}
+
+// syncSharedColumn keeps the shared column of an object without a
+// handler of the core plugin's (a security group) in step with its
+// wildcard policy.
+func syncSharedColumn(ctx context.Context, tx *store.Tx, obj *resource.Object, on bool) error {
+	if obj.Resource().Attr("shared") == nil || obj.Bool("shared") == on {
+		return nil
+	}
+	patch := resource.New(obj.Resource())
+	patch.Set("id", obj.ID())
+	patch.Set("shared", on)
+	return tx.Update(ctx, patch)
 }

@@ -1,0 +1,176 @@
+package securitygroups
+
+import (
+	"context"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/neutrino-net/neutrino/internal/fault"
+	"github.com/neutrino-net/neutrino/internal/resource"
+	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
+	"github.com/neutrino-net/neutrino/internal/store"
+)
+
+// The security groups of ports, as ML2 handles them
+// (_portsec_ext_port_create_processing, _get_security_groups_on_port,
+// _update_security_group_on_port, _portsec_ext_port_update_processing).
+// The core plugin calls these inside the port's write transaction.
+
+func portSecurityRequired() error {
+	return fault.New(400, "PortSecurityAndIPRequiredForSecurityGroups",
+		"Port security must be enabled and port must have an IP address in order to use security groups.")
+}
+
+// trusted is is_port_trusted: ports of network:* devices (DHCP, router
+// interfaces …) take no security groups.
+func trusted(port *resource.Object) bool {
+	return strings.HasPrefix(port.String("device_owner"), "network:")
+}
+
+// portSecurity reports whether port security is on for the port as it
+// will be (patch over old; a port without the attribute has it on).
+func portSecurity(old, patch *resource.Object) bool {
+	for _, o := range []*resource.Object{patch, old} {
+		if o != nil && o.Has("port_security_enabled") && o.Get("port_security_enabled") != nil {
+			return o.Bool("port_security_enabled")
+		}
+	}
+	return true
+}
+
+func groupList(o *resource.Object) ([]string, bool) {
+	if o == nil || !o.Has("security_groups") {
+		return nil, false
+	}
+	ids, _ := o.Get("security_groups").([]string)
+	return ids, true
+}
+
+// CreatePortGroups gives a new port its security groups: those asked for,
+// which must exist for the port's project, or else the project's default
+// group (created if need be), unless the port has port security off or
+// belongs to a network:* device. It sets the port's security_groups.
+func (p *Plugin) CreatePortGroups(ctx context.Context, tx *store.Tx, port *resource.Object) error {
+	if port.Resource().Attr("security_groups") == nil {
+		return nil
+	}
+	ids, given := groupList(port)
+	if !portSecurity(port, nil) {
+		if len(ids) > 0 {
+			return portSecurityRequired()
+		}
+		ids = nil
+	} else if !given && !trusted(port) {
+		def, err := p.ensureDefault(ctx, tx, port.String("project_id"))
+		if err != nil {
+			return err
+		}
+		if def != "" {
+			ids = []string{def}
+		}
+	}
+	if trusted(port) {
+		ids = nil
+	}
+	if err := p.bindPort(ctx, tx, port, ids); err != nil {
+		return err
+	}
+	if ids == nil {
+		ids = []string{}
+	}
+	port.Set("security_groups", ids)
+	return p.notify(ctx, tx, rpcapi.MethodSecurityGroupsMemberUpdated, ids)
+}
+
+// UpdatePortGroups applies a port update's security groups: a new list
+// replaces the port's; port security may not be off while groups are
+// given or kept. It notifies the groups whose members change, including
+// by a change of the port's addresses.
+func (p *Plugin) UpdatePortGroups(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error {
+	if old.Resource().Attr("security_groups") == nil {
+		return nil
+	}
+	current, _ := old.Get("security_groups").([]string)
+	ids, given := groupList(patch)
+	if !portSecurity(old, patch) {
+		if len(ids) > 0 {
+			return portSecurityRequired()
+		}
+		if !given && len(current) > 0 {
+			return fault.Conflict("PortSecurityPortHasSecurityGroup",
+				"Port has security group associated. Cannot disable port security or IP address until security group is removed.")
+		}
+	}
+	if given && !sameSet(ids, current) {
+		if trusted(old) && !(patch.Has("device_owner") && !trusted(patch)) {
+			ids = nil
+		}
+		if err := p.bindPort(ctx, tx, old, ids); err != nil {
+			return err
+		}
+		if ids == nil {
+			ids = []string{}
+		}
+		patch.Set("security_groups", ids)
+		return p.notify(ctx, tx, rpcapi.MethodSecurityGroupsMemberUpdated, append(slices.Clone(current), ids...))
+	}
+	if given {
+		patch.Unset("security_groups")
+	}
+	for _, a := range []string{"fixed_ips", "mac_address", "allowed_address_pairs"} {
+		if patch.Has(a) && !reflect.DeepEqual(patch.Get(a), old.Get(a)) {
+			return p.notify(ctx, tx, rpcapi.MethodSecurityGroupsMemberUpdated, current)
+		}
+	}
+	return nil
+}
+
+// DeletePortGroups tells the agents that the port's groups lose a member;
+// its bindings go with the port's row.
+func (p *Plugin) DeletePortGroups(ctx context.Context, tx *store.Tx, port *resource.Object) error {
+	ids, _ := port.Get("security_groups").([]string)
+	return p.notify(ctx, tx, rpcapi.MethodSecurityGroupsMemberUpdated, ids)
+}
+
+// bindPort checks the groups exist for the port's project and may be
+// mixed (stateful with stateful only), and records them.
+func (p *Plugin) bindPort(ctx context.Context, tx *store.Tx, port *resource.Object, ids []string) error {
+	if len(ids) > 0 {
+		groups, err := p.visibleGroups(ctx, tx, port.String("project_id"), ids)
+		if err != nil {
+			return err
+		}
+		var missing []string
+		stateful, stateless := false, false
+		for _, id := range ids {
+			g := groups[id]
+			if g == nil {
+				missing = append(missing, id)
+				continue
+			}
+			if g.Resource().Attr("stateful") == nil || g.Bool("stateful") {
+				stateful = true
+			} else {
+				stateless = true
+			}
+		}
+		if len(missing) > 0 {
+			return SecurityGroupNotFound(strings.Join(missing, ", "))
+		}
+		if stateful && stateless {
+			return securityGroupConflict("Cannot apply both stateful and stateless security groups on the same port at the same time")
+		}
+	}
+	return tx.SetPortSecurityGroups(ctx, port.ID(), ids)
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	x, y := slices.Clone(a), slices.Clone(b)
+	slices.Sort(x)
+	slices.Sort(y)
+	return slices.Equal(x, y)
+}

@@ -1,0 +1,242 @@
+package securitygroups
+
+import (
+	"context"
+	"net/netip"
+	"slices"
+
+	"github.com/neutrino-net/neutrino/internal/resource"
+	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
+	"github.com/neutrino-net/neutrino/internal/store"
+)
+
+// DHCP ports by IP version: server port, client port (DHCP_RULE_PORT).
+var dhcpRulePorts = map[int][2]int{4: {67, 68}, 6: {547, 546}}
+
+// SecurityGroupInfoForDevices answers security_group_info_for_devices:
+// for the given port ids, the ports that take security groups, the rules
+// of their groups, and the addresses of the remote groups those rules
+// name. It costs the same five queries however many ports are asked for.
+func (p *Plugin) SecurityGroupInfoForDevices(ctx context.Context, portIDs []string) (*rpcapi.SecurityGroupInfo, error) {
+	info := &rpcapi.SecurityGroupInfo{
+		Devices:        map[string]*rpcapi.SecurityGroupDevice{},
+		SecurityGroups: map[string][]rpcapi.SecurityGroupRule{},
+		SGMemberIPs:    map[string]map[string][]rpcapi.MemberIP{},
+	}
+	if len(portIDs) == 0 || p.portDef == nil {
+		return info, nil
+	}
+	err := p.store.Read(ctx, func(tx *store.Tx) error {
+		ids := make([]any, len(portIDs))
+		for i, id := range portIDs {
+			ids[i] = id
+		}
+		ports, err := tx.List(ctx, p.portDef, &resource.Query{Filters: []resource.Filter{
+			{Attr: p.portDef.Attr("id"), Values: ids}}})
+		if err != nil {
+			return err
+		}
+		var groupIDs []any
+		seen := map[string]bool{}
+		for _, port := range ports {
+			if trusted(port) {
+				continue
+			}
+			dev := deviceOf(port)
+			info.Devices[port.ID()] = dev
+			for _, g := range dev.SecurityGroups {
+				if !seen[g] {
+					seen[g] = true
+					groupIDs = append(groupIDs, g)
+					info.SecurityGroups[g] = []rpcapi.SecurityGroupRule{}
+				}
+			}
+		}
+		if len(groupIDs) == 0 {
+			return nil
+		}
+		groups, err := tx.List(ctx, p.groupDef, &resource.Query{Filters: []resource.Filter{
+			{Attr: p.groupDef.Attr("id"), Values: groupIDs}}})
+		if err != nil {
+			return err
+		}
+		stateful := map[string]bool{}
+		for _, g := range groups {
+			stateful[g.ID()] = g.Resource().Attr("stateful") == nil || g.Bool("stateful")
+		}
+		rules, err := tx.List(ctx, p.ruleDef, &resource.Query{
+			Filters: []resource.Filter{{Attr: p.ruleDef.Attr("security_group_id"), Values: groupIDs}},
+			Sorts:   []resource.SortKey{{Attr: p.ruleDef.Attr("id")}},
+		})
+		if err != nil {
+			return err
+		}
+		remoteEthertypes := map[string]map[string]bool{}
+		for _, r := range rules {
+			sg := r.String("security_group_id")
+			rule := agentRule(r)
+			st := stateful[sg]
+			rule.Stateful = &st
+			if !slices.ContainsFunc(info.SecurityGroups[sg], func(x rpcapi.SecurityGroupRule) bool { return sameRule(x, rule) }) {
+				info.SecurityGroups[sg] = append(info.SecurityGroups[sg], rule)
+			}
+			if rule.RemoteGroupID != "" {
+				if remoteEthertypes[rule.RemoteGroupID] == nil {
+					remoteEthertypes[rule.RemoteGroupID] = map[string]bool{}
+				}
+				remoteEthertypes[rule.RemoteGroupID][rule.Ethertype] = true
+			}
+		}
+		for _, dev := range info.Devices {
+			for _, g := range dev.SecurityGroups {
+				for _, r := range info.SecurityGroups[g] {
+					if r.RemoteGroupID != "" && !slices.Contains(dev.SecurityGroupSourceGroups, r.RemoteGroupID) {
+						dev.SecurityGroupSourceGroups = append(dev.SecurityGroupSourceGroups, r.RemoteGroupID)
+					}
+				}
+			}
+		}
+		remotes := make([]string, 0, len(remoteEthertypes))
+		for g, types := range remoteEthertypes {
+			remotes = append(remotes, g)
+			info.SGMemberIPs[g] = map[string][]rpcapi.MemberIP{}
+			for t := range types {
+				info.SGMemberIPs[g][t] = []rpcapi.MemberIP{}
+			}
+		}
+		slices.Sort(remotes)
+		members, err := tx.SecurityGroupMembers(ctx, remotes)
+		if err != nil {
+			return err
+		}
+		for g, addrs := range members {
+			for _, a := range addrs {
+				ethertype := "IPv4"
+				if pfx, err := netip.ParsePrefix(withLength(a.IP)); err == nil && pfx.Addr().Is6() {
+					ethertype = "IPv6"
+				}
+				list, ok := info.SGMemberIPs[g][ethertype]
+				if !ok {
+					continue
+				}
+				m := rpcapi.MemberIP{IP: a.IP, MAC: a.MAC}
+				if !slices.Contains(list, m) {
+					info.SGMemberIPs[g][ethertype] = append(list, m)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return info, nil
+}
+
+// withLength gives an address without a prefix length its host length,
+// so both forms parse as prefixes.
+func withLength(s string) string {
+	if a, err := netip.ParseAddr(s); err == nil {
+		return netip.PrefixFrom(a, a.BitLen()).String()
+	}
+	return s
+}
+
+// deviceOf is make_port_dict_with_security_groups plus the provider rules
+// (_apply_provider_rule): DHCP replies to the port's addresses, and
+// router advertisements when it has an IPv6 address.
+func deviceOf(port *resource.Object) *rpcapi.SecurityGroupDevice {
+	dev := &rpcapi.SecurityGroupDevice{
+		ID: port.ID(), Device: port.ID(), NetworkID: port.String("network_id"),
+		MACAddress: port.String("mac_address"), DeviceOwner: port.String("device_owner"),
+		DeviceID: port.String("device_id"), AdminStateUp: port.Bool("admin_state_up"),
+		Status: port.String("status"), PortSecurityEnabled: portSecurity(port, nil),
+		FixedIPs: []string{}, AllowedAddressPairs: []rpcapi.AddressPair{},
+		SecurityGroupSourceGroups: []string{}, SecurityGroupRules: []rpcapi.SecurityGroupRule{},
+	}
+	dev.SecurityGroups, _ = port.Get("security_groups").([]string)
+	if dev.SecurityGroups == nil {
+		dev.SecurityGroups = []string{}
+	}
+	ips, _ := port.Get("fixed_ips").([]any)
+	for _, it := range ips {
+		if m, ok := it.(map[string]any); ok {
+			if s, ok := m["ip_address"].(string); ok {
+				dev.FixedIPs = append(dev.FixedIPs, s)
+			}
+		}
+	}
+	pairs, _ := port.Get("allowed_address_pairs").([]any)
+	for _, it := range pairs {
+		if m, ok := it.(map[string]any); ok {
+			ip, _ := m["ip_address"].(string)
+			mac, _ := m["mac_address"].(string)
+			dev.AllowedAddressPairs = append(dev.AllowedAddressPairs, rpcapi.AddressPair{IPAddress: ip, MACAddress: mac})
+		}
+	}
+	hasV6 := false
+	for _, ip := range dev.FixedIPs {
+		if a, err := netip.ParseAddr(ip); err == nil && a.Is6() {
+			hasV6 = true
+		}
+	}
+	if hasV6 {
+		ra := 134
+		dev.SecurityGroupRules = append(dev.SecurityGroupRules, rpcapi.SecurityGroupRule{Direction: "ingress",
+			Ethertype: "IPv6", Protocol: "ipv6-icmp", SourcePortRangeMin: &ra})
+	}
+	for _, v := range []int{4, 6} {
+		var dests []string
+		for _, ip := range dev.FixedIPs {
+			if a, err := netip.ParseAddr(ip); err == nil && (a.Is4() == (v == 4)) {
+				dests = append(dests, netip.PrefixFrom(a, a.BitLen()).String())
+			}
+		}
+		ethertype := "IPv4"
+		if v == 4 {
+			dests = append(dests, "255.255.255.255/32")
+		} else {
+			dests = append(dests, "fe80::/64")
+			ethertype = "IPv6"
+		}
+		src, dst := dhcpRulePorts[v][0], dhcpRulePorts[v][1]
+		for _, d := range dests {
+			dev.SecurityGroupRules = append(dev.SecurityGroupRules, rpcapi.SecurityGroupRule{Direction: "ingress",
+				Ethertype: ethertype, Protocol: "udp", PortRangeMin: &dst, PortRangeMax: &dst,
+				SourcePortRangeMin: &src, SourcePortRangeMax: &src, DestIPPrefix: d})
+		}
+	}
+	return dev
+}
+
+// agentRule is a stored rule as security_group_info_for_ports gives it
+// to agents: the remote prefix (normalized) by direction.
+func agentRule(r *resource.Object) rpcapi.SecurityGroupRule {
+	out := rpcapi.SecurityGroupRule{Direction: r.String("direction"), Ethertype: r.String("ethertype")}
+	out.Protocol, _ = r.Get("protocol").(string)
+	if n, ok := r.Get("port_range_min").(int); ok {
+		out.PortRangeMin = &n
+	}
+	if n, ok := r.Get("port_range_max").(int); ok {
+		out.PortRangeMax = &n
+	}
+	out.RemoteGroupID, _ = r.Get("remote_group_id").(string)
+	if s, _ := r.Get("remote_ip_prefix").(string); s != "" {
+		if n, _ := r.Get("normalized_cidr").(string); n != "" {
+			s = n
+		}
+		if out.Direction == "ingress" {
+			out.SourceIPPrefix = s
+		} else {
+			out.DestIPPrefix = s
+		}
+	}
+	return out
+}
+
+func sameRule(a, b rpcapi.SecurityGroupRule) bool {
+	eq := func(x, y *int) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
+	return a.Direction == b.Direction && a.Ethertype == b.Ethertype && a.Protocol == b.Protocol &&
+		eq(a.PortRangeMin, b.PortRangeMin) && eq(a.PortRangeMax, b.PortRangeMax) &&
+		a.SourceIPPrefix == b.SourceIPPrefix && a.DestIPPrefix == b.DestIPPrefix && a.RemoteGroupID == b.RemoteGroupID
+}
