@@ -19,6 +19,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/config"
 	"github.com/neutrino-net/neutrino/internal/plugin"
 	"github.com/neutrino-net/neutrino/internal/plugin/core"
+	"github.com/neutrino-net/neutrino/internal/plugin/ml2"
 	"github.com/neutrino-net/neutrino/internal/policy"
 	"github.com/neutrino-net/neutrino/internal/quota"
 	"github.com/neutrino-net/neutrino/internal/reqctx"
@@ -41,6 +42,7 @@ var coreExtensions = []string{
 	"ip-substring-filtering",
 	"ip_allocation",
 	"l2_adjacency",
+	"multi-provider",
 	"net-mtu",
 	"net-mtu-writable",
 	"network-ip-availability",
@@ -48,10 +50,12 @@ var coreExtensions = []string{
 	"pagination",
 	"port-security",
 	"project-id",
+	"provider",
 	"quota_details",
 	"quotas",
 	"rbac-policies",
 	"revision-if-match",
+	"segment",
 	"sorting",
 	"standard-attr-description",
 	"standard-attr-revisions",
@@ -63,9 +67,13 @@ var coreExtensions = []string{
 
 // Server is a running Neutrino API server.
 type Server struct {
-	cfg    *config.Config
-	log    *slog.Logger
-	Store  *store.Store
+	cfg   *config.Config
+	log   *slog.Logger
+	Store *store.Store
+	// ML2 is the core plugin's segment and binding machinery: the L2
+	// agent RPC calls its device functions, and the agents registry is
+	// plugged in with ML2.SetAgents.
+	ML2    *ml2.Plugin
 	API    *api.Server
 	policy *policy.Enforcer
 }
@@ -144,7 +152,13 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		reg.Register(r)
 	}
 	quotas := quota.New(st, quotaResources(cfg))
+	ml2Plugin, err := newML2(st, defs, cfg, logger)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	corePlugin := core.New(st, defs, core.Options{
+		ML2:                 ml2Plugin,
 		Quota:               quotas,
 		GlobalPhysnetMTU:    cfg.Int(optGlobalPhysnetMTU),
 		BaseMAC:             cfg.String(optBaseMAC),
@@ -156,6 +170,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	for coll, h := range corePlugin.Handlers() {
 		handlers[coll] = h
 	}
+	for coll, h := range ml2Plugin.Handlers() {
+		handlers[coll] = h
+	}
 
 	authz := authorizer{enforcer}
 	auth := api.NoAuth(authz.isAdmin)
@@ -163,7 +180,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		auth = ksValidator.Middleware(authz.isAdmin)
 	}
 
-	s := &Server{cfg: cfg, log: logger, Store: st, policy: enforcer}
+	s := &Server{cfg: cfg, log: logger, Store: st, policy: enforcer, ML2: ml2Plugin}
 	s.API = api.New(api.Options{
 		Resources:          reg,
 		Handlers:           handlers,

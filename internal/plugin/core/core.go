@@ -13,6 +13,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/fault"
 	"github.com/neutrino-net/neutrino/internal/plugin"
 	"github.com/neutrino-net/neutrino/internal/plugin/generic"
+	"github.com/neutrino-net/neutrino/internal/plugin/ml2"
 	"github.com/neutrino-net/neutrino/internal/resource"
 	"github.com/neutrino-net/neutrino/internal/store"
 )
@@ -33,6 +34,9 @@ type Options struct {
 	MaxSubnetHostRoutes int
 	// Quota enforces per-project limits on creates; nil for none.
 	Quota generic.Quota
+	// ML2 gives networks their segments and MTU and binds ports; nil
+	// leaves networks at GlobalPhysnetMTU and ports unbound.
+	ML2 *ml2.Plugin
 }
 
 // Plugin is the core plugin.
@@ -168,6 +172,11 @@ func (p *Plugin) afterReadNetworks(ctx context.Context, tx *store.Tx, nets []*re
 	if err := p.networkAddressScopes(ctx, tx, nets); err != nil {
 		return err
 	}
+	if p.opts.ML2 != nil {
+		if err := p.opts.ML2.AfterReadNetworks(ctx, tx, nets); err != nil {
+			return err
+		}
+	}
 	return p.networkSharing(ctx, tx, nets)
 }
 
@@ -264,6 +273,9 @@ func NetworkInUse(id string, portIDs []string) error {
 
 func (p *Plugin) beforeCreateNetwork(ctx context.Context, tx *store.Tx, o *resource.Object) error {
 	o.Set("status", "ACTIVE")
+	if p.opts.ML2 != nil {
+		return p.opts.ML2.BeforeCreateNetwork(ctx, tx, o)
+	}
 	if err := p.checkMTU(o); err != nil {
 		return err
 	}
@@ -271,6 +283,9 @@ func (p *Plugin) beforeCreateNetwork(ctx context.Context, tx *store.Tx, o *resou
 }
 
 func (p *Plugin) beforeUpdateNetwork(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error {
+	if p.opts.ML2 != nil {
+		return p.opts.ML2.BeforeUpdateNetwork(ctx, tx, old, patch)
+	}
 	if patch.Has("mtu") {
 		return p.checkMTU(patch)
 	}
@@ -337,6 +352,11 @@ func (p *Plugin) beforeDeleteNetwork(ctx context.Context, tx *store.Tx, o *resou
 			return err
 		}
 		if err := tx.Delete(ctx, p.defs[apidef.Subnets], id); err != nil {
+			return err
+		}
+	}
+	if p.opts.ML2 != nil {
+		if err := p.opts.ML2.BeforeDeleteNetwork(ctx, tx, o); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,558 @@
+// Package ml2 is the segment and binding machinery of Neutrino's core
+// plugin, after Neutron's ML2: type drivers (package types) give each
+// network its segments and MTU; mechanism drivers (package mech) bind
+// ports to a segment a host's agent can reach; provisioning blocks hold a
+// port DOWN until every entity that wires it (the L2 agent, DHCP) has
+// reported; and the functions the L2 agent RPC calls (GetDeviceDetails,
+// UpdateDeviceUp, UpdateDeviceDown, HostSnapshot) live here.
+//
+// The core plugin calls the network and port hooks (BeforeCreateNetwork,
+// BeforeCreatePort …) inside its write transactions. Options read:
+// [ml2] type_drivers, project_network_types, mechanism_drivers, path_mtu,
+// physical_network_mtus, overlay_ip_version, and the [ml2_type_*]
+// sections (see package types).
+package ml2
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/neutrino-net/neutrino/internal/apidef"
+	"github.com/neutrino-net/neutrino/internal/fault"
+	"github.com/neutrino-net/neutrino/internal/plugin"
+	"github.com/neutrino-net/neutrino/internal/plugin/generic"
+	"github.com/neutrino-net/neutrino/internal/plugin/ml2/mech"
+	"github.com/neutrino-net/neutrino/internal/plugin/ml2/types"
+	"github.com/neutrino-net/neutrino/internal/resource"
+	"github.com/neutrino-net/neutrino/internal/store"
+)
+
+// Options configure ML2.
+type Options struct {
+	// TypeDrivers is [ml2] type_drivers.
+	TypeDrivers []string
+	// ProjectNetworkTypes is [ml2] project_network_types, in the order
+	// tried for a network created without provider attributes.
+	ProjectNetworkTypes []string
+	// MechanismDrivers is [ml2] mechanism_drivers, in binding order.
+	MechanismDrivers []string
+	// Types is the type drivers' configuration.
+	Types types.Config
+	// Agents finds alive agents for binding; nil means none (SetAgents
+	// may set it later).
+	Agents mech.AgentLookup
+	// Outbox records notifications to agents; nil records none.
+	Outbox generic.Outbox
+	Logger *slog.Logger
+}
+
+// Plugin is ML2.
+type Plugin struct {
+	store     *store.Store
+	defs      map[string]*resource.Resource
+	types     map[string]types.Driver
+	tenant    []string
+	drivers   []mech.Driver
+	globalMTU int
+	log       *slog.Logger
+	segmentsH *generic.Handler
+	mu        sync.RWMutex
+	agents    mech.AgentLookup
+	outbox    generic.Outbox
+	now       func() time.Time
+}
+
+// New builds ML2 over the store and the server's (restricted) resource
+// definitions, which must include segments.
+func New(s *store.Store, defs map[string]*resource.Resource, opts Options) (*Plugin, error) {
+	if defs[apidef.Segments] == nil {
+		return nil, errors.New("ml2: the segment extension must be enabled")
+	}
+	tds, err := types.New(opts.TypeDrivers, opts.Types)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range opts.ProjectNetworkTypes {
+		if tds[t] == nil {
+			return nil, fmt.Errorf("[ml2] project_network_types: %q is not in [ml2] type_drivers", t)
+		}
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	p := &Plugin{store: s, defs: defs, types: tds, tenant: opts.ProjectNetworkTypes,
+		globalMTU: opts.Types.GlobalPhysnetMTU, log: logger, agents: opts.Agents, outbox: opts.Outbox, now: time.Now}
+	drivers, err := mech.New(opts.MechanismDrivers, mech.Deps{Ports: p})
+	if err != nil {
+		return nil, err
+	}
+	p.drivers = drivers
+	p.segmentsH = generic.New(defs[apidef.Segments], s, generic.Hooks{
+		NotFound:        SegmentNotFound,
+		BeforeCreate:    p.beforeCreateSegment,
+		BeforeDelete:    p.beforeDeleteSegment,
+		InitialRevision: 0,
+	})
+	return p, nil
+}
+
+// SetAgents sets the agent lookup binding uses (the agents registry).
+func (p *Plugin) SetAgents(l mech.AgentLookup) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.agents = l
+}
+
+// SetOutbox sets where notifications to agents are recorded.
+func (p *Plugin) SetOutbox(o generic.Outbox) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.outbox = o
+}
+
+func (p *Plugin) agentLookup() mech.AgentLookup {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.agents
+}
+
+func (p *Plugin) outboxOf() generic.Outbox {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.outbox
+}
+
+// Handlers returns the collections ML2 serves: segments.
+func (p *Plugin) Handlers() map[string]plugin.Handler {
+	return map[string]plugin.Handler{apidef.Segments: p.segmentsH}
+}
+
+// SegmentNotFound is Neutron's SegmentNotFound.
+func SegmentNotFound(id string) error {
+	return fault.NotFound("SegmentNotFound", fmt.Sprintf("Segment %s could not be found.", id))
+}
+
+// ---- segments in the store ----
+
+func (p *Plugin) segDef() *resource.Resource { return p.defs[apidef.Segments] }
+
+func segmentFromObject(o *resource.Object) types.Segment {
+	s := types.Segment{ID: o.ID(), NetworkID: o.String("network_id"), NetworkType: o.String("network_type"),
+		Index: o.Int("segment_index"), IsDynamic: o.Bool("is_dynamic")}
+	if v, ok := o.Get("physical_network").(string); ok {
+		s.PhysicalNetwork = v
+	}
+	if v, ok := o.Get("segmentation_id").(int); ok {
+		s.SegmentationID, s.HasSegmentationID = v, true
+	}
+	return s
+}
+
+// networkSegments returns the segments of the given networks, each
+// network's in segment_index order.
+func (p *Plugin) networkSegments(ctx context.Context, tx *store.Tx, netIDs ...string) (map[string][]types.Segment, error) {
+	def := p.segDef()
+	values := make([]any, len(netIDs))
+	for i, id := range netIDs {
+		values[i] = id
+	}
+	objs, err := tx.List(ctx, def, &resource.Query{
+		Filters: []resource.Filter{{Attr: def.Attr("network_id"), Values: values}},
+		Sorts:   []resource.SortKey{{Attr: def.Attr("segment_index")}, {Attr: def.Attr("id")}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read segments: %w", err)
+	}
+	out := map[string][]types.Segment{}
+	for _, o := range objs {
+		s := segmentFromObject(o)
+		out[s.NetworkID] = append(out[s.NetworkID], s)
+	}
+	return out, nil
+}
+
+func (p *Plugin) insertSegment(ctx context.Context, tx *store.Tx, seg types.Segment, projectID string) error {
+	o := resource.New(p.segDef())
+	now := p.now().UTC().Truncate(time.Second)
+	o.Set("id", seg.ID)
+	o.Set("network_id", seg.NetworkID)
+	o.Set("name", nil)
+	o.Set("network_type", seg.NetworkType)
+	if seg.PhysicalNetwork != "" {
+		o.Set("physical_network", seg.PhysicalNetwork)
+	} else {
+		o.Set("physical_network", nil)
+	}
+	if seg.HasSegmentationID {
+		o.Set("segmentation_id", seg.SegmentationID)
+	} else {
+		o.Set("segmentation_id", nil)
+	}
+	o.Set("segment_index", seg.Index)
+	o.Set("is_dynamic", seg.IsDynamic)
+	setIfDeclared(o, "description", "")
+	setIfDeclared(o, "project_id", projectID)
+	setIfDeclared(o, "created_at", now)
+	setIfDeclared(o, "updated_at", now)
+	setIfDeclared(o, "revision_number", 0)
+	return tx.Insert(ctx, o)
+}
+
+func setIfDeclared(o *resource.Object, name string, v any) {
+	if o.Resource().Attr(name) != nil {
+		o.Set(name, v)
+	}
+}
+
+// ---- networks ----
+
+func invalidInput(format string, args ...any) error {
+	return fault.InvalidInput(fmt.Sprintf(format, args...))
+}
+
+// requestedSegments reads the provider attributes or the multi-provider
+// segments of a network being created; none means a project network.
+func requestedSegments(net *resource.Object) ([]types.Segment, error) {
+	provider := net.Has("provider:network_type") || net.Has("provider:physical_network") || net.Has("provider:segmentation_id")
+	if net.Has("segments") {
+		if provider {
+			return nil, fault.New(400, "SegmentsSetInConjunctionWithProviders", "Segments and provider values cannot both be set.")
+		}
+		items, _ := net.Get("segments").([]any)
+		var out []types.Segment
+		for _, it := range items {
+			m, _ := it.(map[string]any)
+			seg, err := segmentFrom(m["provider:network_type"], m["provider:physical_network"], m["provider:segmentation_id"])
+			if err != nil {
+				return nil, err
+			}
+			for _, have := range out {
+				if have.NetworkType == seg.NetworkType && have.PhysicalNetwork == seg.PhysicalNetwork &&
+					have.SegmentationID == seg.SegmentationID {
+					return nil, invalidInput("Duplicate segment entry in request.")
+				}
+			}
+			out = append(out, seg)
+		}
+		return out, nil
+	}
+	if !provider {
+		return nil, nil
+	}
+	seg, err := segmentFrom(net.Get("provider:network_type"), net.Get("provider:physical_network"), net.Get("provider:segmentation_id"))
+	if err != nil {
+		return nil, err
+	}
+	return []types.Segment{seg}, nil
+}
+
+func segmentFrom(netType, physnet, segID any) (types.Segment, error) {
+	var seg types.Segment
+	t, _ := netType.(string)
+	if t == "" {
+		return seg, invalidInput("network_type required")
+	}
+	seg.NetworkType = t
+	seg.PhysicalNetwork, _ = physnet.(string)
+	if n, ok := segID.(int); ok {
+		seg.SegmentationID, seg.HasSegmentationID = n, true
+	}
+	return seg, nil
+}
+
+// BeforeCreateNetwork gives a network being created its segments — the
+// provider segments an admin asked for, validated and reserved, or a
+// project segment from project_network_types — and its MTU, inside the
+// network's creating transaction.
+func (p *Plugin) BeforeCreateNetwork(ctx context.Context, tx *store.Tx, net *resource.Object) error {
+	segs, err := requestedSegments(net)
+	if err != nil {
+		return err
+	}
+	if len(segs) == 0 {
+		seg, err := p.allocateProjectSegment(ctx, tx)
+		if err != nil {
+			return err
+		}
+		segs = []types.Segment{seg}
+	} else {
+		for i := range segs {
+			d := p.types[segs[i].NetworkType]
+			if d == nil {
+				return invalidInput("network_type value '%s' not supported", segs[i].NetworkType)
+			}
+			if err := d.Validate(segs[i]); err != nil {
+				return err
+			}
+			if err := d.Reserve(ctx, tx, &segs[i]); err != nil {
+				return err
+			}
+		}
+	}
+	for i := range segs {
+		segs[i].ID = uuid.NewString()
+		segs[i].NetworkID = net.ID()
+		segs[i].Index = i
+		if err := p.insertSegment(ctx, tx, segs[i], net.String("project_id")); err != nil {
+			return err
+		}
+	}
+	if err := p.setMTU(net, net, segs); err != nil {
+		return err
+	}
+	nc := &mech.NetworkContext{Tx: tx, Current: net, Segments: segs}
+	for _, d := range p.drivers {
+		if err := d.CreateNetworkPrecommit(ctx, nc); err != nil {
+			return err
+		}
+	}
+	tx.AfterCommit(func() {
+		post := &mech.NetworkContext{Current: net, Segments: segs}
+		for _, d := range p.drivers {
+			d.CreateNetworkPostcommit(context.WithoutCancel(ctx), post)
+		}
+	})
+	return nil
+}
+
+func (p *Plugin) allocateProjectSegment(ctx context.Context, tx *store.Tx) (types.Segment, error) {
+	for _, t := range p.tenant {
+		seg, err := p.types[t].Allocate(ctx, tx)
+		if fault.Is(err, "NoNetworkAvailable") {
+			continue
+		}
+		return seg, err
+	}
+	return types.Segment{}, types.NoNetworkAvailable()
+}
+
+// MaxMTU is the largest MTU the segments carry: the smallest of the type
+// drivers' limits, or global_physnet_mtu when none sets one.
+func (p *Plugin) MaxMTU(segs []types.Segment) int {
+	var mtus []int
+	for _, s := range segs {
+		if d := p.types[s.NetworkType]; d != nil {
+			if m := d.MTU(s.PhysicalNetwork); m > 0 {
+				mtus = append(mtus, m)
+			}
+		}
+	}
+	if len(mtus) == 0 {
+		return p.globalMTU
+	}
+	return slices.Min(mtus)
+}
+
+// setMTU fills the MTU of target (a network or a patch of one) when none
+// was asked for (0) and refuses one the segments cannot carry.
+func (p *Plugin) setMTU(net, target *resource.Object, segs []types.Segment) error {
+	if target.Resource().Attr("mtu") == nil {
+		return nil
+	}
+	maxMTU := p.MaxMTU(segs)
+	mtu := target.Int("mtu")
+	if mtu == 0 {
+		target.Set("mtu", maxMTU)
+		return nil
+	}
+	if mtu > maxMTU {
+		return invalidInput("Requested MTU is too big, maximum is %d", maxMTU)
+	}
+	if mtu < 68 {
+		return invalidInput("Requested MTU is too small, minimum is 68")
+	}
+	return nil
+}
+
+// BeforeUpdateNetwork checks an MTU change against the network's
+// segments; provider attributes cannot change.
+func (p *Plugin) BeforeUpdateNetwork(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error {
+	for _, a := range []string{"provider:network_type", "provider:physical_network", "provider:segmentation_id", "segments"} {
+		if patch.Has(a) {
+			return invalidInput("Plugin does not support updating provider attributes")
+		}
+	}
+	if !patch.Has("mtu") {
+		return nil
+	}
+	segs, err := p.networkSegments(ctx, tx, old.ID())
+	if err != nil {
+		return err
+	}
+	return p.setMTU(old, patch, segs[old.ID()])
+}
+
+// BeforeDeleteNetwork releases a deleted network's segments.
+func (p *Plugin) BeforeDeleteNetwork(ctx context.Context, tx *store.Tx, net *resource.Object) error {
+	segs, err := p.networkSegments(ctx, tx, net.ID())
+	if err != nil {
+		return err
+	}
+	nc := &mech.NetworkContext{Tx: tx, Current: net, Segments: segs[net.ID()]}
+	for _, d := range p.drivers {
+		if err := d.DeleteNetworkPrecommit(ctx, nc); err != nil {
+			return err
+		}
+	}
+	for _, s := range segs[net.ID()] {
+		if err := p.releaseSegment(ctx, tx, s); err != nil {
+			return err
+		}
+	}
+	tx.AfterCommit(func() {
+		post := &mech.NetworkContext{Current: net, Segments: nc.Segments}
+		for _, d := range p.drivers {
+			d.DeleteNetworkPostcommit(context.WithoutCancel(ctx), post)
+		}
+	})
+	return nil
+}
+
+func (p *Plugin) releaseSegment(ctx context.Context, tx *store.Tx, s types.Segment) error {
+	if d := p.types[s.NetworkType]; d != nil {
+		if err := d.Release(ctx, tx, s); err != nil {
+			return err
+		}
+	} else if s.HasSegmentationID || s.PhysicalNetwork != "" {
+		// A type driver no longer loaded: free its id anyway so it is
+		// not lost if the driver returns.
+		if err := tx.ReleaseSegmentID(ctx, s.NetworkType, s.PhysicalNetwork, s.SegmentationID); err != nil {
+			return err
+		}
+	}
+	return tx.Delete(ctx, p.segDef(), s.ID)
+}
+
+// AfterReadNetworks shows each network's segments: the provider
+// attributes for a network of one segment, the segments list for one of
+// several, as Neutron's ML2 does.
+func (p *Plugin) AfterReadNetworks(ctx context.Context, tx *store.Tx, nets []*resource.Object) error {
+	def := nets[0].Resource()
+	if def.Attr("provider:network_type") == nil && def.Attr("segments") == nil {
+		return nil
+	}
+	ids := make([]string, len(nets))
+	for i, n := range nets {
+		ids[i] = n.ID()
+	}
+	segs, err := p.networkSegments(ctx, tx, ids...)
+	if err != nil {
+		return err
+	}
+	for _, n := range nets {
+		ss := segs[n.ID()]
+		switch {
+		case len(ss) == 1 && def.Attr("provider:network_type") != nil:
+			s := ss[0]
+			n.Set("provider:network_type", s.NetworkType)
+			n.Set("provider:physical_network", nilIfEmpty(s.PhysicalNetwork))
+			if s.HasSegmentationID {
+				n.Set("provider:segmentation_id", s.SegmentationID)
+			} else {
+				n.Set("provider:segmentation_id", nil)
+			}
+		case len(ss) > 1 && def.Attr("segments") != nil:
+			list := make([]any, len(ss))
+			for i, s := range ss {
+				m := map[string]any{"provider:network_type": s.NetworkType,
+					"provider:physical_network": nilIfEmpty(s.PhysicalNetwork), "provider:segmentation_id": nil}
+				if s.HasSegmentationID {
+					m["provider:segmentation_id"] = s.SegmentationID
+				}
+				list[i] = m
+			}
+			n.Set("segments", list)
+		}
+	}
+	return nil
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// ---- the segments resource ----
+
+func (p *Plugin) beforeCreateSegment(ctx context.Context, tx *store.Tx, o *resource.Object) error {
+	netID := o.String("network_id")
+	net, err := tx.Get(ctx, p.defs[apidef.Networks], netID, true)
+	if errors.Is(err, store.ErrNotFound) {
+		return fault.NotFound("NetworkNotFound", fmt.Sprintf("Network %s could not be found.", netID))
+	}
+	if err != nil {
+		return err
+	}
+	seg, err := segmentFrom(o.Get("network_type"), o.Get("physical_network"), o.Get("segmentation_id"))
+	if err != nil {
+		return err
+	}
+	d := p.types[seg.NetworkType]
+	if d == nil {
+		return invalidInput("network_type value '%s' not supported", seg.NetworkType)
+	}
+	if err := d.Validate(seg); err != nil {
+		return err
+	}
+	if err := d.Reserve(ctx, tx, &seg); err != nil {
+		return err
+	}
+	existing, err := p.networkSegments(ctx, tx, netID)
+	if err != nil {
+		return err
+	}
+	index := 0
+	for _, s := range existing[netID] {
+		index = max(index, s.Index+1)
+	}
+	o.Set("physical_network", nilIfEmpty(seg.PhysicalNetwork))
+	if seg.HasSegmentationID {
+		o.Set("segmentation_id", seg.SegmentationID)
+	} else {
+		o.Set("segmentation_id", nil)
+	}
+	if !o.Has("name") {
+		o.Set("name", nil)
+	}
+	o.Set("segment_index", index)
+	o.Set("is_dynamic", false)
+	if !o.Has("project_id") || o.String("project_id") == "" {
+		o.Set("project_id", net.String("project_id"))
+	}
+	return nil
+}
+
+func (p *Plugin) beforeDeleteSegment(ctx context.Context, tx *store.Tx, o *resource.Object) error {
+	subnets, err := tx.Strings(ctx, apidef.Subnets, "id", "segment_id", o.ID())
+	if err != nil {
+		return err
+	}
+	if len(subnets) > 0 {
+		return fault.Conflict("SegmentInUse", "Segment '%s' cannot be deleted: %s.", o.ID(),
+			"The segment is still associated with subnet(s) "+strings.Join(subnets, ", "))
+	}
+	ports, err := tx.Strings(ctx, "ml2_port_binding_levels", "port_id", "segment_id", o.ID())
+	if err != nil {
+		return err
+	}
+	if len(ports) > 0 {
+		return fault.Conflict("SegmentInUse", "Segment '%s' cannot be deleted: %s.", o.ID(),
+			"The segment is still bound with port(s) "+strings.Join(ports, ", "))
+	}
+	seg := segmentFromObject(o)
+	if d := p.types[seg.NetworkType]; d != nil {
+		return d.Release(ctx, tx, seg)
+	}
+	return nil
+}
