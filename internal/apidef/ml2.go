@@ -43,8 +43,11 @@ func init() {
 	})
 
 	registerResource(Segments, func() *resource.Resource {
+		tenant := tenantIDAttr()
+		tenant.Visible = false
 		r := resource.NewResource("segment", Segments,
 			idAttr(),
+			tenant,
 			&resource.Attr{Name: "network_id", Kind: resource.String, AllowPost: true, Required: true, Visible: true,
 				Filter: true, Sort: true, Validate: resource.UUID},
 			&resource.Attr{Name: "name", Kind: resource.String, Nullable: true, AllowPost: true, AllowPut: true,
