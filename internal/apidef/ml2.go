@@ -29,13 +29,13 @@ func init() {
 		// The plugin reads these on create and fills them from the
 		// network's segments on read.
 		r.Add(&resource.Attr{Name: "provider:network_type", Kind: resource.String, Nullable: true, AllowPost: true,
-			AllowPut: true, Default: resource.NotSpecified, Visible: true, EnforcePolicy: true,
+			AllowPut: true, Default: resource.NotSpecified, Visible: true, Filter: true, EnforcePolicy: true,
 			Validate: resource.MaxLen(32), Storage: resource.Virtual, Extension: "provider"})
 		r.Add(&resource.Attr{Name: "provider:physical_network", Kind: resource.String, Nullable: true, AllowPost: true,
-			AllowPut: true, Default: resource.NotSpecified, Visible: true, EnforcePolicy: true,
+			AllowPut: true, Default: resource.NotSpecified, Visible: true, Filter: true, EnforcePolicy: true,
 			Validate: resource.MaxLen(64), Storage: resource.Virtual, Extension: "provider"})
 		r.Add(&resource.Attr{Name: "provider:segmentation_id", Kind: resource.Int, Nullable: true, AllowPost: true,
-			AllowPut: true, Default: resource.NotSpecified, Visible: true, EnforcePolicy: true,
+			AllowPut: true, Default: resource.NotSpecified, Visible: true, Filter: true, EnforcePolicy: true,
 			Storage: resource.Virtual, Extension: "provider"})
 		r.Add(&resource.Attr{Name: "segments", Kind: resource.JSON, AllowPost: true, AllowPut: true,
 			Default: resource.NotSpecified, Visible: true, EnforcePolicy: true, Convert: convertSegments,

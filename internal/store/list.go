@@ -24,6 +24,10 @@ func (tx *Tx) List(ctx context.Context, r *resource.Resource, q *resource.Query)
 		return nil, err
 	}
 	for _, f := range q.Filters {
+		if rel, ok := tx.s.throughFilter(r.Collection, f.Attr.Name); ok {
+			w.through(rel, f)
+			continue
+		}
 		if err := w.filter(f); err != nil {
 			return nil, err
 		}
@@ -202,6 +206,21 @@ func (w *where) filter(f resource.Filter) error {
 	}
 	w.conds = append(w.conds, "t."+f.Attr.ColumnName()+" IN ("+strings.Join(marks, ", ")+")")
 	return nil
+}
+
+// through keeps objects with a related row whose column is among f's
+// values.
+func (w *where) through(rel relation, f resource.Filter) {
+	if len(f.Values) == 0 {
+		return
+	}
+	marks := make([]string, len(f.Values))
+	for i, v := range f.Values {
+		marks[i] = "?"
+		w.args = append(w.args, v)
+	}
+	w.conds = append(w.conds, "EXISTS (SELECT 1 FROM "+rel.childTable+" c WHERE c."+rel.fkCol+" = t.id AND c."+
+		rel.valueCols[0]+" IN ("+strings.Join(marks, ", ")+"))")
 }
 
 // subFilter keeps objects with a related row matching f.

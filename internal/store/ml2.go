@@ -7,6 +7,26 @@ import (
 	"strings"
 )
 
+// FilterThrough declares that filtering collection by the virtual
+// attribute attr keeps the objects with a row of childTable whose fkCol is
+// the object's id and whose col is among the filter's values (networks
+// by provider:network_type: a segment of that type).
+func (s *Store) FilterThrough(collection, attr, childTable, fkCol, col string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.throughFilters[collection] == nil {
+		s.throughFilters[collection] = map[string]relation{}
+	}
+	s.throughFilters[collection][attr] = relation{attr: attr, childTable: childTable, fkCol: fkCol, valueCols: []string{col}}
+}
+
+func (s *Store) throughFilter(collection, attr string) (relation, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	r, ok := s.throughFilters[collection][attr]
+	return r, ok
+}
+
 // IDRange is an inclusive range of segmentation ids.
 type IDRange struct{ Min, Max int }
 

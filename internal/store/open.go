@@ -33,6 +33,9 @@ type Store struct {
 	mu        sync.RWMutex
 	tables    map[string]*table     // by collection
 	relations map[string][]relation // by collection
+	// throughFilters are the virtual attributes filtered through another
+	// table, by collection and attribute name (see FilterThrough).
+	throughFilters map[string]map[string]relation
 }
 
 // Open connects to the database named by an oslo.db/SQLAlchemy-style URL:
@@ -68,7 +71,7 @@ func Open(ctx context.Context, connection string) (*Store, error) {
 		return nil, fmt.Errorf("connect to database %s: %w", redact(connection), err)
 	}
 	return &Store{db: db, dialect: d, tables: map[string]*table{},
-		relations: map[string][]relation{}}, nil
+		relations: map[string][]relation{}, throughFilters: map[string]map[string]relation{}}, nil
 }
 
 // Close closes the database.

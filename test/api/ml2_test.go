@@ -94,6 +94,18 @@ func TestProviderNetworks(t *testing.T) {
 				}
 			}
 		}
+		// Networks filter by their segments.
+		for q, want := range map[string]int{
+			"provider:network_type=vlan":                                    4,
+			"provider:network_type=vlan&provider:physical_network=physnet1": 3,
+			"provider:segmentation_id=101":                                  1,
+			"provider:network_type=gre&provider:network_type=geneve":        2,
+			"provider:physical_network=flatnet":                             1,
+		} {
+			if got := e.do(admin, "GET", "/v2.0/networks?"+q, nil).expect(t, 200).list(t, "networks"); len(got) != want {
+				t.Errorf("networks?%s: %d networks, want %d", q, len(got), want)
+			}
+		}
 		refused := []struct {
 			name   string
 			body   map[string]any

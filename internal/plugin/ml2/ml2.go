@@ -96,6 +96,10 @@ func New(s *store.Store, defs map[string]*resource.Resource, opts Options) (*Plu
 		return nil, err
 	}
 	p.drivers = drivers
+	for attr, col := range map[string]string{"provider:network_type": "network_type",
+		"provider:physical_network": "physical_network", "provider:segmentation_id": "segmentation_id"} {
+		s.FilterThrough(apidef.Networks, attr, "segments", "network_id", col)
+	}
 	p.segmentsH = generic.New(defs[apidef.Segments], s, generic.Hooks{
 		NotFound:        SegmentNotFound,
 		BeforeCreate:    p.beforeCreateSegment,
@@ -161,21 +165,26 @@ func segmentFromObject(o *resource.Object) types.Segment {
 // network's in segment_index order.
 func (p *Plugin) networkSegments(ctx context.Context, tx *store.Tx, netIDs ...string) (map[string][]types.Segment, error) {
 	def := p.segDef()
-	values := make([]any, len(netIDs))
-	for i, id := range netIDs {
-		values[i] = id
-	}
-	objs, err := tx.List(ctx, def, &resource.Query{
-		Filters: []resource.Filter{{Attr: def.Attr("network_id"), Values: values}},
-		Sorts:   []resource.SortKey{{Attr: def.Attr("segment_index")}, {Attr: def.Attr("id")}},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("read segments: %w", err)
-	}
 	out := map[string][]types.Segment{}
-	for _, o := range objs {
-		s := segmentFromObject(o)
-		out[s.NetworkID] = append(out[s.NetworkID], s)
+	// Bounded IN lists: engines cap the parameters of one statement.
+	const chunk = 500
+	for start := 0; start < len(netIDs); start += chunk {
+		ids := netIDs[start:min(start+chunk, len(netIDs))]
+		values := make([]any, len(ids))
+		for i, id := range ids {
+			values[i] = id
+		}
+		objs, err := tx.List(ctx, def, &resource.Query{
+			Filters: []resource.Filter{{Attr: def.Attr("network_id"), Values: values}},
+			Sorts:   []resource.SortKey{{Attr: def.Attr("segment_index")}, {Attr: def.Attr("id")}},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read segments: %w", err)
+		}
+		for _, o := range objs {
+			s := segmentFromObject(o)
+			out[s.NetworkID] = append(out[s.NetworkID], s)
+		}
 	}
 	return out, nil
 }

@@ -12,8 +12,8 @@ import (
 // The linuxbridge driver binds normal ports on hosts whose alive Linux
 // bridge agent reaches one of the network's segments: a flat or VLAN
 // segment whose physical network is in the agent's interface_mappings or
-// bridge_mappings, a VXLAN segment when the agent's tunnel_types include
-// vxlan, or a local segment. The binding is vif_type "bridge" with
+// bridge_mappings, an overlay segment whose type is among the agent's
+// tunnel_types (vxlan), or a local segment. The binding is vif_type "bridge" with
 // Neutron's vif_details for the driver.
 func init() {
 	Register("linuxbridge", func(Deps) Driver { return linuxBridge{} })
@@ -71,8 +71,10 @@ func reaches(a Agent, seg types.Segment) bool {
 				}
 			}
 		}
-	case types.VXLAN:
-		return slices.Contains(stringList(a.Configurations[rpcapi.AgentConfigTunnelTypes]), types.VXLAN)
+	default:
+		// Overlays the agent lists among its tunnel_types (vxlan for the
+		// Linux bridge agent).
+		return slices.Contains(stringList(a.Configurations[rpcapi.AgentConfigTunnelTypes]), seg.NetworkType)
 	}
 	return false
 }
