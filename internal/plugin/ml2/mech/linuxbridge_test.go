@@ -11,7 +11,9 @@ import (
 
 func TestReaches(t *testing.T) {
 	agent := func(cfg map[string]any) Agent { return Agent{Type: rpcapi.AgentTypeLinuxBridge, Configurations: cfg} }
-	seg := func(typ, physnet string) types.Segment { return types.Segment{NetworkType: typ, PhysicalNetwork: physnet} }
+	seg := func(typ, physnet string) types.Segment {
+		return types.Segment{NetworkType: typ, PhysicalNetwork: physnet}
+	}
 	tests := []struct {
 		name  string
 		agent Agent
