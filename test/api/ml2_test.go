@@ -152,7 +152,10 @@ func TestProviderNetworks(t *testing.T) {
 		if mine["mtu"] != float64(1450) {
 			t.Errorf("project vxlan network mtu %v, want 1450", mine["mtu"])
 		}
-		// Provider attributes do not change.
+		// Provider attributes do not change; sending the current ones back is fine.
+		vlanNet := e.do(admin, "GET", "/v2.0/networks?provider:segmentation_id=101", nil).expect(t, 200).list(t, "networks")[0]
+		e.do(admin, "PUT", "/v2.0/networks/"+vlanNet["id"].(string), map[string]any{"network": map[string]any{"name": "same",
+			"provider:network_type": "vlan", "provider:physical_network": "physnet1", "provider:segmentation_id": 101}}).expect(t, 200)
 		e.do(admin, "PUT", "/v2.0/networks/"+mine["id"].(string), map[string]any{"network": map[string]any{"provider:segmentation_id": 9}}).
 			fault(t, 400, "InvalidInput", "Plugin does not support updating provider attributes")
 		// MTU: at most what the segment carries.
@@ -546,6 +549,33 @@ func TestL2Population(t *testing.T) {
 			t.Fatalf("delete: %+v", ns)
 		}
 	})
+}
+
+// TestRangesReconfigured: a restart with other VNI ranges keeps the ids
+// existing networks hold; ids now outside the ranges leave the pool when
+// their network goes.
+func TestRangesReconfigured(t *testing.T) {
+	dsn := "sqlite:///" + filepath.Join(t.TempDir(), "neutrino.sqlite")
+	before := newEnv(t, dsn, ml2Options(nil)) // vni_ranges 1:3
+	var ids []string
+	for range 3 {
+		ids = append(ids, before.createNetwork(admin, map[string]any{})["id"].(string))
+	}
+	after := newEnv(t, dsn, ml2Options(map[string]string{"ml2_type_vxlan.vni_ranges": "2:4"}))
+	after.do(admin, "POST", "/v2.0/networks", map[string]any{"network": providerNet("vxlan", "", 1)}).
+		fault(t, 409, "TunnelIdInUse", "The tunnel ID 1 is in use.")
+	n := after.createNetwork(admin, map[string]any{})
+	if got := after.do(admin, "GET", "/v2.0/networks/"+n["id"].(string), nil).obj(t, "network"); got["provider:segmentation_id"] != float64(4) {
+		t.Fatalf("first allocation after reconfiguring: vni %v, want 4", got["provider:segmentation_id"])
+	}
+	after.do(admin, "POST", "/v2.0/networks", map[string]any{"network": map[string]any{}}).
+		fault(t, 503, "NoNetworkAvailable", "No project network is available for allocation.")
+	after.do(admin, "DELETE", "/v2.0/networks/"+ids[0], nil).expect(t, 204) // vni 1, now outside the ranges
+	after.do(admin, "POST", "/v2.0/networks", map[string]any{"network": map[string]any{}}).
+		fault(t, 503, "NoNetworkAvailable", "No project network is available for allocation.")
+	after.createNetwork(admin, providerNet("vxlan", "", 1))
+	after.do(admin, "DELETE", "/v2.0/networks/"+ids[1], nil).expect(t, 204) // vni 2, in the ranges
+	after.createNetwork(admin, map[string]any{})
 }
 
 // TestConcurrentNetworkAllocation: two servers on one PostgreSQL (or one

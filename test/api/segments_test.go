@@ -74,6 +74,30 @@ func TestSegmentsAPI(t *testing.T) {
 			"network_type": "vlan", "physical_network": "nope", "segmentation_id": 3}}).
 			fault(t, 400, "InvalidInput", "physical_network 'nope' unknown for VLAN provider network")
 
+		// Subnets on segments: the segment must be on the subnet's network,
+		// and a network's subnets are all on segments or none is.
+		otherNet := e.createNetwork(admin, map[string]any{"name": "elsewhere"})["id"].(string)
+		subnet := func(net, seg string) *reply {
+			body := map[string]any{"network_id": net, "ip_version": 4, "cidr": "10.77.0.0/24"}
+			if seg != "" {
+				body["segment_id"] = seg
+			}
+			return e.do(admin, "POST", "/v2.0/subnets", map[string]any{"subnet": body})
+		}
+		subnet(otherNet, firstID).fault(t, 400, "NetworkIdsDontMatch",
+			"The subnet's network id, '"+otherNet+"', doesn't match the network_id of segment '"+firstID+"'")
+		subnet(netID, "0d1e0b9c-8f5e-4d55-9b1e-6f0e2f9f8a11").fault(t, 404, "SegmentNotFound",
+			"Segment 0d1e0b9c-8f5e-4d55-9b1e-6f0e2f9f8a11 could not be found.")
+		onSeg := subnet(netID, second["id"].(string)).expect(t, 201).obj(t, "subnet")
+		if onSeg["segment_id"] != second["id"] {
+			t.Errorf("subnet segment_id %v", onSeg["segment_id"])
+		}
+		subnet(netID, "").fault(t, 400, "SubnetsNotAllAssociatedWithSegments",
+			"All of the subnets on network '"+netID+"' must either all be associated with segments or all not associated with any segment.")
+		e.do(admin, "DELETE", "/v2.0/segments/"+second["id"].(string), nil).fault(t, 409, "SegmentInUse",
+			"Segment '"+second["id"].(string)+"' cannot be deleted: The segment is still associated with subnet(s) "+onSeg["id"].(string)+".")
+		e.do(admin, "DELETE", "/v2.0/subnets/"+onSeg["id"].(string), nil).expect(t, 204)
+
 		// Members see none of it.
 		if r := e.do(member1, "GET", "/v2.0/segments/"+firstID, nil); r.status != 404 {
 			t.Errorf("member show: %d %s", r.status, r.raw)

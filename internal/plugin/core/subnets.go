@@ -219,6 +219,11 @@ func (p *Plugin) beforeCreateSubnet(ctx context.Context, tx *store.Tx, o *resour
 	if err := nullModes(o); err != nil {
 		return err
 	}
+	if p.opts.ML2 != nil {
+		if err := p.opts.ML2.CheckSubnetSegment(ctx, tx, o); err != nil {
+			return err
+		}
+	}
 	version := o.Int("ip_version")
 	cidr, hasCIDR := o.Get("cidr").(string)
 	prefixlen, hasPrefixlen := o.Get("prefixlen").(int)

@@ -385,19 +385,50 @@ func (p *Plugin) setMTU(net, target *resource.Object, segs []types.Segment) erro
 // BeforeUpdateNetwork checks an MTU change against the network's
 // segments; provider attributes cannot change.
 func (p *Plugin) BeforeUpdateNetwork(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error {
-	for _, a := range []string{"provider:network_type", "provider:physical_network", "provider:segmentation_id", "segments"} {
-		if patch.Has(a) {
-			return invalidInput("Plugin does not support updating provider attributes")
-		}
-	}
-	if !patch.Has("mtu") {
-		return nil
-	}
 	segs, err := p.networkSegments(ctx, tx, old.ID())
 	if err != nil {
 		return err
 	}
+	if err := unchangedProvider(patch, segs[old.ID()]); err != nil {
+		return err
+	}
+	if !patch.Has("mtu") {
+		return nil
+	}
 	return p.setMTU(old, patch, segs[old.ID()])
+}
+
+// unchangedProvider refuses a change of provider attributes; giving the
+// values the network has (a client sending the whole object back) is
+// fine.
+func unchangedProvider(patch *resource.Object, segs []types.Segment) error {
+	refuse := invalidInput("Plugin does not support updating provider attributes")
+	if patch.Has("segments") {
+		return refuse
+	}
+	if !patch.Has("provider:network_type") && !patch.Has("provider:physical_network") && !patch.Has("provider:segmentation_id") {
+		return nil
+	}
+	if len(segs) != 1 {
+		return refuse
+	}
+	s := segs[0]
+	if patch.Has("provider:network_type") && patch.Get("provider:network_type") != s.NetworkType {
+		return refuse
+	}
+	if patch.Has("provider:physical_network") && patch.Get("provider:physical_network") != nilIfEmpty(s.PhysicalNetwork) {
+		return refuse
+	}
+	if patch.Has("provider:segmentation_id") {
+		want := any(nil)
+		if s.HasSegmentationID {
+			want = s.SegmentationID
+		}
+		if patch.Get("provider:segmentation_id") != want {
+			return refuse
+		}
+	}
+	return nil
 }
 
 // BeforeDeleteNetwork releases a deleted network's segments.
@@ -562,6 +593,46 @@ func (p *Plugin) beforeDeleteSegment(ctx context.Context, tx *store.Tx, o *resou
 	seg := segmentFromObject(o)
 	if d := p.types[seg.NetworkType]; d != nil {
 		return d.Release(ctx, tx, seg)
+	}
+	return nil
+}
+
+// CheckSubnetSegment applies Neutron's rules to a new subnet's
+// segment_id: the segment exists, is on the subnet's network and is not
+// dynamic, and a network's subnets are either all associated with
+// segments or none is.
+func (p *Plugin) CheckSubnetSegment(ctx context.Context, tx *store.Tx, subnet *resource.Object) error {
+	if subnet.Resource().Attr("segment_id") == nil {
+		return nil
+	}
+	netID := subnet.String("network_id")
+	segID, _ := subnet.Get("segment_id").(string)
+	current, err := tx.Strings(ctx, apidef.Subnets, "COALESCE(segment_id, '')", "network_id", netID)
+	if err != nil {
+		return err
+	}
+	for _, s := range current {
+		if (s == "") != (segID == "") {
+			return fault.New(400, "SubnetsNotAllAssociatedWithSegments",
+				"All of the subnets on network '%s' must either all be associated with segments or all not associated with any segment.", netID)
+		}
+	}
+	if segID == "" {
+		return nil
+	}
+	seg, err := tx.Get(ctx, p.segDef(), segID, false)
+	if errors.Is(err, store.ErrNotFound) {
+		return SegmentNotFound(segID)
+	}
+	if err != nil {
+		return err
+	}
+	if seg.String("network_id") != netID {
+		return fault.New(400, "NetworkIdsDontMatch",
+			"The subnet's network id, '%s', doesn't match the network_id of segment '%s'", netID, segID)
+	}
+	if seg.Bool("is_dynamic") {
+		return fault.New(400, "SubnetCantAssociateToDynamicSegment", "A subnet cannot be associated with a dynamic segment.")
 	}
 	return nil
 }
