@@ -143,6 +143,10 @@ func TestProviderNetworks(t *testing.T) {
 		if r := e.do(member1, "POST", "/v2.0/networks", map[string]any{"network": providerNet("vlan", "physnet1", 150)}); r.status != 403 {
 			t.Errorf("member creating a provider network: %d %s", r.status, r.raw)
 		}
+		nulls := e.createNetwork(admin, map[string]any{"provider:network_type": nil, "provider:segmentation_id": nil})
+		if nulls["provider:network_type"] != "vxlan" {
+			t.Errorf("provider attributes given as null: %v, want a project network", nulls["provider:network_type"])
+		}
 		mine := e.createNetwork(member1, map[string]any{"name": "mine"})
 		for _, k := range []string{"provider:network_type", "provider:physical_network", "provider:segmentation_id"} {
 			if _, ok := mine[k]; ok {

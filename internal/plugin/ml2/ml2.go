@@ -231,8 +231,14 @@ func invalidInput(format string, args ...any) error {
 // requestedSegments reads the provider attributes or the multi-provider
 // segments of a network being created; none means a project network.
 func requestedSegments(net *resource.Object) ([]types.Segment, error) {
-	provider := net.Has("provider:network_type") || net.Has("provider:physical_network") || net.Has("provider:segmentation_id")
-	if net.Has("segments") {
+	// As in Neutron, an attribute given as null counts as not given.
+	provider := false
+	for _, a := range []string{"provider:network_type", "provider:physical_network", "provider:segmentation_id"} {
+		if net.Has(a) && net.Get(a) != nil {
+			provider = true
+		}
+	}
+	if net.Has("segments") && net.Get("segments") != nil {
 		if provider {
 			return nil, fault.New(400, "SegmentsSetInConjunctionWithProviders", "Segments and provider values cannot both be set.")
 		}

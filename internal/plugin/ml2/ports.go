@@ -86,8 +86,11 @@ func (p *Plugin) bind(ctx context.Context, pc *mech.PortContext, target *resourc
 		target.Set("binding:vif_type", vifType)
 		target.Set("binding:vif_details", details)
 	}
-	if err := tx.SetPortBindingLevel(ctx, level); err != nil {
-		return err
+	// A port being created has no level to replace.
+	if pc.Original != nil || level.SegmentID != "" {
+		if err := tx.SetPortBindingLevel(ctx, level); err != nil {
+			return err
+		}
 	}
 	if level.SegmentID != "" {
 		return tx.AddProvisioningBlock(ctx, port.ID(), rpcapi.ProvisioningEntityL2)
