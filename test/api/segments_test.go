@@ -126,11 +126,19 @@ func TestSegmentsAPI(t *testing.T) {
 
 		// Deleting the network removes its segments.
 		e.do(admin, "DELETE", "/v2.0/ports/"+port["id"].(string), nil).expect(t, 204)
+		// A network without segments shows null provider attributes.
+		e.do(admin, "DELETE", "/v2.0/segments/"+firstID, nil).expect(t, 204)
+		bare := e.do(admin, "GET", "/v2.0/networks/"+netID, nil).expect(t, 200).obj(t, "network")
+		for _, k := range []string{"provider:network_type", "provider:physical_network", "provider:segmentation_id"} {
+			if v, ok := bare[k]; !ok || v != nil {
+				t.Errorf("network without segments: %s = %v (present %v), want null", k, v, ok)
+			}
+		}
+		e.createNetwork(admin, providerNet("vlan", "physnet1", 110))
 		e.do(admin, "DELETE", "/v2.0/networks/"+netID, nil).expect(t, 204)
 		if segs := e.do(admin, "GET", "/v2.0/segments?network_id="+netID, nil).expect(t, 200).list(t, "segments"); len(segs) != 0 {
 			t.Errorf("segments of a deleted network: %v", segs)
 		}
-		e.createNetwork(admin, providerNet("vlan", "physnet1", 110))
 		if ext := e.do(admin, "GET", "/v2.0/extensions/segment", nil).expect(t, 200).obj(t, "extension"); ext["name"] != "Segment" {
 			t.Errorf("segment extension: %v", ext)
 		}

@@ -497,6 +497,10 @@ func (p *Plugin) AfterReadNetworks(ctx context.Context, tx *store.Tx, nets []*re
 	for _, n := range nets {
 		ss := segs[n.ID()]
 		switch {
+		case len(ss) == 0 && def.Attr("provider:network_type") != nil:
+			for _, a := range []string{"provider:network_type", "provider:physical_network", "provider:segmentation_id"} {
+				n.Set(a, nil)
+			}
 		case len(ss) == 1 && def.Attr("provider:network_type") != nil:
 			s := ss[0]
 			n.Set("provider:network_type", s.NetworkType)
