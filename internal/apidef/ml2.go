@@ -9,6 +9,10 @@ import (
 // Segments is the collection of network segments (the segment extension).
 const Segments = "segments"
 
+// NetworkSegmentRows is the hidden network attribute holding its segment
+// rows as the store loads them.
+const NetworkSegmentRows = "segment_rows"
+
 // Provider and segment extensions (neutron-lib's provider_net,
 // multiprovidernet and segment definitions).
 func init() {
@@ -37,6 +41,10 @@ func init() {
 		r.Add(&resource.Attr{Name: "provider:segmentation_id", Kind: resource.Int, Nullable: true, AllowPost: true,
 			AllowPut: true, Default: resource.NotSpecified, Visible: true, Filter: true, EnforcePolicy: true,
 			Storage: resource.Virtual, Extension: "provider"})
+		// The network's segment rows, loaded with the network in one
+		// query; never shown, the plugin turns them into the attributes
+		// above.
+		r.Add(&resource.Attr{Name: NetworkSegmentRows, Kind: resource.JSON, Storage: resource.Related, Extension: "provider"})
 		r.Add(&resource.Attr{Name: "segments", Kind: resource.JSON, AllowPost: true, AllowPut: true,
 			Default: resource.NotSpecified, Visible: true, EnforcePolicy: true, Convert: convertSegments,
 			Storage: resource.Virtual, Extension: "multi-provider"})

@@ -247,3 +247,53 @@ func (tx *Tx) SetPortStatus(ctx context.Context, portID, status, now string) (bo
 	n, err := tx.CountWhere(ctx, "ports", map[string]any{"id": portID})
 	return n > 0, err
 }
+
+// SegmentRow is what ML2 reads of a segment to show and bind networks.
+type SegmentRow struct {
+	ID, NetworkID, NetworkType, PhysicalNetwork string
+	SegmentationID                              *int
+	Index                                       int
+	IsDynamic                                   bool
+}
+
+// NetworkSegments returns the segments of the given networks, each
+// network's in segment_index order; with no ids, every network's (for
+// long lists, one scan beats many IN lists).
+func (tx *Tx) NetworkSegments(ctx context.Context, netIDs ...string) (map[string][]SegmentRow, error) {
+	q := `SELECT id, network_id, network_type, physical_network, segmentation_id, segment_index, is_dynamic FROM segments`
+	var args []any
+	switch {
+	case len(netIDs) > 0 && tx.s.dialect.name() == "postgresql":
+		// One array parameter: PostgreSQL plans a long IN list of
+		// parameters anew on every call, which costs more than the scan.
+		q += " WHERE network_id = ANY(?)"
+		args = append(args, netIDs)
+	case len(netIDs) > 0:
+		q += " WHERE network_id IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(netIDs)), ", ") + ")"
+		for _, id := range netIDs {
+			args = append(args, id)
+		}
+	}
+	q += " ORDER BY network_id, segment_index, id"
+	rows, err := tx.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read segments: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]SegmentRow{}
+	for rows.Next() {
+		var r SegmentRow
+		var physnet sql.NullString
+		var segID sql.NullInt64
+		if err := rows.Scan(&r.ID, &r.NetworkID, &r.NetworkType, &physnet, &segID, &r.Index, &r.IsDynamic); err != nil {
+			return nil, fmt.Errorf("read segments: %w", err)
+		}
+		r.PhysicalNetwork = physnet.String
+		if segID.Valid {
+			v := int(segID.Int64)
+			r.SegmentationID = &v
+		}
+		out[r.NetworkID] = append(out[r.NetworkID], r)
+	}
+	return out, rows.Err()
+}

@@ -96,6 +96,10 @@ func New(s *store.Store, defs map[string]*resource.Resource, opts Options) (*Plu
 		return nil, err
 	}
 	p.drivers = drivers
+	if defs[apidef.Networks].Attr(apidef.NetworkSegmentRows) != nil {
+		s.Relate(apidef.Networks, apidef.NetworkSegmentRows, "segments", "network_id",
+			"id", "network_type", "physical_network", "segmentation_id", "segment_index")
+	}
 	for attr, col := range map[string]string{"provider:network_type": "network_type",
 		"provider:physical_network": "physical_network", "provider:segmentation_id": "segmentation_id"} {
 		s.FilterThrough(apidef.Networks, attr, "segments", "network_id", col)
@@ -164,27 +168,29 @@ func segmentFromObject(o *resource.Object) types.Segment {
 // networkSegments returns the segments of the given networks, each
 // network's in segment_index order.
 func (p *Plugin) networkSegments(ctx context.Context, tx *store.Tx, netIDs ...string) (map[string][]types.Segment, error) {
-	def := p.segDef()
-	out := map[string][]types.Segment{}
-	// Bounded IN lists: engines cap the parameters of one statement.
-	const chunk = 500
-	for start := 0; start < len(netIDs); start += chunk {
-		ids := netIDs[start:min(start+chunk, len(netIDs))]
-		values := make([]any, len(ids))
-		for i, id := range ids {
-			values[i] = id
+	var rows map[string][]store.SegmentRow
+	var err error
+	// Engines cap the parameters of one statement, and one scan beats
+	// many IN lists for a long list of networks.
+	if len(netIDs) > 500 {
+		rows, err = tx.NetworkSegments(ctx)
+	} else {
+		rows, err = tx.NetworkSegments(ctx, netIDs...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]types.Segment, len(rows))
+	for netID, rs := range rows {
+		segs := make([]types.Segment, len(rs))
+		for i, r := range rs {
+			segs[i] = types.Segment{ID: r.ID, NetworkID: r.NetworkID, NetworkType: r.NetworkType,
+				PhysicalNetwork: r.PhysicalNetwork, Index: r.Index, IsDynamic: r.IsDynamic}
+			if r.SegmentationID != nil {
+				segs[i].SegmentationID, segs[i].HasSegmentationID = *r.SegmentationID, true
+			}
 		}
-		objs, err := tx.List(ctx, def, &resource.Query{
-			Filters: []resource.Filter{{Attr: def.Attr("network_id"), Values: values}},
-			Sorts:   []resource.SortKey{{Attr: def.Attr("segment_index")}, {Attr: def.Attr("id")}},
-		})
-		if err != nil {
-			return nil, fmt.Errorf("read segments: %w", err)
-		}
-		for _, o := range objs {
-			s := segmentFromObject(o)
-			out[s.NetworkID] = append(out[s.NetworkID], s)
-		}
+		out[netID] = segs
 	}
 	return out, nil
 }
@@ -486,13 +492,27 @@ func (p *Plugin) AfterReadNetworks(ctx context.Context, tx *store.Tx, nets []*re
 	if def.Attr("provider:network_type") == nil && def.Attr("segments") == nil {
 		return nil
 	}
-	ids := make([]string, len(nets))
-	for i, n := range nets {
-		ids[i] = n.ID()
+	// Networks read from the store carry their segment rows; those just
+	// created do not, and are read here.
+	segs := map[string][]types.Segment{}
+	var missing []string
+	for _, n := range nets {
+		rows, ok := n.Get(apidef.NetworkSegmentRows).([]any)
+		if !ok {
+			missing = append(missing, n.ID())
+			continue
+		}
+		segs[n.ID()] = segmentsFromRows(n.ID(), rows)
+		n.Unset(apidef.NetworkSegmentRows)
 	}
-	segs, err := p.networkSegments(ctx, tx, ids...)
-	if err != nil {
-		return err
+	if len(missing) > 0 {
+		read, err := p.networkSegments(ctx, tx, missing...)
+		if err != nil {
+			return err
+		}
+		for id, ss := range read {
+			segs[id] = ss
+		}
 	}
 	for _, n := range nets {
 		ss := segs[n.ID()]
@@ -524,6 +544,28 @@ func (p *Plugin) AfterReadNetworks(ctx context.Context, tx *store.Tx, nets []*re
 		}
 	}
 	return nil
+}
+
+// segmentsFromRows decodes the segment rows the store loads with a
+// network, in segment_index order.
+func segmentsFromRows(netID string, rows []any) []types.Segment {
+	out := make([]types.Segment, 0, len(rows))
+	for _, r := range rows {
+		m, _ := r.(map[string]any)
+		s := types.Segment{NetworkID: netID}
+		s.ID, _ = m["id"].(string)
+		s.NetworkType, _ = m["network_type"].(string)
+		s.PhysicalNetwork, _ = m["physical_network"].(string)
+		if v, ok := m["segmentation_id"].(float64); ok {
+			s.SegmentationID, s.HasSegmentationID = int(v), true
+		}
+		if v, ok := m["segment_index"].(float64); ok {
+			s.Index = int(v)
+		}
+		out = append(out, s)
+	}
+	slices.SortStableFunc(out, func(a, b types.Segment) int { return a.Index - b.Index })
+	return out
 }
 
 func nilIfEmpty(s string) any {
