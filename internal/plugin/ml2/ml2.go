@@ -688,3 +688,40 @@ func (p *Plugin) CheckSubnetSegment(ctx context.Context, tx *store.Tx, subnet *r
 	}
 	return nil
 }
+
+// SubnetCreated runs the drivers' subnet create hooks: precommit now,
+// inside the creating transaction, postcommit after it commits.
+func (p *Plugin) SubnetCreated(ctx context.Context, tx *store.Tx, subnet *resource.Object) error {
+	return p.subnetHooks(ctx, tx, &mech.SubnetContext{Tx: tx, Current: subnet},
+		mech.Driver.CreateSubnetPrecommit, mech.Driver.CreateSubnetPostcommit)
+}
+
+// SubnetUpdated runs the drivers' subnet update hooks.
+func (p *Plugin) SubnetUpdated(ctx context.Context, tx *store.Tx, old, updated *resource.Object) error {
+	return p.subnetHooks(ctx, tx, &mech.SubnetContext{Tx: tx, Current: updated, Original: old},
+		mech.Driver.UpdateSubnetPrecommit, mech.Driver.UpdateSubnetPostcommit)
+}
+
+// SubnetDeleting runs the drivers' subnet delete hooks.
+func (p *Plugin) SubnetDeleting(ctx context.Context, tx *store.Tx, subnet *resource.Object) error {
+	return p.subnetHooks(ctx, tx, &mech.SubnetContext{Tx: tx, Current: subnet},
+		mech.Driver.DeleteSubnetPrecommit, mech.Driver.DeleteSubnetPostcommit)
+}
+
+func (p *Plugin) subnetHooks(ctx context.Context, tx *store.Tx, sc *mech.SubnetContext,
+	pre func(mech.Driver, context.Context, *mech.SubnetContext) error, post func(mech.Driver, context.Context, *mech.SubnetContext)) error {
+	for _, d := range p.drivers {
+		if err := pre(d, ctx, sc); err != nil {
+			return err
+		}
+	}
+	if len(p.drivers) > 0 {
+		tx.AfterCommit(func() {
+			after := &mech.SubnetContext{Current: sc.Current, Original: sc.Original}
+			for _, d := range p.drivers {
+				post(d, context.WithoutCancel(ctx), after)
+			}
+		})
+	}
+	return nil
+}

@@ -39,6 +39,13 @@ type NetworkContext struct {
 	Segments []types.Segment
 }
 
+// SubnetContext is a subnet change as drivers see it.
+type SubnetContext struct {
+	Tx       *store.Tx // nil in postcommit
+	Current  *resource.Object
+	Original *resource.Object // nil on create
+}
+
 // PortContext is a port change as drivers see it.
 type PortContext struct {
 	Tx       *store.Tx // nil in postcommit
@@ -90,6 +97,12 @@ type Driver interface {
 	UpdateNetworkPostcommit(ctx context.Context, nc *NetworkContext)
 	DeleteNetworkPrecommit(ctx context.Context, nc *NetworkContext) error
 	DeleteNetworkPostcommit(ctx context.Context, nc *NetworkContext)
+	CreateSubnetPrecommit(ctx context.Context, sc *SubnetContext) error
+	CreateSubnetPostcommit(ctx context.Context, sc *SubnetContext)
+	UpdateSubnetPrecommit(ctx context.Context, sc *SubnetContext) error
+	UpdateSubnetPostcommit(ctx context.Context, sc *SubnetContext)
+	DeleteSubnetPrecommit(ctx context.Context, sc *SubnetContext) error
+	DeleteSubnetPostcommit(ctx context.Context, sc *SubnetContext)
 	CreatePortPrecommit(ctx context.Context, pc *PortContext) error
 	CreatePortPostcommit(ctx context.Context, pc *PortContext)
 	// UpdatePortPrecommit also sees status changes (a port going ACTIVE
@@ -112,6 +125,12 @@ func (Base) UpdateNetworkPrecommit(context.Context, *NetworkContext) error { ret
 func (Base) UpdateNetworkPostcommit(context.Context, *NetworkContext)      {}
 func (Base) DeleteNetworkPrecommit(context.Context, *NetworkContext) error { return nil }
 func (Base) DeleteNetworkPostcommit(context.Context, *NetworkContext)      {}
+func (Base) CreateSubnetPrecommit(context.Context, *SubnetContext) error   { return nil }
+func (Base) CreateSubnetPostcommit(context.Context, *SubnetContext)        {}
+func (Base) UpdateSubnetPrecommit(context.Context, *SubnetContext) error   { return nil }
+func (Base) UpdateSubnetPostcommit(context.Context, *SubnetContext)        {}
+func (Base) DeleteSubnetPrecommit(context.Context, *SubnetContext) error   { return nil }
+func (Base) DeleteSubnetPostcommit(context.Context, *SubnetContext)        {}
 func (Base) CreatePortPrecommit(context.Context, *PortContext) error       { return nil }
 func (Base) CreatePortPostcommit(context.Context, *PortContext)            {}
 func (Base) UpdatePortPrecommit(context.Context, *PortContext) error       { return nil }
