@@ -95,6 +95,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		}
 		ksValidator = v
 	}
+	ml2Opts, err := ml2Options(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
 	for _, sp := range cfg.List(optServicePlugins) {
 		logger.Warn("service plugin not available yet; ignored", "service_plugin", sp)
 	}
@@ -152,10 +156,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		reg.Register(r)
 	}
 	quotas := quota.New(st, quotaResources(cfg))
-	ml2Plugin, err := newML2(st, defs, cfg, logger)
+	ml2Plugin, err := ml2.New(st, defs, ml2Opts)
 	if err != nil {
 		st.Close()
-		return nil, err
+		return nil, fmt.Errorf("config: %w", err)
 	}
 	corePlugin := core.New(st, defs, core.Options{
 		ML2:                 ml2Plugin,

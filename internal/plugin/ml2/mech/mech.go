@@ -169,17 +169,26 @@ func Register(name string, build func(Deps) Driver) {
 	registry[name] = build
 }
 
+// Check reports an error for a driver name that is not available.
+func Check(names []string) error {
+	for _, n := range names {
+		if _, ok := registry[n]; !ok {
+			return fmt.Errorf("[ml2] mechanism_drivers: %q is not available (Neutrino provides linuxbridge, l2population)", n)
+		}
+	}
+	return nil
+}
+
 // New builds the named drivers in order. Names ML2 knows but Neutrino
 // does not implement (openvswitch, ovn …) are refused so a misconfigured
 // server fails at start.
 func New(names []string, deps Deps) ([]Driver, error) {
+	if err := Check(names); err != nil {
+		return nil, err
+	}
 	var out []Driver
 	for _, n := range names {
-		build, ok := registry[n]
-		if !ok {
-			return nil, fmt.Errorf("[ml2] mechanism_drivers: %q is not available (Neutrino provides linuxbridge, l2population)", n)
-		}
-		out = append(out, build(deps))
+		out = append(out, registry[n](deps))
 	}
 	return out, nil
 }
