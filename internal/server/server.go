@@ -164,7 +164,6 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	corePlugin := core.New(st, defs, core.Options{
 		ML2:                 ml2Plugin,
 		Quota:               quotas,
-		GlobalPhysnetMTU:    cfg.Int(optGlobalPhysnetMTU),
 		BaseMAC:             cfg.String(optBaseMAC),
 		AllowOverlappingIPs: cfg.Bool(optAllowOverlappingIPs),
 		MaxDNSNameservers:   cfg.Int(optMaxDNSNameservers),

@@ -20,9 +20,6 @@ import (
 
 // Options are the core plugin's settings, from the configuration.
 type Options struct {
-	// GlobalPhysnetMTU is [DEFAULT] global_physnet_mtu: the underlay MTU
-	// that network MTUs derive from.
-	GlobalPhysnetMTU int
 	// BaseMAC is [DEFAULT] base_mac, the prefix of generated MACs.
 	BaseMAC string
 	// AllowOverlappingIPs is [DEFAULT] allow_overlapping_ips: whether
@@ -35,7 +32,8 @@ type Options struct {
 	// Quota enforces per-project limits on creates; nil for none.
 	Quota generic.Quota
 	// ML2 gives networks their segments and MTU and binds ports; nil
-	// leaves networks at GlobalPhysnetMTU and ports unbound.
+	// (for tests of the core alone) leaves networks without segments and
+	// ports unbound.
 	ML2 *ml2.Plugin
 }
 
@@ -276,40 +274,12 @@ func (p *Plugin) beforeCreateNetwork(ctx context.Context, tx *store.Tx, o *resou
 	if p.opts.ML2 != nil {
 		return p.opts.ML2.BeforeCreateNetwork(ctx, tx, o)
 	}
-	if err := p.checkMTU(o); err != nil {
-		return err
-	}
 	return nil
 }
 
 func (p *Plugin) beforeUpdateNetwork(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error {
 	if p.opts.ML2 != nil {
 		return p.opts.ML2.BeforeUpdateNetwork(ctx, tx, old, patch)
-	}
-	if patch.Has("mtu") {
-		return p.checkMTU(patch)
-	}
-	return nil
-}
-
-// checkMTU fills a network's MTU when none was asked for (0) and refuses
-// one the underlay cannot carry, as ML2 does. Overlay overheads arrive
-// with the type drivers.
-func (p *Plugin) checkMTU(o *resource.Object) error {
-	if o.Resource().Attr("mtu") == nil {
-		return nil
-	}
-	maxMTU := p.opts.GlobalPhysnetMTU
-	mtu := o.Int("mtu")
-	if mtu == 0 {
-		o.Set("mtu", maxMTU)
-		return nil
-	}
-	if mtu > maxMTU {
-		return fault.InvalidInput(fmt.Sprintf("Requested MTU is too big, maximum is %d", maxMTU))
-	}
-	if mtu < 68 {
-		return fault.InvalidInput("Requested MTU is too small, minimum is 68")
 	}
 	return nil
 }

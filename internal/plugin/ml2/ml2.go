@@ -327,7 +327,7 @@ func (p *Plugin) BeforeCreateNetwork(ctx context.Context, tx *store.Tx, net *res
 			return err
 		}
 	}
-	if err := p.setMTU(net, net, segs); err != nil {
+	if err := p.setMTU(net, segs); err != nil {
 		return err
 	}
 	nc := &mech.NetworkContext{Tx: tx, Current: net, Segments: segs}
@@ -375,7 +375,7 @@ func (p *Plugin) MaxMTU(segs []types.Segment) int {
 
 // setMTU fills the MTU of target (a network or a patch of one) when none
 // was asked for (0) and refuses one the segments cannot carry.
-func (p *Plugin) setMTU(net, target *resource.Object, segs []types.Segment) error {
+func (p *Plugin) setMTU(target *resource.Object, segs []types.Segment) error {
 	if target.Resource().Attr("mtu") == nil {
 		return nil
 	}
@@ -407,7 +407,7 @@ func (p *Plugin) BeforeUpdateNetwork(ctx context.Context, tx *store.Tx, old, pat
 	if !patch.Has("mtu") {
 		return nil
 	}
-	return p.setMTU(old, patch, segs[old.ID()])
+	return p.setMTU(patch, segs[old.ID()])
 }
 
 // unchangedProvider refuses a change of provider attributes; giving the
