@@ -14,7 +14,7 @@ func init() {
 			description VARCHAR(255) NOT NULL DEFAULT '',
 			network_type VARCHAR(32) NOT NULL,
 			physical_network VARCHAR(64),
-			segmentation_id INTEGER,
+			segmentation_id BIGINT,
 			segment_index INTEGER NOT NULL DEFAULT 0,
 			is_dynamic BOOLEAN NOT NULL DEFAULT FALSE,
 			created_at VARCHAR(20) NOT NULL,
@@ -29,7 +29,7 @@ func init() {
 		`CREATE TABLE ml2_segment_allocations (
 			network_type VARCHAR(32) NOT NULL,
 			physical_network VARCHAR(64) NOT NULL DEFAULT '',
-			segmentation_id INTEGER NOT NULL,
+			segmentation_id BIGINT NOT NULL,
 			PRIMARY KEY (network_type, physical_network, segmentation_id)
 		)`,
 		// The segment and driver a bound port is bound with (Neutron's

@@ -77,6 +77,7 @@ func TestProviderNetworks(t *testing.T) {
 			{providerNet("vxlan", "", 5000), nil, float64(5000), 1450},
 			{providerNet("geneve", "", 77), nil, float64(77), 1450},
 			{providerNet("gre", "", 78), nil, float64(78), 1458},
+			{providerNet("gre", "", 4294967295), nil, float64(4294967295), 1458},
 			{providerNet("local", "", nil), nil, nil, 1500},
 		}
 		for _, tt := range ok {
@@ -99,7 +100,7 @@ func TestProviderNetworks(t *testing.T) {
 			"provider:network_type=vlan":                                    4,
 			"provider:network_type=vlan&provider:physical_network=physnet1": 3,
 			"provider:segmentation_id=101":                                  1,
-			"provider:network_type=gre&provider:network_type=geneve":        2,
+			"provider:network_type=gre&provider:network_type=geneve":        3,
 			"provider:physical_network=flatnet":                             1,
 		} {
 			if got := e.do(admin, "GET", "/v2.0/networks?"+q, nil).expect(t, 200).list(t, "networks"); len(got) != want {

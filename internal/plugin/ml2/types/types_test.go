@@ -235,7 +235,7 @@ func TestAllocation(t *testing.T) {
 		cfg := types.Config{VXLANRanges: []store.IDRange{{Min: 1, Max: 3}, {Min: 10, Max: 10}},
 			VLANRanges: []types.PhysnetRanges{{Physnet: "a", Ranges: []store.IDRange{{Min: 100, Max: 100}}},
 				{Physnet: "b", Ranges: []store.IDRange{{Min: 7, Max: 8}}}}}
-		ds, err := types.New([]string{types.VXLAN, types.VLAN, types.Flat}, cfg)
+		ds, err := types.New([]string{types.VXLAN, types.VLAN, types.Flat, types.GRE}, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -302,6 +302,13 @@ func TestAllocation(t *testing.T) {
 		}
 		if err := reserve(types.Segment{NetworkType: types.VLAN, PhysicalNetwork: "a", SegmentationID: 7, HasSegmentationID: true}); err != nil {
 			t.Fatalf("same vlan on another physnet: %v", err)
+		}
+		// GRE keys use all 32 bits.
+		if err := reserve(types.Segment{NetworkType: types.GRE, SegmentationID: types.MaxGREKey, HasSegmentationID: true}); err != nil {
+			t.Fatalf("largest GRE key: %v", err)
+		}
+		if err := reserve(types.Segment{NetworkType: types.GRE, SegmentationID: types.MaxGREKey, HasSegmentationID: true}); !fault.Is(err, "TunnelIdInUse") {
+			t.Fatalf("largest GRE key again: %v", err)
 		}
 		if err := reserve(types.Segment{NetworkType: types.Flat, PhysicalNetwork: "a"}); err != nil {
 			t.Fatal(err)
