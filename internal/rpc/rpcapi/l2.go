@@ -1,5 +1,7 @@
 package rpcapi
 
+import "encoding/json"
+
 // L2 agent RPC (neutron/plugins/ml2/rpc.py and the l2population
 // notifications): what an L2 agent asks the server about its devices, and
 // the forwarding entries the server pushes to it.
@@ -59,31 +61,59 @@ type AddressPair struct {
 // only Device is set (and NoActiveBinding when it is bound elsewhere).
 type DeviceDetails struct {
 	Device              string         `json:"device"`
-	NetworkID           string         `json:"network_id,omitempty"`
-	PortID              string         `json:"port_id,omitempty"`
-	MACAddress          string         `json:"mac_address,omitempty"`
-	AdminStateUp        bool           `json:"admin_state_up,omitempty"`
-	NetworkType         string         `json:"network_type,omitempty"`
-	SegmentationID      *int           `json:"segmentation_id,omitempty"`
-	PhysicalNetwork     *string        `json:"physical_network,omitempty"`
-	MTU                 int            `json:"mtu,omitempty"`
-	FixedIPs            []FixedIP      `json:"fixed_ips,omitempty"`
-	DeviceOwner         string         `json:"device_owner,omitempty"`
-	AllowedAddressPairs []AddressPair  `json:"allowed_address_pairs,omitempty"`
-	PortSecurityEnabled bool           `json:"port_security_enabled,omitempty"`
-	QoSPolicyID         *string        `json:"qos_policy_id,omitempty"`
-	NetworkQoSPolicyID  *string        `json:"network_qos_policy_id,omitempty"`
-	Profile             map[string]any `json:"profile,omitempty"`
-	SecurityGroups      []string       `json:"security_groups,omitempty"`
+	NetworkID           string         `json:"network_id"`
+	PortID              string         `json:"port_id"`
+	MACAddress          string         `json:"mac_address"`
+	AdminStateUp        bool           `json:"admin_state_up"`
+	NetworkType         string         `json:"network_type"`
+	SegmentationID      *int           `json:"segmentation_id"`
+	PhysicalNetwork     *string        `json:"physical_network"`
+	MTU                 int            `json:"mtu"`
+	FixedIPs            []FixedIP      `json:"fixed_ips"`
+	DeviceOwner         string         `json:"device_owner"`
+	AllowedAddressPairs []AddressPair  `json:"allowed_address_pairs"`
+	PortSecurityEnabled bool           `json:"port_security_enabled"`
+	QoSPolicyID         *string        `json:"qos_policy_id"`
+	NetworkQoSPolicyID  *string        `json:"network_qos_policy_id"`
+	Profile             map[string]any `json:"profile"`
+	SecurityGroups      []string       `json:"security_groups"`
 	// RevisionNumber is the port's revision, for the agent's check that
 	// it never applies older state over newer.
-	RevisionNumber  int  `json:"revision_number,omitempty"`
+	RevisionNumber  int  `json:"revision_number"`
 	NoActiveBinding bool `json:"no_active_binding,omitempty"`
 }
 
 // Found reports whether the server knew the device and it is bound to
 // the asking host.
 func (d DeviceDetails) Found() bool { return d.NetworkID != "" }
+
+// MarshalJSON writes Neutron's dict: every key for a device the server
+// knows and has bound to the asking host (nulls included), only "device"
+// (and "no_active_binding" when bound elsewhere) otherwise.
+func (d DeviceDetails) MarshalJSON() ([]byte, error) {
+	if !d.Found() {
+		m := map[string]any{"device": d.Device}
+		if d.NoActiveBinding {
+			m["no_active_binding"] = true
+		}
+		return json.Marshal(m)
+	}
+	type full DeviceDetails
+	f := full(d)
+	if f.FixedIPs == nil {
+		f.FixedIPs = []FixedIP{}
+	}
+	if f.AllowedAddressPairs == nil {
+		f.AllowedAddressPairs = []AddressPair{}
+	}
+	if f.SecurityGroups == nil {
+		f.SecurityGroups = []string{}
+	}
+	if f.Profile == nil {
+		f.Profile = map[string]any{}
+	}
+	return json.Marshal(f)
+}
 
 // DeviceDownReply is the reply of update_device_down.
 type DeviceDownReply struct {
