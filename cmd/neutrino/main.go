@@ -99,6 +99,12 @@ func allInOneDefaults() map[string]string {
 		"DEFAULT.auth_strategy": "noauth",
 		"DEFAULT.state_path":    state,
 		"database.connection":   "sqlite:///$state_path/neutrino.sqlite",
+		// Project networks are VXLAN, bound by the Linux bridge agent,
+		// as a devstack-like single box has them (Neutron's own default
+		// of 'local' networks connects nothing between hosts).
+		"ml2.project_network_types": "vxlan",
+		"ml2_type_vxlan.vni_ranges": "1:1000",
+		"ml2.mechanism_drivers":     "linuxbridge,l2population",
 	}
 }
 

@@ -21,16 +21,23 @@ type view struct {
 	show []bool
 	// keys[i] is the pre-encoded `"name":` of attribute i.
 	keys [][]byte
+	// omitUnset[i] is whether attribute i is left out when the plugin
+	// set no value: a virtual attribute without a default, which Neutron
+	// shows only when its plugin puts it in the reply (a network's
+	// segments only when it has several).
+	omitUnset []bool
 }
 
 func newView(r *resource.Resource, fields []string) *view {
-	v := &view{res: r, show: make([]bool, len(r.Attrs())), keys: make([][]byte, len(r.Attrs()))}
+	v := &view{res: r, show: make([]bool, len(r.Attrs())), keys: make([][]byte, len(r.Attrs())),
+		omitUnset: make([]bool, len(r.Attrs()))}
 	want := map[string]bool{}
 	for _, f := range fields {
 		want[f] = true
 	}
 	for i, a := range r.Attrs() {
 		v.show[i] = a.Visible && (len(fields) == 0 || want[a.Name])
+		v.omitUnset[i] = a.Storage == resource.Virtual && a.Default == resource.NotSpecified
 		k, _ := json.Marshal(a.Name)
 		v.keys[i] = append(k, ':')
 	}
@@ -43,7 +50,7 @@ func (v *view) appendObject(b []byte, o *resource.Object, hidden []bool) []byte 
 	b = append(b, '{')
 	first := true
 	for i, show := range v.show {
-		if !show || (hidden != nil && hidden[i]) {
+		if !show || (hidden != nil && hidden[i]) || (v.omitUnset[i] && !o.HasAt(i)) {
 			continue
 		}
 		if !first {

@@ -139,6 +139,39 @@ var (
 		"Default number of RBAC entries allowed per project. A negative value means unlimited.")
 )
 
+// [ml2] and its type drivers' sections: Neutron's names and defaults.
+var (
+	optTypeDrivers = Options.List("ml2", "type_drivers", []string{"local", "flat", "vlan", "gre", "vxlan", "geneve"},
+		"List of network type driver entrypoints to be loaded from the neutron.ml2.type_drivers namespace.")
+	optProjectNetworkTypes = Options.List("ml2", "project_network_types", []string{"local"},
+		"Ordered list of network_types to allocate as project networks. The default value 'local' is useful for single-box testing but provides no connectivity between hosts.").
+		DeprecatedName("ml2", "tenant_network_types")
+	optMechanismDrivers = Options.List("ml2", "mechanism_drivers", nil,
+		"An ordered list of networking mechanism driver entrypoints to be loaded from the neutron.ml2.mechanism_drivers namespace.")
+	_ = Options.List("ml2", "extension_drivers", nil,
+		"An ordered list of extension driver entrypoints to be loaded from the neutron.ml2.extension_drivers namespace. For example: extension_drivers = port_security,qos")
+	optPathMTU = Options.Int("ml2", "path_mtu", 0,
+		"Maximum size of an IP packet (MTU) that can traverse the underlying physical network infrastructure without fragmentation when using an overlay/tunnel protocol.").Min(0)
+	optPhysnetMTUs = Options.List("ml2", "physical_network_mtus", nil,
+		"Mappings of physical networks to MTU values. The format of the mapping is <physnet>:<mtu val>. This mapping allows specifying a physical network MTU value that differs from the default global_physnet_mtu value.")
+	optOverlayIPVersion = Options.Int("ml2", "overlay_ip_version", 4,
+		"IP version of all overlay (tunnel) network endpoints.").Range(4, 6)
+	optFlatNetworks = Options.List("ml2_type_flat", "flat_networks", []string{"*"},
+		"List of physical_network names with which flat networks can be created. Use default '*' to allow flat networks with arbitrary physical_network names. Use an empty list to disable flat networks.")
+	optVLANRanges = Options.List("ml2_type_vlan", "network_vlan_ranges", nil,
+		"List of <physical_network>:<vlan_min>:<vlan_max> or <physical_network> specifying physical_network names usable for VLAN provider and project networks, as well as ranges of VLAN tags on each available for allocation to project networks.")
+	optVXLANRanges = Options.List("ml2_type_vxlan", "vni_ranges", nil,
+		"Comma-separated list of <vni_min>:<vni_max> tuples enumerating ranges of VXLAN VNI IDs that are available for project network allocation.")
+	_ = Options.String("ml2_type_vxlan", "vxlan_group", "",
+		"Multicast group for VXLAN. When configured, will enable sending all broadcast traffic to this multicast group. When left unconfigured, will disable multicast VXLAN mode.")
+	optGeneveRanges = Options.List("ml2_type_geneve", "vni_ranges", nil,
+		"Comma-separated list of <vni_min>:<vni_max> tuples enumerating ranges of Geneve VNI IDs that are available for project network allocation.")
+	optGeneveMaxHeader = Options.Int("ml2_type_geneve", "max_header_size", 30,
+		"The maximum allowed Geneve encapsulation header size (in bytes).").Min(0)
+	optGRERanges = Options.List("ml2_type_gre", "tunnel_id_ranges", nil,
+		"Comma-separated list of <tun_min>:<tun_max> tuples enumerating ranges of GRE tunnel IDs that are available for project network allocation.")
+)
+
 func init() {
 	Options.Ignore("quotas", "quota_driver")
 	Options.Ignore("quotas", "track_quota_usage")
@@ -154,7 +187,6 @@ func init() {
 	}
 	for _, s := range []string{"keystone_authtoken", "nova", "placement", "oslo_concurrency",
 		"oslo_messaging_rabbit", "oslo_messaging_notifications", "agent", "experimental",
-		"ml2", "ml2_type_flat", "ml2_type_vlan", "ml2_type_vxlan", "ml2_type_geneve", "ml2_type_gre",
 		"securitygroup", "ovs", "linux_bridge", "vxlan", "ovn", "privsep", "healthcheck"} {
 		Options.IgnoreSection(s)
 	}

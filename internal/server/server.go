@@ -19,6 +19,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/config"
 	"github.com/neutrino-net/neutrino/internal/plugin"
 	"github.com/neutrino-net/neutrino/internal/plugin/core"
+	"github.com/neutrino-net/neutrino/internal/plugin/ml2"
 	"github.com/neutrino-net/neutrino/internal/plugin/securitygroups"
 	"github.com/neutrino-net/neutrino/internal/policy"
 	"github.com/neutrino-net/neutrino/internal/quota"
@@ -42,6 +43,7 @@ var coreExtensions = []string{
 	"ip-substring-filtering",
 	"ip_allocation",
 	"l2_adjacency",
+	"multi-provider",
 	"net-mtu",
 	"net-mtu-writable",
 	"network-ip-availability",
@@ -49,6 +51,7 @@ var coreExtensions = []string{
 	"pagination",
 	"port-security",
 	"project-id",
+	"provider",
 	"quota_details",
 	"quotas",
 	"rbac-policies",
@@ -58,6 +61,7 @@ var coreExtensions = []string{
 	"security-groups-normalized-cidr",
 	"security-groups-rules-belongs-to-default-sg",
 	"security-groups-shared-filtering",
+	"segment",
 	"sorting",
 	"standard-attr-description",
 	"standard-attr-revisions",
@@ -75,9 +79,13 @@ var coreExtensions = []string{
 
 // Server is a running Neutrino API server.
 type Server struct {
-	cfg    *config.Config
-	log    *slog.Logger
-	Store  *store.Store
+	cfg   *config.Config
+	log   *slog.Logger
+	Store *store.Store
+	// ML2 is the core plugin's segment and binding machinery: the L2
+	// agent RPC calls its device functions, and the agents registry is
+	// plugged in with ML2.SetAgents.
+	ML2    *ml2.Plugin
 	API    *api.Server
 	policy *policy.Enforcer
 	// SecurityGroups serves the security group RPC calls of firewall
@@ -101,6 +109,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 			return nil, err
 		}
 		ksValidator = v
+	}
+	ml2Opts, err := ml2Options(cfg, logger)
+	if err != nil {
+		return nil, err
 	}
 	for _, sp := range cfg.List(optServicePlugins) {
 		logger.Warn("service plugin not available yet; ignored", "service_plugin", sp)
@@ -159,9 +171,14 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		reg.Register(r)
 	}
 	quotas := quota.New(st, quotaResources(cfg))
+	ml2Plugin, err := ml2.New(st, defs, ml2Opts)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("config: %w", err)
+	}
 	corePlugin := core.New(st, defs, core.Options{
+		ML2:                 ml2Plugin,
 		Quota:               quotas,
-		GlobalPhysnetMTU:    cfg.Int(optGlobalPhysnetMTU),
 		BaseMAC:             cfg.String(optBaseMAC),
 		AllowOverlappingIPs: cfg.Bool(optAllowOverlappingIPs),
 		MaxDNSNameservers:   cfg.Int(optMaxDNSNameservers),
@@ -178,6 +195,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 			handlers[coll] = h
 		}
 	}
+	for coll, h := range ml2Plugin.Handlers() {
+		handlers[coll] = h
+	}
 
 	authz := authorizer{enforcer}
 	auth := api.NoAuth(authz.isAdmin)
@@ -185,7 +205,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		auth = ksValidator.Middleware(authz.isAdmin)
 	}
 
-	s := &Server{cfg: cfg, log: logger, Store: st, policy: enforcer, SecurityGroups: sgPlugin}
+	s := &Server{cfg: cfg, log: logger, Store: st, policy: enforcer, SecurityGroups: sgPlugin, ML2: ml2Plugin}
 	s.API = api.New(api.Options{
 		Resources:          reg,
 		Handlers:           handlers,

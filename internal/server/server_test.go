@@ -258,6 +258,10 @@ func TestConfigErrors(t *testing.T) {
 		{"keystone.conf", false, []string{"keystone.conf:2", "[DEFAULT]", "auth_strategy", "keystone"}},
 		{"no_connection.conf", false, []string{"[database]", "connection", "not set"}},
 		{"other_core_plugin.conf", false, []string{"other_core_plugin.conf:3", "[DEFAULT]", "core_plugin", `"other"`}},
+		{"bad_vni_ranges.conf", false, []string{"bad_vni_ranges.conf:5", "[ml2_type_vxlan] vni_ranges", "16777216 is not a valid vxlan identifier"}},
+		{"bad_vlan_ranges.conf", false, []string{"bad_vlan_ranges.conf:5", "[ml2_type_vlan] network_vlan_ranges", "End of VLAN range is less than start of VLAN range"}},
+		{"bad_mechanism_driver.conf", false, []string{"bad_mechanism_driver.conf:5", "mechanism_drivers", `"openvswitch" is not available`}},
+		{"bad_project_type.conf", false, []string{"project_network_types", `"vxlan" is not in [ml2] type_drivers`}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.TrimSuffix(tt.file, ".conf"), func(t *testing.T) {

@@ -24,8 +24,12 @@ func (tx *Tx) List(ctx context.Context, r *resource.Resource, q *resource.Query)
 		return nil, err
 	}
 	for _, f := range q.Filters {
+		if rel, ok := tx.s.throughFilter(r.Collection, f.Attr.Name); ok {
+			w.through(rel, f)
+			continue
+		}
 		if rel, ok := tx.s.relation(r.Collection, f.Attr.Name); ok && f.Attr.Storage == resource.Related && len(rel.valueCols) == 1 {
-			w.relatedFilter(rel, f)
+			w.through(rel, f)
 			continue
 		}
 		if err := w.filter(f); err != nil {
@@ -208,9 +212,10 @@ func (w *where) filter(f resource.Filter) error {
 	return nil
 }
 
-// relatedFilter keeps objects with a related row whose value is one of
-// f's (ports in any of the given security groups).
-func (w *where) relatedFilter(rel relation, f resource.Filter) {
+// through keeps objects with a related row whose column is among f's
+// values (ports in any of the given security groups, networks on a
+// segmentation id).
+func (w *where) through(rel relation, f resource.Filter) {
 	if len(f.Values) == 0 {
 		return
 	}

@@ -38,6 +38,10 @@ type Store struct {
 	// queries counts the statements sent, so tests can check that a read
 	// costs a fixed number of them however many rows it returns.
 	queries atomic.Int64
+
+	// throughFilters are the virtual attributes filtered through another
+	// table, by collection and attribute name (see FilterThrough).
+	throughFilters map[string]map[string]relation
 }
 
 // Queries returns how many queries the store has sent so far.
@@ -76,7 +80,7 @@ func Open(ctx context.Context, connection string) (*Store, error) {
 		return nil, fmt.Errorf("connect to database %s: %w", redact(connection), err)
 	}
 	return &Store{db: db, dialect: d, tables: map[string]*table{},
-		relations: map[string][]relation{}}, nil
+		relations: map[string][]relation{}, throughFilters: map[string]map[string]relation{}}, nil
 }
 
 // Close closes the database.

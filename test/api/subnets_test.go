@@ -136,7 +136,7 @@ func TestSubnetCreateShowsNeutronsAttributes(t *testing.T) {
 		sort.Strings(keys)
 		wantKeys := []string{"allocation_pools", "cidr", "created_at", "description", "dns_nameservers", "enable_dhcp",
 			"gateway_ip", "host_routes", "id", "ip_version", "ipv6_address_mode", "ipv6_ra_mode", "name", "network_id",
-			"project_id", "revision_number", "service_types", "subnetpool_id", "tags", "tenant_id", "updated_at"}
+			"project_id", "revision_number", "segment_id", "service_types", "subnetpool_id", "tags", "tenant_id", "updated_at"}
 		if !reflect.DeepEqual(keys, wantKeys) {
 			t.Errorf("subnet keys %v, want %v", keys, wantKeys)
 		}

@@ -99,7 +99,7 @@ expect_field "$tmp/show.json" description '"made by the openstack CLI"' "network
 expect_field "$tmp/show.json" shared true "network show"
 expect_field "$tmp/show.json" admin_state_up false "network show"
 expect_field "$tmp/show.json" status '"ACTIVE"' "network show"
-expect_field "$tmp/show.json" mtu 1500 "network show"
+expect_field "$tmp/show.json" mtu 1450 "network show" # VXLAN on a 1500 underlay
 expect_field "$tmp/show.json" router:external false "network show"
 expect_field "$tmp/show.json" port_security_enabled true "network show"
 expect_field "$tmp/show.json" subnets '[]' "network show"

@@ -13,15 +13,13 @@ import (
 	"github.com/neutrino-net/neutrino/internal/fault"
 	"github.com/neutrino-net/neutrino/internal/plugin"
 	"github.com/neutrino-net/neutrino/internal/plugin/generic"
+	"github.com/neutrino-net/neutrino/internal/plugin/ml2"
 	"github.com/neutrino-net/neutrino/internal/resource"
 	"github.com/neutrino-net/neutrino/internal/store"
 )
 
 // Options are the core plugin's settings, from the configuration.
 type Options struct {
-	// GlobalPhysnetMTU is [DEFAULT] global_physnet_mtu: the underlay MTU
-	// that network MTUs derive from.
-	GlobalPhysnetMTU int
 	// BaseMAC is [DEFAULT] base_mac, the prefix of generated MACs.
 	BaseMAC string
 	// AllowOverlappingIPs is [DEFAULT] allow_overlapping_ips: whether
@@ -33,6 +31,10 @@ type Options struct {
 	MaxSubnetHostRoutes int
 	// Quota enforces per-project limits on creates; nil for none.
 	Quota generic.Quota
+	// ML2 gives networks their segments and MTU and binds ports; nil
+	// (for tests of the core alone) leaves networks without segments and
+	// ports unbound.
+	ML2 *ml2.Plugin
 }
 
 // Plugin is the core plugin.
@@ -170,6 +172,11 @@ func (p *Plugin) afterReadNetworks(ctx context.Context, tx *store.Tx, nets []*re
 	if err := p.networkAddressScopes(ctx, tx, nets); err != nil {
 		return err
 	}
+	if p.opts.ML2 != nil {
+		if err := p.opts.ML2.AfterReadNetworks(ctx, tx, nets); err != nil {
+			return err
+		}
+	}
 	return p.networkSharing(ctx, tx, nets)
 }
 
@@ -266,37 +273,15 @@ func NetworkInUse(id string, portIDs []string) error {
 
 func (p *Plugin) beforeCreateNetwork(ctx context.Context, tx *store.Tx, o *resource.Object) error {
 	o.Set("status", "ACTIVE")
-	if err := p.checkMTU(o); err != nil {
-		return err
+	if p.opts.ML2 != nil {
+		return p.opts.ML2.BeforeCreateNetwork(ctx, tx, o)
 	}
 	return nil
 }
 
 func (p *Plugin) beforeUpdateNetwork(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error {
-	if patch.Has("mtu") {
-		return p.checkMTU(patch)
-	}
-	return nil
-}
-
-// checkMTU fills a network's MTU when none was asked for (0) and refuses
-// one the underlay cannot carry, as ML2 does. Overlay overheads arrive
-// with the type drivers.
-func (p *Plugin) checkMTU(o *resource.Object) error {
-	if o.Resource().Attr("mtu") == nil {
-		return nil
-	}
-	maxMTU := p.opts.GlobalPhysnetMTU
-	mtu := o.Int("mtu")
-	if mtu == 0 {
-		o.Set("mtu", maxMTU)
-		return nil
-	}
-	if mtu > maxMTU {
-		return fault.InvalidInput(fmt.Sprintf("Requested MTU is too big, maximum is %d", maxMTU))
-	}
-	if mtu < 68 {
-		return fault.InvalidInput("Requested MTU is too small, minimum is 68")
+	if p.opts.ML2 != nil {
+		return p.opts.ML2.BeforeUpdateNetwork(ctx, tx, old, patch)
 	}
 	return nil
 }
@@ -339,6 +324,11 @@ func (p *Plugin) beforeDeleteNetwork(ctx context.Context, tx *store.Tx, o *resou
 			return err
 		}
 		if err := tx.Delete(ctx, p.defs[apidef.Subnets], id); err != nil {
+			return err
+		}
+	}
+	if p.opts.ML2 != nil {
+		if err := p.opts.ML2.BeforeDeleteNetwork(ctx, tx, o); err != nil {
 			return err
 		}
 	}

@@ -138,6 +138,9 @@ func (p *Plugin) beforeCreatePort(ctx context.Context, tx *store.Tx, o *resource
 	} else {
 		setIfDeclared(o, "ip_allocation", "immediate")
 	}
+	if p.opts.ML2 != nil {
+		return p.opts.ML2.BeforeCreatePort(ctx, tx, o)
+	}
 	return nil
 }
 
@@ -692,7 +695,13 @@ func (p *Plugin) beforeUpdatePort(ctx context.Context, tx *store.Tx, old, patch 
 		current, _ := old.Get("extra_dhcp_opts").([]any)
 		patch.Set("extra_dhcp_opts", mergeDHCPOpts(current, patch.Get("extra_dhcp_opts")))
 	}
-	return p.updatePortGroups(ctx, tx, old, patch)
+	if err := p.updatePortGroups(ctx, tx, old, patch); err != nil {
+		return err
+	}
+	if p.opts.ML2 != nil {
+		return p.opts.ML2.BeforeUpdatePort(ctx, tx, old, patch)
+	}
+	return nil
 }
 
 // updateAddressPairs is _portsec_ext_port_update_processing and
@@ -934,6 +943,11 @@ func changedIPs(original []heldIP, requested []any, owner string, subnets []port
 func (p *Plugin) beforeDeletePort(ctx context.Context, tx *store.Tx, o *resource.Object) error {
 	if err := p.deletePortGroups(ctx, tx, o); err != nil {
 		return err
+	}
+	if p.opts.ML2 != nil {
+		if err := p.opts.ML2.BeforeDeletePort(ctx, tx, o); err != nil {
+			return err
+		}
 	}
 	allocs, err := tx.PortAllocations(ctx, o.ID())
 	if err != nil {

@@ -219,6 +219,11 @@ func (p *Plugin) beforeCreateSubnet(ctx context.Context, tx *store.Tx, o *resour
 	if err := nullModes(o); err != nil {
 		return err
 	}
+	if p.opts.ML2 != nil {
+		if err := p.opts.ML2.CheckSubnetSegment(ctx, tx, o); err != nil {
+			return err
+		}
+	}
 	version := o.Int("ip_version")
 	cidr, hasCIDR := o.Get("cidr").(string)
 	prefixlen, hasPrefixlen := o.Get("prefixlen").(int)
@@ -489,6 +494,11 @@ func (p *Plugin) checkGatewayNotInUse(ctx context.Context, tx *store.Tx, cur *re
 }
 
 func (p *Plugin) afterCreateSubnet(ctx context.Context, tx *store.Tx, o *resource.Object) error {
+	if p.opts.ML2 != nil {
+		if err := p.opts.ML2.SubnetCreated(ctx, tx, o); err != nil {
+			return err
+		}
+	}
 	si, err := subnetInfoOf(o)
 	if err != nil {
 		return err
@@ -669,6 +679,11 @@ func (p *Plugin) beforeUpdateSubnet(ctx context.Context, tx *store.Tx, old, patc
 // so an address left outside stays its port's and is never handed out
 // twice (Neutron keeps the allocation; the port keeps the address).
 func (p *Plugin) afterUpdateSubnet(ctx context.Context, tx *store.Tx, old, updated *resource.Object) error {
+	if p.opts.ML2 != nil {
+		if err := p.opts.ML2.SubnetUpdated(ctx, tx, old, updated); err != nil {
+			return err
+		}
+	}
 	if updated.Int("revision_number") != old.Int("revision_number") {
 		if err := bumpRevision(ctx, tx, p.defs[apidef.Networks], updated.String("network_id")); err != nil {
 			return err
@@ -699,6 +714,11 @@ func equalPools(a, b any) bool {
 // subnet gives automatic (SLAAC) addresses. What is left loses its
 // addresses on the subnet.
 func (p *Plugin) beforeDeleteSubnet(ctx context.Context, tx *store.Tx, o *resource.Object) error {
+	if p.opts.ML2 != nil {
+		if err := p.opts.ML2.SubnetDeleting(ctx, tx, o); err != nil {
+			return err
+		}
+	}
 	portDef := p.defs[apidef.Ports]
 	ports, err := tx.List(ctx, portDef, &resource.Query{
 		Filters:    []resource.Filter{{Attr: portDef.Attr("network_id"), Values: []any{o.String("network_id")}}},

@@ -106,7 +106,7 @@ func newRig(t *testing.T, connection string) *rig {
 	for coll, r := range apidef.Build() {
 		defs[coll] = r
 	}
-	cp := core.New(st, defs, core.Options{GlobalPhysnetMTU: 1500, BaseMAC: "fa:16:3e:00:00:00", AllowOverlappingIPs: true,
+	cp := core.New(st, defs, core.Options{BaseMAC: "fa:16:3e:00:00:00", AllowOverlappingIPs: true,
 		MaxDNSNameservers: 5, MaxSubnetHostRoutes: 20})
 	out := &recorder{}
 	sg := securitygroups.New(st, defs, securitygroups.Options{Outbox: out})

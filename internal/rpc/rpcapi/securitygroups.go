@@ -76,12 +76,6 @@ type SecurityGroupDevice struct {
 	SecurityGroupRules []SecurityGroupRule `json:"security_group_rules"`
 }
 
-// AddressPair is one allowed address pair of a port.
-type AddressPair struct {
-	IPAddress  string `json:"ip_address"`
-	MACAddress string `json:"mac_address"`
-}
-
 // SecurityGroupRule is a rule as the firewall applies it: the remote
 // prefix is source_ip_prefix for ingress, dest_ip_prefix for egress.
 type SecurityGroupRule struct {

@@ -1,0 +1,202 @@
+package mech
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"github.com/neutrino-net/neutrino/internal/plugin/ml2/types"
+	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
+)
+
+// The l2population driver tells L2 agents where each port of a tunnelled
+// network lives, so they fill their forwarding tables instead of flooding:
+// when a port goes ACTIVE every agent hears of it (fdb_add, with the
+// flooding entry when it is the network's first port on its host), and
+// the port's host, for its first port of the network, hears of every
+// other host's ports; when a port goes down, moves or is deleted, agents
+// hear fdb_remove. Notifications are recorded in the outbox inside the
+// change's transaction.
+func init() {
+	Register("l2population", func(d Deps) Driver { return &l2pop{ports: d.Ports} })
+}
+
+type l2pop struct {
+	Base
+	ports NetworkPorts
+}
+
+func (*l2pop) Name() string { return "l2population" }
+
+func tunnelled(seg *types.Segment) bool {
+	return seg != nil && (seg.NetworkType == types.VXLAN || seg.NetworkType == types.GRE || seg.NetworkType == types.Geneve)
+}
+
+func (d *l2pop) UpdatePortPrecommit(ctx context.Context, pc *PortContext) error {
+	if pc.Original == nil || pc.Outbox == nil || d.ports == nil {
+		return nil
+	}
+	wasActive := pc.Original.String("status") == "ACTIVE"
+	isActive := pc.Current.String("status") == "ACTIVE"
+	moved := pc.OriginalHost != pc.Host()
+	if wasActive && (pc.Current.String("status") == "DOWN" || moved) && tunnelled(pc.OriginalBoundSegment) {
+		if err := d.removed(ctx, pc, pc.OriginalHost, *pc.OriginalBoundSegment); err != nil {
+			return err
+		}
+	}
+	if isActive && (!wasActive || moved) && tunnelled(pc.BoundSegment) {
+		return d.added(ctx, pc)
+	}
+	return nil
+}
+
+func (d *l2pop) DeletePortPrecommit(ctx context.Context, pc *PortContext) error {
+	if pc.Outbox == nil || d.ports == nil || pc.Current.String("status") != "ACTIVE" || !tunnelled(pc.BoundSegment) {
+		return nil
+	}
+	return d.removed(ctx, pc, pc.Host(), *pc.BoundSegment)
+}
+
+// tunnelIP is the tunnel endpoint of the L2 agent on host, "" if unknown.
+func tunnelIP(ctx context.Context, agents AgentLookup, host string) (string, error) {
+	if agents == nil || host == "" {
+		return "", nil
+	}
+	as, err := agents.AliveAgents(ctx, host, rpcapi.AgentTypeLinuxBridge)
+	if err != nil {
+		return "", fmt.Errorf("l2population: agents on %s: %w", host, err)
+	}
+	for _, a := range as {
+		if ip, ok := a.Configurations[rpcapi.AgentConfigTunnelingIP].(string); ok && ip != "" {
+			return ip, nil
+		}
+	}
+	return "", nil
+}
+
+func portEntries(p PortInfo) [][2]string {
+	out := make([][2]string, 0, len(p.IPs))
+	for _, ip := range p.IPs {
+		out = append(out, [2]string{p.MAC, ip})
+	}
+	return out
+}
+
+func flooding() [2]string { return [2]string{rpcapi.FloodingMAC, rpcapi.FloodingIP} }
+
+func (d *l2pop) added(ctx context.Context, pc *PortContext) error {
+	host := pc.Host()
+	ip, err := tunnelIP(ctx, pc.Agents, host)
+	if err != nil || ip == "" {
+		return err
+	}
+	netID := pc.Current.String("network_id")
+	active, err := d.ports.ActivePorts(ctx, pc.Tx, netID)
+	if err != nil {
+		return err
+	}
+	var self *PortInfo
+	first := true
+	byHost := map[string][]PortInfo{}
+	for i, p := range active {
+		switch {
+		case p.ID == pc.Current.ID():
+			self = &active[i]
+		case p.Host == host:
+			first = false
+		default:
+			byHost[p.Host] = append(byHost[p.Host], p)
+		}
+	}
+	if self == nil {
+		return nil
+	}
+	seg := *pc.BoundSegment
+	var mine [][2]string
+	if first {
+		mine = append(mine, flooding())
+	}
+	mine = append(mine, portEntries(*self)...)
+	ns := []rpcapi.Notification{}
+	n, err := fdbNotification(rpcapi.MethodFDBAdd, rpcapi.TopicL2Population, true,
+		rpcapi.FDBEntries{netID: {SegmentID: seg.SegmentationID, NetworkType: seg.NetworkType, Ports: map[string][][2]string{ip: mine}}})
+	if err != nil {
+		return err
+	}
+	ns = append(ns, n)
+	if first && len(byHost) > 0 {
+		others := map[string][][2]string{}
+		hosts := make([]string, 0, len(byHost))
+		for h := range byHost {
+			hosts = append(hosts, h)
+		}
+		sort.Strings(hosts)
+		for _, h := range hosts {
+			hip, err := tunnelIP(ctx, pc.Agents, h)
+			if err != nil {
+				return err
+			}
+			if hip == "" || hip == ip {
+				continue
+			}
+			entries := [][2]string{flooding()}
+			for _, p := range byHost[h] {
+				entries = append(entries, portEntries(p)...)
+			}
+			others[hip] = entries
+		}
+		if len(others) > 0 {
+			n, err := fdbNotification(rpcapi.MethodFDBAdd, rpcapi.HostTopic(rpcapi.TopicL2Population, host), false,
+				rpcapi.FDBEntries{netID: {SegmentID: seg.SegmentationID, NetworkType: seg.NetworkType, Ports: others}})
+			if err != nil {
+				return err
+			}
+			ns = append(ns, n)
+		}
+	}
+	return pc.Outbox.Record(ctx, pc.Tx, ns...)
+}
+
+// removed announces that the port left host (went down, moved or was
+// deleted).
+func (d *l2pop) removed(ctx context.Context, pc *PortContext, host string, seg types.Segment) error {
+	ip, err := tunnelIP(ctx, pc.Agents, host)
+	if err != nil || ip == "" {
+		return err
+	}
+	netID := pc.Current.String("network_id")
+	active, err := d.ports.ActivePorts(ctx, pc.Tx, netID)
+	if err != nil {
+		return err
+	}
+	last := true
+	for _, p := range active {
+		if p.ID != pc.Current.ID() && p.Host == host {
+			last = false
+		}
+	}
+	var entries [][2]string
+	if last {
+		entries = append(entries, flooding())
+	}
+	source := pc.Original
+	if source == nil {
+		source = pc.Current
+	}
+	entries = append(entries, portEntries(PortInfo{MAC: source.String("mac_address"), IPs: FixedIPAddresses(source)})...)
+	n, err := fdbNotification(rpcapi.MethodFDBRemove, rpcapi.TopicL2Population, true,
+		rpcapi.FDBEntries{netID: {SegmentID: seg.SegmentationID, NetworkType: seg.NetworkType, Ports: map[string][][2]string{ip: entries}}})
+	if err != nil {
+		return err
+	}
+	return pc.Outbox.Record(ctx, pc.Tx, n)
+}
+
+func fdbNotification(method, topic string, fanout bool, entries rpcapi.FDBEntries) (rpcapi.Notification, error) {
+	args, err := json.Marshal(rpcapi.FDBArgs{FDBEntries: entries})
+	if err != nil {
+		return rpcapi.Notification{}, fmt.Errorf("l2population: encode %s: %w", method, err)
+	}
+	return rpcapi.Notification{Topic: topic, Method: method, Fanout: fanout, Version: "1.0", Args: args}, nil
+}

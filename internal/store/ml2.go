@@ -1,0 +1,299 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+// FilterThrough declares that filtering collection by the virtual
+// attribute attr keeps the objects with a row of childTable whose fkCol is
+// the object's id and whose col is among the filter's values (networks
+// by provider:network_type: a segment of that type).
+func (s *Store) FilterThrough(collection, attr, childTable, fkCol, col string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.throughFilters[collection] == nil {
+		s.throughFilters[collection] = map[string]relation{}
+	}
+	s.throughFilters[collection][attr] = relation{attr: attr, childTable: childTable, fkCol: fkCol, valueCols: []string{col}}
+}
+
+func (s *Store) throughFilter(collection, attr string) (relation, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	r, ok := s.throughFilters[collection][attr]
+	return r, ok
+}
+
+// IDRange is an inclusive range of segmentation ids.
+type IDRange struct{ Min, Max int }
+
+// lockAllocations serializes every change to one type's (and physical
+// network's) allocations across servers, so the lowest free id picked by
+// one transaction is not picked by another.
+func (tx *Tx) lockAllocations(ctx context.Context, networkType, physnet string) error {
+	return tx.LockName(ctx, "ml2-alloc:"+networkType+":"+physnet)
+}
+
+// SegmentIDTaken reports whether the segmentation id is allocated.
+func (tx *Tx) SegmentIDTaken(ctx context.Context, networkType, physnet string, id int) (bool, error) {
+	rows, err := tx.query(ctx, `SELECT 1 FROM ml2_segment_allocations
+		WHERE network_type = ? AND physical_network = ? AND segmentation_id = ?`, networkType, physnet, id)
+	if err != nil {
+		return false, fmt.Errorf("read %s allocation %d: %w", networkType, id, err)
+	}
+	defer rows.Close()
+	return rows.Next(), rows.Err()
+}
+
+// ReserveSegmentID takes a given segmentation id (a provider network's),
+// reporting false when it is already taken.
+func (tx *Tx) ReserveSegmentID(ctx context.Context, networkType, physnet string, id int) (bool, error) {
+	if err := tx.lockAllocations(ctx, networkType, physnet); err != nil {
+		return false, err
+	}
+	taken, err := tx.SegmentIDTaken(ctx, networkType, physnet, id)
+	if err != nil || taken {
+		return false, err
+	}
+	if _, err := tx.exec(ctx, `INSERT INTO ml2_segment_allocations (network_type, physical_network, segmentation_id)
+		VALUES (?, ?, ?)`, networkType, physnet, id); err != nil {
+		return false, fmt.Errorf("reserve %s id %d: %w", networkType, id, err)
+	}
+	return true, nil
+}
+
+// AllocateSegmentID takes the lowest free id of the ranges, in order,
+// reporting false when every id is taken. Only allocated ids have rows:
+// the free id is the range's start or the first gap after an allocated
+// id, found with one query per range.
+func (tx *Tx) AllocateSegmentID(ctx context.Context, networkType, physnet string, ranges []IDRange) (int, bool, error) {
+	if err := tx.lockAllocations(ctx, networkType, physnet); err != nil {
+		return 0, false, err
+	}
+	for _, r := range ranges {
+		id, ok, err := tx.lowestFree(ctx, networkType, physnet, r)
+		if err != nil {
+			return 0, false, err
+		}
+		if !ok {
+			continue
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO ml2_segment_allocations (network_type, physical_network, segmentation_id)
+			VALUES (?, ?, ?)`, networkType, physnet, id); err != nil {
+			return 0, false, fmt.Errorf("allocate %s id %d: %w", networkType, id, err)
+		}
+		return id, true, nil
+	}
+	return 0, false, nil
+}
+
+func (tx *Tx) lowestFree(ctx context.Context, networkType, physnet string, r IDRange) (int, bool, error) {
+	taken, err := tx.SegmentIDTaken(ctx, networkType, physnet, r.Min)
+	if err != nil {
+		return 0, false, err
+	}
+	if !taken {
+		return r.Min, true, nil
+	}
+	rows, err := tx.query(ctx, `SELECT MIN(a.segmentation_id) + 1 FROM ml2_segment_allocations a
+		WHERE a.network_type = ? AND a.physical_network = ? AND a.segmentation_id >= ? AND a.segmentation_id < ?
+		AND NOT EXISTS (SELECT 1 FROM ml2_segment_allocations b
+			WHERE b.network_type = a.network_type AND b.physical_network = a.physical_network
+			AND b.segmentation_id = a.segmentation_id + 1)`, networkType, physnet, r.Min, r.Max)
+	if err != nil {
+		return 0, false, fmt.Errorf("find free %s id: %w", networkType, err)
+	}
+	defer rows.Close()
+	var next sql.NullInt64
+	if rows.Next() {
+		if err := rows.Scan(&next); err != nil {
+			return 0, false, err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, false, err
+	}
+	if !next.Valid || int(next.Int64) > r.Max {
+		return 0, false, nil
+	}
+	return int(next.Int64), true, nil
+}
+
+// ReleaseSegmentID frees a segmentation id.
+func (tx *Tx) ReleaseSegmentID(ctx context.Context, networkType, physnet string, id int) error {
+	if _, err := tx.exec(ctx, `DELETE FROM ml2_segment_allocations
+		WHERE network_type = ? AND physical_network = ? AND segmentation_id = ?`, networkType, physnet, id); err != nil {
+		return fmt.Errorf("release %s id %d: %w", networkType, id, err)
+	}
+	return nil
+}
+
+// PortBindingLevel is the segment a port is bound with on a host.
+type PortBindingLevel struct {
+	PortID, Host, SegmentID, Driver string
+}
+
+// SetPortBindingLevel records (or, with an empty segment, clears) the
+// segment a port is bound with.
+func (tx *Tx) SetPortBindingLevel(ctx context.Context, l PortBindingLevel) error {
+	if _, err := tx.exec(ctx, "DELETE FROM ml2_port_binding_levels WHERE port_id = ?", l.PortID); err != nil {
+		return fmt.Errorf("clear binding of port %s: %w", l.PortID, err)
+	}
+	if l.SegmentID == "" {
+		return nil
+	}
+	if _, err := tx.exec(ctx, "INSERT INTO ml2_port_binding_levels (port_id, host, segment_id, driver) VALUES (?, ?, ?, ?)",
+		l.PortID, l.Host, l.SegmentID, l.Driver); err != nil {
+		return fmt.Errorf("bind port %s: %w", l.PortID, err)
+	}
+	return nil
+}
+
+// PortBindingLevels returns the binding levels of the given ports, or of
+// every port bound on host when ids is empty and host is not.
+func (tx *Tx) PortBindingLevels(ctx context.Context, host string, ids ...string) (map[string]PortBindingLevel, error) {
+	q := "SELECT port_id, host, segment_id, driver FROM ml2_port_binding_levels"
+	var args []any
+	switch {
+	case len(ids) > 0:
+		q += " WHERE port_id IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ") + ")"
+		for _, id := range ids {
+			args = append(args, id)
+		}
+	case host != "":
+		q += " WHERE host = ?"
+		args = append(args, host)
+	}
+	rows, err := tx.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read port binding levels: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]PortBindingLevel{}
+	for rows.Next() {
+		var l PortBindingLevel
+		var seg sql.NullString
+		if err := rows.Scan(&l.PortID, &l.Host, &seg, &l.Driver); err != nil {
+			return nil, err
+		}
+		l.SegmentID = seg.String
+		out[l.PortID] = l
+	}
+	return out, rows.Err()
+}
+
+// AddProvisioningBlock records that entity must report before the object
+// is provisioned; adding it twice is harmless.
+func (tx *Tx) AddProvisioningBlock(ctx context.Context, objectID, entity string) error {
+	if err := tx.LockName(ctx, "provisioning:"+objectID); err != nil {
+		return err
+	}
+	n, err := tx.CountWhere(ctx, "provisioning_blocks", map[string]any{"object_id": objectID, "entity": entity})
+	if err != nil || n > 0 {
+		return err
+	}
+	if _, err := tx.exec(ctx, "INSERT INTO provisioning_blocks (object_id, entity) VALUES (?, ?)", objectID, entity); err != nil {
+		return fmt.Errorf("add provisioning block %s of %s: %w", entity, objectID, err)
+	}
+	return nil
+}
+
+// RemoveProvisioningBlock removes entity's block and returns how many
+// blocks of the object remain.
+func (tx *Tx) RemoveProvisioningBlock(ctx context.Context, objectID, entity string) (int, error) {
+	if err := tx.LockName(ctx, "provisioning:"+objectID); err != nil {
+		return 0, err
+	}
+	q, args := "DELETE FROM provisioning_blocks WHERE object_id = ?", []any{objectID}
+	if entity != "" {
+		q, args = q+" AND entity = ?", append(args, entity)
+	}
+	if _, err := tx.exec(ctx, q, args...); err != nil {
+		return 0, fmt.Errorf("remove provisioning block %s of %s: %w", entity, objectID, err)
+	}
+	return tx.CountWhere(ctx, "provisioning_blocks", map[string]any{"object_id": objectID})
+}
+
+// PortIDsByPrefix returns the ids of ports whose id starts with prefix
+// (at most two: callers only need to know whether it is unique).
+func (tx *Tx) PortIDsByPrefix(ctx context.Context, prefix string) ([]string, error) {
+	prefix = strings.NewReplacer("%", "", "_", "").Replace(prefix)
+	rows, err := tx.query(ctx, "SELECT id FROM ports WHERE id LIKE ? ORDER BY id LIMIT 2", prefix+"%")
+	if err != nil {
+		return nil, fmt.Errorf("find port %s: %w", prefix, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// SetPortStatus sets a port's status, bumping its revision when it
+// changes; it reports whether the port exists.
+func (tx *Tx) SetPortStatus(ctx context.Context, portID, status, now string) (bool, error) {
+	if _, err := tx.exec(ctx, `UPDATE ports SET status = ?, revision_number = revision_number + 1, updated_at = ?
+		WHERE id = ? AND status <> ?`, status, now, portID, status); err != nil {
+		return false, fmt.Errorf("set status of port %s: %w", portID, err)
+	}
+	n, err := tx.CountWhere(ctx, "ports", map[string]any{"id": portID})
+	return n > 0, err
+}
+
+// SegmentRow is what ML2 reads of a segment to show and bind networks.
+type SegmentRow struct {
+	ID, NetworkID, NetworkType, PhysicalNetwork string
+	SegmentationID                              *int
+	Index                                       int
+	IsDynamic                                   bool
+}
+
+// NetworkSegments returns the segments of the given networks, each
+// network's in segment_index order; with no ids, every network's (for
+// long lists, one scan beats many IN lists).
+func (tx *Tx) NetworkSegments(ctx context.Context, netIDs ...string) (map[string][]SegmentRow, error) {
+	q := `SELECT id, network_id, network_type, physical_network, segmentation_id, segment_index, is_dynamic FROM segments`
+	var args []any
+	switch {
+	case len(netIDs) > 0 && tx.s.dialect.name() == "postgresql":
+		// One array parameter: PostgreSQL plans a long IN list of
+		// parameters anew on every call, which costs more than the scan.
+		q += " WHERE network_id = ANY(?)"
+		args = append(args, netIDs)
+	case len(netIDs) > 0:
+		q += " WHERE network_id IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(netIDs)), ", ") + ")"
+		for _, id := range netIDs {
+			args = append(args, id)
+		}
+	}
+	q += " ORDER BY network_id, segment_index, id"
+	rows, err := tx.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read segments: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]SegmentRow{}
+	for rows.Next() {
+		var r SegmentRow
+		var physnet sql.NullString
+		var segID sql.NullInt64
+		if err := rows.Scan(&r.ID, &r.NetworkID, &r.NetworkType, &physnet, &segID, &r.Index, &r.IsDynamic); err != nil {
+			return nil, fmt.Errorf("read segments: %w", err)
+		}
+		r.PhysicalNetwork = physnet.String
+		if segID.Valid {
+			v := int(segID.Int64)
+			r.SegmentationID = &v
+		}
+		out[r.NetworkID] = append(out[r.NetworkID], r)
+	}
+	return out, rows.Err()
+}
