@@ -19,6 +19,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/config"
 	"github.com/neutrino-net/neutrino/internal/plugin"
 	"github.com/neutrino-net/neutrino/internal/plugin/core"
+	"github.com/neutrino-net/neutrino/internal/plugin/l3"
 	"github.com/neutrino-net/neutrino/internal/policy"
 	"github.com/neutrino-net/neutrino/internal/quota"
 	"github.com/neutrino-net/neutrino/internal/reqctx"
@@ -26,21 +27,32 @@ import (
 	"github.com/neutrino-net/neutrino/internal/store"
 )
 
-// coreExtensions are the extensions the core plugin (ML2) provides today,
-// in the order /v2.0/extensions lists them (sorted).
+// coreExtensions are the extensions the core plugin (ML2) and the L3
+// plugin provide today, in the order /v2.0/extensions lists them (sorted).
 var coreExtensions = []string{
 	"address-scope",
 	"allowed-address-pairs",
 	"auto-allocated-topology",
 	"binding",
 	"default-subnetpools",
+	"dvr",
 	"empty-string-filtering",
+	"expose-port-forwarding-in-fip",
+	"ext-gw-mode",
 	"external-net",
 	"extra_dhcp_opt",
+	"extraroute",
+	"extraroute-atomic",
 	"filter-validation",
+	"fip-port-details",
+	"floating-ip-port-forwarding",
+	"floating-ip-port-forwarding-description",
+	"floating-ip-port-forwarding-port-ranges",
+	"floatingip-pools",
 	"ip-substring-filtering",
 	"ip_allocation",
 	"l2_adjacency",
+	"l3-ha",
 	"net-mtu",
 	"net-mtu-writable",
 	"network-ip-availability",
@@ -52,6 +64,8 @@ var coreExtensions = []string{
 	"quotas",
 	"rbac-policies",
 	"revision-if-match",
+	"router",
+	"router_availability_zone",
 	"sorting",
 	"standard-attr-description",
 	"standard-attr-revisions",
@@ -63,10 +77,13 @@ var coreExtensions = []string{
 
 // Server is a running Neutrino API server.
 type Server struct {
-	cfg    *config.Config
-	log    *slog.Logger
-	Store  *store.Store
-	API    *api.Server
+	cfg   *config.Config
+	log   *slog.Logger
+	Store *store.Store
+	API   *api.Server
+	// L3 is the L3 plugin, whose SyncRouters, ExternalNetworkID and
+	// UpdateFloatingIPStatuses serve the L3 agents' calls.
+	L3     *l3.Plugin
 	policy *policy.Enforcer
 }
 
@@ -156,6 +173,17 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	for coll, h := range corePlugin.Handlers() {
 		handlers[coll] = h
 	}
+	l3Plugin := l3.New(st, defs, corePlugin, l3.Options{
+		EnableSNATByDefault: cfg.Bool(optEnableSNATByDefault),
+		RouterDistributed:   cfg.Bool(optRouterDistributed),
+		L3HA:                cfg.Bool(optL3HA),
+		MaxRoutes:           cfg.Int(optQuotaRouterRoute),
+		Quota:               quotas,
+	})
+	corePlugin.SetPortGuard(l3Plugin)
+	for coll, h := range l3Plugin.Handlers() {
+		handlers[coll] = h
+	}
 
 	authz := authorizer{enforcer}
 	auth := api.NoAuth(authz.isAdmin)
@@ -163,7 +191,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		auth = ksValidator.Middleware(authz.isAdmin)
 	}
 
-	s := &Server{cfg: cfg, log: logger, Store: st, policy: enforcer}
+	s := &Server{cfg: cfg, log: logger, Store: st, policy: enforcer, L3: l3Plugin}
 	s.API = api.New(api.Options{
 		Resources:          reg,
 		Handlers:           handlers,
@@ -241,8 +269,8 @@ func quotaResources(cfg *config.Config) []quota.Resource {
 		{Name: "subnet", Collection: apidef.Subnets, Default: limit(optQuotaSubnet)},
 		{Name: "port", Collection: apidef.Ports, Default: limit(optQuotaPort)},
 		{Name: "subnetpool", Collection: apidef.SubnetPools, Default: cfg.Int(optQuotaDefault)},
-		{Name: "router", Default: limit(optQuotaRouter)},
-		{Name: "floatingip", Default: limit(optQuotaFloatingIP)},
+		{Name: "router", Collection: apidef.Routers, Default: limit(optQuotaRouter)},
+		{Name: "floatingip", Collection: apidef.FloatingIPs, Default: limit(optQuotaFloatingIP)},
 		{Name: "security_group", Default: limit(optQuotaSecurityGroup)},
 		{Name: "security_group_rule", Default: limit(optQuotaSecurityGroupRule)},
 		{Name: "rbac_policy", Collection: apidef.RBACPolicies, Default: limit(optQuotaRBACPolicy)},

@@ -41,6 +41,8 @@ type Plugin struct {
 	store    *store.Store
 	defs     map[string]*resource.Resource
 	handlers map[string]plugin.Handler
+	// portGuard is the service plugins' say in API port changes.
+	portGuard PortGuard
 }
 
 // New returns the core plugin serving the given (already restricted)

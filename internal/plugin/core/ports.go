@@ -689,6 +689,9 @@ func (p *Plugin) beforeUpdatePort(ctx context.Context, tx *store.Tx, old, patch 
 		current, _ := old.Get("extra_dhcp_opts").([]any)
 		patch.Set("extra_dhcp_opts", mergeDHCPOpts(current, patch.Get("extra_dhcp_opts")))
 	}
+	if p.portGuard != nil {
+		return p.portGuard.BeforeUpdatePort(ctx, tx, old, patch)
+	}
 	return nil
 }
 
@@ -928,7 +931,48 @@ func changedIPs(original []heldIP, requested []any, owner string, subnets []port
 	return add, keep, remove, nil
 }
 
+// PortGuard lets a service plugin take part in port changes made through
+// the ports API, inside their transaction, as Neutron's L3 plugin does
+// through its PORT BEFORE_DELETE and BEFORE_UPDATE callbacks: it refuses
+// to delete router ports (ServicePortInUse) and disassociates the
+// floating IPs of a port being deleted.
+type PortGuard interface {
+	BeforeDeletePort(ctx context.Context, tx *store.Tx, port *resource.Object) error
+	// BeforeUpdatePort sees the patch with its final fixed_ips.
+	BeforeUpdatePort(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error
+}
+
+// SetPortGuard installs the service plugins' port guard; call it before
+// serving.
+func (p *Plugin) SetPortGuard(g PortGuard) { p.portGuard = g }
+
+// CreatePortIn creates a port inside tx for a service plugin (a router's
+// gateway or interface port, a floating IP's port): the core's rules
+// apply, but not quota or the caller's device-owner restrictions, as
+// Neutron's service plugins create ports with an elevated context.
+func (p *Plugin) CreatePortIn(ctx context.Context, tx *store.Tx, o *resource.Object) (*resource.Object, error) {
+	return genericOf(p.handlers[apidef.Ports]).CreateIn(reqctx.WithCaller(ctx, &reqctx.Caller{IsAdmin: true, Roles: []string{"admin"}}), tx, o)
+}
+
+// DeletePortIn deletes a port inside tx for a service plugin, without the
+// port guard (Neutron's delete_port with l3_port_check=False).
+func (p *Plugin) DeletePortIn(ctx context.Context, tx *store.Tx, port *resource.Object) error {
+	if err := p.releasePort(ctx, tx, port); err != nil {
+		return err
+	}
+	return tx.Delete(ctx, p.defs[apidef.Ports], port.ID())
+}
+
 func (p *Plugin) beforeDeletePort(ctx context.Context, tx *store.Tx, o *resource.Object) error {
+	if p.portGuard != nil {
+		if err := p.portGuard.BeforeDeletePort(ctx, tx, o); err != nil {
+			return err
+		}
+	}
+	return p.releasePort(ctx, tx, o)
+}
+
+func (p *Plugin) releasePort(ctx context.Context, tx *store.Tx, o *resource.Object) error {
 	allocs, err := tx.PortAllocations(ctx, o.ID())
 	if err != nil {
 		return err
