@@ -75,7 +75,7 @@ func init() {
 				Default: true, Visible: true, Filter: true, Sort: true},
 			&resource.Attr{Name: "status", Kind: resource.String, Visible: true, Filter: true, Sort: true},
 			&resource.Attr{Name: "external_gateway_info", Kind: resource.JSON, Nullable: true, AllowPost: true,
-				AllowPut: true, Default: nil, Visible: true, EnforcePolicy: true, Convert: convertGatewayInfo,
+				AllowPut: true, Default: resource.NotSpecified, Visible: true, EnforcePolicy: true, Convert: convertGatewayInfo,
 				Storage: resource.Virtual},
 			// The gateway port and SNAT mode are stored; the API shows them
 			// inside external_gateway_info.
@@ -101,7 +101,7 @@ func init() {
 	registerResource(FloatingIPs, func() *resource.Resource {
 		nullableIP := func(name string) *resource.Attr {
 			return &resource.Attr{Name: name, Kind: resource.String, Nullable: true, AllowPost: true,
-				Default: nil, Visible: true, Filter: true, Sort: true, Convert: convertIPOrNone(name)}
+				Default: resource.NotSpecified, Visible: true, Filter: true, Sort: true, Convert: convertIPOrNone(name)}
 		}
 		addr := nullableIP("floating_ip_address")
 		addr.EnforcePolicy = true
@@ -111,13 +111,13 @@ func init() {
 			idAttr(),
 			addr,
 			&resource.Attr{Name: "subnet_id", Kind: resource.String, Nullable: true, AllowPost: true,
-				Default: nil, Validate: resource.UUID, Storage: resource.Virtual},
+				Default: resource.NotSpecified, Validate: resource.UUID, Storage: resource.Virtual},
 			&resource.Attr{Name: "floating_network_id", Kind: resource.String, AllowPost: true, Required: true,
 				Visible: true, Filter: true, Sort: true, Validate: resource.UUID},
 			&resource.Attr{Name: "router_id", Kind: resource.String, Nullable: true, Visible: true, Filter: true,
 				Sort: true},
 			&resource.Attr{Name: "port_id", Kind: resource.String, Nullable: true, AllowPost: true, AllowPut: true,
-				Default: nil, Visible: true, Filter: true, RequiredByPolicy: true, Validate: resource.UUID},
+				Default: resource.NotSpecified, Visible: true, Filter: true, RequiredByPolicy: true, Validate: resource.UUID},
 			fixed,
 			tenantIDAttr(),
 			&resource.Attr{Name: "status", Kind: resource.String, Visible: true, Filter: true, Sort: true},
@@ -185,6 +185,10 @@ func init() {
 		return r
 	})
 }
+
+// Optional attributes whose Neutron default is None default to
+// NotSpecified here: the policy engine treats a value equal to the
+// default as not set, and the plugins read an absent value as null.
 
 // convertGatewayInfo is external_gateway_info's type:dict_or_nodata with
 // its key specs: network_id (required, a UUID), enable_snat (a boolean)

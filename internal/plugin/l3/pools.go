@@ -5,6 +5,7 @@ import (
 
 	"github.com/neutrino-net/neutrino/internal/fault"
 	"github.com/neutrino-net/neutrino/internal/plugin"
+	"github.com/neutrino-net/neutrino/internal/reqctx"
 	"github.com/neutrino-net/neutrino/internal/resource"
 	"github.com/neutrino-net/neutrino/internal/store"
 )
@@ -43,7 +44,8 @@ func (h *pools) List(ctx context.Context, q *resource.Query) ([]*resource.Object
 			o.Set("subnet_name", s.String("name"))
 			o.Set("network_id", s.String("network_id"))
 			o.Set("cidr", s.String("cidr"))
-			o.Set("project_id", s.String("project_id"))
+			// Neutron shows every pool as the caller's (l3_fip_pools_db).
+			o.Set("project_id", reqctx.CallerFrom(ctx).ProjectID)
 			if matches(o, q) {
 				out = append(out, o)
 			}

@@ -98,7 +98,7 @@ func assemble(routers, ports, subnets, nets, fips, pfs []*resource.Object) []rpc
 		fillPorts(pf)
 		pfsByFIP[pf.String("floatingip_id")] = append(pfsByFIP[pf.String("floatingip_id")], rpcapi.PortForwarding{
 			ID: pf.ID(), Protocol: pf.String("protocol"), InternalIPAddress: pf.String("internal_ip_address"),
-			InternalPortID: pf.String("internal_port_id"),
+			InternalPortID:    pf.String("internal_port_id"),
 			ExternalPortRange: portRange{pf.Int("external_port_start"), pf.Int("external_port_end")}.String(),
 			InternalPortRange: portRange{pf.Int("internal_port_start"), pf.Int("internal_port_end")}.String(),
 		})

@@ -40,7 +40,7 @@ type SyncRoutersArgs struct {
 // UpdateFloatingIPStatusesArgs are update_floatingip_statuses' arguments:
 // floating IP id → status (ACTIVE, DOWN, ERROR) for one router.
 type UpdateFloatingIPStatusesArgs struct {
-	RouterID   string            `json:"router_id"`
+	RouterID    string            `json:"router_id"`
 	FIPStatuses map[string]string `json:"fip_statuses"`
 }
 
