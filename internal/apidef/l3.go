@@ -149,6 +149,9 @@ func init() {
 			idAttr(),
 			&resource.Attr{Name: "project_id", Kind: resource.String, AllowPost: true, RequiredByPolicy: true,
 				Validate: resource.MaxLen(ProjectIDFieldSize)},
+			// The API fills tenant_id along with project_id; neither shows.
+			&resource.Attr{Name: "tenant_id", Kind: resource.String, AllowPost: true, RequiredByPolicy: true,
+				Validate: resource.MaxLen(ProjectIDFieldSize), Storage: resource.Virtual},
 			&resource.Attr{Name: "floatingip_id", Kind: resource.String},
 			port("external_port"),
 			port("internal_port"),
