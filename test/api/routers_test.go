@@ -165,6 +165,16 @@ func TestRouterDistributedHAAdminOnly(t *testing.T) {
 		if r["distributed"] != true || r["ha"] != true || fmt.Sprint(r["availability_zone_hints"]) != "[nova]" {
 			t.Errorf("router = %v", r)
 		}
+		path := "/v2.0/routers/" + r["id"].(string)
+		e.do(admin, "PUT", path, map[string]any{"router": map[string]any{"ha": false}}).
+			fault(t, 400, "BadRequest", "Cannot change HA attribute of active routers")
+		e.do(admin, "PUT", path, map[string]any{"router": map[string]any{"distributed": false}}).
+			fault(t, 400, "BadRequest", "Cannot change the 'distributed' attribute of active routers")
+		up := e.do(admin, "PUT", path, map[string]any{"router": map[string]any{"admin_state_up": false, "ha": false,
+			"distributed": false}}).expect(t, 200).obj(t, "router")
+		if up["ha"] != false || up["distributed"] != false {
+			t.Errorf("after migration: %v", up)
+		}
 	})
 }
 
@@ -317,9 +327,17 @@ func TestRouterRoutes(t *testing.T) {
 
 func TestRouterQuotaAndRouteLimit(t *testing.T) {
 	engines(t, func(t *testing.T, e *env) {
-		e.do(admin, "PUT", "/v2.0/quotas/project-two", map[string]any{"quota": map[string]any{"router": 1}}).expect(t, 200)
+		e.do(admin, "PUT", "/v2.0/quotas/project-two", map[string]any{"quota": map[string]any{"router": 1, "floatingip": 1}}).expect(t, 200)
 		e.routerCreate(member2, nil)
 		e.do(member2, "POST", "/v2.0/routers", map[string]any{"router": map[string]any{}}).fault(t, 409, "OverQuota", "['router']")
+		ext := e.createNetwork(admin, map[string]any{"router:external": true})
+		e.portSubnet(admin, ext["id"].(string), map[string]any{"cidr": "192.0.2.0/24"})
+		e.fipCreate(member2, map[string]any{"floating_network_id": ext["id"]}).expect(t, 201)
+		e.fipCreate(member2, map[string]any{"floating_network_id": ext["id"]}).fault(t, 409, "OverQuota", "['floatingip']")
+		usage := e.do(admin, "GET", "/v2.0/quotas/project-two/details", nil).expect(t, 200).obj(t, "quota")
+		if fip := usage["floatingip"].(map[string]any); fip["used"] != float64(1) {
+			t.Errorf("floatingip usage = %v", fip)
+		}
 	})
 	t.Run("routes", func(t *testing.T) {
 		e := newEnv(t, "sqlite:///"+t.TempDir()+"/n.sqlite", map[string]string{"quotas.quota_router_route": "1"})

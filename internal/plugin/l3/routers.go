@@ -39,6 +39,18 @@ func (p *Plugin) beforeUpdateRouter(ctx context.Context, tx *store.Tx, old, patc
 			patch.Unset(name) // convert_to_boolean_if_not_none: null keeps the value
 		}
 	}
+	// The distributed and HA modes change only on a router that is (or
+	// is being set) administratively down.
+	up := old.Bool("admin_state_up")
+	if patch.Has("admin_state_up") {
+		up = patch.Bool("admin_state_up")
+	}
+	if patch.Has("distributed") && patch.Get("distributed") != old.Get("distributed") && up {
+		return badRouter("Cannot change the 'distributed' attribute of active routers. Please set router admin_state_up to False prior to upgrade")
+	}
+	if patch.Has("ha") && patch.Get("ha") != old.Get("ha") && up {
+		return badRouter("Cannot change HA attribute of active routers. Please set router admin_state_up to False prior to upgrade")
+	}
 	if patch.Has("routes") {
 		routes, _ := patch.Get("routes").([]any)
 		if err := p.checkRoutes(ctx, tx, old, routes); err != nil {
