@@ -172,6 +172,9 @@ func TestFloatingIPRefusals(t *testing.T) {
 		// The associated address stays on its port.
 		e.portUpdate(member1, two["id"].(string), map[string]any{"fixed_ips": []any{map[string]any{"ip_address": "10.11.0.50"}}}).
 			fault(t, 400, "BadRequest", "because its original fixed_ip has been associated to a floating ip")
+		// Another project's port elsewhere is not found.
+		e.fipCreate(member2, map[string]any{"floating_network_id": top.extNet, "port_id": top.vmPort}).
+			fault(t, 404, "PortNotFound", top.vmPort)
 		// Another project does not see it.
 		e.do(member2, "GET", "/v2.0/floatingips/"+f["id"].(string), nil).fault(t, 404, "FloatingIPNotFound", "")
 	})

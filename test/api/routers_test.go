@@ -245,6 +245,13 @@ func TestRouterInterfaces(t *testing.T) {
 			})
 		}
 
+		// Another project may not attach what it cannot see.
+		r2 := e.routerCreate(member2, nil)["id"].(string)
+		e.routerAction(member2, r2, "add_router_interface", map[string]any{"subnet_id": thirdFree(e, t)}).
+			fault(t, 404, "SubnetNotFound", "could not be found")
+		e.routerAction(member2, r2, "add_router_interface", map[string]any{"port_id": free["id"]}).
+			fault(t, 404, "PortNotFound", "could not be found")
+
 		// The router's ports are not deleted through the port API, and the
 		// router is not deleted while it has interfaces.
 		e.do(member1, "DELETE", "/v2.0/ports/"+info["port_id"].(string), nil).
@@ -285,6 +292,12 @@ func TestRouterInterfaces(t *testing.T) {
 		e.do(member1, "GET", "/v2.0/ports/"+info["port_id"].(string), nil).fault(t, 404, "PortNotFound", "")
 		e.do(member1, "DELETE", "/v2.0/routers/"+rid, nil).expect(t, 204)
 	})
+}
+
+// thirdFree makes a subnet of project-one on a private network.
+func thirdFree(e *env, t *testing.T) string {
+	net := e.createNetwork(member1, map[string]any{})
+	return e.portSubnet(member1, net["id"].(string), map[string]any{"cidr": "10.77.0.0/24"})["id"].(string)
 }
 
 func TestRouterRoutes(t *testing.T) {

@@ -101,10 +101,7 @@ func (p *Plugin) associate(ctx context.Context, tx *store.Tx, fip, patch *resour
 	if _, err := tx.LockRow(ctx, "ports", portID); err != nil {
 		return err
 	}
-	port, err := tx.Get(ctx, p.portDef, portID, false)
-	if errors.Is(err, store.ErrNotFound) {
-		return portNotFound(portID)
-	}
+	port, err := p.visiblePort(ctx, tx, portID, false)
 	if err != nil {
 		return err
 	}

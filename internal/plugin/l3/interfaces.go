@@ -170,13 +170,22 @@ func (p *Plugin) addInterfaceBySubnet(ctx context.Context, tx *store.Tx, router 
 	caller := reqctx.CallerFrom(ctx)
 	if !caller.IsAdmin && subnet.String("project_id") != caller.ProjectID {
 		// Only a network shared with the project by an RBAC policy naming
-		// it may be attached by another project (LP-1757482, LP-1975603).
+		// it may be attached by another project (LP-1757482, LP-1975603);
+		// a globally shared one is refused, and one the project cannot
+		// see at all is not found.
 		n, err := tx.CountWhere(ctx, "rbac_policies", map[string]any{"object_type": "network",
 			"object_id": subnet.String("network_id"), "action": "access_as_shared", "target_tenant": caller.ProjectID})
 		if err != nil {
 			return nil, err
 		}
 		if n == 0 {
+			network, err := tx.Get(ctx, p.netDef, subnet.String("network_id"), false)
+			if err != nil {
+				return nil, err
+			}
+			if !network.Bool("shared") && !network.Bool("router:external") && network.String("project_id") != caller.ProjectID {
+				return nil, subnetNotFound(subnetID)
+			}
 			return nil, badRouter("Cannot add interface to router because subnet %s is not owned by project making the request", subnetID)
 		}
 	}
@@ -194,10 +203,7 @@ func (p *Plugin) addInterfaceBySubnet(ctx context.Context, tx *store.Tx, router 
 }
 
 func (p *Plugin) addInterfaceByPort(ctx context.Context, tx *store.Tx, router *resource.Object, portID string) (*resource.Object, []string, error) {
-	port, err := tx.Get(ctx, p.portDef, portID, true)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, portNotFound(portID)
-	}
+	port, err := p.visiblePort(ctx, tx, portID, true)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -413,4 +419,29 @@ func (p *Plugin) checkInterfaceNotInUse(ctx context.Context, tx *store.Tx, route
 		}
 	}
 	return nil
+}
+
+// visiblePort reads a port the caller may see (its own, or one on a
+// network it owns), else PortNotFound, as Neutron's get_port with the
+// caller's context answers.
+func (p *Plugin) visiblePort(ctx context.Context, tx *store.Tx, id string, forUpdate bool) (*resource.Object, error) {
+	port, err := tx.Get(ctx, p.portDef, id, forUpdate)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, portNotFound(id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	caller := reqctx.CallerFrom(ctx)
+	if caller.IsAdmin || port.String("project_id") == caller.ProjectID {
+		return port, nil
+	}
+	network, err := tx.Get(ctx, p.netDef, port.String("network_id"), false)
+	if err != nil {
+		return nil, err
+	}
+	if network.String("project_id") != caller.ProjectID {
+		return nil, portNotFound(id)
+	}
+	return port, nil
 }
