@@ -260,12 +260,12 @@ func TestNotificationsAndSync(t *testing.T) {
 		if f["status"] != "ACTIVE" || f["revision_number"] != float64(1) {
 			t.Errorf("after status report: %v", f)
 		}
-		// A report for another router does not activate it.
-		if err := s.l3.UpdateFloatingIPStatuses(ctx, "other-router", map[string]string{pfFIP: "ACTIVE"}); err != nil {
+		// An unchanged status is no change; unknown ids are skipped.
+		if err := s.l3.UpdateFloatingIPStatuses(ctx, router, map[string]string{fip: "ACTIVE", "no-such-fip": "ERROR"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, got := s.do("GET", "/v2.0/floatingips/"+pfFIP, nil); got["floatingip"].(map[string]any)["status"] != "DOWN" {
-			t.Errorf("foreign report applied: %v", got)
+		if _, got := s.do("GET", "/v2.0/floatingips/"+fip, nil); got["floatingip"].(map[string]any)["revision_number"] != float64(1) {
+			t.Errorf("unchanged status bumped the revision: %v", got)
 		}
 
 		if id, err := s.l3.ExternalNetworkID(ctx); err != nil || id != ext {

@@ -214,9 +214,10 @@ func (p *Plugin) ExternalNetworkID(ctx context.Context) (string, error) {
 }
 
 // UpdateFloatingIPStatuses is update_floatingip_statuses: it sets the
-// status of the router's floating IPs an agent reports on, bumping the
-// revision of those that change; floating IPs the router no longer serves
-// are skipped, as a late report must not undo a disassociation.
+// status of each floating IP an agent reports on (ACTIVE, DOWN, ERROR),
+// bumping the revision of those that change; unknown ids are skipped.
+// routerID is the reporting agent's router, as in Neutron's call; like
+// Neutron the statuses apply whatever router serves the floating IP now.
 func (p *Plugin) UpdateFloatingIPStatuses(ctx context.Context, routerID string, statuses map[string]string) error {
 	if p.fipDef == nil || len(statuses) == 0 {
 		return nil
@@ -233,9 +234,6 @@ func (p *Plugin) UpdateFloatingIPStatuses(ctx context.Context, routerID string, 
 		now := time.Now().UTC().Truncate(time.Second)
 		for _, f := range fips {
 			status := statuses[f.ID()]
-			if r, _ := f.Get("router_id").(string); r != routerID && status != "DOWN" {
-				continue
-			}
 			if f.String("status") == status {
 				continue
 			}
