@@ -95,16 +95,21 @@ func (h *portHandler) PolicyTargets(ctx context.Context, objs []*resource.Object
 // a project may not pose a port as another project's router interface.
 // Without an L3 plugin Neutron refuses any device_id for a router
 // interface owner from a non-admin.
-func enforceDeviceOwner(ctx context.Context, owner, deviceID string) error {
+// With an L3 plugin (the port guard) only another project's router is
+// refused.
+func (p *Plugin) enforceDeviceOwner(ctx context.Context, tx *store.Tx, owner, deviceID, projectID string) error {
 	if !ipam.IsRouterInterfaceOwner(owner) || reqctx.CallerFrom(ctx).IsAdmin || deviceID == "" {
 		return nil
+	}
+	if p.portGuard != nil {
+		return p.portGuard.CheckRouterDevice(ctx, tx, deviceID, projectID)
 	}
 	return fault.Conflict("DeviceIDNotOwnedByTenant",
 		"The following device_id %s is not owned by your project or matches another project router.", deviceID)
 }
 
 func (p *Plugin) beforeCreatePort(ctx context.Context, tx *store.Tx, o *resource.Object) error {
-	if err := enforceDeviceOwner(ctx, o.String("device_owner"), o.String("device_id")); err != nil {
+	if err := p.enforceDeviceOwner(ctx, tx, o.String("device_owner"), o.String("device_id"), o.String("project_id")); err != nil {
 		return err
 	}
 	netID := o.String("network_id")
@@ -660,7 +665,7 @@ func (p *Plugin) beforeUpdatePort(ctx context.Context, tx *store.Tx, old, patch 
 	}
 	changedDeviceID := !patch.Has("device_id") || patch.String("device_id") != old.String("device_id")
 	if owner != "" && changedDeviceID || patch.Has("device_owner") {
-		if err := enforceDeviceOwner(ctx, owner, deviceID); err != nil {
+		if err := p.enforceDeviceOwner(ctx, tx, owner, deviceID, old.String("project_id")); err != nil {
 			return err
 		}
 	}
@@ -940,6 +945,9 @@ type PortGuard interface {
 	BeforeDeletePort(ctx context.Context, tx *store.Tx, port *resource.Object) error
 	// BeforeUpdatePort sees the patch with its final fixed_ips.
 	BeforeUpdatePort(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error
+	// CheckRouterDevice refuses a non-admin's router interface port whose
+	// device_id is a router of another project (DeviceIDNotOwnedByTenant).
+	CheckRouterDevice(ctx context.Context, tx *store.Tx, deviceID, projectID string) error
 }
 
 // SetPortGuard installs the service plugins' port guard; call it before

@@ -431,3 +431,21 @@ func (p *Plugin) routerOfFloatingIP(ctx context.Context, tx *store.Tx, id string
 	r, _ := f.Get("router_id").(string)
 	return r
 }
+
+// CheckRouterDevice implements core.PortGuard, as
+// _enforce_device_owner_not_router_intf_or_device_id does with an L3
+// plugin: a device_id naming no router is allowed.
+func (p *Plugin) CheckRouterDevice(ctx context.Context, tx *store.Tx, deviceID, projectID string) error {
+	r, err := tx.Get(ctx, p.routerDef, deviceID, false)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if r.String("project_id") != projectID {
+		return fault.Conflict("DeviceIDNotOwnedByTenant",
+			"The following device_id %s is not owned by your project or matches another project router.", deviceID)
+	}
+	return nil
+}
