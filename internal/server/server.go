@@ -180,7 +180,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		MaxRoutes:           cfg.Int(optQuotaRouterRoute),
 		Quota:               quotas,
 	})
-	corePlugin.SetPortGuard(l3Plugin)
+	corePlugin.SetServiceGuard(l3Plugin)
 	for coll, h := range l3Plugin.Handlers() {
 		handlers[coll] = h
 	}

@@ -275,3 +275,23 @@ func TestRouterInterfaceRace(t *testing.T) {
 		})
 	}
 }
+
+func TestExternalNetworkWithL3(t *testing.T) {
+	engines(t, func(t *testing.T, e *env) {
+		top := e.fipSetup(member1, "172.24.12.0/24", "10.13.0.0/24")
+		// Gateways keep a network external and in use.
+		e.do(admin, "PUT", "/v2.0/networks/"+top.extNet, map[string]any{"network": map[string]any{"router:external": false}}).
+			fault(t, 409, "ExternalNetworkInUse", "cannot be updated to be made non-external, since it has existing gateway ports")
+		e.do(admin, "DELETE", "/v2.0/networks/"+top.extNet, nil).fault(t, 409, "NetworkInUse", "")
+		// An unassociated floating IP goes with its network; an associated
+		// one keeps the network in use.
+		ext := e.createNetwork(admin, map[string]any{"router:external": true})
+		e.portSubnet(admin, ext["id"].(string), map[string]any{"cidr": "198.18.0.0/24"})
+		loose := e.fipCreate(member1, map[string]any{"floating_network_id": ext["id"]}).expect(t, 201).obj(t, "floatingip")
+		held := e.fipCreate(member1, map[string]any{"floating_network_id": top.extNet, "port_id": top.vmPort}).
+			expect(t, 201).obj(t, "floatingip")
+		e.do(admin, "DELETE", "/v2.0/networks/"+ext["id"].(string), nil).expect(t, 204)
+		e.do(member1, "GET", "/v2.0/floatingips/"+loose["id"].(string), nil).fault(t, 404, "FloatingIPNotFound", "")
+		e.do(member1, "GET", "/v2.0/floatingips/"+held["id"].(string), nil).expect(t, 200)
+	})
+}

@@ -936,23 +936,28 @@ func changedIPs(original []heldIP, requested []any, owner string, subnets []port
 	return add, keep, remove, nil
 }
 
-// PortGuard lets a service plugin take part in port changes made through
-// the ports API, inside their transaction, as Neutron's L3 plugin does
-// through its PORT BEFORE_DELETE and BEFORE_UPDATE callbacks: it refuses
-// to delete router ports (ServicePortInUse) and disassociates the
-// floating IPs of a port being deleted.
-type PortGuard interface {
+// ServiceGuard lets a service plugin take part in port and network
+// changes made through the API, inside their transaction, as Neutron's L3
+// plugin does through its PORT and NETWORK callbacks: it refuses to delete
+// router ports (ServicePortInUse), disassociates the floating IPs of a
+// port being deleted, and deletes an external network's unassociated
+// floating IPs with it.
+type ServiceGuard interface {
 	BeforeDeletePort(ctx context.Context, tx *store.Tx, port *resource.Object) error
 	// BeforeUpdatePort sees the patch with its final fixed_ips.
 	BeforeUpdatePort(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error
 	// CheckRouterDevice refuses a non-admin's router interface port whose
 	// device_id is a router of another project (DeviceIDNotOwnedByTenant).
 	CheckRouterDevice(ctx context.Context, tx *store.Tx, deviceID, projectID string) error
+	// BeforeDeleteNetwork runs before a network's ports are checked.
+	BeforeDeleteNetwork(ctx context.Context, tx *store.Tx, network *resource.Object) error
+	// BeforeUpdateNetwork sees a network update's patch.
+	BeforeUpdateNetwork(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error
 }
 
-// SetPortGuard installs the service plugins' port guard; call it before
+// SetServiceGuard installs the service plugins' guard; call it before
 // serving.
-func (p *Plugin) SetPortGuard(g PortGuard) { p.portGuard = g }
+func (p *Plugin) SetServiceGuard(g ServiceGuard) { p.portGuard = g }
 
 // CreatePortIn creates a port inside tx for a service plugin (a router's
 // gateway or interface port, a floating IP's port): the core's rules

@@ -341,7 +341,7 @@ func (p *Plugin) afterReadFloatingIPs(ctx context.Context, tx *store.Tx, fips []
 	return nil
 }
 
-// BeforeDeletePort implements core.PortGuard: router and floating IP
+// BeforeDeletePort implements core.ServiceGuard: router and floating IP
 // ports go only with their router or floating IP (ServicePortInUse); a
 // port being deleted leaves its floating IPs unassociated and its port
 // forwardings gone.
@@ -400,7 +400,7 @@ func (p *Plugin) BeforeDeletePort(ctx context.Context, tx *store.Tx, port *resou
 	return p.notify(ctx, tx, routerIDs...)
 }
 
-// BeforeUpdatePort implements core.PortGuard: a port's address that a
+// BeforeUpdatePort implements core.ServiceGuard: a port's address that a
 // floating IP is associated with may not be taken away.
 func (p *Plugin) BeforeUpdatePort(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error {
 	if p.fipDef == nil || !patch.Has("fixed_ips") {
@@ -432,7 +432,7 @@ func (p *Plugin) routerOfFloatingIP(ctx context.Context, tx *store.Tx, id string
 	return r
 }
 
-// CheckRouterDevice implements core.PortGuard, as
+// CheckRouterDevice implements core.ServiceGuard, as
 // _enforce_device_owner_not_router_intf_or_device_id does with an L3
 // plugin: a device_id naming no router is allowed.
 func (p *Plugin) CheckRouterDevice(ctx context.Context, tx *store.Tx, deviceID, projectID string) error {
@@ -446,6 +446,48 @@ func (p *Plugin) CheckRouterDevice(ctx context.Context, tx *store.Tx, deviceID, 
 	if r.String("project_id") != projectID {
 		return fault.Conflict("DeviceIDNotOwnedByTenant",
 			"The following device_id %s is not owned by your project or matches another project router.", deviceID)
+	}
+	return nil
+}
+
+// BeforeDeleteNetwork implements core.ServiceGuard: an external network's
+// unassociated floating IPs go with it (delete_disassociated_floatingips);
+// associated ones and router gateways keep it in use.
+func (p *Plugin) BeforeDeleteNetwork(ctx context.Context, tx *store.Tx, network *resource.Object) error {
+	if p.fipDef == nil || !network.Bool("router:external") {
+		return nil
+	}
+	fips, err := list(ctx, tx, p.fipDef, "floating_network_id", network.ID())
+	if err != nil {
+		return err
+	}
+	for _, f := range fips {
+		if f.Get("port_id") != nil {
+			continue
+		}
+		if err := p.beforeDeleteFloatingIP(ctx, tx, f); err != nil {
+			return err
+		}
+		if err := tx.Delete(ctx, p.fipDef, f.ID()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BeforeUpdateNetwork implements core.ServiceGuard: a network with router
+// gateways stays external (ExternalNetworkInUse).
+func (p *Plugin) BeforeUpdateNetwork(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error {
+	if !old.Bool("router:external") || !patch.Has("router:external") || patch.Bool("router:external") {
+		return nil
+	}
+	n, err := tx.CountWhere(ctx, "ports", map[string]any{"network_id": old.ID(), "device_owner": ownerGateway})
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return fault.Conflict("ExternalNetworkInUse",
+			"External network %s cannot be updated to be made non-external, since it has existing gateway ports.", old.ID())
 	}
 	return nil
 }

@@ -81,7 +81,7 @@ func newStack(t *testing.T, conn string) *stack {
 		AllowOverlappingIPs: true, MaxDNSNameservers: 5, MaxSubnetHostRoutes: 20})
 	box := &outbox{}
 	p := l3.New(st, defs, c, l3.Options{EnableSNATByDefault: true, MaxRoutes: -1, Outbox: box})
-	c.SetPortGuard(p)
+	c.SetServiceGuard(p)
 	handlers := map[string]plugin.Handler{}
 	for _, hs := range []map[string]plugin.Handler{c.Handlers(), p.Handlers()} {
 		for coll, h := range hs {
