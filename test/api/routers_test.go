@@ -151,6 +151,21 @@ func TestRouterGatewayRefusals(t *testing.T) {
 		if gw["enable_snat"] != false || ip != "172.24.5.50" {
 			t.Errorf("external_gateway_info = %v", gw)
 		}
+		// New addresses on the same network keep the gateway port.
+		before := e.do(admin, "GET", "/v2.0/ports?device_owner=network:router_gateway&device_id="+r["id"].(string), nil).list(t, "ports")
+		up := e.do(admin, "PUT", "/v2.0/routers/"+r["id"].(string), map[string]any{"router": map[string]any{
+			"external_gateway_info": map[string]any{"network_id": top.extNet, "enable_snat": false,
+				"external_fixed_ips": []any{map[string]any{"ip_address": "172.24.5.60"}}}}}).expect(t, 200).obj(t, "router")
+		ips := up["external_gateway_info"].(map[string]any)["external_fixed_ips"].([]any)
+		if len(ips) != 1 || ips[0].(map[string]any)["ip_address"] != "172.24.5.60" {
+			t.Errorf("external_fixed_ips after update = %v", ips)
+		}
+		after := e.do(admin, "GET", "/v2.0/ports?device_owner=network:router_gateway&device_id="+r["id"].(string), nil).list(t, "ports")
+		if len(before) != 1 || len(after) != 1 || before[0]["id"] != after[0]["id"] {
+			t.Errorf("gateway port replaced: %v → %v", ids(before), ids(after))
+		}
+		// The old address is free again.
+		e.portCreate(admin, top.extNet, map[string]any{"fixed_ips": []any{map[string]any{"ip_address": "172.24.5.50"}}})
 	})
 }
 

@@ -967,6 +967,13 @@ func (p *Plugin) CreatePortIn(ctx context.Context, tx *store.Tx, o *resource.Obj
 	return genericOf(p.handlers[apidef.Ports]).CreateIn(reqctx.WithCaller(ctx, &reqctx.Caller{IsAdmin: true, Roles: []string{"admin"}}), tx, o)
 }
 
+// UpdatePortIn updates a port inside tx for a service plugin (a router's
+// gateway addresses, an attached port's device), with the core's rules
+// and an elevated context; port is the stored port.
+func (p *Plugin) UpdatePortIn(ctx context.Context, tx *store.Tx, port, patch *resource.Object) (*resource.Object, error) {
+	return genericOf(p.handlers[apidef.Ports]).UpdateIn(reqctx.WithCaller(ctx, &reqctx.Caller{IsAdmin: true, Roles: []string{"admin"}}), tx, port, patch)
+}
+
 // DeletePortIn deletes a port inside tx for a service plugin, without the
 // port guard (Neutron's delete_port with l3_port_check=False).
 func (p *Plugin) DeletePortIn(ctx context.Context, tx *store.Tx, port *resource.Object) error {

@@ -203,29 +203,46 @@ func (g *Handler) Update(ctx context.Context, id string, patch *resource.Object,
 		if err != nil {
 			return err
 		}
-		patch := patch.Clone() // the hooks may add to it, and a retry must start afresh
-		if g.Hooks.BeforeUpdate != nil {
-			if err := g.Hooks.BeforeUpdate(ctx, tx, old, patch); err != nil {
-				return err
-			}
-		}
-		next, err := g.Write(ctx, tx, old, patch)
-		if err != nil {
-			return err
-		}
-		if g.Hooks.AfterUpdate != nil {
-			if err := g.Hooks.AfterUpdate(ctx, tx, old, next); err != nil {
-				return err
-			}
-		}
-		updated = next
-		return g.afterRead(ctx, tx, []*resource.Object{next})
+		updated, err = g.update(ctx, tx, old, patch)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	g.finish(updated)
 	return updated, nil
+}
+
+// UpdateIn applies patch to the stored object old inside tx with the
+// resource's hooks, as Update does, for changes a plugin makes on behalf
+// of another resource (a router's gateway addresses). The caller has
+// locked old and commits.
+func (g *Handler) UpdateIn(ctx context.Context, tx *store.Tx, old, patch *resource.Object) (*resource.Object, error) {
+	next, err := g.update(ctx, tx, old, patch)
+	if err != nil {
+		return nil, err
+	}
+	g.finish(next)
+	return next, nil
+}
+
+func (g *Handler) update(ctx context.Context, tx *store.Tx, old, patch *resource.Object) (*resource.Object, error) {
+	patch = patch.Clone() // the hooks may add to it, and a retry must start afresh
+	if g.Hooks.BeforeUpdate != nil {
+		if err := g.Hooks.BeforeUpdate(ctx, tx, old, patch); err != nil {
+			return nil, err
+		}
+	}
+	next, err := g.Write(ctx, tx, old, patch)
+	if err != nil {
+		return nil, err
+	}
+	if g.Hooks.AfterUpdate != nil {
+		if err := g.Hooks.AfterUpdate(ctx, tx, old, next); err != nil {
+			return nil, err
+		}
+	}
+	return next, g.afterRead(ctx, tx, []*resource.Object{next})
 }
 
 // Write stores patch onto old inside tx, bumping revision_number and

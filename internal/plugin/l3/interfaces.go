@@ -245,7 +245,7 @@ func (p *Plugin) addInterfaceByPort(ctx context.Context, tx *store.Tx, router *r
 	patch := resource.New(p.portDef)
 	patch.Set("device_id", router.ID())
 	patch.Set("device_owner", ownerInterface)
-	next, err := p.ports.Write(ctx, tx, port, patch)
+	next, err := p.core.UpdatePortIn(ctx, tx, port, patch)
 	if err != nil {
 		return nil, nil, err
 	}

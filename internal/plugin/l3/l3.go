@@ -60,13 +60,12 @@ type Options struct {
 	Outbox generic.Outbox
 }
 
-// Core is what the L3 plugin needs of the core plugin: making and removing
-// ports inside the L3 plugin's transactions, and the ports handler for
-// plain port updates (device_id and device_owner of an attached port).
+// Core is what the L3 plugin needs of the core plugin: making, changing
+// and removing ports inside the L3 plugin's transactions.
 type Core interface {
 	CreatePortIn(ctx context.Context, tx *store.Tx, o *resource.Object) (*resource.Object, error)
+	UpdatePortIn(ctx context.Context, tx *store.Tx, port, patch *resource.Object) (*resource.Object, error)
 	DeletePortIn(ctx context.Context, tx *store.Tx, port *resource.Object) error
-	Handlers() map[string]plugin.Handler
 }
 
 // Plugin is the L3 service plugin.
@@ -74,8 +73,6 @@ type Plugin struct {
 	opts  Options
 	store *store.Store
 	core  Core
-	// ports writes port rows directly, without the port API's hooks.
-	ports *generic.Handler
 
 	routerDef, fipDef, pfDef            *resource.Resource
 	portDef, subnetDef, netDef, poolDef *resource.Resource
@@ -94,9 +91,6 @@ func New(s *store.Store, defs map[string]*resource.Resource, core Core, opts Opt
 		routerDef: defs[apidef.Routers], fipDef: defs[apidef.FloatingIPs], pfDef: defs[apidef.PortForwardings],
 		portDef: defs[apidef.Ports], subnetDef: defs[apidef.Subnets], netDef: defs[apidef.Networks],
 		poolDef: defs[apidef.FloatingIPPools]}
-	if g, ok := core.Handlers()[apidef.Ports].(interface{ Generic() *generic.Handler }); ok {
-		p.ports = g.Generic()
-	}
 	p.routers = generic.New(p.routerDef, s, generic.Hooks{
 		NotFound:     RouterNotFound,
 		BeforeCreate: p.beforeCreateRouter,

@@ -122,19 +122,23 @@ func (p *Plugin) setGateway(ctx context.Context, tx *store.Tx, router, gw *resou
 			}
 		}
 	}
-	if gw != nil {
-		keep := gw.String("network_id") == netID && (!ipsGiven || sameIPs(gw, extIPs))
-		if keep {
+	if gw != nil && gw.String("network_id") == netID {
+		if !ipsGiven || sameIPs(gw, extIPs) {
 			return nil
 		}
-		if gw.String("network_id") != netID {
-			n, err := tx.CountWhere(ctx, "floatingips", map[string]any{"router_id": router.ID()})
-			if err != nil {
-				return err
-			}
-			if n > 0 {
-				return gatewayInUseByFloatingIP(router.ID(), gw.String("network_id"))
-			}
+		// Same network, other addresses: the gateway port keeps its id.
+		ips := resource.New(gw.Resource())
+		ips.Set("fixed_ips", extIPs)
+		_, err := p.core.UpdatePortIn(ctx, tx, gw, ips)
+		return err
+	}
+	if gw != nil {
+		n, err := tx.CountWhere(ctx, "floatingips", map[string]any{"router_id": router.ID()})
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return gatewayInUseByFloatingIP(router.ID(), gw.String("network_id"))
 		}
 		if err := p.core.DeletePortIn(ctx, tx, gw); err != nil {
 			return fmt.Errorf("delete gateway port of router %s: %w", router.ID(), err)
