@@ -393,3 +393,33 @@ func TestRouterExtensionsListed(t *testing.T) {
 		}
 	}
 }
+
+func TestRouterIPv6Prefixes(t *testing.T) {
+	engines(t, func(t *testing.T, e *env) {
+		net := e.createNetwork(member1, map[string]any{})
+		nid := net["id"].(string)
+		a := e.portSubnet(member1, nid, map[string]any{"ip_version": 6, "cidr": "2001:db8:1::/64"})["id"].(string)
+		b := e.portSubnet(member1, nid, map[string]any{"ip_version": 6, "cidr": "2001:db8:2::/64"})["id"].(string)
+		rid := e.routerCreate(member1, nil)["id"].(string)
+		first := e.routerAction(member1, rid, "add_router_interface", map[string]any{"subnet_id": a}).expect(t, 200).body
+		second := e.routerAction(member1, rid, "add_router_interface", map[string]any{"subnet_id": b}).expect(t, 200).body
+		if first["port_id"] != second["port_id"] || fmt.Sprint(second["subnet_ids"]) != "["+b+"]" {
+			t.Errorf("second prefix: %v (first %v)", second, first)
+		}
+		portPath := "/v2.0/ports/" + first["port_id"].(string)
+		if n := len(e.do(member1, "GET", portPath, nil).obj(t, "port")["fixed_ips"].([]any)); n != 2 {
+			t.Errorf("interface port has %d addresses, want 2", n)
+		}
+		// A second IPv6 port on the network is refused.
+		extra := e.portCreate(member1, nid, map[string]any{"fixed_ips": []any{map[string]any{"subnet_id": a}}})
+		e.routerAction(member1, rid, "add_router_interface", map[string]any{"port_id": extra["id"]}).
+			fault(t, 400, "BadRequest", "Only one IPv6 port from the same network subnet can be connected to a router.")
+		e.routerAction(member1, rid, "remove_router_interface", map[string]any{"subnet_id": a}).expect(t, 200)
+		ips := e.do(member1, "GET", portPath, nil).expect(t, 200).obj(t, "port")["fixed_ips"].([]any)
+		if len(ips) != 1 || ips[0].(map[string]any)["subnet_id"] != b {
+			t.Errorf("after removing a prefix: %v", ips)
+		}
+		e.routerAction(member1, rid, "remove_router_interface", map[string]any{"subnet_id": b}).expect(t, 200)
+		e.do(member1, "GET", portPath, nil).fault(t, 404, "PortNotFound", "")
+	})
+}

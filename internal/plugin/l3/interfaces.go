@@ -195,6 +195,20 @@ func (p *Plugin) addInterfaceBySubnet(ctx context.Context, tx *store.Tx, router 
 	if err := p.checkNewSubnets(ctx, tx, router, []*resource.Object{subnet}); err != nil {
 		return nil, err
 	}
+	if subnet.Int("ip_version") == 6 {
+		// Another IPv6 prefix on a network the router has an IPv6
+		// interface on joins that interface's port.
+		port, err := p.ipv6InterfacePort(ctx, tx, router, subnet.String("network_id"), "")
+		if err != nil {
+			return nil, err
+		}
+		if port != nil {
+			ips, _ := port.Get("fixed_ips").([]any)
+			patch := resource.New(p.portDef)
+			patch.Set("fixed_ips", append(slices.Clone(ips), map[string]any{"subnet_id": subnetID, "ip_address": gwIP}))
+			return p.core.UpdatePortIn(ctx, tx, port, patch)
+		}
+	}
 	return p.core.CreatePortIn(ctx, tx, newObject(p.portDef, map[string]any{
 		"project_id": router.String("project_id"), "network_id": subnet.String("network_id"),
 		"fixed_ips": []any{map[string]any{"ip_address": gwIP, "subnet_id": subnetID}}, "admin_state_up": true,
@@ -213,6 +227,16 @@ func (p *Plugin) addInterfaceByPort(ctx context.Context, tx *store.Tx, router *r
 	ips := fixedIPs(port)
 	if len(ips) == 0 {
 		return nil, nil, badRouter("Router port must have at least one fixed IP")
+	}
+	if hasIPv6(port) {
+		other, err := p.ipv6InterfacePort(ctx, tx, router, port.String("network_id"), port.ID())
+		if err != nil {
+			return nil, nil, err
+		}
+		if other != nil {
+			return nil, nil, badRouter("Router already contains IPv6 port %s belonging to network id %s. Only one IPv6 port from the same network subnet can be connected to a router.",
+				other.ID(), other.String("network_id"))
+		}
 	}
 	var subnetIDs []string
 	for _, f := range ips {
@@ -355,7 +379,20 @@ func (p *Plugin) RemoveRouterInterface(ctx context.Context, routerID string, bod
 				return err
 			}
 		}
-		if err := p.core.DeletePortIn(ctx, tx, port); err != nil {
+		if held := fixedIPs(port); portID == "" && len(held) > 1 {
+			// A multi-prefix IPv6 interface loses only this prefix.
+			var rest []any
+			for _, f := range held {
+				if f.subnetID != subnetID {
+					rest = append(rest, map[string]any{"subnet_id": f.subnetID, "ip_address": f.ip})
+				}
+			}
+			patch := resource.New(p.portDef)
+			patch.Set("fixed_ips", rest)
+			if _, err := p.core.UpdatePortIn(ctx, tx, port, patch); err != nil {
+				return err
+			}
+		} else if err := p.core.DeletePortIn(ctx, tx, port); err != nil {
 			return err
 		}
 		ids := make([]string, len(subnets))
@@ -444,4 +481,29 @@ func (p *Plugin) visiblePort(ctx context.Context, tx *store.Tx, id string, forUp
 		return nil, portNotFound(id)
 	}
 	return port, nil
+}
+
+func hasIPv6(port *resource.Object) bool {
+	for _, f := range fixedIPs(port) {
+		if a, err := netip.ParseAddr(f.ip); err == nil && a.Is6() {
+			return true
+		}
+	}
+	return false
+}
+
+// ipv6InterfacePort is the router's interface port (other than skip) on
+// the network that has an IPv6 address, or nil: a router has one such
+// port per network.
+func (p *Plugin) ipv6InterfacePort(ctx context.Context, tx *store.Tx, router *resource.Object, networkID, skip string) (*resource.Object, error) {
+	ports, err := list(ctx, tx, p.portDef, "device_id", router.ID())
+	if err != nil {
+		return nil, err
+	}
+	for _, port := range ports {
+		if port.ID() != skip && port.String("device_owner") == ownerInterface && port.String("network_id") == networkID && hasIPv6(port) {
+			return port, nil
+		}
+	}
+	return nil, nil
 }
