@@ -172,27 +172,26 @@ func (p *Plugin) routerForFloatingIP(ctx context.Context, tx *store.Tx, port *re
 	if err != nil {
 		return "", err
 	}
-	allocs, err := tx.SubnetAllocations(ctx, subnetID)
-	if err != nil {
-		return "", err
-	}
-	ipOf := map[string]string{}
-	var portIDs []string
-	for _, a := range allocs {
-		ipOf[a.PortID] = a.IPAddress
-		portIDs = append(portIDs, a.PortID)
-	}
-	ifaces, err := list(ctx, tx, p.portDef, "id", portIDs...)
+	// The router interfaces on the port's network (a handful), not every
+	// address of the subnet.
+	ifaces, err := tx.List(ctx, p.portDef, &resource.Query{Filters: []resource.Filter{
+		{Attr: p.portDef.Attr("network_id"), Values: []any{port.String("network_id")}},
+		{Attr: p.portDef.Attr("device_owner"), Values: []any{ownerInterface, ownerHAInterface, "network:router_interface_distributed"}},
+	}, Sorts: []resource.SortKey{{Attr: p.portDef.Attr("id")}}})
 	if err != nil {
 		return "", err
 	}
 	var routerIDs []string
 	routerIP := map[string]string{}
 	for _, iface := range ifaces {
-		if owner := iface.String("device_owner"); owner == ownerInterface || owner == ownerHAInterface || owner == "network:router_interface_distributed" {
-			routerIDs = append(routerIDs, iface.String("device_id"))
-			if _, seen := routerIP[iface.String("device_id")]; !seen || ipOf[iface.ID()] == subnet.Get("gateway_ip") {
-				routerIP[iface.String("device_id")] = ipOf[iface.ID()]
+		for _, f := range fixedIPs(iface) {
+			if f.subnetID != subnetID {
+				continue
+			}
+			rid := iface.String("device_id")
+			routerIDs = append(routerIDs, rid)
+			if _, seen := routerIP[rid]; !seen || f.ip == subnet.Get("gateway_ip") {
+				routerIP[rid] = f.ip
 			}
 		}
 	}

@@ -414,37 +414,51 @@ func (p *Plugin) RemoveRouterInterface(ctx context.Context, routerID string, bod
 // (RouterInterfaceInUseByRoute).
 func (p *Plugin) checkInterfaceNotInUse(ctx context.Context, tx *store.Tx, router, subnet *resource.Object) error {
 	cidr := subnet.String("cidr")
-	allocs, err := tx.SubnetAllocations(ctx, subnet.ID())
-	if err != nil {
-		return err
-	}
-	onSubnet := map[string]bool{}
-	for _, a := range allocs {
-		onSubnet[a.PortID] = true
-	}
 	if p.fipDef != nil {
 		fips, err := list(ctx, tx, p.fipDef, "router_id", router.ID())
 		if err != nil {
 			return err
 		}
-		var fipIDs []string
+		var fipIDs, portIDs []string
 		for _, f := range fips {
 			fipIDs = append(fipIDs, f.ID())
+			if id, _ := f.Get("port_id").(string); id != "" {
+				portIDs = append(portIDs, id)
+			}
+		}
+		var pfs []*resource.Object
+		if p.pfDef != nil {
+			if pfs, err = list(ctx, tx, p.pfDef, "floatingip_id", fipIDs...); err != nil {
+				return err
+			}
+			for _, pf := range pfs {
+				portIDs = append(portIDs, pf.String("internal_port_id"))
+			}
+		}
+		// A floating IP or forwarding needs the subnet when its internal
+		// address is on it and its port holds an address there.
+		ports, err := list(ctx, tx, p.portDef, "id", portIDs...)
+		if err != nil {
+			return err
+		}
+		onSubnet := map[string]bool{}
+		for _, port := range ports {
+			for _, f := range fixedIPs(port) {
+				if f.subnetID == subnet.ID() {
+					onSubnet[port.ID()] = true
+				}
+			}
+		}
+		for _, f := range fips {
 			ip, _ := f.Get("fixed_ip_address").(string)
 			port, _ := f.Get("port_id").(string)
 			if ip != "" && inCIDR(ip, cidr) && onSubnet[port] {
 				return interfaceInUseByFloatingIP(router.ID(), subnet.ID())
 			}
 		}
-		if p.pfDef != nil {
-			pfs, err := list(ctx, tx, p.pfDef, "floatingip_id", fipIDs...)
-			if err != nil {
-				return err
-			}
-			for _, pf := range pfs {
-				if inCIDR(pf.String("internal_ip_address"), cidr) && onSubnet[pf.String("internal_port_id")] {
-					return interfaceInUseByFloatingIP(router.ID(), subnet.ID())
-				}
+		for _, pf := range pfs {
+			if inCIDR(pf.String("internal_ip_address"), cidr) && onSubnet[pf.String("internal_port_id")] {
+				return interfaceInUseByFloatingIP(router.ID(), subnet.ID())
 			}
 		}
 	}
