@@ -41,9 +41,9 @@ type Plugin struct {
 	store    *store.Store
 	defs     map[string]*resource.Resource
 	handlers map[string]plugin.Handler
-	// portGuard is the service plugins' say in API port and network
+	// guard is the service plugins' say in API port and network
 	// changes.
-	portGuard ServiceGuard
+	guard ServiceGuard
 }
 
 // New returns the core plugin serving the given (already restricted)
@@ -274,8 +274,8 @@ func (p *Plugin) beforeCreateNetwork(ctx context.Context, tx *store.Tx, o *resou
 }
 
 func (p *Plugin) beforeUpdateNetwork(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error {
-	if p.portGuard != nil {
-		if err := p.portGuard.BeforeUpdateNetwork(ctx, tx, old, patch); err != nil {
+	if p.guard != nil {
+		if err := p.guard.BeforeUpdateNetwork(ctx, tx, old, patch); err != nil {
 			return err
 		}
 	}
@@ -311,8 +311,8 @@ func (p *Plugin) checkMTU(o *resource.Object) error {
 // ports; the network's own ports (DHCP, distributed, floating IP agent
 // gateways) and its subnets go with it.
 func (p *Plugin) beforeDeleteNetwork(ctx context.Context, tx *store.Tx, o *resource.Object) error {
-	if p.portGuard != nil {
-		if err := p.portGuard.BeforeDeleteNetwork(ctx, tx, o); err != nil {
+	if p.guard != nil {
+		if err := p.guard.BeforeDeleteNetwork(ctx, tx, o); err != nil {
 			return err
 		}
 	}

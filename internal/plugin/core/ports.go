@@ -95,14 +95,14 @@ func (h *portHandler) PolicyTargets(ctx context.Context, objs []*resource.Object
 // a project may not pose a port as another project's router interface.
 // Without an L3 plugin Neutron refuses any device_id for a router
 // interface owner from a non-admin.
-// With an L3 plugin (the port guard) only another project's router is
+// With an L3 plugin (the service guard) only another project's router is
 // refused.
 func (p *Plugin) enforceDeviceOwner(ctx context.Context, tx *store.Tx, owner, deviceID, projectID string) error {
 	if !ipam.IsRouterInterfaceOwner(owner) || reqctx.CallerFrom(ctx).IsAdmin || deviceID == "" {
 		return nil
 	}
-	if p.portGuard != nil {
-		return p.portGuard.CheckRouterDevice(ctx, tx, deviceID, projectID)
+	if p.guard != nil {
+		return p.guard.CheckRouterDevice(ctx, tx, deviceID, projectID)
 	}
 	return fault.Conflict("DeviceIDNotOwnedByTenant",
 		"The following device_id %s is not owned by your project or matches another project router.", deviceID)
@@ -694,8 +694,8 @@ func (p *Plugin) beforeUpdatePort(ctx context.Context, tx *store.Tx, old, patch 
 		current, _ := old.Get("extra_dhcp_opts").([]any)
 		patch.Set("extra_dhcp_opts", mergeDHCPOpts(current, patch.Get("extra_dhcp_opts")))
 	}
-	if p.portGuard != nil {
-		return p.portGuard.BeforeUpdatePort(ctx, tx, old, patch)
+	if p.guard != nil {
+		return p.guard.BeforeUpdatePort(ctx, tx, old, patch)
 	}
 	return nil
 }
@@ -957,7 +957,7 @@ type ServiceGuard interface {
 
 // SetServiceGuard installs the service plugins' guard; call it before
 // serving.
-func (p *Plugin) SetServiceGuard(g ServiceGuard) { p.portGuard = g }
+func (p *Plugin) SetServiceGuard(g ServiceGuard) { p.guard = g }
 
 // CreatePortIn creates a port inside tx for a service plugin (a router's
 // gateway or interface port, a floating IP's port): the core's rules
@@ -975,7 +975,7 @@ func (p *Plugin) UpdatePortIn(ctx context.Context, tx *store.Tx, port, patch *re
 }
 
 // DeletePortIn deletes a port inside tx for a service plugin, without the
-// port guard (Neutron's delete_port with l3_port_check=False).
+// service guard (Neutron's delete_port with l3_port_check=False).
 func (p *Plugin) DeletePortIn(ctx context.Context, tx *store.Tx, port *resource.Object) error {
 	if err := p.releasePort(ctx, tx, port); err != nil {
 		return err
@@ -984,8 +984,8 @@ func (p *Plugin) DeletePortIn(ctx context.Context, tx *store.Tx, port *resource.
 }
 
 func (p *Plugin) beforeDeletePort(ctx context.Context, tx *store.Tx, o *resource.Object) error {
-	if p.portGuard != nil {
-		if err := p.portGuard.BeforeDeletePort(ctx, tx, o); err != nil {
+	if p.guard != nil {
+		if err := p.guard.BeforeDeletePort(ctx, tx, o); err != nil {
 			return err
 		}
 	}
