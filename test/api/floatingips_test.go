@@ -295,3 +295,18 @@ func TestExternalNetworkWithL3(t *testing.T) {
 		e.do(member1, "GET", "/v2.0/floatingips/"+held["id"].(string), nil).expect(t, 200)
 	})
 }
+
+func TestL3NetworkVisibility(t *testing.T) {
+	engines(t, func(t *testing.T, e *env) {
+		private := e.createNetwork(member2, map[string]any{})
+		e.portSubnet(member2, private["id"].(string), map[string]any{"cidr": "10.40.0.0/24"})
+		mine := e.createNetwork(member1, map[string]any{})
+		e.portSubnet(member1, mine["id"].(string), map[string]any{"cidr": "10.41.0.0/24"})
+		// Another project's private network is not found; one's own
+		// internal network is not external.
+		e.fipCreate(member1, map[string]any{"floating_network_id": private["id"]}).fault(t, 404, "NetworkNotFound", "")
+		e.fipCreate(member1, map[string]any{"floating_network_id": mine["id"]}).fault(t, 400, "BadRequest", "is not a valid external network")
+		e.do(member1, "POST", "/v2.0/routers", map[string]any{"router": map[string]any{"external_gateway_info": map[string]any{
+			"network_id": private["id"]}}}).fault(t, 404, "NetworkNotFound", "")
+	})
+}

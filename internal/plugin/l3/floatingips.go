@@ -18,10 +18,7 @@ import (
 // with the floating IP's own port, and resolves the association.
 func (p *Plugin) beforeCreateFloatingIP(ctx context.Context, tx *store.Tx, o *resource.Object) error {
 	netID := o.String("floating_network_id")
-	network, err := tx.Get(ctx, p.netDef, netID, false)
-	if errors.Is(err, store.ErrNotFound) {
-		return networkNotFound(netID)
-	}
+	network, err := p.visibleNetwork(ctx, tx, netID)
 	if err != nil {
 		return err
 	}

@@ -521,3 +521,28 @@ func (p *Plugin) ipv6InterfacePort(ctx context.Context, tx *store.Tx, router *re
 	}
 	return nil, nil
 }
+
+// visibleNetwork reads a network the caller may see (its own, a shared or
+// external one, or one an RBAC policy shares with its project), else
+// NetworkNotFound, as Neutron's _get_network with the caller's context.
+func (p *Plugin) visibleNetwork(ctx context.Context, tx *store.Tx, id string) (*resource.Object, error) {
+	network, err := tx.Get(ctx, p.netDef, id, false)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, networkNotFound(id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	caller := reqctx.CallerFrom(ctx)
+	if caller.IsAdmin || network.String("project_id") == caller.ProjectID || network.Bool("shared") || network.Bool("router:external") {
+		return network, nil
+	}
+	n, err := tx.CountWhere(ctx, "rbac_policies", map[string]any{"object_type": "network", "object_id": id, "target_tenant": caller.ProjectID})
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, networkNotFound(id)
+	}
+	return network, nil
+}

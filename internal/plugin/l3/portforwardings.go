@@ -130,10 +130,7 @@ func (p *Plugin) checkPortForwarding(ctx context.Context, tx *store.Tx, fip, o, 
 		return badPortForwarding("Invalid ranges of internal and/or external ports. The relation between internal and external ports must be N-N or 1-N")
 	}
 	portID := o.String("internal_port_id")
-	port, err := tx.Get(ctx, p.portDef, portID, false)
-	if errors.Is(err, store.ErrNotFound) {
-		return portNotFound(portID)
-	}
+	port, err := p.visiblePort(ctx, tx, portID, false)
 	if err != nil {
 		return err
 	}

@@ -99,11 +99,7 @@ func (p *Plugin) setGateway(ctx context.Context, tx *store.Tx, router, gw *resou
 	var network *resource.Object
 	if netID != "" {
 		var err error
-		network, err = tx.Get(ctx, p.netDef, netID, false)
-		if errors.Is(err, store.ErrNotFound) {
-			return networkNotFound(netID)
-		}
-		if err != nil {
+		if network, err = p.visibleNetwork(ctx, tx, netID); err != nil {
 			return err
 		}
 		if !network.Bool("router:external") {
