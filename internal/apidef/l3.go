@@ -73,7 +73,7 @@ func init() {
 			tenantIDAttr(),
 			&resource.Attr{Name: "admin_state_up", Kind: resource.Bool, AllowPost: true, AllowPut: true,
 				Default: true, Visible: true, Filter: true, Sort: true},
-			&resource.Attr{Name: "status", Kind: resource.String, Visible: true, Filter: true, Sort: true},
+			&resource.Attr{Name: "status", Kind: resource.String, Visible: true, Sort: true},
 			&resource.Attr{Name: "external_gateway_info", Kind: resource.JSON, Nullable: true, AllowPost: true,
 				AllowPut: true, Default: resource.NotSpecified, Visible: true, EnforcePolicy: true, Convert: convertGatewayInfo,
 				Storage: resource.Virtual},
