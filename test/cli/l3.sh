@@ -74,6 +74,8 @@ router=$(id_of "$tmp/router.json")
 expect "$tmp/router.json" 'd["status"]' '"ACTIVE"' "router create"
 expect "$tmp/router.json" 'd["external_gateway_info"]' 'null' "router create"
 
+oscj rlist router list
+expect "$tmp/rlist.json" '[r["Name"] for r in d if r["ID"] == "'"$router"'"]' '["r1"]' "router list"
 osc router set --external-gateway public r1
 oscj shown router show r1
 expect "$tmp/shown.json" 'd["external_gateway_info"]["network_id"]' "\"$public\"" "router set --external-gateway"
