@@ -87,6 +87,8 @@ type bench struct {
 	subnetSeq     atomic.Int64
 	portOctet     int            // first x tried for the 10.x.0.0/16 port subnet
 	taken         []netip.Prefix // CIDRs of the subnets that existed before the run
+	l3Ext         string         // external network of the floatingip scenario
+	l3Interfaces  []l3Slot       // router interfaces to remove at cleanup
 	takenLoaded   bool
 }
 

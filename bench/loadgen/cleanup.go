@@ -58,7 +58,7 @@ func (t *tracker) list(collection string) []string {
 // interrupt). A 404 counts as already deleted.
 func (b *bench) cleanup(ctx context.Context) error {
 	start := time.Now()
-	var errs []error
+	errs := b.cleanupL3(ctx)
 	total := 0
 	for _, coll := range []string{"ports", "subnets", "networks"} {
 		if ctx.Err() != nil {

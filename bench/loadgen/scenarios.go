@@ -34,6 +34,7 @@ var allScenarios = []string{
 	scNetworkCreate, scNetworkShow, scNetworkUpdate, scNetworkDelete,
 	scNetworkListFull, scNetworkListPaged, scNetworkListFiltered,
 	scMixedReadMostly, scSubnetCreate, scPortCreate, scPortListFull, scPortListPaged,
+	scRouterInterface, scFloatingIP,
 }
 
 // runAll runs the selected scenarios in order, stopping early if ctx is
@@ -52,6 +53,8 @@ func (b *bench) runAll(ctx context.Context) {
 		{[]string{scSubnetCreate}, b.subnetCreate},
 		{[]string{scPortCreate}, b.portCreate},
 		{[]string{scPortListFull, scPortListPaged}, b.portLists},
+		{[]string{scRouterInterface}, b.routerInterfaceBench},
+		{[]string{scFloatingIP}, b.floatingIPBench},
 	}
 	for _, step := range steps {
 		if ctx.Err() != nil {

@@ -27,10 +27,17 @@ type controller struct {
 	policyTargetAttrs []*resource.Attr
 	// enforced are attributes with per-attribute policy rules.
 	enforced []*resource.Attr
+	// policyName names the resource in policy rules: its member name, or
+	// for a sub-resource the parent's and its own joined
+	// ("floatingip_port_forwarding"), as Neutron names them.
+	policyName string
+	// parent serves the parent collection of a sub-resource; nil for
+	// top-level resources.
+	parent *controller
 }
 
 func newController(s *Server, r *resource.Resource, h plugin.Handler) *controller {
-	c := &controller{s: s, res: r, h: h}
+	c := &controller{s: s, res: r, h: h, policyName: r.Name}
 	for _, name := range []string{"shared", "router:external"} {
 		if a := r.Attr(name); a != nil && a.Storage == resource.Column {
 			c.sharedBy = append(c.sharedBy, a)
@@ -89,6 +96,10 @@ func (c *controller) policyTargets(ctx context.Context, objs []*resource.Object,
 		if p, ok := t["project_id"]; ok {
 			t["tenant_id"] = p
 		}
+		if pt := parentTarget(ctx); pt != nil {
+			t["ext_parent:project_id"] = pt["project_id"]
+			t["ext_parent:tenant_id"] = pt["project_id"]
+		}
 		if extras != nil {
 			for k, v := range extras[i] {
 				t[k] = v
@@ -102,7 +113,7 @@ func (c *controller) policyTargets(ctx context.Context, objs []*resource.Object,
 // visible reports whether the caller may see the object with this target
 // (the get_<resource> rule).
 func (c *controller) visible(ctx context.Context, target map[string]any) bool {
-	ok, _ := c.check(ctx, "get_"+c.res.Name, target)
+	ok, _ := c.check(ctx, "get_"+c.policyName, target)
 	return ok
 }
 
@@ -112,7 +123,7 @@ func (c *controller) visible(ctx context.Context, target map[string]any) bool {
 func (c *controller) hiddenByPolicy(ctx context.Context, target map[string]any, undefined map[string]bool) []bool {
 	var hidden []bool
 	for _, a := range c.enforced {
-		action := "get_" + c.res.Name + ":" + a.Name
+		action := "get_" + c.policyName + ":" + a.Name
 		if undefined[action] {
 			continue
 		}
@@ -138,6 +149,9 @@ func (c *controller) getVisible(ctx context.Context, id string) (*resource.Objec
 	if err != nil {
 		return nil, nil, err
 	}
+	if !c.ownChild(ctx, o) {
+		return nil, nil, c.notFound(id)
+	}
 	targets, err := c.policyTargets(ctx, []*resource.Object{o}, true)
 	if err != nil {
 		return nil, nil, err
@@ -156,7 +170,12 @@ func (c *controller) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	caller := reqctx.CallerFrom(ctx)
-	if !caller.IsAdmin {
+	if c.parent != nil {
+		// The parent was found visible; its children answer to policy
+		// row by row.
+		lq.query.Filters = append(lq.query.Filters, resource.Filter{
+			Attr: c.res.Attr(c.res.ParentKey), Values: []any{plugin.ParentID(ctx)}})
+	} else if !caller.IsAdmin {
 		if sc, ok := c.h.(plugin.Scoper); ok {
 			lq.query.Scope = sc.Scope(caller.ProjectID)
 		} else {
@@ -232,6 +251,11 @@ func (c *controller) writeOne(ctx context.Context, w http.ResponseWriter, status
 func (c *controller) create(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	objs, bulk, err := c.decodeCreate(r)
+	if err == nil && c.parent != nil {
+		for _, o := range objs {
+			o.Set(c.res.ParentKey, plugin.ParentID(ctx))
+		}
+	}
 	if err == nil {
 		err = c.authorizeWrite(ctx, "create", objs, nil)
 	}
@@ -303,8 +327,8 @@ func (c *controller) delete(w http.ResponseWriter, r *http.Request, id string) {
 		_, target, err = c.getVisible(ctx, id)
 	}
 	if err == nil {
-		if ok, _ := c.check(ctx, "delete_"+c.res.Name, target); !ok {
-			err = fault.Forbidden("rule:delete_" + c.res.Name)
+		if ok, _ := c.check(ctx, "delete_"+c.policyName, target); !ok {
+			err = fault.Forbidden("rule:delete_" + c.policyName)
 		}
 	}
 	if err == nil {
@@ -354,7 +378,7 @@ func (c *controller) action(w http.ResponseWriter, r *http.Request, id, name str
 // attribute in the body. The target of an update is the stored object
 // with the changes applied.
 func (c *controller) authorizeWrite(ctx context.Context, op string, objs []*resource.Object, old *resource.Object) error {
-	action := op + "_" + c.res.Name
+	action := op + "_" + c.policyName
 	merged := objs
 	if old != nil {
 		merged = make([]*resource.Object, len(objs))
@@ -401,9 +425,19 @@ func (c *controller) authorizeWrite(ctx context.Context, op string, objs []*reso
 	return nil
 }
 
-// listKeys returns the keys used by the objects of a list value, sorted;
-// nil for any other value.
+// listKeys returns the keys used by the objects of a list value, or the
+// keys of an object value, sorted; nil for any other value.
 func listKeys(v any) []string {
+	// A dict with declared keys (external_gateway_info) answers to a rule
+	// per key too ("create_router:external_gateway_info:enable_snat").
+	if m, ok := v.(map[string]any); ok {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		return keys
+	}
 	items, ok := v.([]any)
 	if !ok {
 		return nil

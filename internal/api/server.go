@@ -62,7 +62,9 @@ type Server struct {
 	log         *slog.Logger
 	enabled     map[string]bool
 	controllers map[string]*controller
-	handler     http.Handler
+	// subControllers serve sub-resources by "<parent path>/<path>".
+	subControllers map[string]*controller
+	handler        http.Handler
 }
 
 // New builds the API server.
@@ -70,17 +72,19 @@ func New(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s := &Server{opts: opts, log: opts.Logger, enabled: map[string]bool{}, controllers: map[string]*controller{}}
+	s := &Server{opts: opts, log: opts.Logger, enabled: map[string]bool{}, controllers: map[string]*controller{},
+		subControllers: map[string]*controller{}}
 	for _, e := range opts.Extensions {
 		s.enabled[e.Alias] = true
 	}
 	for _, r := range opts.Resources.All() {
 		h := opts.Handlers[r.Collection]
-		if h == nil {
+		if h == nil || r.Parent != "" {
 			continue
 		}
 		s.controllers[r.URLPath()] = newController(s, r, h)
 	}
+	s.addSubControllers()
 	var h http.Handler = http.HandlerFunc(s.route)
 	if opts.Auth != nil {
 		h = s.authExceptPublic(opts.Auth(h), h)

@@ -51,3 +51,19 @@ type Scoper interface {
 type Actioner interface {
 	Action(ctx context.Context, id, action string, body map[string]any) (any, error)
 }
+
+type parentIDKey struct{}
+
+// WithParent returns ctx carrying the id of the parent object a
+// sub-resource request is addressed under (the floating IP of
+// /floatingips/{id}/port_forwardings).
+func WithParent(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, parentIDKey{}, id)
+}
+
+// ParentID returns the parent id WithParent stored, or "" outside a
+// sub-resource request.
+func ParentID(ctx context.Context) string {
+	id, _ := ctx.Value(parentIDKey{}).(string)
+	return id
+}

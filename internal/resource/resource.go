@@ -123,6 +123,10 @@ type Resource struct {
 	// Parent, for sub-resources, is the collection they live under
 	// (floatingips/{id}/port_forwardings); empty for top-level resources.
 	Parent string
+	// ParentKey, for sub-resources, is the attribute that holds the parent
+	// object's id (floatingip_id); the API sets it on create and serves
+	// only the parent's own children.
+	ParentKey string
 	// AllowBulk permits {"<collection>": [...]} on create.
 	AllowBulk bool
 	// Extension is the alias of the extension that adds this resource;
@@ -182,7 +186,7 @@ func (r *Resource) Attr(name string) *Attr { return r.byName[name] }
 // enabled does not contain. Indexes are renumbered, so Objects of the copy
 // are not interchangeable with Objects of the original.
 func (r *Resource) Restrict(enabled func(alias string) bool) *Resource {
-	out := &Resource{Name: r.Name, Collection: r.Collection, Path: r.Path, Parent: r.Parent,
+	out := &Resource{Name: r.Name, Collection: r.Collection, Path: r.Path, Parent: r.Parent, ParentKey: r.ParentKey,
 		AllowBulk: r.AllowBulk, Standard: r.Standard, Actions: r.Actions, ReadOnly: r.ReadOnly, Extension: r.Extension, byName: map[string]*Attr{}}
 	for _, a := range r.attrs {
 		if a.Extension != "" && !enabled(a.Extension) {

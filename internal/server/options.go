@@ -33,6 +33,12 @@ var (
 		"Maximum number of DNS nameservers per subnet.").Min(0)
 	optMaxSubnetHostRoutes = Options.Int("DEFAULT", "max_subnet_host_routes", 20,
 		"Maximum number of host routes per subnet.").Min(0)
+	optEnableSNATByDefault = Options.Bool("DEFAULT", "enable_snat_by_default", true,
+		"Define the default value of enable_snat if not provided in external_gateway_info.")
+	optRouterDistributed = Options.Bool("DEFAULT", "router_distributed", false,
+		"System-wide flag to determine the type of router that projects can create. Only admin can override.")
+	optL3HA = Options.Bool("DEFAULT", "l3_ha", false,
+		"Enable HA mode for virtual routers.")
 	optDebug = Options.Bool("DEFAULT", "debug", false,
 		"If set to true, the logging level will be set to DEBUG instead of the default INFO level.")
 
@@ -137,6 +143,8 @@ var (
 		"Number of security rules allowed per project. A negative value means unlimited.")
 	optQuotaRBACPolicy = Options.Int("quotas", "quota_rbac_policy", 10,
 		"Default number of RBAC entries allowed per project. A negative value means unlimited.")
+	optQuotaRouterRoute = Options.Int("quotas", "quota_router_route", 30,
+		"Number of routes allowed per router. A negative value means unlimited.")
 )
 
 // [ml2] and its type drivers' sections: Neutron's names and defaults.
@@ -175,12 +183,11 @@ var (
 func init() {
 	Options.Ignore("quotas", "quota_driver")
 	Options.Ignore("quotas", "track_quota_usage")
-	Options.Ignore("quotas", "quota_router_route")
 	// Accepted for compatibility with Neutron's files; Neutrino has no use
 	// for them.
 	for _, name := range []string{"api_extensions_path", "api_workers", "rpc_workers", "rpc_state_report_workers",
 		"use_syslog", "log_dir", "log_file", "host", "transport_url", "notify_nova_on_port_status_changes",
-		"notify_nova_on_port_data_changes", "dhcp_agents_per_network", "router_distributed", "l3_ha",
+		"notify_nova_on_port_data_changes", "dhcp_agents_per_network",
 		"dns_domain", "external_dns_driver", "agent_down_time", "interface_driver", "verbose",
 		"allow_automatic_l3agent_failover", "auth_url", "rpc_response_timeout"} {
 		Options.Ignore("DEFAULT", name)

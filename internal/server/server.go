@@ -19,6 +19,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/config"
 	"github.com/neutrino-net/neutrino/internal/plugin"
 	"github.com/neutrino-net/neutrino/internal/plugin/core"
+	"github.com/neutrino-net/neutrino/internal/plugin/l3"
 	"github.com/neutrino-net/neutrino/internal/plugin/ml2"
 	"github.com/neutrino-net/neutrino/internal/plugin/securitygroups"
 	"github.com/neutrino-net/neutrino/internal/policy"
@@ -28,21 +29,32 @@ import (
 	"github.com/neutrino-net/neutrino/internal/store"
 )
 
-// coreExtensions are the extensions the core plugin (ML2) provides today,
-// in the order /v2.0/extensions lists them (sorted).
+// coreExtensions are the extensions the core plugin (ML2) and the L3
+// plugin provide today, in the order /v2.0/extensions lists them (sorted).
 var coreExtensions = []string{
 	"address-scope",
 	"allowed-address-pairs",
 	"auto-allocated-topology",
 	"binding",
 	"default-subnetpools",
+	"dvr",
 	"empty-string-filtering",
+	"expose-port-forwarding-in-fip",
+	"ext-gw-mode",
 	"external-net",
 	"extra_dhcp_opt",
+	"extraroute",
+	"extraroute-atomic",
 	"filter-validation",
+	"fip-port-details",
+	"floating-ip-port-forwarding",
+	"floating-ip-port-forwarding-description",
+	"floating-ip-port-forwarding-port-ranges",
+	"floatingip-pools",
 	"ip-substring-filtering",
 	"ip_allocation",
 	"l2_adjacency",
+	"l3-ha",
 	"multi-provider",
 	"net-mtu",
 	"net-mtu-writable",
@@ -57,6 +69,8 @@ var coreExtensions = []string{
 	"rbac-policies",
 	"rbac-security-groups",
 	"revision-if-match",
+	"router",
+	"router_availability_zone",
 	"security-group",
 	"security-groups-normalized-cidr",
 	"security-groups-rules-belongs-to-default-sg",
@@ -85,8 +99,11 @@ type Server struct {
 	// ML2 is the core plugin's segment and binding machinery: the L2
 	// agent RPC calls its device functions, and the agents registry is
 	// plugged in with ML2.SetAgents.
-	ML2    *ml2.Plugin
-	API    *api.Server
+	ML2 *ml2.Plugin
+	API *api.Server
+	// L3 is the L3 plugin, whose SyncRouters, ExternalNetworkID and
+	// UpdateFloatingIPStatuses serve the L3 agents' calls.
+	L3     *l3.Plugin
 	policy *policy.Enforcer
 	// SecurityGroups serves the security group RPC calls of firewall
 	// agents (SecurityGroupInfoForDevices); nil without security groups.
@@ -195,6 +212,17 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 			handlers[coll] = h
 		}
 	}
+	l3Plugin := l3.New(st, defs, corePlugin, l3.Options{
+		EnableSNATByDefault: cfg.Bool(optEnableSNATByDefault),
+		RouterDistributed:   cfg.Bool(optRouterDistributed),
+		L3HA:                cfg.Bool(optL3HA),
+		MaxRoutes:           cfg.Int(optQuotaRouterRoute),
+		Quota:               quotas,
+	})
+	corePlugin.SetServiceGuard(l3Plugin)
+	for coll, h := range l3Plugin.Handlers() {
+		handlers[coll] = h
+	}
 	for coll, h := range ml2Plugin.Handlers() {
 		handlers[coll] = h
 	}
@@ -205,7 +233,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		auth = ksValidator.Middleware(authz.isAdmin)
 	}
 
-	s := &Server{cfg: cfg, log: logger, Store: st, policy: enforcer, SecurityGroups: sgPlugin, ML2: ml2Plugin}
+	s := &Server{cfg: cfg, log: logger, Store: st, policy: enforcer, SecurityGroups: sgPlugin, ML2: ml2Plugin, L3: l3Plugin}
 	s.API = api.New(api.Options{
 		Resources:          reg,
 		Handlers:           handlers,
@@ -283,8 +311,8 @@ func quotaResources(cfg *config.Config) []quota.Resource {
 		{Name: "subnet", Collection: apidef.Subnets, Default: limit(optQuotaSubnet)},
 		{Name: "port", Collection: apidef.Ports, Default: limit(optQuotaPort)},
 		{Name: "subnetpool", Collection: apidef.SubnetPools, Default: cfg.Int(optQuotaDefault)},
-		{Name: "router", Default: limit(optQuotaRouter)},
-		{Name: "floatingip", Default: limit(optQuotaFloatingIP)},
+		{Name: "router", Collection: apidef.Routers, Default: limit(optQuotaRouter)},
+		{Name: "floatingip", Collection: apidef.FloatingIPs, Default: limit(optQuotaFloatingIP)},
 		{Name: "security_group", Collection: apidef.SecurityGroups, Default: limit(optQuotaSecurityGroup)},
 		{Name: "security_group_rule", Collection: apidef.SecurityGroupRules, Default: limit(optQuotaSecurityGroupRule)},
 		{Name: "rbac_policy", Collection: apidef.RBACPolicies, Default: limit(optQuotaRBACPolicy)},

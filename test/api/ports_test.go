@@ -918,11 +918,15 @@ func TestPortPolicy(t *testing.T) {
 		// Network devices are the network owner's to create.
 		e.do(member2, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": sharedID, "device_owner": "network:dhcp"}}).
 			fault(t, 403, "PolicyNotAuthorized", "create_port:device_owner")
-		// A router interface naming a device this project does not own is
-		// refused without an L3 plugin (DeviceIDNotOwnedByTenant).
+		// A router interface naming another project's router is refused
+		// (DeviceIDNotOwnedByTenant); a device_id naming no router is not.
+		foreign := e.do(member2, "POST", "/v2.0/routers", map[string]any{"router": map[string]any{}}).expect(t, 201).obj(t, "router")["id"].(string)
 		e.do(member1, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": privID,
-			"device_owner": "network:router_interface", "device_id": "1a2b3c4d-0000-0000-0000-000000000000"}}).
-			fault(t, 409, "DeviceIDNotOwnedByTenant", "The following device_id 1a2b3c4d-0000-0000-0000-000000000000 is not owned by your project or matches another project router.")
+			"device_owner": "network:router_interface", "device_id": foreign}}).
+			fault(t, 409, "DeviceIDNotOwnedByTenant", "The following device_id "+foreign+" is not owned by your project or matches another project router.")
+		loose := e.do(member1, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": privID,
+			"device_owner": "network:router_interface", "device_id": "1a2b3c4d-0000-0000-0000-000000000000"}}).expect(t, 201)
+		e.do(member1, "DELETE", "/v2.0/ports/"+loose.obj(t, "port")["id"].(string), nil).expect(t, 204)
 
 		// The network owner sees, and may delete, ports others hold on its
 		// network (get_port: network owner reader; test_list_ports_for_network_owner).

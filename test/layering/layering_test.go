@@ -19,6 +19,7 @@ var forbidden = map[string][]string{
 	"internal/fault":          {"database/sql", module + "internal/api"},
 	"internal/plugin":         {"net/http", module + "internal/api", module + "internal/store"},
 	"internal/plugin/generic": {"net/http", module + "internal/api"},
+	"internal/plugin/l3":      {"net/http", module + "internal/api"},
 	"internal/store":          {"net/http", module + "internal/api", module + "internal/plugin", module + "internal/server"},
 	"internal/policy":         {"net/http", "database/sql", module + "internal/api", module + "internal/store"},
 	"internal/config":         {"net/http", "database/sql"},

@@ -45,6 +45,9 @@ type Plugin struct {
 	handlers map[string]plugin.Handler
 	// portSGs gives ports their security groups; nil without them.
 	portSGs PortSecurityGroups
+	// guard is the service plugins' say in API port and network
+	// changes.
+	guard ServiceGuard
 }
 
 // New returns the core plugin serving the given (already restricted)
@@ -280,6 +283,11 @@ func (p *Plugin) beforeCreateNetwork(ctx context.Context, tx *store.Tx, o *resou
 }
 
 func (p *Plugin) beforeUpdateNetwork(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error {
+	if p.guard != nil {
+		if err := p.guard.BeforeUpdateNetwork(ctx, tx, old, patch); err != nil {
+			return err
+		}
+	}
 	if p.opts.ML2 != nil {
 		return p.opts.ML2.BeforeUpdateNetwork(ctx, tx, old, patch)
 	}
@@ -290,6 +298,11 @@ func (p *Plugin) beforeUpdateNetwork(ctx context.Context, tx *store.Tx, old, pat
 // ports; the network's own ports (DHCP, distributed, floating IP agent
 // gateways) and its subnets go with it.
 func (p *Plugin) beforeDeleteNetwork(ctx context.Context, tx *store.Tx, o *resource.Object) error {
+	if p.guard != nil {
+		if err := p.guard.BeforeDeleteNetwork(ctx, tx, o); err != nil {
+			return err
+		}
+	}
 	portDef := p.defs[apidef.Ports]
 	ports, err := tx.List(ctx, portDef, &resource.Query{
 		Filters: []resource.Filter{{Attr: portDef.Attr("network_id"), Values: []any{o.ID()}}},

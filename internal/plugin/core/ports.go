@@ -95,16 +95,21 @@ func (h *portHandler) PolicyTargets(ctx context.Context, objs []*resource.Object
 // a project may not pose a port as another project's router interface.
 // Without an L3 plugin Neutron refuses any device_id for a router
 // interface owner from a non-admin.
-func enforceDeviceOwner(ctx context.Context, owner, deviceID string) error {
+// With an L3 plugin (the service guard) only another project's router is
+// refused.
+func (p *Plugin) enforceDeviceOwner(ctx context.Context, tx *store.Tx, owner, deviceID, projectID string) error {
 	if !ipam.IsRouterInterfaceOwner(owner) || reqctx.CallerFrom(ctx).IsAdmin || deviceID == "" {
 		return nil
+	}
+	if p.guard != nil {
+		return p.guard.CheckRouterDevice(ctx, tx, deviceID, projectID)
 	}
 	return fault.Conflict("DeviceIDNotOwnedByTenant",
 		"The following device_id %s is not owned by your project or matches another project router.", deviceID)
 }
 
 func (p *Plugin) beforeCreatePort(ctx context.Context, tx *store.Tx, o *resource.Object) error {
-	if err := enforceDeviceOwner(ctx, o.String("device_owner"), o.String("device_id")); err != nil {
+	if err := p.enforceDeviceOwner(ctx, tx, o.String("device_owner"), o.String("device_id"), o.String("project_id")); err != nil {
 		return err
 	}
 	netID := o.String("network_id")
@@ -666,7 +671,7 @@ func (p *Plugin) beforeUpdatePort(ctx context.Context, tx *store.Tx, old, patch 
 	}
 	changedDeviceID := !patch.Has("device_id") || patch.String("device_id") != old.String("device_id")
 	if owner != "" && changedDeviceID || patch.Has("device_owner") {
-		if err := enforceDeviceOwner(ctx, owner, deviceID); err != nil {
+		if err := p.enforceDeviceOwner(ctx, tx, owner, deviceID, old.String("project_id")); err != nil {
 			return err
 		}
 	}
@@ -697,6 +702,11 @@ func (p *Plugin) beforeUpdatePort(ctx context.Context, tx *store.Tx, old, patch 
 	}
 	if err := p.updatePortGroups(ctx, tx, old, patch); err != nil {
 		return err
+	}
+	if p.guard != nil {
+		if err := p.guard.BeforeUpdatePort(ctx, tx, old, patch); err != nil {
+			return err
+		}
 	}
 	if p.opts.ML2 != nil {
 		return p.opts.ML2.BeforeUpdatePort(ctx, tx, old, patch)
@@ -940,7 +950,65 @@ func changedIPs(original []heldIP, requested []any, owner string, subnets []port
 	return add, keep, remove, nil
 }
 
+// ServiceGuard lets a service plugin take part in port and network
+// changes made through the API, inside their transaction, as Neutron's L3
+// plugin does through its PORT and NETWORK callbacks: it refuses to delete
+// router ports (ServicePortInUse), disassociates the floating IPs of a
+// port being deleted, and deletes an external network's unassociated
+// floating IPs with it.
+type ServiceGuard interface {
+	BeforeDeletePort(ctx context.Context, tx *store.Tx, port *resource.Object) error
+	// BeforeUpdatePort sees the patch with its final fixed_ips.
+	BeforeUpdatePort(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error
+	// CheckRouterDevice refuses a non-admin's router interface port whose
+	// device_id is a router of another project (DeviceIDNotOwnedByTenant).
+	CheckRouterDevice(ctx context.Context, tx *store.Tx, deviceID, projectID string) error
+	// BeforeDeleteNetwork runs before a network's ports are checked.
+	BeforeDeleteNetwork(ctx context.Context, tx *store.Tx, network *resource.Object) error
+	// BeforeUpdateNetwork sees a network update's patch.
+	BeforeUpdateNetwork(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error
+}
+
+// SetServiceGuard installs the service plugins' guard; call it before
+// serving.
+func (p *Plugin) SetServiceGuard(g ServiceGuard) { p.guard = g }
+
+// CreatePortIn creates a port inside tx for a service plugin (a router's
+// gateway or interface port, a floating IP's port): the core's rules
+// apply, but not quota or the caller's device-owner restrictions, as
+// Neutron's service plugins create ports with an elevated context.
+func (p *Plugin) CreatePortIn(ctx context.Context, tx *store.Tx, o *resource.Object) (*resource.Object, error) {
+	return genericOf(p.handlers[apidef.Ports]).CreateIn(reqctx.WithCaller(ctx, &reqctx.Caller{IsAdmin: true, Roles: []string{"admin"}}), tx, o)
+}
+
+// UpdatePortIn updates a port inside tx for a service plugin (a router's
+// gateway addresses, an attached port's device), with the core's rules
+// and an elevated context; port is the stored port.
+func (p *Plugin) UpdatePortIn(ctx context.Context, tx *store.Tx, port, patch *resource.Object) (*resource.Object, error) {
+	return genericOf(p.handlers[apidef.Ports]).UpdateIn(reqctx.WithCaller(ctx, &reqctx.Caller{IsAdmin: true, Roles: []string{"admin"}}), tx, port, patch)
+}
+
+// DeletePortIn deletes a port inside tx for a service plugin, without the
+// service guard (Neutron's delete_port with l3_port_check=False).
+func (p *Plugin) DeletePortIn(ctx context.Context, tx *store.Tx, port *resource.Object) error {
+	if err := p.releasePort(ctx, tx, port); err != nil {
+		return err
+	}
+	return tx.Delete(ctx, p.defs[apidef.Ports], port.ID())
+}
+
 func (p *Plugin) beforeDeletePort(ctx context.Context, tx *store.Tx, o *resource.Object) error {
+	if p.guard != nil {
+		if err := p.guard.BeforeDeletePort(ctx, tx, o); err != nil {
+			return err
+		}
+	}
+	return p.releasePort(ctx, tx, o)
+}
+
+// releasePort undoes what a port holds before its row goes: security
+// group memberships, ML2 bindings and segments, IP allocations.
+func (p *Plugin) releasePort(ctx context.Context, tx *store.Tx, o *resource.Object) error {
 	if err := p.deletePortGroups(ctx, tx, o); err != nil {
 		return err
 	}

@@ -139,29 +139,8 @@ func (g *Handler) Create(ctx context.Context, objs []*resource.Object) ([]*resou
 			return err
 		}
 		for _, o := range objs {
-			if !o.Has("id") || o.String("id") == "" {
-				o.Set("id", uuid.NewString())
-			}
-			if g.Res.Standard {
-				setIfDeclared(o, "created_at", now)
-				setIfDeclared(o, "updated_at", now)
-				setIfDeclared(o, "revision_number", g.Hooks.InitialRevision)
-			}
-			if g.Hooks.BeforeCreate != nil {
-				if err := g.Hooks.BeforeCreate(ctx, tx, o); err != nil {
-					return err
-				}
-			}
-			if err := tx.Insert(ctx, o); err != nil {
-				if errors.Is(err, store.ErrDuplicate) {
-					return fault.Conflict("Conflict", "A %s with id %s already exists.", g.Res.Name, o.ID())
-				}
+			if err := g.insert(ctx, tx, o, now); err != nil {
 				return err
-			}
-			if g.Hooks.AfterCreate != nil {
-				if err := g.Hooks.AfterCreate(ctx, tx, o); err != nil {
-					return err
-				}
 			}
 		}
 		return g.afterRead(ctx, tx, objs)
@@ -175,6 +154,47 @@ func (g *Handler) Create(ctx context.Context, objs []*resource.Object) ([]*resou
 	return objs, nil
 }
 
+func (g *Handler) insert(ctx context.Context, tx *store.Tx, o *resource.Object, now time.Time) error {
+	if !o.Has("id") || o.String("id") == "" {
+		o.Set("id", uuid.NewString())
+	}
+	if g.Res.Standard {
+		setIfDeclared(o, "created_at", now)
+		setIfDeclared(o, "updated_at", now)
+		setIfDeclared(o, "revision_number", g.Hooks.InitialRevision)
+	}
+	if g.Hooks.BeforeCreate != nil {
+		if err := g.Hooks.BeforeCreate(ctx, tx, o); err != nil {
+			return err
+		}
+	}
+	if err := tx.Insert(ctx, o); err != nil {
+		if errors.Is(err, store.ErrDuplicate) {
+			return fault.Conflict("Conflict", "A %s with id %s already exists.", g.Res.Name, o.ID())
+		}
+		return err
+	}
+	if g.Hooks.AfterCreate != nil {
+		return g.Hooks.AfterCreate(ctx, tx, o)
+	}
+	return nil
+}
+
+// CreateIn creates one object inside tx with the resource's hooks but
+// without a quota check, for objects a plugin makes on behalf of another
+// resource (a router's gateway port), as Neutron's service plugins call
+// the core plugin with an elevated context. The caller commits.
+func (g *Handler) CreateIn(ctx context.Context, tx *store.Tx, o *resource.Object) (*resource.Object, error) {
+	if err := g.insert(ctx, tx, o, g.Now().UTC().Truncate(time.Second)); err != nil {
+		return nil, err
+	}
+	if err := g.afterRead(ctx, tx, []*resource.Object{o}); err != nil {
+		return nil, err
+	}
+	g.finish(o)
+	return o, nil
+}
+
 // Update implements plugin.Handler.
 func (g *Handler) Update(ctx context.Context, id string, patch *resource.Object, ifRevision int) (*resource.Object, error) {
 	var updated *resource.Object
@@ -183,29 +203,46 @@ func (g *Handler) Update(ctx context.Context, id string, patch *resource.Object,
 		if err != nil {
 			return err
 		}
-		patch := patch.Clone() // the hooks may add to it, and a retry must start afresh
-		if g.Hooks.BeforeUpdate != nil {
-			if err := g.Hooks.BeforeUpdate(ctx, tx, old, patch); err != nil {
-				return err
-			}
-		}
-		next, err := g.Write(ctx, tx, old, patch)
-		if err != nil {
-			return err
-		}
-		if g.Hooks.AfterUpdate != nil {
-			if err := g.Hooks.AfterUpdate(ctx, tx, old, next); err != nil {
-				return err
-			}
-		}
-		updated = next
-		return g.afterRead(ctx, tx, []*resource.Object{next})
+		updated, err = g.update(ctx, tx, old, patch)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	g.finish(updated)
 	return updated, nil
+}
+
+// UpdateIn applies patch to the stored object old inside tx with the
+// resource's hooks, as Update does, for changes a plugin makes on behalf
+// of another resource (a router's gateway addresses). The caller has
+// locked old and commits.
+func (g *Handler) UpdateIn(ctx context.Context, tx *store.Tx, old, patch *resource.Object) (*resource.Object, error) {
+	next, err := g.update(ctx, tx, old, patch)
+	if err != nil {
+		return nil, err
+	}
+	g.finish(next)
+	return next, nil
+}
+
+func (g *Handler) update(ctx context.Context, tx *store.Tx, old, patch *resource.Object) (*resource.Object, error) {
+	patch = patch.Clone() // the hooks may add to it, and a retry must start afresh
+	if g.Hooks.BeforeUpdate != nil {
+		if err := g.Hooks.BeforeUpdate(ctx, tx, old, patch); err != nil {
+			return nil, err
+		}
+	}
+	next, err := g.Write(ctx, tx, old, patch)
+	if err != nil {
+		return nil, err
+	}
+	if g.Hooks.AfterUpdate != nil {
+		if err := g.Hooks.AfterUpdate(ctx, tx, old, next); err != nil {
+			return nil, err
+		}
+	}
+	return next, g.afterRead(ctx, tx, []*resource.Object{next})
 }
 
 // Write stores patch onto old inside tx, bumping revision_number and

@@ -44,10 +44,12 @@ type DevicesRequest struct {
 	Host    string   `json:"host"`
 }
 
-// FixedIP is one address of a port.
+// FixedIP is one address of a port; PrefixLen is its subnet's, where
+// the receiver needs it (L3 agents).
 type FixedIP struct {
 	SubnetID  string `json:"subnet_id"`
 	IPAddress string `json:"ip_address"`
+	PrefixLen int    `json:"prefixlen,omitempty"`
 }
 
 // AddressPair is an allowed address pair of a port.

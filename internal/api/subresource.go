@@ -1,0 +1,99 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/neutrino-net/neutrino/internal/fault"
+	"github.com/neutrino-net/neutrino/internal/plugin"
+	"github.com/neutrino-net/neutrino/internal/resource"
+)
+
+// Sub-resources live under one object of a parent collection
+// (/v2.0/floatingips/{id}/port_forwardings[/{pf_id}]), as neutron-lib's
+// SUB_RESOURCE_ATTRIBUTE_MAP declares them. The generic controller serves
+// them like any collection once the request is scoped to the parent: the
+// parent must be visible to the caller (else the parent's 404), its id
+// reaches the handler through plugin.ParentID and is set on new objects,
+// only the parent's own children are listed or found, and policy targets
+// carry the parent's owner as "ext_parent:project_id".
+
+type parentTargetKey struct{}
+
+// parentTarget returns the policy target of the parent a sub-resource
+// request is under, or nil.
+func parentTarget(ctx context.Context) map[string]any {
+	t, _ := ctx.Value(parentTargetKey{}).(map[string]any)
+	return t
+}
+
+// addSubControllers builds the controllers of sub-resources whose parent
+// collection is served.
+func (s *Server) addSubControllers() {
+	for _, r := range s.opts.Resources.All() {
+		h := s.opts.Handlers[r.Collection]
+		if h == nil || r.Parent == "" {
+			continue
+		}
+		pr := s.opts.Resources.Lookup(r.Parent)
+		if pr == nil || s.controllers[pr.URLPath()] == nil || r.ParentKey == "" || r.Attr(r.ParentKey) == nil {
+			continue
+		}
+		c := newController(s, r, h)
+		c.parent = s.controllers[pr.URLPath()]
+		c.policyName = pr.Name + "_" + r.Name
+		s.subControllers[pr.URLPath()+"/"+r.URLPath()] = c
+	}
+}
+
+// ownChild reports whether o belongs to the parent the request is under;
+// outside a sub-resource request every object does.
+func (c *controller) ownChild(ctx context.Context, o *resource.Object) bool {
+	if c.parent == nil {
+		return true
+	}
+	pid := plugin.ParentID(ctx)
+	return pid != "" && o.String(c.res.ParentKey) == pid
+}
+
+// subResource serves a request under parent object parentID; rest is the
+// path after the sub-resource's segment.
+func (s *Server) subResource(w http.ResponseWriter, r *http.Request, c *controller, parentID string, rest []string) {
+	ctx := r.Context()
+	_, target, err := c.parent.getVisible(ctx, parentID)
+	if err != nil {
+		s.writeError(ctx, w, err)
+		return
+	}
+	ctx = plugin.WithParent(ctx, parentID)
+	ctx = context.WithValue(ctx, parentTargetKey{}, target)
+	r = r.WithContext(ctx)
+	if c.res.ReadOnly && r.Method != http.MethodGet {
+		methodNotAllowed(w, "GET")
+		return
+	}
+	switch len(rest) {
+	case 0:
+		switch r.Method {
+		case http.MethodGet:
+			c.list(w, r)
+		case http.MethodPost:
+			c.create(w, r)
+		default:
+			methodNotAllowed(w, "GET, POST")
+		}
+	case 1:
+		switch r.Method {
+		case http.MethodGet:
+			c.show(w, r, rest[0])
+		case http.MethodPut:
+			c.update(w, r, rest[0])
+		case http.MethodDelete:
+			c.delete(w, r, rest[0])
+		default:
+			methodNotAllowed(w, "GET, PUT, DELETE")
+		}
+	default:
+		writeFault(w, fault.HTTPNotFound())
+	}
+}
