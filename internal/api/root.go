@@ -51,6 +51,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.quotas(w, r, parts[1:])
 		return
 	}
+	if s.agentScheduling(w, r, parts) {
+		return
+	}
 	c := s.controllers[parts[0]]
 	if c == nil {
 		writeFault(w, fault.HTTPNotFound())

@@ -18,6 +18,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/auth/keystone"
 	"github.com/neutrino-net/neutrino/internal/config"
 	"github.com/neutrino-net/neutrino/internal/plugin"
+	"github.com/neutrino-net/neutrino/internal/plugin/agents"
 	"github.com/neutrino-net/neutrino/internal/plugin/core"
 	"github.com/neutrino-net/neutrino/internal/policy"
 	"github.com/neutrino-net/neutrino/internal/quota"
@@ -30,10 +31,13 @@ import (
 // in the order /v2.0/extensions lists them (sorted).
 var coreExtensions = []string{
 	"address-scope",
+	"agent",
 	"allowed-address-pairs",
 	"auto-allocated-topology",
+	"availability_zone",
 	"binding",
 	"default-subnetpools",
+	"dhcp_agent_scheduler",
 	"empty-string-filtering",
 	"external-net",
 	"extra_dhcp_opt",
@@ -68,6 +72,10 @@ type Server struct {
 	Store  *store.Store
 	API    *api.Server
 	policy *policy.Enforcer
+
+	// Agents is the agent registry and schedulers: the RPC server calls
+	// its ReportState and DHCP callbacks, the L3 plugin its ScheduleRouter.
+	Agents *agents.Plugin
 }
 
 // New builds a server from configuration: it opens (and unless disabled,
@@ -143,8 +151,26 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		defs[coll] = r
 		reg.Register(r)
 	}
+	// The L3 agent scheduler serves routers, so it comes with them.
+	if enabled["router"] && !enabled["l3_agent_scheduler"] {
+		enabled["l3_agent_scheduler"] = true
+		exts = append(exts, apidef.LookupExtension("l3_agent_scheduler"))
+	}
 	quotas := quota.New(st, quotaResources(cfg))
+	agentsPlugin := agents.New(st, defs, agents.Options{
+		AgentDownTime:                 time.Duration(cfg.Int(optAgentDownTime)) * time.Second,
+		EnableNewAgents:               cfg.Bool(optEnableNewAgents),
+		DHCPAgentsPerNetwork:          cfg.Int(optDHCPAgentsPerNetwork),
+		NetworkAutoSchedule:           cfg.Bool(optNetworkAutoSchedule),
+		AllowAutomaticDHCPFailover:    cfg.Bool(optAllowAutomaticDHCPFailover),
+		RouterSchedulerDriver:         cfg.String(optRouterSchedulerDriver),
+		RouterAutoSchedule:            cfg.Bool(optRouterAutoSchedule),
+		AllowAutomaticL3AgentFailover: cfg.Bool(optAllowAutomaticL3AgentFailover),
+		DefaultAvailabilityZones:      cfg.List(optDefaultAvailabilityZones),
+		Logger:                        logger,
+	})
 	corePlugin := core.New(st, defs, core.Options{
+		NetworkZones:        agentsPlugin.NetworkAvailabilityZones,
 		Quota:               quotas,
 		GlobalPhysnetMTU:    cfg.Int(optGlobalPhysnetMTU),
 		BaseMAC:             cfg.String(optBaseMAC),
@@ -156,6 +182,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	for coll, h := range corePlugin.Handlers() {
 		handlers[coll] = h
 	}
+	agentsPlugin.SetPorts(handlers[apidef.Ports])
+	for coll, h := range agentsPlugin.Handlers() {
+		handlers[coll] = h
+	}
 
 	authz := authorizer{enforcer}
 	auth := api.NoAuth(authz.isAdmin)
@@ -163,7 +193,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		auth = ksValidator.Middleware(authz.isAdmin)
 	}
 
-	s := &Server{cfg: cfg, log: logger, Store: st, policy: enforcer}
+	s := &Server{cfg: cfg, log: logger, Store: st, policy: enforcer, Agents: agentsPlugin}
 	s.API = api.New(api.Options{
 		Resources:          reg,
 		Handlers:           handlers,
@@ -181,9 +211,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 			AllowMethods:     cfg.List(optCORSMethods),
 			AllowHeaders:     cfg.List(optCORSHeaders),
 		},
-		Logger:  logger,
-		Healthy: st.Ping,
-		Quotas:  quotas,
+		Logger:         logger,
+		Healthy:        st.Ping,
+		Quotas:         quotas,
+		AgentScheduler: agentsPlugin,
 	})
 	return s, nil
 }
@@ -207,6 +238,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(l) }()
+	go s.Agents.Run(ctx)
 	s.log.Info("serving Neutron API", "address", l.Addr().String(), "database", s.Store.Engine())
 	select {
 	case err := <-errc:

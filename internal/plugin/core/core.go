@@ -33,6 +33,9 @@ type Options struct {
 	MaxSubnetHostRoutes int
 	// Quota enforces per-project limits on creates; nil for none.
 	Quota generic.Quota
+	// NetworkZones, when set, gives networks' availability_zones: the
+	// zones of the DHCP agents hosting each (the agents plugin).
+	NetworkZones func(ctx context.Context, tx *store.Tx, networkIDs []string) (map[string][]string, error)
 }
 
 // Plugin is the core plugin.
@@ -166,6 +169,9 @@ func (h *networks) Scope(projectID string) *resource.Scope {
 
 func (p *Plugin) afterReadNetworks(ctx context.Context, tx *store.Tx, nets []*resource.Object) error {
 	if err := p.networkAddressScopes(ctx, tx, nets); err != nil {
+		return err
+	}
+	if err := p.networkZones(ctx, tx, nets); err != nil {
 		return err
 	}
 	return p.networkSharing(ctx, tx, nets)
@@ -369,6 +375,30 @@ func (p *Plugin) networkAddressScopes(ctx context.Context, tx *store.Tx, nets []
 		for _, sc := range scopes[n.ID()] {
 			n.Set(fmt.Sprintf("ipv%d_address_scope", sc.IPVersion), sc.ScopeID)
 		}
+	}
+	return nil
+}
+
+// networkZones fills availability_zones from the DHCP agents hosting
+// each network.
+func (p *Plugin) networkZones(ctx context.Context, tx *store.Tx, nets []*resource.Object) error {
+	if p.opts.NetworkZones == nil || nets[0].Resource().Attr("availability_zones") == nil {
+		return nil
+	}
+	ids := make([]string, len(nets))
+	for i, n := range nets {
+		ids[i] = n.ID()
+	}
+	zones, err := p.opts.NetworkZones(ctx, tx, ids)
+	if err != nil {
+		return fmt.Errorf("availability zones of networks: %w", err)
+	}
+	for _, n := range nets {
+		z := zones[n.ID()]
+		if z == nil {
+			z = []string{}
+		}
+		n.Set("availability_zones", z)
 	}
 	return nil
 }
