@@ -182,7 +182,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	for coll, h := range corePlugin.Handlers() {
 		handlers[coll] = h
 	}
-	agentsPlugin.SetPorts(handlers[apidef.Ports])
+	agentsPlugin.SetCore(corePlugin.Handlers())
 	for coll, h := range agentsPlugin.Handlers() {
 		handlers[coll] = h
 	}

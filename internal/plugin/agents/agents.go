@@ -82,9 +82,10 @@ type Plugin struct {
 	log      *slog.Logger
 	handlers map[string]plugin.Handler
 	agents   *generic.Handler
-	// ports is the core plugin's port handler, through which DHCP ports
-	// are created so IPAM is shared.
-	ports   plugin.Handler
+	// core are the core plugin's handlers (networks, subnets, ports),
+	// through which the DHCP callbacks read and write so IPAM and
+	// validation are shared.
+	core    map[string]plugin.Handler
 	routers Routers
 }
 
@@ -118,9 +119,10 @@ func New(s *store.Store, defs map[string]*resource.Resource, opts Options) *Plug
 // Handlers returns the plugin's handler for each collection it serves.
 func (p *Plugin) Handlers() map[string]plugin.Handler { return p.handlers }
 
-// SetPorts gives the DHCP callbacks the core plugin's port handler,
-// through which DHCP ports are created so they share IPAM and validation.
-func (p *Plugin) SetPorts(ports plugin.Handler) { p.ports = ports }
+// SetCore gives the DHCP callbacks the core plugin's handlers (networks,
+// subnets, ports), through which DHCP ports are created so they share
+// IPAM and validation.
+func (p *Plugin) SetCore(handlers map[string]plugin.Handler) { p.core = handlers }
 
 // SetRouters gives the L3 scheduler the routers plugin; until then L3
 // scheduling answers that routers do not exist.
