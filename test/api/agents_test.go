@@ -414,8 +414,10 @@ func TestDHCPSchedulerAPI(t *testing.T) {
 // fakeRouters stands in for the routers plugin.
 type fakeRouters []string
 
-func (f fakeRouters) RouterExists(_ context.Context, id string) (bool, error) { return slices.Contains(f, id), nil }
-func (f fakeRouters) RouterIDs(context.Context) ([]string, error)            { return f, nil }
+func (f fakeRouters) RouterExists(_ context.Context, id string) (bool, error) {
+	return slices.Contains(f, id), nil
+}
+func (f fakeRouters) RouterIDs(context.Context) ([]string, error) { return f, nil }
 
 func TestL3Scheduling(t *testing.T) {
 	for _, driver := range []string{"LeastRoutersScheduler", "ChanceScheduler"} {
