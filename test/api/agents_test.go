@@ -494,3 +494,69 @@ func TestL3Scheduling(t *testing.T) {
 		})
 	}
 }
+
+func TestDHCPRPCCallbacks(t *testing.T) {
+	engines(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		a := e.srv.Agents
+		e.report(rpcapi.AgentTypeDHCP, "dhcp-host", "", true)
+		net := e.dhcpNet("served", nil)
+		sub := e.do(admin, "GET", "/v2.0/subnets?network_id="+net, nil).expect(t, 200).list(t, "subnets")[0]
+		e.do(admin, "POST", "/v2.0/subnets", map[string]any{"subnet": map[string]any{"network_id": net,
+			"cidr": "fd00:9::/64", "ip_version": 6, "enable_dhcp": false}}).expect(t, 201)
+		if _, err := a.ScheduleNetwork(ctx, net); err != nil {
+			t.Fatal(err)
+		}
+		// The agent's DHCP port: first free address of the pool.
+		deviceID := rpcapi.DHCPDeviceID(net, "dhcp-host")
+		port, err := a.CreateDHCPPort(ctx, "dhcp-host", map[string]any{"network_id": net, "device_id": deviceID,
+			"fixed_ips": []any{map[string]any{"subnet_id": sub["id"]}}, "name": ""})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ips, _ := port["fixed_ips"].([]any)
+		if port["device_owner"] != "network:dhcp" || port["binding:host_id"] != "dhcp-host" || port["project_id"] != "fake_project_id" ||
+			len(ips) != 1 || ips[0].(map[string]any)["ip_address"] != firstHost(sub["cidr"].(string)) || port["revision_number"] == nil {
+			t.Errorf("DHCP port: %v", port)
+		}
+		info, err := a.GetActiveNetworksInfo(ctx, "dhcp-host")
+		if err != nil || len(info) != 1 {
+			t.Fatalf("GetActiveNetworksInfo: %v, %v", info, err)
+		}
+		n := info[0]
+		if n.ID != net || n.MTU != 1500 || !n.AdminStateUp || n.RevisionNumber < 1 || len(n.Subnets) != 1 ||
+			n.Subnets[0]["id"] != sub["id"] || n.Subnets[0]["revision_number"] == nil || len(n.Ports) != 1 || n.Ports[0]["id"] != port["id"] ||
+			n.NonLocalSubnets == nil {
+			t.Errorf("network info: %+v", n)
+		}
+		if none, _ := a.GetActiveNetworksInfo(ctx, "elsewhere"); len(none) != 0 {
+			t.Errorf("a host without a DHCP agent serves %v", none)
+		}
+		one, err := a.GetNetworkInfo(ctx, "dhcp-host", net)
+		if err != nil || one == nil || one.ID != net || len(one.Ports) != 1 {
+			t.Errorf("GetNetworkInfo: %+v, %v", one, err)
+		}
+		if gone, err := a.GetNetworkInfo(ctx, "dhcp-host", "5f2c7a6e-0000-4000-8000-000000000001"); gone != nil || err != nil {
+			t.Errorf("GetNetworkInfo of a missing network: %+v, %v", gone, err)
+		}
+		// Updates: the agent's own port, on a network it hosts.
+		up, err := a.UpdateDHCPPort(ctx, "dhcp-host", port["id"].(string), map[string]any{"network_id": net, "name": "dhcp-port"})
+		if err != nil || up["name"] != "dhcp-port" {
+			t.Errorf("UpdateDHCPPort: %v, %v", up, err)
+		}
+		if up, err := a.UpdateDHCPPort(ctx, "other-host", port["id"].(string), map[string]any{"network_id": net, "name": "x"}); up != nil || err != nil {
+			t.Errorf("another host updated the port: %v, %v", up, err)
+		}
+		// Release frees the port and its address.
+		if err := a.ReleaseDHCPPort(ctx, "dhcp-host", net, deviceID); err != nil {
+			t.Fatal(err)
+		}
+		e.do(admin, "GET", "/v2.0/ports/"+port["id"].(string), nil).expect(t, 404)
+	})
+}
+
+// firstHost is the first address after the gateway of an IPv4 /24.
+func firstHost(cidr string) string {
+	base := cidr[:len(cidr)-len("0/24")]
+	return base + "2"
+}
