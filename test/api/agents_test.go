@@ -490,6 +490,17 @@ func TestL3Scheduling(t *testing.T) {
 				if ids, _ := e.srv.Agents.RouterIDs(ctx, "l4"); fmt.Sprint(ids) != "["+r0+"]" {
 					t.Errorf("new agent hosts %v, want [%s]", ids, r0)
 				}
+				// It dies; failover moves the router to an alive agent.
+				e.age("l4", time.Minute)
+				if err := e.srv.Agents.RescheduleL3(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if ids, _ := e.srv.Agents.RouterIDs(ctx, "l4"); len(ids) != 0 {
+					t.Errorf("dead agent still hosts %v", ids)
+				}
+				if hosting, _ := e.srv.Agents.RouterL3Agents(ctx, r0); len(hosting) != 1 || hosting[0] == e.agentID(rpcapi.AgentTypeL3, "l4") {
+					t.Errorf("router %s hosted by %v after failover", r0, hosting)
+				}
 			})
 		})
 	}
@@ -547,6 +558,13 @@ func TestDHCPRPCCallbacks(t *testing.T) {
 		if up, err := a.UpdateDHCPPort(ctx, "other-host", port["id"].(string), map[string]any{"network_id": net, "name": "x"}); up != nil || err != nil {
 			t.Errorf("another host updated the port: %v, %v", up, err)
 		}
+		// Taking the network from the agent keeps its port, reserved.
+		agentID := e.agentID(rpcapi.AgentTypeDHCP, "dhcp-host")
+		e.do(admin, "DELETE", "/v2.0/agents/"+agentID+"/dhcp-networks/"+net, nil).expect(t, 204)
+		if p := e.do(admin, "GET", "/v2.0/ports/"+port["id"].(string), nil).expect(t, 200).obj(t, "port"); p["device_id"] != "reserved_dhcp_port" {
+			t.Errorf("device_id after removal: %v", p["device_id"])
+		}
+		deviceID = "reserved_dhcp_port"
 		// Release frees the port and its address.
 		if err := a.ReleaseDHCPPort(ctx, "dhcp-host", net, deviceID); err != nil {
 			t.Fatal(err)

@@ -145,9 +145,9 @@ func (p *Plugin) RescheduleL3(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, id := range moved {
-		if _, err := p.ScheduleRouter(ctx, id, nil); err != nil {
-			p.log.WarnContext(ctx, "rescheduling router failed", "router", id, "error", err)
+	for _, m := range moved {
+		if _, err := p.ScheduleRouter(ctx, m.ResourceID, nil); err != nil {
+			p.log.WarnContext(ctx, "rescheduling router failed", "router", m.ResourceID, "error", err)
 		}
 	}
 	return nil

@@ -10,7 +10,10 @@ import (
 	"sort"
 	"time"
 
+	"github.com/neutrino-net/neutrino/internal/apidef"
 	"github.com/neutrino-net/neutrino/internal/fault"
+	"github.com/neutrino-net/neutrino/internal/plugin"
+	"github.com/neutrino-net/neutrino/internal/resource"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
 	"github.com/neutrino-net/neutrino/internal/store"
 )
@@ -270,10 +273,19 @@ func (p *Plugin) startingUp(a store.AgentRow, hosted int) bool {
 // remove_networks_from_down_agents), when some DHCP agent is alive.
 func (p *Plugin) RescheduleDHCP(ctx context.Context) error {
 	moved, err := p.removeFromDead(ctx, store.DHCPBindings, rpcapi.AgentTypeDHCP)
-	if err != nil || !p.opts.NetworkAutoSchedule {
+	if err != nil {
 		return err
 	}
-	for _, id := range moved {
+	for _, m := range moved {
+		if err := p.reserveDHCPPort(ctx, m.ResourceID, m.AgentID); err != nil {
+			p.log.WarnContext(ctx, "reserving DHCP port failed", "network", m.ResourceID, "error", err)
+		}
+	}
+	if !p.opts.NetworkAutoSchedule {
+		return nil
+	}
+	for _, m := range moved {
+		id := m.ResourceID
 		if _, err := p.ScheduleNetwork(ctx, id); err != nil {
 			p.log.WarnContext(ctx, "rescheduling network failed", "network", id, "error", err)
 		}
@@ -282,9 +294,10 @@ func (p *Plugin) RescheduleDHCP(ctx context.Context) error {
 }
 
 // removeFromDead unbinds the resources of dead agents of agentType and
-// returns their ids; nothing moves when no agent of the type is alive.
-func (p *Plugin) removeFromDead(ctx context.Context, kind store.BindingKind, agentType string) ([]string, error) {
-	var moved []string
+// returns them, each with the dead agent's host in AgentID; nothing moves
+// when no agent of the type is alive.
+func (p *Plugin) removeFromDead(ctx context.Context, kind store.BindingKind, agentType string) ([]store.Binding, error) {
+	var moved []store.Binding
 	err := p.store.Write(ctx, func(tx *store.Tx) error {
 		moved = nil
 		agents, err := tx.Agents(ctx, agentType, "")
@@ -320,7 +333,7 @@ func (p *Plugin) removeFromDead(ctx context.Context, kind store.BindingKind, age
 				if _, err := tx.RemoveBinding(ctx, kind, b.ResourceID, a.ID); err != nil {
 					return err
 				}
-				moved = append(moved, b.ResourceID)
+				moved = append(moved, store.Binding{ResourceID: b.ResourceID, AgentID: a.Host})
 			}
 		}
 		return nil
@@ -482,20 +495,53 @@ func (p *Plugin) AddDHCPNetwork(ctx context.Context, agentID, networkID string) 
 	})
 }
 
-// RemoveDHCPNetwork unbinds a network from a DHCP agent.
+// RemoveDHCPNetwork unbinds a network from a DHCP agent. The agent's DHCP
+// port stays, with device_id reserved_dhcp_port, so the next agent given
+// the network reuses its address (as Neutron does).
 func (p *Plugin) RemoveDHCPNetwork(ctx context.Context, agentID, networkID string) error {
-	return p.store.Write(ctx, func(tx *store.Tx) error {
-		if _, err := tx.AgentByID(ctx, agentID); errors.Is(err, store.ErrNotFound) {
+	var host string
+	err := p.store.Write(ctx, func(tx *store.Tx) error {
+		a, err := tx.AgentByID(ctx, agentID)
+		if errors.Is(err, store.ErrNotFound) {
 			return AgentNotFound(agentID)
 		} else if err != nil {
 			return err
 		}
+		host = a.Host
 		ok, err := tx.RemoveBinding(ctx, store.DHCPBindings, networkID, agentID)
 		if err == nil && !ok {
 			return networkNotHostedByDHCPAgent(networkID, agentID)
 		}
 		return err
 	})
+	if err != nil {
+		return err
+	}
+	return p.reserveDHCPPort(ctx, networkID, host)
+}
+
+// reserveDHCPPort marks the DHCP port of the agent on host for a network
+// as reserved.
+func (p *Plugin) reserveDHCPPort(ctx context.Context, networkID, host string) error {
+	h := p.core[apidef.Ports]
+	def := p.defs[apidef.Ports]
+	if h == nil || def == nil {
+		return nil
+	}
+	ports, err := h.List(ctx, &resource.Query{Filters: []resource.Filter{
+		{Attr: def.Attr("network_id"), Values: []any{networkID}},
+		{Attr: def.Attr("device_id"), Values: []any{rpcapi.DHCPDeviceID(networkID, host)}}}})
+	if err != nil {
+		return fmt.Errorf("reserve DHCP port of %s on %s: %w", host, networkID, err)
+	}
+	for _, pt := range ports {
+		patch := resource.New(def)
+		patch.Set("device_id", rpcapi.DeviceIDReservedDHCPPort)
+		if _, err := h.Update(ctx, pt.ID(), patch, plugin.NoRevision); err != nil && !fault.Is(err, "PortNotFound") {
+			return fmt.Errorf("reserve DHCP port %s: %w", pt.ID(), err)
+		}
+	}
+	return nil
 }
 
 // NetworkAvailabilityZones returns, per network id, the zones of the
