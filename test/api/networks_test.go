@@ -48,13 +48,13 @@ func TestRootDocuments(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"net-mtu", "external-net", "pagination", "sorting", "filter-validation", "revision-if-match", "project-id"} {
+	for _, want := range []string{"net-mtu", "external-net", "pagination", "sorting", "filter-validation", "revision-if-match", "project-id", "agent", "dhcp_agent_scheduler"} {
 		if !aliases[want] {
 			t.Errorf("extension %s not listed", want)
 		}
 	}
 	// Extensions that are not implemented must not be listed.
-	for _, absent := range []string{"router", "security-group", "standard-attr-tag", "agent"} {
+	for _, absent := range []string{"router", "security-group", "standard-attr-tag"} {
 		if aliases[absent] {
 			t.Errorf("extension %s listed but not implemented", absent)
 		}
