@@ -578,3 +578,27 @@ func firstHost(cidr string) string {
 	base := cidr[:len(cidr)-len("0/24")]
 	return base + "2"
 }
+
+func TestAgentListPaging(t *testing.T) {
+	e := newEnv(t, "sqlite://", nil)
+	for _, h := range []string{"p1", "p2", "p3"} {
+		e.report(rpcapi.AgentTypeDHCP, h, "az-"+h, false)
+	}
+	page := e.do(admin, "GET", "/v2.0/agents?limit=2&sort_key=host&sort_dir=desc", nil).expect(t, 200)
+	if got := page.list(t, "agents"); len(got) != 2 || got[0]["host"] != "p3" || got[1]["host"] != "p2" {
+		t.Errorf("first page: %v", got)
+	}
+	if _, ok := page.body["agents_links"]; !ok {
+		t.Errorf("no agents_links: %s", page.raw)
+	}
+	zones := e.do(admin, "GET", "/v2.0/availability_zones?limit=2", nil).expect(t, 200).list(t, "availability_zones")
+	if len(zones) != 2 {
+		t.Errorf("zones page: %v", zones)
+	}
+	zones = e.do(admin, "GET", "/v2.0/availability_zones?sort_key=name&sort_dir=desc", nil).expect(t, 200).list(t, "availability_zones")
+	if len(zones) != 3 || zones[0]["name"] != "az-p3" {
+		t.Errorf("zones by name, descending: %v", zones)
+	}
+	e.do(admin, "GET", "/v2.0/availability_zones/az-p1", nil).expect(t, 404)
+	e.do(admin, "POST", "/v2.0/availability_zones", map[string]any{"availability_zone": map[string]any{}}).expect(t, 405)
+}
