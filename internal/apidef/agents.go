@@ -41,9 +41,9 @@ func init() {
 	})
 	registerResource(AvailabilityZones, func() *resource.Resource {
 		r := resource.NewResource("availability_zone", AvailabilityZones,
-			&resource.Attr{Name: "name", Kind: resource.String, Visible: true, Filter: true, Sort: true, Storage: resource.Virtual},
-			&resource.Attr{Name: "resource", Kind: resource.String, Visible: true, Filter: true, Sort: true, Storage: resource.Virtual},
-			&resource.Attr{Name: "state", Kind: resource.String, Visible: true, Filter: true, Sort: true, Storage: resource.Virtual},
+			&resource.Attr{Name: "name", Kind: resource.String, Visible: true, Filter: true, Storage: resource.Virtual},
+			&resource.Attr{Name: "resource", Kind: resource.String, Visible: true, Filter: true, Storage: resource.Virtual},
+			&resource.Attr{Name: "state", Kind: resource.String, Visible: true, Filter: true, Storage: resource.Virtual},
 			// Neutron puts the caller's project into each zone for policy
 			// checks; it is not shown.
 			&resource.Attr{Name: "project_id", Kind: resource.String, Storage: resource.Virtual},

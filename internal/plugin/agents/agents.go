@@ -424,26 +424,8 @@ func (h *zoneHandler) List(ctx context.Context, q *resource.Query) ([]*resource.
 			out = append(out, o)
 		}
 	}
-	// Neutron pages and sorts zones in memory; they have no id, so a
-	// marker cannot be honoured.
-	var sorts []resource.SortKey
-	for _, k := range q.Sorts {
-		if k.Attr != nil && h.res.Attr(k.Attr.Name) != nil {
-			sorts = append(sorts, k)
-		}
-	}
-	slices.SortStableFunc(out, func(a, b *resource.Object) int {
-		for _, k := range sorts {
-			c := compare(a.String(k.Attr.Name), b.String(k.Attr.Name))
-			if k.Desc {
-				c = -c
-			}
-			if c != 0 {
-				return c
-			}
-		}
-		return 0
-	})
+	// Neutron pages zones in memory (they are sorted by name and
+	// resource, and have no id a marker could name).
 	if q.Limit > 0 && len(out) > q.Limit {
 		out = out[:q.Limit]
 	}
