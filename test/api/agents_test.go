@@ -440,15 +440,25 @@ func TestL3Scheduling(t *testing.T) {
 				e.srv.Agents.SetRouters(routers)
 				count := map[string]int{}
 				for _, r := range routers {
-					host, err := e.srv.Agents.ScheduleRouter(ctx, r, nil)
+					host, err := e.srv.Agents.ScheduleRouter(ctx, r)
 					if err != nil || host == "" || host == "off" {
 						t.Fatalf("ScheduleRouter: %q, %v", host, err)
 					}
-					if again, _ := e.srv.Agents.ScheduleRouter(ctx, r, nil); again != host {
+					if again, _ := e.srv.Agents.ScheduleRouter(ctx, r); again != host {
 						t.Errorf("a scheduled router moved from %s to %s", host, again)
 					}
 					count[host]++
 				}
+				// Zone hints restrict the choice.
+				e.report(rpcapi.AgentTypeL3, "zoned", "az9", false)
+				zr := "5f2c7a6e-0000-4000-8000-0000000000a9"
+				if host, err := e.srv.Agents.ScheduleRouterInZones(ctx, zr, []string{"az9"}); err != nil || host != "zoned" {
+					t.Errorf("ScheduleRouterInZones(az9) = %q, %v; want zoned", host, err)
+				}
+				if err := e.srv.Agents.RemoveL3Router(ctx, e.agentID(rpcapi.AgentTypeL3, "zoned"), zr); err != nil {
+					t.Fatal(err)
+				}
+				e.do(admin, "DELETE", "/v2.0/agents/"+e.agentID(rpcapi.AgentTypeL3, "zoned"), nil).expect(t, 204)
 				if driver == "LeastRoutersScheduler" && fmt.Sprint(count) != "map[l1:3 l2:3 l3:3]" {
 					t.Errorf("least routers: %v, want 3 on each", count)
 				}

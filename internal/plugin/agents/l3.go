@@ -29,11 +29,18 @@ func (p *Plugin) checkRouter(ctx context.Context, routerID string) error {
 
 // ScheduleRouter binds a router to an eligible L3 agent when no agent
 // hosts it yet, choosing by [DEFAULT] router_scheduler_driver (the agent
-// with the fewest routers, or at random), among agents in azHints when
-// any are given; it returns the hosting agent's host, or "" when no agent
-// is eligible. The L3 plugin calls it after creating a router or adding
-// its gateway or first interface.
-func (p *Plugin) ScheduleRouter(ctx context.Context, routerID string, azHints []string) (string, error) {
+// with the fewest routers, or at random), among agents of
+// default_availability_zones when set; it returns the hosting agent's
+// host, or "" when no agent is eligible. The L3 plugin calls it after
+// creating a router or adding its gateway or first interface.
+func (p *Plugin) ScheduleRouter(ctx context.Context, routerID string) (string, error) {
+	return p.ScheduleRouterInZones(ctx, routerID, nil)
+}
+
+// ScheduleRouterInZones is ScheduleRouter for a router with
+// availability_zone_hints (router_availability_zone): only agents in
+// those zones are eligible.
+func (p *Plugin) ScheduleRouterInZones(ctx context.Context, routerID string, azHints []string) (string, error) {
 	if len(azHints) == 0 {
 		azHints = p.opts.DefaultAvailabilityZones
 	}
@@ -146,7 +153,7 @@ func (p *Plugin) RescheduleL3(ctx context.Context) error {
 		return err
 	}
 	for _, m := range moved {
-		if _, err := p.ScheduleRouter(ctx, m.ResourceID, nil); err != nil {
+		if _, err := p.ScheduleRouter(ctx, m.ResourceID); err != nil {
 			p.log.WarnContext(ctx, "rescheduling router failed", "router", m.ResourceID, "error", err)
 		}
 	}
