@@ -134,3 +134,39 @@ func TestConcurrentDHCPScheduling(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkReportState measures one heartbeat of an already registered
+// agent among 1,000 (the steady state of report_state), and listing
+// those 1,000 agents through the API.
+func BenchmarkReportState(b *testing.B) {
+	for _, engine := range []string{"sqlite", "postgresql"} {
+		b.Run(engine, func(b *testing.B) {
+			e := benchEnv(b, engine)
+			ctx := context.Background()
+			const agents = 1000
+			state := func(i int) rpcapi.AgentState {
+				return rpcapi.AgentState{AgentType: rpcapi.AgentTypeLinuxBridge, Binary: "neutron-linuxbridge-agent",
+					Host: fmt.Sprintf("compute-%04d", i), Topic: "N/A", Configurations: map[string]any{"devices": i}}
+			}
+			for i := range agents {
+				if _, err := e.srv.Agents.ReportState(ctx, state(i)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.Run("heartbeat", func(b *testing.B) {
+				i := 0
+				for b.Loop() {
+					if _, err := e.srv.Agents.ReportState(ctx, state(i%agents)); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+			})
+			b.Run("list", func(b *testing.B) {
+				for b.Loop() {
+					e.get(b, "/v2.0/agents")
+				}
+			})
+		})
+	}
+}
