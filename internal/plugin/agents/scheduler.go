@@ -246,6 +246,9 @@ func (p *Plugin) AutoScheduleNetworks(ctx context.Context, host string) error {
 				continue
 			}
 			idx := vacantIndex(bs, p.opts.DHCPAgentsPerNetwork)
+			if idx == 0 {
+				continue
+			}
 			if err := tx.AddBinding(ctx, store.DHCPBindings, id, agent.ID, idx); err != nil {
 				return err
 			}
@@ -555,7 +558,13 @@ func (p *Plugin) NetworkAvailabilityZones(ctx context.Context, tx *store.Tx, net
 	for _, id := range networkIDs {
 		want[id] = true
 	}
-	bs, err := tx.Bindings(ctx, store.DHCPBindings, "", "")
+	// One network (a show) reads its own bindings; a list reads them all
+	// in one query rather than one per network.
+	only := ""
+	if len(networkIDs) == 1 {
+		only = networkIDs[0]
+	}
+	bs, err := tx.Bindings(ctx, store.DHCPBindings, only, "")
 	if err != nil {
 		return nil, err
 	}
