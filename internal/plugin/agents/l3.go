@@ -64,8 +64,7 @@ func (p *Plugin) ScheduleRouterInZones(ctx context.Context, routerID string, azH
 		}
 		var candidates []store.AgentRow
 		for _, a := range agents {
-			if p.eligible(a) && (len(azHints) == 0 || slices.Contains(azHints, a.AvailabilityZone)) &&
-				a.Configurations != "" && !dvrOnly(a) {
+			if p.eligible(a) && (len(azHints) == 0 || slices.Contains(azHints, a.AvailabilityZone)) && !dvrOnly(a) {
 				candidates = append(candidates, a)
 			}
 		}
