@@ -51,6 +51,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.quotas(w, r, parts[1:])
 		return
 	}
+	if s.agentScheduling(w, r, parts) {
+		return
+	}
 	if len(parts) >= 3 {
 		if sc := s.subControllers[parts[0]+"/"+parts[2]]; sc != nil {
 			s.subResource(w, r, sc, parts[1], parts[3:])

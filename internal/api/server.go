@@ -51,6 +51,9 @@ type Options struct {
 	Logger       *slog.Logger
 	// Quotas, when set, serves the quotas extension.
 	Quotas Quotas
+	// AgentScheduler, when set, serves the agent scheduler extensions'
+	// sub-resources (agents/{id}/dhcp-networks …).
+	AgentScheduler AgentScheduler
 	// Healthy reports whether the server can serve (the database answers);
 	// /healthcheck uses it.
 	Healthy func(ctx context.Context) error

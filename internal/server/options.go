@@ -180,6 +180,31 @@ var (
 		"Comma-separated list of <tun_min>:<tun_max> tuples enumerating ranges of GRE tunnel IDs that are available for project network allocation.")
 )
 
+// Agents and agent scheduling (neutron/conf/agent/database/agents_db.py,
+// agentschedulers_db.py, neutron/conf/common.py).
+var (
+	optAgentDownTime = Options.Int("DEFAULT", "agent_down_time", 75,
+		"Seconds to regard the agent is down; should be at least twice report_interval, to be sure the agent is down for good.").Min(1)
+	optEnableNewAgents = Options.Bool("DEFAULT", "enable_new_agents", true,
+		"Agent starts with admin_state_up=False when enable_new_agents=False. In the case, user's resources will not be scheduled automatically to the agent until admin changes admin_state_up to True.")
+	optDHCPAgentsPerNetwork = Options.Int("DEFAULT", "dhcp_agents_per_network", 1,
+		"Number of DHCP agents scheduled to host a tenant network. If this number is greater than 1, the scheduler automatically assigns multiple DHCP agents for a given tenant network, providing high availability for the DHCP service.").Min(1)
+	optNetworkAutoSchedule = Options.Bool("DEFAULT", "network_auto_schedule", true,
+		"Allow auto scheduling networks to DHCP agent.")
+	optAllowAutomaticDHCPFailover = Options.Bool("DEFAULT", "allow_automatic_dhcp_failover", true,
+		"Automatically remove networks from offline DHCP agents.")
+	optRouterSchedulerDriver = Options.String("DEFAULT", "router_scheduler_driver",
+		"neutron.scheduler.l3_agent_scheduler.LeastRoutersScheduler",
+		"Driver to use for scheduling router to a default L3 agent.").
+		Choices("neutron.scheduler.l3_agent_scheduler.LeastRoutersScheduler", "neutron.scheduler.l3_agent_scheduler.ChanceScheduler")
+	optRouterAutoSchedule = Options.Bool("DEFAULT", "router_auto_schedule", true,
+		"Allow auto scheduling of routers to L3 agent.")
+	optAllowAutomaticL3AgentFailover = Options.Bool("DEFAULT", "allow_automatic_l3agent_failover", false,
+		"Automatically reschedule routers from offline L3 agents to online L3 agents.")
+	optDefaultAvailabilityZones = Options.List("DEFAULT", "default_availability_zones", nil,
+		"Default value of availability zone hints. The availability zone aware schedulers use this when the resources availability_zone_hints is empty.")
+)
+
 func init() {
 	Options.Ignore("quotas", "quota_driver")
 	Options.Ignore("quotas", "track_quota_usage")
@@ -187,9 +212,9 @@ func init() {
 	// for them.
 	for _, name := range []string{"api_extensions_path", "api_workers", "rpc_workers", "rpc_state_report_workers",
 		"use_syslog", "log_dir", "log_file", "host", "transport_url", "notify_nova_on_port_status_changes",
-		"notify_nova_on_port_data_changes", "dhcp_agents_per_network",
-		"dns_domain", "external_dns_driver", "agent_down_time", "interface_driver", "verbose",
-		"allow_automatic_l3agent_failover", "auth_url", "rpc_response_timeout"} {
+		"notify_nova_on_port_data_changes",
+		"dns_domain", "external_dns_driver", "interface_driver", "verbose",
+		"auth_url", "rpc_response_timeout", "network_scheduler_driver", "dhcp_load_type"} {
 		Options.Ignore("DEFAULT", name)
 	}
 	for _, s := range []string{"keystone_authtoken", "nova", "placement", "oslo_concurrency",

@@ -18,6 +18,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/auth/keystone"
 	"github.com/neutrino-net/neutrino/internal/config"
 	"github.com/neutrino-net/neutrino/internal/plugin"
+	"github.com/neutrino-net/neutrino/internal/plugin/agents"
 	"github.com/neutrino-net/neutrino/internal/plugin/core"
 	"github.com/neutrino-net/neutrino/internal/plugin/l3"
 	"github.com/neutrino-net/neutrino/internal/plugin/ml2"
@@ -33,10 +34,13 @@ import (
 // plugin provide today, in the order /v2.0/extensions lists them (sorted).
 var coreExtensions = []string{
 	"address-scope",
+	"agent",
 	"allowed-address-pairs",
 	"auto-allocated-topology",
+	"availability_zone",
 	"binding",
 	"default-subnetpools",
+	"dhcp_agent_scheduler",
 	"dvr",
 	"empty-string-filtering",
 	"expose-port-forwarding-in-fip",
@@ -55,6 +59,7 @@ var coreExtensions = []string{
 	"ip_allocation",
 	"l2_adjacency",
 	"l3-ha",
+	"l3_agent_scheduler",
 	"multi-provider",
 	"net-mtu",
 	"net-mtu-writable",
@@ -108,6 +113,10 @@ type Server struct {
 	// SecurityGroups serves the security group RPC calls of firewall
 	// agents (SecurityGroupInfoForDevices); nil without security groups.
 	SecurityGroups *securitygroups.Plugin
+
+	// Agents is the agent registry and schedulers: the RPC server calls
+	// its ReportState and DHCP callbacks, the L3 plugin its ScheduleRouter.
+	Agents *agents.Plugin
 }
 
 // New builds a server from configuration: it opens (and unless disabled,
@@ -188,6 +197,18 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		reg.Register(r)
 	}
 	quotas := quota.New(st, quotaResources(cfg))
+	agentsPlugin := agents.New(st, defs, agents.Options{
+		AgentDownTime:                 time.Duration(cfg.Int(optAgentDownTime)) * time.Second,
+		EnableNewAgents:               cfg.Bool(optEnableNewAgents),
+		DHCPAgentsPerNetwork:          cfg.Int(optDHCPAgentsPerNetwork),
+		NetworkAutoSchedule:           cfg.Bool(optNetworkAutoSchedule),
+		AllowAutomaticDHCPFailover:    cfg.Bool(optAllowAutomaticDHCPFailover),
+		RouterSchedulerDriver:         cfg.String(optRouterSchedulerDriver),
+		RouterAutoSchedule:            cfg.Bool(optRouterAutoSchedule),
+		AllowAutomaticL3AgentFailover: cfg.Bool(optAllowAutomaticL3AgentFailover),
+		DefaultAvailabilityZones:      cfg.List(optDefaultAvailabilityZones),
+		Logger:                        logger,
+	})
 	ml2Plugin, err := ml2.New(st, defs, ml2Opts)
 	if err != nil {
 		st.Close()
@@ -195,6 +216,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	}
 	corePlugin := core.New(st, defs, core.Options{
 		ML2:                 ml2Plugin,
+		NetworkZones:        agentsPlugin.NetworkAvailabilityZones,
 		Quota:               quotas,
 		BaseMAC:             cfg.String(optBaseMAC),
 		AllowOverlappingIPs: cfg.Bool(optAllowOverlappingIPs),
@@ -226,6 +248,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	for coll, h := range ml2Plugin.Handlers() {
 		handlers[coll] = h
 	}
+	agentsPlugin.SetCore(corePlugin.Handlers())
+	for coll, h := range agentsPlugin.Handlers() {
+		handlers[coll] = h
+	}
 
 	authz := authorizer{enforcer}
 	auth := api.NoAuth(authz.isAdmin)
@@ -233,7 +259,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		auth = ksValidator.Middleware(authz.isAdmin)
 	}
 
-	s := &Server{cfg: cfg, log: logger, Store: st, policy: enforcer, SecurityGroups: sgPlugin, ML2: ml2Plugin, L3: l3Plugin}
+	s := &Server{cfg: cfg, log: logger, Store: st, policy: enforcer, SecurityGroups: sgPlugin, ML2: ml2Plugin, L3: l3Plugin, Agents: agentsPlugin}
 	s.API = api.New(api.Options{
 		Resources:          reg,
 		Handlers:           handlers,
@@ -251,9 +277,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 			AllowMethods:     cfg.List(optCORSMethods),
 			AllowHeaders:     cfg.List(optCORSHeaders),
 		},
-		Logger:  logger,
-		Healthy: st.Ping,
-		Quotas:  quotas,
+		Logger:         logger,
+		Healthy:        st.Ping,
+		Quotas:         quotas,
+		AgentScheduler: agentsPlugin,
 	})
 	return s, nil
 }
@@ -277,6 +304,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(l) }()
+	go s.Agents.Run(ctx)
 	s.log.Info("serving Neutron API", "address", l.Addr().String(), "database", s.Store.Engine())
 	select {
 	case err := <-errc:

@@ -29,14 +29,17 @@ type env struct {
 }
 
 // engines runs f once per database engine, as subtests.
-func engines(t *testing.T, f func(t *testing.T, e *env)) {
+func engines(t *testing.T, f func(t *testing.T, e *env)) { enginesWith(t, nil, f) }
+
+// enginesWith is engines with option overrides ("section.name" → value).
+func enginesWith(t *testing.T, overrides map[string]string, f func(t *testing.T, e *env)) {
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()
-		f(t, newEnv(t, "sqlite:///"+filepath.Join(t.TempDir(), "neutrino.sqlite"), nil))
+		f(t, newEnv(t, "sqlite:///"+filepath.Join(t.TempDir(), "neutrino.sqlite"), overrides))
 	})
 	t.Run("postgresql", func(t *testing.T) {
 		t.Parallel()
-		f(t, newEnv(t, pgtest.NewDatabase(t), nil))
+		f(t, newEnv(t, pgtest.NewDatabase(t), overrides))
 	})
 }
 

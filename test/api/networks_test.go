@@ -48,7 +48,7 @@ func TestRootDocuments(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"net-mtu", "external-net", "pagination", "sorting", "filter-validation", "revision-if-match", "project-id"} {
+	for _, want := range []string{"net-mtu", "external-net", "pagination", "sorting", "filter-validation", "revision-if-match", "project-id", "agent", "dhcp_agent_scheduler"} {
 		if !aliases[want] {
 			t.Errorf("extension %s not listed", want)
 		}

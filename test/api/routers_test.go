@@ -2,10 +2,7 @@ package api_test
 
 import (
 	"fmt"
-	"path/filepath"
 	"testing"
-
-	"github.com/neutrino-net/neutrino/internal/testenv/pgtest"
 )
 
 // l3Topology is an external network with a subnet and a project's
@@ -26,18 +23,6 @@ func (e *env) l3Setup(as *caller, extCIDR, cidr string) l3Topology {
 	sub := e.portSubnet(as, net["id"].(string), map[string]any{"cidr": cidr})
 	return l3Topology{extNet: ext["id"].(string), extSubnet: extSub["id"].(string),
 		net: net["id"].(string), subnet: sub["id"].(string), subnetCIDR: cidr}
-}
-
-// enginesWith is engines with option overrides.
-func enginesWith(t *testing.T, overrides map[string]string, f func(t *testing.T, e *env)) {
-	t.Run("sqlite", func(t *testing.T) {
-		t.Parallel()
-		f(t, newEnv(t, "sqlite:///"+filepath.Join(t.TempDir(), "neutrino.sqlite"), overrides))
-	})
-	t.Run("postgresql", func(t *testing.T) {
-		t.Parallel()
-		f(t, newEnv(t, pgtest.NewDatabase(t), overrides))
-	})
 }
 
 // overlapping lets subnets of different networks overlap, as router

@@ -35,6 +35,9 @@ type Options struct {
 	// (for tests of the core alone) leaves networks without segments and
 	// ports unbound.
 	ML2 *ml2.Plugin
+	// NetworkZones, when set, gives networks' availability_zones: the
+	// zones of the DHCP agents hosting each (the agents plugin).
+	NetworkZones func(ctx context.Context, tx *store.Tx, networkIDs []string) (map[string][]string, error)
 }
 
 // Plugin is the core plugin.
@@ -179,6 +182,9 @@ func (p *Plugin) afterReadNetworks(ctx context.Context, tx *store.Tx, nets []*re
 		if err := p.opts.ML2.AfterReadNetworks(ctx, tx, nets); err != nil {
 			return err
 		}
+	}
+	if err := p.networkZones(ctx, tx, nets); err != nil {
+		return err
 	}
 	return p.networkSharing(ctx, tx, nets)
 }
@@ -374,6 +380,30 @@ func (p *Plugin) networkAddressScopes(ctx context.Context, tx *store.Tx, nets []
 		for _, sc := range scopes[n.ID()] {
 			n.Set(fmt.Sprintf("ipv%d_address_scope", sc.IPVersion), sc.ScopeID)
 		}
+	}
+	return nil
+}
+
+// networkZones fills availability_zones from the DHCP agents hosting
+// each network.
+func (p *Plugin) networkZones(ctx context.Context, tx *store.Tx, nets []*resource.Object) error {
+	if p.opts.NetworkZones == nil || nets[0].Resource().Attr("availability_zones") == nil {
+		return nil
+	}
+	ids := make([]string, len(nets))
+	for i, n := range nets {
+		ids[i] = n.ID()
+	}
+	zones, err := p.opts.NetworkZones(ctx, tx, ids)
+	if err != nil {
+		return fmt.Errorf("availability zones of networks: %w", err)
+	}
+	for _, n := range nets {
+		z := zones[n.ID()]
+		if z == nil {
+			z = []string{}
+		}
+		n.Set("availability_zones", z)
 	}
 	return nil
 }

@@ -17,8 +17,6 @@ const (
 	MethodL2HostSnapshot            = "get_host_snapshot"
 	FloodingMAC                     = "00:00:00:00:00:00"
 	FloodingIP                      = "0.0.0.0"
-	AgentTypeLinuxBridge            = "Linux bridge agent"
-	AgentTypeDHCP                   = "DHCP agent"
 	ProvisioningEntityL2            = "L2"
 	ProvisioningEntityDHCP          = "DHCP"
 	AgentConfigTunnelingIP          = "tunneling_ip"
