@@ -242,6 +242,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		Quota:               quotas,
 	})
 	corePlugin.SetServiceGuard(l3Plugin)
+	l3Plugin.SetScheduler(agentsPlugin)
+	agentsPlugin.SetRouters(l3Plugin)
 	for coll, h := range l3Plugin.Handlers() {
 		handlers[coll] = h
 	}

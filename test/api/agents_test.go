@@ -597,3 +597,23 @@ func TestAgentListPaging(t *testing.T) {
 	e.do(admin, "GET", "/v2.0/availability_zones/az-p1", nil).expect(t, 404)
 	e.do(admin, "POST", "/v2.0/availability_zones", map[string]any{"availability_zone": map[string]any{}}).expect(t, 405)
 }
+
+// TestRouterScheduledOnCreate: a new router lands on an alive L3 agent
+// at once, and deleting it drops the binding, through the L3 plugin's
+// scheduler wiring rather than the scheduling API.
+func TestRouterScheduledOnCreate(t *testing.T) {
+	engines(t, func(t *testing.T, e *env) {
+		e.report(rpcapi.AgentTypeL3, "l3-host", "nova", true)
+		agent := e.agentID(rpcapi.AgentTypeL3, "l3-host")
+		router := e.do(member1, "POST", "/v2.0/routers", map[string]any{"router": map[string]any{"name": "r"}}).
+			expect(t, 201).obj(t, "router")["id"].(string)
+		hosting := e.do(admin, "GET", "/v2.0/routers/"+router+"/l3-agents", nil).expect(t, 200).list(t, "agents")
+		if got := ids(hosting); len(got) != 1 || got[0] != agent {
+			t.Fatalf("router hosted by %v, want [%s]", got, agent)
+		}
+		e.do(member1, "DELETE", "/v2.0/routers/"+router, nil).expect(t, 204)
+		if left := e.do(admin, "GET", "/v2.0/agents/"+agent+"/l3-routers", nil).expect(t, 200).list(t, "routers"); len(left) != 0 {
+			t.Errorf("agent still hosts %v after the router's delete", ids(left))
+		}
+	})
+}

@@ -18,12 +18,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"slices"
 	"sort"
 	"time"
 
 	"github.com/neutrino-net/neutrino/internal/apidef"
+	"github.com/neutrino-net/neutrino/internal/fault"
 	"github.com/neutrino-net/neutrino/internal/ipam"
 	"github.com/neutrino-net/neutrino/internal/plugin"
 	"github.com/neutrino-net/neutrino/internal/plugin/generic"
@@ -81,6 +83,9 @@ type Plugin struct {
 	fips     *generic.Handler
 	pfs      *generic.Handler
 	handlers map[string]plugin.Handler
+
+	// scheduler places routers on L3 agents; nil without agents.
+	scheduler Scheduler
 }
 
 // New returns the L3 plugin serving the given (already restricted)
@@ -288,4 +293,53 @@ func visibleMap(o *resource.Object) map[string]any {
 		m["tenant_id"] = o.Get("project_id")
 	}
 	return m
+}
+
+// Scheduler places routers on L3 agents; the agents plugin implements it.
+type Scheduler interface {
+	ScheduleRouterInZones(ctx context.Context, routerID string, azHints []string) (string, error)
+	// UnbindRouter drops a router's agent bindings inside its delete.
+	UnbindRouter(ctx context.Context, tx *store.Tx, routerID string) error
+}
+
+// SetScheduler installs the L3 agent scheduler; call it before serving.
+func (p *Plugin) SetScheduler(s Scheduler) { p.scheduler = s }
+
+// Create creates routers and, once they are committed, places each on an
+// L3 agent, as Neutron's L3 scheduler does when a router appears. A
+// router no agent can take yet stays unscheduled: an L3 agent that
+// starts later picks it up (router_auto_schedule).
+func (h *routers) Create(ctx context.Context, objs []*resource.Object) ([]*resource.Object, error) {
+	out, err := h.Handler.Create(ctx, objs)
+	if err != nil || h.p.scheduler == nil {
+		return out, err
+	}
+	for _, r := range out {
+		hints, _ := r.Get("availability_zone_hints").([]string)
+		if _, err := h.p.scheduler.ScheduleRouterInZones(ctx, r.ID(), hints); err != nil {
+			slog.WarnContext(ctx, "router created but not scheduled to an L3 agent", "router_id", r.ID(), "error", err)
+		}
+	}
+	return out, nil
+}
+
+// RouterExists reports whether a router with id exists (the agents
+// plugin's router scheduling API asks).
+func (p *Plugin) RouterExists(ctx context.Context, id string) (bool, error) {
+	_, err := p.routers.Get(ctx, id)
+	if fault.Is(err, "RouterNotFound") {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// RouterIDs lists every router's id, for auto-scheduling.
+func (p *Plugin) RouterIDs(ctx context.Context) ([]string, error) {
+	var ids []string
+	err := p.store.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		ids, err = tx.Strings(ctx, apidef.Routers, "id", "", nil)
+		return err
+	})
+	return ids, err
 }

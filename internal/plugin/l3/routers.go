@@ -297,6 +297,11 @@ func (p *Plugin) beforeDeleteRouter(ctx context.Context, tx *store.Tx, r *resour
 			return err
 		}
 	}
+	if p.scheduler != nil {
+		if err := p.scheduler.UnbindRouter(ctx, tx, r.ID()); err != nil {
+			return err
+		}
+	}
 	return p.notifyDeleted(ctx, tx, r.ID())
 }
 
