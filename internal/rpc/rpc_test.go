@@ -30,8 +30,8 @@ func TestCall(t *testing.T) {
 			"missing": func(context.Context, json.RawMessage) (any, error) {
 				return nil, fault.New(404, "NetworkNotFound", "Network %s could not be found.", "n1")
 			},
-			"plain": func(context.Context, json.RawMessage) (any, error) { return nil, errors.New("boom") },
-			"panics": func(context.Context, json.RawMessage) (any, error) { panic("kaput") },
+			"plain":   func(context.Context, json.RawMessage) (any, error) { return nil, errors.New("boom") },
+			"panics":  func(context.Context, json.RawMessage) (any, error) { panic("kaput") },
 			"nothing": func(context.Context, json.RawMessage) (any, error) { return nil, nil },
 		})
 		if err != nil {
