@@ -187,12 +187,20 @@ type HandlerFunc func(ctx context.Context, args json.RawMessage) (any, error)
 type Handlers map[string]HandlerFunc
 
 // Serve consumes topic: calls and casts reach one of the topic's
-// consumers (a queue group), fanouts every consumer. Each message runs in
-// its own goroutine, so a slow handler does not hold up the topic. A
-// method without a handler answers an UnsupportedVersion-like
-// "NoSuchMethod" remote error, as oslo.messaging's dispatcher does.
+// consumers (a queue group), fanouts every consumer. Each call runs in its
+// own goroutine, so a slow call does not hold up the topic (a thousand
+// agents' report_state); casts and fanouts run one at a time in the
+// order they were sent, so an agent sees a port's updates in order. A
+// method without a handler answers a "NoSuchMethod" remote error, as
+// oslo.messaging's dispatcher does.
 func (b *Bus) Serve(topic string, handlers Handlers) error {
-	h := func(m *nats.Msg) { go b.dispatch(topic, handlers, m) }
+	h := func(m *nats.Msg) {
+		if m.Reply == "" {
+			b.dispatch(topic, handlers, m)
+			return
+		}
+		go b.dispatch(topic, handlers, m)
+	}
 	direct, err := b.nc.QueueSubscribe(b.subject(topic), topic, h)
 	if err != nil {
 		return fmt.Errorf("serve topic %s: %w", topic, err)
