@@ -64,6 +64,9 @@ type Handler struct {
 	Quota Quota
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
+	// Notify, when set, hears of every create, update and delete inside
+	// its transaction, to record notifications to agents (see Notifier).
+	Notify Notifier
 }
 
 var _ plugin.Handler = (*Handler)(nil)
@@ -164,7 +167,15 @@ func (g *Handler) Create(ctx context.Context, objs []*resource.Object) ([]*resou
 				}
 			}
 		}
-		return g.afterRead(ctx, tx, objs)
+		if err := g.afterRead(ctx, tx, objs); err != nil {
+			return err
+		}
+		for _, o := range objs {
+			if err := g.notify(ctx, tx, ActionCreate, nil, o); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -199,7 +210,10 @@ func (g *Handler) Update(ctx context.Context, id string, patch *resource.Object,
 			}
 		}
 		updated = next
-		return g.afterRead(ctx, tx, []*resource.Object{next})
+		if err := g.afterRead(ctx, tx, []*resource.Object{next}); err != nil {
+			return err
+		}
+		return g.notify(ctx, tx, ActionUpdate, old, next)
 	})
 	if err != nil {
 		return nil, err
@@ -248,7 +262,7 @@ func (g *Handler) Delete(ctx context.Context, id string, ifRevision int) error {
 			}
 			return fmt.Errorf("delete %s %s: %w", g.Res.Name, id, err)
 		}
-		return nil
+		return g.notify(ctx, tx, ActionDelete, old, nil)
 	})
 }
 
