@@ -35,7 +35,7 @@ func (p *part) Handlers(host string) map[string]rpc.Handlers {
 	return map[string]rpc.Handlers{rpcapi.TopicDHCPAgent: h, rpcapi.HostTopic(rpcapi.TopicDHCPAgent, host): h}
 }
 func (*part) Run(ctx context.Context, _ *rpc.Bus) error { <-ctx.Done(); return nil }
-func (p *part) Revived()                                 { p.revived <- struct{}{} }
+func (p *part) Revived()                                { p.revived <- struct{}{} }
 
 // registry is a stand-in agents plugin: it keeps the reports it got and
 // answers as Neutron's create_or_update_agent does.
@@ -122,7 +122,9 @@ func TestAgentRegistersAndHeartbeats(t *testing.T) {
 		// The server's notifications reach the part: by fanout and on its
 		// host topic, not on another host's.
 		for _, send := range []func() error{
-			func() error { return srvBus.Fanout(ctx, rpcapi.TopicDHCPAgent, "network_create_end", map[string]any{"n": 1}) },
+			func() error {
+				return srvBus.Fanout(ctx, rpcapi.TopicDHCPAgent, "network_create_end", map[string]any{"n": 1})
+			},
 			func() error {
 				return srvBus.Cast(ctx, rpcapi.HostTopic(rpcapi.TopicDHCPAgent, "host-a"), "network_create_end", map[string]any{"n": 2})
 			},
