@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/neutrino-net/neutrino/internal/config"
 	"github.com/neutrino-net/neutrino/internal/rpc"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
 )
@@ -56,11 +57,12 @@ type Reviver interface {
 
 // Env is what a part's factory may read.
 type Env struct {
-	Host   string
+	// Host is [DEFAULT] host.
+	Host string
+	// Config is the loaded configuration; a part reads the options it
+	// registered in server.Options (one registry for the one binary).
+	Config *config.Config
 	Logger *slog.Logger
-	// Option reads a part's configuration option "section.name"; ok is
-	// false when the option is not set.
-	Option func(section, name string) (value string, ok bool)
 }
 
 // Factory builds a part.

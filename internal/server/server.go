@@ -19,9 +19,14 @@ import (
 	"github.com/neutrino-net/neutrino/internal/config"
 	"github.com/neutrino-net/neutrino/internal/plugin"
 	"github.com/neutrino-net/neutrino/internal/plugin/core"
+	"github.com/neutrino-net/neutrino/internal/plugin/generic"
 	"github.com/neutrino-net/neutrino/internal/policy"
 	"github.com/neutrino-net/neutrino/internal/quota"
 	"github.com/neutrino-net/neutrino/internal/reqctx"
+	"github.com/neutrino-net/neutrino/internal/rpc"
+	"github.com/neutrino-net/neutrino/internal/rpc/notify"
+	"github.com/neutrino-net/neutrino/internal/rpc/outbox"
+	"github.com/neutrino-net/neutrino/internal/rpc/rpcserver"
 	"github.com/neutrino-net/neutrino/internal/resource"
 	"github.com/neutrino-net/neutrino/internal/store"
 )
@@ -68,6 +73,19 @@ type Server struct {
 	Store  *store.Store
 	API    *api.Server
 	policy *policy.Enforcer
+
+	// Outbox records notifications to agents in the writing transaction;
+	// plugins take it as their generic.Outbox.
+	Outbox *outbox.Outbox
+	// Notifier records agents' notifications of network, subnet and port
+	// changes; set its DHCP (scheduler) and Segments before serving.
+	Notifier *notify.Notifier
+	// RPC dispatches the agents' calls; set its areas before StartRPC.
+	RPC *rpcserver.Dispatcher
+	// Bus is the message bus once StartRPC has run.
+	Bus *rpc.Bus
+
+	stopRPC func()
 }
 
 // New builds a server from configuration: it opens (and unless disabled,
@@ -156,6 +174,13 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	for coll, h := range corePlugin.Handlers() {
 		handlers[coll] = h
 	}
+	ob := outbox.New()
+	notifier := &notify.Notifier{Outbox: ob}
+	for _, coll := range []string{apidef.Networks, apidef.Subnets, apidef.Ports} {
+		if g, ok := handlers[coll].(interface{ Generic() *generic.Handler }); ok {
+			g.Generic().Notify = notifier
+		}
+	}
 
 	authz := authorizer{enforcer}
 	auth := api.NoAuth(authz.isAdmin)
@@ -163,7 +188,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		auth = ksValidator.Middleware(authz.isAdmin)
 	}
 
-	s := &Server{cfg: cfg, log: logger, Store: st, policy: enforcer}
+	s := &Server{cfg: cfg, log: logger, Store: st, policy: enforcer,
+		Outbox: ob, Notifier: notifier, RPC: &rpcserver.Dispatcher{}}
 	s.API = api.New(api.Options{
 		Resources:          reg,
 		Handlers:           handlers,
@@ -188,8 +214,14 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	return s, nil
 }
 
-// Close releases the database.
-func (s *Server) Close() error { return s.Store.Close() }
+// Close stops the RPC side (if started) and releases the database.
+func (s *Server) Close() error {
+	if s.stopRPC != nil {
+		s.stopRPC()
+		s.stopRPC = nil
+	}
+	return s.Store.Close()
+}
 
 // Addr is the configured listen address.
 func (s *Server) Addr() string {
