@@ -23,11 +23,11 @@ import (
 	"github.com/neutrino-net/neutrino/internal/policy"
 	"github.com/neutrino-net/neutrino/internal/quota"
 	"github.com/neutrino-net/neutrino/internal/reqctx"
+	"github.com/neutrino-net/neutrino/internal/resource"
 	"github.com/neutrino-net/neutrino/internal/rpc"
 	"github.com/neutrino-net/neutrino/internal/rpc/notify"
 	"github.com/neutrino-net/neutrino/internal/rpc/outbox"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcserver"
-	"github.com/neutrino-net/neutrino/internal/resource"
 	"github.com/neutrino-net/neutrino/internal/store"
 )
 
