@@ -19,7 +19,9 @@ import (
 // hosts is a DHCP scheduler with a fixed answer per network.
 type hosts map[string][]string
 
-func (h hosts) DHCPHosts(_ context.Context, _ *store.Tx, netID string) ([]string, error) { return h[netID], nil }
+func (h hosts) DHCPHosts(_ context.Context, _ *store.Tx, netID string) ([]string, error) {
+	return h[netID], nil
+}
 
 // segments answers one VXLAN segment for every port.
 type segments struct{}
