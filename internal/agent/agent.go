@@ -129,6 +129,9 @@ type Options struct {
 	AvailabilityZone string
 	// Logger receives the agent's events; nil discards them.
 	Logger *slog.Logger
+	// Observe, when set, hears of every report_state round trip: how
+	// long it took and whether it failed (metrics, the load test).
+	Observe func(agentType string, took time.Duration, err error)
 }
 
 // Agent runs parts on one host.
@@ -255,7 +258,12 @@ func (a *Agent) Report(ctx context.Context, p Part, startFlag bool) (string, err
 		"time":        time.Now().UTC().Format("2006-01-02T15:04:05.000000"),
 	}
 	var raw json.RawMessage
-	if err := a.bus.Call(ctx, rpcapi.TopicReports, "report_state", args, &raw); err != nil {
+	start := time.Now()
+	err := a.bus.Call(ctx, rpcapi.TopicReports, "report_state", args, &raw)
+	if a.opts.Observe != nil {
+		a.opts.Observe(p.AgentType(), time.Since(start), err)
+	}
+	if err != nil {
 		return "", err
 	}
 	var status string

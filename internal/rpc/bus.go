@@ -284,6 +284,9 @@ func (b *Bus) Close() error {
 	b.subs = nil
 	b.mu.Unlock()
 	var errs []error
+	if !b.nc.IsConnected() {
+		subs = nil // nothing can drain through a broken connection
+	}
 	for _, s := range subs {
 		if err := s.Drain(); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 			errs = append(errs, err)
