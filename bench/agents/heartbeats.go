@@ -14,7 +14,21 @@ import (
 // part of Neutrino owns the agents table): it decodes Neutron's
 // report_state arguments and upserts the agent's row in a benchmark
 // table, one write transaction per report as the real one takes.
-type heartbeats struct{ st *store.Store }
+type heartbeats struct {
+	st *store.Store
+	// mode is "tx" (one write transaction per report, as Neutron does),
+	// "batch" (reports arriving together share one transaction: group
+	// commit) or "none" (no database: the bus and dispatch alone).
+	mode  string
+	queue chan *beat
+}
+
+// beat is one report waiting for its batch's transaction.
+type beat struct {
+	agentType, host, conf string
+	status               string
+	done                 chan error
+}
 
 func (h *heartbeats) init(ctx context.Context) error {
 	return h.st.Write(ctx, func(tx *store.Tx) error {
@@ -46,23 +60,68 @@ func (h *heartbeats) ReportState(ctx context.Context, args json.RawMessage) (any
 		return nil, rpc.Remote("InvalidInput", "report_state: %v", err)
 	}
 	s := a.AgentState.AgentState
-	now := time.Now().UTC().Format(time.RFC3339Nano)
-	status := "alive"
-	err := h.st.Write(ctx, func(tx *store.Tx) error {
-		n, err := tx.Exec(ctx, `UPDATE bench_agent_heartbeats SET configurations = ?, heartbeat_at = ? WHERE agent_type = ? AND host = ?`,
-			string(s.Configurations), now, s.AgentType, s.Host)
-		if err != nil || n > 0 {
-			return err
-		}
-		status = "new"
-		_, err = tx.Exec(ctx, `INSERT INTO bench_agent_heartbeats (agent_type, host, configurations, heartbeat_at, started_at)
-			VALUES (?, ?, ?, ?, ?)`, s.AgentType, s.Host, string(s.Configurations), now, now)
-		return err
-	})
+	b := &beat{agentType: s.AgentType, host: s.Host, conf: string(s.Configurations), done: make(chan error, 1)}
+	var err error
+	switch h.mode {
+	case "none":
+		return "alive", nil
+	case "batch":
+		h.queue <- b
+		err = <-b.done
+	default:
+		err = h.st.Write(ctx, func(tx *store.Tx) error { return h.upsert(ctx, tx, b) })
+	}
 	if err != nil {
 		return nil, fmt.Errorf("report_state of %s on %s: %w", s.AgentType, s.Host, err)
 	}
-	return status, nil
+	return b.status, nil
+}
+
+func (h *heartbeats) upsert(ctx context.Context, tx *store.Tx, b *beat) error {
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	b.status = "alive"
+	n, err := tx.Exec(ctx, `UPDATE bench_agent_heartbeats SET configurations = ?, heartbeat_at = ? WHERE agent_type = ? AND host = ?`,
+		b.conf, now, b.agentType, b.host)
+	if err != nil || n > 0 {
+		return err
+	}
+	b.status = "new"
+	_, err = tx.Exec(ctx, `INSERT INTO bench_agent_heartbeats (agent_type, host, configurations, heartbeat_at, started_at)
+		VALUES (?, ?, ?, ?, ?)`, b.agentType, b.host, b.conf, now, now)
+	return err
+}
+
+// batcher writes the queued reports, each batch in one transaction.
+func (h *heartbeats) batcher(ctx context.Context) {
+	for {
+		var batch []*beat
+		select {
+		case <-ctx.Done():
+			return
+		case b := <-h.queue:
+			batch = append(batch, b)
+		}
+	more:
+		for len(batch) < 500 {
+			select {
+			case b := <-h.queue:
+				batch = append(batch, b)
+			default:
+				break more
+			}
+		}
+		err := h.st.Write(ctx, func(tx *store.Tx) error {
+			for _, b := range batch {
+				if err := h.upsert(ctx, tx, b); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		for _, b := range batch {
+			b.done <- err
+		}
+	}
 }
 
 func (h *heartbeats) rows(ctx context.Context) (int, error) {

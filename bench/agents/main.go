@@ -53,6 +53,8 @@ type Config struct {
 	Duration  time.Duration
 	DB        string // empty: a temporary SQLite file
 	Transport string // empty: the server's embedded NATS on a free port
+	// Write is how the server stores heartbeats: tx, batch or none.
+	Write string
 }
 
 // Result is the benchmark's output line.
@@ -62,6 +64,7 @@ type Result struct {
 	DurationS     float64 `json:"duration_s"`
 	Engine        string  `json:"engine"`
 	Transport     string  `json:"transport"`
+	Write         string  `json:"write"`
 	Reports       int     `json:"reports"`
 	Errors        int     `json:"errors"`
 	ReportsPerSec float64 `json:"reports_per_s"`
@@ -71,6 +74,7 @@ type Result struct {
 	ServerCPUS    float64 `json:"server_cpu_s"`
 	ServerCPUPct  float64 `json:"server_cpu_pct"`
 	ServerRows    int     `json:"server_heartbeat_rows"`
+	AgentsCPUS    float64 `json:"agents_cpu_s"`
 }
 
 func main() {
@@ -87,6 +91,7 @@ func main() {
 	flag.DurationVar(&c.Duration, "duration", 30*time.Second, "measured time, after every agent registered")
 	flag.StringVar(&c.DB, "db", "", "database connection (default: a temporary SQLite file)")
 	flag.StringVar(&c.Transport, "transport", "", "transport_url of an external NATS (default: the server's embedded NATS)")
+	flag.StringVar(&c.Write, "write", "tx", "heartbeat writes: tx (a transaction per report), batch (group commit), none")
 	flag.Parse()
 	res, err := Run(context.Background(), c, os.Stderr)
 	if err != nil {
@@ -113,6 +118,9 @@ func Run(ctx context.Context, c Config, progress io.Writer) (*Result, error) {
 	defer os.RemoveAll(dir)
 	if c.DB == "" {
 		c.DB = "sqlite:///" + filepath.Join(dir, "bench.sqlite")
+	}
+	if c.Write == "" {
+		c.Write = "tx"
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -193,7 +201,9 @@ func Run(ctx context.Context, c Config, progress io.Writer) (*Result, error) {
 	measuring = true
 	mu.Unlock()
 	start := time.Now()
+	agentsCPU0 := cpuTime()
 	time.Sleep(c.Duration)
+	agentsCPU := cpuTime() - agentsCPU0
 	mu.Lock()
 	measuring = false
 	mu.Unlock()
@@ -230,7 +240,7 @@ func Run(ctx context.Context, c Config, progress io.Writer) (*Result, error) {
 	}
 	return &Result{
 		Agents: c.Agents, IntervalMS: c.Interval.Milliseconds(), DurationS: wall.Seconds(),
-		Engine: engine, Transport: transport,
+		Engine: engine, Transport: transport, Write: c.Write, AgentsCPUS: agentsCPU.Seconds(),
 		Reports: len(latencies), Errors: failures, ReportsPerSec: float64(len(latencies)) / wall.Seconds(),
 		P50MS: pct(0.50), P99MS: pct(0.99), MaxMS: pct(1),
 		ServerCPUS: rep.CPU, ServerCPUPct: 100 * rep.CPU / rep.Wall, ServerRows: rep.Rows,
@@ -271,10 +281,11 @@ func serve(spec string) error {
 	if _, err := st.Migrate(ctx); err != nil {
 		return err
 	}
-	hb := &heartbeats{st: st}
+	hb := &heartbeats{st: st, mode: c.Write, queue: make(chan *beat, 4096)}
 	if err := hb.init(ctx); err != nil {
 		return err
 	}
+	go hb.batcher(ctx)
 	bus, err := rpc.Open(ctx, rpc.Options{TransportURL: c.Transport, EmbeddedPort: -1, Name: "bench-server",
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	if err != nil {
