@@ -162,6 +162,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		reg.Register(r)
 	}
 	quotas := quota.New(st, quotaResources(cfg))
+	// Plugins record their agents' notifications here (generic.Outbox).
+	ob := outbox.New()
 	corePlugin := core.New(st, defs, core.Options{
 		Quota:               quotas,
 		GlobalPhysnetMTU:    cfg.Int(optGlobalPhysnetMTU),
@@ -174,7 +176,6 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	for coll, h := range corePlugin.Handlers() {
 		handlers[coll] = h
 	}
-	ob := outbox.New()
 	notifier := &notify.Notifier{Outbox: ob}
 	for _, coll := range []string{apidef.Networks, apidef.Subnets, apidef.Ports} {
 		if g, ok := handlers[coll].(interface{ Generic() *generic.Handler }); ok {
