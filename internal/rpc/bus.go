@@ -19,6 +19,9 @@ import (
 // DefaultTimeout is oslo.messaging's rpc_response_timeout default.
 const DefaultTimeout = 60 * time.Second
 
+// DefaultWorkers is oslo.messaging's executor_thread_pool_size default.
+const DefaultWorkers = 64
+
 // Options configure a Bus.
 type Options struct {
 	// TransportURL is [DEFAULT] transport_url: "nats://[user:pass@]host:port
@@ -36,6 +39,10 @@ type Options struct {
 	CredsFile   string
 	// Timeout bounds Call; zero means DefaultTimeout.
 	Timeout time.Duration
+	// Workers bounds the calls one Serve handles at once (oslo.messaging's
+	// executor_thread_pool_size); zero means DefaultWorkers. Calls beyond
+	// it wait their turn rather than pile onto the database.
+	Workers int
 	// Name names the connection in the NATS server's monitoring.
 	Name string
 	// Logger receives connection events; nil discards them.
@@ -49,6 +56,7 @@ type Bus struct {
 	ns      *natsserver.Server
 	prefix  string
 	timeout time.Duration
+	workers int
 	log     *slog.Logger
 
 	mu     sync.Mutex
@@ -59,9 +67,12 @@ type Bus struct {
 // Open connects to the bus: to the cluster named by TransportURL, or to a
 // NATS server it starts in this process.
 func Open(ctx context.Context, o Options) (*Bus, error) {
-	b := &Bus{timeout: o.Timeout, log: o.Logger}
+	b := &Bus{timeout: o.Timeout, workers: o.Workers, log: o.Logger}
 	if b.timeout <= 0 {
 		b.timeout = DefaultTimeout
+	}
+	if b.workers <= 0 {
+		b.workers = DefaultWorkers
 	}
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
@@ -327,7 +338,7 @@ func (b *Bus) InProcess(name string, logger *slog.Logger) (*Bus, error) {
 	if logger == nil {
 		logger = b.log
 	}
-	return &Bus{nc: nc, prefix: b.prefix, timeout: b.timeout, log: logger}, nil
+	return &Bus{nc: nc, prefix: b.prefix, timeout: b.timeout, workers: b.workers, log: logger}, nil
 }
 
 // SetTimeout changes the Call timeout; zero keeps it.

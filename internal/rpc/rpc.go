@@ -187,19 +187,25 @@ type HandlerFunc func(ctx context.Context, args json.RawMessage) (any, error)
 type Handlers map[string]HandlerFunc
 
 // Serve consumes topic: calls and casts reach one of the topic's
-// consumers (a queue group), fanouts every consumer. Each call runs in its
-// own goroutine, so a slow call does not hold up the topic (a thousand
-// agents' report_state); casts and fanouts run one at a time in the
-// order they were sent, so an agent sees a port's updates in order. A
-// method without a handler answers a "NoSuchMethod" remote error, as
-// oslo.messaging's dispatcher does.
+// consumers (a queue group), fanouts every consumer. Calls run
+// concurrently, up to the bus's Workers at once, so a slow call does not
+// hold up the topic (a thousand agents' report_state) and a burst queues
+// instead of piling onto the database; casts and fanouts run one at a
+// time in the order they were sent, so an agent sees a port's updates in
+// order. A method without a handler answers a "NoSuchMethod" remote
+// error, as oslo.messaging's dispatcher does.
 func (b *Bus) Serve(topic string, handlers Handlers) error {
+	sem := make(chan struct{}, b.workers)
 	h := func(m *nats.Msg) {
 		if m.Reply == "" {
 			b.dispatch(topic, handlers, m)
 			return
 		}
-		go b.dispatch(topic, handlers, m)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			b.dispatch(topic, handlers, m)
+		}()
 	}
 	direct, err := b.nc.QueueSubscribe(b.subject(topic), topic, h)
 	if err != nil {

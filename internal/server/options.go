@@ -153,6 +153,8 @@ var (
 		"The network address and optional user credentials for connecting to the messaging backend, in URL format: nats://[user:pass@]host:port[,[user:pass@]host2:port2][/virtual_host]. Empty: the server embeds a NATS server (see [nats] embedded_host and embedded_port) and agents must be given its address.").Secret()
 	optRPCResponseTimeout = Options.Int("DEFAULT", "rpc_response_timeout", 60,
 		"Seconds to wait for a response from a call.").Min(1)
+	optExecutorThreadPoolSize = Options.Int("DEFAULT", "executor_thread_pool_size", 64,
+		"Size of executor thread pool when executor is threading or eventlet: here, how many calls of one topic the server (or an agent) handles at once.").Min(1)
 	optHost = Options.String("DEFAULT", "host", "",
 		"Hostname to be used by the Neutron server, agents and services running on this machine. All the agents and services running on this machine must use the same host value. Empty means the operating system's host name.")
 
@@ -241,6 +243,7 @@ func BusOptions(cfg *config.Config, name string, logger *slog.Logger) rpc.Option
 		TLSKeyFile:   cfg.String(optNATSTLSKeyFile),
 		CredsFile:    cfg.String(optNATSCredsFile),
 		Timeout:      time.Duration(cfg.Int(optRPCResponseTimeout)) * time.Second,
+		Workers:      cfg.Int(optExecutorThreadPoolSize),
 		Name:         name,
 		Logger:       logger,
 	}
