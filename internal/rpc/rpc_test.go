@@ -268,3 +268,38 @@ func TestExternalConnectFailsClearly(t *testing.T) {
 		t.Errorf("error %q: want the address named and the password hidden", msg)
 	}
 }
+
+// TestCallsBoundedByWorkers: a consumer handles at most Workers calls at
+// once; the rest wait their turn and still get answered.
+func TestCallsBoundedByWorkers(t *testing.T) {
+	tr := &rpctest.Transport{Name: "embedded"}
+	srv := tr.Open(t, func(o *rpc.Options) { o.Workers = 3 })
+	cli := tr.Open(t)
+	var running, peak atomic.Int32
+	if err := srv.Serve("q-busy", rpc.Handlers{"work": func(context.Context, json.RawMessage) (any, error) {
+		n := running.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+		running.Add(-1)
+		return nil, nil
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if err := cli.Call(context.Background(), "q-busy", "work", nil, nil); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if p := peak.Load(); p != 3 {
+		t.Errorf("at most %d calls ran at once, want 3", p)
+	}
+}
