@@ -26,8 +26,8 @@ type heartbeats struct {
 // beat is one report waiting for its batch's transaction.
 type beat struct {
 	agentType, host, conf string
-	status               string
-	done                 chan error
+	status                string
+	done                  chan error
 }
 
 func (h *heartbeats) init(ctx context.Context) error {
