@@ -3,6 +3,7 @@
 //
 //	neutrino server --config-file /etc/neutron/neutron.conf
 //	neutrino all-in-one [--config-file F]
+//	neutrino agent --config-file F
 //	neutrino db upgrade --config-file F
 //	neutrino config generate-sample
 //	neutrino policy generate-sample
@@ -19,9 +20,11 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/neutrino-net/neutrino/internal/agent"
 	"github.com/neutrino-net/neutrino/internal/config"
 	"github.com/neutrino-net/neutrino/internal/policy"
 	"github.com/neutrino-net/neutrino/internal/reqctx"
+	"github.com/neutrino-net/neutrino/internal/rpc"
 	"github.com/neutrino-net/neutrino/internal/server"
 	"github.com/neutrino-net/neutrino/internal/store"
 )
@@ -34,6 +37,7 @@ const usage = `usage: neutrino <command> [options]
 commands:
   server       run the Neutron API server (--config-file F, --config-dir D)
   all-in-one   run everything in one process on embedded defaults
+  agent        run the agent of this host (--config-file F; needs [DEFAULT] transport_url)
   db upgrade   apply database schema migrations (--config-file F)
   db version   print the database schema version (--config-file F)
   config generate-sample   print a sample configuration file
@@ -59,9 +63,11 @@ func run(args []string) error {
 		fmt.Println("neutrino", version)
 		return nil
 	case "server":
-		return serve(args, nil)
+		return serve(args, false)
 	case "all-in-one":
-		return serve(args, allInOneDefaults())
+		return serve(args, true)
+	case "agent":
+		return runAgent(args)
 	case "db":
 		return db(args)
 	case "config":
@@ -105,6 +111,9 @@ func allInOneDefaults() map[string]string {
 		"ml2.project_network_types": "vxlan",
 		"ml2_type_vxlan.vni_ranges": "1:1000",
 		"ml2.mechanism_drivers":     "linuxbridge,l2population",
+		// The all-in-one agent connects in-process; a listener would only
+		// invite clashes with a nats-server already on 4222.
+		"nats.embedded_port": "0",
 	}
 }
 
@@ -128,7 +137,13 @@ func loadConfig(args []string, overrides map[string]string, logger *slog.Logger)
 	return cfg, rest, nil
 }
 
-func serve(args []string, overrides map[string]string) error {
+// serve runs the API server and its RPC side; all-in-one adds the
+// zero-setup defaults and the in-process agent.
+func serve(args []string, allInOne bool) error {
+	var overrides map[string]string
+	if allInOne {
+		overrides = allInOneDefaults()
+	}
 	logger := newLogger(false)
 	cfg, rest, err := loadConfig(args, overrides, logger)
 	if err != nil {
@@ -148,7 +163,49 @@ func serve(args []string, overrides map[string]string) error {
 		return err
 	}
 	defer srv.Close()
+	if err := srv.StartRPC(ctx, allInOne); err != nil {
+		return err
+	}
 	return srv.ListenAndServe(ctx)
+}
+
+// runAgent runs this host's agent: its parts, heartbeating to the server
+// over the bus named by [DEFAULT] transport_url.
+func runAgent(args []string) error {
+	logger := newLogger(false)
+	cfg, rest, err := loadConfig(args, nil, logger)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return fmt.Errorf("unexpected arguments: %q", rest)
+	}
+	if server.Debug(cfg) {
+		logger = newLogger(true)
+	}
+	slog.SetDefault(logger)
+	busOpts := server.BusOptions(cfg, "", logger)
+	if busOpts.TransportURL == "" {
+		return errors.New("config: [DEFAULT] transport_url is not set: point the agent at the server's message bus (nats://server:4222)")
+	}
+	host, interval, az := server.AgentOptions(cfg)
+	parts, err := agent.Build(agent.Env{Host: host, Config: cfg, Logger: logger}, nil)
+	if err != nil {
+		return err
+	}
+	if len(parts) == 0 {
+		return errors.New("this build has no agent parts (L2, DHCP) to run")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	busOpts.Name = "neutrino-agent:" + host
+	bus, err := rpc.Open(ctx, busOpts)
+	if err != nil {
+		return err
+	}
+	defer bus.Close()
+	logger.Info("agent starting", "host", host, "parts", len(parts), "report_interval", interval)
+	return agent.New(bus, agent.Options{Host: host, ReportInterval: interval, AvailabilityZone: az, Logger: logger}, parts...).Run(ctx)
 }
 
 func db(args []string) error {

@@ -381,3 +381,43 @@ func TestAllInOne(t *testing.T) {
 	}
 	second.stop(t)
 }
+
+// TestAgentRefusesWithoutBusOrParts: the agent needs the server's bus,
+// and a build with data-plane parts.
+func TestAgentRefusesWithoutBusOrParts(t *testing.T) {
+	for _, c := range []struct{ conf, want string }{
+		{"[DEFAULT]\nhost = h1\n", "[DEFAULT] transport_url is not set"},
+		{"[DEFAULT]\ntransport_url = rabbit://guest:guest@h1:5672/\n", "no agent parts"},
+	} {
+		r := neutrino(t, "agent", "--config-file", writeConfig(t, c.conf))
+		if r.code == 0 || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("agent with %q: exit %d, stderr %q; want failure mentioning %q", c.conf, r.code, r.stderr, c.want)
+		}
+	}
+}
+
+// TestServerBusListens: the server's embedded bus listens where [nats]
+// says, and shuts down with the server.
+func TestServerBusListens(t *testing.T) {
+	port := freePort(t)
+	busPort := freePort(t)
+	conf := writeConfig(t, fmt.Sprintf("[DEFAULT]\nbind_host = 127.0.0.1\nbind_port = %d\nauth_strategy = noauth\n"+
+		"[database]\nconnection = sqlite:///%s\n[nats]\nembedded_port = %d\n",
+		port, filepath.Join(t.TempDir(), "n.sqlite"), busPort))
+	p := startNeutrino(t, "server", "--config-file", conf)
+	p.waitReady(t, fmt.Sprintf("http://127.0.0.1:%d", port))
+	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", busPort), 2*time.Second)
+	if err != nil {
+		p.stop(t)
+		t.Fatalf("embedded bus not listening: %v\n%s", err, p.stderr.String())
+	}
+	c.Close()
+	p.stop(t)
+	if !strings.Contains(p.stderr.String(), fmt.Sprintf("bus=nats://127.0.0.1:%d", busPort)) {
+		t.Errorf("log does not name the bus address:\n%s", p.stderr.String())
+	}
+	if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", busPort), time.Second); err == nil {
+		c.Close()
+		t.Error("embedded bus still listening after the server stopped")
+	}
+}

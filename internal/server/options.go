@@ -1,6 +1,13 @@
 package server
 
-import "github.com/neutrino-net/neutrino/internal/config"
+import (
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/neutrino-net/neutrino/internal/config"
+	"github.com/neutrino-net/neutrino/internal/rpc"
+)
 
 // Options is the registry of every configuration option the server reads,
 // with Neutron's section and option names and defaults.
@@ -205,22 +212,63 @@ var (
 		"Default value of availability zone hints. The availability zone aware schedulers use this when the resources availability_zone_hints is empty.")
 )
 
+// The message bus ([DEFAULT] transport_url, [nats]) and the agent
+// ([agent]); `neutrino agent` reads the same options.
+var (
+	optTransportURL = Options.String("DEFAULT", "transport_url", "",
+		"The network address and optional user credentials for connecting to the messaging backend, in URL format: nats://[user:pass@]host:port[,[user:pass@]host2:port2][/virtual_host]. Empty: the server embeds a NATS server (see [nats] embedded_host and embedded_port) and agents must be given its address.").Secret()
+	optRPCResponseTimeout = Options.Int("DEFAULT", "rpc_response_timeout", 60,
+		"Seconds to wait for a response from a call.").Min(1)
+	optExecutorThreadPoolSize = Options.Int("DEFAULT", "executor_thread_pool_size", 64,
+		"Size of executor thread pool when executor is threading or eventlet: here, how many calls of one topic the server (or an agent) handles at once.").Min(1)
+	optHost = Options.String("DEFAULT", "host", "",
+		"Hostname to be used by the Neutron server, agents and services running on this machine. All the agents and services running on this machine must use the same host value. Empty means the operating system's host name.")
+
+	optNATSEmbeddedHost = Options.String("nats", "embedded_host", "127.0.0.1",
+		"Address the embedded NATS server listens on for agents when [DEFAULT] transport_url is empty. Listening beyond loopback exposes the bus without authentication; use an external NATS cluster with TLS and credentials for multi-host deployments.")
+	optNATSEmbeddedPort = Options.Int("nats", "embedded_port", 4222,
+		"Port of the embedded NATS server; 0 accepts in-process connections only (all-in-one's in-process agent), -1 picks a free port.").Min(-1).Max(65535)
+	optNATSTLSCAFile = Options.String("nats", "tls_ca_file", "",
+		"PEM file of the certificate authorities that sign the external NATS servers' certificates (TLS with transport_url).")
+	optNATSTLSCertFile = Options.String("nats", "tls_cert_file", "",
+		"PEM client certificate presented to the external NATS servers (mutual TLS); needs tls_key_file.")
+	optNATSTLSKeyFile = Options.String("nats", "tls_key_file", "",
+		"PEM private key of tls_cert_file.")
+	optNATSCredsFile = Options.String("nats", "creds_file", "",
+		"NATS credentials file (user JWT and NKey seed) for the external NATS servers, instead of user:pass@ in transport_url.")
+
+	optAgentReportInterval = Options.Float("agent", "report_interval", 30,
+		"Seconds between agents reporting state to server; should be less than agent_down_time, best if it is half or less than agent_down_time.").Min(0)
+	optAgentAvailabilityZone = Options.String("agent", "availability_zone", "nova",
+		"Availability zone of this node.")
+	optAgentInProcess = Options.Bool("agent", "in_process", false,
+		"all-in-one runs an agent in the server's process (Neutrino extension).")
+)
+
 func init() {
 	Options.Ignore("quotas", "quota_driver")
 	Options.Ignore("quotas", "track_quota_usage")
 	// Accepted for compatibility with Neutron's files; Neutrino has no use
 	// for them.
 	for _, name := range []string{"api_extensions_path", "api_workers", "rpc_workers", "rpc_state_report_workers",
-		"use_syslog", "log_dir", "log_file", "host", "transport_url", "notify_nova_on_port_status_changes",
+		"use_syslog", "log_dir", "log_file", "notify_nova_on_port_status_changes",
 		"notify_nova_on_port_data_changes",
 		"dns_domain", "external_dns_driver", "interface_driver", "verbose",
-		"auth_url", "rpc_response_timeout", "network_scheduler_driver", "dhcp_load_type"} {
+		"auth_url", "network_scheduler_driver", "dhcp_load_type"} {
 		Options.Ignore("DEFAULT", name)
 	}
 	for _, s := range []string{"keystone_authtoken", "nova", "placement", "oslo_concurrency",
-		"oslo_messaging_rabbit", "oslo_messaging_notifications", "agent", "experimental",
+		"oslo_messaging_rabbit", "oslo_messaging_notifications", "experimental",
 		"securitygroup", "ovs", "linux_bridge", "vxlan", "ovn", "privsep", "healthcheck"} {
 		Options.IgnoreSection(s)
+	}
+	// Neutron's other [agent] options, read by agents Neutrino does not
+	// have (OVS) or not yet.
+	for _, name := range []string{"root_helper", "root_helper_daemon", "use_helper_for_ns_read", "polling_interval",
+		"log_agent_heartbeats", "check_child_processes_action", "check_child_processes_interval", "extensions",
+		"comment_iptables_rules", "debug_iptables_rules", "kill_scripts_path", "tunnel_types", "l2_population",
+		"arp_responder", "enable_distributed_routing", "dscp", "dscp_inherit"} {
+		Options.Ignore("agent", name)
 	}
 	Options.Ignore("oslo_middleware", "http_basic_auth_user_file")
 	Options.Ignore("database", "max_pool_size")
@@ -235,3 +283,37 @@ func Debug(cfg *config.Config) bool { return cfg.Bool(optDebug) }
 
 // Connection reports [database] connection.
 func Connection(cfg *config.Config) string { return cfg.String(optConnection) }
+
+// Host reports [DEFAULT] host, or the operating system's host name.
+func Host(cfg *config.Config) string {
+	if h := cfg.String(optHost); h != "" {
+		return h
+	}
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "localhost"
+	}
+	return h
+}
+
+// BusOptions are the message bus options of cfg.
+func BusOptions(cfg *config.Config, name string, logger *slog.Logger) rpc.Options {
+	return rpc.Options{
+		TransportURL: cfg.String(optTransportURL),
+		EmbeddedHost: cfg.String(optNATSEmbeddedHost),
+		EmbeddedPort: cfg.Int(optNATSEmbeddedPort),
+		TLSCAFile:    cfg.String(optNATSTLSCAFile),
+		TLSCertFile:  cfg.String(optNATSTLSCertFile),
+		TLSKeyFile:   cfg.String(optNATSTLSKeyFile),
+		CredsFile:    cfg.String(optNATSCredsFile),
+		Timeout:      time.Duration(cfg.Int(optRPCResponseTimeout)) * time.Second,
+		Workers:      cfg.Int(optExecutorThreadPoolSize),
+		Name:         name,
+		Logger:       logger,
+	}
+}
+
+// AgentOptions are the agent runtime options of cfg.
+func AgentOptions(cfg *config.Config) (host string, reportInterval time.Duration, availabilityZone string) {
+	return Host(cfg), time.Duration(cfg.Float(optAgentReportInterval) * float64(time.Second)), cfg.String(optAgentAvailabilityZone)
+}

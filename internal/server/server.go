@@ -20,6 +20,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/plugin"
 	"github.com/neutrino-net/neutrino/internal/plugin/agents"
 	"github.com/neutrino-net/neutrino/internal/plugin/core"
+	"github.com/neutrino-net/neutrino/internal/plugin/generic"
 	"github.com/neutrino-net/neutrino/internal/plugin/l3"
 	"github.com/neutrino-net/neutrino/internal/plugin/ml2"
 	"github.com/neutrino-net/neutrino/internal/plugin/securitygroups"
@@ -27,6 +28,10 @@ import (
 	"github.com/neutrino-net/neutrino/internal/quota"
 	"github.com/neutrino-net/neutrino/internal/reqctx"
 	"github.com/neutrino-net/neutrino/internal/resource"
+	"github.com/neutrino-net/neutrino/internal/rpc"
+	"github.com/neutrino-net/neutrino/internal/rpc/notify"
+	"github.com/neutrino-net/neutrino/internal/rpc/outbox"
+	"github.com/neutrino-net/neutrino/internal/rpc/rpcserver"
 	"github.com/neutrino-net/neutrino/internal/store"
 )
 
@@ -117,6 +122,19 @@ type Server struct {
 	// Agents is the agent registry and schedulers: the RPC server calls
 	// its ReportState and DHCP callbacks, the L3 plugin its ScheduleRouter.
 	Agents *agents.Plugin
+
+	// Outbox records notifications to agents in the writing transaction;
+	// plugins take it as their generic.Outbox.
+	Outbox *outbox.Outbox
+	// Notifier records agents' notifications of network, subnet and port
+	// changes; set its DHCP (scheduler) and Segments before serving.
+	Notifier *notify.Notifier
+	// RPC dispatches the agents' calls; set its areas before StartRPC.
+	RPC *rpcserver.Dispatcher
+	// Bus is the message bus once StartRPC has run.
+	Bus *rpc.Bus
+
+	stopRPC func()
 }
 
 // New builds a server from configuration: it opens (and unless disabled,
@@ -197,6 +215,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		reg.Register(r)
 	}
 	quotas := quota.New(st, quotaResources(cfg))
+	// Plugins record their agents' notifications here (generic.Outbox).
+	ob := outbox.New()
 	agentsPlugin := agents.New(st, defs, agents.Options{
 		AgentDownTime:                 time.Duration(cfg.Int(optAgentDownTime)) * time.Second,
 		EnableNewAgents:               cfg.Bool(optEnableNewAgents),
@@ -227,7 +247,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	for coll, h := range corePlugin.Handlers() {
 		handlers[coll] = h
 	}
-	sgPlugin := securitygroups.New(st, defs, securitygroups.Options{Quota: quotas})
+	sgPlugin := securitygroups.New(st, defs, securitygroups.Options{Quota: quotas, Outbox: ob})
 	if sgPlugin != nil {
 		corePlugin.SetPortSecurityGroups(sgPlugin)
 		for coll, h := range sgPlugin.Handlers() {
@@ -240,6 +260,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		L3HA:                cfg.Bool(optL3HA),
 		MaxRoutes:           cfg.Int(optQuotaRouterRoute),
 		Quota:               quotas,
+		Outbox:              ob,
 	})
 	corePlugin.SetServiceGuard(l3Plugin)
 	l3Plugin.SetScheduler(agentsPlugin)
@@ -254,6 +275,12 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	for coll, h := range agentsPlugin.Handlers() {
 		handlers[coll] = h
 	}
+	notifier := &notify.Notifier{Outbox: ob, DHCP: agentsPlugin}
+	for _, coll := range []string{apidef.Networks, apidef.Subnets, apidef.Ports} {
+		if g, ok := handlers[coll].(interface{ Generic() *generic.Handler }); ok {
+			g.Generic().Notify = notifier
+		}
+	}
 
 	authz := authorizer{enforcer}
 	auth := api.NoAuth(authz.isAdmin)
@@ -261,7 +288,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		auth = ksValidator.Middleware(authz.isAdmin)
 	}
 
-	s := &Server{cfg: cfg, log: logger, Store: st, policy: enforcer, SecurityGroups: sgPlugin, ML2: ml2Plugin, L3: l3Plugin, Agents: agentsPlugin}
+	s := &Server{cfg: cfg, log: logger, Store: st, policy: enforcer,
+		SecurityGroups: sgPlugin, ML2: ml2Plugin, L3: l3Plugin, Agents: agentsPlugin,
+		Outbox: ob, Notifier: notifier, RPC: &rpcserver.Dispatcher{}}
+	s.wireAgents()
 	s.API = api.New(api.Options{
 		Resources:          reg,
 		Handlers:           handlers,
@@ -287,8 +317,14 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 	return s, nil
 }
 
-// Close releases the database.
-func (s *Server) Close() error { return s.Store.Close() }
+// Close stops the RPC side (if started) and releases the database.
+func (s *Server) Close() error {
+	if s.stopRPC != nil {
+		s.stopRPC()
+		s.stopRPC = nil
+	}
+	return s.Store.Close()
+}
 
 // Addr is the configured listen address.
 func (s *Server) Addr() string {

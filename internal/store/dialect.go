@@ -100,7 +100,8 @@ func (postgresDialect) rebind(q string) string {
 
 func (postgresDialect) ddl(stmt string) string {
 	// SQLite's affinity rules accept these names; PostgreSQL wants its own.
-	return strings.NewReplacer("BLOB", "BYTEA").Replace(stmt)
+	return strings.NewReplacer("BLOB", "BYTEA",
+		"INTEGER PRIMARY KEY AUTOINCREMENT", "BIGSERIAL PRIMARY KEY").Replace(stmt)
 }
 
 func (postgresDialect) retryable(err error) bool {

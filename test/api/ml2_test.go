@@ -259,7 +259,7 @@ func TestMultiProviderNetworks(t *testing.T) {
 // agents is an in-test agents registry.
 type agents map[string][]mech.Agent // host → agents
 
-func (a agents) AliveAgents(_ context.Context, host, agentType string) ([]mech.Agent, error) {
+func (a agents) AliveAgents(_ context.Context, _ *store.Tx, host, agentType string) ([]mech.Agent, error) {
 	var out []mech.Agent
 	for h, as := range a {
 		if host != "" && h != host {

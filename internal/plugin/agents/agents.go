@@ -248,12 +248,20 @@ func toAgent(r store.AgentRow) Agent {
 // when empty), whatever their admin state, as ML2 port binding needs
 // them: Neutron binds to agents that are alive, not necessarily enabled.
 func (p *Plugin) AliveAgents(ctx context.Context, host, agentType string) ([]Agent, error) {
-	var rows []store.AgentRow
+	var out []Agent
 	err := p.store.Read(ctx, func(tx *store.Tx) error {
 		var err error
-		rows, err = tx.Agents(ctx, agentType, host)
+		out, err = p.AliveAgentsIn(ctx, tx, host, agentType)
 		return err
 	})
+	return out, err
+}
+
+// AliveAgentsIn is AliveAgents inside tx, for plugins deciding inside a
+// write (ML2 binding a port): a second transaction there would wait on
+// the first on SQLite's single writer.
+func (p *Plugin) AliveAgentsIn(ctx context.Context, tx *store.Tx, host, agentType string) ([]Agent, error) {
+	rows, err := tx.Agents(ctx, agentType, host)
 	if err != nil {
 		return nil, fmt.Errorf("alive agents on %s: %w", host, err)
 	}

@@ -994,7 +994,7 @@ func (p *Plugin) DeletePortIn(ctx context.Context, tx *store.Tx, port *resource.
 	if err := p.releasePort(ctx, tx, port); err != nil {
 		return err
 	}
-	return tx.Delete(ctx, p.defs[apidef.Ports], port.ID())
+	return genericOf(p.handlers[apidef.Ports]).DeleteIn(ctx, tx, port)
 }
 
 func (p *Plugin) beforeDeletePort(ctx context.Context, tx *store.Tx, o *resource.Object) error {

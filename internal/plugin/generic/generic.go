@@ -64,6 +64,9 @@ type Handler struct {
 	Quota Quota
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
+	// Notify, when set, hears of every create, update and delete inside
+	// its transaction, to record notifications to agents (see Notifier).
+	Notify Notifier
 }
 
 var _ plugin.Handler = (*Handler)(nil)
@@ -143,7 +146,15 @@ func (g *Handler) Create(ctx context.Context, objs []*resource.Object) ([]*resou
 				return err
 			}
 		}
-		return g.afterRead(ctx, tx, objs)
+		if err := g.afterRead(ctx, tx, objs); err != nil {
+			return err
+		}
+		for _, o := range objs {
+			if err := g.notify(ctx, tx, ActionCreate, nil, o); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -191,8 +202,22 @@ func (g *Handler) CreateIn(ctx context.Context, tx *store.Tx, o *resource.Object
 	if err := g.afterRead(ctx, tx, []*resource.Object{o}); err != nil {
 		return nil, err
 	}
+	if err := g.notify(ctx, tx, ActionCreate, nil, o); err != nil {
+		return nil, err
+	}
 	g.finish(o)
 	return o, nil
+}
+
+// DeleteIn removes the stored object old inside tx without the delete
+// hooks, for objects a plugin removes on behalf of another resource (a
+// router's ports); agents hear of it as of any delete. The caller has
+// released what old holds and commits.
+func (g *Handler) DeleteIn(ctx context.Context, tx *store.Tx, old *resource.Object) error {
+	if err := tx.Delete(ctx, g.Res, old.ID()); err != nil {
+		return fmt.Errorf("delete %s %s: %w", g.Res.Name, old.ID(), err)
+	}
+	return g.notify(ctx, tx, ActionDelete, old, nil)
 }
 
 // Update implements plugin.Handler.
@@ -242,7 +267,10 @@ func (g *Handler) update(ctx context.Context, tx *store.Tx, old, patch *resource
 			return nil, err
 		}
 	}
-	return next, g.afterRead(ctx, tx, []*resource.Object{next})
+	if err := g.afterRead(ctx, tx, []*resource.Object{next}); err != nil {
+		return nil, err
+	}
+	return next, g.notify(ctx, tx, ActionUpdate, old, next)
 }
 
 // Write stores patch onto old inside tx, bumping revision_number and
@@ -285,7 +313,7 @@ func (g *Handler) Delete(ctx context.Context, id string, ifRevision int) error {
 			}
 			return fmt.Errorf("delete %s %s: %w", g.Res.Name, id, err)
 		}
-		return nil
+		return g.notify(ctx, tx, ActionDelete, old, nil)
 	})
 }
 

@@ -145,7 +145,7 @@ func (p *Plugin) addDHCPBlock(ctx context.Context, tx *store.Tx, port *resource.
 	if err != nil || n == 0 {
 		return err
 	}
-	dhcp, err := agents.AliveAgents(ctx, "", rpcapi.AgentTypeDHCP)
+	dhcp, err := agents.AliveAgents(ctx, tx, "", rpcapi.AgentTypeDHCP)
 	if err != nil {
 		return fmt.Errorf("ml2: find DHCP agents: %w", err)
 	}

@@ -83,3 +83,13 @@ func DHCPDeviceID(networkID, host string) string {
 	u[8] = u[8]&0x3f | 0x80
 	return fmt.Sprintf("dhcp%x-%x-%x-%x-%x-%s", u[0:4], u[4:6], u[6:8], u[8:10], u[10:16], networkID)
 }
+
+// MethodDHCPReadyOnPorts is the DHCP agent's report that the given ports'
+// leases are in place (Neutron's dhcp_ready_on_ports), which completes
+// their DHCP provisioning.
+const MethodDHCPReadyOnPorts = "dhcp_ready_on_ports"
+
+// DHCPReadyArgs is the arguments of dhcp_ready_on_ports.
+type DHCPReadyArgs struct {
+	PortIDs []string `json:"port_ids"`
+}

@@ -14,7 +14,7 @@ const (
 	MethodUpdateDeviceDown          = "update_device_down"
 	MethodFDBAdd                    = "add_fdb_entries"
 	MethodFDBRemove                 = "remove_fdb_entries"
-	MethodL2HostSnapshot            = "get_host_snapshot"
+	MethodL2HostSnapshot            = "get_snapshot"
 	FloodingMAC                     = "00:00:00:00:00:00"
 	FloodingIP                      = "0.0.0.0"
 	ProvisioningEntityL2            = "L2"

@@ -8,6 +8,7 @@ import (
 
 	"github.com/neutrino-net/neutrino/internal/plugin/ml2/types"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
+	"github.com/neutrino-net/neutrino/internal/store"
 )
 
 // The l2population driver tells L2 agents where each port of a tunnelled
@@ -59,11 +60,11 @@ func (d *l2pop) DeletePortPrecommit(ctx context.Context, pc *PortContext) error 
 }
 
 // tunnelIP is the tunnel endpoint of the L2 agent on host, "" if unknown.
-func tunnelIP(ctx context.Context, agents AgentLookup, host string) (string, error) {
+func tunnelIP(ctx context.Context, tx *store.Tx, agents AgentLookup, host string) (string, error) {
 	if agents == nil || host == "" {
 		return "", nil
 	}
-	as, err := agents.AliveAgents(ctx, host, rpcapi.AgentTypeLinuxBridge)
+	as, err := agents.AliveAgents(ctx, tx, host, rpcapi.AgentTypeLinuxBridge)
 	if err != nil {
 		return "", fmt.Errorf("l2population: agents on %s: %w", host, err)
 	}
@@ -87,7 +88,7 @@ func flooding() [2]string { return [2]string{rpcapi.FloodingMAC, rpcapi.Flooding
 
 func (d *l2pop) added(ctx context.Context, pc *PortContext) error {
 	host := pc.Host()
-	ip, err := tunnelIP(ctx, pc.Agents, host)
+	ip, err := tunnelIP(ctx, pc.Tx, pc.Agents, host)
 	if err != nil || ip == "" {
 		return err
 	}
@@ -133,7 +134,7 @@ func (d *l2pop) added(ctx context.Context, pc *PortContext) error {
 		}
 		sort.Strings(hosts)
 		for _, h := range hosts {
-			hip, err := tunnelIP(ctx, pc.Agents, h)
+			hip, err := tunnelIP(ctx, pc.Tx, pc.Agents, h)
 			if err != nil {
 				return err
 			}
@@ -161,7 +162,7 @@ func (d *l2pop) added(ctx context.Context, pc *PortContext) error {
 // removed announces that the port left host (went down, moved or was
 // deleted).
 func (d *l2pop) removed(ctx context.Context, pc *PortContext, host string, seg types.Segment) error {
-	ip, err := tunnelIP(ctx, pc.Agents, host)
+	ip, err := tunnelIP(ctx, pc.Tx, pc.Agents, host)
 	if err != nil || ip == "" {
 		return err
 	}

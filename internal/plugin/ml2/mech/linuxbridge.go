@@ -37,7 +37,7 @@ func (d linuxBridge) BindPort(ctx context.Context, pc *PortContext) error {
 	if pc.Agents == nil {
 		return nil
 	}
-	agents, err := pc.Agents.AliveAgents(ctx, pc.Host(), rpcapi.AgentTypeLinuxBridge)
+	agents, err := pc.Agents.AliveAgents(ctx, pc.Tx, pc.Host(), rpcapi.AgentTypeLinuxBridge)
 	if err != nil {
 		return fmt.Errorf("linuxbridge: find agents on %s: %w", pc.Host(), err)
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/plugin/ml2/types"
 	"github.com/neutrino-net/neutrino/internal/resource"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
+	"github.com/neutrino-net/neutrino/internal/store"
 )
 
 func TestReaches(t *testing.T) {
@@ -41,7 +42,7 @@ func TestReaches(t *testing.T) {
 
 type lookup []Agent
 
-func (l lookup) AliveAgents(_ context.Context, host, agentType string) ([]Agent, error) {
+func (l lookup) AliveAgents(_ context.Context, _ *store.Tx, host, agentType string) ([]Agent, error) {
 	var out []Agent
 	for _, a := range l {
 		if a.Host == host && a.Type == agentType {

@@ -28,7 +28,7 @@ type Agent struct {
 // AgentLookup finds alive agents. An empty host means any host. A nil
 // AgentLookup means no agents: no port can be bound.
 type AgentLookup interface {
-	AliveAgents(ctx context.Context, host, agentType string) ([]Agent, error)
+	AliveAgents(ctx context.Context, tx *store.Tx, host, agentType string) ([]Agent, error)
 }
 
 // NetworkContext is a network change as drivers see it.

@@ -1,0 +1,234 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/neutrino-net/neutrino/internal/plugin/agents"
+	"github.com/neutrino-net/neutrino/internal/plugin/l3"
+	"github.com/neutrino-net/neutrino/internal/plugin/ml2"
+	"github.com/neutrino-net/neutrino/internal/plugin/ml2/mech"
+	"github.com/neutrino-net/neutrino/internal/plugin/securitygroups"
+	"github.com/neutrino-net/neutrino/internal/rpc"
+	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
+	"github.com/neutrino-net/neutrino/internal/rpc/rpcserver"
+	"github.com/neutrino-net/neutrino/internal/store"
+)
+
+// wireAgents connects the plugins to each other and to the agents'
+// side: ML2 binds ports through the agents registry and records its
+// l2population notifications in the outbox, and the RPC dispatcher
+// serves each area's calls from its plugin.
+func (s *Server) wireAgents() {
+	s.ML2.SetAgents(agentLookup{s.Agents})
+	s.ML2.SetOutbox(s.Outbox)
+	s.RPC.L2 = l2Area{s.ML2}
+	s.RPC.Agents = agentsArea{s.Agents}
+	s.RPC.DHCP = dhcpArea{s.Agents, s.ML2}
+	s.RPC.L3 = l3Area{s.L3, s.Agents}
+	if s.SecurityGroups != nil {
+		s.RPC.SecurityGroups = sgArea{s.SecurityGroups}
+	}
+}
+
+// decode reads an RPC method's keyword arguments; malformed ones are the
+// caller's error.
+func decode[T any](raw json.RawMessage) (T, error) {
+	var v T
+	if len(raw) == 0 {
+		return v, nil
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return v, rpc.Remote("InvalidInput", "malformed arguments: %v", err)
+	}
+	return v, nil
+}
+
+// agentLookup adapts the agents registry to ML2's view of agents.
+type agentLookup struct{ p *agents.Plugin }
+
+func (l agentLookup) AliveAgents(ctx context.Context, tx *store.Tx, host, agentType string) ([]mech.Agent, error) {
+	var as []agents.Agent
+	var err error
+	if tx != nil {
+		as, err = l.p.AliveAgentsIn(ctx, tx, host, agentType)
+	} else {
+		as, err = l.p.AliveAgents(ctx, host, agentType)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]mech.Agent, 0, len(as))
+	for _, a := range as {
+		if !a.AdminStateUp {
+			continue
+		}
+		out = append(out, mech.Agent{ID: a.ID, Host: a.Host, Type: a.Type, Configurations: a.Configurations})
+	}
+	return out, nil
+}
+
+type l2Area struct{ p *ml2.Plugin }
+
+func (a l2Area) GetDeviceDetails(ctx context.Context, raw json.RawMessage) (any, error) {
+	r, err := decode[rpcapi.DeviceRequest](raw)
+	if err != nil {
+		return nil, err
+	}
+	return a.p.GetDeviceDetails(ctx, r.Device, r.AgentID, r.Host)
+}
+
+func (a l2Area) GetDevicesDetailsList(ctx context.Context, raw json.RawMessage) (any, error) {
+	r, err := decode[rpcapi.DevicesRequest](raw)
+	if err != nil {
+		return nil, err
+	}
+	return a.p.GetDevicesDetailsList(ctx, r.Devices, r.AgentID, r.Host)
+}
+
+func (a l2Area) UpdateDeviceUp(ctx context.Context, raw json.RawMessage) (any, error) {
+	r, err := decode[rpcapi.DeviceRequest](raw)
+	if err != nil {
+		return nil, err
+	}
+	return nil, a.p.UpdateDeviceUp(ctx, r.Device, r.AgentID, r.Host)
+}
+
+func (a l2Area) UpdateDeviceDown(ctx context.Context, raw json.RawMessage) (any, error) {
+	r, err := decode[rpcapi.DeviceRequest](raw)
+	if err != nil {
+		return nil, err
+	}
+	return a.p.UpdateDeviceDown(ctx, r.Device, r.AgentID, r.Host)
+}
+
+func (a l2Area) Snapshot(ctx context.Context, raw json.RawMessage) (any, error) {
+	r, err := decode[rpcapi.HostArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	return a.p.HostSnapshot(ctx, r.Host)
+}
+
+type agentsArea struct{ p *agents.Plugin }
+
+func (a agentsArea) ReportState(ctx context.Context, raw json.RawMessage) (any, error) {
+	r, err := decode[rpcapi.ReportStateArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	return a.p.ReportState(ctx, r.AgentState.AgentState)
+}
+
+type dhcpArea struct {
+	p   *agents.Plugin
+	ml2 *ml2.Plugin
+}
+
+var _ rpcserver.Extra = dhcpArea{}
+
+func (a dhcpArea) GetActiveNetworksInfo(ctx context.Context, raw json.RawMessage) (any, error) {
+	r, err := decode[rpcapi.HostArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	return a.p.GetActiveNetworksInfo(ctx, r.Host)
+}
+
+func (a dhcpArea) GetNetworkInfo(ctx context.Context, raw json.RawMessage) (any, error) {
+	r, err := decode[rpcapi.NetworkArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	return a.p.GetNetworkInfo(ctx, r.Host, r.NetworkID)
+}
+
+func (a dhcpArea) CreateDHCPPort(ctx context.Context, raw json.RawMessage) (any, error) {
+	r, err := decode[rpcapi.CreateDHCPPortArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	return a.p.CreateDHCPPort(ctx, r.Host, r.Port["port"])
+}
+
+func (a dhcpArea) UpdateDHCPPort(ctx context.Context, raw json.RawMessage) (any, error) {
+	r, err := decode[rpcapi.UpdateDHCPPortArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	return a.p.UpdateDHCPPort(ctx, r.Host, r.PortID, r.Port["port"])
+}
+
+func (a dhcpArea) ReleaseDHCPPort(ctx context.Context, raw json.RawMessage) (any, error) {
+	r, err := decode[rpcapi.ReleaseDHCPPortArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	return nil, a.p.ReleaseDHCPPort(ctx, r.Host, r.NetworkID, r.DeviceID)
+}
+
+// RPCMethods serves dhcp_ready_on_ports: the DHCP agent has the ports'
+// leases in place, which lifts their DHCP provisioning block.
+func (a dhcpArea) RPCMethods() rpc.Handlers {
+	return rpc.Handlers{rpcapi.MethodDHCPReadyOnPorts: func(ctx context.Context, raw json.RawMessage) (any, error) {
+		r, err := decode[rpcapi.DHCPReadyArgs](raw)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range r.PortIDs {
+			if err := a.ml2.ProvisioningComplete(ctx, id, rpcapi.ProvisioningEntityDHCP); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	}}
+}
+
+type l3Area struct {
+	p      *l3.Plugin
+	agents *agents.Plugin
+}
+
+func (a l3Area) SyncRouters(ctx context.Context, raw json.RawMessage) (any, error) {
+	r, err := decode[rpcapi.SyncRoutersArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	ids := r.RouterIDs
+	if len(ids) == 0 {
+		if ids, err = a.agents.RouterIDs(ctx, r.Host); err != nil {
+			return nil, err
+		}
+	}
+	return a.p.SyncRouters(ctx, ids)
+}
+
+func (a l3Area) GetRouterIDs(ctx context.Context, raw json.RawMessage) (any, error) {
+	r, err := decode[rpcapi.HostArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	return a.agents.RouterIDs(ctx, r.Host)
+}
+
+func (a l3Area) GetExternalNetworkID(ctx context.Context, _ json.RawMessage) (any, error) {
+	return a.p.ExternalNetworkID(ctx)
+}
+
+func (a l3Area) UpdateFloatingIPStatuses(ctx context.Context, raw json.RawMessage) (any, error) {
+	r, err := decode[rpcapi.UpdateFloatingIPStatusesArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	return nil, a.p.UpdateFloatingIPStatuses(ctx, r.RouterID, r.FIPStatuses)
+}
+
+type sgArea struct{ p *securitygroups.Plugin }
+
+func (a sgArea) SecurityGroupInfoForDevices(ctx context.Context, raw json.RawMessage) (any, error) {
+	r, err := decode[rpcapi.SecurityGroupInfoRequest](raw)
+	if err != nil {
+		return nil, err
+	}
+	return a.p.SecurityGroupInfoForDevices(ctx, r.Devices)
+}

@@ -1,0 +1,141 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// OutboxEntry is one recorded notification awaiting publication.
+type OutboxEntry struct {
+	ID        int64
+	CreatedAt string
+	// Body is the notification as the recorder encoded it (JSON).
+	Body []byte
+}
+
+// AppendOutbox records notification bodies in the transaction, so they
+// commit or roll back with the change they announce.
+func (tx *Tx) AppendOutbox(ctx context.Context, bodies ...[]byte) error {
+	if len(bodies) == 0 {
+		return nil
+	}
+	now := time.Now().UTC().Format(TimeFormat)
+	var b strings.Builder
+	b.WriteString("INSERT INTO rpc_outbox (created_at, body) VALUES ")
+	args := make([]any, 0, 2*len(bodies))
+	for i, body := range bodies {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?)")
+		args = append(args, now, string(body))
+	}
+	if _, err := tx.exec(ctx, b.String(), args...); err != nil {
+		return fmt.Errorf("record %d notification(s) in the outbox: %w", len(bodies), err)
+	}
+	return nil
+}
+
+// DrainOutbox hands up to limit of the oldest recorded notifications to
+// publish, in id order, and deletes them once publish returns nil; an
+// error from publish keeps them for the next drain. It returns how many
+// it published.
+//
+// On PostgreSQL the rows are claimed with SELECT … FOR UPDATE SKIP LOCKED
+// in a transaction held across publish, so several servers draining one
+// database never publish the same row twice (short of a crash between
+// publish and commit, which republishes: delivery is at least once). A
+// SQLite database belongs to one process, whose one publisher drains it;
+// reading outside a transaction there keeps API writes from waiting on
+// the bus.
+func (s *Store) DrainOutbox(ctx context.Context, limit int, publish func(context.Context, []OutboxEntry) error) (int, error) {
+	if s.dialect.name() == "postgresql" {
+		return s.drainClaimed(ctx, limit, publish)
+	}
+	rows, err := s.db.QueryContext(ctx, "SELECT id, created_at, body FROM rpc_outbox ORDER BY id LIMIT ?", limit)
+	if err != nil {
+		return 0, fmt.Errorf("read the outbox: %w", err)
+	}
+	entries, err := scanOutbox(rows)
+	if err != nil || len(entries) == 0 {
+		return 0, err
+	}
+	if err := publish(ctx, entries); err != nil {
+		return 0, err
+	}
+	err = s.Write(ctx, func(tx *Tx) error { return tx.deleteOutbox(ctx, entries) })
+	if err != nil {
+		return 0, err
+	}
+	return len(entries), nil
+}
+
+func (s *Store) drainClaimed(ctx context.Context, limit int, publish func(context.Context, []OutboxEntry) error) (int, error) {
+	sqlTx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("drain the outbox: begin: %w", err)
+	}
+	defer sqlTx.Rollback()
+	rows, err := sqlTx.QueryContext(ctx,
+		"SELECT id, created_at, body FROM rpc_outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED", limit)
+	if err != nil {
+		return 0, fmt.Errorf("claim outbox rows: %w", err)
+	}
+	entries, err := scanOutbox(rows)
+	if err != nil || len(entries) == 0 {
+		return 0, err
+	}
+	if err := publish(ctx, entries); err != nil {
+		return 0, err
+	}
+	tx := &Tx{s: s, tx: sqlTx}
+	if err := tx.deleteOutbox(ctx, entries); err != nil {
+		return 0, err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return 0, fmt.Errorf("drain the outbox: commit: %w", err)
+	}
+	return len(entries), nil
+}
+
+func scanOutbox(rows *sql.Rows) ([]OutboxEntry, error) {
+	defer rows.Close()
+	var out []OutboxEntry
+	for rows.Next() {
+		var e OutboxEntry
+		var body string
+		if err := rows.Scan(&e.ID, &e.CreatedAt, &body); err != nil {
+			return nil, fmt.Errorf("read the outbox: %w", err)
+		}
+		e.Body = []byte(body)
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read the outbox: %w", err)
+	}
+	return out, nil
+}
+
+func (tx *Tx) deleteOutbox(ctx context.Context, entries []OutboxEntry) error {
+	ids := make([]any, len(entries))
+	for i, e := range entries {
+		ids[i] = e.ID
+	}
+	q := "DELETE FROM rpc_outbox WHERE id IN (?" + strings.Repeat(", ?", len(ids)-1) + ")"
+	if _, err := tx.exec(ctx, q, ids...); err != nil {
+		return fmt.Errorf("delete published outbox rows: %w", err)
+	}
+	return nil
+}
+
+// OutboxLen counts the notifications awaiting publication.
+func (s *Store) OutboxLen(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM rpc_outbox").Scan(&n); err != nil {
+		return 0, fmt.Errorf("count the outbox: %w", err)
+	}
+	return n, nil
+}
