@@ -211,12 +211,10 @@ func (p *Plugin) AddL3Router(ctx context.Context, agentID, routerID string) erro
 		if err != nil {
 			return err
 		}
-		for _, b := range bs {
-			if b.AgentID == agentID {
-				return routerHostedByL3Agent(routerID, agentID)
-			}
-			// A legacy router lives on one agent: Neutron refuses a second.
-			return routerHostedByL3Agent(routerID, b.AgentID)
+		// A legacy router lives on one agent: Neutron refuses a second,
+		// naming the agent that hosts it.
+		if len(bs) > 0 {
+			return routerHostedByL3Agent(routerID, bs[0].AgentID)
 		}
 		return tx.AddBinding(ctx, store.L3Bindings, routerID, agentID, 1)
 	})
