@@ -79,26 +79,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	}
 	switch len(parts) {
 	case 1:
-		switch r.Method {
-		case http.MethodGet:
-			c.list(w, r)
-		case http.MethodPost:
-			c.create(w, r)
-		default:
-			methodNotAllowed(w, "GET, POST")
-		}
+		c.serveCollection(w, r)
 	case 2:
-		id := parts[1]
-		switch r.Method {
-		case http.MethodGet:
-			c.show(w, r, id)
-		case http.MethodPut:
-			c.update(w, r, id)
-		case http.MethodDelete:
-			c.delete(w, r, id)
-		default:
-			methodNotAllowed(w, "GET, PUT, DELETE")
-		}
+		c.serveMember(w, r, parts[1])
 	case 3:
 		if !slices.Contains(c.res.Actions, parts[2]) {
 			writeFault(w, fault.HTTPNotFound())
@@ -231,5 +214,31 @@ func (s *Server) healthcheck(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		w.Write([]byte(body))
+	}
+}
+
+// serveCollection serves GET (list) and POST (create) on a collection.
+func (c *controller) serveCollection(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet:
+		c.list(w, r)
+	case http.MethodPost:
+		c.create(w, r)
+	default:
+		methodNotAllowed(w, "GET, POST")
+	}
+}
+
+// serveMember serves GET (show), PUT (update) and DELETE on one object.
+func (c *controller) serveMember(w http.ResponseWriter, r *http.Request, id string) {
+	switch r.Method {
+	case http.MethodGet:
+		c.show(w, r, id)
+	case http.MethodPut:
+		c.update(w, r, id)
+	case http.MethodDelete:
+		c.delete(w, r, id)
+	default:
+		methodNotAllowed(w, "GET, PUT, DELETE")
 	}
 }

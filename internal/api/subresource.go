@@ -74,25 +74,9 @@ func (s *Server) subResource(w http.ResponseWriter, r *http.Request, c *controll
 	}
 	switch len(rest) {
 	case 0:
-		switch r.Method {
-		case http.MethodGet:
-			c.list(w, r)
-		case http.MethodPost:
-			c.create(w, r)
-		default:
-			methodNotAllowed(w, "GET, POST")
-		}
+		c.serveCollection(w, r)
 	case 1:
-		switch r.Method {
-		case http.MethodGet:
-			c.show(w, r, rest[0])
-		case http.MethodPut:
-			c.update(w, r, rest[0])
-		case http.MethodDelete:
-			c.delete(w, r, rest[0])
-		default:
-			methodNotAllowed(w, "GET, PUT, DELETE")
-		}
+		c.serveMember(w, r, rest[0])
 	default:
 		writeFault(w, fault.HTTPNotFound())
 	}
