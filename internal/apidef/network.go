@@ -67,9 +67,11 @@ func addTrailingStandardAttrs(r *resource.Resource) {
 		Extension: "standard-attr-description"})
 	// Ports alone take tags on create (tag-ports-during-bulk-creation);
 	// other resources are tagged through /tags.
-	r.Add(&resource.Attr{Name: "tags", Kind: resource.StringList, Visible: true, Default: []string{},
-		AllowPost: r.Collection == Ports, Validate: uniqueTags,
-		Storage: resource.Related, Extension: "standard-attr-tag"})
+	if !untagged[r.Collection] {
+		r.Add(&resource.Attr{Name: "tags", Kind: resource.StringList, Visible: true, Default: []string{},
+			AllowPost: r.Collection == Ports, Validate: uniqueTags,
+			Storage: resource.Related, Extension: "standard-attr-tag"})
+	}
 	r.Add(&resource.Attr{Name: "created_at", Kind: resource.Time, Visible: true, Filter: true, Sort: true,
 		Extension: "standard-attr-timestamp"})
 	r.Add(&resource.Attr{Name: "updated_at", Kind: resource.Time, Visible: true, Filter: true, Sort: true,
@@ -80,6 +82,10 @@ func addTrailingStandardAttrs(r *resource.Resource) {
 		Filter: true, Sort: true, RequiredByPolicy: true, Validate: resource.MaxLen(ProjectIDFieldSize),
 		Extension: "project-id"})
 }
+
+// untagged are standard resources Neutron does not tag (its models
+// without tag support).
+var untagged = map[string]bool{SecurityGroupRules: true, "segments": true}
 
 // uniqueTags is neutron-lib's list_of_unique_strings validator with the
 // tag length limit.

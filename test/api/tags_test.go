@@ -18,12 +18,18 @@ func TestTags(t *testing.T) {
 			"network_id": net["id"]}}).expect(t, 201).obj(t, "port")
 		pool := e.do(member1, "POST", "/v2.0/subnetpools", map[string]any{"subnetpool": map[string]any{
 			"name": "p", "prefixes": []string{"10.200.0.0/16"}, "default_prefixlen": 24}}).expect(t, 201).obj(t, "subnetpool")
+		router := e.do(member1, "POST", "/v2.0/routers", map[string]any{"router": map[string]any{"name": "r"}}).
+			expect(t, 201).obj(t, "router")
+		group := e.do(member1, "POST", "/v2.0/security-groups", map[string]any{"security_group": map[string]any{"name": "g"}}).
+			expect(t, 201).obj(t, "security_group")
 
 		for _, c := range []struct{ coll, key, id string }{
 			{"networks", "network", net["id"].(string)},
 			{"subnets", "subnet", subnet["id"].(string)},
 			{"ports", "port", port["id"].(string)},
 			{"subnetpools", "subnetpool", pool["id"].(string)},
+			{"routers", "router", router["id"].(string)},
+			{"security-groups", "security_group", group["id"].(string)},
 		} {
 			t.Run(c.coll, func(t *testing.T) {
 				base := "/v2.0/" + c.coll + "/" + c.id
@@ -90,7 +96,7 @@ func TestTags(t *testing.T) {
 					{"not-tags=b,c", false},
 					{"not-tags-any=zz,d", false},
 				} {
-					items := e.do(member1, "GET", "/v2.0/"+c.coll+"?"+f.query, nil).expect(t, 200).list(t, c.coll)
+					items := e.do(member1, "GET", "/v2.0/"+c.coll+"?"+f.query, nil).expect(t, 200).list(t, strings.ReplaceAll(c.coll, "-", "_"))
 					if got := slices.Contains(ids(items), c.id); got != f.found {
 						t.Errorf("?%s: found=%v, want %v", f.query, got, f.found)
 					}
@@ -154,6 +160,12 @@ func TestTagRefusals(t *testing.T) {
 		if fmt.Sprint(port["tags"]) != "[p1 p2]" && fmt.Sprint(port["tags"]) != "[p2 p1]" {
 			t.Errorf("port created with tags shows %v", port["tags"])
 		}
+		// Security group rules are standard resources Neutron does not tag.
+		rule := e.do(member1, "GET", "/v2.0/security-group-rules", nil).expect(t, 200).list(t, "security_group_rules")[0]
+		if _, ok := rule["tags"]; ok {
+			t.Errorf("security group rules show tags: %v", rule)
+		}
+		e.do(member1, "GET", "/v2.0/security-group-rules/"+rule["id"].(string)+"/tags", nil).expect(t, 404)
 		// Resources without standard attributes have no /tags.
 		scope := e.do(member1, "POST", "/v2.0/address-scopes", map[string]any{"address_scope": map[string]any{
 			"name": "s", "ip_version": 4}}).expect(t, 201).obj(t, "address_scope")
