@@ -1,0 +1,362 @@
+package l2
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	vnetns "github.com/vishvananda/netns"
+
+	"github.com/neutrino-net/neutrino/internal/agent"
+	"github.com/neutrino-net/neutrino/internal/dataplane/link"
+	"github.com/neutrino-net/neutrino/internal/rpc"
+	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
+	"github.com/neutrino-net/neutrino/internal/server"
+)
+
+// The Linux bridge agent part: registered as "l2", it runs the
+// Reconciler on this host from the server's get_snapshot.
+func init() {
+	agent.Register("l2", func(env agent.Env) (agent.Part, error) {
+		h, err := link.OpenCurrent()
+		if err != nil {
+			return nil, fmt.Errorf("netlink: %w", err)
+		}
+		return NewPart(env, h, vnetns.None())
+	})
+}
+
+// Part is the Linux bridge agent (Neutron's neutron-linuxbridge-agent) as
+// a part of `neutrino agent`. Its loop is level-triggered: every trigger
+// (start, a port/network/FDB notification, a tap appearing, the polling
+// interval) makes it fetch the host's snapshot, converge the kernel to it
+// and report the ports whose state changed with update_device_up/down.
+// Bursts of triggers coalesce into one pass.
+type Part struct {
+	host string
+	opts server.LinuxBridgeAgentOptions
+	h    *link.Host
+	ns   vnetns.NsHandle
+	log  *slog.Logger
+	rec  *Reconciler
+
+	kick chan struct{}
+
+	mu       sync.Mutex
+	devices  int
+	reported map[string]bool // port id → reported up (true) to the server
+	seeded   bool            // FDB adopted from the kernel after a start
+	passes   int
+}
+
+var (
+	_ agent.Part    = (*Part)(nil)
+	_ agent.Reviver = (*Part)(nil)
+)
+
+// NewPart builds the part for env on the namespace reachable through h
+// (ns is that namespace, for watching taps: vnetns.None() for the
+// caller's own). Tests use it to run one agent per simulated host.
+func NewPart(env agent.Env, h *link.Host, ns vnetns.NsHandle) (*Part, error) {
+	opts, err := server.LinuxBridgeAgentConfig(env.Config)
+	if err != nil {
+		return nil, err
+	}
+	log := env.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cfg := Config{
+		PhysicalInterfaceMappings: opts.PhysicalInterfaceMappings,
+		EnableVXLAN:               opts.EnableVXLAN, LocalIP: opts.LocalIP, L2Population: opts.L2Population,
+		ARPResponder: opts.ARPResponder, TTL: opts.TTL, TOS: opts.TOS, UDPPort: opts.UDPPort,
+	}
+	if !opts.L2Population {
+		cfg.VXLANGroup = opts.VXLANGroup
+	}
+	if opts.EnableVXLAN && opts.LocalIP == "" {
+		return nil, fmt.Errorf("config: [vxlan] enable_vxlan needs [vxlan] local_ip")
+	}
+	p := &Part{host: env.Host, opts: opts, h: h, ns: ns, log: log.With("part", "l2", "host", env.Host),
+		kick: make(chan struct{}, 1), reported: map[string]bool{}}
+	p.rec = New(h, cfg, p.log)
+	return p, nil
+}
+
+// AgentType implements agent.Part.
+func (*Part) AgentType() string { return rpcapi.AgentTypeLinuxBridge }
+
+// Binary implements agent.Part.
+func (*Part) Binary() string { return "neutron-linuxbridge-agent" }
+
+// Topic implements agent.Part.
+func (*Part) Topic() string { return "N/A" }
+
+// Configurations implements agent.Part with the keys ML2's linuxbridge
+// driver binds ports by.
+func (p *Part) Configurations() map[string]any {
+	p.mu.Lock()
+	n := p.devices
+	p.mu.Unlock()
+	tunnels := []string{}
+	if p.opts.EnableVXLAN {
+		tunnels = append(tunnels, TypeVXLAN)
+	}
+	im := map[string]any{}
+	for k, v := range p.opts.PhysicalInterfaceMappings {
+		im[k] = v
+	}
+	bm := map[string]any{}
+	for k, v := range p.opts.BridgeMappings {
+		bm[k] = v
+	}
+	return map[string]any{
+		rpcapi.AgentConfigInterfaceMappings: im,
+		rpcapi.AgentConfigBridgeMappings:    bm,
+		rpcapi.AgentConfigTunnelTypes:       tunnels,
+		rpcapi.AgentConfigTunnelingIP:       p.opts.LocalIP,
+		"l2_population":                     p.opts.L2Population,
+		"devices":                           n,
+	}
+}
+
+// Handlers implements agent.Part: port and network notifications only
+// trigger a pass; FDB notifications also update the reconciler's table.
+func (p *Part) Handlers(host string) map[string]rpc.Handlers {
+	trigger := func(context.Context, json.RawMessage) (any, error) { p.Trigger(); return nil, nil }
+	fdb := rpc.Handlers{
+		rpcapi.MethodFDBAdd:    p.fdbHandler(false),
+		rpcapi.MethodFDBRemove: p.fdbHandler(true),
+	}
+	return map[string]rpc.Handlers{
+		rpcapi.TopicPortUpdate:                           {"port_update": trigger},
+		rpcapi.TopicPortDelete:                           {"port_delete": trigger},
+		rpcapi.TopicNetworkUpdate:                        {"network_update": trigger},
+		rpcapi.TopicNetworkDelete:                        {"network_delete": trigger},
+		rpcapi.TopicL2Population:                         fdb,
+		rpcapi.HostTopic(rpcapi.TopicL2Population, host): fdb,
+	}
+}
+
+func (p *Part) fdbHandler(remove bool) func(context.Context, json.RawMessage) (any, error) {
+	return func(_ context.Context, raw json.RawMessage) (any, error) {
+		var args struct {
+			FDBEntries FDBEntries `json:"fdb_entries"`
+		}
+		if err := json.Unmarshal(raw, &args); err != nil {
+			return nil, rpc.Remote("InvalidInput", "fdb entries: %v", err)
+		}
+		if remove {
+			p.rec.FDBRemove(withAdopted(args.FDBEntries))
+		} else {
+			p.rec.FDBAdd(args.FDBEntries)
+		}
+		p.Trigger()
+		return nil, nil
+	}
+}
+
+// withAdopted adds to a removal the form an entry has when it was adopted
+// from the kernel after a restart (the MAC without its IP), so that it
+// goes too.
+func withAdopted(e FDBEntries) FDBEntries {
+	out := FDBEntries{}
+	for id, n := range e {
+		m := FDBNetwork{SegmentID: n.SegmentID, NetworkType: n.NetworkType, Ports: map[string][]PortInfo{}}
+		for ip, infos := range n.Ports {
+			all := slices.Clone(infos)
+			for _, pi := range infos {
+				if pi != FloodEntry {
+					all = append(all, PortInfo{MAC: pi.MAC})
+				}
+			}
+			m.Ports[ip] = all
+		}
+		out[id] = m
+	}
+	return out
+}
+
+// Trigger asks for a pass soon; triggers during a pass make one more.
+func (p *Part) Trigger() {
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Revived implements agent.Reviver: the server may have missed our
+// reports, so everything is reported again.
+func (p *Part) Revived() {
+	p.mu.Lock()
+	p.reported = map[string]bool{}
+	p.mu.Unlock()
+	p.Trigger()
+}
+
+// Passes reports how many passes completed (tests, metrics).
+func (p *Part) Passes() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.passes
+}
+
+// Run implements agent.Part.
+func (p *Part) Run(ctx context.Context, bus *rpc.Bus) error {
+	taps, err := link.Watch(ctx, p.ns, link.TapPrefix)
+	if err != nil {
+		p.log.Warn("not watching taps; polling only", "error", err)
+	}
+	interval := p.opts.PollingInterval
+	if interval <= 0 {
+		interval = 2 * time.Second
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	p.Trigger()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-p.kick:
+		case _, ok := <-taps:
+			if !ok {
+				taps = nil
+				continue
+			}
+		case <-tick.C:
+		}
+		if err := p.pass(ctx, bus); err != nil && ctx.Err() == nil {
+			p.log.Warn("L2 pass failed", "error", err)
+		}
+	}
+}
+
+// pass is one level-triggered round: snapshot, converge, report.
+func (p *Part) pass(ctx context.Context, bus *rpc.Bus) error {
+	var snap rpcapi.HostSnapshot
+	if err := bus.Call(ctx, rpcapi.TopicPlugin, rpcapi.MethodL2HostSnapshot, rpcapi.HostArgs{Host: p.host}, &snap); err != nil {
+		return fmt.Errorf("get_snapshot: %w", err)
+	}
+	d := DesiredFrom(snap)
+	p.adoptFDB(d)
+	res, err := p.rec.Reconcile(ctx, d)
+	if err != nil {
+		return err
+	}
+	if err := res.Err(); err != nil {
+		p.log.Warn("L2 pass incomplete", "error", err)
+	}
+	up := map[string]bool{}
+	for id, st := range res.Ports {
+		if st.State == StateUp {
+			up[id] = true
+		}
+	}
+	p.mu.Lock()
+	p.devices = len(d.Ports)
+	reported := maps.Clone(p.reported)
+	p.mu.Unlock()
+	for id := range up {
+		if reported[id] {
+			continue
+		}
+		if err := bus.Call(ctx, rpcapi.TopicPlugin, rpcapi.MethodUpdateDeviceUp,
+			rpcapi.DeviceRequest{Device: link.TapName(id), AgentID: p.agentID(), Host: p.host}, nil); err != nil {
+			p.log.Warn("update_device_up", "port", id, "error", err)
+			continue
+		}
+		reported[id] = true
+	}
+	for id := range reported {
+		if up[id] {
+			continue
+		}
+		if err := bus.Call(ctx, rpcapi.TopicPlugin, rpcapi.MethodUpdateDeviceDown,
+			rpcapi.DeviceRequest{Device: link.TapName(id), AgentID: p.agentID(), Host: p.host}, nil); err != nil {
+			p.log.Warn("update_device_down", "port", id, "error", err)
+			continue
+		}
+		delete(reported, id)
+	}
+	p.mu.Lock()
+	p.reported = reported
+	p.passes++
+	p.mu.Unlock()
+	return nil
+}
+
+func (p *Part) agentID() string { return "lb-" + p.host }
+
+// adoptFDB takes over, on the first pass after a start, the forwarding
+// entries a previous run left on the VXLAN devices of the wanted
+// networks: the server sends a host its peers' entries only when the
+// host's first port of a network goes up, so a restarted agent that
+// dropped them would cut its ports off until then. l2population's later
+// removals take them away again.
+func (p *Part) adoptFDB(d Desired) {
+	p.mu.Lock()
+	seeded := p.seeded
+	p.seeded = true
+	p.mu.Unlock()
+	if seeded || !p.opts.L2Population {
+		return
+	}
+	adopted := FDBEntries{}
+	for _, n := range d.Networks {
+		if n.NetworkType != TypeVXLAN {
+			continue
+		}
+		dev, err := p.h.Get(link.VXLANName(n.SegmentationID))
+		if err != nil || dev == nil {
+			continue
+		}
+		entries, err := p.h.FDB(dev)
+		if err != nil {
+			p.log.Warn("reading FDB to adopt", "device", dev.Attrs().Name, "error", err)
+			continue
+		}
+		fn := FDBNetwork{SegmentID: n.SegmentationID, NetworkType: n.NetworkType, Ports: map[string][]PortInfo{}}
+		for e := range entries {
+			pi := PortInfo{MAC: e.MAC}
+			if e.MAC == FloodEntry.MAC {
+				pi = FloodEntry
+			}
+			fn.Ports[e.Dst] = append(fn.Ports[e.Dst], pi)
+		}
+		if len(fn.Ports) > 0 {
+			adopted[n.ID] = fn
+		}
+	}
+	p.rec.FDBAdd(adopted)
+}
+
+// DesiredFrom is the data plane a host snapshot asks for: each port's
+// network with its segment, and the port itself.
+func DesiredFrom(s rpcapi.HostSnapshot) Desired {
+	var d Desired
+	seen := map[string]bool{}
+	for _, det := range s.Ports {
+		if !det.Found() {
+			continue
+		}
+		if !seen[det.NetworkID] {
+			seen[det.NetworkID] = true
+			n := Network{ID: det.NetworkID, NetworkType: det.NetworkType, MTU: det.MTU}
+			if det.SegmentationID != nil {
+				n.SegmentationID = *det.SegmentationID
+			}
+			if det.PhysicalNetwork != nil {
+				n.PhysicalNetwork = *det.PhysicalNetwork
+			}
+			d.Networks = append(d.Networks, n)
+		}
+		d.Ports = append(d.Ports, Port{ID: det.PortID, NetworkID: det.NetworkID, MAC: det.MACAddress, AdminStateUp: det.AdminStateUp})
+	}
+	return d
+}
