@@ -3,10 +3,12 @@ package l2
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -245,6 +247,7 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus) error {
 	}
 	d := DesiredFrom(snap)
 	p.adoptFDB(d)
+	p.unplugStale(d)
 	res, err := p.rec.Reconcile(ctx, d)
 	if err != nil {
 		return err
@@ -289,6 +292,36 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus) error {
 	p.passes++
 	p.mu.Unlock()
 	return nil
+}
+
+// unplugStale takes the taps of ports no longer bound here (deleted,
+// moved) off their network's bridge and down, before the pass, so that
+// the VM behind one is cut off and an emptied bridge is collected.
+func (p *Part) unplugStale(d Desired) {
+	want := map[string]bool{}
+	for _, port := range d.Ports {
+		want[link.TapName(port.ID)] = true
+	}
+	taps, err := p.h.List(link.TapPrefix)
+	if err != nil {
+		p.log.Warn("listing taps", "error", err)
+		return
+	}
+	nl := p.h.Netlink()
+	for name, l := range taps {
+		if want[name] || l.Attrs().MasterIndex == 0 {
+			continue
+		}
+		br, err := nl.LinkByIndex(l.Attrs().MasterIndex)
+		if err != nil || !strings.HasPrefix(br.Attrs().Name, link.BridgePrefix) {
+			continue
+		}
+		if err := errors.Join(nl.LinkSetNoMaster(l), nl.LinkSetDown(l)); err != nil {
+			p.log.Warn("unplugging stale tap", "tap", name, "error", err)
+			continue
+		}
+		p.log.Info("unplugged the tap of a port no longer bound here", "tap", name, "bridge", br.Attrs().Name)
+	}
 }
 
 func (p *Part) agentID() string { return "lb-" + p.host }
