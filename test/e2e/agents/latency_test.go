@@ -63,6 +63,7 @@ func TestPortLatency(t *testing.T) {
 		for i := range vms {
 			vms[i] = &vm{name: fmt.Sprintf("%sl%d-%d", w.r.prefix, n, i), ns: w.r.ns(fmt.Sprintf("l%d-%d", n, i))}
 		}
+		created := make([]time.Duration, n)
 		active := make([]time.Duration, n)
 		leased := make([]time.Duration, n)
 		pinged := make([]time.Duration, n)
@@ -72,7 +73,7 @@ func TestPortLatency(t *testing.T) {
 		for i, v := range vms {
 			wg.Go(func() {
 				<-start
-				if err := w.provision(ctx, host, netID, v, dp, &active[i], &leased[i], &pinged[i]); err != nil {
+				if err := w.provision(ctx, host, netID, v, dp, &created[i], &active[i], &leased[i], &pinged[i]); err != nil {
 					errs <- err
 				}
 			})
@@ -83,6 +84,7 @@ func TestPortLatency(t *testing.T) {
 		for err := range errs {
 			t.Error(err)
 		}
+		t.Logf("%d port(s) at once on %s: create answered %s", n, host.name, dist(created))
 		t.Logf("%d port(s) at once on %s: ACTIVE %s", n, host.name, dist(active))
 		t.Logf("%d port(s) at once on %s: leased %s", n, host.name, dist(leased))
 		t.Logf("%d port(s) at once on %s: leased+pinged %s", n, host.name, dist(pinged))
@@ -90,11 +92,12 @@ func TestPortLatency(t *testing.T) {
 }
 
 // provision creates a port on netID bound to host, plugs v's tap with the
-// port's MAC, and records when the port went ACTIVE and when v leased its
+// port's MAC, and records when the API answered, when the port went ACTIVE and when v leased its
 // address and answered ping.
-func (w *world) provision(ctx context.Context, host *simHost, netID string, v *vm, dp port, active, leased, pinged *time.Duration) error {
+func (w *world) provision(ctx context.Context, host *simHost, netID string, v *vm, dp port, created, active, leased, pinged *time.Duration) error {
 	t0 := time.Now()
 	p := w.port(netID, host.name)
+	*created = time.Since(t0)
 	v.mac, v.port = p.mac, p.id
 	if err := plug(host.h, v, p); err != nil {
 		return err
