@@ -136,6 +136,30 @@ func TestAgentsEndToEnd(t *testing.T) {
 		must(t, ping(ctx, vmA, dp.ip))
 	})
 
+	t.Run("deleting a network tears its DHCP server and bridges down", func(t *testing.T) {
+		w.call(http.MethodDelete, "/v2.0/ports/"+pF.id, nil, nil)
+		w.call(http.MethodDelete, "/v2.0/networks/"+flatNet, nil, nil)
+		br := link.BridgeName(flatNet)
+		waitFor(t, "flat network gone from the hosts", 15*time.Second, func() error {
+			if netns.Exists(link.DHCPNamespace(flatNet)) {
+				return fmt.Errorf("namespace %s still there", link.DHCPNamespace(flatNet))
+			}
+			if n := dnsmasqs(flatNet); n != 0 {
+				return fmt.Errorf("%d dnsmasq still serve it", n)
+			}
+			for _, h := range []*simHost{hA, hB} {
+				if l, err := h.h.Get(br); err == nil && l != nil {
+					return fmt.Errorf("%s still has %s", h.name, br)
+				}
+			}
+			return nil
+		})
+		if n := dnsmasqs(vxNet); n != 1 {
+			t.Errorf("%d dnsmasq serve the VXLAN network, want 1", n)
+		}
+		must(t, ping(ctx, vmA, dp.ip))
+	})
+
 	t.Run("teardown leaves nothing", func(t *testing.T) {
 		w.teardown()
 		for _, id := range []string{vxNet, flatNet} {
