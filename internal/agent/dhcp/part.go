@@ -263,22 +263,46 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus) error {
 	return errors.Join(errs...)
 }
 
-// ensurePort returns this agent's DHCP port on the network, creating it
-// with an address on each DHCP-enabled subnet when there is none.
+// ensurePort returns this agent's DHCP port on the network, as Neutron's
+// agent sets it up: its own port (device_id from DHCPDeviceID), given an
+// address on any DHCP subnet it lacks; else a port reserved for DHCP
+// (left by an agent the network moved away from), taken over; else a new
+// port with an address on each DHCP-enabled subnet.
 func (p *Part) ensurePort(ctx context.Context, bus *rpc.Bus, rn rpcapi.DHCPNetwork, n Network) (Port, error) {
 	devID := rpcapi.DHCPDeviceID(rn.ID, p.host)
-	for i, port := range rn.Ports {
-		owner, _ := port["device_owner"].(string)
-		dev, _ := port["device_id"].(string)
-		if owner == rpcapi.DeviceOwnerDHCP && dev == devID {
-			return n.Ports[i], nil
-		}
-	}
-	var ips []map[string]any
+	var dhcpSubnets []string
 	for _, s := range n.Subnets {
 		if s.EnableDHCP {
-			ips = append(ips, map[string]any{"subnet_id": s.ID})
+			dhcpSubnets = append(dhcpSubnets, s.ID)
 		}
+	}
+	reserved := -1
+	for i, port := range rn.Ports {
+		if strOf(port["device_owner"]) != rpcapi.DeviceOwnerDHCP {
+			continue
+		}
+		switch strOf(port["device_id"]) {
+		case devID:
+			return p.addMissingSubnets(ctx, bus, rn.ID, n.Ports[i], dhcpSubnets)
+		case rpcapi.DeviceIDReservedDHCPPort:
+			if reserved < 0 {
+				reserved = i
+			}
+		}
+	}
+	if reserved >= 0 {
+		port, err := p.updatePort(ctx, bus, rn.ID, n.Ports[reserved].ID, map[string]any{"device_id": devID})
+		if err != nil {
+			return Port{}, err
+		}
+		if port.ID != "" {
+			return p.addMissingSubnets(ctx, bus, rn.ID, port, dhcpSubnets)
+		}
+		// Taken by another agent meanwhile: make our own.
+	}
+	ips := make([]map[string]any, 0, len(dhcpSubnets))
+	for _, id := range dhcpSubnets {
+		ips = append(ips, map[string]any{"subnet_id": id})
 	}
 	args := rpcapi.CreateDHCPPortArgs{Host: p.host, Port: map[string]map[string]any{"port": {
 		"network_id": rn.ID, "device_id": devID, "device_owner": rpcapi.DeviceOwnerDHCP,
@@ -296,6 +320,47 @@ func (p *Part) ensurePort(ctx context.Context, bus *rpc.Bus, rn rpcapi.DHCPNetwo
 	}
 	p.log.Info("created DHCP port", "network", rn.ID, "port", created["id"])
 	return toPort(created), nil
+}
+
+// addMissingSubnets gives the DHCP port an address on each DHCP subnet it
+// has none on (a subnet added to the network).
+func (p *Part) addMissingSubnets(ctx context.Context, bus *rpc.Bus, netID string, port Port, dhcpSubnets []string) (Port, error) {
+	have := map[string]bool{}
+	ips := make([]map[string]any, 0, len(port.FixedIPs)+1)
+	for _, ip := range port.FixedIPs {
+		have[ip.SubnetID] = true
+		ips = append(ips, map[string]any{"subnet_id": ip.SubnetID, "ip_address": ip.IPAddress})
+	}
+	missing := false
+	for _, id := range dhcpSubnets {
+		if !have[id] {
+			missing = true
+			ips = append(ips, map[string]any{"subnet_id": id})
+		}
+	}
+	if !missing {
+		return port, nil
+	}
+	updated, err := p.updatePort(ctx, bus, netID, port.ID, map[string]any{"fixed_ips": ips})
+	if err != nil || updated.ID == "" {
+		return port, err
+	}
+	return updated, nil
+}
+
+// updatePort calls update_dhcp_port; a zero Port means the server found
+// the port not ours to change (or gone).
+func (p *Part) updatePort(ctx context.Context, bus *rpc.Bus, netID, portID string, attrs map[string]any) (Port, error) {
+	attrs["network_id"] = netID
+	args := rpcapi.UpdateDHCPPortArgs{Host: p.host, PortID: portID, Port: map[string]map[string]any{"port": attrs}}
+	var updated map[string]any
+	if err := bus.Call(ctx, rpcapi.TopicDHCPPlugin, rpcapi.MethodUpdateDHCPPort, args, &updated); err != nil {
+		return Port{}, fmt.Errorf("update_dhcp_port %s: %w", portID, err)
+	}
+	if updated == nil {
+		return Port{}, nil
+	}
+	return toPort(updated), nil
 }
 
 // ToNetwork is a network of get_active_networks_info as the reconciler

@@ -136,6 +136,29 @@ func TestAgentsEndToEnd(t *testing.T) {
 		must(t, ping(ctx, vmA, dp.ip))
 	})
 
+	t.Run("a subnet added to the network is served too", func(t *testing.T) {
+		sub := w.create("subnet", map[string]any{"network_id": vxNet, "cidr": "10.62.0.0/24", "ip_version": 4, "enable_dhcp": true})
+		waitFor(t, "DHCP port on the new subnet", 15*time.Second, func() error {
+			var out map[string]map[string]any
+			w.get("/v2.0/ports/"+dp.id, &out)
+			if ips, _ := out["port"]["fixed_ips"].([]any); len(ips) != 2 {
+				return fmt.Errorf("DHCP port fixed_ips %v", out["port"]["fixed_ips"])
+			}
+			return nil
+		})
+		created := w.create("port", map[string]any{"network_id": vxNet, "binding:host_id": "hostA",
+			"device_owner": "compute:nova", "device_id": uuid(), "fixed_ips": []any{map[string]any{"subnet_id": sub["id"]}}})
+		ip := created["fixed_ips"].([]any)[0].(map[string]any)["ip_address"].(string)
+		v := w.r.vm("vmc", hA.h, created["id"].(string), created["mac_address"].(string))
+		l, err := w.r.dhcp(ctx, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l["ip"] != ip || l["router"] != sub["gateway_ip"] || l["mtu"] != "1450" {
+			t.Errorf("lease %v; want ip %s router %s mtu 1450", l, ip, sub["gateway_ip"])
+		}
+	})
+
 	t.Run("deleting a network tears its DHCP server and bridges down", func(t *testing.T) {
 		w.call(http.MethodDelete, "/v2.0/ports/"+pF.id, nil, nil)
 		w.call(http.MethodDelete, "/v2.0/networks/"+flatNet, nil, nil)
