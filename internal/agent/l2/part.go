@@ -53,6 +53,10 @@ type Part struct {
 	devices  int
 	reported map[string]bool // port id → reported up (true) to the server
 	seeded   bool            // FDB adopted from the kernel after a start
+	// journal holds the FDB notifications that arrive while a snapshot is
+	// fetched, to apply again over the snapshot's (possibly older) table.
+	journal    []fdbDelta
+	journaling bool
 	passes   int
 }
 
@@ -145,6 +149,19 @@ func (p *Part) Handlers(host string) map[string]rpc.Handlers {
 	}
 }
 
+type fdbDelta struct {
+	remove  bool
+	entries FDBEntries
+}
+
+func (p *Part) applyFDB(d fdbDelta) {
+	if d.remove {
+		p.rec.FDBRemove(withAdopted(d.entries))
+	} else {
+		p.rec.FDBAdd(d.entries)
+	}
+}
+
 func (p *Part) fdbHandler(remove bool) func(context.Context, json.RawMessage) (any, error) {
 	return func(_ context.Context, raw json.RawMessage) (any, error) {
 		var args struct {
@@ -153,11 +170,13 @@ func (p *Part) fdbHandler(remove bool) func(context.Context, json.RawMessage) (a
 		if err := json.Unmarshal(raw, &args); err != nil {
 			return nil, rpc.Remote("InvalidInput", "fdb entries: %v", err)
 		}
-		if remove {
-			p.rec.FDBRemove(withAdopted(args.FDBEntries))
-		} else {
-			p.rec.FDBAdd(args.FDBEntries)
+		d := fdbDelta{remove: remove, entries: args.FDBEntries}
+		p.mu.Lock()
+		p.applyFDB(d)
+		if p.journaling {
+			p.journal = append(p.journal, d)
 		}
+		p.mu.Unlock()
 		p.Trigger()
 		return nil, nil
 	}
@@ -242,7 +261,22 @@ func (p *Part) Run(ctx context.Context, bus *rpc.Bus) error {
 // pass is one level-triggered round: snapshot, converge, report.
 func (p *Part) pass(ctx context.Context, bus *rpc.Bus) error {
 	var snap rpcapi.HostSnapshot
-	if err := bus.Call(ctx, rpcapi.TopicPlugin, rpcapi.MethodL2HostSnapshot, rpcapi.HostArgs{Host: p.host}, &snap); err != nil {
+	p.mu.Lock()
+	p.journaling, p.journal = true, nil
+	p.mu.Unlock()
+	err := bus.Call(ctx, rpcapi.TopicPlugin, rpcapi.MethodL2HostSnapshot, rpcapi.HostArgs{Host: p.host}, &snap)
+	p.mu.Lock()
+	if err == nil && snap.FDB != nil {
+		// The whole table, then what was announced meanwhile on top.
+		p.rec.SetFDB(fdbFrom(snap.FDB))
+		for _, d := range p.journal {
+			p.applyFDB(d)
+		}
+		p.seeded = true
+	}
+	p.journaling, p.journal = false, nil
+	p.mu.Unlock()
+	if err != nil {
 		return fmt.Errorf("get_snapshot: %w", err)
 	}
 	d := DesiredFrom(snap)
@@ -326,12 +360,27 @@ func (p *Part) unplugStale(d Desired) {
 
 func (p *Part) agentID() string { return "lb-" + p.host }
 
-// adoptFDB takes over, on the first pass after a start, the forwarding
-// entries a previous run left on the VXLAN devices of the wanted
-// networks: the server sends a host its peers' entries only when the
-// host's first port of a network goes up, so a restarted agent that
-// dropped them would cut its ports off until then. l2population's later
-// removals take them away again.
+// fdbFrom converts the snapshot's entries to the reconciler's form.
+func fdbFrom(e rpcapi.FDBEntries) FDBEntries {
+	out := FDBEntries{}
+	for id, n := range e {
+		fn := FDBNetwork{SegmentID: n.SegmentID, NetworkType: n.NetworkType, Ports: map[string][]PortInfo{}}
+		for ip, pairs := range n.Ports {
+			for _, pr := range pairs {
+				fn.Ports[ip] = append(fn.Ports[ip], PortInfo{MAC: pr[0], IP: pr[1]})
+			}
+		}
+		out[id] = fn
+	}
+	return out
+}
+
+// adoptFDB takes over, on the first pass after a start against a server
+// whose snapshots carry no FDB, the forwarding entries a previous run left
+// on the VXLAN devices of the wanted networks: such a server sends a host
+// its peers' entries only when the host's first port of a network goes
+// up, so a restarted agent that dropped them would cut its ports off
+// until then. l2population's later removals take them away again.
 func (p *Part) adoptFDB(d Desired) {
 	p.mu.Lock()
 	seeded := p.seeded

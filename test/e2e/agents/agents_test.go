@@ -118,6 +118,44 @@ func TestAgentsEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("an agent that missed notifications catches up from its snapshot", func(t *testing.T) {
+		// Without DHCP the ports need only L2 to go ACTIVE, so host A's port
+		// goes ACTIVE (and its fdb_add goes out) while host B's agent is down.
+		net2 := w.create("network", map[string]any{"name": "vx2"})["id"].(string)
+		w.create("subnet", map[string]any{"network_id": net2, "cidr": "10.63.0.0/24", "ip_version": 4, "enable_dhcp": false})
+		active := func(id string) {
+			waitFor(t, "port "+id+" ACTIVE", 20*time.Second, func() error {
+				if s := w.status(id); s != "ACTIVE" {
+					return fmt.Errorf("status %s", s)
+				}
+				return nil
+			})
+		}
+		static := func(v *vm, ip string) {
+			if out, err := run(ctx, v.ns, nil, "ip", "addr", "add", ip+"/24", "dev", "eth0"); err != nil {
+				t.Fatalf("%s: %v %s", v.name, err, out)
+			}
+		}
+		b2 := w.port(net2, "hostB")
+		vmB2 := w.r.vm("vmb2", hB.h, b2.id, b2.mac)
+		static(vmB2, b2.ip)
+		active(b2.id)
+		w.stop("hostB")
+		a2 := w.port(net2, "hostA")
+		vmA2 := w.r.vm("vma2", hA.h, a2.id, a2.mac)
+		static(vmA2, a2.ip)
+		active(a2.id)
+		w.start("hostB")
+		waitFor(t, "host B agent's first passes", 10*time.Second, func() error {
+			if n := hB.l2.Passes(); n < 1 {
+				return fmt.Errorf("%d passes", n)
+			}
+			return nil
+		})
+		must(t, ping(ctx, vmB2, a2.ip))
+		must(t, ping(ctx, vmA2, b2.ip))
+	})
+
 	t.Run("deleting a port cuts its VM off", func(t *testing.T) {
 		w.call(http.MethodDelete, "/v2.0/ports/"+pB.id, nil, nil)
 		waitFor(t, "vmB cut off", 10*time.Second, func() error {
