@@ -57,7 +57,7 @@ type Part struct {
 	// fetched, to apply again over the snapshot's (possibly older) table.
 	journal    []fdbDelta
 	journaling bool
-	passes   int
+	passes     int
 }
 
 var (
