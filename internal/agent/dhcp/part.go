@@ -185,6 +185,7 @@ func (p *Part) supervise(ctx context.Context) {
 }
 
 func (p *Part) pass(ctx context.Context, bus *rpc.Bus) error {
+	start := time.Now()
 	var nets []rpcapi.DHCPNetwork
 	if err := bus.Call(ctx, rpcapi.TopicDHCPPlugin, rpcapi.MethodGetActiveNetworksInfo, rpcapi.HostArgs{Host: p.host}, &nets); err != nil {
 		return fmt.Errorf("get_active_networks_info: %w", err)
@@ -208,7 +209,9 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus) error {
 		counts[1] += len(n.Subnets)
 		counts[2] += len(n.Ports)
 	}
+	fetched := time.Now()
 	res := p.rec.Reconcile(ctx, want)
+	reconciled := time.Now()
 	p.mu.Lock()
 	p.last, p.counts = want, counts
 	p.mu.Unlock()
@@ -253,6 +256,8 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus) error {
 	p.mu.Lock()
 	p.passes++
 	p.mu.Unlock()
+	p.log.Debug("DHCP pass", "networks", len(want), "ready", len(readyIDs), "fetch", fetched.Sub(start),
+		"reconcile", reconciled.Sub(fetched), "report", time.Since(reconciled))
 	for id, st := range res.Networks {
 		if st.Err != nil {
 			errs = append(errs, st.Err)

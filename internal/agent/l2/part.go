@@ -52,6 +52,7 @@ type Part struct {
 	mu       sync.Mutex
 	devices  int
 	reported map[string]bool // port id → reported up (true) to the server
+	known    map[string]bool // port ids of the last snapshot
 	seeded   bool            // FDB adopted from the kernel after a start
 	// journal holds the FDB notifications that arrive while a snapshot is
 	// fetched, to apply again over the snapshot's (possibly older) table.
@@ -89,7 +90,7 @@ func NewPart(env agent.Env, h *link.Host, ns vnetns.NsHandle) (*Part, error) {
 		return nil, fmt.Errorf("config: [vxlan] enable_vxlan needs [vxlan] local_ip")
 	}
 	p := &Part{host: env.Host, opts: opts, h: h, ns: ns, log: log.With("part", "l2", "host", env.Host),
-		kick: make(chan struct{}, 1), reported: map[string]bool{}}
+		kick: make(chan struct{}, 1), reported: map[string]bool{}, known: map[string]bool{}}
 	p.rec = New(h, cfg, p.log)
 	return p, nil
 }
@@ -140,8 +141,8 @@ func (p *Part) Handlers(host string) map[string]rpc.Handlers {
 		rpcapi.MethodFDBRemove: p.fdbHandler(true),
 	}
 	return map[string]rpc.Handlers{
-		rpcapi.TopicPortUpdate:                           {"port_update": trigger},
-		rpcapi.TopicPortDelete:                           {"port_delete": trigger},
+		rpcapi.TopicPortUpdate:                           {"port_update": p.portUpdate},
+		rpcapi.TopicPortDelete:                           {"port_delete": p.portDelete},
 		rpcapi.TopicNetworkUpdate:                        {"network_update": trigger},
 		rpcapi.TopicNetworkDelete:                        {"network_delete": trigger},
 		rpcapi.TopicL2Population:                         fdb,
@@ -160,6 +161,40 @@ func (p *Part) applyFDB(d fdbDelta) {
 	} else {
 		p.rec.FDBAdd(d.entries)
 	}
+}
+
+// portUpdate triggers a pass for a port bound here or known from the
+// last snapshot (it may have moved away): every L2 agent hears every
+// port's updates, and a burst of other hosts' ports must not keep this
+// one busy.
+func (p *Part) portUpdate(_ context.Context, raw json.RawMessage) (any, error) {
+	var args struct {
+		Port struct {
+			ID   string `json:"id"`
+			Host string `json:"binding:host_id"`
+		} `json:"port"`
+	}
+	if err := json.Unmarshal(raw, &args); err != nil || args.Port.ID == "" || args.Port.Host == p.host || p.isKnown(args.Port.ID) {
+		p.Trigger()
+	}
+	return nil, nil
+}
+
+// portDelete triggers a pass for a port known from the last snapshot.
+func (p *Part) portDelete(_ context.Context, raw json.RawMessage) (any, error) {
+	var args struct {
+		PortID string `json:"port_id"`
+	}
+	if err := json.Unmarshal(raw, &args); err != nil || args.PortID == "" || p.isKnown(args.PortID) {
+		p.Trigger()
+	}
+	return nil, nil
+}
+
+func (p *Part) isKnown(id string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.known[id] || p.reported[id]
 }
 
 func (p *Part) fdbHandler(remove bool) func(context.Context, json.RawMessage) (any, error) {
@@ -252,14 +287,36 @@ func (p *Part) Run(ctx context.Context, bus *rpc.Bus) error {
 			}
 		case <-tick.C:
 		}
+		// One pass covers every trigger so far: a VM plugging many taps, or
+		// our own pass changing them, must not queue a pass per event.
+		taps = drain(taps)
+		select {
+		case <-p.kick:
+		default:
+		}
 		if err := p.pass(ctx, bus); err != nil && ctx.Err() == nil {
 			p.log.Warn("L2 pass failed", "error", err)
 		}
 	}
 }
 
+// drain empties c without blocking; it returns nil once c is closed.
+func drain(c <-chan string) <-chan string {
+	for {
+		select {
+		case _, ok := <-c:
+			if !ok {
+				return nil
+			}
+		default:
+			return c
+		}
+	}
+}
+
 // pass is one level-triggered round: snapshot, converge, report.
 func (p *Part) pass(ctx context.Context, bus *rpc.Bus) error {
+	start := time.Now()
 	var snap rpcapi.HostSnapshot
 	p.mu.Lock()
 	p.journaling, p.journal = true, nil
@@ -279,10 +336,12 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus) error {
 	if err != nil {
 		return fmt.Errorf("get_snapshot: %w", err)
 	}
+	fetched := time.Now()
 	d := DesiredFrom(snap)
 	p.adoptFDB(d)
 	p.unplugStale(d)
 	res, err := p.rec.Reconcile(ctx, d)
+	reconciled := time.Now()
 	if err != nil {
 		return err
 	}
@@ -295,36 +354,42 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus) error {
 			up[id] = true
 		}
 	}
+	known := make(map[string]bool, len(d.Ports))
+	for _, port := range d.Ports {
+		known[port.ID] = true
+	}
 	p.mu.Lock()
 	p.devices = len(d.Ports)
+	p.known = known
 	reported := maps.Clone(p.reported)
 	p.mu.Unlock()
+	var toUp, toDown []string
 	for id := range up {
-		if reported[id] {
-			continue
+		if !reported[id] {
+			toUp = append(toUp, id)
 		}
-		if err := bus.Call(ctx, rpcapi.TopicPlugin, rpcapi.MethodUpdateDeviceUp,
-			rpcapi.DeviceRequest{Device: link.TapName(id), AgentID: p.agentID(), Host: p.host}, nil); err != nil {
-			p.log.Warn("update_device_up", "port", id, "error", err)
-			continue
-		}
-		reported[id] = true
 	}
 	for id := range reported {
-		if up[id] {
-			continue
+		if !up[id] {
+			toDown = append(toDown, id)
 		}
-		if err := bus.Call(ctx, rpcapi.TopicPlugin, rpcapi.MethodUpdateDeviceDown,
-			rpcapi.DeviceRequest{Device: link.TapName(id), AgentID: p.agentID(), Host: p.host}, nil); err != nil {
-			p.log.Warn("update_device_down", "port", id, "error", err)
-			continue
+	}
+	for id, ok := range p.report(ctx, bus, rpcapi.MethodUpdateDeviceUp, toUp) {
+		if ok {
+			reported[id] = true
 		}
-		delete(reported, id)
+	}
+	for id, ok := range p.report(ctx, bus, rpcapi.MethodUpdateDeviceDown, toDown) {
+		if ok {
+			delete(reported, id)
+		}
 	}
 	p.mu.Lock()
 	p.reported = reported
 	p.passes++
 	p.mu.Unlock()
+	p.log.Debug("L2 pass", "ports", len(d.Ports), "up", len(up), "snapshot", fetched.Sub(start),
+		"reconcile", reconciled.Sub(fetched), "report", time.Since(reconciled))
 	return nil
 }
 
@@ -356,6 +421,35 @@ func (p *Part) unplugStale(d Desired) {
 		}
 		p.log.Info("unplugged the tap of a port no longer bound here", "tap", name, "bridge", br.Attrs().Name)
 	}
+}
+
+// reportConcurrency bounds the update_device_up/down calls in flight: a
+// batch of new ports is reported in a few round trips, not one per port,
+// without flooding the server's workers.
+const reportConcurrency = 8
+
+// report calls method for each port and says which calls succeeded.
+func (p *Part) report(ctx context.Context, bus *rpc.Bus, method string, ids []string) map[string]bool {
+	out := make(map[string]bool, len(ids))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, reportConcurrency)
+	for _, id := range ids {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			err := bus.Call(ctx, rpcapi.TopicPlugin, method,
+				rpcapi.DeviceRequest{Device: link.TapName(id), AgentID: p.agentID(), Host: p.host}, nil)
+			if err != nil {
+				p.log.Warn(method, "port", id, "error", err)
+			}
+			mu.Lock()
+			out[id] = err == nil
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 func (p *Part) agentID() string { return "lb-" + p.host }

@@ -103,3 +103,44 @@ func TestPartConfigurations(t *testing.T) {
 		t.Errorf("l2 not registered: %v", agent.Registered())
 	}
 }
+
+// TestPortNotificationsFilter: every L2 agent hears every port's
+// port_update and port_delete; only those about its own ports (bound
+// here, or known from its last snapshot) trigger a pass.
+func TestPortNotificationsFilter(t *testing.T) {
+	cfg, err := server.Options.LoadWithDefaults(map[string]string{"vxlan.local_ip": "192.0.2.1"}, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPart(agent.Env{Host: "h1", Config: cfg}, nil, vnetns.None())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.known["known"] = true
+	for _, c := range []struct {
+		name, method, args string
+		trigger            bool
+	}{
+		{"update of a port bound here", "port_update", `{"port": {"id": "new", "binding:host_id": "h1"}}`, true},
+		{"update of another host's port", "port_update", `{"port": {"id": "other", "binding:host_id": "h2"}}`, false},
+		{"update of a known port moved away", "port_update", `{"port": {"id": "known", "binding:host_id": "h2"}}`, true},
+		{"malformed update", "port_update", `[]`, true},
+		{"delete of a known port", "port_delete", `{"port_id": "known"}`, true},
+		{"delete of another port", "port_delete", `{"port_id": "other"}`, false},
+	} {
+		select {
+		case <-p.kick:
+		default:
+		}
+		topic := rpcapi.TopicPortUpdate
+		if c.method == "port_delete" {
+			topic = rpcapi.TopicPortDelete
+		}
+		if _, err := p.Handlers("h1")[topic][c.method](t.Context(), json.RawMessage(c.args)); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got := len(p.kick) == 1; got != c.trigger {
+			t.Errorf("%s: triggered %v, want %v", c.name, got, c.trigger)
+		}
+	}
+}
