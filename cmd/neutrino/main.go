@@ -21,6 +21,9 @@ import (
 	"syscall"
 
 	"github.com/neutrino-net/neutrino/internal/agent"
+	// The agent's data-plane parts register themselves.
+	_ "github.com/neutrino-net/neutrino/internal/agent/dhcp"
+	_ "github.com/neutrino-net/neutrino/internal/agent/l2"
 	"github.com/neutrino-net/neutrino/internal/config"
 	"github.com/neutrino-net/neutrino/internal/policy"
 	"github.com/neutrino-net/neutrino/internal/reqctx"
@@ -114,6 +117,11 @@ func allInOneDefaults() map[string]string {
 		// The all-in-one agent connects in-process; a listener would only
 		// invite clashes with a nats-server already on 4222.
 		"nats.embedded_port": "0",
+		// The in-process agent (L2 and DHCP) wires this box's VXLAN
+		// networks; it needs root (serve skips it otherwise).
+		"agent.in_process":    "true",
+		"vxlan.local_ip":      "127.0.0.1",
+		"vxlan.l2_population": "true",
 	}
 }
 
@@ -163,7 +171,12 @@ func serve(args []string, allInOne bool) error {
 		return err
 	}
 	defer srv.Close()
-	if err := srv.StartRPC(ctx, allInOne); err != nil {
+	withAgent := allInOne
+	if allInOne && os.Geteuid() != 0 {
+		logger.Info("not running the in-process agent: it configures bridges, namespaces and dnsmasq, which needs root")
+		withAgent = false
+	}
+	if err := srv.StartRPC(ctx, withAgent); err != nil {
 		return err
 	}
 	return srv.ListenAndServe(ctx)

@@ -383,11 +383,13 @@ func TestAllInOne(t *testing.T) {
 }
 
 // TestAgentRefusesWithoutBusOrParts: the agent needs the server's bus,
-// and a build with data-plane parts.
+// and a configuration its data-plane parts accept.
 func TestAgentRefusesWithoutBusOrParts(t *testing.T) {
 	for _, c := range []struct{ conf, want string }{
 		{"[DEFAULT]\nhost = h1\n", "[DEFAULT] transport_url is not set"},
-		{"[DEFAULT]\ntransport_url = rabbit://guest:guest@h1:5672/\n", "no agent parts"},
+		// The parts are built before the bus is dialled: the L2 part
+		// needs its tunnel endpoint.
+		{"[DEFAULT]\ntransport_url = nats://127.0.0.1:1/\n", "[vxlan] local_ip"},
 	} {
 		r := neutrino(t, "agent", "--config-file", writeConfig(t, c.conf))
 		if r.code == 0 || !strings.Contains(r.stderr, c.want) {
@@ -420,4 +422,54 @@ func TestServerBusListens(t *testing.T) {
 		c.Close()
 		t.Error("embedded bus still listening after the server stopped")
 	}
+}
+
+// TestAgentRunsBothParts: `neutrino agent` pointed at a server's bus
+// registers its L2 and DHCP parts as Neutron's two agents of the host,
+// with the configurations ML2 binds by, and exits cleanly on SIGTERM.
+// No port is bound to its host, so it changes no device.
+func TestAgentRunsBothParts(t *testing.T) {
+	port, busPort := freePort(t), freePort(t)
+	conf := writeConfig(t, fmt.Sprintf("[DEFAULT]\nbind_host = 127.0.0.1\nbind_port = %d\nauth_strategy = noauth\n"+
+		"[database]\nconnection = sqlite:///%s\n[nats]\nembedded_port = %d\n",
+		port, filepath.Join(t.TempDir(), "n.sqlite"), busPort))
+	srv := startNeutrino(t, "server", "--config-file", conf)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	srv.waitReady(t, base)
+
+	host := fmt.Sprintf("cmdtest-%d", port)
+	agentConf := writeConfig(t, fmt.Sprintf("[DEFAULT]\nhost = %s\nstate_path = %s\ntransport_url = nats://127.0.0.1:%d\n"+
+		"[linux_bridge]\nphysical_interface_mappings = physnet1:nonexistent0\n[vxlan]\nenable_vxlan = false\n",
+		host, t.TempDir(), busPort))
+	ag := startNeutrino(t, "agent", "--config-file", agentConf)
+	want := map[string]string{
+		"Linux bridge agent": `"interface_mappings":{"physnet1":"nonexistent0"}`,
+		"DHCP agent":         `"dhcp_driver":"neutron.agent.linux.dhcp.Dnsmasq"`,
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		_, body := request(t, "GET", base+"/v2.0/agents?host="+host, "")
+		var out struct {
+			Agents []map[string]any `json:"agents"`
+		}
+		if err := json.Unmarshal([]byte(body), &out); err != nil {
+			t.Fatal(err)
+		}
+		found := 0
+		for _, a := range out.Agents {
+			conf, _ := json.Marshal(a["configurations"])
+			if w, ok := want[fmt.Sprint(a["agent_type"])]; ok && a["alive"] == true && strings.Contains(string(conf), w) {
+				found++
+			}
+		}
+		if found == len(want) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("agents of %s: %s\nagent stderr:\n%s", host, body, ag.stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	ag.stop(t)
+	srv.stop(t)
 }

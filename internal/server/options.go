@@ -1,8 +1,10 @@
 package server
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/neutrino-net/neutrino/internal/config"
@@ -245,6 +247,128 @@ var (
 		"all-in-one runs an agent in the server's process (Neutrino extension).")
 )
 
+// The Linux bridge agent ([linux_bridge], [vxlan], [agent]
+// polling_interval) and the DHCP agent (neutron/conf/agent/dhcp.py); the
+// agent parts read them through LinuxBridgeAgentOptions and
+// DHCPAgentOptions.
+var (
+	optPhysicalInterfaceMappings = Options.List("linux_bridge", "physical_interface_mappings", nil,
+		"Comma-separated list of <physical_network>:<physical_interface> tuples mapping physical network names to the agent's node-specific physical network interfaces to be used for flat and VLAN networks.")
+	optLBBridgeMappings = Options.List("linux_bridge", "bridge_mappings", nil,
+		"List of <physical_network>:<physical_bridge>.")
+	optEnableVXLAN = Options.Bool("vxlan", "enable_vxlan", true,
+		"Enable VXLAN on the agent.")
+	optVXLANLocalIP = Options.String("vxlan", "local_ip", "",
+		"IP address of local overlay (tunnel) network endpoint.")
+	optVXLANL2Population = Options.Bool("vxlan", "l2_population", false,
+		"Extension to use alongside ML2 plugin's l2population mechanism driver. It enables the plugin to populate the VXLAN forwarding table.")
+	optVXLANARPResponder = Options.Bool("vxlan", "arp_responder", false,
+		"Enable local ARP responder which provides local responses instead of performing ARP broadcast into the overlay.")
+	optVXLANTTL = Options.Int("vxlan", "ttl", 0,
+		"TTL for VXLAN interface protocol packets.").Min(0)
+	optVXLANTOS = Options.Int("vxlan", "tos", 0,
+		"TOS for VXLAN interface protocol packets.").Min(0)
+	optVXLANGroup = Options.String("vxlan", "vxlan_group", "224.0.0.1",
+		"Multicast group(s) for VXLAN interface.")
+	optVXLANUDPPort = Options.Int("vxlan", "udp_dstport", 0,
+		"The UDP port used for VXLAN communication; 0: the kernel's default.").Range(0, 65535)
+	optAgentPollingInterval = Options.Int("agent", "polling_interval", 2,
+		"The number of seconds the agent will wait between polling for local device changes.").Min(1)
+
+	optDHCPLeaseDuration = Options.Int("DEFAULT", "dhcp_lease_duration", 86400,
+		"DHCP lease duration (in seconds). Use -1 to tell dnsmasq to use infinite lease times.").Min(-1)
+	optDNSDomain = Options.String("DEFAULT", "dns_domain", "openstacklocal",
+		"Domain to use for building the hostnames.")
+	optDHCPConfs = Options.String("DEFAULT", "dhcp_confs", "$state_path/dhcp",
+		"Location to store DHCP server config files.")
+	optResyncInterval = Options.Int("DEFAULT", "resync_interval", 5,
+		"The DHCP agent will resync its state with Neutron to recover from any transient notification or RPC errors. The interval is maximum number of seconds between attempts.").Min(1)
+	optDHCPDriver = Options.String("DEFAULT", "dhcp_driver", "neutron.agent.linux.dhcp.Dnsmasq",
+		"The driver used to manage the DHCP server.")
+	optDnsmasqLeaseMax = Options.Int("DEFAULT", "dnsmasq_lease_max", 1<<24,
+		"Limit number of leases to prevent a denial-of-service.").Min(1)
+	optEnableIsolatedMetadata = Options.Bool("DEFAULT", "enable_isolated_metadata", false,
+		"The DHCP server can assist with providing metadata support on isolated networks.")
+	optForceMetadata = Options.Bool("DEFAULT", "force_metadata", false,
+		"In some cases the Neutron router is not present to provide the metadata IP but the DHCP server can be used to provide this info.")
+	optDnsmasqBaseLogDir = Options.String("DEFAULT", "dnsmasq_base_log_dir", "",
+		"Base log dir for dnsmasq logging. The log contains DHCP and DNS log information.")
+)
+
+// LinuxBridgeAgentOptions are the Linux bridge agent's options.
+type LinuxBridgeAgentOptions struct {
+	PhysicalInterfaceMappings map[string]string
+	BridgeMappings            map[string]string
+	EnableVXLAN               bool
+	LocalIP                   string
+	L2Population              bool
+	ARPResponder              bool
+	TTL, TOS                  int
+	VXLANGroup                string
+	UDPPort                   int
+	PollingInterval           time.Duration
+}
+
+// LinuxBridgeAgentConfig reads the Linux bridge agent's options of cfg.
+func LinuxBridgeAgentConfig(cfg *config.Config) (LinuxBridgeAgentOptions, error) {
+	pim, err := mappings(cfg.List(optPhysicalInterfaceMappings))
+	if err != nil {
+		return LinuxBridgeAgentOptions{}, fmt.Errorf("[linux_bridge] physical_interface_mappings: %w", err)
+	}
+	bm, err := mappings(cfg.List(optLBBridgeMappings))
+	if err != nil {
+		return LinuxBridgeAgentOptions{}, fmt.Errorf("[linux_bridge] bridge_mappings: %w", err)
+	}
+	return LinuxBridgeAgentOptions{
+		PhysicalInterfaceMappings: pim, BridgeMappings: bm,
+		EnableVXLAN: cfg.Bool(optEnableVXLAN), LocalIP: cfg.String(optVXLANLocalIP),
+		L2Population: cfg.Bool(optVXLANL2Population), ARPResponder: cfg.Bool(optVXLANARPResponder),
+		TTL: cfg.Int(optVXLANTTL), TOS: cfg.Int(optVXLANTOS), VXLANGroup: cfg.String(optVXLANGroup),
+		UDPPort: cfg.Int(optVXLANUDPPort), PollingInterval: time.Duration(cfg.Int(optAgentPollingInterval)) * time.Second,
+	}, nil
+}
+
+// mappings parses "<key>:<value>" pairs; a key may appear once.
+func mappings(items []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, it := range items {
+		k, v, ok := strings.Cut(strings.TrimSpace(it), ":")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || k == "" || v == "" {
+			return nil, fmt.Errorf("invalid mapping %q: want <key>:<value>", it)
+		}
+		if _, dup := out[k]; dup {
+			return nil, fmt.Errorf("key %q mapped twice", k)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// DHCPAgentOptions are the DHCP agent's options.
+type DHCPAgentOptions struct {
+	LeaseDuration          int
+	DNSDomain              string
+	StateDir               string // dhcp_confs
+	ResyncInterval         time.Duration
+	Driver                 string
+	LeaseMax               int
+	EnableIsolatedMetadata bool
+	ForceMetadata          bool
+	LogDir                 string
+}
+
+// DHCPAgentConfig reads the DHCP agent's options of cfg.
+func DHCPAgentConfig(cfg *config.Config) DHCPAgentOptions {
+	return DHCPAgentOptions{
+		LeaseDuration: cfg.Int(optDHCPLeaseDuration), DNSDomain: cfg.String(optDNSDomain),
+		StateDir: cfg.String(optDHCPConfs), ResyncInterval: time.Duration(cfg.Int(optResyncInterval)) * time.Second,
+		Driver: cfg.String(optDHCPDriver), LeaseMax: cfg.Int(optDnsmasqLeaseMax),
+		EnableIsolatedMetadata: cfg.Bool(optEnableIsolatedMetadata), ForceMetadata: cfg.Bool(optForceMetadata),
+		LogDir: cfg.String(optDnsmasqBaseLogDir),
+	}
+}
+
 func init() {
 	Options.Ignore("quotas", "quota_driver")
 	Options.Ignore("quotas", "track_quota_usage")
@@ -253,18 +377,18 @@ func init() {
 	for _, name := range []string{"api_extensions_path", "api_workers", "rpc_workers", "rpc_state_report_workers",
 		"use_syslog", "log_dir", "log_file", "notify_nova_on_port_status_changes",
 		"notify_nova_on_port_data_changes",
-		"dns_domain", "external_dns_driver", "interface_driver", "verbose",
+		"external_dns_driver", "interface_driver", "verbose",
 		"auth_url", "network_scheduler_driver", "dhcp_load_type"} {
 		Options.Ignore("DEFAULT", name)
 	}
 	for _, s := range []string{"keystone_authtoken", "nova", "placement", "oslo_concurrency",
 		"oslo_messaging_rabbit", "oslo_messaging_notifications", "experimental",
-		"securitygroup", "ovs", "linux_bridge", "vxlan", "ovn", "privsep", "healthcheck"} {
+		"securitygroup", "ovs", "ovn", "privsep", "healthcheck"} {
 		Options.IgnoreSection(s)
 	}
 	// Neutron's other [agent] options, read by agents Neutrino does not
 	// have (OVS) or not yet.
-	for _, name := range []string{"root_helper", "root_helper_daemon", "use_helper_for_ns_read", "polling_interval",
+	for _, name := range []string{"root_helper", "root_helper_daemon", "use_helper_for_ns_read",
 		"log_agent_heartbeats", "check_child_processes_action", "check_child_processes_interval", "extensions",
 		"comment_iptables_rules", "debug_iptables_rules", "kill_scripts_path", "tunnel_types", "l2_population",
 		"arp_responder", "enable_distributed_routing", "dscp", "dscp_inherit"} {

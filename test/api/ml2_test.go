@@ -546,12 +546,40 @@ func TestL2Population(t *testing.T) {
 		if len(ns) != 1 || !reflect.DeepEqual(fdb(t, ns[0])[netID].Ports, map[string][][2]string{"192.0.2.1": {{mac3, ip3}}}) {
 			t.Fatalf("second port on host1: %+v", ns)
 		}
+		// Each host's snapshot holds the other hosts' entries, as a whole.
+		snapFDB := func(host string) rpcapi.FDBEntries {
+			snap, err := ml2.HostSnapshot(ctx, host)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, n := range snap.FDB {
+				for _, pairs := range n.Ports {
+					sort.Slice(pairs, func(i, j int) bool { return pairs[i][0] < pairs[j][0] })
+				}
+			}
+			return snap.FDB
+		}
+		sorted := func(pairs ...[2]string) [][2]string {
+			sort.Slice(pairs, func(i, j int) bool { return pairs[i][0] < pairs[j][0] })
+			return pairs
+		}
+		if got, want := snapFDB("host2"), (rpcapi.FDBEntries{netID: {SegmentID: 1, NetworkType: "vxlan",
+			Ports: map[string][][2]string{"192.0.2.1": sorted(flood, [2]string{mac1, ip1}, [2]string{mac3, ip3})}}}); !reflect.DeepEqual(got, want) {
+			t.Errorf("host2's snapshot FDB %+v, want %+v", got, want)
+		}
+		if got, want := snapFDB("host1"), (rpcapi.FDBEntries{netID: {SegmentID: 1, NetworkType: "vxlan",
+			Ports: map[string][][2]string{"192.0.2.2": {flood, {mac2, ip2}}}}}); !reflect.DeepEqual(got, want) {
+			t.Errorf("host1's snapshot FDB %+v, want %+v", got, want)
+		}
 		// Deleting host2's only port removes its entries and its flooding entry.
 		e.do(admin, "DELETE", "/v2.0/ports/"+id2, nil).expect(t, 204)
 		ns = box.take()
 		if len(ns) != 1 || ns[0].Method != "remove_fdb_entries" ||
 			!reflect.DeepEqual(fdb(t, ns[0])[netID].Ports, map[string][][2]string{"192.0.2.2": {flood, {mac2, ip2}}}) {
 			t.Fatalf("delete: %+v", ns)
+		}
+		if got := snapFDB("host1"); got == nil || len(got) != 0 {
+			t.Errorf("host1's snapshot FDB once alone: %#v, want empty (not null: l2population is on)", got)
 		}
 	})
 }

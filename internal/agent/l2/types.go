@@ -11,16 +11,13 @@
 // [vxlan] enable_vxlan, local_ip, l2_population, arp_responder, ttl, tos,
 // vxlan_group, udp_dstport) come in Config.
 //
-// Wiring it to the agent RPC (Neutron's names): the ports of
-// get_devices_details_list_and_failed_devices for the host become
-// Desired.Ports (port_id, network_id, mac_address, admin_state_up, mtu) and
-// their networks Desired.Networks (network_type, segmentation_id,
-// physical_network, mtu); the DHCP port bound to the host is a port like
-// any other and keeps its bridge. l2population's fdb_add / fdb_remove
-// payloads decode straight into FDBEntries for FDBAdd / FDBRemove, a full
-// resync into SetFDB. After each Reconcile, Result.Up and Result.Down are
-// the update_device_up / update_device_down calls; Result.Ports[id].State
-// unsupported (VLAN on this kernel) is a port to report as failed.
+// Part (registered as the agent part "l2") wires it to the agent RPC:
+// every pass fetches get_snapshot for the host (its bound ports with their
+// networks and segments, and with l2population the other hosts' FDB
+// entries), converges, and reports update_device_up / update_device_down
+// for ports whose state changed; l2population's fdb_add / fdb_remove
+// notifications update the table between passes. The DHCP port bound to
+// the host is a port like any other and keeps its bridge.
 package l2
 
 import (

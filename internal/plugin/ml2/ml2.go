@@ -66,6 +66,7 @@ type Plugin struct {
 	segmentsH *generic.Handler
 	mu        sync.RWMutex
 	agents    mech.AgentLookup
+	l2pop     bool // l2population is enabled: snapshots carry FDB entries
 	outbox    generic.Outbox
 	now       func() time.Time
 }
@@ -91,6 +92,7 @@ func New(s *store.Store, defs map[string]*resource.Resource, opts Options) (*Plu
 	}
 	p := &Plugin{store: s, defs: defs, types: tds, tenant: opts.ProjectNetworkTypes,
 		globalMTU: opts.Types.GlobalPhysnetMTU, log: logger, agents: opts.Agents, outbox: opts.Outbox, now: time.Now}
+	p.l2pop = slices.Contains(opts.MechanismDrivers, "l2population")
 	drivers, err := mech.New(opts.MechanismDrivers, mech.Deps{Ports: p})
 	if err != nil {
 		return nil, err

@@ -551,10 +551,38 @@ func (p *Plugin) HostSnapshot(ctx context.Context, host string) (rpcapi.HostSnap
 			out.Revisions[id] = det.RevisionNumber
 			out.Networks[det.NetworkID] = det.NetworkType
 		}
-		return nil
+		return p.snapshotFDB(ctx, tx, &out)
 	})
 	sortDetails(out.Ports)
 	return out, err
+}
+
+// snapshotFDB adds, with l2population, the forwarding entries of the
+// host's tunnelled networks, so an agent's full resync needs no earlier
+// fdb_add.
+func (p *Plugin) snapshotFDB(ctx context.Context, tx *store.Tx, out *rpcapi.HostSnapshot) error {
+	if !p.l2pop {
+		return nil
+	}
+	out.FDB = rpcapi.FDBEntries{}
+	done := map[string]bool{}
+	for _, det := range out.Ports {
+		if done[det.NetworkID] || det.SegmentationID == nil {
+			continue
+		}
+		done[det.NetworkID] = true
+		if t := det.NetworkType; t != types.VXLAN && t != types.GRE && t != types.Geneve {
+			continue
+		}
+		entries, err := mech.HostFDB(ctx, tx, p, p.agentLookup(), out.Host, det.NetworkID)
+		if err != nil {
+			return fmt.Errorf("ml2: snapshot FDB of %s: %w", det.NetworkID, err)
+		}
+		if entries != nil {
+			out.FDB[det.NetworkID] = rpcapi.FDBNetwork{SegmentID: *det.SegmentationID, NetworkType: det.NetworkType, Ports: entries}
+		}
+	}
+	return nil
 }
 
 func sortDetails(d []rpcapi.DeviceDetails) {

@@ -129,6 +129,11 @@ type HostSnapshot struct {
 	Ports     []DeviceDetails   `json:"ports"`
 	Revisions map[string]int    `json:"revisions"`
 	Networks  map[string]string `json:"networks"` // network id → network type
+	// FDB is, with l2population, the forwarding entries of the host's
+	// tunnelled networks (their other hosts' ports), as fdb_add would
+	// have sent them; an agent replaces its table with it. Null without
+	// l2population.
+	FDB FDBEntries `json:"fdb_entries"`
 }
 
 // FDBNetwork is one network's forwarding entries in an l2population

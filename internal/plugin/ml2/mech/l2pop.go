@@ -159,6 +159,43 @@ func (d *l2pop) added(ctx context.Context, pc *PortContext) error {
 	return pc.Outbox.Record(ctx, pc.Tx, ns...)
 }
 
+// HostFDB is what an L2 agent on host needs of a tunnelled network to
+// forward without flooding: for every other host with ACTIVE ports on the
+// network, keyed by its tunnel IP, the flooding entry and each port's
+// [mac, ip] — what fdb_add tells a host about its peers, as a whole, for
+// the agent's full resync. It is nil when no other host has ports there.
+func HostFDB(ctx context.Context, tx *store.Tx, ports NetworkPorts, agents AgentLookup, host, netID string) (map[string][][2]string, error) {
+	active, err := ports.ActivePorts(ctx, tx, netID)
+	if err != nil {
+		return nil, err
+	}
+	byHost := map[string][]PortInfo{}
+	for _, p := range active {
+		if p.Host != host && p.Host != "" {
+			byHost[p.Host] = append(byHost[p.Host], p)
+		}
+	}
+	var out map[string][][2]string
+	for h, ps := range byHost {
+		ip, err := tunnelIP(ctx, tx, agents, h)
+		if err != nil {
+			return nil, err
+		}
+		if ip == "" {
+			continue
+		}
+		if out == nil {
+			out = map[string][][2]string{}
+		}
+		entries := append(out[ip], flooding())
+		for _, p := range ps {
+			entries = append(entries, portEntries(p)...)
+		}
+		out[ip] = entries
+	}
+	return out, nil
+}
+
 // removed announces that the port left host (went down, moved or was
 // deleted).
 func (d *l2pop) removed(ctx context.Context, pc *PortContext, host string, seg types.Segment) error {

@@ -1,0 +1,164 @@
+package agents_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/neutrino-net/neutrino/internal/dataplane/link"
+)
+
+// TestPortLatency measures, for ports created at once on one host of a
+// network whose DHCP server already runs, the time from the port-create
+// API call to (a) the port ACTIVE in the API and (b) the VM holding its
+// lease and answering ping from the DHCP server's side. "Nova" plugs the
+// VM's tap as soon as the create returns. It logs the distribution; it
+// asserts only that every port gets there (timing is not asserted: the
+// machine is shared). AGENT_LATENCY_PORTS sets the batch sizes (default
+// "1,20").
+func TestPortLatency(t *testing.T) {
+	sizes := []int{1, 20}
+	if s := os.Getenv("AGENT_LATENCY_PORTS"); s != "" {
+		sizes = nil
+		for _, f := range strings.Split(s, ",") {
+			n, err := strconv.Atoi(f)
+			must(t, err)
+			sizes = append(sizes, n)
+		}
+	}
+	w := newWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	netID, _, _ := w.network("lat", "10.70.0.0/22", nil)
+	// A first port brings up the network's DHCP server and wiring.
+	warm := w.port(netID, "hostA")
+	warmVM := w.r.vm("warm", w.hosts["hostA"].h, warm.id, warm.mac)
+	var dp port
+	waitFor(t, "DHCP port", 20*time.Second, func() (err error) { dp, err = w.dhcpPort(netID); return err })
+	waitFor(t, "warm port ACTIVE", 20*time.Second, func() error {
+		if s := w.status(warm.id); s != "ACTIVE" {
+			return fmt.Errorf("status %s", s)
+		}
+		return nil
+	})
+
+	// Also writes udhcpc's hook script once, before the VMs run it at once.
+	if _, err := w.r.dhcp(ctx, warmVM); err != nil {
+		t.Fatal(err)
+	}
+
+	host := w.hosts["hostB"]
+	for _, n := range sizes {
+		// The VMs exist before their ports, as Nova's do.
+		vms := make([]*vm, n)
+		for i := range vms {
+			vms[i] = &vm{name: fmt.Sprintf("%sl%d-%d", w.r.prefix, n, i), ns: w.r.ns(fmt.Sprintf("l%d-%d", n, i))}
+		}
+		created := make([]time.Duration, n)
+		active := make([]time.Duration, n)
+		leased := make([]time.Duration, n)
+		pinged := make([]time.Duration, n)
+		var wg sync.WaitGroup
+		errs := make(chan error, n)
+		start := make(chan struct{})
+		for i, v := range vms {
+			wg.Go(func() {
+				<-start
+				if err := w.provision(ctx, host, netID, v, dp, &created[i], &active[i], &leased[i], &pinged[i]); err != nil {
+					errs <- err
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		t.Logf("%d port(s) at once on %s: create answered %s", n, host.name, dist(created))
+		t.Logf("%d port(s) at once on %s: ACTIVE %s", n, host.name, dist(active))
+		t.Logf("%d port(s) at once on %s: leased %s", n, host.name, dist(leased))
+		t.Logf("%d port(s) at once on %s: leased+pinged %s", n, host.name, dist(pinged))
+	}
+}
+
+// provision creates a port on netID bound to host, plugs v's tap with the
+// port's MAC, and records when the API answered, when the port went ACTIVE and when v leased its
+// address and answered ping.
+func (w *world) provision(ctx context.Context, host *simHost, netID string, v *vm, dp port, created, active, leased, pinged *time.Duration) error {
+	t0 := time.Now()
+	p := w.port(netID, host.name)
+	*created = time.Since(t0)
+	v.mac, v.port = p.mac, p.id
+	if err := plug(host.h, v, p); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() {
+		for {
+			if s := w.status(p.id); s == "ACTIVE" {
+				*active = time.Since(t0)
+				done <- nil
+				return
+			}
+			if time.Since(t0) > 60*time.Second {
+				done <- fmt.Errorf("port %s not ACTIVE after 60s", p.id)
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	l, err := w.r.dhcpTries(ctx, v, 30)
+	if err != nil {
+		return err
+	}
+	*leased = time.Since(t0)
+	if l["ip"] != p.ip {
+		return fmt.Errorf("%s leased %s, want %s", v.name, l["ip"], p.ip)
+	}
+	if err := ping(ctx, v, dp.ip); err != nil {
+		return err
+	}
+	*pinged = time.Since(t0)
+	return <-done
+}
+
+// plug creates tap<port> in host with v's eth0 (the port's MAC) as its
+// peer, both up: os-vif's part.
+func plug(h *link.Host, v *vm, p port) error {
+	hw, err := net.ParseMAC(p.mac)
+	if err != nil {
+		return err
+	}
+	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: link.TapName(p.id)}, PeerName: "eth0",
+		PeerNamespace: netlink.NsFd(int(v.ns)), PeerHardwareAddr: hw}
+	if err := h.Netlink().LinkAdd(veth); err != nil {
+		return fmt.Errorf("plug %s: %w", p.id, err)
+	}
+	vh, err := link.Open(v.ns)
+	if err != nil {
+		return err
+	}
+	defer vh.Close()
+	eth, err := vh.Netlink().LinkByName("eth0")
+	if err != nil {
+		return err
+	}
+	return vh.Netlink().LinkSetUp(eth)
+}
+
+func dist(ds []time.Duration) string {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	q := func(f float64) time.Duration { return s[int(f*float64(len(s)-1))].Round(time.Millisecond) }
+	return fmt.Sprintf("min %v p50 %v p90 %v max %v", q(0), q(0.5), q(0.9), q(1))
+}
