@@ -65,6 +65,8 @@ var (
 
 	optPolicyFile = Options.String("oslo_policy", "policy_file", "policy.yaml",
 		"The relative or absolute path of a file that maps roles to permissions for a given service.")
+	optServiceProviders = Options.MultiString("service_providers", "service_provider", nil,
+		"Service providers of advanced services, <service_type>:<name>:<driver>[:default]; listed by /v2.0/service-providers.")
 	optPolicyDirs = Options.MultiString("oslo_policy", "policy_dirs", []string{"policy.d"},
 		"Directories where policy configuration files are stored, relative to the config directories or absolute.")
 	optEnforceNewDefaults = Options.Bool("oslo_policy", "enforce_new_defaults", true,

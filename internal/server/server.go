@@ -24,6 +24,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/plugin/l3"
 	"github.com/neutrino-net/neutrino/internal/plugin/ml2"
 	"github.com/neutrino-net/neutrino/internal/plugin/securitygroups"
+	"github.com/neutrino-net/neutrino/internal/plugin/serviceproviders"
 	"github.com/neutrino-net/neutrino/internal/policy"
 	"github.com/neutrino-net/neutrino/internal/quota"
 	"github.com/neutrino-net/neutrino/internal/reqctx"
@@ -86,6 +87,7 @@ var coreExtensions = []string{
 	"security-groups-rules-belongs-to-default-sg",
 	"security-groups-shared-filtering",
 	"segment",
+	"service-type",
 	"sorting",
 	"standard-attr-description",
 	"standard-attr-revisions",
@@ -280,6 +282,15 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		if g, ok := handlers[coll].(interface{ Generic() *generic.Handler }); ok {
 			g.Generic().Notify = notifier
 		}
+	}
+
+	if def := defs[apidef.ServiceProviders]; def != nil {
+		providers, err := serviceproviders.Parse(cfg.MultiString(optServiceProviders))
+		if err != nil {
+			st.Close()
+			return nil, fmt.Errorf("config: %s: [service_providers] service_provider: %w", source(cfg, optServiceProviders), err)
+		}
+		handlers[apidef.ServiceProviders] = serviceproviders.New(def, providers)
 	}
 
 	authz := authorizer{enforcer}
