@@ -40,6 +40,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/rpc"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcserver"
+	"github.com/neutrino-net/neutrino/internal/server"
 	"github.com/neutrino-net/neutrino/internal/store"
 )
 
@@ -91,7 +92,7 @@ func main() {
 	flag.DurationVar(&c.Duration, "duration", 30*time.Second, "measured time, after every agent registered")
 	flag.StringVar(&c.DB, "db", "", "database connection (default: a temporary SQLite file)")
 	flag.StringVar(&c.Transport, "transport", "", "transport_url of an external NATS (default: the server's embedded NATS)")
-	flag.StringVar(&c.Write, "write", "tx", "heartbeat writes: tx (a transaction per report), batch (group commit), none")
+	flag.StringVar(&c.Write, "write", "tx", "heartbeat writes: tx (a transaction per report), batch (group commit), none, or server (the real server: agents registry, report_state)")
 	flag.Parse()
 	res, err := Run(context.Background(), c, os.Stderr)
 	if err != nil {
@@ -281,6 +282,10 @@ func serve(spec string) error {
 	if _, err := st.Migrate(ctx); err != nil {
 		return err
 	}
+	if c.Write == "server" {
+		st.Close()
+		return serveReal(ctx, c)
+	}
 	hb := &heartbeats{st: st, mode: c.Write, queue: make(chan *beat, 4096)}
 	if err := hb.init(ctx); err != nil {
 		return err
@@ -306,6 +311,49 @@ func serve(spec string) error {
 	cpu := cpuTime() - cpu0
 	wall := time.Since(start)
 	rows, err := hb.rows(ctx)
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(os.Stdout).Encode(serverReport{CPU: cpu.Seconds(), Wall: wall.Seconds(), Rows: rows})
+}
+
+// serveReal is the server process of -write server: Neutrino's own
+// server (store, agents plugin, RPC dispatcher, embedded or external
+// NATS), so report_state is the real one writing the agents table.
+func serveReal(ctx context.Context, c Config) error {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	overrides := map[string]string{"database.connection": c.DB, "nats.embedded_port": "-1", "DEFAULT.auth_strategy": "noauth"}
+	if c.Transport != "" {
+		overrides["DEFAULT.transport_url"] = c.Transport
+	}
+	cfg, err := server.Options.LoadWithDefaults(overrides, nil, nil, logger)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	if err := srv.StartRPC(ctx, false); err != nil {
+		return err
+	}
+	url := c.Transport
+	if url == "" {
+		url = srv.Bus.ClientURL()
+	}
+	start := time.Now()
+	cpu0 := cpuTime()
+	fmt.Println(url)
+	io.Copy(io.Discard, os.Stdin) // until the parent closes it
+	cpu := cpuTime() - cpu0
+	wall := time.Since(start)
+	var rows int
+	err = srv.Store.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		rows, err = tx.Count(ctx, "agents", "1", 1)
+		return err
+	})
 	if err != nil {
 		return err
 	}
