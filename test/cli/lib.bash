@@ -66,6 +66,12 @@ cat >"$conf" <<EOF
 [DEFAULT]
 state_path = $tmp/state
 bind_port = $port
+
+# The API is under test here, not the data plane: an in-process agent
+# would wire bridges, namespaces and dnsmasq into this machine's root
+# network namespace (test/e2e does the data plane, in namespaces of its own).
+[agent]
+in_process = false
 EOF
 
 start_server() {
