@@ -107,6 +107,11 @@ auth_strategy = keystone
 [database]
 connection = sqlite:///%s
 
+# No agents here: the bus stays in-process, so several servers (and
+# other tests) never compete for NATS's port 4222.
+[nats]
+embedded_port = 0
+
 [keystone_authtoken]
 www_authenticate_uri = %s
 auth_url = %s
