@@ -110,6 +110,20 @@ func (a l2Area) Snapshot(ctx context.Context, raw json.RawMessage) (any, error) 
 	return a.p.HostSnapshot(ctx, r.Host)
 }
 
+var _ rpcserver.Extra = l2Area{}
+
+// RPCMethods serves update_device_list: a batch of ups and downs in one
+// transaction.
+func (a l2Area) RPCMethods() rpc.Handlers {
+	return rpc.Handlers{rpcapi.MethodUpdateDeviceList: func(ctx context.Context, raw json.RawMessage) (any, error) {
+		r, err := decode[rpcapi.DeviceListRequest](raw)
+		if err != nil {
+			return nil, err
+		}
+		return a.p.UpdateDeviceList(ctx, r.DevicesUp, r.DevicesDown, r.AgentID, r.Host)
+	}}
+}
+
 type agentsArea struct{ p *agents.Plugin }
 
 func (a agentsArea) ReportState(ctx context.Context, raw json.RawMessage) (any, error) {
@@ -175,12 +189,7 @@ func (a dhcpArea) RPCMethods() rpc.Handlers {
 		if err != nil {
 			return nil, err
 		}
-		for _, id := range r.PortIDs {
-			if err := a.ml2.ProvisioningComplete(ctx, id, rpcapi.ProvisioningEntityDHCP); err != nil {
-				return nil, err
-			}
-		}
-		return nil, nil
+		return nil, a.ml2.ProvisioningCompleteAll(ctx, r.PortIDs, rpcapi.ProvisioningEntityDHCP)
 	}}
 }
 

@@ -668,3 +668,41 @@ func TestConcurrentNetworkAllocation(t *testing.T) {
 		})
 	}
 }
+
+// TestML2UpdateDeviceList: update_device_list reports many ports up and
+// down in one call, with update_device_up/down's meaning for each.
+func TestML2UpdateDeviceList(t *testing.T) {
+	ml2Engines(t, nil, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		ml2 := e.srv.ML2
+		ml2.SetAgents(testAgents())
+		netID := e.createNetwork(admin, map[string]any{"name": "batch"})["id"].(string)
+		e.portSubnet(admin, netID, map[string]any{"cidr": "10.19.0.0/24"})
+		var taps, ids []string
+		for range 3 {
+			p := e.do(admin, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": netID,
+				"binding:host_id": "host1", "device_owner": "compute:nova"}}).expect(t, 201).obj(t, "port")
+			ids = append(ids, p["id"].(string))
+			taps = append(taps, "tap"+p["id"].(string)[:11])
+		}
+		r, err := ml2.UpdateDeviceList(ctx, taps, nil, "agent", "host1")
+		if err != nil || len(r.DevicesUp) != 3 || len(r.FailedDevicesUp) != 0 {
+			t.Fatalf("up: %+v %v", r, err)
+		}
+		for _, id := range ids {
+			if s := portStatus(t, e, id); s != "ACTIVE" {
+				t.Errorf("port %s is %s after update_device_list up, want ACTIVE", id, s)
+			}
+		}
+		r, err = ml2.UpdateDeviceList(ctx, nil, []string{taps[0], "tap00000000-00"}, "agent", "host1")
+		if err != nil || len(r.DevicesDown) != 2 || !r.DevicesDown[0].Exists || r.DevicesDown[1].Exists {
+			t.Fatalf("down: %+v %v", r, err)
+		}
+		if s := portStatus(t, e, ids[0]); s != "DOWN" {
+			t.Errorf("port is %s after update_device_list down, want DOWN", s)
+		}
+		if s := portStatus(t, e, ids[1]); s != "ACTIVE" {
+			t.Errorf("untouched port is %s, want ACTIVE", s)
+		}
+	})
+}

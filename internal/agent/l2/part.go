@@ -374,14 +374,16 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus) error {
 			toDown = append(toDown, id)
 		}
 	}
-	for id, ok := range p.report(ctx, bus, rpcapi.MethodUpdateDeviceUp, toUp) {
-		if ok {
-			reported[id] = true
-		}
-	}
-	for id, ok := range p.report(ctx, bus, rpcapi.MethodUpdateDeviceDown, toDown) {
-		if ok {
-			delete(reported, id)
+	if len(toUp)+len(toDown) > 0 {
+		if err := p.report(ctx, bus, toUp, toDown); err != nil {
+			p.log.Warn("update_device_list", "up", len(toUp), "down", len(toDown), "error", err)
+		} else {
+			for _, id := range toUp {
+				reported[id] = true
+			}
+			for _, id := range toDown {
+				delete(reported, id)
+			}
 		}
 	}
 	p.mu.Lock()
@@ -423,33 +425,19 @@ func (p *Part) unplugStale(d Desired) {
 	}
 }
 
-// reportConcurrency bounds the update_device_up/down calls in flight: a
-// batch of new ports is reported in a few round trips, not one per port,
-// without flooding the server's workers.
-const reportConcurrency = 8
-
-// report calls method for each port and says which calls succeeded.
-func (p *Part) report(ctx context.Context, bus *rpc.Bus, method string, ids []string) map[string]bool {
-	out := make(map[string]bool, len(ids))
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, reportConcurrency)
-	for _, id := range ids {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			err := bus.Call(ctx, rpcapi.TopicPlugin, method,
-				rpcapi.DeviceRequest{Device: link.TapName(id), AgentID: p.agentID(), Host: p.host}, nil)
-			if err != nil {
-				p.log.Warn(method, "port", id, "error", err)
-			}
-			mu.Lock()
-			out[id] = err == nil
-			mu.Unlock()
-		})
+// report tells the server which ports came up and went down, in one
+// update_device_list call (one round trip and one commit however many
+// ports a pass wired); a failed call is retried by the next pass.
+func (p *Part) report(ctx context.Context, bus *rpc.Bus, up, down []string) error {
+	devices := func(ids []string) []string {
+		out := make([]string, len(ids))
+		for i, id := range ids {
+			out[i] = link.TapName(id)
+		}
+		return out
 	}
-	wg.Wait()
-	return out
+	return bus.Call(ctx, rpcapi.TopicPlugin, rpcapi.MethodUpdateDeviceList, rpcapi.DeviceListRequest{
+		DevicesUp: devices(up), DevicesDown: devices(down), AgentID: p.agentID(), Host: p.host}, nil)
 }
 
 func (p *Part) agentID() string { return "lb-" + p.host }

@@ -278,8 +278,19 @@ func (p *Plugin) AddProvisioningBlock(ctx context.Context, portID, entity string
 // ProvisioningComplete records that entity has wired the port; once no
 // entity is left, a bound port goes ACTIVE.
 func (p *Plugin) ProvisioningComplete(ctx context.Context, portID, entity string) error {
+	return p.ProvisioningCompleteAll(ctx, []string{portID}, entity)
+}
+
+// ProvisioningCompleteAll is ProvisioningComplete for many ports in one
+// transaction (a DHCP agent's dhcp_ready_on_ports).
+func (p *Plugin) ProvisioningCompleteAll(ctx context.Context, portIDs []string, entity string) error {
 	return p.store.Write(ctx, func(tx *store.Tx) error {
-		return p.provisioningComplete(ctx, tx, portID, entity)
+		for _, id := range portIDs {
+			if err := p.provisioningComplete(ctx, tx, id, entity); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
@@ -478,52 +489,91 @@ func sortedIPs(ips []rpcapi.FixedIP) []rpcapi.FixedIP {
 // when no other entity is pending. A report from a host the port is not
 // bound to is ignored.
 func (p *Plugin) UpdateDeviceUp(ctx context.Context, device, agentID, host string) error {
-	return p.store.Write(ctx, func(tx *store.Tx) error {
-		portID, err := resolveDevice(ctx, tx, device)
-		if err != nil || portID == "" {
+	return p.store.Write(ctx, func(tx *store.Tx) error { return p.deviceUp(ctx, tx, device, host) })
+}
+
+func (p *Plugin) deviceUp(ctx context.Context, tx *store.Tx, device, host string) error {
+	portID, err := resolveDevice(ctx, tx, device)
+	if err != nil || portID == "" {
+		return err
+	}
+	if host != "" {
+		levels, err := tx.PortBindingLevels(ctx, "", portID)
+		if err != nil {
 			return err
 		}
-		if host != "" {
-			levels, err := tx.PortBindingLevels(ctx, "", portID)
-			if err != nil {
-				return err
-			}
-			if l, ok := levels[portID]; !ok || l.Host != host {
-				p.log.DebugContext(ctx, "device up on a host the port is not bound to", "device", device, "host", host)
-				return nil
-			}
+		if l, ok := levels[portID]; !ok || l.Host != host {
+			p.log.DebugContext(ctx, "device up on a host the port is not bound to", "device", device, "host", host)
+			return nil
 		}
-		return p.provisioningComplete(ctx, tx, portID, rpcapi.ProvisioningEntityL2)
-	})
+	}
+	return p.provisioningComplete(ctx, tx, portID, rpcapi.ProvisioningEntityL2)
 }
 
 // UpdateDeviceDown is update_device_down: the device is gone from the
 // agent's host; the port goes DOWN. Exists is false for an unknown port.
 func (p *Plugin) UpdateDeviceDown(ctx context.Context, device, agentID, host string) (rpcapi.DeviceDownReply, error) {
-	out := rpcapi.DeviceDownReply{Device: device, Exists: true}
+	var out rpcapi.DeviceDownReply
 	err := p.store.Write(ctx, func(tx *store.Tx) error {
-		out.Exists = true
-		portID, err := resolveDevice(ctx, tx, device)
-		if err != nil {
-			return err
-		}
-		if portID == "" {
-			out.Exists = false
-			return nil
-		}
-		if host != "" {
-			levels, err := tx.PortBindingLevels(ctx, "", portID)
-			if err != nil {
-				return err
-			}
-			if l, ok := levels[portID]; !ok || l.Host != host {
-				return nil
-			}
-		}
-		out.Exists, err = p.setPortStatus(ctx, tx, portID, StatusDown)
+		var err error
+		out, err = p.deviceDown(ctx, tx, device, host)
 		return err
 	})
 	return out, err
+}
+
+func (p *Plugin) deviceDown(ctx context.Context, tx *store.Tx, device, host string) (rpcapi.DeviceDownReply, error) {
+	out := rpcapi.DeviceDownReply{Device: device, Exists: true}
+	portID, err := resolveDevice(ctx, tx, device)
+	if err != nil {
+		return out, err
+	}
+	if portID == "" {
+		out.Exists = false
+		return out, nil
+	}
+	if host != "" {
+		levels, err := tx.PortBindingLevels(ctx, "", portID)
+		if err != nil {
+			return out, err
+		}
+		if l, ok := levels[portID]; !ok || l.Host != host {
+			return out, nil
+		}
+	}
+	out.Exists, err = p.setPortStatus(ctx, tx, portID, StatusDown)
+	return out, err
+}
+
+// UpdateDeviceList is update_device_list: a batch of update_device_up and
+// update_device_down in one transaction, so an agent that wired a hundred
+// ports reports them in one round trip and one commit.
+func (p *Plugin) UpdateDeviceList(ctx context.Context, up, down []string, agentID, host string) (rpcapi.DeviceListReply, error) {
+	out := rpcapi.DeviceListReply{DevicesUp: []string{}, FailedDevicesUp: []string{}, DevicesDown: []rpcapi.DeviceDownReply{},
+		FailedDevicesDown: []string{}}
+	err := p.store.Write(ctx, func(tx *store.Tx) error {
+		out.DevicesUp, out.DevicesDown = out.DevicesUp[:0], out.DevicesDown[:0]
+		for _, d := range up {
+			if err := p.deviceUp(ctx, tx, d, host); err != nil {
+				return fmt.Errorf("device %s up: %w", d, err)
+			}
+			out.DevicesUp = append(out.DevicesUp, d)
+		}
+		for _, d := range down {
+			r, err := p.deviceDown(ctx, tx, d, host)
+			if err != nil {
+				return fmt.Errorf("device %s down: %w", d, err)
+			}
+			out.DevicesDown = append(out.DevicesDown, r)
+		}
+		return nil
+	})
+	if err != nil {
+		// One transaction: nothing of the batch was recorded.
+		return rpcapi.DeviceListReply{DevicesUp: []string{}, FailedDevicesUp: up, DevicesDown: []rpcapi.DeviceDownReply{},
+			FailedDevicesDown: down}, err
+	}
+	return out, nil
 }
 
 // HostSnapshot lists everything the L2 agent on host needs: the details

@@ -90,7 +90,9 @@ func (h *Handler) Get(context.Context, string) (*resource.Object, error) {
 	return nil, fault.HTTPNotFound()
 }
 
-func readOnly() error { return fault.New(405, "HTTPMethodNotAllowed", "Service providers are read-only.") }
+func readOnly() error {
+	return fault.New(405, "HTTPMethodNotAllowed", "Service providers are read-only.")
+}
 
 // Create implements plugin.Handler.
 func (h *Handler) Create(context.Context, []*resource.Object) ([]*resource.Object, error) {

@@ -12,6 +12,7 @@ const (
 	MethodGetDevicesDetailsList     = "get_devices_details_list"
 	MethodUpdateDeviceUp            = "update_device_up"
 	MethodUpdateDeviceDown          = "update_device_down"
+	MethodUpdateDeviceList          = "update_device_list"
 	MethodFDBAdd                    = "add_fdb_entries"
 	MethodFDBRemove                 = "remove_fdb_entries"
 	MethodL2HostSnapshot            = "get_snapshot"
@@ -154,4 +155,21 @@ type FDBEntries map[string]FDBNetwork
 // remove_fdb_entries.
 type FDBArgs struct {
 	FDBEntries FDBEntries `json:"fdb_entries"`
+}
+
+// DeviceListRequest is the arguments of update_device_list: devices that
+// came up and went down on host since the agent last reported.
+type DeviceListRequest struct {
+	DevicesUp   []string `json:"devices_up"`
+	DevicesDown []string `json:"devices_down"`
+	AgentID     string   `json:"agent_id"`
+	Host        string   `json:"host"`
+}
+
+// DeviceListReply is update_device_list's answer, Neutron's dict.
+type DeviceListReply struct {
+	DevicesUp         []string          `json:"devices_up"`
+	FailedDevicesUp   []string          `json:"failed_devices_up"`
+	DevicesDown       []DeviceDownReply `json:"devices_down"`
+	FailedDevicesDown []string          `json:"failed_devices_down"`
 }
