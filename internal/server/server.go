@@ -229,6 +229,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		RouterAutoSchedule:            cfg.Bool(optRouterAutoSchedule),
 		AllowAutomaticL3AgentFailover: cfg.Bool(optAllowAutomaticL3AgentFailover),
 		DefaultAvailabilityZones:      cfg.List(optDefaultAvailabilityZones),
+		Outbox:                        ob,
 		Logger:                        logger,
 	})
 	ml2Plugin, err := ml2.New(st, defs, ml2Opts)

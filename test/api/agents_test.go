@@ -611,9 +611,31 @@ func TestRouterScheduledOnCreate(t *testing.T) {
 		if got := ids(hosting); len(got) != 1 || got[0] != agent {
 			t.Fatalf("router hosted by %v, want [%s]", got, agent)
 		}
+		// The agent hears of it: router_added_to_agent, cast to its host,
+		// waits in the outbox with the binding.
+		if n := e.outboxCount(`%"topic":"l3_agent.l3-host","method":"router_added_to_agent"%` + router + `%`); n != 1 {
+			t.Errorf("%d router_added_to_agent notifications recorded, want 1", n)
+		}
 		e.do(member1, "DELETE", "/v2.0/routers/"+router, nil).expect(t, 204)
 		if left := e.do(admin, "GET", "/v2.0/agents/"+agent+"/l3-routers", nil).expect(t, 200).list(t, "routers"); len(left) != 0 {
 			t.Errorf("agent still hosts %v after the router's delete", ids(left))
 		}
 	})
+}
+
+// outboxCount counts the notifications waiting in the outbox whose JSON
+// matches the LIKE pattern (rows are counted by a no-op update: the store
+// has no generic count-where-like query, and tests need no new one).
+func (e *env) outboxCount(pattern string) int64 {
+	e.t.Helper()
+	var n int64
+	err := e.srv.Store.Write(context.Background(), func(tx *store.Tx) error {
+		var err error
+		n, err = tx.Exec(context.Background(), "UPDATE rpc_outbox SET body = body WHERE body LIKE ?", pattern)
+		return err
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return n
 }

@@ -40,6 +40,9 @@ const (
 
 // Options are the plugin's settings, from the configuration.
 type Options struct {
+	// Outbox records the scheduling notifications to agents (a network
+	// or router placed on or taken off an agent); nil records none.
+	Outbox generic.Outbox
 	// AgentDownTime is [DEFAULT] agent_down_time: an agent whose last
 	// heartbeat is older is dead.
 	AgentDownTime time.Duration

@@ -84,7 +84,7 @@ func (p *Plugin) ScheduleRouterInZones(ctx context.Context, routerID string, azH
 				}
 			}
 		}
-		if err := tx.AddBinding(ctx, store.L3Bindings, routerID, chosen.ID, 1); err != nil {
+		if err := p.addBinding(ctx, tx, store.L3Bindings, routerID, chosen.ID, 1); err != nil {
 			return err
 		}
 		host = chosen.Host
@@ -132,7 +132,7 @@ func (p *Plugin) AutoScheduleRouters(ctx context.Context, host string) error {
 			if hosted[id] {
 				continue
 			}
-			if err := tx.AddBinding(ctx, store.L3Bindings, id, agent.ID, 1); err != nil {
+			if err := p.addBinding(ctx, tx, store.L3Bindings, id, agent.ID, 1); err != nil {
 				return err
 			}
 		}
@@ -216,7 +216,7 @@ func (p *Plugin) AddL3Router(ctx context.Context, agentID, routerID string) erro
 		if len(bs) > 0 {
 			return routerHostedByL3Agent(routerID, bs[0].AgentID)
 		}
-		return tx.AddBinding(ctx, store.L3Bindings, routerID, agentID, 1)
+		return p.addBinding(ctx, tx, store.L3Bindings, routerID, agentID, 1)
 	})
 }
 
@@ -228,7 +228,7 @@ func (p *Plugin) RemoveL3Router(ctx context.Context, agentID, routerID string) e
 		} else if err != nil {
 			return err
 		}
-		ok, err := tx.RemoveBinding(ctx, store.L3Bindings, routerID, agentID)
+		ok, err := p.removeBinding(ctx, tx, store.L3Bindings, routerID, agentID)
 		if err == nil && !ok {
 			return routerNotHostedByL3Agent(routerID, agentID)
 		}

@@ -165,7 +165,7 @@ func (p *Plugin) scheduleNetwork(ctx context.Context, tx *store.Tx, networkID st
 		if idx == 0 {
 			break
 		}
-		if err := tx.AddBinding(ctx, store.DHCPBindings, networkID, a.ID, idx); err != nil {
+		if err := p.addBinding(ctx, tx, store.DHCPBindings, networkID, a.ID, idx); err != nil {
 			return nil, err
 		}
 		bindings = append(bindings, store.Binding{ResourceID: networkID, AgentID: a.ID, Index: idx})
@@ -249,7 +249,7 @@ func (p *Plugin) AutoScheduleNetworks(ctx context.Context, host string) error {
 			if idx == 0 {
 				continue
 			}
-			if err := tx.AddBinding(ctx, store.DHCPBindings, id, agent.ID, idx); err != nil {
+			if err := p.addBinding(ctx, tx, store.DHCPBindings, id, agent.ID, idx); err != nil {
 				return err
 			}
 		}
@@ -333,7 +333,7 @@ func (p *Plugin) removeFromDead(ctx context.Context, kind store.BindingKind, age
 			for _, b := range bs {
 				p.log.WarnContext(ctx, "removing resource from dead agent", "resource", b.ResourceID,
 					"agent", a.ID, "host", a.Host, "dead_time", p.deadLimit())
-				if _, err := tx.RemoveBinding(ctx, kind, b.ResourceID, a.ID); err != nil {
+				if _, err := p.removeBinding(ctx, tx, kind, b.ResourceID, a.ID); err != nil {
 					return err
 				}
 				moved = append(moved, store.Binding{ResourceID: b.ResourceID, AgentID: a.Host})
@@ -494,7 +494,7 @@ func (p *Plugin) AddDHCPNetwork(ctx context.Context, agentID, networkID string) 
 		if slices.ContainsFunc(bs, func(b store.Binding) bool { return b.AgentID == agentID }) {
 			return networkHostedByDHCPAgent(networkID, agentID)
 		}
-		return tx.AddBinding(ctx, store.DHCPBindings, networkID, agentID, vacantIndex(bs, len(bs)+1))
+		return p.addBinding(ctx, tx, store.DHCPBindings, networkID, agentID, vacantIndex(bs, len(bs)+1))
 	})
 }
 
@@ -511,7 +511,7 @@ func (p *Plugin) RemoveDHCPNetwork(ctx context.Context, agentID, networkID strin
 			return err
 		}
 		host = a.Host
-		ok, err := tx.RemoveBinding(ctx, store.DHCPBindings, networkID, agentID)
+		ok, err := p.removeBinding(ctx, tx, store.DHCPBindings, networkID, agentID)
 		if err == nil && !ok {
 			return networkNotHostedByDHCPAgent(networkID, agentID)
 		}

@@ -127,3 +127,11 @@ type PortForwarding struct {
 	ExternalPortRange string `json:"external_port_range"`
 	InternalPortRange string `json:"internal_port_range"`
 }
+
+// L3 agent scheduling notifications (L3AgentNotifyAPI): a router placed
+// on an agent ({payload: [router_id]}) or taken off it ({payload:
+// {router_id}}).
+const (
+	MethodRouterAddedToAgent     = "router_added_to_agent"
+	MethodRouterRemovedFromAgent = "router_removed_from_agent"
+)
