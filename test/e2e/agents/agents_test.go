@@ -28,13 +28,13 @@ func TestAgentsEndToEnd(t *testing.T) {
 		"provider:network_type": "flat", "provider:physical_network": "physnet1"})
 	pA, pB := w.port(vxNet, "hostA"), w.port(vxNet, "hostB")
 	pF := w.port(flatNet, "hostB")
-	vmA := w.r.vm("vma", hA.h, pA.id, pA.mac)
-	vmB := w.r.vm("vmb", hB.h, pB.id, pB.mac)
-	vmF := w.r.vm("vmf", hB.h, pF.id, pF.mac)
+	vmA := w.r.VM("vma", hA.h, pA.id, pA.mac)
+	vmB := w.r.VM("vmb", hB.h, pB.id, pB.mac)
+	vmF := w.r.VM("vmf", hB.h, pF.id, pF.mac)
 
 	t.Run("ports go ACTIVE", func(t *testing.T) {
 		for _, p := range []port{pA, pB, pF} {
-			waitFor(t, "port "+p.id+" ACTIVE", 20*time.Second, func() error {
+			WaitFor(t, "port "+p.id+" ACTIVE", 20*time.Second, func() error {
 				if s := w.status(p.id); s != "ACTIVE" {
 					return fmt.Errorf("status %s", s)
 				}
@@ -45,7 +45,7 @@ func TestAgentsEndToEnd(t *testing.T) {
 
 	t.Run("each VM leases its port's address", func(t *testing.T) {
 		for _, c := range []struct {
-			v      *vm
+			v      *VM
 			p      port
 			gw     string
 			mtu    string
@@ -53,12 +53,12 @@ func TestAgentsEndToEnd(t *testing.T) {
 		}{
 			{vmA, pA, vxGW, "1450", "24"}, {vmB, pB, vxGW, "1450", "24"}, {vmF, pF, flatGW, "1500", "24"},
 		} {
-			l, err := w.r.dhcp(ctx, c.v)
+			l, err := w.r.DHCP(ctx, c.v)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if l["ip"] != c.p.ip || l["router"] != c.gw || l["mtu"] != c.mtu || l["domain"] != "openstacklocal" {
-				t.Errorf("%s lease %v; want ip %s router %s mtu %s", c.v.name, l, c.p.ip, c.gw, c.mtu)
+				t.Errorf("%s lease %v; want ip %s router %s mtu %s", c.v.Name, l, c.p.ip, c.gw, c.mtu)
 			}
 		}
 	})
@@ -68,20 +68,20 @@ func TestAgentsEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("VMs ping each other across VXLAN", func(t *testing.T) {
-		must(t, ping(ctx, vmA, pB.ip))
-		must(t, ping(ctx, vmB, pA.ip))
-		must(t, ping(ctx, vmA, dp.ip))
+		Must(t, Ping(ctx, vmA, pB.ip))
+		Must(t, Ping(ctx, vmB, pA.ip))
+		Must(t, Ping(ctx, vmA, dp.ip))
 	})
 
 	t.Run("flat VM reaches its DHCP server over physnet1", func(t *testing.T) {
 		fdp, err := w.dhcpPort(flatNet)
-		must(t, err)
-		must(t, ping(ctx, vmF, fdp.ip))
+		Must(t, err)
+		Must(t, Ping(ctx, vmF, fdp.ip))
 	})
 
 	t.Run("dnsmasq resolves the other VM", func(t *testing.T) {
 		name := "host-" + strings.ReplaceAll(pB.ip, ".", "-") + ".openstacklocal"
-		out, err := run(ctx, vmA.ns, nil, "busybox", "nslookup", "-type=a", name, dp.ip)
+		out, err := Run(ctx, vmA.NS, nil, "busybox", "nslookup", "-type=a", name, dp.ip)
 		if err != nil || !strings.Contains(out, pB.ip) {
 			t.Errorf("nslookup %s: %v\n%s", name, err, out)
 		}
@@ -95,17 +95,17 @@ func TestAgentsEndToEnd(t *testing.T) {
 		}
 		for _, name := range []string{dp.host, otherHost(dp.host)} {
 			w.stop(name)
-			must(t, ping(ctx, vmA, pB.ip)) // the data plane outlives its agent
+			Must(t, Ping(ctx, vmA, pB.ip)) // the data plane outlives its agent
 			w.start(name)
 			h := w.hosts[name]
-			waitFor(t, name+" agent's passes", 10*time.Second, func() error {
+			WaitFor(t, name+" agent's passes", 10*time.Second, func() error {
 				if h.l2.Passes() < 2 || h.dhcp.Passes() < 1 {
 					return fmt.Errorf("l2 %d dhcp %d passes", h.l2.Passes(), h.dhcp.Passes())
 				}
 				return nil
 			})
-			must(t, ping(ctx, vmA, pB.ip))
-			must(t, ping(ctx, vmB, pA.ip))
+			Must(t, Ping(ctx, vmA, pB.ip))
+			Must(t, Ping(ctx, vmB, pA.ip))
 			if after := linkNames(t, h.h); !slices.Equal(after, before[name]) {
 				t.Errorf("%s devices changed across the restart:\nbefore %v\nafter  %v", name, before[name], after)
 			}
@@ -113,7 +113,7 @@ func TestAgentsEndToEnd(t *testing.T) {
 				t.Errorf("%d dnsmasq after restarting %s, want %d", n, name, procs)
 			}
 		}
-		if _, err := w.r.dhcp(ctx, vmB); err != nil {
+		if _, err := w.r.DHCP(ctx, vmB); err != nil {
 			t.Errorf("renewing after the restarts: %v", err)
 		}
 	})
@@ -124,41 +124,41 @@ func TestAgentsEndToEnd(t *testing.T) {
 		net2 := w.create("network", map[string]any{"name": "vx2"})["id"].(string)
 		w.create("subnet", map[string]any{"network_id": net2, "cidr": "10.63.0.0/24", "ip_version": 4, "enable_dhcp": false})
 		active := func(id string) {
-			waitFor(t, "port "+id+" ACTIVE", 20*time.Second, func() error {
+			WaitFor(t, "port "+id+" ACTIVE", 20*time.Second, func() error {
 				if s := w.status(id); s != "ACTIVE" {
 					return fmt.Errorf("status %s", s)
 				}
 				return nil
 			})
 		}
-		static := func(v *vm, ip string) {
-			if out, err := run(ctx, v.ns, nil, "ip", "addr", "add", ip+"/24", "dev", "eth0"); err != nil {
-				t.Fatalf("%s: %v %s", v.name, err, out)
+		static := func(v *VM, ip string) {
+			if out, err := Run(ctx, v.NS, nil, "ip", "addr", "add", ip+"/24", "dev", "eth0"); err != nil {
+				t.Fatalf("%s: %v %s", v.Name, err, out)
 			}
 		}
 		b2 := w.port(net2, "hostB")
-		vmB2 := w.r.vm("vmb2", hB.h, b2.id, b2.mac)
+		vmB2 := w.r.VM("vmb2", hB.h, b2.id, b2.mac)
 		static(vmB2, b2.ip)
 		active(b2.id)
 		w.stop("hostB")
 		a2 := w.port(net2, "hostA")
-		vmA2 := w.r.vm("vma2", hA.h, a2.id, a2.mac)
+		vmA2 := w.r.VM("vma2", hA.h, a2.id, a2.mac)
 		static(vmA2, a2.ip)
 		active(a2.id)
 		w.start("hostB")
-		waitFor(t, "host B agent's first passes", 10*time.Second, func() error {
+		WaitFor(t, "host B agent's first passes", 10*time.Second, func() error {
 			if n := hB.l2.Passes(); n < 1 {
 				return fmt.Errorf("%d passes", n)
 			}
 			return nil
 		})
-		must(t, ping(ctx, vmB2, a2.ip))
-		must(t, ping(ctx, vmA2, b2.ip))
+		Must(t, Ping(ctx, vmB2, a2.ip))
+		Must(t, Ping(ctx, vmA2, b2.ip))
 	})
 
 	t.Run("deleting a port cuts its VM off", func(t *testing.T) {
 		w.call(http.MethodDelete, "/v2.0/ports/"+pB.id, nil, nil)
-		waitFor(t, "vmB cut off", 10*time.Second, func() error {
+		WaitFor(t, "vmB cut off", 10*time.Second, func() error {
 			tap, err := hB.h.Get(link.TapName(pB.id))
 			if err != nil || tap == nil {
 				return fmt.Errorf("tap gone? %v", err)
@@ -168,15 +168,15 @@ func TestAgentsEndToEnd(t *testing.T) {
 			}
 			return nil
 		})
-		if err := ping(ctx, vmA, pB.ip); err == nil {
+		if err := Ping(ctx, vmA, pB.ip); err == nil {
 			t.Error("vmA still reaches the deleted port's VM")
 		}
-		must(t, ping(ctx, vmA, dp.ip))
+		Must(t, Ping(ctx, vmA, dp.ip))
 	})
 
 	t.Run("a subnet added to the network is served too", func(t *testing.T) {
 		sub := w.create("subnet", map[string]any{"network_id": vxNet, "cidr": "10.62.0.0/24", "ip_version": 4, "enable_dhcp": true})
-		waitFor(t, "DHCP port on the new subnet", 15*time.Second, func() error {
+		WaitFor(t, "DHCP port on the new subnet", 15*time.Second, func() error {
 			var out map[string]map[string]any
 			w.get("/v2.0/ports/"+dp.id, &out)
 			if ips, _ := out["port"]["fixed_ips"].([]any); len(ips) != 2 {
@@ -185,10 +185,10 @@ func TestAgentsEndToEnd(t *testing.T) {
 			return nil
 		})
 		created := w.create("port", map[string]any{"network_id": vxNet, "binding:host_id": "hostA",
-			"device_owner": "compute:nova", "device_id": uuid(), "fixed_ips": []any{map[string]any{"subnet_id": sub["id"]}}})
+			"device_owner": "compute:nova", "device_id": UUID(), "fixed_ips": []any{map[string]any{"subnet_id": sub["id"]}}})
 		ip := created["fixed_ips"].([]any)[0].(map[string]any)["ip_address"].(string)
-		v := w.r.vm("vmc", hA.h, created["id"].(string), created["mac_address"].(string))
-		l, err := w.r.dhcp(ctx, v)
+		v := w.r.VM("vmc", hA.h, created["id"].(string), created["mac_address"].(string))
+		l, err := w.r.DHCP(ctx, v)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -201,7 +201,7 @@ func TestAgentsEndToEnd(t *testing.T) {
 		w.call(http.MethodDelete, "/v2.0/ports/"+pF.id, nil, nil)
 		w.call(http.MethodDelete, "/v2.0/networks/"+flatNet, nil, nil)
 		br := link.BridgeName(flatNet)
-		waitFor(t, "flat network gone from the hosts", 15*time.Second, func() error {
+		WaitFor(t, "flat network gone from the hosts", 15*time.Second, func() error {
 			if netns.Exists(link.DHCPNamespace(flatNet)) {
 				return fmt.Errorf("namespace %s still there", link.DHCPNamespace(flatNet))
 			}
@@ -218,7 +218,7 @@ func TestAgentsEndToEnd(t *testing.T) {
 		if n := dnsmasqs(vxNet); n != 1 {
 			t.Errorf("%d dnsmasq serve the VXLAN network, want 1", n)
 		}
-		must(t, ping(ctx, vmA, dp.ip))
+		Must(t, Ping(ctx, vmA, dp.ip))
 	})
 
 	t.Run("teardown leaves nothing", func(t *testing.T) {
@@ -243,7 +243,7 @@ func otherHost(h string) string {
 
 func linkNames(t testing.TB, h *link.Host) []string {
 	all, err := h.Netlink().LinkList()
-	must(t, err)
+	Must(t, err)
 	var out []string
 	for _, l := range all {
 		master := ""

@@ -31,7 +31,7 @@ func TestPortLatency(t *testing.T) {
 		sizes = nil
 		for _, f := range strings.Split(s, ",") {
 			n, err := strconv.Atoi(f)
-			must(t, err)
+			Must(t, err)
 			sizes = append(sizes, n)
 		}
 	}
@@ -41,10 +41,10 @@ func TestPortLatency(t *testing.T) {
 	netID, _, _ := w.network("lat", "10.70.0.0/22", nil)
 	// A first port brings up the network's DHCP server and wiring.
 	warm := w.port(netID, "hostA")
-	warmVM := w.r.vm("warm", w.hosts["hostA"].h, warm.id, warm.mac)
+	warmVM := w.r.VM("warm", w.hosts["hostA"].h, warm.id, warm.mac)
 	var dp port
-	waitFor(t, "DHCP port", 20*time.Second, func() (err error) { dp, err = w.dhcpPort(netID); return err })
-	waitFor(t, "warm port ACTIVE", 20*time.Second, func() error {
+	WaitFor(t, "DHCP port", 20*time.Second, func() (err error) { dp, err = w.dhcpPort(netID); return err })
+	WaitFor(t, "warm port ACTIVE", 20*time.Second, func() error {
 		if s := w.status(warm.id); s != "ACTIVE" {
 			return fmt.Errorf("status %s", s)
 		}
@@ -52,16 +52,16 @@ func TestPortLatency(t *testing.T) {
 	})
 
 	// Also writes udhcpc's hook script once, before the VMs run it at once.
-	if _, err := w.r.dhcp(ctx, warmVM); err != nil {
+	if _, err := w.r.DHCP(ctx, warmVM); err != nil {
 		t.Fatal(err)
 	}
 
 	host := w.hosts["hostB"]
 	for _, n := range sizes {
 		// The VMs exist before their ports, as Nova's do.
-		vms := make([]*vm, n)
+		vms := make([]*VM, n)
 		for i := range vms {
-			vms[i] = &vm{name: fmt.Sprintf("%sl%d-%d", w.r.prefix, n, i), ns: w.r.ns(fmt.Sprintf("l%d-%d", n, i))}
+			vms[i] = &VM{Name: fmt.Sprintf("%sl%d-%d", w.r.Prefix, n, i), NS: w.r.NS(fmt.Sprintf("l%d-%d", n, i))}
 		}
 		created := make([]time.Duration, n)
 		active := make([]time.Duration, n)
@@ -94,11 +94,11 @@ func TestPortLatency(t *testing.T) {
 // provision creates a port on netID bound to host, plugs v's tap with the
 // port's MAC, and records when the API answered, when the port went ACTIVE and when v leased its
 // address and answered ping.
-func (w *world) provision(ctx context.Context, host *simHost, netID string, v *vm, dp port, created, active, leased, pinged *time.Duration) error {
+func (w *world) provision(ctx context.Context, host *simHost, netID string, v *VM, dp port, created, active, leased, pinged *time.Duration) error {
 	t0 := time.Now()
 	p := w.port(netID, host.name)
 	*created = time.Since(t0)
-	v.mac, v.port = p.mac, p.id
+	v.MAC, v.Port = p.mac, p.id
 	if err := plug(host.h, v, p); err != nil {
 		return err
 	}
@@ -117,15 +117,15 @@ func (w *world) provision(ctx context.Context, host *simHost, netID string, v *v
 			time.Sleep(5 * time.Millisecond)
 		}
 	}()
-	l, err := w.r.dhcpTries(ctx, v, 30)
+	l, err := w.r.DHCPTries(ctx, v, 30)
 	if err != nil {
 		return err
 	}
 	*leased = time.Since(t0)
 	if l["ip"] != p.ip {
-		return fmt.Errorf("%s leased %s, want %s", v.name, l["ip"], p.ip)
+		return fmt.Errorf("%s leased %s, want %s", v.Name, l["ip"], p.ip)
 	}
-	if err := ping(ctx, v, dp.ip); err != nil {
+	if err := Ping(ctx, v, dp.ip); err != nil {
 		return err
 	}
 	*pinged = time.Since(t0)
@@ -134,17 +134,17 @@ func (w *world) provision(ctx context.Context, host *simHost, netID string, v *v
 
 // plug creates tap<port> in host with v's eth0 (the port's MAC) as its
 // peer, both up: os-vif's part.
-func plug(h *link.Host, v *vm, p port) error {
+func plug(h *link.Host, v *VM, p port) error {
 	hw, err := net.ParseMAC(p.mac)
 	if err != nil {
 		return err
 	}
 	veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: link.TapName(p.id)}, PeerName: "eth0",
-		PeerNamespace: netlink.NsFd(int(v.ns)), PeerHardwareAddr: hw}
+		PeerNamespace: netlink.NsFd(int(v.NS)), PeerHardwareAddr: hw}
 	if err := h.Netlink().LinkAdd(veth); err != nil {
 		return fmt.Errorf("plug %s: %w", p.id, err)
 	}
-	vh, err := link.Open(v.ns)
+	vh, err := link.Open(v.NS)
 	if err != nil {
 		return err
 	}

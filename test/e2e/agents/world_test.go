@@ -32,7 +32,7 @@ import (
 // own bus connection, its netlink handle opened on the host's namespace.
 type world struct {
 	t     testing.TB
-	r     *rig
+	r     *Rig
 	url   string
 	srv   *server.Server
 	hosts map[string]*simHost
@@ -61,25 +61,25 @@ func logger() *slog.Logger {
 }
 
 func newWorld(t testing.TB) *world {
-	requireDataplane(t)
-	r := newRig(t)
+	RequireDataplane(t)
+	r := New(t)
 	w := &world{t: t, r: r, hosts: map[string]*simHost{}}
-	ulNS := r.ns("ul")
-	ul := r.host(ulNS)
+	ulNS := r.NS("ul")
+	ul := r.Host(ulNS)
 	_, err := ul.EnsureBridge("br-ul", 0)
-	must(t, err)
+	Must(t, err)
 	_, err = ul.EnsureBridge("br-phys", 0)
-	must(t, err)
+	Must(t, err)
 	for i, name := range []string{"hostA", "hostB"} {
-		ns := r.ns(strings.ToLower(name))
-		h := r.host(ns)
+		ns := r.NS(strings.ToLower(name))
+		h := r.Host(ns)
 		side := string(rune('a' + i))
-		r.veth(h, "tun0", ulNS, side+"-tun", "br-ul", "", "")
-		r.veth(h, "phys0", ulNS, side+"-phys", "br-phys", "", "")
+		r.Veth(h, "tun0", ulNS, side+"-tun", "br-ul", "", "")
+		r.Veth(h, "phys0", ulNS, side+"-phys", "br-phys", "", "")
 		ip := fmt.Sprintf("10.98.0.%d", i+1)
-		addr(t, h, "tun0", ip+"/24")
-		state := filepath.Join(r.dir, name)
-		must(t, os.MkdirAll(state, 0o755))
+		Addr(t, h, "tun0", ip+"/24")
+		state := filepath.Join(r.Dir, name)
+		Must(t, os.MkdirAll(state, 0o755))
 		w.hosts[name] = &simHost{name: name, ns: ns, h: h, localIP: ip, state: state}
 	}
 
@@ -94,13 +94,13 @@ func newWorld(t testing.TB) *world {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	must(t, w.srv.StartRPC(ctx, false))
+	Must(t, w.srv.StartRPC(ctx, false))
 	// Agents stop (and their dnsmasq go) before the server and the rig.
 	t.Cleanup(w.teardown)
 	for _, name := range []string{"hostA", "hostB"} {
 		w.start(name)
 	}
-	waitFor(t, "4 agents alive", 20*time.Second, func() error {
+	WaitFor(t, "4 agents alive", 20*time.Second, func() error {
 		var out struct {
 			Agents []map[string]any `json:"agents"`
 		}
@@ -132,13 +132,13 @@ func (w *world) start(name string) {
 		"agent.report_interval":                    "2",
 		"DEFAULT.resync_interval":                  "2",
 	}, nil, nil, logger())
-	must(w.t, err)
+	Must(w.t, err)
 	env := agent.Env{Host: name, Config: cfg, Logger: logger()}
 	l2p, err := l2.NewPart(env, h.h, h.ns)
-	must(w.t, err)
+	Must(w.t, err)
 	dp := dhcp.NewPart(env, h.h)
 	bus, err := w.srv.Bus.InProcess("agent:"+name, nil)
-	must(w.t, err)
+	Must(w.t, err)
 	host, interval, az := server.AgentOptions(cfg)
 	a := agent.New(bus, agent.Options{Host: host, ReportInterval: interval, AvailabilityZone: az, Logger: env.Logger}, l2p, dp)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -188,22 +188,22 @@ func (w *world) call(method, path string, body, out any) int {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
-		must(w.t, err)
+		Must(w.t, err)
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequest(method, w.url+path, rd)
-	must(w.t, err)
+	Must(w.t, err)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
-	must(w.t, err)
+	Must(w.t, err)
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	must(w.t, err)
+	Must(w.t, err)
 	if resp.StatusCode >= 300 && method != http.MethodGet {
 		w.t.Fatalf("%s %s: %d %s", method, path, resp.StatusCode, b)
 	}
 	if out != nil && len(b) > 0 {
-		must(w.t, json.Unmarshal(b, out))
+		Must(w.t, json.Unmarshal(b, out))
 	}
 	return resp.StatusCode
 }
@@ -235,7 +235,7 @@ type port struct {
 
 func (w *world) port(netID, host string) port {
 	p := w.create("port", map[string]any{"network_id": netID, "binding:host_id": host,
-		"device_owner": "compute:nova", "device_id": uuid()})
+		"device_owner": "compute:nova", "device_id": UUID()})
 	ip := p["fixed_ips"].([]any)[0].(map[string]any)["ip_address"].(string)
 	return port{id: p["id"].(string), mac: p["mac_address"].(string), ip: ip, host: host}
 }

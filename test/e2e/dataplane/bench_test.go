@@ -20,16 +20,16 @@ import (
 
 // benchHost is one host namespace with a VXLAN underlay device (tun0,
 // 10.98.0.1) whose peer stays in the same namespace.
-func benchHost(b *testing.B, r *rig) (netns.Handle, *link.Host, l2.Config) {
-	ns := r.ns("h")
-	h := r.host(ns)
-	must(b, h.Netlink().LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "tun0"}, PeerName: "tun0p"}))
+func benchHost(b *testing.B, r *Rig) (netns.Handle, *link.Host, l2.Config) {
+	ns := r.NS("h")
+	h := r.Host(ns)
+	Must(b, h.Netlink().LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "tun0"}, PeerName: "tun0p"}))
 	for _, n := range []string{"tun0", "tun0p"} {
 		l, err := h.Netlink().LinkByName(n)
-		must(b, err)
-		must(b, h.Netlink().LinkSetUp(l))
+		Must(b, err)
+		Must(b, h.Netlink().LinkSetUp(l))
 	}
-	addr(b, h, "tun0", "10.98.0.1/24")
+	Addr(b, h, "tun0", "10.98.0.1/24")
 	return ns, h, l2.Config{EnableVXLAN: true, LocalIP: "10.98.0.1", L2Population: true, ARPResponder: true}
 }
 
@@ -37,24 +37,24 @@ func benchHost(b *testing.B, r *rig) (netns.Handle, *link.Host, l2.Config) {
 // enough for the L2 agent, which only sees the tap.
 func hostTap(b testing.TB, h *link.Host, portID string) {
 	peer := "p" + portID[:11]
-	must(b, h.Netlink().LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: link.TapName(portID)}, PeerName: peer}))
+	Must(b, h.Netlink().LinkAdd(&netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: link.TapName(portID)}, PeerName: peer}))
 }
 
 // BenchmarkWirePort measures one L2 pass that wires one port whose tap
 // exists onto a network new to the host: bridge + vxlan-<vni> uplink + the
 // tap attached with its MTU and up.
 func BenchmarkWirePort(b *testing.B) {
-	requireDataplane(b)
-	r := newRig(b)
+	RequireDataplane(b)
+	r := New(b)
 	_, h, cfg := benchHost(b, r)
 	rc := l2.New(h, cfg, testLogger(b))
 	ctx := context.Background()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		port := uuid()
+		port := UUID()
 		hostTap(b, h, port)
-		net := l2.Network{ID: uuid(), NetworkType: l2.TypeVXLAN, SegmentationID: 2000 + i%10000, MTU: 1450}
+		net := l2.Network{ID: UUID(), NetworkType: l2.TypeVXLAN, SegmentationID: 2000 + i%10000, MTU: 1450}
 		d := l2.Desired{Networks: []l2.Network{net}, Ports: []l2.Port{{ID: port, NetworkID: net.ID, AdminStateUp: true}}}
 		b.StartTimer()
 		res, err := rc.Reconcile(ctx, d)
@@ -62,7 +62,7 @@ func BenchmarkWirePort(b *testing.B) {
 		if err != nil || len(res.Up) != 1 || len(res.Errors) > 0 {
 			b.Fatalf("pass: %v %+v", err, res)
 		}
-		must(b, h.Delete(link.TapName(port)))
+		Must(b, h.Delete(link.TapName(port)))
 		if _, err := rc.Reconcile(ctx, l2.Desired{}); err != nil {
 			b.Fatal(err)
 		}
@@ -77,7 +77,7 @@ func BenchmarkWirePort(b *testing.B) {
 func BenchmarkLeasePing(b *testing.B) {
 	for _, n := range []int{1, 100} {
 		b.Run(fmt.Sprintf("vms=%d", n), func(b *testing.B) {
-			requireDataplane(b)
+			RequireDataplane(b)
 			for i := 0; i < b.N; i++ {
 				leasePingOnce(b, n)
 			}
@@ -87,37 +87,37 @@ func BenchmarkLeasePing(b *testing.B) {
 
 func leasePingOnce(b *testing.B, n int) {
 	b.StopTimer()
-	r := newRig(b)
+	r := New(b)
 	_, h, cfg := benchHost(b, r)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	netID, subID := uuid(), uuid()
-	dport := dhcp.Port{ID: uuid(), MAC: "fa:16:3e:77:00:02", FixedIPs: fixed(subID, "10.70.0.2"), DeviceOwner: "network:dhcp"}
+	netID, subID := UUID(), UUID()
+	dport := dhcp.Port{ID: UUID(), MAC: "fa:16:3e:77:00:02", FixedIPs: fixed(subID, "10.70.0.2"), DeviceOwner: "network:dhcp"}
 	dn := dhcp.Network{ID: netID, MTU: 1450, DHCPPort: dport,
 		Subnets: []dhcp.Subnet{{ID: subID, CIDR: "10.70.0.0/16", IPVersion: 4, GatewayIP: "10.70.0.1", EnableDHCP: true}}}
 	d := l2.Desired{Networks: []l2.Network{{ID: netID, NetworkType: l2.TypeVXLAN, SegmentationID: 3000, MTU: 1450}},
 		Ports: []l2.Port{{ID: dport.ID, NetworkID: netID, AdminStateUp: true}}}
-	vms := make([]*vm, n)
+	vms := make([]*VM, n)
 	ips := make([]string, n)
 	for i := range vms {
-		id := uuid()
+		id := UUID()
 		mac := fmt.Sprintf("fa:16:3e:77:%02x:%02x", (i+16)>>8, (i+16)&0xff)
 		ips[i] = fmt.Sprintf("10.70.%d.%d", (i+16)>>8, (i+16)&0xff)
-		vms[i] = r.vm(fmt.Sprintf("v%d", i), h, id, mac)
+		vms[i] = r.VM(fmt.Sprintf("v%d", i), h, id, mac)
 		dn.Ports = append(dn.Ports, dhcp.Port{ID: id, MAC: mac, FixedIPs: fixed(subID, ips[i]), DeviceOwner: "compute:nova"})
 		d.Ports = append(d.Ports, l2.Port{ID: id, NetworkID: netID, AdminStateUp: true})
 	}
-	dcfg := dhcp.DefaultConfig(filepath.Join(r.dir, "dhcp"))
+	dcfg := dhcp.DefaultConfig(filepath.Join(r.Dir, "dhcp"))
 	dr := dhcp.New(h, dcfg, testLogger(b))
 	defer dr.Teardown(context.Background())
 	lr := l2.New(h, cfg, testLogger(b))
 
 	b.StartTimer()
 	start := time.Now()
-	must(b, dr.Reconcile(ctx, []dhcp.Network{dn}).Err())
+	Must(b, dr.Reconcile(ctx, []dhcp.Network{dn}).Err())
 	tDHCP := time.Since(start)
 	res, err := lr.Reconcile(ctx, d)
-	must(b, err)
+	Must(b, err)
 	tWired := time.Since(start)
 	if len(res.Up) != n+1 {
 		b.Fatalf("up %d ports, want %d", len(res.Up), n+1)
@@ -130,10 +130,10 @@ func leasePingOnce(b *testing.B, n int) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			l, err := r.dhcp(ctx, v)
+			l, err := r.DHCP(ctx, v)
 			leased[i] = time.Since(start)
 			if err == nil && l["ip"] != ips[i] {
-				err = fmt.Errorf("%s got %s, want %s", v.name, l["ip"], ips[i])
+				err = fmt.Errorf("%s got %s, want %s", v.Name, l["ip"], ips[i])
 			}
 			if err == nil {
 				err = ping1(ctx, v, "10.70.0.2")
@@ -145,7 +145,7 @@ func leasePingOnce(b *testing.B, n int) {
 	total := time.Since(start)
 	b.StopTimer()
 	for _, err := range errs {
-		must(b, err)
+		Must(b, err)
 	}
 	sort.Slice(per, func(i, j int) bool { return per[i] < per[j] })
 	sort.Slice(leased, func(i, j int) bool { return leased[i] < leased[j] })
@@ -158,10 +158,10 @@ func leasePingOnce(b *testing.B, n int) {
 	b.ReportMetric(ms(total), "all-leased+pinged-ms")
 }
 
-func ping1(ctx context.Context, v *vm, ip string) error {
-	out, err := run(ctx, v.ns, nil, "busybox", "ping", "-c", "1", "-W", "2", ip)
+func ping1(ctx context.Context, v *VM, ip string) error {
+	out, err := Run(ctx, v.NS, nil, "busybox", "ping", "-c", "1", "-W", "2", ip)
 	if err != nil {
-		return fmt.Errorf("%s ping %s: %v: %s", v.name, ip, err, out)
+		return fmt.Errorf("%s ping %s: %v: %s", v.Name, ip, err, out)
 	}
 	return nil
 }
@@ -172,18 +172,18 @@ func ping1(ctx context.Context, v *vm, ip string) error {
 // that finds nothing to change, and repair-pass-ms is a pass after one
 // bridge and its vxlan device were deleted by hand.
 func BenchmarkReconcile1000(b *testing.B) {
-	requireDataplane(b)
-	r := newRig(b)
+	RequireDataplane(b)
+	r := New(b)
 	_, h, cfg := benchHost(b, r)
 	const nets, per = 10, 100
 	var d l2.Desired
 	fdb := l2.FDBEntries{}
 	for i := 0; i < nets; i++ {
-		n := l2.Network{ID: uuid(), NetworkType: l2.TypeVXLAN, SegmentationID: 4000 + i, MTU: 1450}
+		n := l2.Network{ID: UUID(), NetworkType: l2.TypeVXLAN, SegmentationID: 4000 + i, MTU: 1450}
 		d.Networks = append(d.Networks, n)
 		entries := []l2.PortInfo{l2.FloodEntry}
 		for j := 0; j < per; j++ {
-			id := uuid()
+			id := UUID()
 			hostTap(b, h, id)
 			d.Ports = append(d.Ports, l2.Port{ID: id, NetworkID: n.ID, AdminStateUp: true})
 			entries = append(entries, l2.PortInfo{MAC: net.HardwareAddr{0xfa, 0x16, 0x3e, byte(i), byte(j), 1}.String(), IP: fmt.Sprintf("10.%d.%d.1", 80+i, j)})
@@ -196,12 +196,12 @@ func BenchmarkReconcile1000(b *testing.B) {
 	start := time.Now()
 	res, err := rc.Reconcile(ctx, d)
 	first := time.Since(start)
-	must(b, err)
+	Must(b, err)
 	if len(res.Up) != nets*per || len(res.Errors) > 0 {
 		b.Fatalf("first pass: %d up, errors %v", len(res.Up), res.Errors)
 	}
-	must(b, h.Delete(link.VXLANName(4000)))
-	must(b, h.Delete(link.BridgeName(d.Networks[0].ID)))
+	Must(b, h.Delete(link.VXLANName(4000)))
+	Must(b, h.Delete(link.BridgeName(d.Networks[0].ID)))
 	start = time.Now()
 	if _, err := rc.Reconcile(ctx, d); err != nil {
 		b.Fatal(err)
@@ -224,41 +224,41 @@ func BenchmarkReconcile1000(b *testing.B) {
 // first-pass-ms, one port added to one network (files rewritten, SIGHUP)
 // is reload-pass-ms, and each timed iteration is a steady-state pass.
 func BenchmarkDHCPPass(b *testing.B) {
-	requireDataplane(b)
-	r := newRig(b)
+	RequireDataplane(b)
+	r := New(b)
 	_, h, _ := benchHost(b, r)
 	const nets, ports = 20, 50
 	want := make([]dhcp.Network, nets)
 	for i := range want {
-		sub := uuid()
-		n := dhcp.Network{ID: uuid(), MTU: 1450,
+		sub := UUID()
+		n := dhcp.Network{ID: UUID(), MTU: 1450,
 			Subnets:  []dhcp.Subnet{{ID: sub, CIDR: fmt.Sprintf("10.%d.0.0/24", 100+i), IPVersion: 4, GatewayIP: fmt.Sprintf("10.%d.0.1", 100+i), EnableDHCP: true}},
-			DHCPPort: dhcp.Port{ID: uuid(), MAC: fmt.Sprintf("fa:16:3e:%02x:00:02", i), FixedIPs: fixed(sub, fmt.Sprintf("10.%d.0.2", 100+i))}}
+			DHCPPort: dhcp.Port{ID: UUID(), MAC: fmt.Sprintf("fa:16:3e:%02x:00:02", i), FixedIPs: fixed(sub, fmt.Sprintf("10.%d.0.2", 100+i))}}
 		for j := 0; j < ports; j++ {
-			n.Ports = append(n.Ports, dhcp.Port{ID: uuid(), MAC: fmt.Sprintf("fa:16:3e:%02x:01:%02x", i, j),
+			n.Ports = append(n.Ports, dhcp.Port{ID: UUID(), MAC: fmt.Sprintf("fa:16:3e:%02x:01:%02x", i, j),
 				FixedIPs: fixed(sub, fmt.Sprintf("10.%d.0.%d", 100+i, 10+j)), DeviceOwner: "compute:nova"})
 		}
 		want[i] = n
 	}
-	rc := dhcp.New(h, dhcp.DefaultConfig(filepath.Join(r.dir, "dhcp")), testLogger(b))
+	rc := dhcp.New(h, dhcp.DefaultConfig(filepath.Join(r.Dir, "dhcp")), testLogger(b))
 	b.Cleanup(func() { rc.Teardown(context.Background()) })
 	ctx := context.Background()
 	start := time.Now()
-	must(b, rc.Reconcile(ctx, want).Err())
+	Must(b, rc.Reconcile(ctx, want).Err())
 	first := time.Since(start)
 	sub := want[0].Subnets[0].ID
-	want[0].Ports = append(want[0].Ports, dhcp.Port{ID: uuid(), MAC: "fa:16:3e:ff:ff:01", FixedIPs: fixed(sub, "10.100.0.200"), DeviceOwner: "compute:nova"})
+	want[0].Ports = append(want[0].Ports, dhcp.Port{ID: UUID(), MAC: "fa:16:3e:ff:ff:01", FixedIPs: fixed(sub, "10.100.0.200"), DeviceOwner: "compute:nova"})
 	start = time.Now()
 	res := rc.Reconcile(ctx, want)
 	reload := time.Since(start)
-	must(b, res.Err())
+	Must(b, res.Err())
 	if res.Networks[want[0].ID].Action != dhcp.ActionReloaded {
 		b.Fatalf("reload pass: %+v", res.Networks[want[0].ID])
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		res := rc.Reconcile(ctx, want)
-		must(b, res.Err())
+		Must(b, res.Err())
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(first.Microseconds())/1000, "first-pass-ms")

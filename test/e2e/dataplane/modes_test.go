@@ -22,7 +22,7 @@ import (
 // VTEPs, and a multicast group chosen from a vxlan_group CIDR. MAC
 // learning is on in both.
 func TestVXLANWithoutL2pop(t *testing.T) {
-	requireDataplane(t)
+	RequireDataplane(t)
 	for _, c := range []struct {
 		name  string
 		setup func(a, b *l2.Config)
@@ -56,13 +56,13 @@ func TestVXLANWithoutL2pop(t *testing.T) {
 			w.cfgA.L2Population, w.cfgB.L2Population = false, false
 			w.cfgA.ARPResponder, w.cfgB.ARPResponder = false, false
 			c.setup(&w.cfgA, &w.cfgB)
-			netID := uuid()
+			netID := UUID()
 			n := l2.Network{ID: netID, NetworkType: l2.TypeVXLAN, SegmentationID: 1101, MTU: 1450}
-			pa, pb := uuid(), uuid()
-			va := w.r.vm("va", w.hostA, pa, "fa:16:3e:dd:00:01")
-			vb := w.r.vm("vb", w.hostB, pb, "fa:16:3e:dd:00:02")
-			addr(t, w.r.host(va.ns), "eth0", "10.53.0.1/24")
-			addr(t, w.r.host(vb.ns), "eth0", "10.53.0.2/24")
+			pa, pb := UUID(), UUID()
+			va := w.r.VM("va", w.hostA, pa, "fa:16:3e:dd:00:01")
+			vb := w.r.VM("vb", w.hostB, pb, "fa:16:3e:dd:00:02")
+			Addr(t, w.r.Host(va.NS), "eth0", "10.53.0.1/24")
+			Addr(t, w.r.Host(vb.NS), "eth0", "10.53.0.2/24")
 			for _, s := range []struct {
 				h   *link.Host
 				cfg l2.Config
@@ -70,21 +70,21 @@ func TestVXLANWithoutL2pop(t *testing.T) {
 			}{{w.hostA, w.cfgA, pa}, {w.hostB, w.cfgB, pb}} {
 				res, err := l2.New(s.h, s.cfg, testLogger(t)).Reconcile(ctx, l2.Desired{Networks: []l2.Network{n},
 					Ports: []l2.Port{{ID: s.p, NetworkID: netID, AdminStateUp: true}}})
-				must(t, err)
+				Must(t, err)
 				if len(res.Errors) > 0 || len(res.Up) != 1 {
 					t.Fatalf("pass: %+v", res)
 				}
 			}
 			l, err := w.hostA.Get(link.VXLANName(1101))
-			must(t, err)
+			Must(t, err)
 			vx := l.(*netlink.Vxlan)
 			if !vx.Learning {
 				t.Error("learning off without l2population")
 			}
 			fdb, err := w.hostA.FDB(vx)
-			must(t, err)
+			Must(t, err)
 			c.check(t, vx, fdb)
-			must(t, ping(ctx, va, "10.53.0.2"))
+			Must(t, Ping(ctx, va, "10.53.0.2"))
 		})
 	}
 }
@@ -93,37 +93,37 @@ func TestVXLANWithoutL2pop(t *testing.T) {
 // (the MTU) restarts it, turning DHCP off on every subnet removes it, and
 // teardown leaves nothing.
 func TestDHCPLifecycle(t *testing.T) {
-	requireDataplane(t)
+	RequireDataplane(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	r := newRig(t)
-	ns := r.ns("h")
-	h := r.host(ns)
-	netID, subID := uuid(), uuid()
-	vmPort := uuid()
-	v := r.vm("vm", h, vmPort, "fa:16:3e:ee:00:11")
+	r := New(t)
+	ns := r.NS("h")
+	h := r.Host(ns)
+	netID, subID := UUID(), UUID()
+	vmPort := UUID()
+	v := r.VM("vm", h, vmPort, "fa:16:3e:ee:00:11")
 	n := dhcp.Network{ID: netID, MTU: 1400,
 		Subnets:  []dhcp.Subnet{{ID: subID, CIDR: "10.54.0.0/24", IPVersion: 4, GatewayIP: "10.54.0.1", EnableDHCP: true}},
-		Ports:    []dhcp.Port{{ID: vmPort, MAC: v.mac, FixedIPs: fixed(subID, "10.54.0.11"), DeviceOwner: "compute:nova"}},
-		DHCPPort: dhcp.Port{ID: uuid(), MAC: "fa:16:3e:ee:00:02", FixedIPs: fixed(subID, "10.54.0.2")}}
+		Ports:    []dhcp.Port{{ID: vmPort, MAC: v.MAC, FixedIPs: fixed(subID, "10.54.0.11"), DeviceOwner: "compute:nova"}},
+		DHCPPort: dhcp.Port{ID: UUID(), MAC: "fa:16:3e:ee:00:02", FixedIPs: fixed(subID, "10.54.0.2")}}
 	// Without an L2 agent on this host the VM's tap has to be enslaved
 	// by hand, as os-vif would.
 	plug := func() {
 		br, err := h.Get(link.BridgeName(netID))
-		must(t, err)
+		Must(t, err)
 		tap, err := h.Get(link.TapName(vmPort))
-		must(t, err)
-		must(t, h.EnsureMaster(tap, br))
-		must(t, h.EnsureState(tap, 0, true))
+		Must(t, err)
+		Must(t, h.EnsureMaster(tap, br))
+		Must(t, h.EnsureState(tap, 0, true))
 	}
-	cfg := dhcp.DefaultConfig(filepath.Join(r.dir, "dhcp"))
+	cfg := dhcp.DefaultConfig(filepath.Join(r.Dir, "dhcp"))
 	rc := dhcp.New(h, cfg, testLogger(t))
 	t.Cleanup(func() { rc.Teardown(context.Background()) })
 	res := rc.Reconcile(ctx, []dhcp.Network{n})
-	must(t, res.Err())
+	Must(t, res.Err())
 	plug()
-	l, err := r.dhcp(ctx, v)
-	must(t, err)
+	l, err := r.DHCP(ctx, v)
+	Must(t, err)
 	if l["mtu"] != "1400" {
 		t.Fatalf("lease %v", l)
 	}
@@ -133,8 +133,8 @@ func TestDHCPLifecycle(t *testing.T) {
 	done := make(chan struct{})
 	go func() { rc.Supervise(sctx, 100*time.Millisecond); close(done) }()
 	old := proc.PID()
-	must(t, killPID(old))
-	waitFor(t, "supervisor respawns dnsmasq", 5*time.Second, func() error {
+	Must(t, killPID(old))
+	WaitFor(t, "supervisor respawns dnsmasq", 5*time.Second, func() error {
 		if p := proc.PID(); p == 0 || p == old {
 			return os.ErrNotExist
 		}
@@ -146,71 +146,71 @@ func TestDHCPLifecycle(t *testing.T) {
 	// The namespace deleted by hand: a new one is made and dnsmasq, left
 	// serving the orphaned one, is restarted inside it.
 	old = proc.PID()
-	must(t, netns.Delete(link.DHCPNamespace(netID)))
+	Must(t, netns.Delete(link.DHCPNamespace(netID)))
 	res = rc.Reconcile(ctx, []dhcp.Network{n})
-	must(t, res.Err())
+	Must(t, res.Err())
 	if st := res.Networks[netID]; st.Action != dhcp.ActionRestarted || st.PID == old {
 		t.Fatalf("after namespace deletion: %+v (old pid %d)", st, old)
 	}
 	plug()
-	_, err = r.dhcp(ctx, v)
-	must(t, err)
+	_, err = r.DHCP(ctx, v)
+	Must(t, err)
 
 	n.MTU = 1380
 	res = rc.Reconcile(ctx, []dhcp.Network{n})
-	must(t, res.Err())
+	Must(t, res.Err())
 	if res.Networks[netID].Action != dhcp.ActionRestarted {
 		t.Fatalf("MTU change: %+v, want restarted", res.Networks[netID])
 	}
-	l, err = r.dhcp(ctx, v)
-	must(t, err)
+	l, err = r.DHCP(ctx, v)
+	Must(t, err)
 	if l["mtu"] != "1380" {
 		t.Fatalf("lease after MTU change %v", l)
 	}
 
 	n.Subnets[0].EnableDHCP = false
 	res = rc.Reconcile(ctx, []dhcp.Network{n})
-	must(t, res.Err())
+	Must(t, res.Err())
 	if res.Networks[netID].Action != dhcp.ActionDisabled || proc.PID() != 0 || netns.Exists(link.DHCPNamespace(netID)) {
 		t.Fatalf("DHCP off: %+v pid %d", res.Networks[netID], proc.PID())
 	}
 	n.Subnets[0].EnableDHCP = true
 	res = rc.Reconcile(ctx, []dhcp.Network{n})
-	must(t, res.Err())
+	Must(t, res.Err())
 	if res.Networks[netID].Action != dhcp.ActionStarted {
 		t.Fatalf("DHCP on again: %+v", res.Networks[netID])
 	}
 	plug()
-	_, err = r.dhcp(ctx, v)
-	must(t, err)
+	_, err = r.DHCP(ctx, v)
+	Must(t, err)
 
 	// The port is deleted and its address goes to a new port with another
 	// MAC: the old lease must be released or dnsmasq refuses the address.
 	newMAC := "fa:16:3e:ee:00:99"
-	n.Ports = []dhcp.Port{{ID: uuid(), MAC: newMAC, FixedIPs: fixed(subID, "10.54.0.11"), DeviceOwner: "compute:nova"}}
+	n.Ports = []dhcp.Port{{ID: UUID(), MAC: newMAC, FixedIPs: fixed(subID, "10.54.0.11"), DeviceOwner: "compute:nova"}}
 	res = rc.Reconcile(ctx, []dhcp.Network{n})
-	must(t, res.Err())
+	Must(t, res.Err())
 	if res.Networks[netID].Action != dhcp.ActionReloaded {
 		t.Fatalf("port replaced: %+v, want reloaded", res.Networks[netID])
 	}
-	vh := r.host(v.ns)
+	vh := r.Host(v.NS)
 	eth, err := vh.Netlink().LinkByName("eth0")
-	must(t, err)
+	Must(t, err)
 	// Static leases only: a MAC no port has gets nothing.
 	hw, _ := net.ParseMAC("fa:16:3e:ee:00:77")
-	must(t, vh.Netlink().LinkSetHardwareAddr(eth, hw))
-	if l, err := r.dhcpTries(ctx, v, 2); err == nil {
+	Must(t, vh.Netlink().LinkSetHardwareAddr(eth, hw))
+	if l, err := r.DHCPTries(ctx, v, 2); err == nil {
 		t.Fatalf("unknown MAC got a lease: %v", l)
 	}
 	hw, _ = net.ParseMAC(newMAC)
-	must(t, vh.Netlink().LinkSetHardwareAddr(eth, hw))
-	l, err = r.dhcp(ctx, v)
-	must(t, err)
+	Must(t, vh.Netlink().LinkSetHardwareAddr(eth, hw))
+	l, err = r.DHCP(ctx, v)
+	Must(t, err)
 	if l["ip"] != "10.54.0.11" {
 		t.Fatalf("new port's lease %v", l)
 	}
 
-	must(t, rc.Teardown(ctx))
+	Must(t, rc.Teardown(ctx))
 	if proc.PID() != 0 || netns.Exists(link.DHCPNamespace(netID)) {
 		t.Fatal("teardown left dnsmasq or the namespace")
 	}

@@ -38,7 +38,7 @@ func (nopWriter) Write(b []byte) (int, error) { return len(b), nil }
 
 // world is the two-host topology.
 type world struct {
-	r            *rig
+	r            *Rig
 	ul           netns.Handle
 	nsA, nsB     netns.Handle
 	hostA, hostB *link.Host
@@ -46,23 +46,23 @@ type world struct {
 }
 
 func newWorld(t testing.TB) *world {
-	r := newRig(t)
+	r := New(t)
 	w := &world{r: r}
-	w.ul = r.ns("ul")
-	ul := r.host(w.ul)
+	w.ul = r.NS("ul")
+	ul := r.Host(w.ul)
 	_, err := ul.EnsureBridge("br-ul", 0)
-	must(t, err)
+	Must(t, err)
 	_, err = ul.EnsureBridge("br-phys", 0)
-	must(t, err)
-	w.nsA, w.nsB = r.ns("ha"), r.ns("hb")
-	w.hostA, w.hostB = r.host(w.nsA), r.host(w.nsB)
+	Must(t, err)
+	w.nsA, w.nsB = r.NS("ha"), r.NS("hb")
+	w.hostA, w.hostB = r.Host(w.nsA), r.Host(w.nsB)
 	for i, h := range []*link.Host{w.hostA, w.hostB} {
 		side := string(rune('a' + i))
-		r.veth(h, "tun0", w.ul, side+"-tun", "br-ul", "", "")
-		r.veth(h, "phys0", w.ul, side+"-phys", "br-phys", "", "")
+		r.Veth(h, "tun0", w.ul, side+"-tun", "br-ul", "", "")
+		r.Veth(h, "phys0", w.ul, side+"-phys", "br-phys", "", "")
 	}
-	addr(t, w.hostA, "tun0", "10.99.0.1/24")
-	addr(t, w.hostB, "tun0", "10.99.0.2/24")
+	Addr(t, w.hostA, "tun0", "10.99.0.1/24")
+	Addr(t, w.hostB, "tun0", "10.99.0.2/24")
 	base := l2.Config{
 		PhysicalInterfaceMappings: map[string]string{"physnet1": "phys0"},
 		EnableVXLAN:               true, L2Population: true, ARPResponder: true,
@@ -90,7 +90,7 @@ func dhcpPort(p portSpec, subnet string) dhcp.Port {
 
 func linkNames(t testing.TB, h *link.Host) []string {
 	all, err := h.Netlink().LinkList()
-	must(t, err)
+	Must(t, err)
 	var out []string
 	for _, l := range all {
 		master := ""
@@ -106,24 +106,24 @@ func linkNames(t testing.TB, h *link.Host) []string {
 }
 
 func TestTwoHosts(t *testing.T) {
-	requireDataplane(t)
+	RequireDataplane(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	w := newWorld(t)
 	r := w.r
 	log := testLogger(t)
 
-	netV, netF, netVLAN := uuid(), uuid(), uuid()
-	subV, subF := uuid(), uuid()
+	netV, netF, netVLAN := UUID(), UUID(), UUID()
+	subV, subF := UUID(), UUID()
 	const vni = 1001
-	dhcpV := portSpec{uuid(), netV, "fa:16:3e:aa:00:02", "10.51.0.2"}
-	dhcpF := portSpec{uuid(), netF, "fa:16:3e:bb:00:02", "10.52.0.2"}
-	vmA1 := portSpec{uuid(), netV, "fa:16:3e:aa:00:11", "10.51.0.11"}
-	vmB1 := portSpec{uuid(), netV, "fa:16:3e:aa:00:12", "10.51.0.12"}
-	vmA2 := portSpec{uuid(), netF, "fa:16:3e:bb:00:11", "10.52.0.11"}
-	vmB2 := portSpec{uuid(), netF, "fa:16:3e:bb:00:12", "10.52.0.12"}
-	vmA3 := portSpec{uuid(), netV, "fa:16:3e:aa:00:13", "10.51.0.13"}
-	vlanP := portSpec{uuid(), netVLAN, "fa:16:3e:cc:00:11", ""}
+	dhcpV := portSpec{UUID(), netV, "fa:16:3e:aa:00:02", "10.51.0.2"}
+	dhcpF := portSpec{UUID(), netF, "fa:16:3e:bb:00:02", "10.52.0.2"}
+	vmA1 := portSpec{UUID(), netV, "fa:16:3e:aa:00:11", "10.51.0.11"}
+	vmB1 := portSpec{UUID(), netV, "fa:16:3e:aa:00:12", "10.51.0.12"}
+	vmA2 := portSpec{UUID(), netF, "fa:16:3e:bb:00:11", "10.52.0.11"}
+	vmB2 := portSpec{UUID(), netF, "fa:16:3e:bb:00:12", "10.52.0.12"}
+	vmA3 := portSpec{UUID(), netV, "fa:16:3e:aa:00:13", "10.51.0.13"}
+	vlanP := portSpec{UUID(), netVLAN, "fa:16:3e:cc:00:11", ""}
 
 	networks := []l2.Network{
 		{ID: netV, NetworkType: l2.TypeVXLAN, SegmentationID: vni, MTU: 1450},
@@ -150,8 +150,8 @@ func TestTwoHosts(t *testing.T) {
 			Ports:    []dhcp.Port{dhcpPort(vmA2, subF), dhcpPort(vmB2, subF)},
 			DHCPPort: dhcp.Port{ID: dhcpF.id, MAC: dhcpF.mac, FixedIPs: fixed(subF, dhcpF.ip), DeviceOwner: "network:dhcp"}},
 	}
-	dcfg := dhcp.DefaultConfig(filepath.Join(r.dir, "dhcp"))
-	dcfg.LogDir = filepath.Join(r.dir, "log")
+	dcfg := dhcp.DefaultConfig(filepath.Join(r.Dir, "dhcp"))
+	dcfg.LogDir = filepath.Join(r.Dir, "log")
 	dhcpA := dhcp.New(w.hostA, dcfg, log)
 	t.Cleanup(func() {
 		if err := dhcpA.Teardown(context.Background()); err != nil {
@@ -160,14 +160,14 @@ func TestTwoHosts(t *testing.T) {
 	})
 
 	// The compute side plugs the VMs before the agents run.
-	vA1 := r.vm("vma1", w.hostA, vmA1.id, vmA1.mac)
-	vB1 := r.vm("vmb1", w.hostB, vmB1.id, vmB1.mac)
-	vA2 := r.vm("vma2", w.hostA, vmA2.id, vmA2.mac)
-	vB2 := r.vm("vmb2", w.hostB, vmB2.id, vmB2.mac)
-	r.vm("vmvlan", w.hostA, vlanP.id, vlanP.mac)
+	vA1 := r.VM("vma1", w.hostA, vmA1.id, vmA1.mac)
+	vB1 := r.VM("vmb1", w.hostB, vmB1.id, vmB1.mac)
+	vA2 := r.VM("vma2", w.hostA, vmA2.id, vmA2.mac)
+	vB2 := r.VM("vmb2", w.hostB, vmB2.id, vmB2.mac)
+	r.VM("vmvlan", w.hostA, vlanP.id, vlanP.mac)
 
 	dres := dhcpA.Reconcile(ctx, dnets)
-	must(t, dres.Err())
+	Must(t, dres.Err())
 	for _, id := range []string{netV, netF} {
 		if got := dres.Networks[id].Action; got != dhcp.ActionStarted {
 			t.Fatalf("dhcp %s: action %q, want started", id, got)
@@ -181,7 +181,7 @@ func TestTwoHosts(t *testing.T) {
 	pass := func(rc *l2.Reconciler, d l2.Desired) l2.Result {
 		t.Helper()
 		res, err := rc.Reconcile(ctx, d)
-		must(t, err)
+		Must(t, err)
 		if len(res.Errors) > 0 {
 			t.Fatalf("l2 pass: %v", res.Errors)
 		}
@@ -206,7 +206,7 @@ func TestTwoHosts(t *testing.T) {
 
 	t.Run("devices", func(t *testing.T) {
 		vx, err := w.hostA.Get(link.VXLANName(vni))
-		must(t, err)
+		Must(t, err)
 		if vx == nil {
 			t.Fatal("vxlan-1001 missing")
 		}
@@ -228,14 +228,14 @@ func TestTwoHosts(t *testing.T) {
 			t.Error("phys0 not in the flat network's bridge")
 		}
 		fdb, err := w.hostA.FDB(vx)
-		must(t, err)
+		Must(t, err)
 		for _, e := range []link.FDBEntry{{MAC: "00:00:00:00:00:00", Dst: "10.99.0.2"}, {MAC: vmB1.mac, Dst: "10.99.0.2"}} {
 			if !fdb[e] {
 				t.Errorf("fdb entry %v missing: %v", e, fdb)
 			}
 		}
 		neigh, err := w.hostA.Neighbors(vx)
-		must(t, err)
+		Must(t, err)
 		if neigh[vmB1.ip] != vmB1.mac {
 			t.Errorf("arp responder entry for %s missing: %v", vmB1.ip, neigh)
 		}
@@ -246,19 +246,19 @@ func TestTwoHosts(t *testing.T) {
 
 	t.Run("dhcp lease", func(t *testing.T) {
 		for _, c := range []struct {
-			v      *vm
+			v      *VM
 			ip, gw string
 			mtu    string
-			extra  func(lease) string
+			extra  func(Lease) string
 		}{
-			{vA1, vmA1.ip, "10.51.0.1", "1450", func(l lease) string {
+			{vA1, vmA1.ip, "10.51.0.1", "1450", func(l Lease) string {
 				if l["staticroutes"] != "10.60.0.0/16 10.51.0.254 0.0.0.0/0 10.51.0.1" {
 					return "staticroutes " + l["staticroutes"]
 				}
 				return ""
 			}},
 			{vB1, vmB1.ip, "10.51.0.1", "1450", nil}, // across VXLAN to host A's dnsmasq
-			{vA2, vmA2.ip, "10.52.0.1", "1500", func(l lease) string {
+			{vA2, vmA2.ip, "10.52.0.1", "1500", func(l Lease) string {
 				if l["dns"] != "192.0.2.53" {
 					return "dns " + l["dns"]
 				}
@@ -266,25 +266,25 @@ func TestTwoHosts(t *testing.T) {
 			}},
 			{vB2, vmB2.ip, "10.52.0.1", "1500", nil}, // across the flat physnet
 		} {
-			l, err := r.dhcp(ctx, c.v)
-			must(t, err)
+			l, err := r.DHCP(ctx, c.v)
+			Must(t, err)
 			if l["ip"] != c.ip || l["router"] != c.gw || l["mtu"] != c.mtu || l["mask"] != "24" || l["domain"] != "openstacklocal" {
-				t.Errorf("%s lease %v, want ip %s router %s mtu %s", c.v.name, l, c.ip, c.gw, c.mtu)
+				t.Errorf("%s lease %v, want ip %s router %s mtu %s", c.v.Name, l, c.ip, c.gw, c.mtu)
 			}
 			if c.extra != nil {
 				if msg := c.extra(l); msg != "" {
-					t.Errorf("%s: %s", c.v.name, msg)
+					t.Errorf("%s: %s", c.v.Name, msg)
 				}
 			}
 		}
 	})
 
 	t.Run("ping", func(t *testing.T) {
-		must(t, ping(ctx, vA1, vmB1.ip)) // VXLAN with l2pop FDB
-		must(t, ping(ctx, vB1, dhcpV.ip))
-		must(t, ping(ctx, vA2, vmB2.ip)) // flat via phys0
+		Must(t, Ping(ctx, vA1, vmB1.ip)) // VXLAN with l2pop FDB
+		Must(t, Ping(ctx, vB1, dhcpV.ip))
+		Must(t, Ping(ctx, vA2, vmB2.ip)) // flat via phys0
 		// A full-size frame for the network MTU crosses the tunnel.
-		out, err := run(ctx, vB1.ns, nil, "busybox", "ping", "-c", "1", "-W", "2", "-s", "1422", vmA1.ip)
+		out, err := Run(ctx, vB1.NS, nil, "busybox", "ping", "-c", "1", "-W", "2", "-s", "1422", vmA1.ip)
 		if err != nil {
 			t.Errorf("1450-byte packet across VXLAN: %v %s", err, out)
 		}
@@ -292,39 +292,39 @@ func TestTwoHosts(t *testing.T) {
 
 	t.Run("dns", func(t *testing.T) {
 		for _, name := range []string{"host-10-51-0-11.openstacklocal", "host-10-51-0-11"} {
-			out, err := run(ctx, vB1.ns, nil, "busybox", "nslookup", "-type=a", name, dhcpV.ip)
+			out, err := Run(ctx, vB1.NS, nil, "busybox", "nslookup", "-type=a", name, dhcpV.ip)
 			if err != nil || !strings.Contains(out, "Address: "+vmA1.ip) {
 				t.Errorf("nslookup %s: %v\n%s", name, err, out)
 			}
 		}
-		out, err := run(ctx, vB1.ns, nil, "busybox", "nslookup", vmA1.ip, dhcpV.ip)
+		out, err := Run(ctx, vB1.NS, nil, "busybox", "nslookup", vmA1.ip, dhcpV.ip)
 		if err != nil || !strings.Contains(out, "host-10-51-0-11.openstacklocal") {
 			t.Errorf("reverse lookup %s: %v\n%s", vmA1.ip, err, out)
 		}
 	})
 
 	t.Run("drift repair", func(t *testing.T) {
-		must(t, w.hostA.Delete(link.VXLANName(vni)))
-		must(t, w.hostA.Delete(link.BridgeName(netV)))
+		Must(t, w.hostA.Delete(link.VXLANName(vni)))
+		Must(t, w.hostA.Delete(link.BridgeName(netV)))
 		res := pass(l2A, desiredA)
 		if len(res.Up)+len(res.Down) != 0 {
 			t.Errorf("repair reported transitions up=%v down=%v", res.Up, res.Down)
 		}
-		must(t, ping(ctx, vB1, vmA1.ip))
-		must(t, ping(ctx, vB1, dhcpV.ip))
+		Must(t, Ping(ctx, vB1, vmA1.ip))
+		Must(t, Ping(ctx, vB1, dhcpV.ip))
 		// The DHCP side: the ns- device removed by hand is recreated.
 		qns, err := netns.Open(link.DHCPNamespace(netV))
-		must(t, err)
+		Must(t, err)
 		in, err := link.Open(qns)
-		must(t, err)
-		must(t, in.Delete(link.NSDevName(dhcpV.id)))
+		Must(t, err)
+		Must(t, in.Delete(link.NSDevName(dhcpV.id)))
 		in.Close()
 		qns.Close()
 		dr := dhcpA.Reconcile(ctx, dnets)
-		must(t, dr.Err())
+		Must(t, dr.Err())
 		pass(l2A, desiredA)
-		_, err = r.dhcp(ctx, vB1)
-		must(t, err)
+		_, err = r.DHCP(ctx, vB1)
+		Must(t, err)
 	})
 
 	t.Run("dnsmasq restarted after death", func(t *testing.T) {
@@ -333,15 +333,15 @@ func TestTwoHosts(t *testing.T) {
 		if old == 0 {
 			t.Fatal("no dnsmasq for netV")
 		}
-		must(t, syscall.Kill(old, syscall.SIGKILL))
-		waitFor(t, "dnsmasq gone", 2*time.Second, func() error {
+		Must(t, syscall.Kill(old, syscall.SIGKILL))
+		WaitFor(t, "dnsmasq gone", 2*time.Second, func() error {
 			if proc.PID() != 0 {
 				return os.ErrExist
 			}
 			return nil
 		})
 		dr := dhcpA.Reconcile(ctx, dnets)
-		must(t, dr.Err())
+		Must(t, dr.Err())
 		st := dr.Networks[netV]
 		if st.Action != dhcp.ActionRestarted || st.PID == 0 || st.PID == old {
 			t.Fatalf("after kill: %+v (old pid %d)", st, old)
@@ -349,17 +349,17 @@ func TestTwoHosts(t *testing.T) {
 		if dr.Networks[netF].Action != dhcp.ActionNone {
 			t.Errorf("netF touched: %+v", dr.Networks[netF])
 		}
-		_, err := r.dhcp(ctx, vA1)
-		must(t, err)
+		_, err := r.DHCP(ctx, vA1)
+		Must(t, err)
 	})
 
 	t.Run("new port: SIGHUP, no restart", func(t *testing.T) {
-		v3 := r.vm("vma3", w.hostA, vmA3.id, vmA3.mac)
+		v3 := r.VM("vma3", w.hostA, vmA3.id, vmA3.mac)
 		before := dhcpA.Reconcile(ctx, dnets).Networks[netV].PID
 		dnets[0].Ports = append(dnets[0].Ports, dhcpPort(vmA3, subV))
 		desiredA.Ports = append(desiredA.Ports, l2Port(vmA3))
 		dr := dhcpA.Reconcile(ctx, dnets)
-		must(t, dr.Err())
+		Must(t, dr.Err())
 		if st := dr.Networks[netV]; st.Action != dhcp.ActionReloaded || st.PID != before {
 			t.Fatalf("after adding a port: %+v, want reloaded pid %d", st, before)
 		}
@@ -373,12 +373,12 @@ func TestTwoHosts(t *testing.T) {
 		l2B.FDBAdd(add)
 		fdbB[netV].Ports["10.99.0.1"] = append(fdbB[netV].Ports["10.99.0.1"], add[netV].Ports["10.99.0.1"]...)
 		pass(l2B, desiredB)
-		l, err := r.dhcp(ctx, v3)
-		must(t, err)
+		l, err := r.DHCP(ctx, v3)
+		Must(t, err)
 		if l["ip"] != vmA3.ip {
 			t.Fatalf("vmA3 lease %v", l)
 		}
-		must(t, ping(ctx, v3, vmB1.ip))
+		Must(t, Ping(ctx, v3, vmB1.ip))
 	})
 
 	t.Run("fdb remove", func(t *testing.T) {
@@ -388,9 +388,9 @@ func TestTwoHosts(t *testing.T) {
 		pass(l2A, desiredA)
 		vx, _ := w.hostA.Get(link.VXLANName(vni))
 		fdb, err := w.hostA.FDB(vx)
-		must(t, err)
+		Must(t, err)
 		neigh, err := w.hostA.Neighbors(vx)
-		must(t, err)
+		Must(t, err)
 		if fdb[link.FDBEntry{MAC: vmB1.mac, Dst: "10.99.0.2"}] || neigh[vmB1.ip] != "" {
 			t.Fatalf("entries for vmB1 survive fdb_remove: %v %v", fdb, neigh)
 		}
@@ -399,7 +399,7 @@ func TestTwoHosts(t *testing.T) {
 		}
 		l2A.FDBAdd(l2.FDBEntries{netV: rm[netV]})
 		pass(l2A, desiredA)
-		must(t, ping(ctx, vA1, vmB1.ip))
+		Must(t, Ping(ctx, vA1, vmB1.ip))
 	})
 
 	t.Run("admin state", func(t *testing.T) {
@@ -419,14 +419,14 @@ func TestTwoHosts(t *testing.T) {
 		if tap.Attrs().Flags&(1) != 0 { // net.FlagUp
 			t.Error("tap still up")
 		}
-		if _, err := run(ctx, vB1.ns, nil, "busybox", "ping", "-c", "1", "-W", "1", vmA1.ip); err == nil {
+		if _, err := Run(ctx, vB1.NS, nil, "busybox", "ping", "-c", "1", "-W", "1", vmA1.ip); err == nil {
 			t.Error("ping reached an admin-down port")
 		}
 		res = set(true)
 		if !slices.Equal(res.Up, []string{vmA1.id}) {
 			t.Fatalf("admin up: up=%v", res.Up)
 		}
-		must(t, ping(ctx, vB1, vmA1.ip))
+		Must(t, Ping(ctx, vB1, vmA1.ip))
 	})
 
 	t.Run("restart leaks nothing", func(t *testing.T) {
@@ -443,7 +443,7 @@ func TestTwoHosts(t *testing.T) {
 		l2B.SetFDB(fdbB)
 		dhcpA = dhcp.New(w.hostA, dcfg, log)
 		dr := dhcpA.Reconcile(ctx, dnets)
-		must(t, dr.Err())
+		Must(t, dr.Err())
 		for _, n := range []string{netV, netF} {
 			if st := dr.Networks[n]; st.Action != dhcp.ActionNone || st.PID != pids[n] {
 				t.Errorf("dhcp %s after restart: %+v, want unchanged pid %d", n, st, pids[n])
@@ -463,25 +463,25 @@ func TestTwoHosts(t *testing.T) {
 		if nsAfter, _ := netns.List(link.DHCPNamespacePrefix); !slices.Equal(nsAfter, nsBefore) {
 			t.Errorf("qdhcp namespaces changed: %v -> %v", nsBefore, nsAfter)
 		}
-		must(t, ping(ctx, vA1, vmB1.ip))
+		Must(t, Ping(ctx, vA1, vmB1.ip))
 	})
 
 	t.Run("garbage collection", func(t *testing.T) {
 		_, err := w.hostA.EnsureBridge("brqdeadbeef00", 0)
-		must(t, err)
+		Must(t, err)
 		_, err = w.hostA.EnsureBridge("br-keep", 0)
-		must(t, err)
+		Must(t, err)
 		_, err = w.hostA.EnsureVXLAN(link.VXLAN{VNI: 4242, Local: netIP("10.99.0.1")})
-		must(t, err)
+		Must(t, err)
 		pass(l2A, desiredA)
 		for name, want := range map[string]bool{"brqdeadbeef00": false, "vxlan-4242": false, "br-keep": true} {
 			l, err := w.hostA.Get(name)
-			must(t, err)
+			Must(t, err)
 			if (l != nil) != want {
 				t.Errorf("%s present=%v, want %v", name, l != nil, want)
 			}
 		}
-		must(t, w.hostA.Delete("br-keep"))
+		Must(t, w.hostA.Delete("br-keep"))
 	})
 
 	t.Run("teardown", func(t *testing.T) {
@@ -493,12 +493,12 @@ func TestTwoHosts(t *testing.T) {
 			}
 			pids = append(pids, pid)
 		}
-		must(t, dhcpA.Teardown(ctx))
+		Must(t, dhcpA.Teardown(ctx))
 		// The compute side unplugs: deleting the VMs takes their taps.
 		for _, name := range []string{"vma1", "vma2", "vma3", "vmb1", "vmb2", "vmvlan"} {
-			r.delete(name)
+			r.Delete(name)
 		}
-		waitFor(t, "taps gone", 5*time.Second, func() error {
+		WaitFor(t, "taps gone", 5*time.Second, func() error {
 			for _, h := range []*link.Host{w.hostA, w.hostB} {
 				if taps, _ := h.List(link.TapPrefix); len(taps) > 0 {
 					return os.ErrExist

@@ -11,20 +11,20 @@ import (
 // TestWatchTaps: a tap plugged into a host namespace is reported at once,
 // other devices are not, and cancelling the context closes the channel.
 func TestWatchTaps(t *testing.T) {
-	requireDataplane(t)
-	r := newRig(t)
-	ns := r.ns("h")
-	h := r.host(ns)
+	RequireDataplane(t)
+	r := New(t)
+	ns := r.NS("h")
+	h := r.Host(ns)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	events, err := link.Watch(ctx, ns, link.TapPrefix)
-	must(t, err)
+	Must(t, err)
 
 	_, err = h.EnsureBridge("br-other", 0)
-	must(t, err)
-	port := uuid()
+	Must(t, err)
+	port := UUID()
 	start := time.Now()
-	r.vm("vm", h, port, "fa:16:3e:12:34:56")
+	r.VM("vm", h, port, "fa:16:3e:12:34:56")
 	select {
 	case name := <-events:
 		if name != link.TapName(port) {
