@@ -51,14 +51,13 @@ type Part struct {
 	opts server.DHCPAgentOptions
 	log  *slog.Logger
 	rec  *Reconciler
-	kick chan struct{}
+	*agent.Kicker
 
 	mu       sync.Mutex
 	counts   [3]int            // networks, subnets, ports served
 	ready    map[string]int    // port id → revision reported ready
 	last     []Network         // the last pass's networks, to supervise without the server
 	failures map[string]string // network id → last error, logged once
-	passes   int
 }
 
 var (
@@ -78,7 +77,7 @@ func NewPart(env agent.Env, h *link.Host) *Part {
 	cfg := DefaultConfig(opts.StateDir)
 	cfg.LeaseDuration, cfg.DNSDomain, cfg.LeaseMax = opts.LeaseDuration, opts.DNSDomain, opts.LeaseMax
 	cfg.EnableIsolatedMetadata, cfg.ForceMetadata, cfg.LogDir = opts.EnableIsolatedMetadata, opts.ForceMetadata, opts.LogDir
-	return &Part{host: env.Host, opts: opts, log: log, rec: New(h, cfg, log), kick: make(chan struct{}, 1),
+	return &Part{host: env.Host, opts: opts, log: log, rec: New(h, cfg, log), Kicker: agent.NewKicker(),
 		ready: map[string]int{}, failures: map[string]string{}}
 }
 
@@ -116,27 +115,12 @@ func (p *Part) Handlers(host string) map[string]rpc.Handlers {
 	}
 }
 
-// Trigger asks for a pass soon; triggers during a pass make one more.
-func (p *Part) Trigger() {
-	select {
-	case p.kick <- struct{}{}:
-	default:
-	}
-}
-
 // Revived implements agent.Reviver: report every port ready again.
 func (p *Part) Revived() {
 	p.mu.Lock()
 	p.ready = map[string]int{}
 	p.mu.Unlock()
 	p.Trigger()
-}
-
-// Passes reports how many passes completed.
-func (p *Part) Passes() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.passes
 }
 
 // Teardown stops every dnsmasq and removes every namespace and veth of
@@ -157,7 +141,7 @@ func (p *Part) Run(ctx context.Context, bus *rpc.Bus) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-p.kick:
+		case <-p.Kicked():
 		case <-tick.C:
 			periodic = true
 		}
@@ -253,9 +237,7 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus) error {
 			p.mu.Unlock()
 		}
 	}
-	p.mu.Lock()
-	p.passes++
-	p.mu.Unlock()
+	p.Done()
 	p.log.Debug("DHCP pass", "networks", len(want), "ready", len(readyIDs), "fetch", fetched.Sub(start),
 		"reconcile", reconciled.Sub(fetched), "report", time.Since(reconciled))
 	for id, st := range res.Networks {

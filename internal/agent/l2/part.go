@@ -47,7 +47,7 @@ type Part struct {
 	log  *slog.Logger
 	rec  *Reconciler
 
-	kick chan struct{}
+	*agent.Kicker
 
 	mu       sync.Mutex
 	devices  int
@@ -58,7 +58,6 @@ type Part struct {
 	// fetched, to apply again over the snapshot's (possibly older) table.
 	journal    []fdbDelta
 	journaling bool
-	passes     int
 }
 
 var (
@@ -90,7 +89,7 @@ func NewPart(env agent.Env, h *link.Host, ns vnetns.NsHandle) (*Part, error) {
 		return nil, fmt.Errorf("config: [vxlan] enable_vxlan needs [vxlan] local_ip")
 	}
 	p := &Part{host: env.Host, opts: opts, h: h, ns: ns, log: log.With("part", "l2", "host", env.Host),
-		kick: make(chan struct{}, 1), reported: map[string]bool{}, known: map[string]bool{}}
+		Kicker: agent.NewKicker(), reported: map[string]bool{}, known: map[string]bool{}}
 	p.rec = New(h, cfg, p.log)
 	return p, nil
 }
@@ -238,14 +237,6 @@ func withAdopted(e FDBEntries) FDBEntries {
 	return out
 }
 
-// Trigger asks for a pass soon; triggers during a pass make one more.
-func (p *Part) Trigger() {
-	select {
-	case p.kick <- struct{}{}:
-	default:
-	}
-}
-
 // Revived implements agent.Reviver: the server may have missed our
 // reports, so everything is reported again.
 func (p *Part) Revived() {
@@ -253,13 +244,6 @@ func (p *Part) Revived() {
 	p.reported = map[string]bool{}
 	p.mu.Unlock()
 	p.Trigger()
-}
-
-// Passes reports how many passes completed (tests, metrics).
-func (p *Part) Passes() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.passes
 }
 
 // Run implements agent.Part.
@@ -279,7 +263,7 @@ func (p *Part) Run(ctx context.Context, bus *rpc.Bus) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-p.kick:
+		case <-p.Kicked():
 		case _, ok := <-taps:
 			if !ok {
 				taps = nil
@@ -291,7 +275,7 @@ func (p *Part) Run(ctx context.Context, bus *rpc.Bus) error {
 		// our own pass changing them, must not queue a pass per event.
 		taps = drain(taps)
 		select {
-		case <-p.kick:
+		case <-p.Kicked():
 		default:
 		}
 		if err := p.pass(ctx, bus); err != nil && ctx.Err() == nil {
@@ -388,8 +372,8 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus) error {
 	}
 	p.mu.Lock()
 	p.reported = reported
-	p.passes++
 	p.mu.Unlock()
+	p.Done()
 	p.log.Debug("L2 pass", "ports", len(d.Ports), "up", len(up), "snapshot", fetched.Sub(start),
 		"reconcile", reconciled.Sub(fetched), "report", time.Since(reconciled))
 	return nil

@@ -129,7 +129,7 @@ func TestPortNotificationsFilter(t *testing.T) {
 		{"delete of another port", "port_delete", `{"port_id": "other"}`, false},
 	} {
 		select {
-		case <-p.kick:
+		case <-p.Kicked():
 		default:
 		}
 		topic := rpcapi.TopicPortUpdate
@@ -139,7 +139,7 @@ func TestPortNotificationsFilter(t *testing.T) {
 		if _, err := p.Handlers("h1")[topic][c.method](t.Context(), json.RawMessage(c.args)); err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
-		if got := len(p.kick) == 1; got != c.trigger {
+		if got := len(p.Kicked()) == 1; got != c.trigger {
 			t.Errorf("%s: triggered %v, want %v", c.name, got, c.trigger)
 		}
 	}
