@@ -42,6 +42,17 @@ type Store struct {
 	// throughFilters are the virtual attributes filtered through another
 	// table, by collection and attribute name (see FilterThrough).
 	throughFilters map[string]map[string]relation
+
+	// writers queues this process's write transactions on SQLite, which
+	// has one writer at a time anyway. Without it, concurrent writers poll
+	// the lock in SQLite's busy handler (sleeps growing to 100 ms), so a
+	// burst of writes is served in no order with long tails; waiting on a
+	// channel hands the lock over in arrival order the moment it is free.
+	// Other processes on the same file still meet the busy timeout. Nil on
+	// PostgreSQL, where writers run in parallel.
+	writers chan struct{}
+	// stmts keeps statements prepared on SQLite; nil on PostgreSQL.
+	stmts *stmtCache
 }
 
 // Queries returns how many queries the store has sent so far.
@@ -58,14 +69,19 @@ func Open(ctx context.Context, connection string) (*Store, error) {
 	}
 	driver, _, _ := strings.Cut(scheme, "+") // "postgresql+psycopg2" → "postgresql"
 	var (
-		db  *sql.DB
-		d   dialect
-		err error
+		db       *sql.DB
+		d        dialect
+		err      error
+		inMemory bool
 	)
 	switch driver {
 	case "sqlite":
-		db, err = openSQLite(rest)
+		db, inMemory, err = openSQLite(rest)
 		d = sqliteDialect{}
+		if err == nil {
+			db.SetMaxOpenConns(sqliteConns)
+			db.SetMaxIdleConns(sqliteConns)
+		}
 	case "postgresql", "postgres":
 		db, err = openPostgres(rest)
 		d = postgresDialect{}
@@ -79,41 +95,60 @@ func Open(ctx context.Context, connection string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("connect to database %s: %w", redact(connection), err)
 	}
-	return &Store{db: db, dialect: d, tables: map[string]*table{},
-		relations: map[string][]relation{}, throughFilters: map[string]map[string]relation{}}, nil
+	st := &Store{db: db, dialect: d, tables: map[string]*table{},
+		relations: map[string][]relation{}, throughFilters: map[string]map[string]relation{}}
+	if d.name() == "sqlite" {
+		st.writers = make(chan struct{}, 1)
+		if !inMemory {
+			st.stmts = newStmtCache(db)
+		}
+	}
+	return st, nil
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if s.stmts != nil {
+		s.stmts.close()
+	}
+	return s.db.Close()
+}
 
 // Engine names the database engine: "sqlite" or "postgresql".
 func (s *Store) Engine() string { return s.dialect.name() }
 
-func openSQLite(rest string) (*sql.DB, error) {
+// openSQLite opens the database file named by rest, or a private
+// in-memory database. The statement cache prepares on a connection of its
+// own, which in memory, without WAL, would wait for a running writer.
+func openSQLite(rest string) (db *sql.DB, inMemory bool, err error) {
 	path, _, _ := strings.Cut(rest, "?")
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate"
 	if path == "" || path == "/" {
 		// One private in-memory database shared by the pool: memdb allows
 		// several connections onto one database, unlike ":memory:".
 		db, err := sql.Open("sqlite", "file:/neutrino-"+uuid.NewString()+"?vfs=memdb&"+pragmas)
-		if err != nil {
-			return nil, err
-		}
-		return db, nil
+		return db, true, err
 	}
 	// SQLAlchemy: after "sqlite://", "/rel" is relative and "//abs" absolute.
 	path = strings.TrimPrefix(path, "/")
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return nil, fmt.Errorf("create database directory: %w", err)
+		return nil, false, fmt.Errorf("create database directory: %w", err)
 	}
 	// The path goes into a URI: escape what would end or alter it.
 	escaped := strings.NewReplacer("%", "%25", "#", "%23", "?", "%3F").Replace(path)
-	db, err := sql.Open("sqlite", "file:"+escaped+"?"+pragmas+"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
-	if err != nil {
-		return nil, err
-	}
-	return db, nil
+	db, err = sql.Open("sqlite", "file:"+escaped+"?"+pragmas+"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
+	return db, false, err
 }
+
+// sqliteConns bounds the SQLite connection pool and keeps it open between
+// uses. A new SQLite connection runs the pragmas and parses the whole
+// schema before its first statement: with database/sql's defaults (no
+// bound, two idle connections) every burst of concurrent requests opened
+// dozens of connections and paid that again, for no parallelism a
+// database with one writer and a few CPUs can use. No store code queries
+// while it still reads another query's rows, so requests wait for a
+// connection rather than for each other.
+const sqliteConns = 16
 
 func openPostgres(rest string) (*sql.DB, error) {
 	u, err := url.Parse("postgresql://" + rest)

@@ -70,28 +70,51 @@ func (s *Store) run(ctx context.Context, readOnly bool, fn func(tx *Tx) error) e
 }
 
 func (s *Store) attempt(ctx context.Context, readOnly bool, fn func(tx *Tx) error) error {
-	// SQLite opens write transactions with BEGIN IMMEDIATE (see Open), so a
-	// reader that never writes should not take the write lock.
-	opts := &sql.TxOptions{ReadOnly: readOnly && s.dialect.name() != "sqlite"}
-	var sqlTx *sql.Tx
-	var err error
 	if readOnly && s.dialect.name() == "sqlite" {
+		// SQLite opens write transactions with BEGIN IMMEDIATE (see Open),
+		// so a reader that never writes should not take the write lock.
 		return fn(&Tx{s: s, tx: nil})
 	}
-	sqlTx, err = s.db.BeginTx(ctx, opts)
+	tx := &Tx{s: s}
+	if err := s.commit(ctx, readOnly, tx, fn); err != nil {
+		return err
+	}
+	for _, f := range tx.afterCommit {
+		f()
+	}
+	return nil
+}
+
+// commit runs fn in a new database transaction and commits it, in turn
+// with this process's other writers on SQLite (see Store.writers).
+func (s *Store) commit(ctx context.Context, readOnly bool, tx *Tx, fn func(tx *Tx) error) error {
+	if s.writers != nil {
+		select {
+		case s.writers <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer func() { <-s.writers }()
+	}
+	sqlTx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly})
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	tx := &Tx{s: s, tx: sqlTx}
+	tx.tx = sqlTx
+	defer func() {
+		// A panicking fn must not leave the transaction (and SQLite's
+		// write lock) held by a connection nobody will use again.
+		if p := recover(); p != nil {
+			sqlTx.Rollback()
+			panic(p)
+		}
+	}()
 	if err := fn(tx); err != nil {
 		sqlTx.Rollback()
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
-	}
-	for _, f := range tx.afterCommit {
-		f()
 	}
 	return nil
 }
@@ -106,7 +129,16 @@ func (tx *Tx) Engine() string { return tx.s.dialect.name() }
 func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	tx.s.queries.Add(1)
 	q = tx.s.dialect.rebind(q)
-	if tx.tx == nil {
+	stmt, err := tx.prepared(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case stmt != nil && tx.tx == nil:
+		return stmt.QueryContext(ctx, args...)
+	case stmt != nil:
+		return tx.tx.StmtContext(ctx, stmt).QueryContext(ctx, args...)
+	case tx.tx == nil:
 		return tx.s.db.QueryContext(ctx, q, args...)
 	}
 	return tx.tx.QueryContext(ctx, q, args...)
@@ -116,11 +148,30 @@ func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 	if tx.tx == nil {
 		return nil, errors.New("store: write in a read-only transaction")
 	}
-	res, err := tx.tx.ExecContext(ctx, tx.s.dialect.rebind(q), args...)
+	q = tx.s.dialect.rebind(q)
+	stmt, err := tx.prepared(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	var res sql.Result
+	if stmt != nil {
+		res, err = tx.tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+	} else {
+		res, err = tx.tx.ExecContext(ctx, q, args...)
+	}
 	if err != nil && tx.s.dialect.uniqueViolation(err) {
 		return nil, fmt.Errorf("%w: %w", ErrDuplicate, err)
 	}
 	return res, err
+}
+
+// prepared returns q from the store's statement cache, or nil to run it
+// unprepared (PostgreSQL, or a statement not worth caching).
+func (tx *Tx) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
+	if tx.s.stmts == nil {
+		return nil, nil
+	}
+	return tx.s.stmts.get(ctx, q)
 }
 
 // Exec runs a statement; for plugin-specific tables the store's own

@@ -280,6 +280,16 @@ func Ping(ctx context.Context, v *VM, ip string) error {
 	return nil
 }
 
+// PingFirst returns once v has its first echo reply from ip (one echo a
+// second, for at most 3 s): latency measurements time the first answer.
+func PingFirst(ctx context.Context, v *VM, ip string) error {
+	out, err := Run(ctx, v.NS, nil, "busybox", "ping", "-c", "1", "-w", "3", ip)
+	if err != nil {
+		return fmt.Errorf("%s ping %s: %v: %s", v.Name, ip, err, out)
+	}
+	return nil
+}
+
 // WaitFor polls cond until it holds or the deadline passes.
 func WaitFor(tb testing.TB, what string, d time.Duration, cond func() error) {
 	tb.Helper()

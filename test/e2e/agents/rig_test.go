@@ -19,6 +19,7 @@ var (
 	Addr             = nsrig.Addr
 	Run              = nsrig.Run
 	Ping             = nsrig.Ping
+	PingFirst        = nsrig.PingFirst
 	WaitFor          = nsrig.WaitFor
 )
 

@@ -1,0 +1,77 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"sync"
+)
+
+// stmtCache keeps SQLite's statements prepared. The SQLite driver parses
+// and plans every statement it is given anew, which cost a quarter of the
+// server's CPU under a burst of port creates; a statement prepared through
+// database/sql stays prepared on each pooled connection that ran it.
+// PostgreSQL needs none of this: pgx caches prepared statements per
+// connection itself.
+//
+// Statements are never evicted, so one handed out is never closed under
+// its user; once the cache is full, new statements run unprepared.
+type stmtCache struct {
+	db  *sql.DB
+	max int
+
+	mu  sync.RWMutex
+	byQ map[string]*sql.Stmt
+}
+
+// cacheableArgs bounds the placeholders of a cached statement: longer
+// ones are id lists whose length varies with the request and would only
+// fill the cache.
+const cacheableArgs = 16
+
+// stmtCacheSize bounds the cache: Neutrino runs a few hundred distinct
+// statements.
+const stmtCacheSize = 1024
+
+func newStmtCache(db *sql.DB) *stmtCache {
+	return &stmtCache{db: db, max: stmtCacheSize, byQ: map[string]*sql.Stmt{}}
+}
+
+// get returns q prepared, or nil when q is not cached and should run
+// unprepared.
+func (c *stmtCache) get(ctx context.Context, q string) (*sql.Stmt, error) {
+	c.mu.RLock()
+	stmt, ok := c.byQ[q]
+	full := len(c.byQ) >= c.max
+	c.mu.RUnlock()
+	if ok {
+		return stmt, nil
+	}
+	if full || strings.Count(q, "?") > cacheableArgs || strings.Contains(q, ";") {
+		return nil, nil
+	}
+	// Prepared outside the lock: two callers may both prepare q, and the
+	// later one keeps the earlier's.
+	stmt, err := c.db.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if have, ok := c.byQ[q]; ok {
+		stmt.Close()
+		return have, nil
+	}
+	c.byQ[q] = stmt
+	return stmt, nil
+}
+
+// close closes every cached statement.
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.byQ {
+		s.Close()
+	}
+	c.byQ = map[string]*sql.Stmt{}
+}
