@@ -481,3 +481,19 @@ func (tx *Tx) LockName(ctx context.Context, name string) error {
 	}
 	return rows.Close()
 }
+
+// LockNames is LockName for many names, in one statement and in one
+// (sorted) order, so two transactions locking overlapping sets cannot
+// deadlock.
+func (tx *Tx) LockNames(ctx context.Context, names []string) error {
+	if tx.s.dialect.name() != "postgresql" || len(names) == 0 {
+		return nil
+	}
+	sorted := slices.Sorted(slices.Values(names))
+	// unnest yields the array in order, and each row takes its lock in turn.
+	rows, err := tx.query(ctx, "SELECT pg_advisory_xact_lock(hashtextextended(n, 0)) FROM unnest(?::text[]) AS n", sorted)
+	if err != nil {
+		return fmt.Errorf("lock %d names: %w", len(names), err)
+	}
+	return rows.Close()
+}

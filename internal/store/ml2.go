@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -158,11 +160,19 @@ func (tx *Tx) PortBindingLevels(ctx context.Context, host string, ids ...string)
 	q := "SELECT port_id, host, segment_id, driver FROM ml2_port_binding_levels"
 	var args []any
 	switch {
-	case len(ids) > 0:
-		q += " WHERE port_id IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ") + ")"
-		for _, id := range ids {
-			args = append(args, id)
+	case len(ids) > maxInList:
+		out := map[string]PortBindingLevel{}
+		for chunk := range slices.Chunk(ids, maxInList) {
+			part, err := tx.PortBindingLevels(ctx, "", chunk...)
+			if err != nil {
+				return nil, err
+			}
+			maps.Copy(out, part)
 		}
+		return out, nil
+	case len(ids) > 0:
+		q += " WHERE port_id IN (" + placeholders(len(ids)) + ")"
+		args = anys(ids)
 	case host != "":
 		q += " WHERE host = ?"
 		args = append(args, host)
@@ -217,6 +227,43 @@ func (tx *Tx) RemoveProvisioningBlock(ctx context.Context, objectID, entity stri
 	return tx.CountWhere(ctx, "provisioning_blocks", map[string]any{"object_id": objectID})
 }
 
+// RemoveProvisioningBlocks removes entity's blocks of the given objects
+// and returns those still blocked by another entity.
+func (tx *Tx) RemoveProvisioningBlocks(ctx context.Context, objectIDs []string, entity string) (map[string]bool, error) {
+	ids := slices.Sorted(slices.Values(objectIDs))
+	names := make([]string, len(ids))
+	for i, id := range ids {
+		names[i] = "provisioning:" + id
+	}
+	if err := tx.LockNames(ctx, names); err != nil {
+		return nil, err
+	}
+	blocked := map[string]bool{}
+	for chunk := range slices.Chunk(ids, maxInList) {
+		in := "object_id IN (" + placeholders(len(chunk)) + ")"
+		if _, err := tx.exec(ctx, "DELETE FROM provisioning_blocks WHERE entity = ? AND "+in, append([]any{entity}, anys(chunk)...)...); err != nil {
+			return nil, fmt.Errorf("remove %s provisioning blocks: %w", entity, err)
+		}
+		rows, err := tx.query(ctx, "SELECT DISTINCT object_id FROM provisioning_blocks WHERE "+in, anys(chunk)...)
+		if err != nil {
+			return nil, fmt.Errorf("read provisioning blocks: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			blocked[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return blocked, nil
+}
+
 // PortIDsByPrefix returns the ids of ports whose id starts with prefix
 // (at most two: callers only need to know whether it is unique).
 func (tx *Tx) PortIDsByPrefix(ctx context.Context, prefix string) ([]string, error) {
@@ -269,7 +316,7 @@ func (tx *Tx) NetworkSegments(ctx context.Context, netIDs ...string) (map[string
 		q += " WHERE network_id = ANY(?)"
 		args = append(args, netIDs)
 	case len(netIDs) > 0:
-		q += " WHERE network_id IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(netIDs)), ", ") + ")"
+		q += " WHERE network_id IN (" + placeholders(len(netIDs)) + ")"
 		for _, id := range netIDs {
 			args = append(args, id)
 		}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -298,6 +299,49 @@ func (tx *Tx) Get(ctx context.Context, r *resource.Resource, id string, forUpdat
 		return nil, ErrNotFound
 	}
 	return objs[0], nil
+}
+
+// GetMany reads the objects with the given ids, by id; ids not found
+// are missing from the map. With forUpdate the rows are locked until the
+// transaction ends (PostgreSQL). It sends one query per maxInList ids.
+func (tx *Tx) GetMany(ctx context.Context, r *resource.Resource, ids []string, forUpdate bool) (map[string]*resource.Object, error) {
+	t, err := tx.s.table(r)
+	if err != nil {
+		return nil, err
+	}
+	sel, rels := tx.selectSQL(t)
+	out := make(map[string]*resource.Object, len(ids))
+	for chunk := range slices.Chunk(ids, maxInList) {
+		q := sel + " WHERE t.id IN (" + placeholders(len(chunk)) + ")"
+		if forUpdate {
+			q += tx.s.dialect.forUpdate()
+		}
+		rows, err := tx.query(ctx, q, anys(chunk)...)
+		if err != nil {
+			return nil, fmt.Errorf("get %d %s: %w", len(chunk), r.Collection, err)
+		}
+		objs, err := tx.scan(t, rels, rows)
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range objs {
+			out[o.ID()] = o
+		}
+	}
+	return out, nil
+}
+
+// maxInList bounds the values of one IN list, well under both engines'
+// limits on a statement's parameters.
+const maxInList = 500
+
+func anys[T any](vs []T) []any {
+	out := make([]any, len(vs))
+	for i, v := range vs {
+		out[i] = v
+	}
+	return out
 }
 
 // Insert stores a new object: every present column attribute, and its

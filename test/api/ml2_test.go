@@ -706,3 +706,73 @@ func TestML2UpdateDeviceList(t *testing.T) {
 		}
 	})
 }
+
+// TestML2AgentCallsCostFixedQueries: an L2 agent's snapshot and its
+// report of many ports up cost the same reads whether the host has a few
+// ports or many, and l2population announces a batch in one fdb_add.
+func TestML2AgentCallsCostFixedQueries(t *testing.T) {
+	ml2Engines(t, nil, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		ml2 := e.srv.ML2
+		ml2.SetAgents(testAgents())
+		box := &outbox{}
+		ml2.SetOutbox(box)
+		netID := e.createNetwork(admin, map[string]any{"name": "cost"})["id"].(string)
+		e.portSubnet(admin, netID, map[string]any{"cidr": "10.21.0.0/24"})
+		ports := func(n int) (taps, ids []string) {
+			for range n {
+				p := e.do(admin, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": netID,
+					"binding:host_id": "host1", "device_owner": "compute:nova"}}).expect(t, 201).obj(t, "port")
+				ids = append(ids, p["id"].(string))
+				taps = append(taps, "tap"+p["id"].(string)[:11])
+			}
+			return taps, ids
+		}
+		cost := func(f func()) int64 {
+			before := e.srv.Store.Queries()
+			f()
+			return e.srv.Store.Queries() - before
+		}
+		up := func(taps []string) {
+			if r, err := ml2.UpdateDeviceList(ctx, taps, nil, "agent", "host1"); err != nil || len(r.DevicesUp) != len(taps) {
+				t.Fatalf("update_device_list: %+v %v", r, err)
+			}
+		}
+		snapshot := func(want int) func() {
+			return func() {
+				snap, err := ml2.HostSnapshot(ctx, "host1")
+				if err != nil || len(snap.Ports) != want {
+					t.Fatalf("snapshot: %d ports, %v; want %d", len(snap.Ports), err, want)
+				}
+			}
+		}
+		// The host's first port takes l2population's "first port" branch.
+		first, _ := ports(1)
+		up(first)
+
+		few, _ := ports(2)
+		box.take()
+		upFew := cost(func() { up(few) })
+		if ns := box.take(); len(ns) != 1 || len(fdb(t, ns[0])[netID].Ports["192.0.2.1"]) != 2 {
+			t.Errorf("2 ports up: %d notifications %+v, want one fdb_add with both", len(ns), ns)
+		}
+		snapFew := cost(snapshot(3))
+
+		many, ids := ports(20)
+		box.take()
+		upMany := cost(func() { up(many) })
+		if ns := box.take(); len(ns) != 1 || len(fdb(t, ns[0])[netID].Ports["192.0.2.1"]) != 20 {
+			t.Errorf("20 ports up: %d notifications, want one fdb_add with all 20", len(ns))
+		}
+		snapMany := cost(snapshot(23))
+		if upMany != upFew || snapMany != snapFew {
+			t.Errorf("queries: update_device_list %d for 2 ports, %d for 20; get_snapshot %d for 3 ports, %d for 23",
+				upFew, upMany, snapFew, snapMany)
+		}
+		for _, id := range ids {
+			if s := portStatus(t, e, id); s != "ACTIVE" {
+				t.Fatalf("port %s is %s, want ACTIVE", id, s)
+			}
+		}
+	})
+}

@@ -264,10 +264,13 @@ func (p *Part) Run(ctx context.Context, bus *rpc.Bus) error {
 		case <-ctx.Done():
 			return nil
 		case <-p.Kicked():
-		case _, ok := <-taps:
+		case name, ok := <-taps:
 			if !ok {
 				taps = nil
 				continue
+			}
+			if name == link.Resubscribed {
+				p.log.Info("tap watch subscribed again after an overflow; looking at every port")
 			}
 		case <-tick.C:
 		}

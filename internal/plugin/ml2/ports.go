@@ -2,8 +2,9 @@ package ml2
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/neutrino-net/neutrino/internal/apidef"
@@ -34,12 +35,19 @@ func (p *Plugin) portContext(ctx context.Context, tx *store.Tx, current, origina
 	if err != nil {
 		return nil, err
 	}
-	pc := &mech.PortContext{Tx: tx, Current: current, Original: original, Network: net, Segments: segs[netID],
-		Agents: p.agentLookup(), Outbox: p.outboxOf()}
 	levels, err := tx.PortBindingLevels(ctx, "", current.ID())
 	if err != nil {
 		return nil, err
 	}
+	return p.newPortContext(tx, current, original, net, segs[netID], levels), nil
+}
+
+// newPortContext assembles a PortContext from what was read of the port's
+// network, segments and binding level.
+func (p *Plugin) newPortContext(tx *store.Tx, current, original, net *resource.Object, segs []types.Segment,
+	levels map[string]store.PortBindingLevel) *mech.PortContext {
+	pc := &mech.PortContext{Tx: tx, Current: current, Original: original, Network: net, Segments: segs,
+		Agents: p.agentLookup(), Outbox: p.outboxOf()}
 	if l, ok := levels[current.ID()]; ok {
 		pc.OriginalHost = l.Host
 		for i := range pc.Segments {
@@ -51,7 +59,7 @@ func (p *Plugin) portContext(ctx context.Context, tx *store.Tx, current, origina
 	} else if original != nil {
 		pc.OriginalHost = original.String("binding:host_id")
 	}
-	return pc, nil
+	return pc
 }
 
 // bind binds the port in pc (whose Current carries the wanted host,
@@ -229,42 +237,122 @@ func (p *Plugin) ActivePorts(ctx context.Context, tx *store.Tx, networkID string
 	return out, nil
 }
 
-// setPortStatus changes a port's status inside tx, with a new revision,
-// and lets the drivers see the change (l2population announces a port
-// going ACTIVE or DOWN). It reports whether the port exists.
-func (p *Plugin) setPortStatus(ctx context.Context, tx *store.Tx, portID, status string) (bool, error) {
-	def := p.defs[apidef.Ports]
-	old, err := tx.Get(ctx, def, portID, true)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
+// portSet is what status changes and device details need of a set of
+// ports: the ports, their binding levels, networks and segments, read with
+// a fixed number of queries however many ports the set holds, so that an
+// agent reporting a hundred ports costs no more round trips than one.
+type portSet struct {
+	ports    map[string]*resource.Object
+	levels   map[string]store.PortBindingLevel
+	networks map[string]*resource.Object
+	segments map[string][]types.Segment
+}
+
+// loadPorts reads the ports with the given ids (locked with forUpdate)
+// and what goes with them; levels, when the caller already read them,
+// saves a query.
+func (p *Plugin) loadPorts(ctx context.Context, tx *store.Tx, ids []string, forUpdate bool, levels map[string]store.PortBindingLevel) (*portSet, error) {
+	s := &portSet{ports: map[string]*resource.Object{}, levels: levels, networks: map[string]*resource.Object{},
+		segments: map[string][]types.Segment{}}
+	if len(ids) == 0 {
+		return s, nil
 	}
-	if err != nil {
-		return false, err
+	var err error
+	if s.ports, err = tx.GetMany(ctx, p.defs[apidef.Ports], ids, forUpdate); err != nil {
+		return nil, fmt.Errorf("ml2: read ports: %w", err)
 	}
-	if old.String("status") == status {
-		return true, nil
-	}
-	patch := resource.New(def)
-	patch.Set("id", portID)
-	patch.Set("status", status)
-	setIfDeclared(patch, "revision_number", old.Int("revision_number")+1)
-	setIfDeclared(patch, "updated_at", p.now().UTC().Truncate(1e9))
-	if err := tx.Update(ctx, patch); err != nil {
-		return false, fmt.Errorf("ml2: set status of port %s: %w", portID, err)
-	}
-	current := old.Clone()
-	current.Merge(patch)
-	pc, err := p.portContext(ctx, tx, current, old)
-	if err != nil {
-		return false, err
-	}
-	for _, d := range p.drivers {
-		if err := d.UpdatePortPrecommit(ctx, pc); err != nil {
-			return false, err
+	if s.levels == nil {
+		if s.levels, err = tx.PortBindingLevels(ctx, "", ids...); err != nil {
+			return nil, err
 		}
 	}
-	p.postcommit(tx, func(ctx context.Context, d mech.Driver) { d.UpdatePortPostcommit(ctx, pc) }, ctx)
-	return true, nil
+	var netIDs []string
+	seen := map[string]bool{}
+	for _, port := range s.ports {
+		if id := port.String("network_id"); !seen[id] {
+			seen[id] = true
+			netIDs = append(netIDs, id)
+		}
+	}
+	if len(netIDs) == 0 {
+		return s, nil
+	}
+	if s.networks, err = tx.GetMany(ctx, p.defs[apidef.Networks], netIDs, false); err != nil {
+		return nil, fmt.Errorf("ml2: read networks of ports: %w", err)
+	}
+	if s.segments, err = p.networkSegments(ctx, tx, netIDs...); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// context is portContext for a port of the set.
+func (s *portSet) context(p *Plugin, tx *store.Tx, current, original *resource.Object) (*mech.PortContext, error) {
+	netID := current.String("network_id")
+	net, ok := s.networks[netID]
+	if !ok {
+		return nil, fmt.Errorf("ml2: network %s of port %s: %w", netID, current.ID(), store.ErrNotFound)
+	}
+	return p.newPortContext(tx, current, original, net, s.segments[netID], s.levels), nil
+}
+
+// setStatuses sets the status of the set's ports named by ids, each with
+// a new revision, and lets the drivers see the changes (l2population
+// announces ports going ACTIVE or DOWN), in one batch for drivers that
+// take batches. It returns the ids that name a port.
+func (p *Plugin) setStatuses(ctx context.Context, tx *store.Tx, s *portSet, ids []string, status string) (map[string]bool, error) {
+	def := p.defs[apidef.Ports]
+	exists := map[string]bool{}
+	var pcs []*mech.PortContext
+	now := p.now().UTC().Truncate(1e9)
+	for _, id := range ids {
+		old, ok := s.ports[id]
+		if !ok || exists[id] {
+			continue
+		}
+		exists[id] = true
+		if old.String("status") == status {
+			continue
+		}
+		patch := resource.New(def)
+		patch.Set("id", id)
+		patch.Set("status", status)
+		setIfDeclared(patch, "revision_number", old.Int("revision_number")+1)
+		setIfDeclared(patch, "updated_at", now)
+		if err := tx.Update(ctx, patch); err != nil {
+			return nil, fmt.Errorf("ml2: set status of port %s: %w", id, err)
+		}
+		current := old.Clone()
+		current.Merge(patch)
+		s.ports[id] = current
+		pc, err := s.context(p, tx, current, old)
+		if err != nil {
+			return nil, err
+		}
+		pcs = append(pcs, pc)
+	}
+	if len(pcs) == 0 {
+		return exists, nil
+	}
+	for _, d := range p.drivers {
+		if b, ok := d.(mech.BatchUpdater); ok {
+			if err := b.UpdatePortsPrecommit(ctx, pcs); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		for _, pc := range pcs {
+			if err := d.UpdatePortPrecommit(ctx, pc); err != nil {
+				return nil, err
+			}
+		}
+	}
+	p.postcommit(tx, func(ctx context.Context, d mech.Driver) {
+		for _, pc := range pcs {
+			d.UpdatePortPostcommit(ctx, pc)
+		}
+	}, ctx)
+	return exists, nil
 }
 
 // AddProvisioningBlock holds the port DOWN until entity reports it
@@ -285,32 +373,43 @@ func (p *Plugin) ProvisioningComplete(ctx context.Context, portID, entity string
 // transaction (a DHCP agent's dhcp_ready_on_ports).
 func (p *Plugin) ProvisioningCompleteAll(ctx context.Context, portIDs []string, entity string) error {
 	return p.store.Write(ctx, func(tx *store.Tx) error {
-		for _, id := range portIDs {
-			if err := p.provisioningComplete(ctx, tx, id, entity); err != nil {
-				return err
-			}
-		}
-		return nil
+		return p.provisioningComplete(ctx, tx, portIDs, entity, nil)
 	})
 }
 
-func (p *Plugin) provisioningComplete(ctx context.Context, tx *store.Tx, portID, entity string) error {
-	left, err := tx.RemoveProvisioningBlock(ctx, portID, entity)
-	if err != nil || left > 0 {
-		return err
-	}
-	port, err := tx.Get(ctx, p.defs[apidef.Ports], portID, true)
-	if errors.Is(err, store.ErrNotFound) {
+// provisioningComplete lifts entity's blocks of the ports and makes those
+// left with none, and bound, ACTIVE.
+func (p *Plugin) provisioningComplete(ctx context.Context, tx *store.Tx, portIDs []string, entity string, levels map[string]store.PortBindingLevel) error {
+	if len(portIDs) == 0 {
 		return nil
 	}
+	blocked, err := tx.RemoveProvisioningBlocks(ctx, portIDs, entity)
 	if err != nil {
 		return err
 	}
-	if vt := port.String("binding:vif_type"); vt == mech.VIFTypeUnbound || vt == mech.VIFTypeBindingFailed || vt == "" {
-		p.log.DebugContext(ctx, "port cannot go ACTIVE: it is not bound", "port_id", portID)
-		return nil
+	var free []string
+	for _, id := range portIDs {
+		if !blocked[id] {
+			free = append(free, id)
+		}
 	}
-	_, err = p.setPortStatus(ctx, tx, portID, StatusActive)
+	set, err := p.loadPorts(ctx, tx, free, true, levels)
+	if err != nil {
+		return err
+	}
+	var ready []string
+	for _, id := range free {
+		port, ok := set.ports[id]
+		if !ok {
+			continue
+		}
+		if vt := port.String("binding:vif_type"); vt == mech.VIFTypeUnbound || vt == mech.VIFTypeBindingFailed || vt == "" {
+			p.log.DebugContext(ctx, "port cannot go ACTIVE: it is not bound", "port_id", id)
+			continue
+		}
+		ready = append(ready, id)
+	}
+	_, err = p.setStatuses(ctx, tx, set, ready, StatusActive)
 	return err
 }
 
@@ -329,6 +428,29 @@ func resolveDevice(ctx context.Context, tx *store.Tx, device string) (string, er
 	return ids[0], nil
 }
 
+// hostDevices resolves an agent's devices against the ports bound to its
+// host, read once: the port id of each device that names one of them.
+// It also returns the host's binding levels.
+func hostDevices(ctx context.Context, tx *store.Tx, devices []string, host string) (map[string]string, map[string]store.PortBindingLevel, error) {
+	levels, err := tx.PortBindingLevels(ctx, host)
+	if err != nil {
+		return nil, nil, err
+	}
+	ids := slices.Sorted(maps.Keys(levels))
+	out := make(map[string]string, len(devices))
+	for _, d := range devices {
+		prefix := strings.TrimPrefix(d, "tap")
+		if prefix == "" {
+			continue
+		}
+		i, _ := slices.BinarySearch(ids, prefix)
+		if i < len(ids) && strings.HasPrefix(ids[i], prefix) && (i+1 == len(ids) || !strings.HasPrefix(ids[i+1], prefix)) {
+			out[d] = ids[i]
+		}
+	}
+	return out, levels, nil
+}
+
 // GetDeviceDetails is the L2 agent's get_device_details: what the agent
 // needs to wire the device into its network. A device the server does
 // not know, or not bound, gets only {"device": …}. As in Neutron, a
@@ -338,7 +460,7 @@ func (p *Plugin) GetDeviceDetails(ctx context.Context, device, agentID, host str
 	var out rpcapi.DeviceDetails
 	err := p.store.Write(ctx, func(tx *store.Tx) error {
 		var err error
-		out, err = p.deviceDetails(ctx, tx, device, host, true)
+		out, err = p.deviceDetails(ctx, tx, device, host)
 		return err
 	})
 	return out, err
@@ -358,48 +480,63 @@ func (p *Plugin) GetDevicesDetailsList(ctx context.Context, devices []string, ag
 	return out, nil
 }
 
-func (p *Plugin) deviceDetails(ctx context.Context, tx *store.Tx, device, host string, touchStatus bool) (rpcapi.DeviceDetails, error) {
-	out := rpcapi.DeviceDetails{Device: device}
+// deviceDetails is get_device_details inside tx, moving the port to
+// BUILD (or DOWN) when host is its host.
+func (p *Plugin) deviceDetails(ctx context.Context, tx *store.Tx, device, host string) (rpcapi.DeviceDetails, error) {
 	portID, err := resolveDevice(ctx, tx, device)
 	if err != nil || portID == "" {
-		return out, err
+		return rpcapi.DeviceDetails{Device: device}, err
 	}
-	port, err := tx.Get(ctx, p.defs[apidef.Ports], portID, false)
-	if errors.Is(err, store.ErrNotFound) {
+	set, err := p.loadPorts(ctx, tx, []string{portID}, true, nil)
+	if err != nil {
+		return rpcapi.DeviceDetails{Device: device}, err
+	}
+	out := set.details(device, portID, host)
+	if !out.Found() {
 		return out, nil
 	}
-	if err != nil {
-		return out, err
-	}
-	levels, err := tx.PortBindingLevels(ctx, "", portID)
-	if err != nil {
-		return out, err
-	}
-	level, bound := levels[portID]
-	if !bound {
-		return out, nil
-	}
-	netID := port.String("network_id")
-	segs, err := p.networkSegments(ctx, tx, netID)
-	if err != nil {
-		return out, err
-	}
-	var seg *types.Segment
-	for i := range segs[netID] {
-		if segs[netID][i].ID == level.SegmentID {
-			seg = &segs[netID][i]
+	port := set.ports[portID]
+	if host == "" || host == set.levels[portID].Host {
+		status := StatusBuild
+		if !port.Bool("admin_state_up") {
+			status = StatusDown
+		}
+		if port.String("status") != status {
+			if _, err := p.setStatuses(ctx, tx, set, []string{portID}, status); err != nil {
+				return out, err
+			}
+			out.RevisionNumber++
 		}
 	}
-	if seg == nil {
-		return out, nil
+	return out, nil
+}
+
+// details is what the L2 agent on host needs to wire the set's port
+// portID, known to it as device.
+func (s *portSet) details(device, portID, host string) rpcapi.DeviceDetails {
+	out := rpcapi.DeviceDetails{Device: device}
+	port, ok := s.ports[portID]
+	if !ok {
+		return out
+	}
+	level, bound := s.levels[portID]
+	if !bound {
+		return out
+	}
+	netID := port.String("network_id")
+	var seg *types.Segment
+	for i := range s.segments[netID] {
+		if s.segments[netID][i].ID == level.SegmentID {
+			seg = &s.segments[netID][i]
+		}
+	}
+	net, ok := s.networks[netID]
+	if seg == nil || !ok {
+		return out
 	}
 	if strings.HasPrefix(port.String("device_owner"), "compute:") && level.Host != host {
 		out.NoActiveBinding = true
-		return out, nil
-	}
-	net, err := tx.Get(ctx, p.defs[apidef.Networks], netID, false)
-	if err != nil {
-		return out, fmt.Errorf("ml2: network %s: %w", netID, err)
+		return out
 	}
 	out.NetworkID, out.PortID = netID, portID
 	out.MACAddress = port.String("mac_address")
@@ -423,7 +560,7 @@ func (p *Plugin) deviceDetails(ctx context.Context, tx *store.Tx, device, host s
 		ip, _ := m["ip_address"].(string)
 		out.FixedIPs = append(out.FixedIPs, rpcapi.FixedIP{SubnetID: sid, IPAddress: ip})
 	}
-	out.FixedIPs = sortedIPs(out.FixedIPs)
+	slices.SortFunc(out.FixedIPs, func(a, b rpcapi.FixedIP) int { return strings.Compare(a.IPAddress, b.IPAddress) })
 	pairs, _ := port.Get("allowed_address_pairs").([]any)
 	for _, it := range pairs {
 		m, _ := it.(map[string]any)
@@ -460,28 +597,7 @@ func (p *Plugin) deviceDetails(ctx context.Context, tx *store.Tx, device, host s
 		out.NetworkQoSPolicyID = &q
 	}
 	out.RevisionNumber = port.Int("revision_number")
-	if touchStatus && (host == "" || host == level.Host) {
-		status := StatusBuild
-		if !port.Bool("admin_state_up") {
-			status = StatusDown
-		}
-		if port.String("status") != status {
-			if _, err := p.setPortStatus(ctx, tx, portID, status); err != nil {
-				return out, err
-			}
-			out.RevisionNumber++
-		}
-	}
-	return out, nil
-}
-
-func sortedIPs(ips []rpcapi.FixedIP) []rpcapi.FixedIP {
-	for i := 1; i < len(ips); i++ {
-		for j := i; j > 0 && ips[j].IPAddress < ips[j-1].IPAddress; j-- {
-			ips[j], ips[j-1] = ips[j-1], ips[j]
-		}
-	}
-	return ips
+	return out
 }
 
 // UpdateDeviceUp is update_device_up: the agent on host has wired the
@@ -489,84 +605,32 @@ func sortedIPs(ips []rpcapi.FixedIP) []rpcapi.FixedIP {
 // when no other entity is pending. A report from a host the port is not
 // bound to is ignored.
 func (p *Plugin) UpdateDeviceUp(ctx context.Context, device, agentID, host string) error {
-	return p.store.Write(ctx, func(tx *store.Tx) error { return p.deviceUp(ctx, tx, device, host) })
-}
-
-func (p *Plugin) deviceUp(ctx context.Context, tx *store.Tx, device, host string) error {
-	portID, err := resolveDevice(ctx, tx, device)
-	if err != nil || portID == "" {
-		return err
-	}
-	if host != "" {
-		levels, err := tx.PortBindingLevels(ctx, "", portID)
-		if err != nil {
-			return err
-		}
-		if l, ok := levels[portID]; !ok || l.Host != host {
-			p.log.DebugContext(ctx, "device up on a host the port is not bound to", "device", device, "host", host)
-			return nil
-		}
-	}
-	return p.provisioningComplete(ctx, tx, portID, rpcapi.ProvisioningEntityL2)
+	_, err := p.UpdateDeviceList(ctx, []string{device}, nil, agentID, host)
+	return err
 }
 
 // UpdateDeviceDown is update_device_down: the device is gone from the
 // agent's host; the port goes DOWN. Exists is false for an unknown port.
 func (p *Plugin) UpdateDeviceDown(ctx context.Context, device, agentID, host string) (rpcapi.DeviceDownReply, error) {
-	var out rpcapi.DeviceDownReply
-	err := p.store.Write(ctx, func(tx *store.Tx) error {
-		var err error
-		out, err = p.deviceDown(ctx, tx, device, host)
-		return err
-	})
-	return out, err
-}
-
-func (p *Plugin) deviceDown(ctx context.Context, tx *store.Tx, device, host string) (rpcapi.DeviceDownReply, error) {
-	out := rpcapi.DeviceDownReply{Device: device, Exists: true}
-	portID, err := resolveDevice(ctx, tx, device)
-	if err != nil {
-		return out, err
+	r, err := p.UpdateDeviceList(ctx, nil, []string{device}, agentID, host)
+	if err != nil || len(r.DevicesDown) == 0 {
+		return rpcapi.DeviceDownReply{Device: device, Exists: true}, err
 	}
-	if portID == "" {
-		out.Exists = false
-		return out, nil
-	}
-	if host != "" {
-		levels, err := tx.PortBindingLevels(ctx, "", portID)
-		if err != nil {
-			return out, err
-		}
-		if l, ok := levels[portID]; !ok || l.Host != host {
-			return out, nil
-		}
-	}
-	out.Exists, err = p.setPortStatus(ctx, tx, portID, StatusDown)
-	return out, err
+	return r.DevicesDown[0], nil
 }
 
 // UpdateDeviceList is update_device_list: a batch of update_device_up and
 // update_device_down in one transaction, so an agent that wired a hundred
-// ports reports them in one round trip and one commit.
+// ports reports them in one round trip and one commit, read with a fixed
+// number of queries.
 func (p *Plugin) UpdateDeviceList(ctx context.Context, up, down []string, agentID, host string) (rpcapi.DeviceListReply, error) {
 	out := rpcapi.DeviceListReply{DevicesUp: []string{}, FailedDevicesUp: []string{}, DevicesDown: []rpcapi.DeviceDownReply{},
 		FailedDevicesDown: []string{}}
 	err := p.store.Write(ctx, func(tx *store.Tx) error {
-		out.DevicesUp, out.DevicesDown = out.DevicesUp[:0], out.DevicesDown[:0]
-		for _, d := range up {
-			if err := p.deviceUp(ctx, tx, d, host); err != nil {
-				return fmt.Errorf("device %s up: %w", d, err)
-			}
-			out.DevicesUp = append(out.DevicesUp, d)
-		}
-		for _, d := range down {
-			r, err := p.deviceDown(ctx, tx, d, host)
-			if err != nil {
-				return fmt.Errorf("device %s down: %w", d, err)
-			}
-			out.DevicesDown = append(out.DevicesDown, r)
-		}
-		return nil
+		var err error
+		out.DevicesUp = append(out.DevicesUp[:0], up...)
+		out.DevicesDown, err = p.devicesUpDown(ctx, tx, up, down, host)
+		return err
 	})
 	if err != nil {
 		// One transaction: nothing of the batch was recorded.
@@ -576,10 +640,86 @@ func (p *Plugin) UpdateDeviceList(ctx context.Context, up, down []string, agentI
 	return out, nil
 }
 
+// devicesUpDown applies an agent's report inside tx. Devices are looked up
+// among the ports bound to host; a device up elsewhere is ignored, a
+// device down elsewhere (or unknown) is looked up on its own.
+func (p *Plugin) devicesUpDown(ctx context.Context, tx *store.Tx, up, down []string, host string) ([]rpcapi.DeviceDownReply, error) {
+	var mine map[string]string
+	var levels map[string]store.PortBindingLevel
+	if host != "" {
+		var err error
+		if mine, levels, err = hostDevices(ctx, tx, append(slices.Clone(up), down...), host); err != nil {
+			return nil, err
+		}
+	}
+	var upIDs []string
+	for _, d := range up {
+		id, ok := mine[d]
+		if !ok && host == "" {
+			var err error
+			if id, err = resolveDevice(ctx, tx, d); err != nil {
+				return nil, err
+			}
+			ok = id != ""
+		}
+		if !ok {
+			p.log.DebugContext(ctx, "device up on a host the port is not bound to", "device", d, "host", host)
+			continue
+		}
+		upIDs = append(upIDs, id)
+	}
+	if err := p.provisioningComplete(ctx, tx, upIDs, rpcapi.ProvisioningEntityL2, levels); err != nil {
+		return nil, err
+	}
+	if len(down) == 0 {
+		return []rpcapi.DeviceDownReply{}, nil
+	}
+	replies := make([]rpcapi.DeviceDownReply, len(down))
+	var downIDs []string
+	for i, d := range down {
+		replies[i] = rpcapi.DeviceDownReply{Device: d, Exists: true}
+		if id, ok := mine[d]; ok {
+			downIDs = append(downIDs, id)
+			continue
+		}
+		id, err := resolveDevice(ctx, tx, d)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case id == "":
+			replies[i].Exists = false
+		case host == "":
+			downIDs = append(downIDs, id)
+		}
+		// Else bound to another host: its report is not ours to act on.
+	}
+	set, err := p.loadPorts(ctx, tx, downIDs, true, nil)
+	if err != nil {
+		return nil, err
+	}
+	exists, err := p.setStatuses(ctx, tx, set, downIDs, StatusDown)
+	if err != nil {
+		return nil, err
+	}
+	for i, d := range down {
+		if id, ok := mine[d]; ok || host == "" {
+			if !ok {
+				id, _ = resolveDevice(ctx, tx, d)
+			}
+			if id != "" {
+				replies[i].Exists = exists[id]
+			}
+		}
+	}
+	return replies, nil
+}
+
 // HostSnapshot lists everything the L2 agent on host needs: the details
 // of every port bound to the host (its network and segment included) and
 // each port's revision, so an agent syncs from a snapshot and then
-// applies only newer deltas. It changes no port status.
+// applies only newer deltas. It changes no port status, and costs the
+// same few queries however many ports the host has.
 func (p *Plugin) HostSnapshot(ctx context.Context, host string) (rpcapi.HostSnapshot, error) {
 	out := rpcapi.HostSnapshot{Host: host, Ports: []rpcapi.DeviceDetails{}, Revisions: map[string]int{},
 		Networks: map[string]string{}}
@@ -589,11 +729,12 @@ func (p *Plugin) HostSnapshot(ctx context.Context, host string) (rpcapi.HostSnap
 		if err != nil {
 			return err
 		}
+		set, err := p.loadPorts(ctx, tx, slices.Sorted(maps.Keys(levels)), false, levels)
+		if err != nil {
+			return err
+		}
 		for id := range levels {
-			det, err := p.deviceDetails(ctx, tx, id, host, false)
-			if err != nil {
-				return err
-			}
+			det := set.details(id, id, host)
 			if !det.Found() {
 				continue
 			}
@@ -603,7 +744,7 @@ func (p *Plugin) HostSnapshot(ctx context.Context, host string) (rpcapi.HostSnap
 		}
 		return p.snapshotFDB(ctx, tx, &out)
 	})
-	sortDetails(out.Ports)
+	slices.SortFunc(out.Ports, func(a, b rpcapi.DeviceDetails) int { return strings.Compare(a.PortID, b.PortID) })
 	return out, err
 }
 
@@ -633,12 +774,4 @@ func (p *Plugin) snapshotFDB(ctx context.Context, tx *store.Tx, out *rpcapi.Host
 		}
 	}
 	return nil
-}
-
-func sortDetails(d []rpcapi.DeviceDetails) {
-	for i := 1; i < len(d); i++ {
-		for j := i; j > 0 && d[j].PortID < d[j-1].PortID; j-- {
-			d[j], d[j-1] = d[j-1], d[j]
-		}
-	}
 }

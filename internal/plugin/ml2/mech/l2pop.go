@@ -35,19 +35,58 @@ func tunnelled(seg *types.Segment) bool {
 }
 
 func (d *l2pop) UpdatePortPrecommit(ctx context.Context, pc *PortContext) error {
-	if pc.Original == nil || pc.Outbox == nil || d.ports == nil {
+	return d.UpdatePortsPrecommit(ctx, []*PortContext{pc})
+}
+
+// fdbGroup is ports of one network that arrived on, or left, one host
+// with one segment in a transaction: they make one notification.
+type fdbGroup struct {
+	netID, host string
+	seg         types.Segment
+	pcs         []*PortContext
+}
+
+// UpdatePortsPrecommit implements BatchUpdater: ports going ACTIVE (or
+// moving while ACTIVE) are announced with fdb_add, ports going DOWN (or
+// moving away) with fdb_remove, one notification per network and host.
+func (d *l2pop) UpdatePortsPrecommit(ctx context.Context, pcs []*PortContext) error {
+	if len(pcs) == 0 || pcs[0].Outbox == nil || d.ports == nil {
 		return nil
 	}
-	wasActive := pc.Original.String("status") == "ACTIVE"
-	isActive := pc.Current.String("status") == "ACTIVE"
-	moved := pc.OriginalHost != pc.Host()
-	if wasActive && (pc.Current.String("status") == "DOWN" || moved) && tunnelled(pc.OriginalBoundSegment) {
-		if err := d.removed(ctx, pc, pc.OriginalHost, *pc.OriginalBoundSegment); err != nil {
+	var added, removed []*fdbGroup
+	group := func(groups []*fdbGroup, pc *PortContext, host string, seg types.Segment) []*fdbGroup {
+		netID := pc.Current.String("network_id")
+		for _, g := range groups {
+			if g.netID == netID && g.host == host && g.seg.ID == seg.ID {
+				g.pcs = append(g.pcs, pc)
+				return groups
+			}
+		}
+		return append(groups, &fdbGroup{netID: netID, host: host, seg: seg, pcs: []*PortContext{pc}})
+	}
+	for _, pc := range pcs {
+		if pc.Original == nil {
+			continue
+		}
+		wasActive := pc.Original.String("status") == "ACTIVE"
+		isActive := pc.Current.String("status") == "ACTIVE"
+		moved := pc.OriginalHost != pc.Host()
+		if wasActive && (pc.Current.String("status") == "DOWN" || moved) && tunnelled(pc.OriginalBoundSegment) {
+			removed = group(removed, pc, pc.OriginalHost, *pc.OriginalBoundSegment)
+		}
+		if isActive && (!wasActive || moved) && tunnelled(pc.BoundSegment) {
+			added = group(added, pc, pc.Host(), *pc.BoundSegment)
+		}
+	}
+	for _, g := range removed {
+		if err := d.removed(ctx, pcs[0], g); err != nil {
 			return err
 		}
 	}
-	if isActive && (!wasActive || moved) && tunnelled(pc.BoundSegment) {
-		return d.added(ctx, pc)
+	for _, g := range added {
+		if err := d.added(ctx, pcs[0], g); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -56,7 +95,8 @@ func (d *l2pop) DeletePortPrecommit(ctx context.Context, pc *PortContext) error 
 	if pc.Outbox == nil || d.ports == nil || pc.Current.String("status") != "ACTIVE" || !tunnelled(pc.BoundSegment) {
 		return nil
 	}
-	return d.removed(ctx, pc, pc.Host(), *pc.BoundSegment)
+	return d.removed(ctx, pc, &fdbGroup{netID: pc.Current.String("network_id"), host: pc.Host(), seg: *pc.BoundSegment,
+		pcs: []*PortContext{pc}})
 }
 
 // tunnelIP is the tunnel endpoint of the L2 agent on host, "" if unknown.
@@ -86,42 +126,48 @@ func portEntries(p PortInfo) [][2]string {
 
 func flooding() [2]string { return [2]string{rpcapi.FloodingMAC, rpcapi.FloodingIP} }
 
-func (d *l2pop) added(ctx context.Context, pc *PortContext) error {
-	host := pc.Host()
-	ip, err := tunnelIP(ctx, pc.Tx, pc.Agents, host)
+// added announces g's ports on g.host: to every agent, with the flooding
+// entry when they are the network's first ports on the host; and, then,
+// to the host, every other host's ports.
+func (d *l2pop) added(ctx context.Context, pc *PortContext, g *fdbGroup) error {
+	ip, err := tunnelIP(ctx, pc.Tx, pc.Agents, g.host)
 	if err != nil || ip == "" {
 		return err
 	}
-	netID := pc.Current.String("network_id")
-	active, err := d.ports.ActivePorts(ctx, pc.Tx, netID)
+	active, err := d.ports.ActivePorts(ctx, pc.Tx, g.netID)
 	if err != nil {
 		return err
 	}
-	var self *PortInfo
+	arriving := map[string]bool{}
+	for _, p := range g.pcs {
+		arriving[p.Current.ID()] = true
+	}
+	var selves []PortInfo
 	first := true
 	byHost := map[string][]PortInfo{}
-	for i, p := range active {
+	for _, p := range active {
 		switch {
-		case p.ID == pc.Current.ID():
-			self = &active[i]
-		case p.Host == host:
+		case arriving[p.ID]:
+			selves = append(selves, p)
+		case p.Host == g.host:
 			first = false
 		default:
 			byHost[p.Host] = append(byHost[p.Host], p)
 		}
 	}
-	if self == nil {
+	if len(selves) == 0 {
 		return nil
 	}
-	seg := *pc.BoundSegment
 	var mine [][2]string
 	if first {
 		mine = append(mine, flooding())
 	}
-	mine = append(mine, portEntries(*self)...)
+	for _, p := range selves {
+		mine = append(mine, portEntries(p)...)
+	}
 	ns := []rpcapi.Notification{}
 	n, err := fdbNotification(rpcapi.MethodFDBAdd, rpcapi.TopicL2Population, true,
-		rpcapi.FDBEntries{netID: {SegmentID: seg.SegmentationID, NetworkType: seg.NetworkType, Ports: map[string][][2]string{ip: mine}}})
+		rpcapi.FDBEntries{g.netID: {SegmentID: g.seg.SegmentationID, NetworkType: g.seg.NetworkType, Ports: map[string][][2]string{ip: mine}}})
 	if err != nil {
 		return err
 	}
@@ -148,8 +194,8 @@ func (d *l2pop) added(ctx context.Context, pc *PortContext) error {
 			others[hip] = entries
 		}
 		if len(others) > 0 {
-			n, err := fdbNotification(rpcapi.MethodFDBAdd, rpcapi.HostTopic(rpcapi.TopicL2Population, host), false,
-				rpcapi.FDBEntries{netID: {SegmentID: seg.SegmentationID, NetworkType: seg.NetworkType, Ports: others}})
+			n, err := fdbNotification(rpcapi.MethodFDBAdd, rpcapi.HostTopic(rpcapi.TopicL2Population, g.host), false,
+				rpcapi.FDBEntries{g.netID: {SegmentID: g.seg.SegmentationID, NetworkType: g.seg.NetworkType, Ports: others}})
 			if err != nil {
 				return err
 			}
@@ -196,21 +242,25 @@ func HostFDB(ctx context.Context, tx *store.Tx, ports NetworkPorts, agents Agent
 	return out, nil
 }
 
-// removed announces that the port left host (went down, moved or was
-// deleted).
-func (d *l2pop) removed(ctx context.Context, pc *PortContext, host string, seg types.Segment) error {
-	ip, err := tunnelIP(ctx, pc.Tx, pc.Agents, host)
+// removed announces that g's ports left g.host (went down, moved or were
+// deleted), with the flooding entry when no port of the network is left
+// there.
+func (d *l2pop) removed(ctx context.Context, pc *PortContext, g *fdbGroup) error {
+	ip, err := tunnelIP(ctx, pc.Tx, pc.Agents, g.host)
 	if err != nil || ip == "" {
 		return err
 	}
-	netID := pc.Current.String("network_id")
-	active, err := d.ports.ActivePorts(ctx, pc.Tx, netID)
+	active, err := d.ports.ActivePorts(ctx, pc.Tx, g.netID)
 	if err != nil {
 		return err
 	}
+	leaving := map[string]bool{}
+	for _, p := range g.pcs {
+		leaving[p.Current.ID()] = true
+	}
 	last := true
 	for _, p := range active {
-		if p.ID != pc.Current.ID() && p.Host == host {
+		if !leaving[p.ID] && p.Host == g.host {
 			last = false
 		}
 	}
@@ -218,13 +268,15 @@ func (d *l2pop) removed(ctx context.Context, pc *PortContext, host string, seg t
 	if last {
 		entries = append(entries, flooding())
 	}
-	source := pc.Original
-	if source == nil {
-		source = pc.Current
+	for _, p := range g.pcs {
+		source := p.Original
+		if source == nil {
+			source = p.Current
+		}
+		entries = append(entries, portEntries(PortInfo{MAC: source.String("mac_address"), IPs: FixedIPAddresses(source)})...)
 	}
-	entries = append(entries, portEntries(PortInfo{MAC: source.String("mac_address"), IPs: FixedIPAddresses(source)})...)
 	n, err := fdbNotification(rpcapi.MethodFDBRemove, rpcapi.TopicL2Population, true,
-		rpcapi.FDBEntries{netID: {SegmentID: seg.SegmentationID, NetworkType: seg.NetworkType, Ports: map[string][][2]string{ip: entries}}})
+		rpcapi.FDBEntries{g.netID: {SegmentID: g.seg.SegmentationID, NetworkType: g.seg.NetworkType, Ports: map[string][][2]string{ip: entries}}})
 	if err != nil {
 		return err
 	}

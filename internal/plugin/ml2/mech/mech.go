@@ -116,6 +116,15 @@ type Driver interface {
 	BindPort(ctx context.Context, pc *PortContext) error
 }
 
+// BatchUpdater is implemented by drivers that see many ports' updates of
+// one transaction at once: an agent reporting a hundred ports up makes
+// l2population send one fdb_add, reading the network's ports once, where
+// a hook per port would read them a hundred times. ML2 calls it instead
+// of UpdatePortPrecommit for status changes it applies in a batch.
+type BatchUpdater interface {
+	UpdatePortsPrecommit(ctx context.Context, pcs []*PortContext) error
+}
+
 // Base implements every Driver hook as doing nothing.
 type Base struct{}
 
