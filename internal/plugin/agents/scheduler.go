@@ -212,53 +212,76 @@ func maps(m map[string]int) map[string]int {
 // DHCP-enabled subnets that have fewer than dhcp_agents_per_network
 // agents and whose zone hints admit it (Neutron's auto_schedule_networks).
 func (p *Plugin) AutoScheduleNetworks(ctx context.Context, host string) error {
-	err := p.writeRetrying(ctx, func(tx *store.Tx) error {
-		agent, err := tx.AgentByTypeHost(ctx, rpcapi.AgentTypeDHCP, host, false)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil || !p.eligible(agent) {
-			return err
-		}
-		nets, err := tx.DHCPEnabledNetworks(ctx, "")
-		if err != nil {
-			return err
-		}
-		all, err := tx.Bindings(ctx, store.DHCPBindings, "", "")
-		if err != nil {
-			return err
-		}
-		byNet := map[string][]store.Binding{}
-		for _, b := range all {
-			byNet[b.ResourceID] = append(byNet[b.ResourceID], b)
-		}
-		ids := make([]string, 0, len(nets))
-		for id := range nets {
-			ids = append(ids, id)
-		}
-		sort.Strings(ids)
-		for _, id := range ids {
-			bs := byNet[id]
-			if len(bs) >= p.opts.DHCPAgentsPerNetwork || slices.ContainsFunc(bs, func(b store.Binding) bool { return b.AgentID == agent.ID }) {
-				continue
-			}
-			if hints := p.zoneHints(nets[id]); len(hints) > 0 && !slices.Contains(hints, agent.AvailabilityZone) {
-				continue
-			}
-			idx := vacantIndex(bs, p.opts.DHCPAgentsPerNetwork)
-			if idx == 0 {
-				continue
-			}
-			if err := p.addBinding(ctx, tx, store.DHCPBindings, id, agent.ID, idx); err != nil {
-				return err
-			}
-		}
-		return nil
+	// Every DHCP agent asks on every pass, and nearly always nothing is to
+	// be scheduled: look first without taking the write lock.
+	needed := false
+	err := p.store.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		needed, err = p.autoScheduleNetworks(ctx, tx, host, false)
+		return err
 	})
+	if err == nil && needed {
+		err = p.writeRetrying(ctx, func(tx *store.Tx) error {
+			_, err := p.autoScheduleNetworks(ctx, tx, host, true)
+			return err
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("auto-schedule networks to %s: %w", host, err)
 	}
 	return nil
+}
+
+// autoScheduleNetworks binds to host's DHCP agent (with bind) the
+// networks that lack agents and may have this one; it reports whether
+// there were any.
+func (p *Plugin) autoScheduleNetworks(ctx context.Context, tx *store.Tx, host string, bind bool) (bool, error) {
+	agent, err := tx.AgentByTypeHost(ctx, rpcapi.AgentTypeDHCP, host, false)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil || !p.eligible(agent) {
+		return false, err
+	}
+	nets, err := tx.DHCPEnabledNetworks(ctx, "")
+	if err != nil {
+		return false, err
+	}
+	all, err := tx.Bindings(ctx, store.DHCPBindings, "", "")
+	if err != nil {
+		return false, err
+	}
+	byNet := map[string][]store.Binding{}
+	for _, b := range all {
+		byNet[b.ResourceID] = append(byNet[b.ResourceID], b)
+	}
+	ids := make([]string, 0, len(nets))
+	for id := range nets {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	found := false
+	for _, id := range ids {
+		bs := byNet[id]
+		if len(bs) >= p.opts.DHCPAgentsPerNetwork || slices.ContainsFunc(bs, func(b store.Binding) bool { return b.AgentID == agent.ID }) {
+			continue
+		}
+		if hints := p.zoneHints(nets[id]); len(hints) > 0 && !slices.Contains(hints, agent.AvailabilityZone) {
+			continue
+		}
+		idx := vacantIndex(bs, p.opts.DHCPAgentsPerNetwork)
+		if idx == 0 {
+			continue
+		}
+		found = true
+		if !bind {
+			return true, nil
+		}
+		if err := p.addBinding(ctx, tx, store.DHCPBindings, id, agent.ID, idx); err != nil {
+			return false, err
+		}
+	}
+	return found, nil
 }
 
 // deadLimit is how long an agent must be silent before its work moves

@@ -93,6 +93,11 @@ func TestPortLatency(t *testing.T) {
 		t.Logf("%d port(s) at once on %s: create answered %s", n, host.name, dist(created))
 		t.Logf("%d port(s) at once on %s: ACTIVE %s", n, host.name, dist(active))
 		t.Logf("%d port(s) at once on %s: leased %s", n, host.name, dist(leased))
+		exchange := make([]time.Duration, n)
+		for i := range exchange {
+			exchange[i] = leased[i] - active[i]
+		}
+		t.Logf("%d port(s) at once on %s: DHCP exchange (ACTIVE to leased) %s", n, host.name, dist(exchange))
 		t.Logf("%d port(s) at once on %s: leased+pinged %s", n, host.name, dist(pinged))
 	}
 }
