@@ -237,6 +237,7 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus) error {
 			p.mu.Unlock()
 		}
 	}
+	errs = append(errs, p.release(ctx, bus, res)...)
 	p.Done()
 	p.log.Debug("DHCP pass", "networks", len(want), "ready", len(readyIDs), "fetch", fetched.Sub(start),
 		"reconcile", reconciled.Sub(fetched), "report", time.Since(reconciled))
@@ -248,6 +249,25 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// release gives back the DHCP ports of the networks this pass stopped
+// serving (release_dhcp_port), as Neutron's agent does when it disables
+// DHCP for a network: their addresses return to the subnets. A network
+// deleted or moved to another agent has no port left under this agent's
+// device id, and the call changes nothing.
+func (p *Part) release(ctx context.Context, bus *rpc.Bus, res Result) []error {
+	var errs []error
+	for id, st := range res.Networks {
+		if st.Action != ActionRemoved || st.Err != nil {
+			continue
+		}
+		args := rpcapi.ReleaseDHCPPortArgs{Host: p.host, NetworkID: id, DeviceID: rpcapi.DHCPDeviceID(id, p.host)}
+		if err := bus.Call(ctx, rpcapi.TopicDHCPPlugin, rpcapi.MethodReleaseDHCPPort, args, nil); err != nil {
+			errs = append(errs, fmt.Errorf("release_dhcp_port %s: %w", id, err))
+		}
+	}
+	return errs
 }
 
 // ensurePort returns this agent's DHCP port on the network, as Neutron's

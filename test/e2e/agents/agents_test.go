@@ -197,6 +197,32 @@ func TestAgentsEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("disabling DHCP releases the DHCP port", func(t *testing.T) {
+		netID, subID, _ := w.network("nodhcp", "10.64.0.0/24", nil)
+		var port3 port
+		WaitFor(t, "DHCP port", 15*time.Second, func() (err error) { port3, err = w.dhcpPort(netID); return err })
+		WaitFor(t, "dnsmasq serving it", 15*time.Second, func() error {
+			if n := dnsmasqs(netID); n != 1 {
+				return fmt.Errorf("%d dnsmasq", n)
+			}
+			return nil
+		})
+		w.call(http.MethodPut, "/v2.0/subnets/"+subID, map[string]any{"subnet": map[string]any{"enable_dhcp": false}}, nil)
+		WaitFor(t, "DHCP server and port gone", 15*time.Second, func() error {
+			if n := dnsmasqs(netID); n != 0 {
+				return fmt.Errorf("%d dnsmasq still serve it", n)
+			}
+			if netns.Exists(link.DHCPNamespace(netID)) {
+				return fmt.Errorf("namespace %s still there", link.DHCPNamespace(netID))
+			}
+			if code := w.get("/v2.0/ports/"+port3.id, nil); code != http.StatusNotFound {
+				return fmt.Errorf("DHCP port %s: %d, want 404", port3.id, code)
+			}
+			return nil
+		})
+		w.call(http.MethodDelete, "/v2.0/networks/"+netID, nil, nil)
+	})
+
 	t.Run("deleting a network tears its DHCP server and bridges down", func(t *testing.T) {
 		w.call(http.MethodDelete, "/v2.0/ports/"+pF.id, nil, nil)
 		w.call(http.MethodDelete, "/v2.0/networks/"+flatNet, nil, nil)
