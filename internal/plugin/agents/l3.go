@@ -112,36 +112,58 @@ func (p *Plugin) AutoScheduleRouters(ctx context.Context, host string) error {
 	if err != nil {
 		return fmt.Errorf("auto-schedule routers to %s: %w", host, err)
 	}
-	err = p.writeRetrying(ctx, func(tx *store.Tx) error {
-		agent, err := tx.AgentByTypeHost(ctx, rpcapi.AgentTypeL3, host, false)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil || !p.eligible(agent) || dvrOnly(agent) {
-			return err
-		}
-		all, err := tx.Bindings(ctx, store.L3Bindings, "", "")
-		if err != nil {
-			return err
-		}
-		hosted := map[string]bool{}
-		for _, b := range all {
-			hosted[b.ResourceID] = true
-		}
-		for _, id := range ids {
-			if hosted[id] {
-				continue
-			}
-			if err := p.addBinding(ctx, tx, store.L3Bindings, id, agent.ID, 1); err != nil {
-				return err
-			}
-		}
-		return nil
+	// As for networks: look first, take the write lock only when some
+	// router needs an agent.
+	needed := false
+	err = p.store.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		needed, err = p.autoScheduleRouters(ctx, tx, host, ids, false)
+		return err
 	})
+	if err == nil && needed {
+		err = p.writeRetrying(ctx, func(tx *store.Tx) error {
+			_, err := p.autoScheduleRouters(ctx, tx, host, ids, true)
+			return err
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("auto-schedule routers to %s: %w", host, err)
 	}
 	return nil
+}
+
+// autoScheduleRouters binds to host's L3 agent (with bind) the routers of
+// ids that no agent hosts; it reports whether there were any.
+func (p *Plugin) autoScheduleRouters(ctx context.Context, tx *store.Tx, host string, ids []string, bind bool) (bool, error) {
+	agent, err := tx.AgentByTypeHost(ctx, rpcapi.AgentTypeL3, host, false)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil || !p.eligible(agent) || dvrOnly(agent) {
+		return false, err
+	}
+	all, err := tx.Bindings(ctx, store.L3Bindings, "", "")
+	if err != nil {
+		return false, err
+	}
+	hosted := map[string]bool{}
+	for _, b := range all {
+		hosted[b.ResourceID] = true
+	}
+	found := false
+	for _, id := range ids {
+		if hosted[id] {
+			continue
+		}
+		found = true
+		if !bind {
+			return true, nil
+		}
+		if err := p.addBinding(ctx, tx, store.L3Bindings, id, agent.ID, 1); err != nil {
+			return false, err
+		}
+	}
+	return found, nil
 }
 
 // RescheduleL3 moves routers off L3 agents silent for longer than the
