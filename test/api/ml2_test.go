@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/neutrino-net/neutrino/internal/plugin/ml2"
 	"github.com/neutrino-net/neutrino/internal/plugin/ml2/mech"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
 	"github.com/neutrino-net/neutrino/internal/store"
@@ -498,15 +499,22 @@ func fdb(t *testing.T, n rpcapi.Notification) rpcapi.FDBEntries {
 	return args.FDBEntries
 }
 
+// l2popNetwork gives e's ML2 the test agents and a recording outbox, and
+// makes a VXLAN network with a subnet of cidr.
+func l2popNetwork(e *env, name, cidr string) (*ml2.Plugin, *outbox, string) {
+	p := e.srv.ML2
+	p.SetAgents(testAgents())
+	box := &outbox{}
+	p.SetOutbox(box)
+	netID := e.createNetwork(admin, map[string]any{"name": name})["id"].(string)
+	e.portSubnet(admin, netID, map[string]any{"cidr": cidr})
+	return p, box, netID
+}
+
 func TestL2Population(t *testing.T) {
 	ml2Engines(t, nil, func(t *testing.T, e *env) {
 		ctx := context.Background()
-		ml2 := e.srv.ML2
-		ml2.SetAgents(testAgents())
-		box := &outbox{}
-		ml2.SetOutbox(box)
-		netID := e.createNetwork(admin, map[string]any{"name": "pop"})["id"].(string)
-		e.portSubnet(admin, netID, map[string]any{"cidr": "10.8.0.0/24"})
+		ml2, box, netID := l2popNetwork(e, "pop", "10.8.0.0/24")
 		activate := func(host string) (id, mac, ip string) {
 			p := e.do(admin, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": netID,
 				"binding:host_id": host}}).expect(t, 201).obj(t, "port")
@@ -713,12 +721,7 @@ func TestML2UpdateDeviceList(t *testing.T) {
 func TestML2AgentCallsCostFixedQueries(t *testing.T) {
 	ml2Engines(t, nil, func(t *testing.T, e *env) {
 		ctx := context.Background()
-		ml2 := e.srv.ML2
-		ml2.SetAgents(testAgents())
-		box := &outbox{}
-		ml2.SetOutbox(box)
-		netID := e.createNetwork(admin, map[string]any{"name": "cost"})["id"].(string)
-		e.portSubnet(admin, netID, map[string]any{"cidr": "10.21.0.0/24"})
+		ml2, box, netID := l2popNetwork(e, "cost", "10.21.0.0/24")
 		ports := func(n int) (taps, ids []string) {
 			for range n {
 				p := e.do(admin, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": netID,
