@@ -32,6 +32,14 @@ type Tx struct {
 	subnetLocks map[string]bool
 }
 
+// ErrWriterBusy is returned when a SQLite write waited writerWait for the
+// transactions ahead of it.
+var ErrWriterBusy = errors.New("database busy: other writes held it")
+
+// writerWait bounds a SQLite writer's wait for its turn; it matches the
+// busy_timeout the connections are opened with (see openSQLite).
+var writerWait = 10 * time.Second
+
 // maxAttempts bounds how often a transaction that lost a serialization
 // conflict is rerun.
 const maxAttempts = 20
@@ -90,10 +98,18 @@ func (s *Store) attempt(ctx context.Context, readOnly bool, fn func(tx *Tx) erro
 // with this process's other writers on SQLite (see Store.writers).
 func (s *Store) commit(ctx context.Context, readOnly bool, tx *Tx, fn func(tx *Tx) error) error {
 	if s.writers != nil {
+		wait := time.NewTimer(writerWait)
 		select {
 		case s.writers <- struct{}{}:
+			wait.Stop()
 		case <-ctx.Done():
+			wait.Stop()
 			return ctx.Err()
+		case <-wait.C:
+			// As long as SQLite's own busy timeout: a writer never waits
+			// forever, even for a transaction that (wrongly) waits on
+			// another write of this process.
+			return fmt.Errorf("begin transaction: %w after %v", ErrWriterBusy, writerWait)
 		}
 		defer func() { <-s.writers }()
 	}

@@ -217,3 +217,80 @@ func TestWriteRollsBack(t *testing.T) {
 		}
 	})
 }
+
+// TestSQLiteWritersTakeTurns: many goroutines writing one SQLite file at
+// once all succeed (they queue in the process instead of failing or
+// polling on SQLite's lock), a panicking writer gives its turn and its
+// transaction back, and a write that waits on another write of its own
+// process fails after the wait bound instead of hanging.
+func TestSQLiteWritersTakeTurns(t *testing.T) {
+	ctx := context.Background()
+	st := openMigrated(t, "sqlite:///"+t.TempDir()+"/turns.sqlite")
+	if _, err := st.DB().Exec("CREATE TABLE turns (n INTEGER)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.DB().Exec("INSERT INTO turns VALUES (0)"); err != nil {
+		t.Fatal(err)
+	}
+	const writers, each = 64, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each)
+	for range writers {
+		wg.Go(func() {
+			for range each {
+				errs <- st.Write(ctx, func(tx *store.Tx) error {
+					_, err := tx.Exec(ctx, "UPDATE turns SET n = n + 1")
+					return err
+				})
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func() int {
+		var n int
+		if err := st.DB().QueryRow("SELECT n FROM turns").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(); n != writers*each {
+		t.Fatalf("n = %d after %d increments", n, writers*each)
+	}
+
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("the writer's panic did not reach its caller")
+			}
+		}()
+		st.Write(ctx, func(tx *store.Tx) error {
+			if _, err := tx.Exec(ctx, "UPDATE turns SET n = 0"); err != nil {
+				return err
+			}
+			panic("boom")
+		})
+	}()
+	if err := st.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.Exec(ctx, "UPDATE turns SET n = n + 1")
+		return err
+	}); err != nil {
+		t.Fatalf("write after a panicking one: %v", err)
+	}
+	if n := count(); n != writers*each+1 {
+		t.Fatalf("n = %d: the panicking write was not rolled back", n)
+	}
+
+	defer store.SetWriterWait(50 * time.Millisecond)()
+	err := st.Write(ctx, func(tx *store.Tx) error {
+		return st.Write(ctx, func(*store.Tx) error { return nil })
+	})
+	if !errors.Is(err, store.ErrWriterBusy) {
+		t.Fatalf("nested write: %v, want ErrWriterBusy", err)
+	}
+}
