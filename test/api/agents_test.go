@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -215,6 +216,20 @@ func TestAvailabilityZones(t *testing.T) {
 		n := e.do(admin, "GET", "/v2.0/networks/"+net, nil).expect(t, 200).obj(t, "network")
 		if fmt.Sprint(n["availability_zones"]) != "[az1]" {
 			t.Errorf("availability_zones = %v, want [az1]", n["availability_zones"])
+		}
+		// A router's are its L3 agents' zones: the only L3 agent takes it
+		// when it is created.
+		r := e.do(admin, "POST", "/v2.0/routers", map[string]any{"router": map[string]any{"name": "zoned"}}).expect(t, 201).obj(t, "router")
+		for _, path := range []string{"/v2.0/routers/" + r["id"].(string), "/v2.0/routers?name=zoned"} {
+			var got any
+			if strings.HasSuffix(path, "zoned") {
+				got = e.do(admin, "GET", path, nil).expect(t, 200).list(t, "routers")[0]["availability_zones"]
+			} else {
+				got = e.do(admin, "GET", path, nil).expect(t, 200).obj(t, "router")["availability_zones"]
+			}
+			if fmt.Sprint(got) != "[az1]" {
+				t.Errorf("GET %s: availability_zones = %v, want [az1]", path, got)
+			}
 		}
 	})
 }

@@ -264,20 +264,3 @@ func (p *Plugin) UnbindRouter(ctx context.Context, tx *store.Tx, routerID string
 	_, err := tx.RemoveBinding(ctx, store.L3Bindings, routerID, "")
 	return err
 }
-
-// RouterAvailabilityZones returns the zones of the L3 agents hosting a
-// router: its availability_zones (router_availability_zone).
-func (p *Plugin) RouterAvailabilityZones(ctx context.Context, tx *store.Tx, routerID string) ([]string, error) {
-	bs, err := tx.Bindings(ctx, store.L3Bindings, routerID, "")
-	if err != nil {
-		return nil, err
-	}
-	zones := []string{}
-	for _, b := range bs {
-		a, err := tx.AgentByID(ctx, b.AgentID)
-		if err == nil && a.AvailabilityZone != "" && !slices.Contains(zones, a.AvailabilityZone) {
-			zones = append(zones, a.AvailabilityZone)
-		}
-	}
-	return zones, nil
-}

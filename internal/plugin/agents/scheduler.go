@@ -573,21 +573,33 @@ func (p *Plugin) reserveDHCPPort(ctx context.Context, networkID, host string) er
 // NetworkAvailabilityZones returns, per network id, the zones of the
 // DHCP agents hosting it: a network's availability_zones.
 func (p *Plugin) NetworkAvailabilityZones(ctx context.Context, tx *store.Tx, networkIDs []string) (map[string][]string, error) {
+	return zonesOf(ctx, tx, store.DHCPBindings, networkIDs)
+}
+
+// RouterAvailabilityZones returns, per router id, the zones of the L3
+// agents hosting it: a router's availability_zones
+// (router_availability_zone).
+func (p *Plugin) RouterAvailabilityZones(ctx context.Context, tx *store.Tx, routerIDs []string) (map[string][]string, error) {
+	return zonesOf(ctx, tx, store.L3Bindings, routerIDs)
+}
+
+// zonesOf returns, per resource id, the zones of the agents bound to it.
+func zonesOf(ctx context.Context, tx *store.Tx, kind store.BindingKind, ids []string) (map[string][]string, error) {
 	out := map[string][]string{}
-	if len(networkIDs) == 0 {
+	if len(ids) == 0 {
 		return out, nil
 	}
 	want := map[string]bool{}
-	for _, id := range networkIDs {
+	for _, id := range ids {
 		want[id] = true
 	}
-	// One network (a show) reads its own bindings; a list reads them all
-	// in one query rather than one per network.
+	// One resource (a show) reads its own bindings; a list reads them all
+	// in one query rather than one per resource.
 	only := ""
-	if len(networkIDs) == 1 {
-		only = networkIDs[0]
+	if len(ids) == 1 {
+		only = ids[0]
 	}
-	bs, err := tx.Bindings(ctx, store.DHCPBindings, only, "")
+	bs, err := tx.Bindings(ctx, kind, only, "")
 	if err != nil {
 		return nil, err
 	}

@@ -300,6 +300,9 @@ type Scheduler interface {
 	ScheduleRouterInZones(ctx context.Context, routerID string, azHints []string) (string, error)
 	// UnbindRouter drops a router's agent bindings inside its delete.
 	UnbindRouter(ctx context.Context, tx *store.Tx, routerID string) error
+	// RouterAvailabilityZones returns, per router, the zones of the L3
+	// agents hosting it: routers' availability_zones.
+	RouterAvailabilityZones(ctx context.Context, tx *store.Tx, routerIDs []string) (map[string][]string, error)
 }
 
 // SetScheduler installs the L3 agent scheduler; call it before serving.

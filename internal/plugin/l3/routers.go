@@ -260,6 +260,33 @@ func (p *Plugin) afterReadRouters(ctx context.Context, tx *store.Tx, rs []*resou
 		}
 		r.Set("external_gateway_info", info)
 	}
+	return p.routerZones(ctx, tx, rs)
+}
+
+// routerZones fills availability_zones from the L3 agents hosting each
+// router; [] before an agent takes it, as in Neutron.
+func (p *Plugin) routerZones(ctx context.Context, tx *store.Tx, rs []*resource.Object) error {
+	if len(rs) == 0 || rs[0].Resource().Attr("availability_zones") == nil {
+		return nil
+	}
+	zones := map[string][]string{}
+	if p.scheduler != nil {
+		ids := make([]string, len(rs))
+		for i, r := range rs {
+			ids[i] = r.ID()
+		}
+		var err error
+		if zones, err = p.scheduler.RouterAvailabilityZones(ctx, tx, ids); err != nil {
+			return fmt.Errorf("availability zones of routers: %w", err)
+		}
+	}
+	for _, r := range rs {
+		z := zones[r.ID()]
+		if z == nil {
+			z = []string{}
+		}
+		r.Set("availability_zones", z)
+	}
 	return nil
 }
 
