@@ -777,5 +777,22 @@ func TestML2AgentCallsCostFixedQueries(t *testing.T) {
 				t.Fatalf("port %s is %s, want ACTIVE", id, s)
 			}
 		}
+		// get_devices_details_list moves them to BUILD, as in Neutron.
+		details := func(taps []string) func() {
+			return func() {
+				ds, err := ml2.GetDevicesDetailsList(ctx, taps, "agent", "host1")
+				if err != nil || len(ds) != len(taps) {
+					t.Fatalf("get_devices_details_list: %d, %v", len(ds), err)
+				}
+				for _, d := range ds {
+					if !d.Found() {
+						t.Fatalf("device %s not found", d.Device)
+					}
+				}
+			}
+		}
+		if few, many := cost(details(few)), cost(details(many)); few != many {
+			t.Errorf("queries: get_devices_details_list %d for 2 devices, %d for 20", few, many)
+		}
 	})
 }

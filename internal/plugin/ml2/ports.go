@@ -457,58 +457,74 @@ func hostDevices(ctx context.Context, tx *store.Tx, devices []string, host strin
 // successful call from the port's host moves the port to BUILD (DOWN when
 // administratively down) until the agent reports it up.
 func (p *Plugin) GetDeviceDetails(ctx context.Context, device, agentID, host string) (rpcapi.DeviceDetails, error) {
-	var out rpcapi.DeviceDetails
-	err := p.store.Write(ctx, func(tx *store.Tx) error {
-		var err error
-		out, err = p.deviceDetails(ctx, tx, device, host)
-		return err
-	})
-	return out, err
-}
-
-// GetDevicesDetailsList is get_devices_details_list: GetDeviceDetails for
-// each device, in order.
-func (p *Plugin) GetDevicesDetailsList(ctx context.Context, devices []string, agentID, host string) ([]rpcapi.DeviceDetails, error) {
-	out := make([]rpcapi.DeviceDetails, 0, len(devices))
-	for _, d := range devices {
-		det, err := p.GetDeviceDetails(ctx, d, agentID, host)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, det)
-	}
-	return out, nil
-}
-
-// deviceDetails is get_device_details inside tx, moving the port to
-// BUILD (or DOWN) when host is its host.
-func (p *Plugin) deviceDetails(ctx context.Context, tx *store.Tx, device, host string) (rpcapi.DeviceDetails, error) {
-	portID, err := resolveDevice(ctx, tx, device)
-	if err != nil || portID == "" {
-		return rpcapi.DeviceDetails{Device: device}, err
-	}
-	set, err := p.loadPorts(ctx, tx, []string{portID}, true, nil)
+	out, err := p.GetDevicesDetailsList(ctx, []string{device}, agentID, host)
 	if err != nil {
 		return rpcapi.DeviceDetails{Device: device}, err
 	}
-	out := set.details(device, portID, host)
-	if !out.Found() {
-		return out, nil
-	}
-	port := set.ports[portID]
-	if host == "" || host == set.levels[portID].Host {
-		status := StatusBuild
-		if !port.Bool("admin_state_up") {
-			status = StatusDown
-		}
-		if port.String("status") != status {
-			if _, err := p.setStatuses(ctx, tx, set, []string{portID}, status); err != nil {
-				return out, err
+	return out[0], nil
+}
+
+// GetDevicesDetailsList is get_devices_details_list: GetDeviceDetails for
+// each device, in order, in one transaction that reads a fixed number of
+// queries for the devices bound to host.
+func (p *Plugin) GetDevicesDetailsList(ctx context.Context, devices []string, agentID, host string) ([]rpcapi.DeviceDetails, error) {
+	out := make([]rpcapi.DeviceDetails, 0, len(devices))
+	err := p.store.Write(ctx, func(tx *store.Tx) error {
+		out = out[:0]
+		var mine map[string]string
+		if host != "" {
+			var err error
+			if mine, _, err = hostDevices(ctx, tx, devices, host); err != nil {
+				return err
 			}
-			out.RevisionNumber++
 		}
-	}
-	return out, nil
+		ids := make([]string, len(devices))
+		var found []string
+		for i, d := range devices {
+			id, ok := mine[d]
+			if !ok {
+				var err error
+				if id, err = resolveDevice(ctx, tx, d); err != nil {
+					return err
+				}
+			}
+			if ids[i] = id; id != "" {
+				found = append(found, id)
+			}
+		}
+		set, err := p.loadPorts(ctx, tx, found, true, nil)
+		if err != nil {
+			return err
+		}
+		// The host's own devices move to BUILD, or DOWN when
+		// administratively down.
+		moved := map[string]bool{}
+		byStatus := map[string][]string{}
+		for i, d := range devices {
+			det := set.details(d, ids[i], host)
+			if det.Found() && (host == "" || host == set.levels[ids[i]].Host) {
+				status := StatusBuild
+				if !det.AdminStateUp {
+					status = StatusDown
+				}
+				if set.ports[ids[i]].String("status") != status && !moved[ids[i]] {
+					moved[ids[i]] = true
+					byStatus[status] = append(byStatus[status], ids[i])
+				}
+				if moved[ids[i]] {
+					det.RevisionNumber++
+				}
+			}
+			out = append(out, det)
+		}
+		for _, status := range []string{StatusBuild, StatusDown} {
+			if _, err := p.setStatuses(ctx, tx, set, byStatus[status], status); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
 }
 
 // details is what the L2 agent on host needs to wire the set's port
