@@ -202,7 +202,7 @@ func runAgent(args []string) error {
 		return errors.New("config: [DEFAULT] transport_url is not set: point the agent at the server's message bus (nats://server:4222)")
 	}
 	host, interval, az := server.AgentOptions(cfg)
-	parts, err := agent.Build(agent.Env{Host: host, Config: cfg, Logger: logger}, nil)
+	parts, err := agent.Build(server.AgentEnv(cfg, logger), server.AgentParts(cfg))
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vishvananda/netns"
+
 	"github.com/neutrino-net/neutrino/internal/config"
 	"github.com/neutrino-net/neutrino/internal/rpc"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
@@ -63,6 +65,23 @@ type Env struct {
 	// registered in server.Options (one registry for the one binary).
 	Config *config.Config
 	Logger *slog.Logger
+	// Namespace, when set, names the network namespace the parts build
+	// the data plane in ([agent] network_namespace); the process stays in
+	// its own.
+	Namespace string
+}
+
+// OpenNamespace opens env's data-plane namespace: the named one, or the
+// process's own when Namespace is empty (netns.None()).
+func (env Env) OpenNamespace() (netns.NsHandle, error) {
+	if env.Namespace == "" {
+		return netns.None(), nil
+	}
+	ns, err := netns.GetFromName(env.Namespace)
+	if err != nil {
+		return netns.None(), fmt.Errorf("[agent] network_namespace %q: %w", env.Namespace, err)
+	}
+	return ns, nil
 }
 
 // Factory builds a part.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/neutrino-net/neutrino/internal/agent"
 	"github.com/neutrino-net/neutrino/internal/config"
 	"github.com/neutrino-net/neutrino/internal/rpc"
 )
@@ -247,6 +248,10 @@ var (
 		"Availability zone of this node.")
 	optAgentInProcess = Options.Bool("agent", "in_process", false,
 		"all-in-one runs an agent in the server's process (Neutrino extension).")
+	optAgentParts = Options.List("agent", "parts", nil,
+		"The parts this agent runs, each reporting as its own Neutron agent: l2 (Linux bridge agent), dhcp (DHCP agent). Empty: every part (Neutrino extension).")
+	optAgentNetworkNamespace = Options.String("agent", "network_namespace", "",
+		"Build this agent's data plane (bridges, VXLAN, DHCP namespaces' ports) in this named network namespace instead of the host's; the process and its bus connection stay where they are. For test and demonstration hosts on one machine (Neutrino extension).")
 )
 
 // The Linux bridge agent ([linux_bridge], [vxlan], [agent]
@@ -438,6 +443,16 @@ func BusOptions(cfg *config.Config, name string, logger *slog.Logger) rpc.Option
 		Logger:       logger,
 	}
 }
+
+// AgentEnv is what the agent's parts are built with: the host, cfg, the
+// logger and the namespace to build the data plane in.
+func AgentEnv(cfg *config.Config, logger *slog.Logger) agent.Env {
+	return agent.Env{Host: Host(cfg), Config: cfg, Logger: logger, Namespace: cfg.String(optAgentNetworkNamespace)}
+}
+
+// AgentParts are the names of the parts the agent runs ([agent] parts;
+// empty for every part).
+func AgentParts(cfg *config.Config) []string { return cfg.List(optAgentParts) }
 
 // AgentOptions are the agent runtime options of cfg.
 func AgentOptions(cfg *config.Config) (host string, reportInterval time.Duration, availabilityZone string) {

@@ -81,7 +81,9 @@ func (s *Server) StartRPC(ctx context.Context, inProcessAgent bool) error {
 // inProcessAgent builds all-in-one's agent: every registered part, on a
 // connection of its own to the same bus.
 func (s *Server) inProcessAgent(ctx context.Context, bus *rpc.Bus, host string) (*agent.Agent, *rpc.Bus, error) {
-	parts, err := agent.Build(agent.Env{Host: host, Config: s.cfg, Logger: s.log}, nil)
+	env := AgentEnv(s.cfg, s.log)
+	env.Host = host
+	parts, err := agent.Build(env, AgentParts(s.cfg))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -21,7 +21,11 @@ import (
 // this host for the networks the server scheduled to it.
 func init() {
 	agent.Register("dhcp", func(env agent.Env) (agent.Part, error) {
-		h, err := link.OpenCurrent()
+		ns, err := env.OpenNamespace()
+		if err != nil {
+			return nil, err
+		}
+		h, err := link.Open(ns)
 		if err != nil {
 			return nil, fmt.Errorf("netlink: %w", err)
 		}

@@ -25,11 +25,15 @@ import (
 // Reconciler on this host from the server's get_snapshot.
 func init() {
 	agent.Register("l2", func(env agent.Env) (agent.Part, error) {
-		h, err := link.OpenCurrent()
+		ns, err := env.OpenNamespace()
+		if err != nil {
+			return nil, err
+		}
+		h, err := link.Open(ns)
 		if err != nil {
 			return nil, fmt.Errorf("netlink: %w", err)
 		}
-		return NewPart(env, h, vnetns.None())
+		return NewPart(env, h, ns)
 	})
 }
 
