@@ -201,8 +201,9 @@ func NoAuth(isAdmin func(*reqctx.Caller) bool) Middleware {
 			}
 			if c.ProjectID == "" && len(c.Roles) == 0 {
 				c.ProjectID = "fake_project_id"
-				c.Roles = []string{"admin", "member", "reader"}
+				c.Roles = []string{"admin"}
 			}
+			c.Roles = withImpliedRoles(c.Roles)
 			if c.UserID == "" {
 				c.UserID = "fake_user_id"
 			}
@@ -210,6 +211,30 @@ func NoAuth(isAdmin func(*reqctx.Caller) bool) Middleware {
 			next.ServeHTTP(w, r.WithContext(reqctx.WithCaller(r.Context(), c)))
 		})
 	}
+}
+
+// impliedRoles are Keystone's default role implications (keystone-manage
+// bootstrap): admin implies member, member implies reader. A Keystone token
+// lists the implied roles expanded; noauth headers get the same expansion
+// so that X-Roles: member can read what it creates.
+var impliedRoles = map[string]string{"admin": "member", "member": "reader"}
+
+// withImpliedRoles returns roles followed by the roles they imply, each
+// once, in order of first appearance.
+func withImpliedRoles(roles []string) []string {
+	seen := make(map[string]bool, len(roles)+2)
+	out := make([]string, 0, len(roles)+2)
+	add := func(r string) {
+		for r != "" && !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+			r = impliedRoles[r]
+		}
+	}
+	for _, r := range roles {
+		add(r)
+	}
+	return out
 }
 
 func firstNonEmpty(vals ...string) string {

@@ -2528,6 +2528,18 @@ var defaultRules = []Rule{
 		Deprecated:  deprecated("get_security_group_rule", adminOwnerOrSGOwner, reasonSecurityGroupAPI, wallaby),
 	},
 	{
+		// Neutron has no update rule for security group rules (its plugin
+		// refuses the update); Neutrino accepts description updates, so
+		// they are guarded as creates are, or the owner check alone would
+		// let a reader change them.
+		Name:        "update_security_group_rule",
+		CheckStr:    adminOrSGOwnerMember,
+		Description: "Update a security group rule (Neutrino: its description)",
+		ScopeTypes:  projectScope,
+		Operations:  ops("PUT /security-group-rules/{id}"),
+		Deprecated:  deprecated("update_security_group_rule", adminOrOwner, reasonSecurityGroupAPI, wallaby),
+	},
+	{
 		Name:        "delete_security_group_rule",
 		CheckStr:    adminOrSGOwnerMember,
 		Description: "Delete a security group rule",

@@ -89,6 +89,7 @@ func TestDefaultsCoverNeutron(t *testing.T) {
 		"get_availability_zone":                         "role:reader",
 		"get_network_ip_availability":                   "(rule:admin_only) or (rule:service_api)",
 		"create_security_group_rule":                    "(rule:admin_only) or (role:member and rule:sg_owner)",
+		"update_security_group_rule":                    "(rule:admin_only) or (role:member and rule:sg_owner)",
 		"get_alias_minimum_packet_rate_rule":            "rule:get_policy_minimum_packet_rate_rule",
 	}
 	byName := map[string]Rule{}
@@ -314,6 +315,10 @@ func TestPersonas(t *testing.T) {
 		{"create_security_group_rule", sgRuleP1, memberP2, false},
 		{"create_security_group_rule", sgRuleP1, readerP1, false},
 		{"get_security_group_rule", sgRuleP1, readerP1, true},
+		{"update_security_group_rule", sgRuleP1, memberP1, true},
+		{"update_security_group_rule", sgRuleP1, memberP2, false},
+		{"update_security_group_rule", sgRuleP1, readerP1, false},
+		{"update_security_group_rule", sgRuleP1, adminCreds, true},
 
 		// Routers and floating IPs.
 		{"create_router", newInP1, memberP1, true},
