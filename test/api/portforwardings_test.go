@@ -144,3 +144,26 @@ func TestPortForwardings(t *testing.T) {
 		}
 	})
 }
+
+// TestPortForwardingKeepsRouterInterface: a port forwarding alone (its
+// floating IP associated with no port) keeps the router interface its
+// internal port is reached through; once it is gone the interface goes.
+func TestPortForwardingKeepsRouterInterface(t *testing.T) {
+	engines(t, func(t *testing.T, e *env) {
+		top := e.fipSetup(member1, "172.24.30.0/24", "10.30.0.0/24")
+		fid := e.fipCreate(member1, map[string]any{"floating_network_id": top.extNet}).expect(t, 201).obj(t, "floatingip")["id"].(string)
+		pid := e.pfCreate(member1, fid, map[string]any{"protocol": "tcp", "external_port": 2222, "internal_port": 22,
+			"internal_port_id": top.vmPort}).expect(t, 201).obj(t, "port_forwarding")["id"].(string)
+		// No floating IP is associated with a port: only the forwarding
+		// can hold the interface.
+		for _, f := range e.do(member1, "GET", "/v2.0/floatingips", nil).expect(t, 200).list(t, "floatingips") {
+			if f["port_id"] != nil {
+				t.Fatalf("floating IP %v is associated with a port", f["id"])
+			}
+		}
+		e.routerAction(member1, top.router, "remove_router_interface", map[string]any{"subnet_id": top.subnet}).
+			fault(t, 409, "RouterInterfaceInUseByFloatingIP", "")
+		e.do(member1, "DELETE", e.pfPath(fid)+"/"+pid, nil).expect(t, 204)
+		e.routerAction(member1, top.router, "remove_router_interface", map[string]any{"subnet_id": top.subnet}).expect(t, 200)
+	})
+}

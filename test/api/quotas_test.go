@@ -48,6 +48,8 @@ func TestQuotas(t *testing.T) {
 		if nd := d["network"].(map[string]any); nd["used"] != float64(2) || nd["limit"] != float64(2) || nd["reserved"] != float64(0) {
 			t.Errorf("details %v", nd)
 		}
+		// A limit exactly at what is used is accepted; one below is not.
+		e.do(admin, "PUT", "/v2.0/quotas/"+p, map[string]any{"quota": map[string]any{"network": 2}}).expect(t, 200)
 		e.do(admin, "PUT", "/v2.0/quotas/"+p, map[string]any{"quota": map[string]any{"network": 1}}).
 			fault(t, 400, "HTTPBadRequest", "Quota limit 1 for network must be greater than or equal to already used 2")
 		e.do(admin, "PUT", "/v2.0/quotas/"+p, map[string]any{"quota": map[string]any{"network": 1, "force": true}}).expect(t, 200)

@@ -1015,3 +1015,28 @@ func TestSubnetAutoAddressesForExistingPorts(t *testing.T) {
 		}
 	})
 }
+
+// TestAutoDeletePortOwners: ports of Neutron's AUTO_DELETE_PORT_OWNERS
+// (DHCP, distributed and floating IP agent gateway ports) keep neither a
+// subnet nor a network in use, and go with their network.
+func TestAutoDeletePortOwners(t *testing.T) {
+	engines(t, func(t *testing.T, e *env) {
+		for i, owner := range []string{"network:dhcp", "network:distributed", "network:floatingip_agent_gateway"} {
+			func() {
+				netID := e.createNetwork(admin, map[string]any{"name": owner})["id"].(string)
+				cidr := fmt.Sprintf("10.77.%d.0/24", i)
+				s := e.snCreate(admin, map[string]any{"network_id": netID, "ip_version": 4, "cidr": cidr})
+				extra := e.snCreate(admin, map[string]any{"network_id": netID, "ip_version": 4, "cidr": fmt.Sprintf("10.78.%d.0/24", i)})
+				port := e.snPort(admin, map[string]any{"network_id": netID, "device_owner": owner,
+					"fixed_ips": []any{map[string]any{"subnet_id": s["id"]}, map[string]any{"subnet_id": extra["id"]}}})
+				pid := port["id"].(string)
+				// Its address does not keep the subnet.
+				e.do(admin, "DELETE", "/v2.0/subnets/"+extra["id"].(string), nil).expect(t, 204)
+				// Nor does the port keep the network: it goes with it.
+				e.do(admin, "DELETE", "/v2.0/networks/"+netID, nil).expect(t, 204)
+				e.do(admin, "GET", "/v2.0/ports/"+pid, nil).fault(t, 404, "PortNotFound", pid)
+				e.do(admin, "GET", "/v2.0/subnets/"+s["id"].(string), nil).fault(t, 404, "SubnetNotFound", "")
+			}()
+		}
+	})
+}
