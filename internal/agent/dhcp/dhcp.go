@@ -5,7 +5,12 @@
 // network's bridge brq<network-id[:11]>, the DHCP port's addresses on it,
 // and one dnsmasq with static leases only. Changes rewrite dnsmasq's files
 // and send SIGHUP; a dnsmasq that died is restarted on the next pass; a
-// network no longer served loses its dnsmasq, namespace and veth.
+// network no longer served loses its dnsmasq, namespace and veth. Each
+// pass first checks every network's snapshot: an object that contradicts
+// the rest (see Skipped) is left out and reported, and a panic in one
+// network's pass is recovered; neither stops the other networks (Health
+// counts both). dnsmasq logs to a file the reconciler reads after each
+// pass, turning its warnings into the agent's.
 //
 // Options it reads (Neutron's dhcp_lease_duration, dns_domain,
 // dnsmasq_lease_max, enable_isolated_metadata, force_metadata,
@@ -31,6 +36,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"sort"
 	"strings"
@@ -109,6 +115,43 @@ type NetworkStatus struct {
 	Action Action
 	PID    int
 	Err    error
+	// Skipped are the objects of the network's snapshot left out of the
+	// pass (see Skipped); the rest was served.
+	Skipped []Skipped
+	// Panicked is set when the network's pass panicked: the panic was
+	// recovered, the other networks were served, and the next pass
+	// converges this one again from a fresh snapshot.
+	Panicked bool
+}
+
+// Unserved returns the ports of the network whose addresses the pass did
+// not all serve (a fixed IP or the port itself skipped): they are not
+// ready.
+func (s NetworkStatus) Unserved() map[string]bool {
+	out := map[string]bool{}
+	for _, k := range s.Skipped {
+		if k.Kind == "port" || k.Kind == "fixed_ip" {
+			out[k.ID] = true
+		}
+	}
+	return out
+}
+
+// Health counts what went wrong in the reconciler without stopping it;
+// the DHCP agent reports it in its configurations.
+type Health struct {
+	// Skipped is how many objects the last pass left out as inconsistent.
+	Skipped int
+	// Panics is how many network passes panicked (and were recovered)
+	// since start.
+	Panics int
+	// DnsmasqErrors is how many warnings and errors dnsmasq logged since
+	// start (an unreadable hosts file, a failed reload...).
+	DnsmasqErrors int
+	// NoAddress is how many times dnsmasq answered a known port's DHCP
+	// request with "no address available" since start: the port's host
+	// entry was missing or unreadable.
+	NoAddress int
 }
 
 // Result reports a pass per network id.
@@ -134,6 +177,27 @@ type Reconciler struct {
 
 	mu   sync.Mutex
 	last []Network
+
+	// hmu guards health and logged apart from mu, so that reading the
+	// health never waits for a pass.
+	hmu    sync.Mutex
+	health Health
+	// logged are the skipped objects already logged: each is logged when
+	// first seen, not on every pass.
+	logged map[string]bool
+	// logs follow each network's dnsmasq log file.
+	logs map[string]*dnsmasq.LogReader
+
+	// testHook, when set, runs at the start of each network's pass (tests
+	// make it panic).
+	testHook func(Network)
+}
+
+// Health returns the reconciler's counters.
+func (r *Reconciler) Health() Health {
+	r.hmu.Lock()
+	defer r.hmu.Unlock()
+	return r.health
 }
 
 // New returns a reconciler whose bridges live in the namespace of h.
@@ -147,7 +211,8 @@ func New(h *link.Host, cfg Config, log *slog.Logger) *Reconciler {
 	if cfg.DHCPReleaseBinary == "" {
 		cfg.DHCPReleaseBinary = "dhcp_release"
 	}
-	return &Reconciler{host: h, cfg: cfg, log: log.With("component", "dhcp")}
+	return &Reconciler{host: h, cfg: cfg, log: log.With("component", "dhcp"), logged: map[string]bool{},
+		logs: map[string]*dnsmasq.LogReader{}}
 }
 
 func (r *Reconciler) renderConfig() dnsmasq.Config {
@@ -168,29 +233,85 @@ func (r *Reconciler) Reconcile(ctx context.Context, want []Network) Result {
 	r.last = slices.Clone(want)
 	res := Result{Networks: map[string]NetworkStatus{}}
 	wanted := map[string]bool{}
+	var skipped []Skipped
 	for _, n := range want {
+		checked, skip, ok := checkNetwork(n)
+		skipped = append(skipped, skip...)
+		if !ok {
+			res.Networks[n.ID] = NetworkStatus{Skipped: skip,
+				Err: fmt.Errorf("dhcp network %q: skipped: %s", n.ID, skip[0].Reason)}
+			continue
+		}
+		wanted[n.ID] = true
 		if ctx.Err() != nil {
 			res.Networks[n.ID] = NetworkStatus{Err: ctx.Err()}
 			continue
 		}
-		wanted[n.ID] = true
-		st := r.ensure(ctx, n)
+		st := r.guard(n.ID, func() NetworkStatus {
+			if r.testHook != nil {
+				r.testHook(checked)
+			}
+			return r.ensure(ctx, checked)
+		})
 		if st.Err != nil {
 			st.Err = fmt.Errorf("dhcp network %s: %w", n.ID, st.Err)
 		}
+		st.Skipped = skip
 		res.Networks[n.ID] = st
 	}
 	for _, id := range r.served() {
 		if wanted[id] {
 			continue
 		}
-		err := r.remove(ctx, id)
-		if err != nil {
-			err = fmt.Errorf("dhcp network %s: remove: %w", id, err)
+		st := r.guard(id, func() NetworkStatus {
+			err := r.remove(ctx, id)
+			if err != nil {
+				err = fmt.Errorf("remove: %w", err)
+			}
+			return NetworkStatus{Action: ActionRemoved, Err: err}
+		})
+		if st.Err != nil {
+			st.Err = fmt.Errorf("dhcp network %s: %w", id, st.Err)
 		}
-		res.Networks[id] = NetworkStatus{Action: ActionRemoved, Err: err}
+		res.Networks[id] = st
 	}
+	r.noteSkipped(skipped)
 	return res
+}
+
+// guard runs one network's part of a pass, turning a panic into that
+// network's error so that the other networks are still served; the next
+// pass converges the network again.
+func (r *Reconciler) guard(id string, f func() NetworkStatus) (st NetworkStatus) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.hmu.Lock()
+			r.health.Panics++
+			r.hmu.Unlock()
+			r.log.Error("DHCP network pass panicked; serving the other networks, the next pass resyncs this one",
+				"network", id, "panic", v, "stack", string(debug.Stack()))
+			st = NetworkStatus{Err: fmt.Errorf("panic: %v", v), Panicked: true}
+		}
+	}()
+	return f()
+}
+
+// noteSkipped records the last pass's skipped objects and logs those not
+// logged before (an inconsistent object is logged once, not every pass).
+func (r *Reconciler) noteSkipped(skipped []Skipped) {
+	r.hmu.Lock()
+	defer r.hmu.Unlock()
+	r.health.Skipped = len(skipped)
+	now := make(map[string]bool, len(skipped))
+	for _, s := range skipped {
+		key := s.String()
+		now[key] = true
+		if !r.logged[key] {
+			r.log.Warn("skipping an inconsistent object of a network snapshot; serving the rest",
+				"kind", s.Kind, "id", s.ID, "reason", s.Reason)
+		}
+	}
+	r.logged = now
 }
 
 // Supervise re-runs the last pass every interval until ctx ends, so a
@@ -316,8 +437,9 @@ func (r *Reconciler) ensure(ctx context.Context, n Network) NetworkStatus {
 		return NetworkStatus{Err: errors.New("no DHCP port")}
 	}
 	// The state directory first: it is what marks the network as ours for
-	// clean-up, even if a later step fails.
-	if err := os.MkdirAll(paths.Dir, 0o755); err != nil {
+	// clean-up, even if a later step fails. dnsmasq re-reads its files as
+	// its own user: the directory is made traversable whatever the umask.
+	if err := dnsmasq.MkdirReadable(paths.Dir); err != nil {
 		return NetworkStatus{Err: err}
 	}
 	br, err := r.host.EnsureBridge(link.BridgeName(n.ID), n.MTU)
@@ -354,6 +476,8 @@ func (r *Reconciler) ensure(ctx context.Context, n Network) NetworkStatus {
 
 	proc := r.process(n.ID)
 	pid := proc.PID()
+	logs := r.logReader(n.ID, rc.LogFile(n.ID, paths))
+	defer r.scanLog(n, rn, logs)
 	action := ActionNone
 	switch {
 	case pid != 0 && slices.Equal(proc.Cmdline(pid), args) && dnsmasq.InNamespace(pid, ns):
@@ -382,15 +506,104 @@ func (r *Reconciler) ensure(ctx context.Context, n Network) NetworkStatus {
 		return NetworkStatus{Err: err}
 	}
 	if r.cfg.LogDir != "" {
-		if err := os.MkdirAll(filepath.Join(r.cfg.LogDir, n.ID), 0o755); err != nil {
+		if err := dnsmasq.MkdirReadable(filepath.Join(r.cfg.LogDir, n.ID)); err != nil {
 			return NetworkStatus{Err: err}
 		}
 	}
+	// Whatever the old dnsmasq logged is reported before the new one
+	// starts writing.
+	r.scanLog(n, rn, logs)
 	if err := proc.Start(ctx, ns, args); err != nil {
 		return NetworkStatus{Err: err}
 	}
 	r.log.Info("dnsmasq "+string(action), "network", n.ID, "pid", proc.PID())
 	return NetworkStatus{Action: action, PID: proc.PID()}
+}
+
+// ownLogMax bounds the log file the agent has dnsmasq write when no
+// dnsmasq_base_log_dir is set (one line per DHCP transaction): the agent
+// truncates it once it has read that much. A log in dnsmasq_base_log_dir
+// is the operator's, to rotate.
+const ownLogMax = 1 << 20
+
+// logReader returns the reader of network id's dnsmasq log.
+func (r *Reconciler) logReader(id, path string) *dnsmasq.LogReader {
+	l := r.logs[id]
+	if l == nil || l.Path != path {
+		max := int64(ownLogMax)
+		if r.cfg.LogDir != "" {
+			max = 0
+		}
+		l = dnsmasq.NewLogReader(path, max)
+		r.logs[id] = l
+	}
+	return l
+}
+
+// scanLog turns what dnsmasq logged since the last pass into the agent's
+// log lines and counters: its warnings and errors, and "no address
+// available" answers to a port of the network (dnsmasq lacks or could not
+// read the port's host entry; other clients' requests are no concern).
+func (r *Reconciler) scanLog(n Network, rn *dnsmasq.Network, logs *dnsmasq.LogReader) {
+	events, err := logs.Read()
+	if err != nil {
+		r.log.Warn("reading dnsmasq's log", "network", n.ID, "err", err)
+		return
+	}
+	if len(events) == 0 {
+		return
+	}
+	ports := map[string]string{}
+	for _, p := range rn.Ports {
+		ports[strings.ToLower(p.MAC)] = p.ID
+	}
+	problems, noAddr := 0, 0
+	for _, ev := range events {
+		switch ev.Kind {
+		case dnsmasq.LogProblem:
+			problems++
+			r.log.Warn("dnsmasq: "+ev.Message, "network", n.ID)
+		case dnsmasq.LogNoAddress:
+			if port, ok := ports[ev.MAC]; ok {
+				noAddr++
+				r.log.Warn("dnsmasq answered a port's DHCP request with no address", "network", n.ID,
+					"port", port, "mac", ev.MAC, "dnsmasq", ev.Message)
+			}
+		}
+	}
+	r.hmu.Lock()
+	r.health.DnsmasqErrors += problems
+	r.health.NoAddress += noAddr
+	r.hmu.Unlock()
+}
+
+// Prepare checks, before the first pass, that dnsmasq will be able to
+// read what the agent writes for it: it drops to an unprivileged user
+// after start and re-reads its files on SIGHUP as that user, so a state
+// directory under a directory only root may enter (mode 0700, as mktemp -d
+// makes) would have it answer "no address available" after the first
+// change. It creates dhcp_confs traversable, and refuses with the
+// directory to fix named.
+func (r *Reconciler) Prepare(ctx context.Context) error {
+	id, drops, err := dnsmasq.RunAs(ctx, r.cfg.DnsmasqBinary)
+	if err != nil {
+		return fmt.Errorf("dhcp: %w", err)
+	}
+	if err := dnsmasq.MkdirReadable(r.cfg.StateDir); err != nil {
+		return fmt.Errorf("dhcp: dhcp_confs: %w", err)
+	}
+	if !drops {
+		return nil
+	}
+	for _, d := range []string{r.cfg.StateDir, r.cfg.LogDir} {
+		if d == "" {
+			continue
+		}
+		if err := id.CanReach(d); err != nil {
+			return fmt.Errorf("dhcp: %w", err)
+		}
+	}
+	return nil
 }
 
 // releaseStale drops the leases of addresses whose port is gone or changed
@@ -446,5 +659,6 @@ func (r *Reconciler) remove(ctx context.Context, id string) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
+	delete(r.logs, id)
 	return os.RemoveAll(dnsmasq.PathsFor(r.cfg.StateDir, id).Dir)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -29,7 +30,12 @@ func init() {
 		if err != nil {
 			return nil, fmt.Errorf("netlink: %w", err)
 		}
-		return NewPart(env, h), nil
+		p := NewPart(env, h)
+		if err := p.rec.Prepare(context.Background()); err != nil {
+			h.Close()
+			return nil, err
+		}
+		return p, nil
 	})
 }
 
@@ -57,11 +63,13 @@ type Part struct {
 	rec  *Reconciler
 	*agent.Kicker
 
-	mu       sync.Mutex
-	counts   [3]int            // networks, subnets, ports served
-	ready    map[string]int    // port id → revision reported ready
-	last     []Network         // the last pass's networks, to supervise without the server
-	failures map[string]string // network id → last error, logged once
+	mu     sync.Mutex
+	counts [3]int         // networks, subnets, ports served
+	ready  map[string]int // port id → revision reported ready
+	last   []Network      // the last pass's networks, to supervise without the server
+	// passPanics counts passes that panicked outside any one network's
+	// reconcile (fetching, reporting), recovered by Run.
+	passPanics int
 }
 
 var (
@@ -82,7 +90,7 @@ func NewPart(env agent.Env, h *link.Host) *Part {
 	cfg.LeaseDuration, cfg.DNSDomain, cfg.LeaseMax = opts.LeaseDuration, opts.DNSDomain, opts.LeaseMax
 	cfg.EnableIsolatedMetadata, cfg.ForceMetadata, cfg.LogDir = opts.EnableIsolatedMetadata, opts.ForceMetadata, opts.LogDir
 	return &Part{host: env.Host, opts: opts, log: log, rec: New(h, cfg, log), Kicker: agent.NewKicker(),
-		ready: map[string]int{}, failures: map[string]string{}}
+		ready: map[string]int{}}
 }
 
 // AgentType implements agent.Part.
@@ -97,12 +105,16 @@ func (*Part) Topic() string { return rpcapi.TopicDHCPAgent }
 // Configurations implements agent.Part.
 func (p *Part) Configurations() map[string]any {
 	p.mu.Lock()
-	c := p.counts
+	c, passPanics := p.counts, p.passPanics
 	p.mu.Unlock()
+	h := p.rec.Health()
 	return map[string]any{
 		"networks": c[0], "subnets": c[1], "ports": c[2],
 		"dhcp_driver": p.opts.Driver, "dhcp_lease_duration": p.opts.LeaseDuration,
 		"log_agent_heartbeats": false,
+		// Neutrino: what went wrong without stopping the part (see Health).
+		"inconsistent_objects": h.Skipped, "reconcile_panics": h.Panics + passPanics,
+		"dnsmasq_errors": h.DnsmasqErrors, "dnsmasq_no_address": h.NoAddress,
 	}
 }
 
@@ -149,13 +161,28 @@ func (p *Part) Run(ctx context.Context, bus *rpc.Bus) error {
 		case <-tick.C:
 			periodic = true
 		}
-		if err := p.pass(ctx, bus); err != nil && ctx.Err() == nil {
+		if err := p.safePass(ctx, bus); err != nil && ctx.Err() == nil {
 			p.log.Warn("DHCP pass failed", "error", err)
 			if periodic {
 				p.supervise(ctx)
 			}
 		}
 	}
+}
+
+// safePass is a pass whose panic is recovered and reported instead of
+// stopping the part: the next pass starts from a fresh snapshot.
+func (p *Part) safePass(ctx context.Context, bus *rpc.Bus) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			p.mu.Lock()
+			p.passPanics++
+			p.mu.Unlock()
+			p.log.Error("DHCP pass panicked; the next pass resyncs", "panic", v, "stack", string(debug.Stack()))
+			err = fmt.Errorf("DHCP pass panicked: %v", v)
+		}
+	}()
+	return p.pass(ctx, bus)
 }
 
 // supervise re-applies the last pass without the server, so a dnsmasq
@@ -214,10 +241,11 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus) error {
 		if !ok || st.Err != nil {
 			continue
 		}
+		unserved := st.Unserved()
 		for _, port := range rn.Ports {
 			id, _ := port["id"].(string)
 			owner, _ := port["device_owner"].(string)
-			if id == "" || owner == rpcapi.DeviceOwnerDHCP {
+			if id == "" || owner == rpcapi.DeviceOwnerDHCP || unserved[id] {
 				continue
 			}
 			rev := intOf(port["revision_number"])

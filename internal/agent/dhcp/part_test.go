@@ -51,7 +51,7 @@ func TestPartIdentity(t *testing.T) {
 	}
 	p := NewPart(agent.Env{Host: "h1", Config: cfg}, nil)
 	b, _ := json.Marshal(p.Configurations())
-	want := `{"dhcp_driver":"neutron.agent.linux.dhcp.Dnsmasq","dhcp_lease_duration":600,"log_agent_heartbeats":false,"networks":0,"ports":0,"subnets":0}`
+	want := `{"dhcp_driver":"neutron.agent.linux.dhcp.Dnsmasq","dhcp_lease_duration":600,"dnsmasq_errors":0,"dnsmasq_no_address":0,"inconsistent_objects":0,"log_agent_heartbeats":false,"networks":0,"ports":0,"reconcile_panics":0,"subnets":0}`
 	if string(b) != want {
 		t.Errorf("configurations %s\nwant %s", b, want)
 	}

@@ -201,7 +201,9 @@ func (c Config) Render(n *Network) Files {
 			}
 			continue
 		}
-		if !enabled[a.subnet.ID] {
+		// An address on a subnet the network does not list (a snapshot taken
+		// while a subnet was being added) has no range to serve it from.
+		if a.subnet == nil || !enabled[a.subnet.ID] {
 			continue
 		}
 		ip := formatAddr(a.ip)
@@ -460,13 +462,26 @@ func dhcpInterfaceIPs(n *Network) map[string]string {
 // (<state_dir>/<network-id>/…, as Neutron lays them out).
 type Paths struct {
 	Dir, PID, Hosts, AddnHosts, Opts, Leases string
+	// Log is dnsmasq's own log (--log-facility) when no
+	// dnsmasq_base_log_dir is set: the agent reads its warnings and
+	// errors from it.
+	Log string
 }
 
 // PathsFor returns the file paths of network id under stateDir.
 func PathsFor(stateDir, id string) Paths {
 	d := filepath.Join(stateDir, id)
 	return Paths{Dir: d, PID: filepath.Join(d, "pid"), Hosts: filepath.Join(d, "host"),
-		AddnHosts: filepath.Join(d, "addn_hosts"), Opts: filepath.Join(d, "opts"), Leases: filepath.Join(d, "leases")}
+		AddnHosts: filepath.Join(d, "addn_hosts"), Opts: filepath.Join(d, "opts"), Leases: filepath.Join(d, "leases"),
+		Log: filepath.Join(d, "dnsmasq.log")}
+}
+
+// LogFile is the file dnsmasq of network id logs to with c and paths p.
+func (c Config) LogFile(id string, p Paths) string {
+	if c.LogDir != "" {
+		return filepath.Join(c.LogDir, id, "dhcp_dns_log")
+	}
+	return p.Log
 }
 
 // Args returns dnsmasq's argument list (without the program name) for n,
@@ -531,10 +546,14 @@ func (c Config) Args(n *Network, p Paths) (args []string, ok bool) {
 	if c.DNSDomain != "" {
 		args = append(args, "--domain="+c.DNSDomain)
 	}
+	// dnsmasq logs to a file the agent reads, not to syslog, so that its
+	// warnings (an unreadable hosts file, "no address available") reach
+	// the agent's log; with dnsmasq_base_log_dir, also every query and
+	// DHCP detail, as Neutron does.
 	if c.LogDir != "" {
-		args = append(args, "--log-queries", "--log-dhcp",
-			"--log-facility="+filepath.Join(c.LogDir, n.ID, "dhcp_dns_log"))
+		args = append(args, "--log-queries", "--log-dhcp")
 	}
+	args = append(args, "--log-facility="+c.LogFile(n.ID, p))
 	return args, ok
 }
 

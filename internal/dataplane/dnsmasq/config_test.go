@@ -218,3 +218,27 @@ func TestStaleLeases(t *testing.T) {
 		t.Fatalf("absent file: %v %v", l, err)
 	}
 }
+
+// TestRenderAddressOnUnknownSubnet: an address on a subnet missing from
+// the network (a snapshot taken while a subnet was added) gets no entry,
+// and the rest of the network renders as without it.
+func TestRenderAddressOnUnknownSubnet(t *testing.T) {
+	good := vmPort(0, "fa:16:3e:00:00:11", FixedIP{sub4, "10.0.0.11"})
+	n := Network{ID: net1, Subnets: []Subnet{{ID: sub4, CIDR: "10.0.0.0/24", IPVersion: 4, EnableDHCP: true}},
+		Ports: []Port{dhcpPort(FixedIP{sub4, "10.0.0.2"}), good}}
+	want := DefaultConfig().Render(&n)
+	for _, stray := range []Port{
+		vmPort(1, "fa:16:3e:00:00:12", FixedIP{"unknown-subnet", "10.0.9.12"}),
+		{ID: "cccccccc-0000-0000-0000-000000000000", MAC: "fa:16:3e:00:00:13", DeviceOwner: "compute:nova",
+			FixedIPs: []FixedIP{{"unknown-subnet", "10.0.9.13"}}, ExtraDHCPOpts: []ExtraDHCPOpt{{OptName: "mtu", OptValue: "1400"}}},
+	} {
+		n2 := n
+		n2.Ports = append(slicesClone(n.Ports), stray)
+		got := DefaultConfig().Render(&n2)
+		if got.Hosts != want.Hosts || got.AddnHosts != want.AddnHosts || got.Leases != want.Leases {
+			t.Errorf("port %s on an unknown subnet changed the files:\n%+v\nwant\n%+v", stray.ID, got, want)
+		}
+	}
+}
+
+func slicesClone[T any](s []T) []T { return append([]T(nil), s...) }
