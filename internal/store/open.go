@@ -12,6 +12,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -131,8 +132,17 @@ func openSQLite(rest string) (db *sql.DB, inMemory bool, err error) {
 	}
 	// SQLAlchemy: after "sqlite://", "/rel" is relative and "//abs" absolute.
 	path = strings.TrimPrefix(path, "/")
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+	// The directory is usually state_path, where the DHCP agent's dnsmasq,
+	// unprivileged, must reach its files: it is made traversable, and the
+	// database itself private (SQLite gives its -wal and -shm files the
+	// database file's mode).
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, false, fmt.Errorf("create database directory: %w", err)
+	}
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, fs.ErrExist) {
+		return nil, false, fmt.Errorf("create database file: %w", err)
 	}
 	// The path goes into a URI: escape what would end or alter it.
 	escaped := strings.NewReplacer("%", "%25", "#", "%23", "?", "%3F").Replace(path)

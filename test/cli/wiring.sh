@@ -53,6 +53,16 @@ host = $host
 in_process = true
 network_namespace = $ns
 EOF
+
+# dnsmasq drops to an unprivileged user and re-reads its files as that
+# user: under mktemp -d's private directory (mode 0700) the agent refuses
+# to start, naming the directory, instead of answering "no address
+# available" after the first change.
+rc=0
+timeout 20 "$bin" all-in-one --config-file "$conf" >"$tmp/refused.log" 2>&1 || rc=$?
+((rc != 0 && rc != 124)) || fail "all-in-one started (status $rc) with state_path under a mode-0700 $tmp"
+grep -qF "chmod o+x $tmp" "$tmp/refused.log" || fail "refusal does not name $tmp: $(cat "$tmp/refused.log")"
+chmod 711 "$tmp"
 start_server
 
 # wait_for WHAT CMD...: retry CMD for up to 20 s.

@@ -587,10 +587,10 @@ func (r *Reconciler) scanLog(n Network, rn *dnsmasq.Network, logs *dnsmasq.LogRe
 func (r *Reconciler) Prepare(ctx context.Context) error {
 	id, drops, err := dnsmasq.RunAs(ctx, r.cfg.DnsmasqBinary)
 	if err != nil {
-		return fmt.Errorf("dhcp: %w", err)
+		return err
 	}
 	if err := dnsmasq.MkdirReadable(r.cfg.StateDir); err != nil {
-		return fmt.Errorf("dhcp: dhcp_confs: %w", err)
+		return fmt.Errorf("dhcp_confs: %w", err)
 	}
 	if !drops {
 		return nil
@@ -600,7 +600,7 @@ func (r *Reconciler) Prepare(ctx context.Context) error {
 			continue
 		}
 		if err := id.CanReach(d); err != nil {
-			return fmt.Errorf("dhcp: %w", err)
+			return err
 		}
 	}
 	return nil
