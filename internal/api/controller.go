@@ -221,12 +221,17 @@ func (c *controller) list(w http.ResponseWriter, r *http.Request) {
 
 func (c *controller) show(w http.ResponseWriter, r *http.Request, id string) {
 	ctx := r.Context()
+	fields, err := fieldsParam(r)
+	if err != nil {
+		c.s.writeError(ctx, w, err)
+		return
+	}
 	o, target, err := c.getVisible(ctx, id)
 	if err != nil {
 		c.s.writeError(ctx, w, err)
 		return
 	}
-	c.writeOne(ctx, w, http.StatusOK, o, target, r.URL.Query()["fields"])
+	c.writeOne(ctx, w, http.StatusOK, o, target, fields)
 }
 
 // writeOne writes {"<resource>": {...}}; target is o's policy target, or

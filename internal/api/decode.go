@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"sort"
@@ -25,7 +24,9 @@ func readBody(r *http.Request) (map[string]any, error) {
 		if isTooLarge(err) {
 			return nil, tooLarge()
 		}
-		return nil, fmt.Errorf("read request body: %w", err)
+		// The client's fault (a malformed chunk, a body cut short or
+		// too slow): a 400, if anyone is still there to read it.
+		return nil, fault.BadRequest("The request body could not be read: it was malformed, incomplete or too slow.")
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, fault.BadRequest("Resource body required")
@@ -39,6 +40,9 @@ func readBody(r *http.Request) (map[string]any, error) {
 	m, ok := body.(map[string]any)
 	if !ok {
 		return nil, fault.BadRequest("Body contains invalid data")
+	}
+	if err := checkJSONStrings(raw, m); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

@@ -32,7 +32,9 @@ func (s *Server) writeError(ctx context.Context, w http.ResponseWriter, err erro
 		}
 		s.log.ErrorContext(ctx, "request failed", "error", err)
 		f = fault.Internal()
-	} else if f.Status >= 500 {
+	} else if f.Status >= 500 && f.Status != http.StatusNotImplemented {
+		// 501 is Neutron's answer to a method a resource does not
+		// offer (POST on a quota): the client's mistake, not ours.
 		s.log.ErrorContext(ctx, "request failed", "type", f.Type, "error", f.Message)
 	} else {
 		s.log.InfoContext(ctx, "client error", "status", f.Status, "type", f.Type, "message", f.Message)

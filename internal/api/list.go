@@ -28,11 +28,49 @@ var reservedParams = map[string]bool{
 
 var tagParams = map[string]bool{"tags": true, "tags-any": true, "not-tags": true, "not-tags-any": true}
 
+// Limits on what one list request may ask for, so that its cost is
+// bounded whatever its query string: Neutron has none, but its eventlet
+// server cut request lines at 8 KiB, which bounded them in effect, and
+// beyond these numbers SQLite refuses the statement outright (ORDER BY
+// terms, expression depth).
+const (
+	// maxSortKeys bounds sort_key; a resource has fewer sortable
+	// attributes, and a key given twice orders nothing more.
+	maxSortKeys = 32
+	// maxFields bounds fields=.
+	maxFields = 256
+	// maxFilterValues bounds the values of all attribute filters of one
+	// request together.
+	maxFilterValues = 1000
+	// maxFilterTags bounds each tag filter: a resource has at most
+	// maxTagCount tags, so "tags" or "not-tags" with more can never
+	// match, or always does.
+	maxFilterTags = maxTagCount
+)
+
+// tooMany is the 400 for a list request over one of the limits above.
+func tooMany(what string, n, max int) error {
+	return fault.BadRequest("Too many %s: %d given, at most %d are allowed", what, n, max)
+}
+
+// fieldsParam returns the fields= of a request, refusing too many.
+func fieldsParam(r *http.Request) ([]string, error) {
+	fields := nonEmpty(r.URL.Query()["fields"])
+	if len(fields) > maxFields {
+		return nil, tooMany("fields", len(fields), maxFields)
+	}
+	return fields, nil
+}
+
 // parseList reads fields, filters, sorting and pagination from the query
 // string, with Neutron's validation and messages.
 func (c *controller) parseList(r *http.Request) (*listQuery, error) {
 	params := r.URL.Query()
-	lq := &listQuery{fields: nonEmpty(params["fields"])}
+	fields, err := fieldsParam(r)
+	if err != nil {
+		return nil, err
+	}
+	lq := &listQuery{fields: fields}
 
 	if err := c.parseFilters(params, &lq.query); err != nil {
 		return nil, err
@@ -60,12 +98,16 @@ func (c *controller) parseFilters(params url.Values, q *resource.Query) error {
 	emptyOK := c.s.extensionEnabled("empty-string-filtering")
 	tagsOK := c.s.extensionEnabled("standard-attr-tag") && c.res.Standard
 	var invalid []string
+	values := 0
 	for key, raw := range params {
 		if reservedParams[key] {
 			continue
 		}
 		if tagParams[key] && tagsOK {
 			tags := splitTags(raw)
+			if len(tags) > maxFilterTags {
+				return tooMany("tags in "+key, len(tags), maxFilterTags)
+			}
 			switch key {
 			case "tags":
 				q.Tags.All = tags
@@ -82,6 +124,9 @@ func (c *controller) parseFilters(params url.Values, q *resource.Query) error {
 		if a == nil || !a.Filter {
 			invalid = append(invalid, key)
 			continue
+		}
+		if values += len(raw); values > maxFilterValues {
+			return tooMany("filter values", values, maxFilterValues)
 		}
 		if len(a.SubFilters) > 0 {
 			subs, err := parseSubFilters(a, raw)
@@ -155,6 +200,9 @@ func parseSubFilters(a *resource.Attr, raw []string) ([]resource.SubFilter, erro
 func (c *controller) parseSorts(params url.Values, q *resource.Query) error {
 	keys := nonEmpty(params["sort_key"])
 	dirs := nonEmpty(params["sort_dir"])
+	if len(keys) > maxSortKeys {
+		return tooMany("sort keys", len(keys), maxSortKeys)
+	}
 	if len(keys) != len(dirs) {
 		return fault.BadRequest("The number of sort_keys and sort_dirs must be same")
 	}
@@ -238,12 +286,15 @@ func sortsBy(sorts []resource.SortKey, name string) bool {
 	return false
 }
 
-// splitTags reads tag filters: each value is a comma-separated list.
+// splitTags reads tag filters: each value is a comma-separated list. A
+// tag given twice counts once.
 func splitTags(raw []string) []string {
 	var out []string
+	seen := map[string]bool{}
 	for _, v := range raw {
 		for _, t := range strings.Split(v, ",") {
-			if t = strings.TrimSpace(t); t != "" {
+			if t = strings.TrimSpace(t); t != "" && !seen[t] {
+				seen[t] = true
 				out = append(out, t)
 			}
 		}

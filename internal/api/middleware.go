@@ -190,6 +190,10 @@ func cors(c CORS) Middleware {
 func NoAuth(isAdmin func(*reqctx.Caller) bool) Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if err := checkIdentity(r, "X-User-Id", "X-Project-Id", "X-Tenant-Id", "X-Roles"); err != nil {
+				writeFault(w, err)
+				return
+			}
 			c := &reqctx.Caller{
 				UserID:    r.Header.Get("X-User-Id"),
 				ProjectID: firstNonEmpty(r.Header.Get("X-Project-Id"), r.Header.Get("X-Tenant-Id")),

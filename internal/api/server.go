@@ -93,6 +93,7 @@ func New(opts Options) *Server {
 		h = s.authExceptPublic(opts.Auth(h), h)
 	}
 	h = bodyLimit(opts.MaxBodySize)(h)
+	h = s.checkStrings(h)
 	h = cors(opts.CORS)(h)
 	if opts.ProxyHeaders {
 		h = proxyHeaders(h)

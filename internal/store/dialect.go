@@ -32,6 +32,9 @@ type dialect interface {
 	uniqueViolation(err error) bool
 	// ddl adapts a portable DDL statement to the engine.
 	ddl(stmt string) string
+	// tooComplex reports whether err is the engine refusing a statement
+	// for its size (terms, depth, parameters) rather than its data.
+	tooComplex(err error) bool
 }
 
 type sqliteDialect struct{}
@@ -47,6 +50,21 @@ func (sqliteDialect) uniqueViolation(err error) bool {
 		return false
 	}
 	return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+func (sqliteDialect) tooComplex(err error) bool {
+	var e *sqlite.Error
+	if !errors.As(err, &e) || e.Code()&0xff != sqlite3.SQLITE_ERROR && e.Code()&0xff != sqlite3.SQLITE_TOOBIG {
+		return false
+	}
+	msg := e.Error()
+	for _, s := range []string{"too many terms", "Expression tree is too large", "too many SQL variables",
+		"parser stack overflow", "too many arguments", "string or blob too big"} {
+		if strings.Contains(msg, s) {
+			return true
+		}
+	}
+	return false
 }
 
 func (sqliteDialect) retryable(err error) bool {
@@ -111,6 +129,20 @@ func (postgresDialect) retryable(err error) bool {
 	}
 	switch e.Code {
 	case "40001", "40P01": // serialization_failure, deadlock_detected
+		return true
+	}
+	return false
+}
+
+func (postgresDialect) tooComplex(err error) bool {
+	var e *pgconn.PgError
+	if !errors.As(err, &e) {
+		return false
+	}
+	// program_limit_exceeded, statement_too_complex (which also covers
+	// the stack depth limit), too_many_columns, too_many_arguments.
+	switch e.Code {
+	case "54001", "54011", "54000", "54023":
 		return true
 	}
 	return false

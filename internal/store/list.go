@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/neutrino-net/neutrino/internal/fault"
 	"github.com/neutrino-net/neutrino/internal/resource"
 )
 
@@ -81,6 +82,9 @@ func (tx *Tx) List(ctx context.Context, r *resource.Resource, q *resource.Query)
 	}
 	rows, err := tx.query(ctx, b.String(), w.args...)
 	if err != nil {
+		if tx.s.dialect.tooComplex(err) {
+			return nil, errTooComplex
+		}
 		return nil, fmt.Errorf("list %s: %w", r.Collection, err)
 	}
 	defer rows.Close()
@@ -141,6 +145,11 @@ func (tx *Tx) afterMarker(ctx context.Context, t *table, w *where, sorts []resou
 	w.conds = append(w.conds, "("+strings.Join(ors, " OR ")+")")
 	return nil
 }
+
+// errTooComplex answers a list the engine refused as too large to plan.
+// The API bounds what a request may ask for, so this is a safety net: a
+// client's request is never a 500.
+var errTooComplex = fault.BadRequest("The request is too complex: use fewer filters, tags or sort keys.")
 
 // ErrMarkerNotFound is returned by List when the pagination marker names
 // no object.
@@ -249,23 +258,27 @@ func (w *where) subFilter(rel relation, f resource.SubFilter) {
 var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
 
 // tags adds Neutron's four tag filters: tags (has all), tags-any (has
-// one), not-tags (lacks at least one), not-tags-any (has none).
+// one), not-tags (lacks at least one), not-tags-any (has none). Each is
+// one subquery over the tags table whatever its number of tags: "has
+// all" counts an object's matching tags (GROUP BY … HAVING COUNT), where
+// an EXISTS per tag made PostgreSQL's planning and SQLite's expression
+// depth grow with every tag.
 func (w *where) tags(f resource.TagFilter) {
-	hasAll := func(tags []string) string {
-		parts := make([]string, len(tags))
-		for i, tag := range tags {
-			parts[i] = "EXISTS (SELECT 1 FROM tags g WHERE g.resource_id = t.id AND g.tag = ?)"
+	in := func(tags []string) string {
+		for _, tag := range tags {
 			w.args = append(w.args, tag)
 		}
-		return "(" + strings.Join(parts, " AND ") + ")"
+		return "g.tag IN (" + placeholders(len(tags)) + ")"
+	}
+	hasAll := func(tags []string) string {
+		tags = distinct(tags)
+		cond := "t.id IN (SELECT g.resource_id FROM tags g WHERE " + in(tags) +
+			" GROUP BY g.resource_id HAVING COUNT(*) = ?)"
+		w.args = append(w.args, len(tags))
+		return cond
 	}
 	hasAny := func(tags []string) string {
-		marks := make([]string, len(tags))
-		for i, tag := range tags {
-			marks[i] = "?"
-			w.args = append(w.args, tag)
-		}
-		return "EXISTS (SELECT 1 FROM tags g WHERE g.resource_id = t.id AND g.tag IN (" + strings.Join(marks, ", ") + "))"
+		return "EXISTS (SELECT 1 FROM tags g WHERE g.resource_id = t.id AND " + in(tags) + ")"
 	}
 	if len(f.All) > 0 {
 		w.conds = append(w.conds, hasAll(f.All))
@@ -279,4 +292,18 @@ func (w *where) tags(f resource.TagFilter) {
 	if len(f.NotAny) > 0 {
 		w.conds = append(w.conds, "NOT "+hasAny(f.NotAny))
 	}
+}
+
+// distinct returns ss without repeats, in order; the store's tags are a
+// set, so counting matches must count each tag once.
+func distinct(ss []string) []string {
+	seen := make(map[string]bool, len(ss))
+	out := make([]string, 0, len(ss))
+	for _, s := range ss {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }

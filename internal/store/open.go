@@ -16,13 +16,18 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/google/uuid"
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	_ "modernc.org/sqlite"             // registers the pure-Go "sqlite" driver (keeps the binary static)
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver (keeps the binary static)
 
 	"github.com/neutrino-net/neutrino/internal/resource"
 )
@@ -171,13 +176,49 @@ func openPostgres(rest string) (*sql.DB, error) {
 	q.Del("charset")
 	q.Del("client_encoding")
 	u.RawQuery = q.Encode()
-	db, err := sql.Open("pgx", u.String())
+	cfg, err := pgx.ParseConfig(u.String())
 	if err != nil {
-		return nil, err
+		return nil, errors.New("not a valid PostgreSQL connection URL")
 	}
+	// A cancelled context (the client went away, the request's deadline
+	// passed) must stop the statement on the server. pgx's default only
+	// closes the socket, and a backend busy planning, sorting or waiting
+	// for a lock does not notice that until it next writes: the query ran
+	// on for minutes. A cancel request stops it at once; the deadline
+	// drops the connection if the server does not answer that either.
+	cfg.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: pgCancelGrace}
+	}
+	db := stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(checkClientConnection))
 	db.SetMaxOpenConns(50)
 	db.SetMaxIdleConns(50)
 	return db, nil
+}
+
+// pgCancelGrace is how long a cancelled statement's connection waits for
+// the server to confirm the cancel before it is dropped.
+const pgCancelGrace = 2 * time.Second
+
+// checkClientConnection makes the server check, during long statements,
+// that this connection is still there (PostgreSQL 14 and later): when
+// the process dies without cancelling, its statements stop within a
+// second instead of running to the end.
+func checkClientConnection(ctx context.Context, c *pgx.Conn) error {
+	v, _ := strconv.Atoi(c.PgConn().ParameterStatus("server_version_num"))
+	if v == 0 {
+		// server_version_num is reported from PostgreSQL 15 on; older
+		// servers report "14.2 (Debian …)" as server_version.
+		major, _, _ := strings.Cut(c.PgConn().ParameterStatus("server_version"), ".")
+		m, _ := strconv.Atoi(major)
+		v = m * 10000
+	}
+	if v < 140000 {
+		return nil
+	}
+	if _, err := c.Exec(ctx, "SET client_connection_check_interval = 1000"); err != nil {
+		return fmt.Errorf("set client_connection_check_interval: %w", err)
+	}
+	return nil
 }
 
 // redact hides a password in a connection URL for logs and errors, even

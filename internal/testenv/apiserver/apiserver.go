@@ -38,7 +38,12 @@ func Start(t testing.TB, connection string, overrides map[string]string) (string
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}
-	ts := httptest.NewServer(srv.API)
+	// The server's own HTTP server, timeouts and refusals included.
+	ts := httptest.NewUnstartedServer(srv.API)
+	hs := srv.HTTPServer()
+	ts.Config = hs.Server
+	ts.Listener = hs.Listener(ts.Listener)
+	ts.Start()
 	t.Cleanup(func() {
 		ts.Close()
 		srv.Close()
