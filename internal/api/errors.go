@@ -26,8 +26,17 @@ type errorBody struct {
 func (s *Server) writeError(ctx context.Context, w http.ResponseWriter, err error) {
 	f, ok := fault.As(err)
 	if !ok {
-		if errors.Is(err, context.Canceled) {
-			// The client went away; nobody reads the reply.
+		switch {
+		case errors.Is(err, context.Canceled) || errors.Is(ctx.Err(), context.Canceled):
+			// The client went away; nobody reads the reply. The
+			// engine's own error (PostgreSQL's "canceling statement due
+			// to user request") says so too.
+			s.log.InfoContext(ctx, "request abandoned by the client", "error", err)
+			return
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			// The request outlived client_socket_timeout: its reply
+			// could not be written any more.
+			s.log.WarnContext(ctx, "request took longer than client_socket_timeout; its statements were cancelled", "error", err)
 			return
 		}
 		s.log.ErrorContext(ctx, "request failed", "error", err)
