@@ -3,6 +3,7 @@ package agent_test
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -80,7 +81,7 @@ func TestAgentRegistersAndHeartbeats(t *testing.T) {
 		if err := (&rpcserver.Dispatcher{Agents: reg}).Serve(srvBus); err != nil {
 			t.Fatal(err)
 		}
-		p := &part{heard: make(chan string, 4), revived: make(chan struct{}, 4)}
+		p := &part{heard: make(chan string, 8), revived: make(chan struct{}, 4)}
 		a := agent.New(tr.Open(t), agent.Options{Host: "host-a", ReportInterval: 50 * time.Millisecond, AvailabilityZone: "az1"}, p)
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
@@ -136,22 +137,34 @@ func TestAgentRegistersAndHeartbeats(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		got := map[string]bool{}
-		for range 2 {
-			select {
-			case s := <-p.heard:
-				got[s] = true
-			case <-time.After(5 * time.Second):
-				t.Fatal("notification not delivered to the part")
+		// Then a marker on each of the part's four subscriptions (its
+		// topics, cast and fanout), from the same sender: another host's
+		// cast, misdelivered, would arrive before the marker of its
+		// subscription.
+		const marker = `"marker"`
+		for _, topic := range []string{rpcapi.TopicDHCPAgent, rpcapi.HostTopic(rpcapi.TopicDHCPAgent, "host-a")} {
+			if err := srvBus.Cast(ctx, topic, "network_create_end", json.RawMessage(marker)); err != nil {
+				t.Fatal(err)
+			}
+			if err := srvBus.Fanout(ctx, topic, "network_create_end", json.RawMessage(marker)); err != nil {
+				t.Fatal(err)
 			}
 		}
-		if !got[`{"n":1}`] || !got[`{"n":2}`] {
-			t.Errorf("part heard %v", got)
+		got := map[string]int{}
+		for markers := 0; markers < 4; {
+			select {
+			case s := <-p.heard:
+				if s == marker {
+					markers++
+				} else {
+					got[s]++
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("part heard %v and %d of 4 markers", got, markers)
+			}
 		}
-		select {
-		case s := <-p.heard:
-			t.Errorf("part heard another host's cast: %s", s)
-		case <-time.After(100 * time.Millisecond):
+		if want := map[string]int{`{"n":1}`: 1, `{"n":2}`: 1}; !maps.Equal(got, want) {
+			t.Errorf("part heard %v, want %v (not another host's cast)", got, want)
 		}
 
 		// A server that had given the agent up answers "revived": the part

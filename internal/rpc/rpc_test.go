@@ -109,8 +109,9 @@ func TestCallTimeout(t *testing.T) {
 
 // consumers starts n consumers of topic on their own connections and
 // counts what each receives.
-func consumers(t *testing.T, tr *rpctest.Transport, topic string, n int) ([]atomic.Int64, *sync.WaitGroup) {
+func consumers(t *testing.T, tr *rpctest.Transport, topic string, n int) ([]atomic.Int64, *sync.WaitGroup, <-chan int) {
 	counts := make([]atomic.Int64, n)
+	marked := make(chan int, 1000)
 	var wg sync.WaitGroup
 	for i := range n {
 		b := tr.Open(t)
@@ -118,11 +119,36 @@ func consumers(t *testing.T, tr *rpctest.Transport, topic string, n int) ([]atom
 			counts[i].Add(1)
 			wg.Done()
 			return nil, nil
+		}, "marker": func(context.Context, json.RawMessage) (any, error) {
+			marked <- i
+			return nil, nil
 		}}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return counts, &wg
+	return counts, &wg, marked
+}
+
+// awaitMarkers sends a marker with send, and again after each one handled,
+// until every one of n consumers has handled one: a consumer handles a
+// subscription's messages one at a time in the order sent, so once it has
+// handled a marker it has handled everything sent to it before, any
+// duplicate included. This replaces a fixed wait for "nothing else".
+func awaitMarkers(t *testing.T, n int, marked <-chan int, send func() error) {
+	t.Helper()
+	seen := map[int]bool{}
+	deadline := time.After(10 * time.Second)
+	for len(seen) < n {
+		if err := send(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case i := <-marked:
+			seen[i] = true
+		case <-deadline:
+			t.Fatalf("markers reached consumers %v of %d", seen, n)
+		}
+	}
 }
 
 func waitGroup(t *testing.T, wg *sync.WaitGroup) {
@@ -139,7 +165,7 @@ func waitGroup(t *testing.T, wg *sync.WaitGroup) {
 func TestCastReachesOneConsumer(t *testing.T) {
 	rpctest.Each(t, func(t *testing.T, tr *rpctest.Transport) {
 		const consumersN, casts = 3, 60
-		counts, wg := consumers(t, tr, "q-cast", consumersN)
+		counts, wg, marked := consumers(t, tr, "q-cast", consumersN)
 		cli := tr.Open(t)
 		wg.Add(casts)
 		for range casts {
@@ -148,7 +174,10 @@ func TestCastReachesOneConsumer(t *testing.T) {
 			}
 		}
 		waitGroup(t, wg)
-		time.Sleep(100 * time.Millisecond) // a duplicate would arrive by now
+		// Casts (not fanouts) as markers: they share the casts'
+		// subscription, hence their order; each reaches one consumer, so
+		// they are repeated until every consumer had one.
+		awaitMarkers(t, consumersN, marked, func() error { return cli.Cast(context.Background(), "q-cast", "marker", nil) })
 		var total int64
 		for i := range counts {
 			total += counts[i].Load()
@@ -162,7 +191,7 @@ func TestCastReachesOneConsumer(t *testing.T) {
 func TestFanoutReachesEveryConsumer(t *testing.T) {
 	rpctest.Each(t, func(t *testing.T, tr *rpctest.Transport) {
 		const consumersN, fanouts = 3, 5
-		counts, wg := consumers(t, tr, "q-fan", consumersN)
+		counts, wg, marked := consumers(t, tr, "q-fan", consumersN)
 		cli := tr.Open(t)
 		wg.Add(consumersN * fanouts)
 		for range fanouts {
@@ -171,7 +200,7 @@ func TestFanoutReachesEveryConsumer(t *testing.T) {
 			}
 		}
 		waitGroup(t, wg)
-		time.Sleep(100 * time.Millisecond)
+		awaitMarkers(t, consumersN, marked, func() error { return cli.Fanout(context.Background(), "q-fan", "marker", nil) })
 		for i := range counts {
 			if n := counts[i].Load(); n != fanouts {
 				t.Errorf("consumer %d got %d fanouts, want %d", i, n, fanouts)
@@ -196,6 +225,10 @@ func TestSendNotification(t *testing.T) {
 			"port_create_end": func(_ context.Context, args json.RawMessage) (any, error) {
 				got <- "host2"
 				return nil, nil
+			},
+			"marker": func(_ context.Context, args json.RawMessage) (any, error) {
+				got <- "host2 marker"
+				return nil, nil
 			}}); err != nil {
 			t.Fatal(err)
 		}
@@ -215,10 +248,29 @@ func TestSendNotification(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatal("notification not delivered")
 		}
-		select {
-		case s := <-got:
-			t.Errorf("a second delivery: %s", s)
-		case <-time.After(100 * time.Millisecond):
+		// Markers after it on both hosts' topics, from the same sender:
+		// a second delivery, to either host, would come before them.
+		for _, m := range []rpcapi.Notification{
+			{Topic: rpcapi.HostTopic(rpcapi.TopicDHCPAgent, "host1"), Method: "port_create_end", Args: json.RawMessage(`"marker"`)},
+			{Topic: rpcapi.HostTopic(rpcapi.TopicDHCPAgent, "host2"), Method: "marker", Args: json.RawMessage(`{}`)},
+		} {
+			if err := cli.Send(m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := cli.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		for pending := 2; pending > 0; {
+			select {
+			case s := <-got:
+				if s != `"marker"` && s != "host2 marker" {
+					t.Fatalf("a second delivery: %s", s)
+				}
+				pending--
+			case <-time.After(5 * time.Second):
+				t.Fatal("markers not delivered")
+			}
 		}
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/rpc"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpctest"
+	"github.com/neutrino-net/neutrino/internal/store"
 	"github.com/neutrino-net/neutrino/internal/testenv/pgtest"
 )
 
@@ -22,16 +23,29 @@ type heard struct {
 	args          map[string]any
 }
 
-// listenAsAgent consumes the L2 agents' fanout topics and the DHCP
-// agents' topic on bus.
-func listenAsAgent(t *testing.T, bus *rpc.Bus) <-chan heard {
+// listenTopics are the topics an agent consumes: the L2 agents' fanout
+// topics and the DHCP agents' topic.
+var listenTopics = []string{rpcapi.TopicPortUpdate, rpcapi.TopicPortDelete, rpcapi.TopicNetworkUpdate,
+	rpcapi.TopicNetworkDelete, rpcapi.TopicDHCPAgent}
+
+// markerMethod is the method of the marker notifications await sends
+// after the ones it expects.
+const markerMethod = "test_marker"
+
+// ear is what an agent hears, and the server it hears it from.
+type ear struct {
+	e  *env
+	ch chan heard
+}
+
+// listenAsAgent consumes listenTopics on bus.
+func listenAsAgent(t *testing.T, e *env, bus *rpc.Bus) *ear {
 	ch := make(chan heard, 100)
-	for _, topic := range []string{rpcapi.TopicPortUpdate, rpcapi.TopicPortDelete, rpcapi.TopicNetworkUpdate,
-		rpcapi.TopicNetworkDelete, rpcapi.TopicDHCPAgent} {
+	for _, topic := range listenTopics {
 		hs := rpc.Handlers{}
 		for _, m := range []string{"port_update", "port_delete", "network_update", "network_delete",
 			"network_create_end", "network_update_end", "network_delete_end", "subnet_create_end", "subnet_update_end",
-			"subnet_delete_end", "port_create_end", "port_update_end", "port_delete_end"} {
+			"subnet_delete_end", "port_create_end", "port_update_end", "port_delete_end", markerMethod} {
 			hs[m] = func(_ context.Context, args json.RawMessage) (any, error) {
 				var a map[string]any
 				if err := json.Unmarshal(args, &a); err != nil {
@@ -45,29 +59,46 @@ func listenAsAgent(t *testing.T, bus *rpc.Bus) <-chan heard {
 			t.Fatal(err)
 		}
 	}
-	return ch
+	return &ear{e: e, ch: ch}
 }
 
 // await collects exactly the given "topic method" notifications, in any
-// order (they travel on several subjects), and fails on extras.
-func await(t *testing.T, ch <-chan heard, want ...string) map[string]map[string]any {
+// order (they travel on several subjects), and fails on extras. To know
+// that nothing else arrives, it records a marker notification after them
+// in the server's outbox, on every topic the agent consumes, cast and
+// fanout: the publisher sends rows in order on one connection and each
+// subject delivers in order, so anything the change caused arrives before
+// the marker of its subject.
+func await(t *testing.T, ear *ear, want ...string) map[string]map[string]any {
 	t.Helper()
+	var markers []rpcapi.Notification
+	for _, topic := range listenTopics {
+		for _, fanout := range []bool{false, true} {
+			markers = append(markers, rpcapi.Notification{Topic: topic, Method: markerMethod, Fanout: fanout,
+				Args: json.RawMessage(`{}`)})
+		}
+	}
+	st := ear.e.srv.Store
+	if err := st.Write(context.Background(), func(tx *store.Tx) error {
+		return ear.e.srv.Outbox.Record(context.Background(), tx, markers...)
+	}); err != nil {
+		t.Fatal(err)
+	}
 	got := map[string]map[string]any{}
 	var names []string
-	for len(names) < len(want) {
+	for seen := 0; seen < len(markers); {
 		select {
-		case h := <-ch:
+		case h := <-ear.ch:
+			if h.method == markerMethod {
+				seen++
+				continue
+			}
 			k := h.topic + " " + h.method
 			names = append(names, k)
 			got[k] = h.args
 		case <-time.After(10 * time.Second):
-			t.Fatalf("heard %v, want %v", names, want)
+			t.Fatalf("heard %v and %d of %d markers, want %v", names, seen, len(markers), want)
 		}
-	}
-	select {
-	case h := <-ch:
-		names = append(names, h.topic+" "+h.method)
-	case <-time.After(150 * time.Millisecond):
 	}
 	slices.Sort(names)
 	w := slices.Clone(want)
@@ -120,13 +151,13 @@ func TestAgentNotifications(t *testing.T) {
 					t.Cleanup(func() { b.Close() })
 					agentBus = b
 				}
-				notifications(t, e, listenAsAgent(t, agentBus))
+				notifications(t, e, listenAsAgent(t, e, agentBus))
 			})
 		})
 	}
 }
 
-func notifications(t *testing.T, e *env, ch <-chan heard) {
+func notifications(t *testing.T, e *env, ch *ear) {
 	const (
 		dhcp = "dhcp_agent "
 		nUpd = "q-agent-notifier-network-update network_update"

@@ -39,7 +39,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 # $conf for `neutrino all-in-one` on a free port; this script adds Keystone.
 
 skip() {
-	if [[ ${CI:-} == true ]]; then
+	if in_ci; then
 		fail "$* (CI=true)"
 	fi
 	echo "SKIP: $me: $*"

@@ -5,6 +5,16 @@
 # it is not a test itself (test-all runs only executable *.sh files).
 : "${me:?set me to the script name before sourcing lib.bash}"
 
+# in_ci: CI is set to a true value, read as Go's tests read it
+# (internal/testenv/ci: strconv.ParseBool), so that a missing dependency
+# fails instead of skipping.
+in_ci() {
+	case ${CI:-} in
+	1 | t | T | true | TRUE | True) return 0 ;;
+	esac
+	return 1
+}
+
 fail() {
 	echo "FAIL: $me: $*" >&2
 	if [[ -n ${log:-} && -s $log ]]; then
@@ -20,7 +30,7 @@ bin=$1
 [[ $bin == /* ]] || bin=$PWD/$bin
 
 if ! command -v openstack >/dev/null 2>&1; then
-	if [[ ${CI:-} == true ]]; then
+	if in_ci; then
 		fail "the openstack CLI is not installed (Debian package python3-openstackclient)"
 	fi
 	echo "SKIP: $me: the openstack CLI is not installed (Debian package python3-openstackclient)"

@@ -17,7 +17,7 @@ me=wiring.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
 if [[ $(id -u) != 0 ]]; then
-	[[ ${CI:-} == true ]] && fail "needs root to create network namespaces"
+	in_ci && fail "needs root to create network namespaces"
 	echo "SKIP: $me: needs root to create network namespaces"
 	exit 0
 fi

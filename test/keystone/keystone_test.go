@@ -38,6 +38,7 @@ import (
 
 	"github.com/neutrino-net/neutrino/internal/auth/keystone"
 	"github.com/neutrino-net/neutrino/internal/reqctx"
+	"github.com/neutrino-net/neutrino/internal/testenv/ci"
 )
 
 // --- Keystone -------------------------------------------------------------------
@@ -73,7 +74,7 @@ func envOr(name, def string) string {
 func startKeystone() {
 	url := fmt.Sprintf("http://%s/v3", net.JoinHostPort(envOr("NEUTRINO_KEYSTONE_HOST", "127.0.0.1"),
 		envOr("NEUTRINO_KEYSTONE_PORT", "5000")))
-	ci := os.Getenv("CI") == "true"
+	inCI := ci.Enabled()
 	if os.Geteuid() != 0 {
 		// Without root the script cannot run; use a Keystone someone
 		// else started, if it has the test accounts.
@@ -81,14 +82,14 @@ func startKeystone() {
 			ksURL = url
 			return
 		}
-		if ci {
+		if inCI {
 			ksErr = fmt.Errorf("CI=true: no Keystone with the test accounts at %s, and not root to start one with scripts/keystone/setup", url)
 		} else {
 			ksSkip = "not root: cannot start Keystone with scripts/keystone/setup (and none with the test accounts answers at " + url + ")"
 		}
 		return
 	}
-	if !ci {
+	if !inCI {
 		for _, p := range []string{"keystone", "uwsgi-core", "uwsgi-plugin-python3", "python3-psycopg2", "postgresql"} {
 			out, err := exec.Command("dpkg-query", "-W", "-f=${db:Status-Status}", p).Output()
 			if err != nil || string(out) != "installed" {

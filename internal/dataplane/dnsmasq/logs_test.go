@@ -94,14 +94,20 @@ func TestLogReader(t *testing.T) {
 // TestCanReach judges a directory chain by its mode bits as the user
 // dnsmasq drops to.
 func TestCanReach(t *testing.T) {
-	base := t.TempDir()
+	// Directly under the system's temporary directory (mode 1777), not
+	// under t.TempDir's private parent, so that only the test's own
+	// directories can block.
+	base, err := os.MkdirTemp("", "neutrino-canreach.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
 	if err := os.Chmod(base, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{filepath.Dir(base)} {
-		if st, err := os.Stat(p); err != nil || st.Mode().Perm()&0o001 == 0 {
-			t.Skipf("%s is not traversable by others; the test needs it", p)
-		}
+	nobody := Identity{User: "nobody", UID: 65534, GID: 65534}
+	if err := nobody.CanReach(base); err != nil {
+		t.Fatalf("the temporary directory itself: %v", err)
 	}
 	private := filepath.Join(base, "private")
 	if err := os.Mkdir(private, 0o700); err != nil {
@@ -110,12 +116,11 @@ func TestCanReach(t *testing.T) {
 	if err := os.Chmod(private, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	nobody := Identity{User: "nobody", UID: 65534, GID: 65534}
 	uid, gid := uint32(os.Getuid()), uint32(os.Getgid())
 	if err := nobody.CanReach(filepath.Join(base, "open", "dhcp")); err != nil {
 		t.Errorf("a chain that does not exist yet (made 0755 later): %v", err)
 	}
-	err := nobody.CanReach(filepath.Join(private, "dhcp"))
+	err = nobody.CanReach(filepath.Join(private, "dhcp"))
 	if ue, ok := err.(*UnreachableError); !ok || ue.Blocker != private || ue.Mode != 0o700 {
 		t.Fatalf("private directory: %v", err)
 	}

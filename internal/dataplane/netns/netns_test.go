@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	vns "github.com/vishvananda/netns"
+
+	"github.com/neutrino-net/neutrino/internal/testenv/ci"
 )
 
 func requireRoot(t *testing.T) {
@@ -18,10 +20,7 @@ func requireRoot(t *testing.T) {
 			return
 		}
 	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("netns tests need root and iproute2's ip")
-	}
-	t.Skip("netns tests need root and iproute2's ip; skipping (CI=true makes this a failure)")
+	ci.Require(t, "netns tests need root and iproute2's ip")
 }
 
 // TestCreateVisibleOutside: a namespace made here is one `ip netns` sees

@@ -119,13 +119,27 @@ func expect(t *testing.T, ch <-chan int, want ...int) {
 	}
 }
 
-func expectNothing(t *testing.T, ch <-chan int) {
+// marker is the seq of the notifications expectNothing sends.
+const marker = -1
+
+// expectNothing checks that nothing but a marker, sent now on the bus b
+// (after Flush on the buses that might have published, so that the
+// server has them first), reaches ch: anything published before arrives
+// before the marker, on the one subject and subscription they share.
+func expectNothing(t *testing.T, ch <-chan int, b *rpc.Bus, flush ...*rpc.Bus) {
 	t.Helper()
-	select {
-	case got := <-ch:
-		t.Fatalf("unexpected delivery of seq %d", got)
-	case <-time.After(300 * time.Millisecond):
+	for _, f := range flush {
+		if err := f.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 	}
+	if err := b.Send(note(marker)); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, ch, marker)
 }
 
 func emptyOutbox(t *testing.T, st *store.Store) {
@@ -170,7 +184,7 @@ func TestPublishAfterCommit(t *testing.T) {
 		if err == nil {
 			t.Fatal("write did not fail")
 		}
-		expectNothing(t, got)
+		// 4 is the marker: 99, had it been published, would come first.
 		record(t, st, ob, 4)
 		expect(t, got, 4)
 	})
@@ -185,7 +199,7 @@ func TestCrashBeforePublish(t *testing.T) {
 		got := collector(t, agentBus)
 		crashed := outbox.New() // its publisher never ran
 		record(t, st, crashed, 1, 2, 3)
-		expectNothing(t, got)
+		expectNothing(t, got, srvBus)
 		if n, _ := st.OutboxLen(context.Background()); n != 3 {
 			t.Fatalf("outbox holds %d rows, want 3", n)
 		}
@@ -194,7 +208,7 @@ func TestCrashBeforePublish(t *testing.T) {
 		run(t, outbox.NewPublisher(st2, srvBus, outbox.New(), outbox.Options{Poll: time.Hour}))
 		expect(t, got, 1, 2, 3)
 		emptyOutbox(t, st2)
-		expectNothing(t, got)
+		expectNothing(t, got, srvBus)
 	})
 }
 
@@ -225,8 +239,9 @@ func TestTwoPublishersOnePostgreSQL(t *testing.T) {
 		st1, st2 := openStore(t, dsn), openStore(t, dsn)
 		got := collector(t, tr.Open(t))
 		ob1, ob2 := outbox.New(), outbox.New()
-		run(t, outbox.NewPublisher(st1, tr.Open(t), ob1, outbox.Options{Batch: 16, Poll: 5 * time.Millisecond}))
-		run(t, outbox.NewPublisher(st2, tr.Open(t), ob2, outbox.Options{Batch: 16, Poll: 5 * time.Millisecond}))
+		bus1, bus2 := tr.Open(t), tr.Open(t)
+		stop1 := run(t, outbox.NewPublisher(st1, bus1, ob1, outbox.Options{Batch: 16, Poll: 5 * time.Millisecond}))
+		stop2 := run(t, outbox.NewPublisher(st2, bus2, ob2, outbox.Options{Batch: 16, Poll: 5 * time.Millisecond}))
 		var wg sync.WaitGroup
 		for w := range writers {
 			st, ob := st1, ob1
@@ -253,6 +268,10 @@ func TestTwoPublishersOnePostgreSQL(t *testing.T) {
 			}
 		}
 		emptyOutbox(t, st1)
-		expectNothing(t, got)
+		// Stopped, the publishers send nothing more; what they sent
+		// before reaches the server before the marker.
+		stop1()
+		stop2()
+		expectNothing(t, got, bus1, bus1, bus2)
 	})
 }

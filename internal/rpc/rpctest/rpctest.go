@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/neutrino-net/neutrino/internal/rpc"
+	"github.com/neutrino-net/neutrino/internal/testenv/ci"
 )
 
 // Transport is one way to run the bus in a test.
@@ -91,10 +92,7 @@ func StartServer(t testing.TB) string {
 	t.Helper()
 	bin := NATSServerBinary()
 	if bin == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("nats-server not installed (apt-get install nats-server)")
-		}
-		t.Skip("nats-server not installed (apt-get install nats-server)")
+		ci.Require(t, "nats-server not installed (apt-get install nats-server)")
 	}
 	for attempt := 0; attempt < 5; attempt++ {
 		port := freePort(t)

@@ -25,6 +25,7 @@ import (
 
 	"github.com/neutrino-net/neutrino/internal/dataplane/link"
 	"github.com/neutrino-net/neutrino/internal/dataplane/netns"
+	"github.com/neutrino-net/neutrino/internal/testenv/ci"
 )
 
 // RequireDataplane skips (or, with CI=true, fails) when the test cannot
@@ -43,10 +44,7 @@ func RequireDataplane(tb testing.TB) {
 	if missing == "" {
 		return
 	}
-	if os.Getenv("CI") == "true" {
-		tb.Fatalf("data-plane tests need %s", missing)
-	}
-	tb.Skipf("data-plane tests need %s; skipping (set CI=true to make this a failure)", missing)
+	ci.Require(tb, "data-plane tests need %s", missing)
 }
 
 func RandHex(n int) string {

@@ -31,7 +31,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,6 +38,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/neutrino-net/neutrino/internal/testenv/ci"
 )
 
 // superuser is the bootstrap superuser created by initdb; trust auth, no password.
@@ -153,16 +154,7 @@ func unavailable(t testing.TB, reason error) {
 	t.Helper()
 	msg := fmt.Sprintf("pgtest: PostgreSQL is not available (%v); "+
 		"install it (Debian: apt-get install postgresql) or set NEUTRINO_PG_BINDIR", reason)
-	if inCI() {
-		t.Fatal(msg + " [CI is set, so this is a failure, not a skip]")
-		return
-	}
-	t.Skip(msg)
-}
-
-func inCI() bool {
-	v, err := strconv.ParseBool(strings.TrimSpace(os.Getenv("CI")))
-	return err == nil && v
+	ci.Require(t, "%s", msg)
 }
 
 // databaseName makes a valid, unique PostgreSQL identifier (at most 63 bytes)

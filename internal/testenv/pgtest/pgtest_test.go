@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/neutrino-net/neutrino/internal/testenv/ci"
 )
 
 func TestMain(m *testing.M) { os.Exit(Run(m)) }
@@ -162,7 +164,7 @@ func TestAvailable(t *testing.T) {
 		t.Errorf("Available() = %v, but findBinDir error = %v", got, err)
 	}
 	if !Available() {
-		t.Skip("PostgreSQL not installed")
+		ci.Require(t, "PostgreSQL not installed (Debian: apt-get install postgresql)")
 	}
 }
 
