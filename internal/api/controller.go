@@ -182,41 +182,195 @@ func (c *controller) list(w http.ResponseWriter, r *http.Request) {
 			lq.query.Scope = &resource.Scope{ProjectID: caller.ProjectID, SharedBy: c.sharedBy}
 		}
 	}
-	objs, err := c.h.List(ctx, &lq.query)
-	var targets []map[string]any
-	if err == nil {
-		targets, err = c.policyTargets(ctx, objs, false)
-	}
-	if err != nil {
-		c.s.writeError(ctx, w, err)
+	lw := &listWriter{c: c, w: w, r: r, lq: lq, view: newView(c.res, lq.fields), undefined: map[string]bool{}}
+	q := lq.query
+	if q.PageReverse || (q.Limit > 0 && q.Limit <= listChunk) {
+		// One query answers; a reversed page is read backwards and so
+		// cannot be written as it is read.
+		objs, err := c.h.List(ctx, &q)
+		if err == nil {
+			err = lw.encode(objs)
+		}
+		if err != nil {
+			c.s.writeError(ctx, w, err)
+			return
+		}
+		lw.finish()
 		return
 	}
-	v := newView(c.res, lq.fields)
-	undefined := map[string]bool{}
-	b := make([]byte, 0, 64+len(objs)*512)
-	b = append(b, `{"`...)
-	b = append(b, c.res.Collection...)
-	b = append(b, `":[`...)
-	shown := 0
+	c.listChunked(ctx, lw, q)
+}
+
+// listChunk is how many rows a large listing reads per query. A listing
+// of 10,000 ports is read, encoded and written 500 at a time, so a client
+// reading its reply slowly holds one chunk in the server's memory rather
+// than the whole reply and its objects; no database connection is held
+// while it reads.
+const listChunk = 500
+
+// listChunked lists q a chunk at a time, writing each chunk before
+// reading the next. A listing that fits in one chunk is written as one
+// reply with its length; a longer one is streamed. The chunks continue
+// from the store's Cursor (the last row's sort values), so rows deleted
+// meanwhile do not break the listing, and ordering by id last makes the
+// order total; a handler whose List does not go through the store's
+// paging (computed resources) reports no cursor and answers at once.
+func (c *controller) listChunked(ctx context.Context, lw *listWriter, q resource.Query) {
+	limit := q.Limit
+	unsorted := len(q.Sorts) == 0
+	if !unsorted && !sortsBy(q.Sorts, "id") {
+		q.Sorts = append(slices.Clone(q.Sorts), resource.SortKey{Attr: c.res.Attr("id")})
+	}
+	cur := &resource.Cursor{}
+	q.Cursor = cur
+	q.Limit = listChunk
+	objs, err := c.h.List(ctx, &q)
+	if err != nil {
+		c.s.writeError(ctx, lw.w, err)
+		return
+	}
+	more := cur.Rows == q.Limit
+	if more && unsorted {
+		// An unsorted list is shown in the engine's order when it fits
+		// in a chunk, as before; a longer one is read in id order.
+		q.Sorts = []resource.SortKey{{Attr: c.res.Attr("id")}}
+		if objs, err = c.h.List(ctx, &q); err != nil {
+			c.s.writeError(ctx, lw.w, err)
+			return
+		}
+		more = cur.Rows == q.Limit
+	}
+	if !more {
+		if err := lw.encode(objs); err != nil {
+			c.s.writeError(ctx, lw.w, err)
+			return
+		}
+		lw.finish()
+		return
+	}
+	lw.stream = true
+	rows := 0
+	for {
+		rows += cur.Rows
+		if err := lw.encode(objs); err != nil {
+			lw.abort(ctx, err)
+		}
+		if err := lw.flush(); err != nil {
+			lw.abort(ctx, err)
+		}
+		if !more || (limit > 0 && rows >= limit) {
+			break
+		}
+		q.Marker, q.After = "", cur.Last
+		q.Limit = listChunk
+		if limit > 0 {
+			q.Limit = min(listChunk, limit-rows)
+		}
+		objs, err = c.h.List(ctx, &q)
+		if err != nil {
+			lw.abort(ctx, err)
+		}
+		more = cur.Rows == q.Limit
+	}
+	lw.finish()
+}
+
+// listWriter encodes a list reply as its objects arrive.
+type listWriter struct {
+	c         *controller
+	w         http.ResponseWriter
+	r         *http.Request
+	lq        *listQuery
+	view      *view
+	undefined map[string]bool
+	// buf holds what is encoded and not yet written.
+	buf []byte
+	// stream is set when the reply is written in chunks, without a
+	// length; started once its status is written.
+	stream, started bool
+	// shown counts the objects written; fetched, first and last are what
+	// the handler returned, for the page links.
+	shown, fetched int
+	first, last    string
+}
+
+// encode adds the objects the caller may see to the reply.
+func (lw *listWriter) encode(objs []*resource.Object) error {
+	ctx := lw.r.Context()
+	targets, err := lw.c.policyTargets(ctx, objs, false)
+	if err != nil {
+		return err
+	}
+	if lw.buf == nil {
+		lw.buf = make([]byte, 0, 64+len(objs)*512)
+		lw.buf = append(lw.buf, `{"`...)
+		lw.buf = append(lw.buf, lw.c.res.Collection...)
+		lw.buf = append(lw.buf, `":[`...)
+	}
 	for i, o := range objs {
-		if !c.visible(ctx, targets[i]) {
+		if !lw.c.visible(ctx, targets[i]) {
 			continue
 		}
-		if shown > 0 {
-			b = append(b, ',')
+		if lw.shown > 0 {
+			lw.buf = append(lw.buf, ',')
 		}
-		shown++
-		b = v.appendObject(b, o, c.hiddenByPolicy(ctx, targets[i], undefined))
+		lw.shown++
+		lw.buf = lw.view.appendObject(lw.buf, o, lw.c.hiddenByPolicy(ctx, targets[i], lw.undefined))
 	}
-	b = append(b, ']')
-	if lq.query.Limit > 0 {
+	if len(objs) > 0 {
+		if lw.fetched == 0 {
+			lw.first = objs[0].ID()
+		}
+		lw.last = objs[len(objs)-1].ID()
+		lw.fetched += len(objs)
+	}
+	return nil
+}
+
+// flush writes what is encoded, starting the streamed reply if need be.
+func (lw *listWriter) flush() error {
+	if lw.buf == nil {
+		return nil
+	}
+	if !lw.started {
+		lw.started = true
+		lw.w.Header().Set("Content-Type", "application/json")
+		lw.w.WriteHeader(http.StatusOK)
+	}
+	_, err := lw.w.Write(lw.buf)
+	lw.buf = lw.buf[:0]
+	return err
+}
+
+// finish closes the reply: the list, its page links, and the object.
+func (lw *listWriter) finish() {
+	if lw.buf == nil {
+		lw.buf = []byte(`{"` + lw.c.res.Collection + `":[`)
+	}
+	b := append(lw.buf, ']')
+	if lq := lw.lq; lq.query.Limit > 0 {
 		b = append(b, `,"`...)
-		b = append(b, c.res.Collection...)
+		b = append(b, lw.c.res.Collection...)
 		b = append(b, `_links":`...)
-		b = appendValue(b, c.pageLinks(r, lq, objs))
+		b = appendValue(b, lw.c.pageLinks(lw.r, lq, lw.fetched, lw.first, lw.last))
 	}
 	b = append(b, '}')
-	writeBody(w, http.StatusOK, b)
+	if !lw.stream {
+		writeBody(lw.w, http.StatusOK, b)
+		return
+	}
+	lw.buf = b
+	if err := lw.flush(); err != nil {
+		lw.abort(lw.r.Context(), err)
+	}
+}
+
+// abort ends a streamed reply that cannot be completed (the client is too
+// slow or gone, or a later chunk failed) by dropping the connection, so
+// the client sees a truncated reply, never a short list that looks whole.
+func (lw *listWriter) abort(ctx context.Context, err error) {
+	lw.c.s.log.InfoContext(ctx, "list reply abandoned midway", "collection", lw.c.res.Collection, "error", err)
+	panic(http.ErrAbortHandler)
 }
 
 func (c *controller) show(w http.ResponseWriter, r *http.Request, id string) {

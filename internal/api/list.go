@@ -252,24 +252,25 @@ func (c *controller) parseLimit(raw string) (int, error) {
 
 // pageLinks builds <collection>_links: "next" unless this is the last
 // page going forward, "previous" unless it is the first going backward.
-func (c *controller) pageLinks(r *http.Request, lq *listQuery, objs []*resource.Object) []link {
+// n is how many objects the page held, first and last their ids.
+func (c *controller) pageLinks(r *http.Request, lq *listQuery, n int, first, last string) []link {
 	limit, reverse := lq.query.Limit, lq.query.PageReverse
 	base := c.s.baseURL(r) + r.URL.Path
 	links := []link{}
-	if !(len(objs) < limit && !reverse) {
+	if !(n < limit && !reverse) {
 		p := r.URL.Query()
 		p.Del("marker")
 		p.Del("page_reverse")
-		if len(objs) > 0 {
-			p.Set("marker", objs[len(objs)-1].ID())
+		if n > 0 {
+			p.Set("marker", last)
 		}
 		links = append(links, link{Href: base + "?" + p.Encode(), Rel: "next"})
 	}
-	if !(len(objs) < limit && reverse) {
+	if !(n < limit && reverse) {
 		p := r.URL.Query()
 		p.Del("marker")
-		if len(objs) > 0 {
-			p.Set("marker", objs[0].ID())
+		if n > 0 {
+			p.Set("marker", first)
 		}
 		p.Set("page_reverse", "True")
 		links = append(links, link{Href: base + "?" + p.Encode(), Rel: "previous"})

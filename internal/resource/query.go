@@ -70,4 +70,23 @@ type Query struct {
 	Marker      string
 	PageReverse bool
 	Scope       *Scope
+	// After continues a listing where an earlier query of it stopped:
+	// only objects strictly after these values of Sorts (as a Cursor
+	// reported them) are read. It takes the place of Marker, and unlike
+	// a marker it needs no row to still exist.
+	After []any
+	// Cursor, when set, receives where the store's query stopped, so a
+	// large listing can be read a chunk at a time. It is a pointer so
+	// that handlers copying the Query still report into it.
+	Cursor *Cursor
+}
+
+// Cursor is where a list query stopped, as the store read it: before any
+// handler filtered or changed the objects.
+type Cursor struct {
+	// Rows is how many rows the query read.
+	Rows int
+	// Last holds the last row's values of the query's Sorts, in order;
+	// nil when no row was read.
+	Last []any
 }

@@ -53,7 +53,13 @@ func (tx *Tx) List(ctx context.Context, r *resource.Resource, q *resource.Query)
 			sorts[i] = resource.SortKey{Attr: s.Attr, Desc: !s.Desc}
 		}
 	}
-	if q.Marker != "" && q.Limit > 0 {
+	switch {
+	case len(q.After) > 0 && q.Limit > 0:
+		if len(q.After) != len(sorts) {
+			return nil, fmt.Errorf("store: %d values to list after, for %d sort keys", len(q.After), len(sorts))
+		}
+		w.keyset(sorts, q.After)
+	case q.Marker != "" && q.Limit > 0:
 		if err := tx.afterMarker(ctx, t, &w, sorts, q.Marker); err != nil {
 			return nil, err
 		}
@@ -92,6 +98,19 @@ func (tx *Tx) List(ctx context.Context, r *resource.Resource, q *resource.Query)
 	if err != nil {
 		return nil, err
 	}
+	if c := q.Cursor; c != nil {
+		c.Rows, c.Last = len(objs), nil
+		if len(objs) > 0 {
+			last := objs[len(objs)-1]
+			for _, s := range sorts {
+				v, err := encode(s.Attr, last.At(s.Attr.Index()))
+				if err != nil {
+					return nil, err
+				}
+				c.Last = append(c.Last, v)
+			}
+		}
+	}
 	if q.PageReverse {
 		slices.Reverse(objs)
 	}
@@ -127,23 +146,29 @@ func (tx *Tx) afterMarker(ctx context.Context, t *table, w *where, sorts []resou
 	if err := rows.Scan(ptrs...); err != nil {
 		return fmt.Errorf("read marker %s: %w", marker, err)
 	}
+	w.keyset(sorts, vals)
+	return nil
+}
+
+// keyset restricts w to rows strictly after vals, the values of sorts'
+// columns, in that order: (k1 > v1) OR (k1 = v1 AND k2 > v2) OR …
+func (w *where) keyset(sorts []resource.SortKey, vals []any) {
 	var ors []string
 	for i := range sorts {
 		var ands []string
 		for j := 0; j < i; j++ {
-			ands = append(ands, "t."+cols[j]+" = ?")
+			ands = append(ands, "t."+sorts[j].Attr.ColumnName()+" = ?")
 			w.args = append(w.args, vals[j])
 		}
 		op := " > ?"
 		if sorts[i].Desc {
 			op = " < ?"
 		}
-		ands = append(ands, "t."+cols[i]+op)
+		ands = append(ands, "t."+sorts[i].Attr.ColumnName()+op)
 		w.args = append(w.args, vals[i])
 		ors = append(ors, "("+strings.Join(ands, " AND ")+")")
 	}
 	w.conds = append(w.conds, "("+strings.Join(ors, " OR ")+")")
-	return nil
 }
 
 // errTooComplex answers a list the engine refused as too large to plan.
