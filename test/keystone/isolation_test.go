@@ -35,6 +35,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/neutrino-net/neutrino/internal/testenv/readermatrix"
 )
 
 func TestMain(m *testing.M) {
@@ -710,5 +712,33 @@ func TestKeystoneNetworkVisibility(t *testing.T) {
 		if s.listed(t, u.member2, "networks", "networks", id) {
 			t.Error("project 2 still lists the network after the policy was deleted")
 		}
+	})
+}
+
+// keystoneReaders is the reader matrix's client with real Keystone
+// tokens: member-1, reader-1 (role reader alone) and the admin.
+type keystoneReaders struct {
+	s *neutrinoServer
+	u *users
+}
+
+func (k keystoneReaders) Do(t testing.TB, as readermatrix.Caller, method, path string, body any) readermatrix.Reply {
+	who := map[readermatrix.Caller]*user{readermatrix.Admin: k.u.admin, readermatrix.Member: k.u.member1,
+		readermatrix.Reader: k.u.reader1}[as]
+	a := k.s.call(t.(*testing.T), who, method, path, body)
+	return readermatrix.Reply{Status: a.status, Body: a.body, Raw: a.raw}
+}
+
+func (k keystoneReaders) Project() string { return k.u.member1.project }
+
+// TestKeystoneReaderChangesNothing: with a real Keystone token carrying
+// the reader role, a project's reader cannot change any attribute of any
+// resource the API definitions make writable, nor run its actions, nor
+// change its tags or its project's quota (internal/testenv/readermatrix).
+func TestKeystoneReaderChangesNothing(t *testing.T) {
+	s := startNeutrino(t)
+	readermatrix.Run(t, keystoneReaders{s: s, u: login(t)}, readermatrix.Options{
+		Unavailable: map[string]string{"agents": "no agent reports to this server (its bus is in-process only)"},
+		MinRefusals: 85,
 	})
 }
