@@ -265,12 +265,16 @@ func (w *where) through(rel relation, f resource.Filter) {
 // subFilter keeps objects with a related row matching f.
 func (w *where) subFilter(rel relation, f resource.SubFilter) {
 	var ors []string
-	for _, v := range f.Values {
-		if f.Substring {
+	if f.Substring {
+		for _, v := range f.Values {
 			ors = append(ors, "c."+f.Key+" LIKE ? ESCAPE '\\'")
 			w.args = append(w.args, "%"+likeEscaper.Replace(v)+"%")
-		} else {
-			ors = append(ors, "c."+f.Key+" = ?")
+		}
+	} else {
+		// One IN list, not an OR per value, which would deepen the
+		// expression with every value.
+		ors = append(ors, "c."+f.Key+" IN ("+placeholders(len(f.Values))+")")
+		for _, v := range f.Values {
 			w.args = append(w.args, v)
 		}
 	}

@@ -90,6 +90,12 @@ func TestTags(t *testing.T) {
 					found bool
 				}{
 					{"tags=b,c", true},
+					// A tag given twice is one tag (the store counts
+					// matches), and repeated parameters add up.
+					{"tags=b,b,c", true},
+					{"tags=b&tags=c,d", true},
+					{"tags=b&tags=zz", false},
+					{"not-tags=c,c", false},
 					{"tags=b,zz", false},
 					{"tags-any=zz,d", true},
 					{"not-tags=b,zz", true},
