@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/neutrino-net/neutrino/internal/agent"
+	"github.com/neutrino-net/neutrino/internal/config"
 	"github.com/neutrino-net/neutrino/internal/rpc"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcserver"
@@ -326,7 +327,7 @@ func serveReal(ctx context.Context, c Config) error {
 	if c.Transport != "" {
 		overrides["DEFAULT.transport_url"] = c.Transport
 	}
-	cfg, err := server.Options.LoadWithDefaults(overrides, nil, nil, logger)
+	cfg, err := config.Options.LoadWithDefaults(overrides, nil, nil, logger)
 	if err != nil {
 		return err
 	}

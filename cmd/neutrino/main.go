@@ -21,9 +21,6 @@ import (
 	"syscall"
 
 	"github.com/neutrino-net/neutrino/internal/agent"
-	// The agent's data-plane parts register themselves.
-	_ "github.com/neutrino-net/neutrino/internal/agent/dhcp"
-	_ "github.com/neutrino-net/neutrino/internal/agent/l2"
 	"github.com/neutrino-net/neutrino/internal/config"
 	"github.com/neutrino-net/neutrino/internal/policy"
 	"github.com/neutrino-net/neutrino/internal/reqctx"
@@ -75,7 +72,7 @@ func run(args []string) error {
 		return db(args)
 	case "config":
 		if len(args) == 1 && args[0] == "generate-sample" {
-			return server.Options.WriteSample(os.Stdout)
+			return config.Options.WriteSample(os.Stdout)
 		}
 		return errors.New("usage: neutrino config generate-sample")
 	case "policy":
@@ -108,6 +105,9 @@ func allInOneDefaults() map[string]string {
 		"DEFAULT.auth_strategy": "noauth",
 		"DEFAULT.state_path":    state,
 		"database.connection":   "sqlite:///$state_path/neutrino.sqlite",
+		// Routers, floating IPs and their port forwardings, and segments,
+		// as a devstack-like single box serves them.
+		"DEFAULT.service_plugins": "router,segments,port_forwarding",
 		// Project networks are VXLAN, bound by the Linux bridge agent,
 		// as a devstack-like single box has them (Neutron's own default
 		// of 'local' networks connects nothing between hosts).
@@ -138,7 +138,7 @@ func loadConfig(args []string, overrides map[string]string, logger *slog.Logger)
 	if err != nil {
 		return nil, nil, err
 	}
-	cfg, err := server.Options.LoadWithDefaults(overrides, files, dirs, logger)
+	cfg, err := config.Options.LoadWithDefaults(overrides, files, dirs, logger)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -160,7 +160,7 @@ func serve(args []string, allInOne bool) error {
 	if len(rest) > 0 {
 		return fmt.Errorf("unexpected arguments: %q", rest)
 	}
-	if server.Debug(cfg) {
+	if config.Debug(cfg) {
 		logger = newLogger(true)
 	}
 	slog.SetDefault(logger)
@@ -193,16 +193,19 @@ func runAgent(args []string) error {
 	if len(rest) > 0 {
 		return fmt.Errorf("unexpected arguments: %q", rest)
 	}
-	if server.Debug(cfg) {
+	if config.Debug(cfg) {
 		logger = newLogger(true)
 	}
 	slog.SetDefault(logger)
-	busOpts := server.BusOptions(cfg, "", logger)
+	opts := agent.OptionsFrom(cfg, logger)
+	busOpts, err := rpc.OptionsFrom(cfg, "neutrino-agent:"+opts.Host, logger)
+	if err != nil {
+		return err
+	}
 	if busOpts.TransportURL == "" {
 		return errors.New("config: [DEFAULT] transport_url is not set: point the agent at the server's message bus (nats://server:4222)")
 	}
-	host, interval, az := server.AgentOptions(cfg)
-	parts, err := agent.Build(server.AgentEnv(cfg, logger), server.AgentParts(cfg))
+	parts, err := agent.Build(agent.EnvFrom(cfg, logger), agent.PartsFrom(cfg))
 	if err != nil {
 		return err
 	}
@@ -211,14 +214,13 @@ func runAgent(args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	busOpts.Name = "neutrino-agent:" + host
 	bus, err := rpc.Open(ctx, busOpts)
 	if err != nil {
 		return err
 	}
 	defer bus.Close()
-	logger.Info("agent starting", "host", host, "parts", len(parts), "report_interval", interval)
-	return agent.New(bus, agent.Options{Host: host, ReportInterval: interval, AvailabilityZone: az, Logger: logger}, parts...).Run(ctx)
+	logger.Info("agent starting", "host", opts.Host, "parts", len(parts), "report_interval", opts.ReportInterval)
+	return agent.New(bus, opts, parts...).Run(ctx)
 }
 
 func db(args []string) error {
@@ -235,11 +237,11 @@ func db(args []string) error {
 		return fmt.Errorf("unexpected arguments: %q", rest)
 	}
 	ctx := context.Background()
-	conn := server.Connection(cfg)
-	if conn == "" {
-		return errors.New("config: [database] connection is not set")
+	dbCfg, err := store.ConfigFrom(cfg)
+	if err != nil {
+		return err
 	}
-	st, err := store.Open(ctx, conn)
+	st, err := store.Open(ctx, dbCfg.Connection)
 	if err != nil {
 		return err
 	}

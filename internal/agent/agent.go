@@ -62,7 +62,7 @@ type Env struct {
 	// Host is [DEFAULT] host.
 	Host string
 	// Config is the loaded configuration; a part reads the options it
-	// registered in server.Options (one registry for the one binary).
+	// declared on config.Options (one registry for the one binary).
 	Config *config.Config
 	Logger *slog.Logger
 	// Namespace, when set, names the network namespace the parts build

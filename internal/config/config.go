@@ -87,3 +87,14 @@ func (c *Config) LogValues(ctx context.Context, logger *slog.Logger, level slog.
 			"section", o.Section(), "option", o.Name(), "value", shown, "source", v.source)
 	}
 }
+
+// Invalid returns the error that refuses o's value, naming where the
+// value came from, the section and the option:
+// "config: /etc/neutron/neutron.conf:12: [DEFAULT] transport_url: …".
+func (c *Config) Invalid(o Opt, err error) error {
+	src := c.Source(o)
+	if src == "" {
+		src = "default value"
+	}
+	return fmt.Errorf("config: %s: [%s] %s: %w", src, o.Section(), o.Name(), err)
+}

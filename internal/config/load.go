@@ -225,9 +225,19 @@ func (l *loader) index(files []parsedFile, logger *slog.Logger) {
 		for _, a := range f.assignments {
 			k := optKey{section: normalizeSection(a.section), name: a.key}
 			ki, known := l.reg.keys[k]
+			sectionReason, noEffectSection := l.reg.noEffectSections[k.section]
 			switch {
-			case known && ki.opt == nil, !known && l.reg.ignoredSections[k.section]:
-				continue
+			case known && ki.opt == nil, !known && noEffectSection:
+				if warned[k] {
+					continue
+				}
+				warned[k] = true
+				reason := ki.noEffect
+				if !known {
+					reason = sectionReason
+				}
+				logger.Warn("config option has no effect in Neutrino",
+					"file", f.path, "line", a.line, "section", a.section, "option", a.key, "reason", reason)
 			case known:
 				values[k] = append(values[k], entry{value: a.value, source: fmt.Sprintf("%s:%d", f.path, a.line)})
 				if ki.deprecated && !warned[k] {

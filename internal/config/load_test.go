@@ -396,19 +396,21 @@ func TestPyFloat(t *testing.T) {
 	}
 }
 
-func TestUnknownLoggedOnce(t *testing.T) {
+func TestUnknownAndNoEffectLoggedOnce(t *testing.T) {
 	r := NewRegistry()
 	r.Int("DEFAULT", "known", 0, "")
-	r.Ignore("DEFAULT", "api_extensions_path")
-	r.IgnoreSection("keystone_authtoken")
+	r.NoEffect("DEFAULT", "api_extensions_path", "extensions are built in")
+	r.NoEffectSection("keystone_authtoken", "not used")
 	rec, logger := newRecorder()
 	if _, err := r.Load([]string{"testdata/unknown/1.conf", "testdata/unknown/2.conf"}, nil, logger); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
 		"WARN unknown config option ignored file=testdata/unknown/1.conf line=3 section=DEFAULT option=typo_option",
+		"WARN config option has no effect in Neutrino file=testdata/unknown/1.conf line=5 section=DEFAULT option=api_extensions_path reason=extensions are built in",
 		"WARN unknown config section ignored file=testdata/unknown/1.conf line=8 section=nosuchsection option=a",
 		"WARN unknown config section ignored file=testdata/unknown/1.conf line=9 section=nosuchsection option=b",
+		"WARN config option has no effect in Neutrino file=testdata/unknown/1.conf line=13 section=keystone_authtoken option=auth_url reason=not used",
 		"WARN unknown config section ignored file=testdata/unknown/1.conf line=16 section=default option=known",
 	}
 	if got := rec.lines(); !slices.Equal(got, want) {
@@ -614,8 +616,8 @@ func TestRegistrationPanics(t *testing.T) {
 			r.String("new", "a", "", "").DeprecatedName("DEFAULT", "a")
 			r.String("DEFAULT", "a", "", "")
 		}},
-		{"ignored", "config: [DEFAULT] a declared twice (already ignored)", func(r *Registry) {
-			r.Ignore("DEFAULT", "a")
+		{"ignored", "config: [DEFAULT] a declared twice (already an option with no effect)", func(r *Registry) {
+			r.NoEffect("DEFAULT", "a", "")
 			r.Bool("DEFAULT", "a", false, "")
 		}},
 		{"lower-case default", `the default section is spelled "DEFAULT"`, func(r *Registry) { r.Bool("default", "a", false, "") }},

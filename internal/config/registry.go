@@ -55,14 +55,17 @@ type Registry struct {
 	// sections counts the keys known in each section, so that an unknown
 	// key can be reported as belonging to an unknown section.
 	sections map[string]int
-	// ignoredSections accept any key that is not a registered option.
-	ignoredSections map[string]bool
+	// noEffectSections accept any key that is not a registered option,
+	// with the reason it has no effect in Neutrino.
+	noEffectSections map[string]string
 }
 
 // keyInfo says what a (section, name) pair in a file means.
 type keyInfo struct {
-	opt        option // nil for an ignored key
+	opt        option // nil for a key that has no effect
 	deprecated bool   // the key is a deprecated alias of opt
+	// noEffect says why a key Neutron reads does nothing in Neutrino.
+	noEffect string
 }
 
 // optKey identifies an option by its (normalized) section and name.
@@ -76,9 +79,9 @@ func (k optKey) String() string { return "[" + k.section + "] " + k.name }
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
 	return &Registry{
-		keys:            make(map[optKey]keyInfo),
-		sections:        make(map[string]int),
-		ignoredSections: make(map[string]bool),
+		keys:             make(map[optKey]keyInfo),
+		sections:         make(map[string]int),
+		noEffectSections: make(map[string]string),
 	}
 }
 
@@ -137,24 +140,25 @@ func (r *Registry) MultiString(section, name string, def []string, help string) 
 	return o
 }
 
-// Ignore declares a key that files may contain but that Neutrino does not
-// use (such as api_extensions_path). It is accepted silently instead of
-// being logged as unknown.
-func (r *Registry) Ignore(section, name string) {
+// NoEffect declares a key that Neutron reads but Neutrino does not act on
+// (such as api_workers). A file may set it; loading logs once, naming the
+// file, section and option, that it has no effect, and why.
+func (r *Registry) NoEffect(section, name, reason string) {
 	k := newKey(section, name)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.addKey(k, keyInfo{})
+	r.addKey(k, keyInfo{noEffect: reason})
 }
 
-// IgnoreSection declares a section whose keys are accepted silently unless
-// they are registered options, for whole subsystems Neutrino does not
-// implement (such as [oslo_messaging_rabbit]).
-func (r *Registry) IgnoreSection(section string) {
+// NoEffectSection declares a section whose keys, unless they are
+// registered options, have no effect in Neutrino (such as
+// [oslo_messaging_rabbit]); each key a file sets is logged once, with the
+// reason.
+func (r *Registry) NoEffectSection(section, reason string) {
 	s := normalizeSection(mustSection(section))
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.ignoredSections[s] = true
+	r.noEffectSections[s] = reason
 }
 
 // register validates and records a new option. It panics on an invalid or
@@ -185,7 +189,7 @@ func (r *Registry) addKey(k optKey, info keyInfo) {
 func (ki keyInfo) describe() string {
 	switch {
 	case ki.opt == nil:
-		return "ignored"
+		return "an option with no effect"
 	case ki.deprecated:
 		return "a deprecated name of " + ki.opt.opt().key.String()
 	default:

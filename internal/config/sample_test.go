@@ -26,13 +26,13 @@ func sampleRegistry() *Registry {
 	r.MultiString("DEFAULT", "notify_targets", []string{"a", " spaced "}, "Notification targets.")
 	r.String("DEFAULT", "banner", "  hi  ", "A default with surrounding spaces is quoted.")
 	r.String("DEFAULT", "motd", "line one\nline two", "A multi-line default.")
-	r.Ignore("DEFAULT", "api_extensions_path")
+	r.NoEffect("DEFAULT", "api_extensions_path", "extensions are built in")
 	r.Float("agent", "report_ratio", 0.5, "Ratio.").Range(0, 1)
 	r.String("agent", "agent_mode", "legacy", "The working mode for the agent.").Choices("legacy", "dvr", "dvr_snat", "")
 	r.Int("oslo_middleware", "max_request_body_size", 114688, "The maximum body size for each request, in bytes.").
 		DeprecatedName("DEFAULT", "osapi_max_request_body_size").
 		DeprecatedName("DEFAULT", "max_request_body_size")
-	r.IgnoreSection("keystone_authtoken")
+	r.NoEffectSection("keystone_authtoken", "not used")
 	return r
 }
 

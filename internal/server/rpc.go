@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/neutrino-net/neutrino/internal/agent"
+	"github.com/neutrino-net/neutrino/internal/config"
 	"github.com/neutrino-net/neutrino/internal/rpc"
 	"github.com/neutrino-net/neutrino/internal/rpc/outbox"
 )
@@ -22,8 +23,8 @@ func (s *Server) StartRPC(ctx context.Context, inProcessAgent bool) error {
 	if s.stopRPC != nil {
 		return errors.New("RPC already started")
 	}
-	host := Host(s.cfg)
-	bus, err := rpc.Open(ctx, BusOptions(s.cfg, "neutrino-server:"+host, s.log))
+	host := config.Host(s.cfg)
+	bus, err := rpc.Open(ctx, s.busOpts)
 	if err != nil {
 		return err
 	}
@@ -37,7 +38,7 @@ func (s *Server) StartRPC(ctx context.Context, inProcessAgent bool) error {
 	wg.Go(func() { pub.Run(runCtx) })
 
 	var agentBus *rpc.Bus
-	if inProcessAgent && s.cfg.Bool(optAgentInProcess) {
+	if inProcessAgent && agent.InProcess(s.cfg) {
 		a, b, err := s.inProcessAgent(ctx, bus, host)
 		if err != nil {
 			cancel()
@@ -69,7 +70,7 @@ func (s *Server) StartRPC(ctx context.Context, inProcessAgent bool) error {
 	}
 	where := bus.ClientURL()
 	switch {
-	case s.cfg.String(optTransportURL) != "":
+	case s.busOpts.TransportURL != "":
 		where = "external cluster"
 	case where == "":
 		where = "in-process only"
@@ -81,9 +82,7 @@ func (s *Server) StartRPC(ctx context.Context, inProcessAgent bool) error {
 // inProcessAgent builds all-in-one's agent: every registered part, on a
 // connection of its own to the same bus.
 func (s *Server) inProcessAgent(ctx context.Context, bus *rpc.Bus, host string) (*agent.Agent, *rpc.Bus, error) {
-	env := AgentEnv(s.cfg, s.log)
-	env.Host = host
-	parts, err := agent.Build(env, AgentParts(s.cfg))
+	parts, err := agent.Build(agent.EnvFrom(s.cfg, s.log), agent.PartsFrom(s.cfg))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -94,11 +93,12 @@ func (s *Server) inProcessAgent(ctx context.Context, bus *rpc.Bus, host string) 
 	if bus.Embedded() != nil {
 		ab, err = bus.InProcess("neutrino-agent:"+host, s.log)
 	} else {
-		ab, err = rpc.Open(ctx, BusOptions(s.cfg, "neutrino-agent:"+host, s.log))
+		o := s.busOpts
+		o.Name = "neutrino-agent:" + host
+		ab, err = rpc.Open(ctx, o)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("in-process agent: %w", err)
 	}
-	h, interval, az := AgentOptions(s.cfg)
-	return agent.New(ab, agent.Options{Host: h, ReportInterval: interval, AvailabilityZone: az, Logger: s.log}, parts...), ab, nil
+	return agent.New(ab, agent.OptionsFrom(s.cfg, s.log), parts...), ab, nil
 }

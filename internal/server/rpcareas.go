@@ -7,25 +7,21 @@ import (
 	"github.com/neutrino-net/neutrino/internal/plugin/agents"
 	"github.com/neutrino-net/neutrino/internal/plugin/l3"
 	"github.com/neutrino-net/neutrino/internal/plugin/ml2"
-	"github.com/neutrino-net/neutrino/internal/plugin/ml2/mech"
 	"github.com/neutrino-net/neutrino/internal/plugin/securitygroups"
 	"github.com/neutrino-net/neutrino/internal/rpc"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcserver"
-	"github.com/neutrino-net/neutrino/internal/store"
 )
 
-// wireAgents connects the plugins to each other and to the agents'
-// side: ML2 binds ports through the agents registry and records its
-// l2population notifications in the outbox, and the RPC dispatcher
-// serves each area's calls from its plugin.
+// wireAgents has the RPC dispatcher serve each area's calls from its
+// plugin; an area whose plugin is not loaded is not served.
 func (s *Server) wireAgents() {
-	s.ML2.SetAgents(agentLookup{s.Agents})
-	s.ML2.SetOutbox(s.Outbox)
 	s.RPC.L2 = l2Area{s.ML2}
 	s.RPC.Agents = agentsArea{s.Agents}
 	s.RPC.DHCP = dhcpArea{s.Agents, s.ML2}
-	s.RPC.L3 = l3Area{s.L3, s.Agents}
+	if s.L3 != nil {
+		s.RPC.L3 = l3Area{s.L3, s.Agents}
+	}
 	if s.SecurityGroups != nil {
 		s.RPC.SecurityGroups = sgArea{s.SecurityGroups}
 	}
@@ -42,30 +38,6 @@ func decode[T any](raw json.RawMessage) (T, error) {
 		return v, rpc.Remote("InvalidInput", "malformed arguments: %v", err)
 	}
 	return v, nil
-}
-
-// agentLookup adapts the agents registry to ML2's view of agents.
-type agentLookup struct{ p *agents.Plugin }
-
-func (l agentLookup) AliveAgents(ctx context.Context, tx *store.Tx, host, agentType string) ([]mech.Agent, error) {
-	var as []agents.Agent
-	var err error
-	if tx != nil {
-		as, err = l.p.AliveAgentsIn(ctx, tx, host, agentType)
-	} else {
-		as, err = l.p.AliveAgents(ctx, host, agentType)
-	}
-	if err != nil {
-		return nil, err
-	}
-	out := make([]mech.Agent, 0, len(as))
-	for _, a := range as {
-		if !a.AdminStateUp {
-			continue
-		}
-		out = append(out, mech.Agent{ID: a.ID, Host: a.Host, Type: a.Type, Configurations: a.Configurations})
-	}
-	return out, nil
 }
 
 type l2Area struct{ p *ml2.Plugin }

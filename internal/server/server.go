@@ -9,21 +9,18 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"time"
 
 	"github.com/neutrino-net/neutrino/internal/api"
 	"github.com/neutrino-net/neutrino/internal/apidef"
 	"github.com/neutrino-net/neutrino/internal/auth/keystone"
 	"github.com/neutrino-net/neutrino/internal/config"
-	"github.com/neutrino-net/neutrino/internal/plugin"
 	"github.com/neutrino-net/neutrino/internal/plugin/agents"
-	"github.com/neutrino-net/neutrino/internal/plugin/core"
 	"github.com/neutrino-net/neutrino/internal/plugin/generic"
 	"github.com/neutrino-net/neutrino/internal/plugin/l3"
 	"github.com/neutrino-net/neutrino/internal/plugin/ml2"
+	"github.com/neutrino-net/neutrino/internal/plugin/registry"
 	"github.com/neutrino-net/neutrino/internal/plugin/securitygroups"
-	"github.com/neutrino-net/neutrino/internal/plugin/serviceproviders"
 	"github.com/neutrino-net/neutrino/internal/policy"
 	"github.com/neutrino-net/neutrino/internal/quota"
 	"github.com/neutrino-net/neutrino/internal/reqctx"
@@ -35,145 +32,112 @@ import (
 	"github.com/neutrino-net/neutrino/internal/store"
 )
 
-// coreExtensions are the extensions the core plugin (ML2) and the L3
-// plugin provide today, in the order /v2.0/extensions lists them (sorted).
-var coreExtensions = []string{
-	"address-scope",
-	"agent",
-	"allowed-address-pairs",
-	"auto-allocated-topology",
-	"availability_zone",
-	"binding",
-	"default-subnetpools",
-	"dhcp_agent_scheduler",
-	"dvr",
-	"empty-string-filtering",
-	"expose-port-forwarding-in-fip",
-	"ext-gw-mode",
-	"external-net",
-	"extra_dhcp_opt",
-	"extraroute",
-	"extraroute-atomic",
-	"filter-validation",
-	"fip-port-details",
-	"floating-ip-port-forwarding",
-	"floating-ip-port-forwarding-description",
-	"floating-ip-port-forwarding-port-ranges",
-	"floatingip-pools",
-	"ip-substring-filtering",
-	"ip_allocation",
-	"l2_adjacency",
-	"l3-ha",
-	"l3_agent_scheduler",
-	"multi-provider",
-	"net-mtu",
-	"net-mtu-writable",
-	"network-ip-availability",
-	"network_availability_zone",
-	"pagination",
-	"port-security",
-	"project-id",
-	"provider",
-	"quota_details",
-	"quotas",
-	"rbac-policies",
-	"rbac-security-groups",
-	"revision-if-match",
-	"router",
-	"router_availability_zone",
-	"security-group",
-	"security-groups-normalized-cidr",
-	"security-groups-rules-belongs-to-default-sg",
-	"security-groups-shared-filtering",
-	"segment",
-	"service-type",
-	"sorting",
-	"standard-attr-description",
-	"standard-attr-revisions",
-	"standard-attr-tag",
-	"standard-attr-timestamp",
-	"stateful-security-group",
-	"subnet-service-types",
-	"subnet_allocation",
-	"subnetpool-prefix-ops",
-	"tag",
-	"tag-creation",
-	"tag-ext",
-	"tag-ports-during-bulk-creation",
-}
-
 // Server is a running Neutrino API server.
 type Server struct {
 	cfg   *config.Config
 	log   *slog.Logger
 	Store *store.Store
-	// ML2 is the core plugin's segment and binding machinery: the L2
-	// agent RPC calls its device functions, and the agents registry is
-	// plugged in with ML2.SetAgents.
+	API   *api.Server
+	// Plugins are the built core and service plugins.
+	Plugins registry.Set
+	// ML2 is the core plugin's segment and binding machinery, whose
+	// device functions serve the L2 agents' calls.
 	ML2 *ml2.Plugin
-	API *api.Server
-	// L3 is the L3 plugin, whose SyncRouters, ExternalNetworkID and
-	// UpdateFloatingIPStatuses serve the L3 agents' calls.
-	L3     *l3.Plugin
-	policy *policy.Enforcer
-	// SecurityGroups serves the security group RPC calls of firewall
-	// agents (SecurityGroupInfoForDevices); nil without security groups.
-	SecurityGroups *securitygroups.Plugin
-
 	// Agents is the agent registry and schedulers: the RPC server calls
-	// its ReportState and DHCP callbacks, the L3 plugin its ScheduleRouter.
+	// its ReportState and DHCP callbacks.
 	Agents *agents.Plugin
+	// SecurityGroups serves the security group RPC calls of firewall
+	// agents; nil without security groups.
+	SecurityGroups *securitygroups.Plugin
+	// L3 serves the L3 agents' calls; nil without the router plugin.
+	L3 *l3.Plugin
 
-	// Outbox records notifications to agents in the writing transaction;
-	// plugins take it as their generic.Outbox.
+	// Outbox records notifications to agents in the writing transaction.
 	Outbox *outbox.Outbox
 	// Notifier records agents' notifications of network, subnet and port
-	// changes; set its DHCP (scheduler) and Segments before serving.
+	// changes.
 	Notifier *notify.Notifier
 	// RPC dispatches the agents' calls; set its areas before StartRPC.
 	RPC *rpcserver.Dispatcher
 	// Bus is the message bus once StartRPC has run.
 	Bus *rpc.Bus
 
+	busOpts rpc.Options
 	stopRPC func()
 }
 
-// New builds a server from configuration: it opens (and unless disabled,
-// migrates) the database, builds the enabled resources, plugins and
-// policy, and the API on top.
-func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server, error) {
-	if core := cfg.String(optCorePlugin); core != "ml2" && core != "neutron.plugins.ml2.plugin.Ml2Plugin" {
-		return nil, fmt.Errorf("config: %s: [DEFAULT] core_plugin: unsupported core plugin %q (Neutrino provides ml2)",
-			source(cfg, optCorePlugin), core)
-	}
-	// Refuse bad settings before touching the database.
-	var ksValidator *keystone.Validator
-	if cfg.String(optAuthStrategy) == "keystone" {
-		v, err := keystoneValidator(cfg, logger)
-		if err != nil {
-			return nil, err
+// checked is a configuration that passed every check: what New builds
+// once it may touch the database.
+type checked struct {
+	db      store.Config
+	bus     rpc.Options
+	plugins registry.Selection
+	builds  []registry.Build
+	policy  policy.Options
+	auth    *keystone.Validator // nil for noauth
+}
+
+// check refuses a bad configuration — plugin and driver names, option
+// values, the database URL, the bus — before anything is opened.
+func check(cfg *config.Config, logger *slog.Logger) (checked, error) {
+	var c checked
+	var err error
+	if c.plugins, err = registry.Select(cfg.String(optCorePlugin), cfg.List(optServicePlugins)); err != nil {
+		var unknown *registry.UnknownPluginError
+		if errors.As(err, &unknown) && unknown.Core {
+			return c, cfg.Invalid(optCorePlugin, err)
 		}
-		ksValidator = v
+		return c, cfg.Invalid(optServicePlugins, err)
 	}
-	ml2Opts, err := ml2Options(cfg, logger)
+	if cfg.String(optAuthStrategy) == "keystone" {
+		if c.auth, err = keystone.FromConfig(cfg, logger); errors.Is(err, keystone.ErrNoAuthType) {
+			return c, cfg.Invalid(optAuthStrategy, err)
+		} else if err != nil {
+			return c, err
+		}
+	}
+	if c.builds, err = c.plugins.Configure(cfg, logger); err != nil {
+		return c, err
+	}
+	if c.db, err = store.ConfigFrom(cfg); err != nil {
+		return c, err
+	}
+	if c.bus, err = rpc.OptionsFrom(cfg, "neutrino-server:"+config.Host(cfg), logger); err != nil {
+		return c, err
+	}
+	c.policy = policy.OptionsFrom(cfg, logger)
+	return c, nil
+}
+
+// New builds a server from configuration: it checks the configuration,
+// loads policy, opens (and unless disabled, migrates) the database,
+// builds the selected plugins over it and the API on top.
+func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *Server, err error) {
+	c, err := check(cfg, logger)
 	if err != nil {
 		return nil, err
 	}
-	for _, sp := range cfg.List(optServicePlugins) {
-		logger.Warn("service plugin not available yet; ignored", "service_plugin", sp)
+	enforcer, err := policy.New(c.policy)
+	if err != nil {
+		return nil, fmt.Errorf("load policy: %w", err)
 	}
-	conn := cfg.String(optConnection)
-	if conn == "" {
-		return nil, errors.New("config: [database] connection is not set")
-	}
-	st, err := store.Open(ctx, conn)
+	exts, err := c.plugins.Extensions()
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Bool(optAutoMigrate) {
-		n, err := st.Migrate(ctx)
+
+	st, err := store.Open(ctx, c.db.Connection)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
 		if err != nil {
 			st.Close()
+		}
+	}()
+	if c.db.AutoMigrate {
+		n, err := st.Migrate(ctx)
+		if err != nil {
 			return nil, err
 		}
 		if n > 0 {
@@ -181,150 +145,57 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Server,
 		}
 	}
 
-	enforcer, err := policy.New(policy.Options{
-		PolicyFile:         cfg.String(optPolicyFile),
-		PolicyDirs:         cfg.MultiString(optPolicyDirs),
-		ConfigDirs:         configDirs(cfg),
-		EnforceNewDefaults: cfg.Bool(optEnforceNewDefaults),
-		EnforceScope:       cfg.Bool(optEnforceScope),
-		Logger:             logger,
-	})
-	if err != nil {
-		st.Close()
-		return nil, fmt.Errorf("load policy: %w", err)
-	}
-
 	enabled := map[string]bool{}
-	var exts []*apidef.Extension
-	for _, alias := range coreExtensions {
-		e := apidef.LookupExtension(alias)
-		if e == nil {
-			st.Close()
-			return nil, fmt.Errorf("extension %q is enabled but not declared", alias)
-		}
-		enabled[alias] = true
-		exts = append(exts, e)
+	for _, e := range exts {
+		enabled[e.Alias] = true
 	}
+	isEnabled := func(alias string) bool { return enabled[alias] }
 	defs := map[string]*resource.Resource{}
 	reg := resource.NewRegistry()
 	for coll, r := range apidef.Build() {
 		if r.Extension != "" && !enabled[r.Extension] {
 			continue
 		}
-		r = r.Restrict(func(alias string) bool { return enabled[alias] })
+		r = r.Restrict(isEnabled)
 		defs[coll] = r
 		reg.Register(r)
 	}
-	quotas := quota.New(st, quotaResources(cfg))
-	// Plugins record their agents' notifications here (generic.Outbox).
+	quotas := quota.New(st, quota.ResourcesFrom(cfg))
 	ob := outbox.New()
-	agentsPlugin := agents.New(st, defs, agents.Options{
-		AgentDownTime:                 time.Duration(cfg.Int(optAgentDownTime)) * time.Second,
-		EnableNewAgents:               cfg.Bool(optEnableNewAgents),
-		DHCPAgentsPerNetwork:          cfg.Int(optDHCPAgentsPerNetwork),
-		NetworkAutoSchedule:           cfg.Bool(optNetworkAutoSchedule),
-		AllowAutomaticDHCPFailover:    cfg.Bool(optAllowAutomaticDHCPFailover),
-		RouterSchedulerDriver:         cfg.String(optRouterSchedulerDriver),
-		RouterAutoSchedule:            cfg.Bool(optRouterAutoSchedule),
-		AllowAutomaticL3AgentFailover: cfg.Bool(optAllowAutomaticL3AgentFailover),
-		DefaultAvailabilityZones:      cfg.List(optDefaultAvailabilityZones),
-		Outbox:                        ob,
-		Logger:                        logger,
-	})
-	ml2Plugin, err := ml2.New(st, defs, ml2Opts)
+	plugins, err := registry.BuildAll(registry.Env{Store: st, Defs: defs, Enabled: isEnabled,
+		Quota: quotas, Outbox: ob, Logger: logger}, c.builds)
 	if err != nil {
-		st.Close()
-		return nil, fmt.Errorf("config: %w", err)
-	}
-	corePlugin := core.New(st, defs, core.Options{
-		ML2:                 ml2Plugin,
-		NetworkZones:        agentsPlugin.NetworkAvailabilityZones,
-		Quota:               quotas,
-		BaseMAC:             cfg.String(optBaseMAC),
-		AllowOverlappingIPs: cfg.Bool(optAllowOverlappingIPs),
-		MaxDNSNameservers:   cfg.Int(optMaxDNSNameservers),
-		MaxSubnetHostRoutes: cfg.Int(optMaxSubnetHostRoutes),
-	})
-	handlers := map[string]plugin.Handler{}
-	for coll, h := range corePlugin.Handlers() {
-		handlers[coll] = h
-	}
-	sgPlugin := securitygroups.New(st, defs, securitygroups.Options{Quota: quotas, Outbox: ob})
-	if sgPlugin != nil {
-		corePlugin.SetPortSecurityGroups(sgPlugin)
-		for coll, h := range sgPlugin.Handlers() {
-			handlers[coll] = h
-		}
-	}
-	l3Plugin := l3.New(st, defs, corePlugin, l3.Options{
-		EnableSNATByDefault: cfg.Bool(optEnableSNATByDefault),
-		RouterDistributed:   cfg.Bool(optRouterDistributed),
-		L3HA:                cfg.Bool(optL3HA),
-		MaxRoutes:           cfg.Int(optQuotaRouterRoute),
-		Quota:               quotas,
-		Outbox:              ob,
-	})
-	corePlugin.SetServiceGuard(l3Plugin)
-	l3Plugin.SetScheduler(agentsPlugin)
-	agentsPlugin.SetRouters(l3Plugin)
-	for coll, h := range l3Plugin.Handlers() {
-		handlers[coll] = h
-	}
-	for coll, h := range ml2Plugin.Handlers() {
-		handlers[coll] = h
-	}
-	agentsPlugin.SetCore(corePlugin.Handlers())
-	for coll, h := range agentsPlugin.Handlers() {
-		handlers[coll] = h
-	}
-	notifier := &notify.Notifier{Outbox: ob, DHCP: agentsPlugin}
-	for _, coll := range []string{apidef.Networks, apidef.Subnets, apidef.Ports} {
-		if g, ok := handlers[coll].(interface{ Generic() *generic.Handler }); ok {
-			g.Generic().Notify = notifier
-		}
+		return nil, err
 	}
 
-	if def := defs[apidef.ServiceProviders]; def != nil {
-		providers, err := serviceproviders.Parse(cfg.MultiString(optServiceProviders))
-		if err != nil {
-			st.Close()
-			return nil, fmt.Errorf("config: %s: [service_providers] service_provider: %w", source(cfg, optServiceProviders), err)
-		}
-		handlers[apidef.ServiceProviders] = serviceproviders.New(def, providers)
+	s := &Server{cfg: cfg, log: logger, Store: st, Plugins: plugins, Outbox: ob,
+		RPC: &rpcserver.Dispatcher{}, busOpts: c.bus}
+	s.ML2, _ = registry.Find[*ml2.Plugin](plugins)
+	s.Agents, _ = registry.Find[*agents.Plugin](plugins)
+	s.SecurityGroups, _ = registry.Find[*securitygroups.Plugin](plugins)
+	s.L3, _ = registry.Find[*l3.Plugin](plugins)
+	if s.ML2 == nil || s.Agents == nil {
+		return nil, fmt.Errorf("core plugin %s: no ML2 or agents registry to serve the agents", cfg.String(optCorePlugin))
 	}
+	handlers := plugins.Handlers(defs)
+	s.Notifier = &notify.Notifier{Outbox: ob, DHCP: s.Agents}
+	for _, coll := range []string{apidef.Networks, apidef.Subnets, apidef.Ports} {
+		if g, ok := handlers[coll].(interface{ Generic() *generic.Handler }); ok {
+			g.Generic().Notify = s.Notifier
+		}
+	}
+	s.wireAgents()
 
 	authz := authorizer{enforcer}
 	auth := api.NoAuth(authz.isAdmin)
-	if ksValidator != nil {
-		auth = ksValidator.Middleware(authz.isAdmin)
+	if c.auth != nil {
+		auth = c.auth.Middleware(authz.isAdmin)
 	}
-
-	s := &Server{cfg: cfg, log: logger, Store: st, policy: enforcer,
-		SecurityGroups: sgPlugin, ML2: ml2Plugin, L3: l3Plugin, Agents: agentsPlugin,
-		Outbox: ob, Notifier: notifier, RPC: &rpcserver.Dispatcher{}}
-	s.wireAgents()
-	s.API = api.New(api.Options{
-		Resources:          reg,
-		Handlers:           handlers,
-		Extensions:         exts,
-		Authorizer:         authz,
-		Auth:               auth,
-		PaginationMaxLimit: cfg.Int(optPaginationMaxLimit),
-		MaxBodySize:        int64(cfg.Int(optMaxBodySize)),
-		ProxyHeaders:       cfg.Bool(optProxyHeaders),
-		CORS: api.CORS{
-			AllowedOrigin:    cfg.List(optCORSOrigin),
-			AllowCredentials: cfg.Bool(optCORSCredentials),
-			ExposeHeaders:    cfg.List(optCORSExpose),
-			MaxAge:           cfg.Int(optCORSMaxAge),
-			AllowMethods:     cfg.List(optCORSMethods),
-			AllowHeaders:     cfg.List(optCORSHeaders),
-		},
-		Logger:         logger,
-		Healthy:        st.Ping,
-		Quotas:         quotas,
-		AgentScheduler: agentsPlugin,
-	})
+	opts := api.OptionsFrom(cfg)
+	opts.Resources, opts.Handlers, opts.Extensions = reg, handlers, exts
+	opts.Authorizer, opts.Auth, opts.Logger = authz, auth, logger
+	opts.Healthy, opts.Quotas, opts.AgentScheduler = st.Ping, quotas, s.Agents
+	s.API = api.New(opts)
 	return s, nil
 }
 
@@ -373,47 +244,6 @@ func (s *Server) ListenAndServe(ctx context.Context) error {
 	return s.Serve(ctx, l)
 }
 
-// quotaResources are Neutron's quota resources with their [quotas]
-// limits (default_quota for those without an option of their own); those
-// whose resource Neutrino does not serve yet show with no usage.
-func quotaResources(cfg *config.Config) []quota.Resource {
-	limit := cfg.Int
-	return []quota.Resource{
-		{Name: "network", Collection: apidef.Networks, Default: limit(optQuotaNetwork)},
-		{Name: "subnet", Collection: apidef.Subnets, Default: limit(optQuotaSubnet)},
-		{Name: "port", Collection: apidef.Ports, Default: limit(optQuotaPort)},
-		{Name: "subnetpool", Collection: apidef.SubnetPools, Default: cfg.Int(optQuotaDefault)},
-		{Name: "router", Collection: apidef.Routers, Default: limit(optQuotaRouter)},
-		{Name: "floatingip", Collection: apidef.FloatingIPs, Default: limit(optQuotaFloatingIP)},
-		{Name: "security_group", Collection: apidef.SecurityGroups, Default: limit(optQuotaSecurityGroup)},
-		{Name: "security_group_rule", Collection: apidef.SecurityGroupRules, Default: limit(optQuotaSecurityGroupRule)},
-		{Name: "rbac_policy", Collection: apidef.RBACPolicies, Default: limit(optQuotaRBACPolicy)},
-	}
-}
-
-// source names where an option's value came from, for error messages.
-func source(cfg *config.Config, o config.Opt) string {
-	if src := cfg.Source(o); src != "" {
-		return src
-	}
-	return "default value"
-}
-
-// configDirs are the directories of the loaded config files, where
-// relative policy paths are looked up (as oslo.config does).
-func configDirs(cfg *config.Config) []string {
-	var dirs []string
-	seen := map[string]bool{}
-	for _, f := range cfg.Files() {
-		d := filepath.Dir(f)
-		if !seen[d] {
-			seen[d] = true
-			dirs = append(dirs, d)
-		}
-	}
-	return dirs
-}
-
 // authorizer adapts the policy engine to the API: it reads the caller
 // from the request context.
 type authorizer struct{ e *policy.Enforcer }
@@ -429,53 +259,3 @@ func (a authorizer) Check(ctx context.Context, action string, target map[string]
 }
 
 func (a authorizer) isAdmin(c *reqctx.Caller) bool { return a.e.IsAdmin(credentials(c)) }
-
-// keystoneValidator builds Keystone token validation from
-// [keystone_authtoken], as keystonemiddleware's auth_token filter is
-// configured in front of Neutron. It does not contact Keystone.
-func keystoneValidator(cfg *config.Config, logger *slog.Logger) (*keystone.Validator, error) {
-	switch t := cfg.String(optKSAuthType); t {
-	case "password", "v3password":
-	case "":
-		return nil, fmt.Errorf("config: %s: [DEFAULT] auth_strategy = keystone needs [keystone_authtoken] auth_type = password, "+
-			"with auth_url, username, password, project_name, user_domain_name and project_domain_name",
-			source(cfg, optAuthStrategy))
-	default:
-		return nil, fmt.Errorf("config: %s: [keystone_authtoken] auth_type: %q is not supported (Neutrino supports password)",
-			source(cfg, optKSAuthType), t)
-	}
-	// keystonemiddleware: -1 disables the cache; keystone.Options: any
-	// negative TTL does (0 there means the default).
-	cacheTTL := time.Duration(cfg.Int(optKSTokenCacheTime)) * time.Second
-	if cacheTTL <= 0 {
-		cacheTTL = -1
-	}
-	retries := cfg.Int(optKSHTTPRequestMaxRetries)
-	if retries == 0 {
-		retries = -1 // keystone.Options: 0 means the default, negative none
-	}
-	v, err := keystone.New(keystone.Options{
-		WWWAuthenticateURI:        cfg.String(optKSWWWAuthenticateURI),
-		AuthURL:                   cfg.String(optKSAuthURL),
-		Username:                  cfg.String(optKSUsername),
-		Password:                  cfg.String(optKSPassword),
-		ProjectName:               cfg.String(optKSProjectName),
-		UserDomainName:            cfg.String(optKSUserDomainName),
-		UserDomainID:              cfg.String(optKSUserDomainID),
-		ProjectDomainName:         cfg.String(optKSProjectDomainName),
-		ProjectDomainID:           cfg.String(optKSProjectDomainID),
-		RegionName:                cfg.String(optKSRegionName),
-		ServiceTokenRoles:         cfg.List(optKSServiceTokenRoles),
-		ServiceTokenRolesRequired: cfg.Bool(optKSServiceTokenRolesRequired),
-		CacheTTL:                  cacheTTL,
-		Timeout:                   time.Duration(cfg.Int(optKSHTTPConnectTimeout)) * time.Second,
-		MaxRetries:                retries,
-		CAFile:                    cfg.String(optKSCAFile),
-		Insecure:                  cfg.Bool(optKSInsecure),
-		Logger:                    logger,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("config: %s: [DEFAULT] auth_strategy = keystone: %w", source(cfg, optAuthStrategy), err)
-	}
-	return v, nil
-}

@@ -33,7 +33,7 @@ func testLogger() *slog.Logger {
 // loadConfig builds a noauth configuration on the given database.
 func loadConfig(t *testing.T, connection string) *config.Config {
 	t.Helper()
-	cfg, err := server.Options.LoadWithDefaults(map[string]string{
+	cfg, err := config.Options.LoadWithDefaults(map[string]string{
 		"DEFAULT.auth_strategy": "noauth",
 		"database.connection":   connection,
 	}, nil, nil, testLogger())
@@ -266,7 +266,7 @@ func TestConfigErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(strings.TrimSuffix(tt.file, ".conf"), func(t *testing.T) {
 			path := filepath.Join("testdata", tt.file)
-			cfg, err := server.Options.LoadWithDefaults(nil, []string{path}, nil, testLogger())
+			cfg, err := config.Options.LoadWithDefaults(nil, []string{path}, nil, testLogger())
 			if !tt.loadFails {
 				if err != nil {
 					t.Fatalf("load %s: %v", path, err)
@@ -300,7 +300,7 @@ func TestConfigErrors(t *testing.T) {
 // (with Neutron's long core plugin name and an unavailable service plugin,
 // which is only warned about) starts a server.
 func TestGoodConfigFile(t *testing.T) {
-	cfg, err := server.Options.LoadWithDefaults(nil, []string{filepath.Join("testdata", "good.conf")}, nil, testLogger())
+	cfg, err := config.Options.LoadWithDefaults(nil, []string{filepath.Join("testdata", "good.conf")}, nil, testLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,20 +64,36 @@ type Store struct {
 // Queries returns how many queries the store has sent so far.
 func (s *Store) Queries() int64 { return s.queries.Load() }
 
+// parseConnection splits a connection URL into the engine ("sqlite" or
+// "postgresql") and the rest, refusing what Open cannot use.
+func parseConnection(connection string) (driver, rest string, err error) {
+	scheme, rest, ok := strings.Cut(connection, "://")
+	if !ok {
+		return "", "", fmt.Errorf("database connection %q: not a URL", redact(connection))
+	}
+	driver, _, _ = strings.Cut(scheme, "+") // "postgresql+psycopg2" → "postgresql"
+	switch driver {
+	case "sqlite":
+	case "postgresql", "postgres":
+		driver = "postgresql"
+	default:
+		return "", "", fmt.Errorf("database connection %q: unsupported database %q (use sqlite or postgresql)", redact(connection), scheme)
+	}
+	return driver, rest, nil
+}
+
 // Open connects to the database named by an oslo.db/SQLAlchemy-style URL:
 // "sqlite://" (in memory), "sqlite:///relative/path", "sqlite:////abs/path",
 // "postgresql://user:pass@host:port/db" (also "postgresql+psycopg2://…"
 // and "postgres://…"). It does not migrate; call Migrate.
 func Open(ctx context.Context, connection string) (*Store, error) {
-	scheme, rest, ok := strings.Cut(connection, "://")
-	if !ok {
-		return nil, fmt.Errorf("database connection %q: not a URL", connection)
+	driver, rest, err := parseConnection(connection)
+	if err != nil {
+		return nil, err
 	}
-	driver, _, _ := strings.Cut(scheme, "+") // "postgresql+psycopg2" → "postgresql"
 	var (
 		db       *sql.DB
 		d        dialect
-		err      error
 		inMemory bool
 	)
 	switch driver {
@@ -88,11 +104,9 @@ func Open(ctx context.Context, connection string) (*Store, error) {
 			db.SetMaxOpenConns(sqliteConns)
 			db.SetMaxIdleConns(sqliteConns)
 		}
-	case "postgresql", "postgres":
+	default:
 		db, err = openPostgres(rest)
 		d = postgresDialect{}
-	default:
-		return nil, fmt.Errorf("database connection %q: unsupported database %q (use sqlite or postgresql)", redact(connection), scheme)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", redact(connection), err)

@@ -105,6 +105,7 @@ func startNeutrino(t *testing.T) *neutrinoServer {
 bind_host = 127.0.0.1
 bind_port = %d
 auth_strategy = keystone
+service_plugins = router,segments,port_forwarding
 
 [database]
 connection = sqlite:///%s

@@ -15,7 +15,6 @@ import (
 	"github.com/neutrino-net/neutrino/internal/dataplane/link"
 	"github.com/neutrino-net/neutrino/internal/rpc"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
-	"github.com/neutrino-net/neutrino/internal/server"
 )
 
 // The DHCP agent part: registered as "dhcp", it runs the Reconciler on
@@ -58,7 +57,7 @@ var Events = []string{
 // served across an agent restart; Teardown removes everything.
 type Part struct {
 	host string
-	opts server.DHCPAgentOptions
+	opts Options
 	log  *slog.Logger
 	rec  *Reconciler
 	*agent.Kicker
@@ -80,7 +79,7 @@ var (
 // NewPart builds the part for env; bridges live in the namespace of h
 // (tests run one agent per simulated host).
 func NewPart(env agent.Env, h *link.Host) *Part {
-	opts := server.DHCPAgentConfig(env.Config)
+	opts := OptionsFrom(env.Config)
 	log := env.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

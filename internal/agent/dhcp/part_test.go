@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/neutrino-net/neutrino/internal/agent"
+	"github.com/neutrino-net/neutrino/internal/config"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
-	"github.com/neutrino-net/neutrino/internal/server"
 )
 
 // TestToNetwork decodes get_active_networks_info's dicts as they arrive
@@ -45,7 +45,7 @@ func TestToNetwork(t *testing.T) {
 
 func TestPartIdentity(t *testing.T) {
 	state := t.TempDir()
-	cfg, err := server.Options.LoadWithDefaults(map[string]string{"DEFAULT.dhcp_lease_duration": "600", "DEFAULT.state_path": state}, nil, nil, nil)
+	cfg, err := config.Options.LoadWithDefaults(map[string]string{"DEFAULT.dhcp_lease_duration": "600", "DEFAULT.state_path": state}, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

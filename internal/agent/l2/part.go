@@ -18,7 +18,6 @@ import (
 	"github.com/neutrino-net/neutrino/internal/dataplane/link"
 	"github.com/neutrino-net/neutrino/internal/rpc"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
-	"github.com/neutrino-net/neutrino/internal/server"
 )
 
 // The Linux bridge agent part: registered as "l2", it runs the
@@ -45,7 +44,7 @@ func init() {
 // Bursts of triggers coalesce into one pass.
 type Part struct {
 	host string
-	opts server.LinuxBridgeAgentOptions
+	opts Options
 	h    *link.Host
 	ns   vnetns.NsHandle
 	log  *slog.Logger
@@ -73,7 +72,7 @@ var (
 // (ns is that namespace, for watching taps: vnetns.None() for the
 // caller's own). Tests use it to run one agent per simulated host.
 func NewPart(env agent.Env, h *link.Host, ns vnetns.NsHandle) (*Part, error) {
-	opts, err := server.LinuxBridgeAgentConfig(env.Config)
+	opts, err := OptionsFrom(env.Config)
 	if err != nil {
 		return nil, err
 	}
@@ -88,9 +87,6 @@ func NewPart(env agent.Env, h *link.Host, ns vnetns.NsHandle) (*Part, error) {
 	}
 	if !opts.L2Population {
 		cfg.VXLANGroup = opts.VXLANGroup
-	}
-	if opts.EnableVXLAN && opts.LocalIP == "" {
-		return nil, fmt.Errorf("config: [vxlan] enable_vxlan needs [vxlan] local_ip")
 	}
 	p := &Part{host: env.Host, opts: opts, h: h, ns: ns, log: log.With("part", "l2", "host", env.Host),
 		Kicker: agent.NewKicker(), reported: map[string]bool{}, known: map[string]bool{}}

@@ -9,8 +9,8 @@ import (
 	vnetns "github.com/vishvananda/netns"
 
 	"github.com/neutrino-net/neutrino/internal/agent"
+	"github.com/neutrino-net/neutrino/internal/config"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
-	"github.com/neutrino-net/neutrino/internal/server"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -73,7 +73,7 @@ func TestPartConfigurations(t *testing.T) {
 		{"bad mapping", map[string]string{"vxlan.local_ip": "192.0.2.1", "linux_bridge.physical_interface_mappings": "physnet1"}, "", true},
 		{"mapped twice", map[string]string{"vxlan.local_ip": "192.0.2.1", "linux_bridge.physical_interface_mappings": "p:eth1,p:eth2"}, "", true},
 	} {
-		cfg, err := server.Options.LoadWithDefaults(c.opts, nil, nil, nil)
+		cfg, err := config.Options.LoadWithDefaults(c.opts, nil, nil, nil)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
@@ -108,7 +108,7 @@ func TestPartConfigurations(t *testing.T) {
 // port_update and port_delete; only those about its own ports (bound
 // here, or known from its last snapshot) trigger a pass.
 func TestPortNotificationsFilter(t *testing.T) {
-	cfg, err := server.Options.LoadWithDefaults(map[string]string{"vxlan.local_ip": "192.0.2.1"}, nil, nil, nil)
+	cfg, err := config.Options.LoadWithDefaults(map[string]string{"vxlan.local_ip": "192.0.2.1"}, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/neutrino-net/neutrino/internal/apidef"
+	"github.com/neutrino-net/neutrino/internal/change"
 	"github.com/neutrino-net/neutrino/internal/fault"
 	"github.com/neutrino-net/neutrino/internal/plugin"
 	"github.com/neutrino-net/neutrino/internal/plugin/generic"
@@ -42,7 +43,7 @@ const (
 type Options struct {
 	// Outbox records the scheduling notifications to agents (a network
 	// or router placed on or taken off an agent); nil records none.
-	Outbox generic.Outbox
+	Outbox change.Outbox
 	// AgentDownTime is [DEFAULT] agent_down_time: an agent whose last
 	// heartbeat is older is dead.
 	AgentDownTime time.Duration

@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/neutrino-net/neutrino/internal/change"
 	"github.com/neutrino-net/neutrino/internal/fault"
 	"github.com/neutrino-net/neutrino/internal/plugin"
 	"github.com/neutrino-net/neutrino/internal/resource"
@@ -66,7 +67,7 @@ type Handler struct {
 	Now func() time.Time
 	// Notify, when set, hears of every create, update and delete inside
 	// its transaction, to record notifications to agents (see Notifier).
-	Notify Notifier
+	Notify change.Notifier
 }
 
 var _ plugin.Handler = (*Handler)(nil)
@@ -150,7 +151,7 @@ func (g *Handler) Create(ctx context.Context, objs []*resource.Object) ([]*resou
 			return err
 		}
 		for _, o := range objs {
-			if err := g.notify(ctx, tx, ActionCreate, nil, o); err != nil {
+			if err := g.notify(ctx, tx, change.ActionCreate, nil, o); err != nil {
 				return err
 			}
 		}
@@ -202,7 +203,7 @@ func (g *Handler) CreateIn(ctx context.Context, tx *store.Tx, o *resource.Object
 	if err := g.afterRead(ctx, tx, []*resource.Object{o}); err != nil {
 		return nil, err
 	}
-	if err := g.notify(ctx, tx, ActionCreate, nil, o); err != nil {
+	if err := g.notify(ctx, tx, change.ActionCreate, nil, o); err != nil {
 		return nil, err
 	}
 	g.finish(o)
@@ -217,7 +218,7 @@ func (g *Handler) DeleteIn(ctx context.Context, tx *store.Tx, old *resource.Obje
 	if err := tx.Delete(ctx, g.Res, old.ID()); err != nil {
 		return fmt.Errorf("delete %s %s: %w", g.Res.Name, old.ID(), err)
 	}
-	return g.notify(ctx, tx, ActionDelete, old, nil)
+	return g.notify(ctx, tx, change.ActionDelete, old, nil)
 }
 
 // Update implements plugin.Handler.
@@ -270,7 +271,7 @@ func (g *Handler) update(ctx context.Context, tx *store.Tx, old, patch *resource
 	if err := g.afterRead(ctx, tx, []*resource.Object{next}); err != nil {
 		return nil, err
 	}
-	return next, g.notify(ctx, tx, ActionUpdate, old, next)
+	return next, g.notify(ctx, tx, change.ActionUpdate, old, next)
 }
 
 // Write stores patch onto old inside tx, bumping revision_number and
@@ -313,7 +314,7 @@ func (g *Handler) Delete(ctx context.Context, id string, ifRevision int) error {
 			}
 			return fmt.Errorf("delete %s %s: %w", g.Res.Name, id, err)
 		}
-		return g.notify(ctx, tx, ActionDelete, old, nil)
+		return g.notify(ctx, tx, change.ActionDelete, old, nil)
 	})
 }
 

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/neutrino-net/neutrino/internal/apidef"
+	"github.com/neutrino-net/neutrino/internal/change"
 	"github.com/neutrino-net/neutrino/internal/fault"
 	"github.com/neutrino-net/neutrino/internal/ipam"
 	"github.com/neutrino-net/neutrino/internal/plugin"
@@ -59,7 +60,7 @@ type Options struct {
 	// Quota enforces the router and floatingip quotas; nil for none.
 	Quota generic.Quota
 	// Outbox records notifications to the L3 agents; nil records none.
-	Outbox generic.Outbox
+	Outbox change.Outbox
 }
 
 // Core is what the L3 plugin needs of the core plugin: making, changing

@@ -26,6 +26,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/neutrino-net/neutrino/internal/apidef"
+	"github.com/neutrino-net/neutrino/internal/change"
 	"github.com/neutrino-net/neutrino/internal/fault"
 	"github.com/neutrino-net/neutrino/internal/plugin"
 	"github.com/neutrino-net/neutrino/internal/plugin/generic"
@@ -50,7 +51,7 @@ type Options struct {
 	// may set it later).
 	Agents mech.AgentLookup
 	// Outbox records notifications to agents; nil records none.
-	Outbox generic.Outbox
+	Outbox change.Outbox
 	Logger *slog.Logger
 }
 
@@ -67,7 +68,7 @@ type Plugin struct {
 	mu        sync.RWMutex
 	agents    mech.AgentLookup
 	l2pop     bool // l2population is enabled: snapshots carry FDB entries
-	outbox    generic.Outbox
+	outbox    change.Outbox
 	now       func() time.Time
 }
 
@@ -79,7 +80,7 @@ func New(s *store.Store, defs map[string]*resource.Resource, opts Options) (*Plu
 	}
 	tds, err := types.New(opts.TypeDrivers, opts.Types)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("[ml2] type_drivers: %w", err)
 	}
 	for _, t := range opts.ProjectNetworkTypes {
 		if tds[t] == nil {
@@ -95,7 +96,7 @@ func New(s *store.Store, defs map[string]*resource.Resource, opts Options) (*Plu
 	p.l2pop = slices.Contains(opts.MechanismDrivers, "l2population")
 	drivers, err := mech.New(opts.MechanismDrivers, mech.Deps{Ports: p})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("[ml2] mechanism_drivers: %w", err)
 	}
 	p.drivers = drivers
 	if defs[apidef.Networks].Attr(apidef.NetworkSegmentRows) != nil {
@@ -123,7 +124,7 @@ func (p *Plugin) SetAgents(l mech.AgentLookup) {
 }
 
 // SetOutbox sets where notifications to agents are recorded.
-func (p *Plugin) SetOutbox(o generic.Outbox) {
+func (p *Plugin) SetOutbox(o change.Outbox) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.outbox = o
@@ -135,7 +136,7 @@ func (p *Plugin) agentLookup() mech.AgentLookup {
 	return p.agents
 }
 
-func (p *Plugin) outboxOf() generic.Outbox {
+func (p *Plugin) outboxOf() change.Outbox {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	return p.outbox

@@ -26,6 +26,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/neutrino-net/neutrino/internal/apidef"
+	"github.com/neutrino-net/neutrino/internal/change"
 	"github.com/neutrino-net/neutrino/internal/fault"
 	"github.com/neutrino-net/neutrino/internal/plugin"
 	"github.com/neutrino-net/neutrino/internal/plugin/generic"
@@ -41,7 +42,7 @@ type Options struct {
 	Quota generic.Quota
 	// Outbox records the notifications for firewall agents; nil records
 	// nothing.
-	Outbox generic.Outbox
+	Outbox change.Outbox
 }
 
 // Plugin serves security groups and their rules.

@@ -10,7 +10,7 @@
 //     agents hosting the network (dhcp_agent.<host>), or fanout on
 //     dhcp_agent when none is scheduled (and always for network deletes).
 //
-// A Notifier is a generic.Notifier: the server sets it on the networks,
+// A Notifier is a change.Notifier: the server sets it on the networks,
 // subnets and ports handlers.
 package notify
 
@@ -20,7 +20,7 @@ import (
 	"fmt"
 	"maps"
 
-	"github.com/neutrino-net/neutrino/internal/plugin/generic"
+	"github.com/neutrino-net/neutrino/internal/change"
 	"github.com/neutrino-net/neutrino/internal/resource"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
 	"github.com/neutrino-net/neutrino/internal/store"
@@ -49,12 +49,12 @@ type SegmentFinder interface {
 // changes. Outbox must be set; DHCP and Segments may be nil (fanout to
 // every DHCP agent; port_update without a segment).
 type Notifier struct {
-	Outbox   generic.Outbox
+	Outbox   change.Outbox
 	DHCP     DHCPScheduler
 	Segments SegmentFinder
 }
 
-var _ generic.Notifier = (*Notifier)(nil)
+var _ change.Notifier = (*Notifier)(nil)
 
 // DHCP notification priorities (lower is more urgent), as Neutron's
 // dhcp_rpc_agent_api gives them, so a DHCP agent can order its work.
@@ -74,12 +74,12 @@ var dhcpPriority = map[string]int{
 // chosen to serve a new port first.
 const priorityPortCreateHigh = 5
 
-// Notify implements generic.Notifier.
-func (n *Notifier) Notify(ctx context.Context, tx *store.Tx, ev generic.Event) error {
+// Notify implements change.Notifier.
+func (n *Notifier) Notify(ctx context.Context, tx *store.Tx, ev change.Event) error {
 	if n == nil || n.Outbox == nil {
 		return nil
 	}
-	if ev.Action == generic.ActionUpdate && ev.Old != nil && ev.New != nil &&
+	if ev.Action == change.ActionUpdate && ev.Old != nil && ev.New != nil &&
 		ev.Old.Has("revision_number") && ev.Old.Int("revision_number") == ev.New.Int("revision_number") {
 		return nil // nothing changed
 	}
@@ -110,22 +110,22 @@ func (n *Notifier) Notify(ctx context.Context, tx *store.Tx, ev generic.Event) e
 	return n.Outbox.Record(ctx, tx, out...)
 }
 
-func (n *Notifier) network(ctx context.Context, tx *store.Tx, ev generic.Event) ([]note, error) {
+func (n *Notifier) network(ctx context.Context, tx *store.Tx, ev change.Event) ([]note, error) {
 	var ns []note
 	switch ev.Action {
-	case generic.ActionUpdate:
+	case change.ActionUpdate:
 		ns = append(ns, fanout(rpcapi.TopicNetworkUpdate, "network_update", "1.4", map[string]any{"network": dict(ev.New)}))
-	case generic.ActionDelete:
+	case change.ActionDelete:
 		ns = append(ns, fanout(rpcapi.TopicNetworkDelete, "network_delete", "", map[string]any{"network_id": ev.Old.ID()}))
 	}
 	d, err := n.dhcp(ctx, tx, ev, "network")
 	return append(ns, d...), err
 }
 
-func (n *Notifier) port(ctx context.Context, tx *store.Tx, ev generic.Event) ([]note, error) {
+func (n *Notifier) port(ctx context.Context, tx *store.Tx, ev change.Event) ([]note, error) {
 	var ns []note
 	switch ev.Action {
-	case generic.ActionUpdate:
+	case change.ActionUpdate:
 		args := map[string]any{"port": dict(ev.New), "network_type": nil, "segmentation_id": nil, "physical_network": nil}
 		if n.Segments != nil {
 			seg, err := n.Segments.PortSegment(ctx, tx, ev.New)
@@ -135,10 +135,10 @@ func (n *Notifier) port(ctx context.Context, tx *store.Tx, ev generic.Event) ([]
 			args["network_type"], args["segmentation_id"], args["physical_network"] = seg.NetworkType, seg.SegmentationID, seg.PhysicalNetwork
 		}
 		ns = append(ns, fanout(rpcapi.TopicPortUpdate, "port_update", "", args))
-	case generic.ActionDelete:
+	case change.ActionDelete:
 		ns = append(ns, fanout(rpcapi.TopicPortDelete, "port_delete", "", map[string]any{"port_id": ev.Old.ID()}))
 	}
-	if ev.Action == generic.ActionUpdate && !dhcpRelevant(ev.Old, ev.New) {
+	if ev.Action == change.ActionUpdate && !dhcpRelevant(ev.Old, ev.New) {
 		return ns, nil // a status or binding change: no work for DHCP
 	}
 	d, err := n.dhcp(ctx, tx, ev, "port")
@@ -159,11 +159,11 @@ func dhcpRelevant(old, updated *resource.Object) bool {
 }
 
 // dhcp builds the DHCP agents' <kind>_<action>_end notifications.
-func (n *Notifier) dhcp(ctx context.Context, tx *store.Tx, ev generic.Event, kind string) ([]note, error) {
+func (n *Notifier) dhcp(ctx context.Context, tx *store.Tx, ev change.Event, kind string) ([]note, error) {
 	method := kind + "_" + ev.Action + "_end"
 	var payload map[string]any
 	var netID string
-	if ev.Action == generic.ActionDelete {
+	if ev.Action == change.ActionDelete {
 		netID = ev.Old.String("network_id")
 		payload = map[string]any{kind + "_id": ev.Old.ID()}
 		switch kind {

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/neutrino-net/neutrino/internal/apidef"
-	"github.com/neutrino-net/neutrino/internal/plugin/generic"
+	"github.com/neutrino-net/neutrino/internal/change"
 	"github.com/neutrino-net/neutrino/internal/resource"
 	"github.com/neutrino-net/neutrino/internal/rpc/notify"
 	"github.com/neutrino-net/neutrino/internal/rpc/outbox"
@@ -33,7 +33,7 @@ func (segments) PortSegment(context.Context, *store.Tx, *resource.Object) (notif
 
 // recorded runs ev through a notifier in a committed transaction and
 // returns the notifications the outbox holds.
-func recorded(t *testing.T, n *notify.Notifier, st *store.Store, ev generic.Event) []rpcapi.Notification {
+func recorded(t *testing.T, n *notify.Notifier, st *store.Store, ev change.Event) []rpcapi.Notification {
 	t.Helper()
 	ctx := context.Background()
 	if err := st.Write(ctx, func(tx *store.Tx) error { return n.Notify(ctx, tx, ev) }); err != nil {
@@ -81,20 +81,20 @@ func TestScheduledNetworks(t *testing.T) {
 
 	for _, c := range []struct {
 		name string
-		ev   generic.Event
+		ev   change.Event
 		want []string // "topic method fanout priority"
 	}{
 		// A network agents host already: no network_create_end (Neutron
 		// leaves that to scheduling); other events cast to each host.
-		{"network create", generic.Event{Resource: "network", Action: "create", New: net},
+		{"network create", change.Event{Resource: "network", Action: "create", New: net},
 			nil},
-		{"network delete", generic.Event{Resource: "network", Action: "delete", Old: net},
+		{"network delete", change.Event{Resource: "network", Action: "delete", Old: net},
 			[]string{"q-agent-notifier-network-delete network_delete fanout -", "dhcp_agent network_delete_end fanout 2"}},
-		{"port create", generic.Event{Resource: "port", Action: "create", New: port},
+		{"port create", change.Event{Resource: "port", Action: "create", New: port},
 			[]string{"dhcp_agent.h1 port_create_end cast 5", "dhcp_agent.h2 port_create_end cast 6"}},
-		{"port update", generic.Event{Resource: "port", Action: "update", Old: port, New: moved},
+		{"port update", change.Event{Resource: "port", Action: "update", Old: port, New: moved},
 			[]string{"q-agent-notifier-port-update port_update fanout -", "dhcp_agent.h1 port_update_end cast 6", "dhcp_agent.h2 port_update_end cast 6"}},
-		{"unscheduled", generic.Event{Resource: "network", Action: "create", New: func() *resource.Object {
+		{"unscheduled", change.Event{Resource: "network", Action: "create", New: func() *resource.Object {
 			o := net.Clone()
 			o.Set("id", "net-2")
 			return o

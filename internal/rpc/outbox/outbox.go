@@ -1,7 +1,7 @@
 // Package outbox delivers the server's notifications to agents at least
 // once. Plugins record notifications (rpcapi.Notification) in the
 // transaction that makes the change they announce (Outbox.Record, the
-// generic.Outbox a plugin holds); after commit a Publisher sends them on
+// change.Outbox a plugin holds); after commit a Publisher sends them on
 // the bus, waits for the bus server to have them, and deletes them. A
 // server that crashes between commit and publish leaves its rows, and the
 // next publisher to start (or another server's, on a shared PostgreSQL)
@@ -29,7 +29,7 @@ import (
 
 // Outbox records notifications in the caller's transaction and wakes the
 // local publisher once that transaction commits. It implements
-// generic.Outbox. The zero value is not usable; call New.
+// change.Outbox. The zero value is not usable; call New.
 type Outbox struct {
 	wake chan struct{}
 }

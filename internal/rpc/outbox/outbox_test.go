@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/neutrino-net/neutrino/internal/plugin/generic"
+	"github.com/neutrino-net/neutrino/internal/change"
 	"github.com/neutrino-net/neutrino/internal/rpc"
 	"github.com/neutrino-net/neutrino/internal/rpc/outbox"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
@@ -22,7 +22,7 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
 
-var _ generic.Outbox = (*outbox.Outbox)(nil)
+var _ change.Outbox = (*outbox.Outbox)(nil)
 
 type engine struct {
 	name   string

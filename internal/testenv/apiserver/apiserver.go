@@ -11,6 +11,7 @@ import (
 	"os"
 	"testing"
 
+	"github.com/neutrino-net/neutrino/internal/config"
 	"github.com/neutrino-net/neutrino/internal/server"
 )
 
@@ -22,6 +23,8 @@ func Start(t testing.TB, connection string, overrides map[string]string) (string
 	opts := map[string]string{
 		"DEFAULT.auth_strategy": "noauth",
 		"database.connection":   connection,
+		// Every service plugin this build has; a test may narrow them.
+		"DEFAULT.service_plugins": "router,segments,port_forwarding",
 	}
 	for k, v := range overrides {
 		opts[k] = v
@@ -30,7 +33,7 @@ func Start(t testing.TB, connection string, overrides map[string]string) (string
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	cfg, err := server.Options.LoadWithDefaults(opts, nil, nil, logger)
+	cfg, err := config.Options.LoadWithDefaults(opts, nil, nil, logger)
 	if err != nil {
 		t.Fatalf("load config: %v", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/neutrino-net/neutrino/internal/config"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
 	"github.com/neutrino-net/neutrino/internal/server"
 )
@@ -35,7 +36,7 @@ func main() {
 
 func run(conn string, st rpcapi.AgentState) error {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg, err := server.Options.LoadWithDefaults(map[string]string{
+	cfg, err := config.Options.LoadWithDefaults(map[string]string{
 		"DEFAULT.auth_strategy": "noauth", "database.connection": conn}, nil, nil, logger)
 	if err != nil {
 		return err

@@ -18,6 +18,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/agent"
 	"github.com/neutrino-net/neutrino/internal/agent/dhcp"
 	"github.com/neutrino-net/neutrino/internal/agent/l2"
+	"github.com/neutrino-net/neutrino/internal/config"
 	"github.com/neutrino-net/neutrino/internal/dataplane/link"
 	"github.com/neutrino-net/neutrino/internal/dataplane/netns"
 	"github.com/neutrino-net/neutrino/internal/rpc"
@@ -122,7 +123,7 @@ func newWorld(t testing.TB) *world {
 // start runs a new agent (a fresh L2 and DHCP part) for host.
 func (w *world) start(name string) {
 	h := w.hosts[name]
-	cfg, err := server.Options.LoadWithDefaults(map[string]string{
+	cfg, err := config.Options.LoadWithDefaults(map[string]string{
 		"DEFAULT.host":                             name,
 		"DEFAULT.state_path":                       h.state,
 		"vxlan.local_ip":                           h.localIP,
@@ -139,8 +140,7 @@ func (w *world) start(name string) {
 	dp := dhcp.NewPart(env, h.h)
 	bus, err := w.srv.Bus.InProcess("agent:"+name, nil)
 	Must(w.t, err)
-	host, interval, az := server.AgentOptions(cfg)
-	a := agent.New(bus, agent.Options{Host: host, ReportInterval: interval, AvailabilityZone: az, Logger: env.Logger}, l2p, dp)
+	a := agent.New(bus, agent.OptionsFrom(cfg, env.Logger), l2p, dp)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

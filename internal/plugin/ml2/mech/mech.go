@@ -8,8 +8,11 @@ package mech
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
-	"github.com/neutrino-net/neutrino/internal/plugin/generic"
+	"github.com/neutrino-net/neutrino/internal/change"
 	"github.com/neutrino-net/neutrino/internal/plugin/ml2/types"
 	"github.com/neutrino-net/neutrino/internal/resource"
 	"github.com/neutrino-net/neutrino/internal/store"
@@ -60,7 +63,7 @@ type PortContext struct {
 	// OriginalHost is the host the port was bound to before the change.
 	OriginalHost string
 	Agents       AgentLookup
-	Outbox       generic.Outbox
+	Outbox       change.Outbox
 
 	binding *Binding
 }
@@ -182,7 +185,7 @@ func Register(name string, build func(Deps) Driver) {
 func Check(names []string) error {
 	for _, n := range names {
 		if _, ok := registry[n]; !ok {
-			return fmt.Errorf("[ml2] mechanism_drivers: %q is not available (Neutrino provides linuxbridge, l2population)", n)
+			return fmt.Errorf("%q is not available (Neutrino provides %s)", n, strings.Join(slices.Sorted(maps.Keys(registry)), ", "))
 		}
 	}
 	return nil

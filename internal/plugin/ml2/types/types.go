@@ -15,6 +15,7 @@ package types
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -103,28 +104,43 @@ func NoNetworkAvailable() error {
 		"Unable to create the network. No project network is available for allocation.")
 }
 
+// registry holds the type drivers by network type; each registers itself
+// from init, as mechanism drivers do.
+var registry = map[string]func(Config) Driver{}
+
+// Register adds a type driver constructor for a network type; called from
+// init. Registering a type twice panics.
+func Register(networkType string, build func(Config) Driver) {
+	if _, dup := registry[networkType]; dup {
+		panic("ml2/types: type driver " + networkType + " registered twice")
+	}
+	registry[networkType] = build
+}
+
+func init() {
+	Register(Local, func(Config) Driver { return local{} })
+	Register(Flat, func(cfg Config) Driver { return &flat{cfg: cfg} })
+	Register(VLAN, func(cfg Config) Driver { return &vlan{cfg: cfg} })
+	Register(VXLAN, func(cfg Config) Driver {
+		return &tunnel{typ: VXLAN, max: MaxVNI, ranges: cfg.VXLANRanges, overhead: 30, cfg: cfg}
+	})
+	Register(Geneve, func(cfg Config) Driver {
+		return &tunnel{typ: Geneve, max: MaxVNI, ranges: cfg.GeneveRanges, overhead: cfg.GeneveMaxHeaderSize, cfg: cfg}
+	})
+	Register(GRE, func(cfg Config) Driver {
+		return &tunnel{typ: GRE, max: MaxGREKey, ranges: cfg.GRERanges, overhead: 22, cfg: cfg}
+	})
+}
+
 // New builds the drivers named in [ml2] type_drivers.
 func New(names []string, cfg Config) (map[string]Driver, error) {
 	out := map[string]Driver{}
 	for _, n := range names {
-		var d Driver
-		switch n {
-		case Local:
-			d = local{}
-		case Flat:
-			d = &flat{cfg: cfg}
-		case VLAN:
-			d = &vlan{cfg: cfg}
-		case VXLAN:
-			d = &tunnel{typ: VXLAN, max: MaxVNI, ranges: cfg.VXLANRanges, overhead: 30, cfg: cfg}
-		case Geneve:
-			d = &tunnel{typ: Geneve, max: MaxVNI, ranges: cfg.GeneveRanges, overhead: cfg.GeneveMaxHeaderSize, cfg: cfg}
-		case GRE:
-			d = &tunnel{typ: GRE, max: MaxGREKey, ranges: cfg.GRERanges, overhead: 22, cfg: cfg}
-		default:
-			return nil, fmt.Errorf("[ml2] type_drivers: unknown network type %q", n)
+		build := registry[n]
+		if build == nil {
+			return nil, fmt.Errorf("unknown network type %q (Neutrino provides %s)", n, strings.Join(slices.Sorted(maps.Keys(registry)), ", "))
 		}
-		out[n] = d
+		out[n] = build(cfg)
 	}
 	return out, nil
 }

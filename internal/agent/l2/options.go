@@ -1,0 +1,90 @@
+package l2
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/neutrino-net/neutrino/internal/config"
+)
+
+// The Linux bridge agent's options (neutron/conf/plugins/ml2/drivers/
+// linuxbridge.py: [linux_bridge], [vxlan]; and [agent] polling_interval).
+var (
+	optPhysicalInterfaceMappings = config.Options.List("linux_bridge", "physical_interface_mappings", nil,
+		"Comma-separated list of <physical_network>:<physical_interface> tuples mapping physical network names to the agent's node-specific physical network interfaces to be used for flat and VLAN networks.")
+	optBridgeMappings = config.Options.List("linux_bridge", "bridge_mappings", nil,
+		"List of <physical_network>:<physical_bridge>.")
+	optEnableVXLAN = config.Options.Bool("vxlan", "enable_vxlan", true,
+		"Enable VXLAN on the agent.")
+	optLocalIP = config.Options.String("vxlan", "local_ip", "",
+		"IP address of local overlay (tunnel) network endpoint.")
+	optL2Population = config.Options.Bool("vxlan", "l2_population", false,
+		"Extension to use alongside ML2 plugin's l2population mechanism driver. It enables the plugin to populate the VXLAN forwarding table.")
+	optARPResponder = config.Options.Bool("vxlan", "arp_responder", false,
+		"Enable local ARP responder which provides local responses instead of performing ARP broadcast into the overlay.")
+	optTTL = config.Options.Int("vxlan", "ttl", 0,
+		"TTL for VXLAN interface protocol packets.").Min(0)
+	optTOS = config.Options.Int("vxlan", "tos", 0,
+		"TOS for VXLAN interface protocol packets.").Min(0)
+	optVXLANGroup = config.Options.String("vxlan", "vxlan_group", "224.0.0.1",
+		"Multicast group(s) for VXLAN interface.")
+	optUDPPort = config.Options.Int("vxlan", "udp_dstport", 0,
+		"The UDP port used for VXLAN communication; 0: the kernel's default.").Range(0, 65535)
+	optPollingInterval = config.Options.Int("agent", "polling_interval", 2,
+		"The number of seconds the agent will wait between polling for local device changes.").Min(1)
+)
+
+// Options are the Linux bridge agent's options.
+type Options struct {
+	PhysicalInterfaceMappings map[string]string
+	BridgeMappings            map[string]string
+	EnableVXLAN               bool
+	LocalIP                   string
+	L2Population              bool
+	ARPResponder              bool
+	TTL, TOS                  int
+	VXLANGroup                string
+	UDPPort                   int
+	PollingInterval           time.Duration
+}
+
+// OptionsFrom reads the Linux bridge agent's options of cfg.
+func OptionsFrom(cfg *config.Config) (Options, error) {
+	pim, err := mappings(cfg.List(optPhysicalInterfaceMappings))
+	if err != nil {
+		return Options{}, cfg.Invalid(optPhysicalInterfaceMappings, err)
+	}
+	bm, err := mappings(cfg.List(optBridgeMappings))
+	if err != nil {
+		return Options{}, cfg.Invalid(optBridgeMappings, err)
+	}
+	o := Options{
+		PhysicalInterfaceMappings: pim, BridgeMappings: bm,
+		EnableVXLAN: cfg.Bool(optEnableVXLAN), LocalIP: cfg.String(optLocalIP),
+		L2Population: cfg.Bool(optL2Population), ARPResponder: cfg.Bool(optARPResponder),
+		TTL: cfg.Int(optTTL), TOS: cfg.Int(optTOS), VXLANGroup: cfg.String(optVXLANGroup),
+		UDPPort: cfg.Int(optUDPPort), PollingInterval: time.Duration(cfg.Int(optPollingInterval)) * time.Second,
+	}
+	if o.EnableVXLAN && o.LocalIP == "" {
+		return o, cfg.Invalid(optLocalIP, fmt.Errorf("[vxlan] enable_vxlan needs [vxlan] local_ip"))
+	}
+	return o, nil
+}
+
+// mappings parses "<key>:<value>" pairs; a key may appear once.
+func mappings(items []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, it := range items {
+		k, v, ok := strings.Cut(strings.TrimSpace(it), ":")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || k == "" || v == "" {
+			return nil, fmt.Errorf("invalid mapping %q: want <key>:<value>", it)
+		}
+		if _, dup := out[k]; dup {
+			return nil, fmt.Errorf("key %q mapped twice", k)
+		}
+		out[k] = v
+	}
+	return out, nil
+}

@@ -1,0 +1,50 @@
+// Package change describes committed-to-be changes of resources and the
+// interfaces that hear of them inside the write transaction: a Notifier
+// turns a change into notifications to agents, an Outbox records them so
+// a publisher sends them after commit. Plugins produce changes and the
+// bus side (internal/rpc/notify) consumes them; both import this package
+// and neither imports the other.
+package change
+
+import (
+	"context"
+
+	"github.com/neutrino-net/neutrino/internal/resource"
+	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
+	"github.com/neutrino-net/neutrino/internal/store"
+)
+
+// Outbox records notifications to agents inside the transaction that makes
+// the change they describe, so a committed change is never left
+// unannounced: a publisher sends them after commit, and again after a
+// crash. A nil Outbox records nothing (a server without agents).
+type Outbox interface {
+	Record(ctx context.Context, tx *store.Tx, ns ...rpcapi.Notification) error
+}
+
+// Actions a Notifier hears of.
+const (
+	ActionCreate = "create"
+	ActionUpdate = "update"
+	ActionDelete = "delete"
+)
+
+// Event is one committed-to-be change of a handler's resource.
+type Event struct {
+	// Resource is the resource's singular name ("port").
+	Resource string
+	// Action is ActionCreate, ActionUpdate or ActionDelete.
+	Action string
+	// Old is the object before an update or delete; nil on create.
+	Old *resource.Object
+	// New is the object after a create or update; nil on delete.
+	New *resource.Object
+}
+
+// Notifier hears of a handler's changes inside the write transaction,
+// after the plugin's hooks, so it sees the objects as the API returns
+// them; it records notifications to agents through an Outbox. An error
+// rolls the change back.
+type Notifier interface {
+	Notify(ctx context.Context, tx *store.Tx, ev Event) error
+}

@@ -1,0 +1,191 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/neutrino-net/neutrino/internal/apidef"
+	"github.com/neutrino-net/neutrino/internal/config"
+	"github.com/neutrino-net/neutrino/internal/plugin"
+	"github.com/neutrino-net/neutrino/internal/plugin/agents"
+	"github.com/neutrino-net/neutrino/internal/plugin/ml2"
+	"github.com/neutrino-net/neutrino/internal/plugin/ml2/mech"
+	"github.com/neutrino-net/neutrino/internal/plugin/registry"
+	"github.com/neutrino-net/neutrino/internal/plugin/securitygroups"
+	"github.com/neutrino-net/neutrino/internal/resource"
+	"github.com/neutrino-net/neutrino/internal/store"
+)
+
+// Extensions are the extensions the ML2 core plugin serves: Neutron's
+// Ml2Plugin with its mixins (security groups, agents and their
+// schedulers, RBAC, subnet pools, quotas …), and the default service
+// plugins' standard attributes that Neutrino builds into every resource.
+var Extensions = []string{
+	"address-scope",
+	"agent",
+	"allowed-address-pairs",
+	"availability_zone",
+	"binding",
+	"default-subnetpools",
+	"dhcp_agent_scheduler",
+	"empty-string-filtering",
+	"external-net",
+	"extra_dhcp_opt",
+	"filter-validation",
+	"ip-substring-filtering",
+	"multi-provider",
+	"net-mtu",
+	"net-mtu-writable",
+	"network-ip-availability",
+	"network_availability_zone",
+	"pagination",
+	"port-security",
+	"project-id",
+	"provider",
+	"quota_details",
+	"quotas",
+	"rbac-policies",
+	"rbac-security-groups",
+	"revision-if-match",
+	"security-group",
+	"security-groups-normalized-cidr",
+	"security-groups-rules-belongs-to-default-sg",
+	"security-groups-shared-filtering",
+	"sorting",
+	"standard-attr-description",
+	"standard-attr-revisions",
+	"standard-attr-tag",
+	"standard-attr-timestamp",
+	"stateful-security-group",
+	"subnet-service-types",
+	"subnet_allocation",
+	"subnetpool-prefix-ops",
+	"tag",
+	"tag-creation",
+	"tag-ext",
+	"tag-ports-during-bulk-creation",
+}
+
+func init() {
+	registry.RegisterCore(registry.Descriptor{
+		Name:       "ml2",
+		Aliases:    []string{"neutron.plugins.ml2.plugin.Ml2Plugin"},
+		Extensions: Extensions,
+		Configure:  configureML2,
+	})
+}
+
+// ML2 is the built core plugin, Neutron's Ml2Plugin: the core resources,
+// ML2's segments and port binding, security groups, and the agents
+// registry with its schedulers.
+type ML2 struct {
+	Core           *Plugin
+	ML2            *ml2.Plugin
+	SecurityGroups *securitygroups.Plugin // nil when security groups are not enabled
+	Agents         *agents.Plugin
+}
+
+var (
+	_ registry.Wirer     = (*ML2)(nil)
+	_ registry.Composite = (*ML2)(nil)
+)
+
+func configureML2(cfg *config.Config, logger *slog.Logger) (registry.Build, error) {
+	ml2Opts, err := ml2.OptionsFrom(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	coreOpts := OptionsFrom(cfg)
+	agentsOpts := agents.OptionsFrom(cfg)
+	return func(env registry.Env) (registry.Plugin, error) {
+		agentsOpts.Outbox, agentsOpts.Logger = env.Outbox, env.Logger
+		a := agents.New(env.Store, env.Defs, agentsOpts)
+
+		// ML2 keeps segments whether or not the segments service plugin
+		// serves them (/v2.0/segments): every network has them.
+		defs := env.Defs
+		if defs[apidef.Segments] == nil {
+			defs = make(map[string]*resource.Resource, len(env.Defs)+1)
+			for k, v := range env.Defs {
+				defs[k] = v
+			}
+			defs[apidef.Segments] = apidef.Build()[apidef.Segments].Restrict(env.Enabled)
+		}
+		ml2Opts.Agents, ml2Opts.Outbox = agentLookup{a}, env.Outbox
+		m, err := ml2.New(env.Store, defs, ml2Opts)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		coreOpts.ML2, coreOpts.NetworkZones, coreOpts.Quota = m, a.NetworkAvailabilityZones, env.Quota
+		c := New(env.Store, env.Defs, coreOpts)
+		sg := securitygroups.New(env.Store, env.Defs, securitygroups.Options{Quota: env.Quota, Outbox: env.Outbox})
+		if sg != nil {
+			c.SetPortSecurityGroups(sg)
+		}
+		a.SetCore(c.Handlers())
+		return &ML2{Core: c, ML2: m, SecurityGroups: sg, Agents: a}, nil
+	}, nil
+}
+
+// Handlers implements registry.Plugin.
+func (p *ML2) Handlers() map[string]plugin.Handler {
+	out := map[string]plugin.Handler{}
+	for _, part := range []registry.Plugin{p.Core, p.ML2, p.Agents} {
+		for coll, h := range part.Handlers() {
+			out[coll] = h
+		}
+	}
+	if p.SecurityGroups != nil {
+		for coll, h := range p.SecurityGroups.Handlers() {
+			out[coll] = h
+		}
+	}
+	return out
+}
+
+// Parts implements registry.Composite.
+func (p *ML2) Parts() []any {
+	parts := []any{p.Core, p.ML2, p.Agents}
+	if p.SecurityGroups != nil {
+		parts = append(parts, p.SecurityGroups)
+	}
+	return parts
+}
+
+// Wire implements registry.Wirer: a service plugin that guards ports
+// (L3: router and floating IP ports) is asked before port changes, and
+// the L3 scheduler reaches routers through the routers plugin.
+func (p *ML2) Wire(all registry.Set) error {
+	if g, ok := registry.Find[ServiceGuard](all); ok {
+		p.Core.SetServiceGuard(g)
+	}
+	if r, ok := registry.Find[agents.Routers](all); ok {
+		p.Agents.SetRouters(r)
+	}
+	return nil
+}
+
+// agentLookup adapts the agents registry to ML2's view of agents.
+type agentLookup struct{ p *agents.Plugin }
+
+func (l agentLookup) AliveAgents(ctx context.Context, tx *store.Tx, host, agentType string) ([]mech.Agent, error) {
+	var as []agents.Agent
+	var err error
+	if tx != nil {
+		as, err = l.p.AliveAgentsIn(ctx, tx, host, agentType)
+	} else {
+		as, err = l.p.AliveAgents(ctx, host, agentType)
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]mech.Agent, 0, len(as))
+	for _, a := range as {
+		if !a.AdminStateUp {
+			continue
+		}
+		out = append(out, mech.Agent{ID: a.ID, Host: a.Host, Type: a.Type, Configurations: a.Configurations})
+	}
+	return out, nil
+}

@@ -1,0 +1,51 @@
+package l3
+
+import (
+	"errors"
+	"log/slog"
+
+	"github.com/neutrino-net/neutrino/internal/config"
+	"github.com/neutrino-net/neutrino/internal/plugin/registry"
+)
+
+func init() {
+	registry.RegisterService(registry.Descriptor{
+		Name:    "router",
+		Aliases: []string{"l3_router", "neutron.services.l3_router.l3_router_plugin.L3RouterPlugin"},
+		Extensions: []string{"router", "ext-gw-mode", "extraroute", "extraroute-atomic", "l3-ha", "dvr",
+			"router_availability_zone", "l3_agent_scheduler", "fip-port-details", "floatingip-pools"},
+		Configure: func(cfg *config.Config, _ *slog.Logger) (registry.Build, error) {
+			opts := OptionsFrom(cfg)
+			return func(env registry.Env) (registry.Plugin, error) {
+				opts.Quota, opts.Outbox = env.Quota, env.Outbox
+				return New(env.Store, env.Defs, nil, opts), nil
+			}, nil
+		},
+	})
+	// Port forwardings are served by the L3 plugin's floating IPs; the
+	// service plugin enables their extensions.
+	registry.RegisterService(registry.Descriptor{
+		Name:    "port_forwarding",
+		Aliases: []string{"neutron.services.portforwarding.pf_plugin.PFPlugin"},
+		Extensions: []string{"floating-ip-port-forwarding", "floating-ip-port-forwarding-description",
+			"floating-ip-port-forwarding-port-ranges", "expose-port-forwarding-in-fip"},
+		Configure: registry.ExtensionsOnly,
+	})
+}
+
+var _ registry.Wirer = (*Plugin)(nil)
+
+// Wire implements registry.Wirer: routers and floating IPs create their
+// ports through the core plugin, and routers are placed on L3 agents by
+// the agents' scheduler when there is one.
+func (p *Plugin) Wire(all registry.Set) error {
+	core, ok := registry.Find[Core](all)
+	if !ok {
+		return errors.New("router: the core plugin does not create ports for service plugins")
+	}
+	p.core = core
+	if s, ok := registry.Find[Scheduler](all); ok {
+		p.SetScheduler(s)
+	}
+	return nil
+}

@@ -1,0 +1,18 @@
+package server
+
+// The components this binary is built with. Each registers itself from
+// its init function — plugins with the plugin registry, agent parts with
+// the agent — and declares its own options; [DEFAULT] core_plugin,
+// service_plugins and [agent] parts choose among them at start.
+import (
+	// Core plugin: ML2 with its type and mechanism drivers.
+	_ "github.com/neutrino-net/neutrino/internal/plugin/core"
+	// Service plugins.
+	_ "github.com/neutrino-net/neutrino/internal/plugin/l3"
+	_ "github.com/neutrino-net/neutrino/internal/plugin/ml2"
+	_ "github.com/neutrino-net/neutrino/internal/plugin/serviceproviders"
+
+	// Agent parts.
+	_ "github.com/neutrino-net/neutrino/internal/agent/dhcp"
+	_ "github.com/neutrino-net/neutrino/internal/agent/l2"
+)
