@@ -224,6 +224,57 @@ func TestBadConfigRefused(t *testing.T) {
 	}
 }
 
+// TestRefusedBeforeTouchingTheDatabase: a configuration refused for any
+// reason — here an unsupported transport, a missing plugin, a bad driver
+// name — stops the server naming the option before the database exists.
+func TestRefusedBeforeTouchingTheDatabase(t *testing.T) {
+	for _, tt := range []struct{ name, conf, option string }{
+		{"transport", "[DEFAULT]\ntransport_url = kafka://x\n", "transport_url"},
+		{"service plugin", "[DEFAULT]\nservice_plugins = router,qos\n", "service_plugins"},
+		{"mechanism driver", "[ml2]\nmechanism_drivers = openvswitch\n", "mechanism_drivers"},
+		{"extension driver", "[ml2]\nextension_drivers = port_security,nosuch\n", "extension_drivers"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			db := filepath.Join(t.TempDir(), "neutrino.sqlite")
+			conf := writeConfig(t, "[DEFAULT]\nauth_strategy = noauth\n[database]\nconnection = sqlite:///"+db+"\n"+tt.conf)
+			r := neutrino(t, "server", "--config-file", conf)
+			if r.code == 0 {
+				t.Fatalf("exit 0 with %s", tt.conf)
+			}
+			if !strings.Contains(r.stderr, tt.option) {
+				t.Errorf("stderr %q does not name %s", r.stderr, tt.option)
+			}
+			if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("database %s exists after the refusal (stat: %v)", db, err)
+			}
+		})
+	}
+}
+
+// TestNoEffectOptionsLogged: an option Neutron has and Neutrino does not
+// act on is logged once, naming file, section and option.
+func TestNoEffectOptionsLogged(t *testing.T) {
+	conf := writeConfig(t, "[DEFAULT]\nauth_strategy = noauth\napi_workers = 4\n[ovs]\nintegration_bridge = br-int\n"+
+		"[ml2]\nextension_drivers = port_security,qos\n")
+	// The missing [database] connection stops the server right after the
+	// configuration is read and checked: no database or port is needed.
+	r := neutrino(t, "server", "--config-file", conf)
+	for _, want := range []string{"line=5 section=ovs option=integration_bridge", "line=3 section=DEFAULT option=api_workers"} {
+		n := 0
+		for line := range strings.SplitSeq(r.stderr, "\n") {
+			if strings.Contains(line, "config option has no effect in Neutrino") && strings.Contains(line, "file="+conf+" "+want) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%q logged as having no effect %d times, want once: %q", want, n, r.stderr)
+		}
+	}
+	if !strings.Contains(r.stderr, "option=extension_drivers value=qos") {
+		t.Errorf("stderr does not log the qos extension driver as having no effect: %q", r.stderr)
+	}
+}
+
 // process is a neutrino command running in the background.
 type process struct {
 	cmd    *exec.Cmd

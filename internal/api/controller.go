@@ -381,6 +381,10 @@ func (c *controller) show(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	o, target, err := c.getVisible(ctx, id)
+	if s, ok := c.h.(plugin.Shower); ok && err == nil {
+		o, fields, err = s.Show(ctx, id, fields)
+		target = nil
+	}
 	if err != nil {
 		c.s.writeError(ctx, w, err)
 		return

@@ -86,7 +86,7 @@ func init() {
 		Updated:     "2016-04-12T16:00:00-00:00"})
 	registerExtension(&Extension{Alias: "auto-allocated-topology", Name: "Auto Allocated Topology Services",
 		Description: "Auto Allocated Topology Services.",
-		Updated:     "2016-01-01T00:00:00-00:00"})
+		Updated:     "2016-01-01T00:00:00-00:00", Requires: []string{"router", "subnet_allocation", "external-net"}})
 
 	extend(func(coll string, r *resource.Resource) {
 		if coll != Networks {

@@ -67,3 +67,13 @@ func ParentID(ctx context.Context) string {
 	id, _ := ctx.Value(parentIDKey{}).(string)
 	return id
 }
+
+// Shower is implemented by handlers whose GET of one object does more than
+// read it: an auto-allocated topology is built on its first GET and
+// answers ?fields=dry-run with a check. The API first reads the object
+// with Get (which must not build anything) and checks the caller may see
+// it, then calls Show; Show returns the object to answer with and the
+// fields to show of it (nil for all).
+type Shower interface {
+	Show(ctx context.Context, id string, fields []string) (*resource.Object, []string, error)
+}

@@ -144,3 +144,19 @@ func (o *Object) Map() map[string]any {
 	}
 	return m
 }
+
+// NewWithDefaults returns an object of r holding values and, for every
+// attribute a create may set that values lacks, its default: what the API
+// builds from a POST body, for plugins that create objects on a caller's
+// behalf (auto-allocated topologies).
+func NewWithDefaults(r *Resource, values map[string]any) *Object {
+	o := New(r)
+	for _, a := range r.Attrs() {
+		if v, ok := values[a.Name]; ok {
+			o.SetAt(a.Index(), v)
+		} else if a.AllowPost && a.Default != NotSpecified {
+			o.SetAt(a.Index(), a.Default)
+		}
+	}
+	return o
+}

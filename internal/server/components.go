@@ -8,6 +8,7 @@ import (
 	// Core plugin: ML2 with its type and mechanism drivers.
 	_ "github.com/neutrino-net/neutrino/internal/plugin/core"
 	// Service plugins.
+	_ "github.com/neutrino-net/neutrino/internal/plugin/autoallocate"
 	_ "github.com/neutrino-net/neutrino/internal/plugin/l3"
 	_ "github.com/neutrino-net/neutrino/internal/plugin/ml2"
 	_ "github.com/neutrino-net/neutrino/internal/plugin/serviceproviders"

@@ -23,6 +23,21 @@ var forbidden = map[string][]string{
 	"internal/store":          {"net/http", module + "internal/api", module + "internal/plugin", module + "internal/server"},
 	"internal/policy":         {"net/http", "database/sql", module + "internal/api", module + "internal/store"},
 	"internal/config":         {"net/http", "database/sql"},
+	// Agents talk to the server over the bus only: an agent binary links
+	// no API, policy, store or plugin.
+	"internal/agent/...": {module + "internal/server", module + "internal/plugin/...", module + "internal/store",
+		module + "internal/api", module + "internal/policy", "database/sql"},
+	// The bus carries plugins' notifications without knowing plugins.
+	"internal/rpc/...": {module + "internal/plugin/...", module + "internal/server", module + "internal/api"},
+	// The data plane is the kernel and its daemons: no bus, no server.
+	"internal/dataplane/...": {module + "internal/rpc/...", module + "internal/server", module + "internal/plugin/...",
+		module + "internal/store"},
+	// Plugins register with the registry; it never reaches back.
+	"internal/plugin/registry": {module + "internal/plugin/core", module + "internal/plugin/ml2", module + "internal/plugin/l3",
+		module + "internal/plugin/agents", module + "internal/plugin/securitygroups", module + "internal/plugin/autoallocate",
+		module + "internal/plugin/serviceproviders", module + "internal/server", module + "internal/api"},
+	// Shared change events sit below both plugins and the bus.
+	"internal/change": {module + "internal/plugin/...", module + "internal/rpc/notify", module + "internal/rpc/outbox"},
 }
 
 func TestImportRules(t *testing.T) {

@@ -282,6 +282,9 @@ func NetworkInUse(id string, portIDs []string) error {
 
 func (p *Plugin) beforeCreateNetwork(ctx context.Context, tx *store.Tx, o *resource.Object) error {
 	o.Set("status", "ACTIVE")
+	if err := p.oneDefaultExternalNetwork(ctx, tx, o.ID(), o); err != nil {
+		return err
+	}
 	if p.opts.ML2 != nil {
 		return p.opts.ML2.BeforeCreateNetwork(ctx, tx, o)
 	}
@@ -289,6 +292,9 @@ func (p *Plugin) beforeCreateNetwork(ctx context.Context, tx *store.Tx, o *resou
 }
 
 func (p *Plugin) beforeUpdateNetwork(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error {
+	if err := p.oneDefaultExternalNetwork(ctx, tx, old.ID(), patch); err != nil {
+		return err
+	}
 	if p.guard != nil {
 		if err := p.guard.BeforeUpdateNetwork(ctx, tx, old, patch); err != nil {
 			return err
@@ -296,6 +302,29 @@ func (p *Plugin) beforeUpdateNetwork(ctx context.Context, tx *store.Tx, old, pat
 	}
 	if p.opts.ML2 != nil {
 		return p.opts.ML2.BeforeUpdateNetwork(ctx, tx, old, patch)
+	}
+	return nil
+}
+
+// oneDefaultExternalNetwork refuses to make network id a default network
+// (is_default, auto-allocated-topology) while another external network
+// is the default, as Neutron's auto_allocate callback does.
+func (p *Plugin) oneDefaultExternalNetwork(ctx context.Context, tx *store.Tx, id string, o *resource.Object) error {
+	def := p.defs[apidef.Networks]
+	if def.Attr("is_default") == nil || !o.Has("is_default") || !o.Bool("is_default") || def.Attr("router:external") == nil {
+		return nil
+	}
+	others, err := tx.List(ctx, def, &resource.Query{Filters: []resource.Filter{
+		{Attr: def.Attr("router:external"), Values: []any{true}},
+		{Attr: def.Attr("is_default"), Values: []any{true}},
+	}, Sorts: []resource.SortKey{{Attr: def.Attr("id")}}, Limit: 2})
+	if err != nil {
+		return err
+	}
+	for _, n := range others {
+		if n.ID() != id {
+			return fault.Conflict("DefaultExternalNetworkExists", "A default external network already exists: %s.", n.ID())
+		}
 	}
 	return nil
 }
