@@ -31,7 +31,7 @@ wiring_cleanup() {
 	stop_server || true
 	# The agent leaves dnsmasq serving when it stops (leases survive
 	# restarts); a failed run may have left the network behind.
-	if [[ -n $net ]] && ip netns list | grep -q "^qdhcp-$net"; then
+	if [[ -n $net ]] && grep -q "^qdhcp-$net" <<<"$(ip netns list)"; then
 		ip netns pids "qdhcp-$net" | xargs -r kill 2>/dev/null || true
 		ip netns delete "qdhcp-$net" || true
 	fi
@@ -103,13 +103,15 @@ port_active() {
 }
 wait_for "port $portid ACTIVE" port_active
 ip -n "$ns" -o link show "$tap" | grep -q "master $bridge" || fail "$tap is not in $bridge: $(ip -n "$ns" -o link show "$tap")"
-ip -n "$ns" -o -d link show | grep -q 'vxlan id' || fail "no VXLAN device in $ns"
+# Not `ip … | grep -q`: grep leaves early, ip dies of SIGPIPE, and
+# pipefail turns a match into a failure.
+grep -q 'vxlan id' <<<"$(ip -n "$ns" -o -d link show)" || fail "no VXLAN device in $ns"
 osc port show "$portid" -f value -c binding_vif_type
 [[ $(tr -d '\n' <"$out") == bridge ]] || fail "binding:vif_type $(cat "$out"), want bridge"
 
 osc port delete "$portid"
 osc network delete wiring
-gone() { ! ip netns list | grep -q "^qdhcp-$net" && ! ip -n "$ns" link show "$bridge"; }
+gone() { ! grep -q "^qdhcp-$net" <<<"$(ip netns list)" && ! ip -n "$ns" link show "$bridge"; }
 wait_for "qdhcp-$net and $bridge gone" gone
 net=""
 
