@@ -13,8 +13,8 @@ import (
 
 	"github.com/neutrino-net/neutrino/internal/agent"
 	"github.com/neutrino-net/neutrino/internal/agent/dhcp"
+	"github.com/neutrino-net/neutrino/internal/config"
 	"github.com/neutrino-net/neutrino/internal/dataplane/link"
-	"github.com/neutrino-net/neutrino/internal/server"
 )
 
 // TestDHCPPrivateStatePath: dnsmasq drops to an unprivileged user and
@@ -30,7 +30,7 @@ func TestDHCPPrivateStatePath(t *testing.T) {
 	Must(t, err)
 	Must(t, os.Chmod(state, 0o700))
 	build := func() error {
-		cfg, err := server.Options.LoadWithDefaults(map[string]string{
+		cfg, err := config.Options.LoadWithDefaults(map[string]string{
 			"DEFAULT.state_path": state,
 		}, nil, nil, nil)
 		Must(t, err)
