@@ -530,11 +530,11 @@ const ownLogMax = 1 << 20
 func (r *Reconciler) logReader(id, path string) *dnsmasq.LogReader {
 	l := r.logs[id]
 	if l == nil || l.Path != path {
-		max := int64(ownLogMax)
+		limit := int64(ownLogMax)
 		if r.cfg.LogDir != "" {
-			max = 0
+			limit = 0
 		}
-		l = dnsmasq.NewLogReader(path, max)
+		l = dnsmasq.NewLogReader(path, limit)
 		r.logs[id] = l
 	}
 	return l
@@ -562,7 +562,7 @@ func (r *Reconciler) scanLog(n Network, rn *dnsmasq.Network, logs *dnsmasq.LogRe
 		switch ev.Kind {
 		case dnsmasq.LogProblem:
 			problems++
-			r.log.Warn("dnsmasq: "+ev.Message, "network", n.ID)
+			r.log.Warn("dnsmasq reported a problem", "network", n.ID, "dnsmasq", ev.Message)
 		case dnsmasq.LogNoAddress:
 			if port, ok := ports[ev.MAC]; ok {
 				noAddr++

@@ -134,7 +134,7 @@ func TestDnsmasqProblemsReachTheAgent(t *testing.T) {
 		return nil
 	})
 	out := logs.String()
-	for _, want := range []string{"level=WARN msg=\"dnsmasq: ", "Permission denied",
+	for _, want := range []string{"level=WARN msg=\"dnsmasq reported a problem\"", "Permission denied",
 		"level=WARN msg=\"dnsmasq answered a port's DHCP request with no address\"", "port=" + v2.Port} {
 		if !strings.Contains(out, want) {
 			t.Errorf("agent log lacks %q:\n%s", want, out)
