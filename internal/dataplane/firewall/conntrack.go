@@ -1,0 +1,173 @@
+package firewall
+
+import (
+	"net"
+	"net/netip"
+
+	"github.com/vishvananda/netlink"
+)
+
+// ctKill selects the connections of one port that lost what allowed
+// them, as Neutron's ip_conntrack manager selects them: by zone,
+// family, protocol, the port's address on its side and, when the rule
+// had one, the remote prefixes on the other side.
+type ctKill struct {
+	zone    uint16
+	v6      bool
+	proto   int // -1: any
+	local   []netip.Prefix
+	ingress bool // the port is the original destination
+	both    bool // either direction
+	remote  []netip.Prefix
+}
+
+var _ netlink.CustomConntrackFilter = ctKill{}
+
+func inAny(ip net.IP, ps []netip.Prefix) bool {
+	a, ok := netip.AddrFromSlice(ip)
+	if !ok {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// MatchConntrackFlow implements netlink.CustomConntrackFilter.
+func (k ctKill) MatchConntrackFlow(fl *netlink.ConntrackFlow) bool {
+	if fl.Zone != k.zone || (k.proto >= 0 && int(fl.Forward.Protocol) != k.proto) {
+		return false
+	}
+	match := func(local, remote net.IP) bool {
+		return inAny(local, k.local) && (k.remote == nil || inAny(remote, k.remote))
+	}
+	src, dst := fl.Forward.SrcIP, fl.Forward.DstIP
+	switch {
+	case k.both:
+		return match(dst, src) || match(src, dst)
+	case k.ingress:
+		return match(dst, src)
+	}
+	return match(src, dst)
+}
+
+// localPrefixes are the addresses a port owns: fixed IPs and allowed
+// address pairs.
+func localPrefixes(p *Port) []netip.Prefix {
+	var out []netip.Prefix
+	for _, ip := range p.FixedIPs {
+		out = append(out, netip.PrefixFrom(ip, ip.BitLen()))
+	}
+	for _, ap := range p.AllowedAddressPairs {
+		out = append(out, ap.Prefix)
+	}
+	return out
+}
+
+// forget deletes the connections that prev's ruleset allowed and h's
+// does not: those of ports gone, those a removed rule matched, and those
+// with remote group members gone.
+func (f *Firewall) forget(prev, h *Host, zones map[string]uint16) (int, error) {
+	now := map[string]*Port{}
+	for i := range h.Ports {
+		now[h.Ports[i].Device] = &h.Ports[i]
+	}
+	var kills []ctKill
+	for i := range prev.Ports {
+		old := &prev.Ports[i]
+		if !old.Filtered() {
+			continue
+		}
+		zone := zones[old.Bridge]
+		local := localPrefixes(old)
+		cur, ok := now[old.Device]
+		if !ok {
+			for _, v6 := range []bool{false, true} {
+				kills = append(kills, ctKill{zone: zone, v6: v6, proto: -1, local: local, both: true})
+			}
+			continue
+		}
+		if !cur.Filtered() {
+			continue // port security off: everything is allowed now
+		}
+		for _, dir := range []string{Ingress, Egress} {
+			keep := map[string]bool{}
+			for _, e := range effective(h, cur, dir) {
+				keep[e.text] = true
+				if g := e.set; g != "" {
+					gone := removed(prev.Members[g[3:]], h.Members[g[3:]])
+					if len(gone) > 0 {
+						kills = append(kills, ctKill{zone: zone, v6: e.v6, proto: -1, local: local, both: true, remote: gone})
+					}
+				}
+			}
+			for _, e := range effective(prev, old, dir) {
+				if keep[e.text] {
+					continue
+				}
+				k := ctKill{zone: zone, v6: e.v6, proto: -1, local: local, ingress: dir == Ingress}
+				if n, ok := protocolNumber(e.rule.Protocol, e.v6); ok {
+					k.proto = n
+				}
+				remote := e.rule.SourceIPPrefix
+				if dir == Egress {
+					remote = e.rule.DestIPPrefix
+				}
+				if p, ok := parsePrefix(remote); ok && p.Bits() > 0 {
+					k.remote = []netip.Prefix{p}
+				} else if g := e.set; g != "" {
+					k.remote = prev.Members[g[3:]]
+					if k.remote == nil {
+						k.remote = []netip.Prefix{}
+					}
+				}
+				kills = append(kills, k)
+			}
+		}
+	}
+	if len(kills) == 0 {
+		return 0, nil
+	}
+	var v4, v6 []netlink.CustomConntrackFilter
+	for _, k := range kills {
+		if k.v6 {
+			v6 = append(v6, k)
+		} else {
+			v4 = append(v4, k)
+		}
+	}
+	total := 0
+	for _, x := range []struct {
+		fam     netlink.InetFamily
+		filters []netlink.CustomConntrackFilter
+	}{{netlink.FAMILY_V4, v4}, {netlink.FAMILY_V6, v6}} {
+		if len(x.filters) == 0 {
+			continue
+		}
+		n, err := f.nl.ConntrackDeleteFilters(netlink.ConntrackTable, x.fam, x.filters...)
+		total += int(n)
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// removed are the prefixes of was not in now.
+func removed(was, now []netip.Prefix) []netip.Prefix {
+	keep := map[netip.Prefix]bool{}
+	for _, p := range now {
+		keep[p] = true
+	}
+	var out []netip.Prefix
+	for _, p := range was {
+		if !keep[p] {
+			out = append(out, p)
+		}
+	}
+	return out
+}

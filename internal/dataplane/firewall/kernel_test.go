@@ -1,0 +1,320 @@
+package firewall_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/neutrino-net/neutrino/internal/dataplane/firewall"
+	"github.com/neutrino-net/neutrino/internal/dataplane/link"
+	"github.com/neutrino-net/neutrino/internal/dataplane/netns"
+	"github.com/neutrino-net/neutrino/internal/testenv/nsrig"
+)
+
+// bench is a host namespace with one bridge and VMs on it, and the
+// firewall of that host.
+type bench struct {
+	t    *testing.T
+	rig  *nsrig.Rig
+	host *link.Host
+	hns  netns.Handle
+	fw   *firewall.Firewall
+	vms  map[string]*nsrig.VM
+	ips  map[string]string
+}
+
+const testBridge = "brqfwtest0001"
+
+func newBench(t *testing.T) *bench {
+	nsrig.RequireDataplane(t)
+	rig := nsrig.New(t)
+	hns := rig.NS("fwhost")
+	host := rig.Host(hns)
+	nl := host.Netlink()
+	nsrig.Must(t, nl.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: testBridge}}))
+	br, err := nl.LinkByName(testBridge)
+	nsrig.Must(t, err)
+	nsrig.Must(t, nl.LinkSetUp(br))
+	fw, err := firewall.New(hns, nl, nil)
+	nsrig.Must(t, err)
+	return &bench{t: t, rig: rig, host: host, hns: hns, fw: fw, vms: map[string]*nsrig.VM{}, ips: map[string]string{}}
+}
+
+// vm plugs a VM with port id "port-<name>…", MAC and IPv4 address.
+func (b *bench) vm(name, mac, ip string) *nsrig.VM {
+	id := (name + "00000000000")[:11] + "-0000-0000-0000"
+	v := b.rig.VM(name, b.host, id, mac)
+	nl := b.host.Netlink()
+	tap, err := nl.LinkByName(link.TapName(id))
+	nsrig.Must(b.t, err)
+	br, err := nl.LinkByName(testBridge)
+	nsrig.Must(b.t, err)
+	nsrig.Must(b.t, nl.LinkSetMaster(tap, br))
+	nsrig.Must(b.t, nl.LinkSetUp(tap))
+	vh := b.rig.Host(v.NS)
+	nsrig.Addr(b.t, vh, "eth0", ip+"/24")
+	b.vms[name], b.ips[name] = v, ip
+	return v
+}
+
+func (b *bench) port(name string, groups ...string) firewall.Port {
+	v := b.vms[name]
+	mac, _ := net.ParseMAC(v.MAC)
+	return firewall.Port{ID: v.Port, Device: link.TapName(v.Port), Bridge: testBridge, NetworkID: "net",
+		MAC: mac, FixedIPs: []netip.Addr{netip.MustParseAddr(b.ips[name])}, PortSecurity: true, SecurityGroups: groups}
+}
+
+func (b *bench) apply(h *firewall.Host) firewall.Stats {
+	b.t.Helper()
+	st, err := b.fw.Apply(context.Background(), h)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	return st
+}
+
+// serve runs a TCP echo server on addr inside the VM.
+func (b *bench) serve(name string, port int) {
+	var l net.Listener
+	nsrig.Must(b.t, netns.Do(b.vms[name].NS, func() (err error) {
+		l, err = net.Listen("tcp", fmt.Sprintf("%s:%d", b.ips[name], port))
+		return err
+	}))
+	b.t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				s := bufio.NewScanner(c)
+				for s.Scan() {
+					fmt.Fprintln(c, s.Text())
+				}
+			}()
+		}
+	}()
+}
+
+// dial connects from VM from to VM to's port.
+func (b *bench) dial(from, to string, port int) (net.Conn, error) {
+	var c net.Conn
+	err := netns.Do(b.vms[from].NS, func() (err error) {
+		c, err = net.DialTimeout("tcp", fmt.Sprintf("%s:%d", b.ips[to], port), 700*time.Millisecond)
+		return err
+	})
+	return c, err
+}
+
+func (b *bench) canTCP(from, to string, port int) bool {
+	c, err := b.dial(from, to, port)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+// echo sends a line on c and reports whether it comes back in time.
+func echo(c net.Conn) bool {
+	c.SetDeadline(time.Now().Add(700 * time.Millisecond))
+	if _, err := fmt.Fprintln(c, "hello"); err != nil {
+		return false
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	return err == nil && line == "hello\n"
+}
+
+func (b *bench) canPing(from, to string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out, err := nsrig.Run(ctx, b.vms[from].NS, nil, "busybox", "ping", "-c", "1", "-W", "1", b.ips[to])
+	_ = out
+	return err == nil
+}
+
+func ptr(n int) *int { return &n }
+
+func expect(t *testing.T, what string, got, want bool) {
+	t.Helper()
+	if got != want {
+		t.Errorf("%s: got %v, want %v", what, got, want)
+	}
+}
+
+// TestKernelStatefulRules: a group opening TCP 8000 from a CIDR lets
+// exactly that in; adding an ICMP rule lets pings through; removing it
+// stops them, and removing the TCP rule cuts an established connection.
+func TestKernelStatefulRules(t *testing.T) {
+	b := newBench(t)
+	b.vm("web", "fa:16:3e:00:00:01", "10.9.0.1")
+	b.vm("client", "fa:16:3e:00:00:02", "10.9.0.2")
+	b.serve("web", 8000)
+	b.serve("web", 8001)
+	b.serve("client", 8000)
+
+	// Control: without a firewall everything passes.
+	expect(t, "control tcp 8001", b.canTCP("client", "web", 8001), true)
+	expect(t, "control ping", b.canPing("client", "web"), true)
+
+	tcp8000 := firewall.Rule{Direction: "ingress", Ethertype: "IPv4", Protocol: "tcp", PortRangeMin: ptr(8000),
+		PortRangeMax: ptr(8000), SourceIPPrefix: "10.9.0.0/24"}
+	egressAll := firewall.Rule{Direction: "egress", Ethertype: "IPv4"}
+	h := &firewall.Host{Ports: []firewall.Port{b.port("web", "sg")},
+		Rules: map[string][]firewall.Rule{"sg": {tcp8000, egressAll}}}
+	st := b.apply(h)
+	if !st.Replaced || st.Objects == 0 {
+		t.Fatalf("first pass: %+v", st)
+	}
+	expect(t, "tcp 8000 from the CIDR", b.canTCP("client", "web", 8000), true)
+	expect(t, "tcp 8001", b.canTCP("client", "web", 8001), false)
+	expect(t, "ping", b.canPing("client", "web"), false)
+	expect(t, "egress from web (stateful reply)", b.canTCP("web", "client", 8000), true)
+
+	if st := b.apply(h); st.Objects != 0 || st.Replaced {
+		t.Errorf("a pass with nothing to change touched %+v", st)
+	}
+
+	icmp := firewall.Rule{Direction: "ingress", Ethertype: "IPv4", Protocol: "icmp"}
+	h2 := &firewall.Host{Ports: h.Ports, Rules: map[string][]firewall.Rule{"sg": {tcp8000, egressAll, icmp}}}
+	b.apply(h2)
+	expect(t, "ping with an ICMP rule", b.canPing("client", "web"), true)
+	b.apply(h)
+	expect(t, "ping after the ICMP rule is removed", b.canPing("client", "web"), false)
+
+	c, err := b.dial("client", "web", 8000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	expect(t, "echo on the open connection", echo(c), true)
+	st = b.apply(&firewall.Host{Ports: h.Ports, Rules: map[string][]firewall.Rule{"sg": {egressAll}}})
+	if st.ConntrackDeleted == 0 {
+		t.Errorf("removing the TCP rule deleted no connection: %+v", st)
+	}
+	expect(t, "echo on the connection after its rule is removed", echo(c), false)
+	expect(t, "new tcp 8000 after its rule is removed", b.canTCP("client", "web", 8000), false)
+}
+
+// TestKernelRemoteGroupAndSpoofing: remote group membership decides who
+// gets in, through set elements changed in place; spoofed sources are
+// dropped; port security off lets everything through.
+func TestKernelRemoteGroupAndSpoofing(t *testing.T) {
+	b := newBench(t)
+	b.vm("a", "fa:16:3e:00:00:0a", "10.9.0.10")
+	b.vm("b", "fa:16:3e:00:00:0b", "10.9.0.11")
+	b.vm("c", "fa:16:3e:00:00:0c", "10.9.0.12")
+	for _, n := range []string{"a", "b", "c"} {
+		b.serve(n, 22)
+	}
+	def := []firewall.Rule{
+		{Direction: "ingress", Ethertype: "IPv4", RemoteGroupID: "default"},
+		{Direction: "egress", Ethertype: "IPv4"},
+	}
+	member := func(names ...string) []netip.Prefix {
+		var out []netip.Prefix
+		for _, n := range names {
+			out = append(out, netip.MustParsePrefix(b.ips[n]+"/32"))
+		}
+		return out
+	}
+	pc := b.port("c", "other")
+	h := &firewall.Host{Ports: []firewall.Port{b.port("a", "default"), b.port("b", "default"), pc},
+		Rules:   map[string][]firewall.Rule{"default": def, "other": {{Direction: "egress", Ethertype: "IPv4"}}},
+		Members: map[string][]netip.Prefix{"default": member("a", "b")}}
+	b.apply(h)
+	expect(t, "a→b (same group)", b.canTCP("a", "b", 22), true)
+	expect(t, "b→a ping (same group)", b.canPing("b", "a"), true)
+	expect(t, "c→a (not a member)", b.canTCP("c", "a", 22), false)
+
+	// c joins the group: only a set element changes.
+	pc.SecurityGroups = []string{"default"}
+	h2 := &firewall.Host{Ports: []firewall.Port{b.port("a", "default"), b.port("b", "default"), b.port("c", "other")},
+		Rules:   map[string][]firewall.Rule{"default": def, "other": {{Direction: "egress", Ethertype: "IPv4"}}},
+		Members: map[string][]netip.Prefix{"default": member("a", "b", "c")}}
+	st := b.apply(h2)
+	if st.Replaced || st.Objects == 0 || st.Objects > 2 {
+		t.Errorf("a membership change should touch one set's elements in place: %+v", st)
+	}
+	expect(t, "c→a once c is a member", b.canTCP("c", "a", 22), true)
+	conn, err := b.dial("c", "a", 22)
+	nsrig.Must(t, err)
+	defer conn.Close()
+	st = b.apply(h)
+	expect(t, "c→a once c left", b.canTCP("c", "a", 22), false)
+	if st.ConntrackDeleted == 0 {
+		t.Errorf("c leaving deleted no connection: %+v", st)
+	}
+	expect(t, "c's open connection once c left", echo(conn), false)
+
+	// Spoofing: a sends from an address it does not own, then from a MAC
+	// it does not own.
+	ah := b.rig.Host(b.vms["a"].NS)
+	nsrig.Addr(t, ah, "eth0", "10.9.0.99/24")
+	spoofed := func() bool {
+		var c net.Conn
+		err := netns.Do(b.vms["a"].NS, func() (err error) {
+			d := net.Dialer{Timeout: 700 * time.Millisecond, LocalAddr: &net.TCPAddr{IP: net.ParseIP("10.9.0.99")}}
+			c, err = d.Dial("tcp", b.ips["b"]+":22")
+			return err
+		})
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}
+	expect(t, "a→b from a spoofed IP", spoofed(), false)
+	pa := b.port("a", "default")
+	pa.AllowedAddressPairs = []firewall.AddressPair{{Prefix: netip.MustParsePrefix("10.9.0.96/29")}}
+	h3 := &firewall.Host{Ports: []firewall.Port{pa, b.port("b", "default"), b.port("c", "other")},
+		Rules: h.Rules, Members: map[string][]netip.Prefix{"default": append(member("a", "b"), netip.MustParsePrefix("10.9.0.96/29"))}}
+	b.apply(h3)
+	expect(t, "a→b from an allowed address pair", spoofed(), true)
+	b.apply(h)
+	eth, err := ah.Netlink().LinkByName("eth0")
+	nsrig.Must(t, err)
+	forged, _ := net.ParseMAC("fa:16:3e:00:00:ff")
+	nsrig.Must(t, ah.Netlink().LinkSetHardwareAddr(eth, forged))
+	expect(t, "a→b from a forged MAC", b.canTCP("a", "b", 22), false)
+
+	// Port security off: no filtering at all for a, whatever it sends
+	// from.
+	nsrig.Must(t, ah.Netlink().LinkSetHardwareAddr(eth, net.HardwareAddr(pa.MAC)))
+	pa = b.port("a")
+	pa.PortSecurity = false
+	// b lets 10.9.0.99 in: only a's anti-spoofing could stop it.
+	h4 := &firewall.Host{Ports: []firewall.Port{pa, b.port("b", "default"), b.port("c", "other")}, Rules: h.Rules,
+		Members: map[string][]netip.Prefix{"default": append(member("a", "b"), netip.MustParsePrefix("10.9.0.99/32"))}}
+	b.apply(h4)
+	expect(t, "c→a with a's port security off", b.canTCP("c", "a", 22), true)
+	expect(t, "a→b from a spoofed IP with a's port security off", spoofed(), true)
+}
+
+// TestKernelStateless: a stateless group's port takes no conntrack: the
+// reply of its own connection needs a rule of its own.
+func TestKernelStateless(t *testing.T) {
+	b := newBench(t)
+	b.vm("s", "fa:16:3e:00:00:21", "10.9.0.21")
+	b.vm("x", "fa:16:3e:00:00:22", "10.9.0.22")
+	b.serve("s", 80)
+	b.serve("x", 80)
+	no := false
+	in80 := firewall.Rule{Direction: "ingress", Ethertype: "IPv4", Protocol: "tcp", PortRangeMin: ptr(80), PortRangeMax: ptr(80), Stateful: &no}
+	out := firewall.Rule{Direction: "egress", Ethertype: "IPv4", Stateful: &no}
+	h := &firewall.Host{Ports: []firewall.Port{b.port("s", "sl")}, Rules: map[string][]firewall.Rule{"sl": {in80, out}}}
+	b.apply(h)
+	expect(t, "x→s:80 (ingress rule, egress replies allowed)", b.canTCP("x", "s", 80), true)
+	expect(t, "s→x:80 (no ingress rule for the replies)", b.canTCP("s", "x", 80), false)
+	replies := firewall.Rule{Direction: "ingress", Ethertype: "IPv4", Protocol: "tcp", SourceIPPrefix: "10.9.0.22/32", Stateful: &no}
+	h.Rules["sl"] = append(h.Rules["sl"], replies)
+	b.apply(h)
+	expect(t, "s→x:80 with a rule for the replies", b.canTCP("s", "x", 80), true)
+}
