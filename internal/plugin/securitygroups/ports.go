@@ -2,6 +2,8 @@ package securitygroups
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"reflect"
 	"slices"
 	"strings"
@@ -80,6 +82,9 @@ func (p *Plugin) CreatePortGroups(ctx context.Context, tx *store.Tx, port *resou
 		ids = []string{}
 	}
 	port.Set("security_groups", ids)
+	if err := p.notifyProvider(ctx, tx, port, nil); err != nil {
+		return err
+	}
 	return p.notify(ctx, tx, rpcapi.MethodSecurityGroupsMemberUpdated, ids)
 }
 
@@ -92,6 +97,11 @@ func (p *Plugin) UpdatePortGroups(ctx context.Context, tx *store.Tx, old, patch 
 		return nil
 	}
 	current, _ := old.Get("security_groups").([]string)
+	if patch.Has("fixed_ips") && !reflect.DeepEqual(patch.Get("fixed_ips"), old.Get("fixed_ips")) {
+		if err := p.notifyProvider(ctx, tx, old, patch); err != nil {
+			return err
+		}
+	}
 	ids, given := groupList(patch)
 	if !portSecurity(old, patch) {
 		if len(ids) > 0 {
@@ -130,7 +140,66 @@ func (p *Plugin) UpdatePortGroups(ctx context.Context, tx *store.Tx, old, patch 
 // its bindings go with the port's row.
 func (p *Plugin) DeletePortGroups(ctx context.Context, tx *store.Tx, port *resource.Object) error {
 	ids, _ := port.Get("security_groups").([]string)
+	if err := p.notifyProvider(ctx, tx, port, nil); err != nil {
+		return err
+	}
 	return p.notify(ctx, tx, rpcapi.MethodSecurityGroupsMemberUpdated, ids)
+}
+
+// routerInterfaceOwners are Neutron's ROUTER_INTERFACE_OWNERS.
+var routerInterfaceOwners = []string{"network:router_interface", "network:router_interface_distributed",
+	"network:ha_router_replicated_interface"}
+
+// notifyProvider records security_groups_provider_updated for the ports
+// of the network when a DHCP or router interface port with an IPv6
+// address is created, deleted or readdressed (patch over port), as
+// Neutron's notify_security_groups_member_updated_bulk does: such ports
+// change the provider rules (router advertisements, DHCPv6) of their
+// network's ports.
+func (p *Plugin) notifyProvider(ctx context.Context, tx *store.Tx, port, patch *resource.Object) error {
+	if p.opts.Outbox == nil || p.portDef == nil {
+		return nil
+	}
+	owner := port.String("device_owner")
+	if patch != nil && patch.Has("device_owner") {
+		owner = patch.String("device_owner")
+	}
+	if owner != "network:dhcp" && !slices.Contains(routerInterfaceOwners, owner) {
+		return nil
+	}
+	v6 := false
+	for _, o := range []*resource.Object{port, patch} {
+		if o == nil || !o.Has("fixed_ips") {
+			continue
+		}
+		ips, _ := o.Get("fixed_ips").([]any)
+		for _, it := range ips {
+			if m, ok := it.(map[string]any); ok {
+				if s, ok := m["ip_address"].(string); ok && strings.Contains(s, ":") {
+					v6 = true
+				}
+			}
+		}
+	}
+	if !v6 {
+		return nil
+	}
+	ports, err := tx.List(ctx, p.portDef, &resource.Query{Filters: []resource.Filter{
+		{Attr: p.portDef.Attr("network_id"), Values: []any{port.String("network_id")}}}})
+	if err != nil {
+		return fmt.Errorf("ports of network %s: %w", port.String("network_id"), err)
+	}
+	devices := make([]string, 0, len(ports))
+	for _, q := range ports {
+		devices = append(devices, q.ID())
+	}
+	args, err := json.Marshal(rpcapi.SecurityGroupsProviderUpdated{DevicesToUpdate: devices})
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", rpcapi.MethodSecurityGroupsProviderUpdated, err)
+	}
+	return p.opts.Outbox.Record(ctx, tx, rpcapi.Notification{Topic: rpcapi.TopicSecurityGroup,
+		Method: rpcapi.MethodSecurityGroupsProviderUpdated, Fanout: true,
+		Version: rpcapi.SecurityGroupProviderVersion, Args: args})
 }
 
 // bindPort checks the groups exist for the port's project and may be

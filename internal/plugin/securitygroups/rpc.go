@@ -2,8 +2,10 @@ package securitygroups
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/neutrino-net/neutrino/internal/resource"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
@@ -14,22 +16,34 @@ import (
 var dhcpRulePorts = map[int][2]int{4: {67, 68}, 6: {547, 546}}
 
 // SecurityGroupInfoForDevices answers security_group_info_for_devices:
-// for the given port ids, the ports that take security groups, the rules
+// for the given devices, the ports that take security groups, the rules
 // of their groups, and the addresses of the remote groups those rules
-// name. It costs the same five queries however many ports are asked for.
-func (p *Plugin) SecurityGroupInfoForDevices(ctx context.Context, portIDs []string) (*rpcapi.SecurityGroupInfo, error) {
+// name. A device is named as agents name it (ML2's
+// get_ports_from_devices): a tap device (tap<port-id[:11]>), a port id
+// or a prefix of one; the reply keys each port by its id and echoes the
+// name asked for as its "device". Full port ids cost the same five
+// queries however many ports are asked for; each shortened name costs
+// one more.
+func (p *Plugin) SecurityGroupInfoForDevices(ctx context.Context, devices []string) (*rpcapi.SecurityGroupInfo, error) {
 	info := &rpcapi.SecurityGroupInfo{
 		Devices:        map[string]*rpcapi.SecurityGroupDevice{},
 		SecurityGroups: map[string][]rpcapi.SecurityGroupRule{},
 		SGMemberIPs:    map[string]map[string][]rpcapi.MemberIP{},
 	}
-	if len(portIDs) == 0 || p.portDef == nil {
+	if len(devices) == 0 || p.portDef == nil {
 		return info, nil
 	}
 	err := p.store.Read(ctx, func(tx *store.Tx) error {
-		ids := make([]any, len(portIDs))
-		for i, id := range portIDs {
-			ids[i] = id
+		deviceOfPort, err := portsOfDevices(ctx, tx, devices)
+		if err != nil {
+			return err
+		}
+		if len(deviceOfPort) == 0 {
+			return nil
+		}
+		ids := make([]any, 0, len(deviceOfPort))
+		for id := range deviceOfPort {
+			ids = append(ids, id)
 		}
 		ports, err := tx.List(ctx, p.portDef, &resource.Query{Filters: []resource.Filter{
 			{Attr: p.portDef.Attr("id"), Values: ids}}})
@@ -43,6 +57,7 @@ func (p *Plugin) SecurityGroupInfoForDevices(ctx context.Context, portIDs []stri
 				continue
 			}
 			dev := deviceOf(port)
+			dev.Device = deviceOfPort[port.ID()]
 			info.Devices[port.ID()] = dev
 			for _, g := range dev.SecurityGroups {
 				if !seen[g] {
@@ -133,6 +148,38 @@ func (p *Plugin) SecurityGroupInfoForDevices(ctx context.Context, portIDs []stri
 	return info, nil
 }
 
+// portsOfDevices maps the port id each device names to the device: the
+// "tap" prefix stripped (Neutron's INTERFACE_PREFIXES for Linux bridge
+// ports), a full id taken as it is, a shorter one matched as a prefix.
+func portsOfDevices(ctx context.Context, tx *store.Tx, devices []string) (map[string]string, error) {
+	out := make(map[string]string, len(devices))
+	for _, d := range devices {
+		id := strings.TrimPrefix(d, "tap")
+		if id == "" {
+			continue
+		}
+		if len(id) == uuidLen {
+			if _, taken := out[id]; !taken {
+				out[id] = d
+			}
+			continue
+		}
+		ids, err := tx.PortIDsByPrefix(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("ports of device %s: %w", d, err)
+		}
+		for _, full := range ids {
+			if _, taken := out[full]; !taken {
+				out[full] = d
+			}
+		}
+	}
+	return out, nil
+}
+
+// uuidLen is the length of a port id.
+const uuidLen = 36
+
 // withLength gives an address without a prefix length its host length,
 // so both forms parse as prefixes.
 func withLength(s string) string {
@@ -153,6 +200,12 @@ func deviceOf(port *resource.Object) *rpcapi.SecurityGroupDevice {
 		Status: port.String("status"), PortSecurityEnabled: portSecurity(port, nil),
 		FixedIPs: []string{}, AllowedAddressPairs: []rpcapi.AddressPair{},
 		SecurityGroupSourceGroups: []string{}, SecurityGroupRules: []rpcapi.SecurityGroupRule{},
+		Port: port.Map(),
+	}
+	if pid, ok := dev.Port["project_id"]; ok {
+		if _, has := dev.Port["tenant_id"]; !has {
+			dev.Port["tenant_id"] = pid
+		}
 	}
 	dev.SecurityGroups, _ = port.Get("security_groups").([]string)
 	if dev.SecurityGroups == nil {

@@ -3,9 +3,11 @@ package securitygroups_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -45,6 +47,14 @@ func (r *recorder) take(t *testing.T) []string {
 	for _, n := range r.got {
 		if n.Topic != rpcapi.TopicSecurityGroup || !n.Fanout {
 			t.Errorf("notification %+v not a fanout on %s", n, rpcapi.TopicSecurityGroup)
+		}
+		if n.Method == rpcapi.MethodSecurityGroupsProviderUpdated {
+			var args rpcapi.SecurityGroupsProviderUpdated
+			if err := json.Unmarshal(n.Args, &args); err != nil || n.Version != "1.3" {
+				t.Fatalf("%s %s: %v", n.Method, n.Args, err)
+			}
+			out = append(out, n.Method+":"+join(sorted(args.DevicesToUpdate...)))
+			continue
 		}
 		var args rpcapi.SecurityGroupsUpdated
 		if err := json.Unmarshal(n.Args, &args); err != nil {
@@ -219,6 +229,35 @@ func testNotifications(t *testing.T, r *rig) {
 
 func sorted(s ...string) []string { slices.Sort(s); return s }
 
+func TestProviderNotifications(t *testing.T) { engines(t, testProviderNotifications) }
+
+// testProviderNotifications: a DHCP port with an IPv6 address changes
+// the provider rules of its network's ports (security_groups_provider_
+// updated naming them all); one with IPv4 only does not.
+func testProviderNotifications(t *testing.T, r *rig) {
+	net := r.create(apidef.Networks, map[string]any{"name": "n"})
+	r.create(apidef.Subnets, map[string]any{"network_id": net.ID(), "ip_version": 4, "cidr": "10.0.0.0/24"})
+	vm := r.create(apidef.Ports, map[string]any{"network_id": net.ID()})
+	r.out.take(t)
+	dhcp4 := r.create(apidef.Ports, map[string]any{"network_id": net.ID(), "device_owner": "network:dhcp"})
+	if got := r.out.take(t); len(got) != 0 {
+		t.Errorf("an IPv4 DHCP port notified %v", got)
+	}
+	r.create(apidef.Subnets, map[string]any{"network_id": net.ID(), "ip_version": 6, "cidr": "2001:db8::/64"})
+	r.out.take(t)
+	dhcp6 := r.create(apidef.Ports, map[string]any{"network_id": net.ID(), "device_owner": "network:dhcp"})
+	want := []string{"security_groups_provider_updated:" + join(sorted(vm.ID(), dhcp4.ID(), dhcp6.ID()))}
+	if got := r.out.take(t); !slices.Equal(got, want) {
+		t.Errorf("an IPv6 DHCP port notified %v, want %v", got, want)
+	}
+	if err := r.handlers[apidef.Ports].Delete(r.ctx, dhcp6.ID(), plugin.NoRevision); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.out.take(t); len(got) != 1 || !strings.HasPrefix(got[0], "security_groups_provider_updated:") {
+		t.Errorf("deleting the IPv6 DHCP port notified %v", got)
+	}
+}
+
 func TestSecurityGroupInfoForDevices(t *testing.T) { engines(t, testSecurityGroupInfoForDevices) }
 
 func testSecurityGroupInfoForDevices(t *testing.T, r *rig) {
@@ -251,12 +290,35 @@ func testSecurityGroupInfoForDevices(t *testing.T, r *rig) {
 	p3 := r.create(apidef.Ports, map[string]any{"network_id": net.ID(), "security_groups": []string{empty.ID()}})
 	dhcp := r.create(apidef.Ports, map[string]any{"network_id": net.ID(), "device_owner": "network:dhcp"})
 
-	info, err := r.sg.SecurityGroupInfoForDevices(r.ctx, []string{p1.ID(), p2.ID(), p3.ID(), dhcp.ID(), "no-such-port"})
+	// Agents ask by tap device name (Neutron's Linux bridge agent), by
+	// port id, or by a prefix of one; the reply is keyed by port id and
+	// echoes the name asked for.
+	tap1 := "tap" + p1.ID()[:11]
+	info, err := r.sg.SecurityGroupInfoForDevices(r.ctx, []string{tap1, p2.ID(), p3.ID()[:13], "tap" + dhcp.ID()[:11], "no-such-port"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := info.Devices[dhcp.ID()]; ok || len(info.Devices) != 3 {
 		t.Errorf("devices %v: want p1, p2, p3 and not the DHCP port", keys(info.Devices))
+	}
+	for id, want := range map[string]string{p1.ID(): tap1, p2.ID(): p2.ID(), p3.ID(): p3.ID()[:13]} {
+		if d := info.Devices[id]; d == nil || d.Device != want || d.ID != id {
+			t.Errorf("device of port %s: %+v, want device %q", id, d, want)
+		}
+	}
+	// The device is the whole port dict, fixed_ips reduced to addresses.
+	var wire map[string]map[string]any
+	raw, err := json.Marshal(info.Devices)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &wire); err != nil {
+		t.Fatal(err)
+	}
+	d1wire := wire[p1.ID()]
+	if d1wire["device"] != tap1 || d1wire["network_id"] != net.ID() || d1wire["tenant_id"] == nil ||
+		fmt.Sprint(d1wire["fixed_ips"]) != "[10.0.0.10]" || d1wire["revision_number"] == nil {
+		t.Errorf("device p1 on the wire: %v", d1wire)
 	}
 	d1 := info.Devices[p1.ID()]
 	if d1 == nil || !slices.Equal(d1.FixedIPs, []string{"10.0.0.10"}) || !slices.Equal(d1.SecurityGroups, []string{web.ID()}) ||
@@ -302,7 +364,7 @@ func testSecurityGroupInfoForDevices(t *testing.T, r *rig) {
 	if !slices.Equal(members["IPv4"], want) {
 		t.Errorf("db members %+v, want %+v", members["IPv4"], want)
 	}
-	raw, err := json.Marshal(info.SGMemberIPs)
+	raw, err = json.Marshal(info.SGMemberIPs)
 	if err != nil {
 		t.Fatal(err)
 	}

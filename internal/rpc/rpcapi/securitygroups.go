@@ -17,6 +17,10 @@ const (
 	// MethodSecurityGroupsMemberUpdated: the ports (and so the member
 	// addresses) of the groups changed.
 	MethodSecurityGroupsMemberUpdated = "security_groups_member_updated"
+	// MethodSecurityGroupsProviderUpdated: the provider rules of the
+	// ports listed changed (a DHCP or router port with IPv6 came, went or
+	// changed addresses on their network).
+	MethodSecurityGroupsProviderUpdated = "security_groups_provider_updated"
 	// MethodSecurityGroupInfoForDevices: agent → server call.
 	MethodSecurityGroupInfoForDevices = "security_group_info_for_devices"
 )
@@ -24,6 +28,16 @@ const (
 // SecurityGroupNotificationVersion is the RPC version of the server →
 // agent notifications (Neutron's SG_RPC_VERSION).
 const SecurityGroupNotificationVersion = "1.1"
+
+// SecurityGroupProviderVersion is the RPC version of
+// security_groups_provider_updated with its devices_to_update.
+const SecurityGroupProviderVersion = "1.3"
+
+// SecurityGroupsProviderUpdated is the payload of
+// security_groups_provider_updated.
+type SecurityGroupsProviderUpdated struct {
+	DevicesToUpdate []string `json:"devices_to_update"`
+}
 
 // SecurityGroupInfoVersion is the RPC version of
 // security_group_info_for_devices' reply shape.
@@ -74,6 +88,31 @@ type SecurityGroupDevice struct {
 	// SecurityGroupRules are the provider rules (DHCP, router
 	// advertisements) every device takes, whatever its groups.
 	SecurityGroupRules []SecurityGroupRule `json:"security_group_rules"`
+	// Port is the rest of the port's dict as the server shows it to an
+	// admin (Neutron sends the whole port, with fixed_ips reduced to
+	// addresses); the fields above take precedence over its keys.
+	Port map[string]any `json:"-"`
+}
+
+// MarshalJSON writes the port's dict with the firewall's fields over it.
+func (d SecurityGroupDevice) MarshalJSON() ([]byte, error) {
+	type plain SecurityGroupDevice
+	raw, err := json.Marshal(plain(d))
+	if err != nil || len(d.Port) == 0 {
+		return raw, err
+	}
+	var typed map[string]any
+	if err := json.Unmarshal(raw, &typed); err != nil {
+		return nil, err
+	}
+	out := make(map[string]any, len(d.Port)+len(typed))
+	for k, v := range d.Port {
+		out[k] = v
+	}
+	for k, v := range typed {
+		out[k] = v
+	}
+	return json.Marshal(out)
 }
 
 // SecurityGroupRule is a rule as the firewall applies it: the remote
