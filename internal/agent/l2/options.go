@@ -33,7 +33,23 @@ var (
 		"The UDP port used for VXLAN communication; 0: the kernel's default.").Range(0, 65535)
 	optPollingInterval = config.Options.Int("agent", "polling_interval", 2,
 		"The number of seconds the agent will wait between polling for local device changes.").Min(1)
+
+	// [securitygroup] (neutron/conf/agent/securitygroups_rpc.py).
+	optFirewallDriver = config.Options.String("securitygroup", "firewall_driver", "",
+		"Driver for security groups firewall in the L2 agent")
+	optEnableSecurityGroup = config.Options.Bool("securitygroup", "enable_security_group", true,
+		"Controls whether the neutron security group API is enabled in the server. It should be false when using no security groups or using the Nova security group API.")
 )
+
+// Firewall drivers by the names Neutron loads them by (its
+// neutron.agent.firewall_drivers entry points and class paths). Every
+// filtering driver means Neutrino's nftables firewall.
+var firewallDrivers = map[string]bool{
+	"noop": false, "neutron.agent.firewall.NoopFirewallDriver": false,
+	"nftables": true,
+	"iptables": true, "neutron.agent.linux.iptables_firewall.IptablesFirewallDriver": true,
+	"iptables_hybrid": true, "neutron.agent.linux.iptables_firewall.OVSHybridIptablesFirewallDriver": true,
+}
 
 // Options are the Linux bridge agent's options.
 type Options struct {
@@ -47,6 +63,13 @@ type Options struct {
 	VXLANGroup                string
 	UDPPort                   int
 	PollingInterval           time.Duration
+	// FirewallDriver is [securitygroup] firewall_driver as given.
+	FirewallDriver string
+	// EnableSecurityGroup is [securitygroup] enable_security_group.
+	EnableSecurityGroup bool
+	// Filter: ports are filtered (a filtering firewall_driver and
+	// enable_security_group), with nftables whatever driver was named.
+	Filter bool
 }
 
 // OptionsFrom reads the Linux bridge agent's options of cfg.
@@ -66,6 +89,14 @@ func OptionsFrom(cfg *config.Config) (Options, error) {
 		TTL: cfg.Int(optTTL), TOS: cfg.Int(optTOS), VXLANGroup: cfg.String(optVXLANGroup),
 		UDPPort: cfg.Int(optUDPPort), PollingInterval: time.Duration(cfg.Int(optPollingInterval)) * time.Second,
 	}
+	o.FirewallDriver, o.EnableSecurityGroup = cfg.String(optFirewallDriver), cfg.Bool(optEnableSecurityGroup)
+	filter, known := firewallDrivers[o.FirewallDriver]
+	if !known && o.FirewallDriver != "" {
+		return o, cfg.Invalid(optFirewallDriver, fmt.Errorf("unknown firewall driver %q (noop, nftables, iptables, iptables_hybrid)", o.FirewallDriver))
+	}
+	// As in Neutron, no driver is the noop driver, and
+	// enable_security_group = false turns any driver off.
+	o.Filter = filter && o.EnableSecurityGroup
 	if o.EnableVXLAN && o.LocalIP == "" {
 		return o, cfg.Invalid(optLocalIP, fmt.Errorf("[vxlan] enable_vxlan needs [vxlan] local_ip"))
 	}

@@ -15,6 +15,7 @@ import (
 	vnetns "github.com/vishvananda/netns"
 
 	"github.com/neutrino-net/neutrino/internal/agent"
+	"github.com/neutrino-net/neutrino/internal/dataplane/firewall"
 	"github.com/neutrino-net/neutrino/internal/dataplane/link"
 	"github.com/neutrino-net/neutrino/internal/rpc"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
@@ -49,6 +50,8 @@ type Part struct {
 	ns   vnetns.NsHandle
 	log  *slog.Logger
 	rec  *Reconciler
+	// fw filters the ports; nil when they are not filtered.
+	fw *firewall.Firewall
 
 	*agent.Kicker
 
@@ -57,6 +60,9 @@ type Part struct {
 	reported map[string]bool // port id → reported up (true) to the server
 	known    map[string]bool // port ids of the last snapshot
 	seeded   bool            // FDB adopted from the kernel after a start
+	// sgGroups are the security groups of this host's ports and the
+	// remote groups their rules name, as of the last pass.
+	sgGroups map[string]bool
 	// journal holds the FDB notifications that arrive while a snapshot is
 	// fetched, to apply again over the snapshot's (possibly older) table.
 	journal    []fdbDelta
@@ -91,6 +97,9 @@ func NewPart(env agent.Env, h *link.Host, ns vnetns.NsHandle) (*Part, error) {
 	p := &Part{host: env.Host, opts: opts, h: h, ns: ns, log: log.With("part", "l2", "host", env.Host),
 		Kicker: agent.NewKicker(), reported: map[string]bool{}, known: map[string]bool{}}
 	p.rec = New(h, cfg, p.log)
+	if err := p.initFirewall(); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -139,7 +148,7 @@ func (p *Part) Handlers(host string) map[string]rpc.Handlers {
 		rpcapi.MethodFDBAdd:    p.fdbHandler(false),
 		rpcapi.MethodFDBRemove: p.fdbHandler(true),
 	}
-	return map[string]rpc.Handlers{
+	hs := map[string]rpc.Handlers{
 		rpcapi.TopicPortUpdate:                           {"port_update": p.portUpdate},
 		rpcapi.TopicPortDelete:                           {"port_delete": p.portDelete},
 		rpcapi.TopicNetworkUpdate:                        {"network_update": trigger},
@@ -147,6 +156,10 @@ func (p *Part) Handlers(host string) map[string]rpc.Handlers {
 		rpcapi.TopicL2Population:                         fdb,
 		rpcapi.HostTopic(rpcapi.TopicL2Population, host): fdb,
 	}
+	if fw := p.firewallHandlers(); fw != nil {
+		hs[rpcapi.TopicSecurityGroup] = fw
+	}
+	return hs
 }
 
 type fdbDelta struct {
@@ -335,6 +348,14 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus) error {
 	if err := res.Err(); err != nil {
 		p.log.Warn("L2 pass incomplete", "error", err)
 	}
+	// Filters are in place before a port is reported up, as in
+	// Neutron's process_network_devices.
+	if p.fw != nil {
+		if err := p.filter(ctx, bus, d); err != nil {
+			return err
+		}
+	}
+	filtered := time.Now()
 	up := map[string]bool{}
 	for id, st := range res.Ports {
 		if st.State == StateUp {
@@ -378,7 +399,7 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus) error {
 	p.mu.Unlock()
 	p.Done()
 	p.log.Debug("L2 pass", "ports", len(d.Ports), "up", len(up), "snapshot", fetched.Sub(start),
-		"reconcile", reconciled.Sub(fetched), "report", time.Since(reconciled))
+		"reconcile", reconciled.Sub(fetched), "filter", filtered.Sub(reconciled), "report", time.Since(filtered))
 	return nil
 }
 

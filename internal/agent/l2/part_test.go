@@ -144,3 +144,40 @@ func TestPortNotificationsFilter(t *testing.T) {
 		}
 	}
 }
+
+// TestFirewallOptions: [securitygroup] firewall_driver and
+// enable_security_group decide whether ports are filtered, as Neutron's
+// agent decides which driver to load (no driver: noop).
+func TestFirewallOptions(t *testing.T) {
+	for _, c := range []struct {
+		driver, enable string
+		filter, err    bool
+	}{
+		{"", "", false, false},
+		{"noop", "", false, false},
+		{"neutron.agent.firewall.NoopFirewallDriver", "", false, false},
+		{"nftables", "", true, false},
+		{"iptables", "", true, false},
+		{"iptables_hybrid", "", true, false},
+		{"neutron.agent.linux.iptables_firewall.IptablesFirewallDriver", "", true, false},
+		{"iptables", "false", false, false},
+		{"openvswitch", "", false, true},
+	} {
+		opts := map[string]string{"vxlan.local_ip": "192.0.2.1"}
+		if c.driver != "" {
+			opts["securitygroup.firewall_driver"] = c.driver
+		}
+		if c.enable != "" {
+			opts["securitygroup.enable_security_group"] = c.enable
+		}
+		cfg, err := config.Options.LoadWithDefaults(opts, nil, nil, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := OptionsFrom(cfg)
+		if (err != nil) != c.err || (err == nil && o.Filter != c.filter) {
+			t.Errorf("firewall_driver %q enable_security_group %q: filter %v error %v; want filter %v error %v",
+				c.driver, c.enable, o.Filter, err, c.filter, c.err)
+		}
+	}
+}
