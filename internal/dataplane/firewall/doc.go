@@ -56,7 +56,11 @@
 // then "ct state invalid drop" and drop. Ports with port security
 // disabled get no chain at all. A stateless group's port is untracked, so
 // its "established" rule never matches and replies need rules of their
-// own, as in Neutron.
+// own, as in Neutron. Its peers' packets to and from it are untracked
+// too, so a stateful port of the same host talking to it needs rules for
+// those replies as well (Neutron's raw-table notrack makes a stateless
+// port's whole network untracked on its host; here it is only that
+// port's traffic).
 //
 // Conntrack entries that removed rules, removed ports or removed remote
 // group members allowed are deleted after the transaction (as Neutron's

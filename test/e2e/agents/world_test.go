@@ -32,11 +32,13 @@ import (
 // with its own agent (L2 and DHCP parts) running in this process on its
 // own bus connection, its netlink handle opened on the host's namespace.
 type world struct {
-	t     testing.TB
-	r     *Rig
-	url   string
-	srv   *server.Server
-	hosts map[string]*simHost
+	t testing.TB
+	r *Rig
+	// agentOpts are options every agent gets on top of the defaults.
+	agentOpts map[string]string
+	url       string
+	srv       *server.Server
+	hosts     map[string]*simHost
 }
 
 type simHost struct {
@@ -61,10 +63,13 @@ func logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-func newWorld(t testing.TB) *world {
+func newWorld(t testing.TB) *world { return newWorldWith(t, nil) }
+
+// newWorldWith is newWorld with agentOpts set on every agent.
+func newWorldWith(t testing.TB, agentOpts map[string]string) *world {
 	RequireDataplane(t)
 	r := New(t)
-	w := &world{t: t, r: r, hosts: map[string]*simHost{}}
+	w := &world{t: t, r: r, hosts: map[string]*simHost{}, agentOpts: agentOpts}
 	ulNS := r.NS("ul")
 	ul := r.Host(ulNS)
 	_, err := ul.EnsureBridge("br-ul", 0)
@@ -123,7 +128,7 @@ func newWorld(t testing.TB) *world {
 // start runs a new agent (a fresh L2 and DHCP part) for host.
 func (w *world) start(name string) {
 	h := w.hosts[name]
-	cfg, err := config.Options.LoadWithDefaults(map[string]string{
+	opts := map[string]string{
 		"DEFAULT.host":                             name,
 		"DEFAULT.state_path":                       h.state,
 		"vxlan.local_ip":                           h.localIP,
@@ -132,7 +137,11 @@ func (w *world) start(name string) {
 		"agent.polling_interval":                   "2",
 		"agent.report_interval":                    "2",
 		"DEFAULT.resync_interval":                  "2",
-	}, nil, nil, logger())
+	}
+	for k, v := range w.agentOpts {
+		opts[k] = v
+	}
+	cfg, err := config.Options.LoadWithDefaults(opts, nil, nil, logger())
 	Must(w.t, err)
 	env := agent.Env{Host: name, Config: cfg, Logger: logger()}
 	l2p, err := l2.NewPart(env, h.h, h.ns)
