@@ -6,15 +6,19 @@ import (
 	"log/slog"
 	"maps"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
+	mdnetlink "github.com/mdlayher/netlink"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // Stats says what a pass touched.
@@ -37,13 +41,14 @@ type Firewall struct {
 	conn *nftables.Conn
 	nl   *netlink.Handle
 	log  *slog.Logger
+	// batch is the number of objects the next transaction writes, which
+	// sizes the socket's buffers (see sizeBuffers).
+	batch atomic.Int64
 
 	mu        sync.Mutex
 	assign    Assignment
 	recovered bool
 	last      *Ruleset
-	lastText  string
-	lastShape string
 	lastHost  *Host
 	lastZones map[string]uint16
 }
@@ -51,7 +56,8 @@ type Firewall struct {
 // New opens the firewall of namespace ns (netns.None() for the caller's
 // own); nl is a netlink handle on the same namespace, for conntrack.
 func New(ns netns.NsHandle, nl *netlink.Handle, log *slog.Logger) (*Firewall, error) {
-	var opts []nftables.ConnOption
+	f := &Firewall{nl: nl, log: log, assign: Assignment{Marks: map[string]uint16{}, Zones: map[string]uint16{}}}
+	opts := []nftables.ConnOption{nftables.WithSockOptions(f.sizeBuffers)}
 	if ns.IsOpen() {
 		opts = append(opts, nftables.WithNetNSFd(int(ns)))
 	}
@@ -59,17 +65,40 @@ func New(ns netns.NsHandle, nl *netlink.Handle, log *slog.Logger) (*Firewall, er
 	if err != nil {
 		return nil, fmt.Errorf("nftables: %w", err)
 	}
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	if f.log == nil {
+		f.log = slog.New(slog.DiscardHandler)
 	}
-	return &Firewall{conn: c, nl: nl, log: log,
-		assign: Assignment{Marks: map[string]uint16{}, Zones: map[string]uint16{}}}, nil
+	f.conn = c
+	return f, nil
 }
 
-// Apply converges the namespace's firewall to h: nothing when the
-// ruleset is unchanged, set elements in place when only remote group
-// members changed, both tables replaced in one transaction otherwise;
-// then the connections that lost what allowed them are deleted.
+// sizeBuffers makes the socket of a transaction big enough for it: the
+// library sends a batch in one message and asks an acknowledgement per
+// object (each costs the receive buffer about a kilobyte), so a few
+// hundred objects overflow the default buffers and a thousand-port host
+// needs megabytes both ways (nft sizes its socket the same way). The forced sizes need CAP_NET_ADMIN, which
+// the agent has; without it the defaults stay.
+func (f *Firewall) sizeBuffers(c *mdnetlink.Conn) error {
+	n := int(f.batch.Load()) + 256
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	_ = rc.Control(func(fd uintptr) {
+		_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, n*512)
+		_ = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n*1024)
+	})
+	return nil
+}
+
+// Apply converges the namespace's firewall to h, in one transaction: on
+// the first pass (and after Invalidate) both tables are written anew;
+// then only what differs from the last pass is written: the chains whose
+// rules changed (flushed and refilled), chains and map entries of ports
+// that came or went, and the set intervals of remote group members. A
+// pass whose input equals the last one's writes nothing. Apply keeps h:
+// the caller must not change it afterwards. The connections that lost
+// what allowed them are deleted after the transaction.
 func (f *Firewall) Apply(ctx context.Context, h *Host) (Stats, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -77,30 +106,33 @@ func (f *Firewall) Apply(ctx context.Context, h *Host) (Stats, error) {
 	if err := ctx.Err(); err != nil {
 		return st, err
 	}
+	if f.last != nil && reflect.DeepEqual(h, f.lastHost) {
+		return st, nil
+	}
 	if !f.recovered {
 		f.recover()
 		f.recovered = true
 	}
 	f.number(h)
-	rs := Render(h, f.assign)
-	text := rs.String()
-	if text == f.lastText {
-		return st, nil
-	}
-	shape := rs.shape()
-	var err error
-	if f.last != nil && shape == f.lastShape {
-		st.Objects, err = f.updateSets(rs)
+	var rs *Ruleset
+	if f.last != nil && sameButMembers(h, f.lastHost) {
+		rs = f.last.withMembers(h.Members) // no need to render the rest
 	} else {
+		rs = Render(h, f.assign)
+	}
+	var err error
+	if f.last == nil {
 		st.Replaced = true
 		st.Objects, err = f.replace(rs)
+	} else {
+		st.Objects, err = f.delta(f.last, rs)
 	}
 	if err != nil {
-		f.lastText, f.lastShape = "", "" // unknown: replace next time
+		f.last, f.lastHost = nil, nil // unknown state: replace next time
 		return st, err
 	}
 	prev, zones := f.lastHost, f.lastZones
-	f.last, f.lastText, f.lastShape, f.lastHost = rs, text, shape, h
+	f.last, f.lastHost = rs, h
 	f.lastZones = maps.Clone(f.assign.Zones)
 	if prev != nil && f.nl != nil {
 		n, err := f.forget(prev, h, zones)
@@ -112,6 +144,47 @@ func (f *Firewall) Apply(ctx context.Context, h *Host) (Stats, error) {
 	return st, nil
 }
 
+// Invalidate makes the next Apply write both tables anew, repairing
+// whatever changed them behind the firewall's back.
+func (f *Firewall) Invalidate() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.last, f.lastHost = nil, nil
+}
+
+// sameButMembers reports whether a and b differ at most in members.
+func sameButMembers(a, b *Host) bool {
+	x, y := *a, *b
+	x.Members, y.Members = nil, nil
+	return reflect.DeepEqual(x, y)
+}
+
+// withMembers is rs with its remote-group sets holding members.
+func (rs *Ruleset) withMembers(members map[string][]netip.Prefix) *Ruleset {
+	out := &Ruleset{}
+	for _, t := range rs.Tables {
+		nt := *t
+		nt.Sets = make([]*Set, len(t.Sets))
+		for i, s := range t.Sets {
+			if s.Kind != SetIPv4 && s.Kind != SetIPv6 {
+				nt.Sets[i] = s
+				continue
+			}
+			ns := *s
+			ns.Prefixes = nil
+			for _, m := range members[s.Name[3:]] {
+				if m.Addr().Is6() == (s.Kind == SetIPv6) {
+					ns.Prefixes = append(ns.Prefixes, m.Masked())
+				}
+			}
+			ns.Prefixes = mergePrefixes(ns.Prefixes)
+			nt.Sets[i] = &ns
+		}
+		out.Tables = append(out.Tables, &nt)
+	}
+	return out
+}
+
 // Remove deletes both tables (filtering disabled).
 func (f *Firewall) Remove() error {
 	f.mu.Lock()
@@ -121,7 +194,7 @@ func (f *Firewall) Remove() error {
 		f.conn.AddTable(t)
 		f.conn.DelTable(t)
 	}
-	f.last, f.lastText, f.lastShape, f.lastHost = nil, "", "", nil
+	f.last, f.lastHost = nil, nil
 	if err := f.conn.Flush(); err != nil {
 		return fmt.Errorf("removing the %s tables: %w", TableName, err)
 	}
@@ -208,27 +281,10 @@ func (f *Firewall) recover() {
 	}
 }
 
-// shape is the ruleset without the members of remote-group sets.
-func (rs *Ruleset) shape() string {
-	c := &Ruleset{}
-	for _, t := range rs.Tables {
-		nt := *t
-		nt.Sets = make([]*Set, len(t.Sets))
-		for i, s := range t.Sets {
-			ns := *s
-			if s.Kind == SetIPv4 || s.Kind == SetIPv6 {
-				ns.Prefixes = nil
-			}
-			nt.Sets[i] = &ns
-		}
-		c.Tables = append(c.Tables, &nt)
-	}
-	return c.String()
-}
-
 // replace writes both tables in one transaction: each table is created
 // if missing, deleted and written anew.
 func (f *Firewall) replace(rs *Ruleset) (int, error) {
+	f.batch.Store(int64(rs.objects()))
 	n := 0
 	var setID uint32
 	for _, t := range rs.Tables {
@@ -252,17 +308,9 @@ func (f *Firewall) replace(rs *Ruleset) (int, error) {
 		b := &builder{sets: map[string]*nftables.Set{}}
 		for _, s := range t.Sets {
 			setID++
-			ns := &nftables.Set{Table: nt, ID: setID, Name: s.Name, KeyType: s.keyType()}
-			switch s.Kind {
-			case SetIPv4, SetIPv6:
-				ns.Interval = true
-			case MapIfname, MapMark:
-				ns.IsMap, ns.DataType = true, nftables.TypeVerdict
-				if s.Kind == MapMark {
-					ns.KeyByteOrder = binaryutil.NativeEndian
-				}
-			}
-			if err := f.conn.AddSet(ns, s.elements()); err != nil {
+			ns := s.netlinkSet(nt)
+			ns.ID = setID
+			if err := f.addElements(ns, s.elements(), true); err != nil {
 				return 0, fmt.Errorf("set %s: %w", s.Name, err)
 			}
 			b.sets[s.Name] = ns
@@ -279,6 +327,44 @@ func (f *Firewall) replace(rs *Ruleset) (int, error) {
 		return 0, fmt.Errorf("replacing the %s tables: %w", TableName, err)
 	}
 	return n, nil
+}
+
+// elementsPerMessage bounds the elements of one netlink message: their
+// list is one attribute, whose length is 16 bits (64 KiB); a map element
+// with its jump takes about 80 bytes.
+const elementsPerMessage = 400
+
+// addElements adds elements in messages of elementsPerMessage, creating
+// the set with the first when create is set.
+func (f *Firewall) addElements(s *nftables.Set, es []nftables.SetElement, create bool) error {
+	if create {
+		n := min(len(es), elementsPerMessage)
+		if err := f.conn.AddSet(s, es[:n]); err != nil {
+			return err
+		}
+		es = es[n:]
+	}
+	for c := range slices.Chunk(es, elementsPerMessage) {
+		if err := f.conn.SetAddElements(s, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// objects counts what a full replacement writes.
+func (rs *Ruleset) objects() int {
+	n := 0
+	for _, t := range rs.Tables {
+		n += 3 + len(t.Chains)
+		for _, s := range t.Sets {
+			n += 1 + 2*len(s.Prefixes) + len(s.Elems)
+		}
+		for _, c := range t.Chains {
+			n += len(c.Rules)
+		}
+	}
+	return n
 }
 
 // elements are the set's netlink elements: a verdict per map key, or
@@ -335,47 +421,172 @@ func lastAddr(p netip.Prefix) netip.Addr {
 	return a
 }
 
-// updateSets changes, in place and in one transaction, the elements of
-// the remote-group sets that differ from the last pass.
-func (f *Firewall) updateSets(rs *Ruleset) (int, error) {
+// delta writes, in one transaction, what differs between the ruleset in
+// the kernel (was) and now: new chains first (map entries and rules may
+// jump to them), new sets and set elements, the rules of new and changed
+// chains, then removed elements, sets and chains (nothing refers to them
+// any more).
+func (f *Firewall) delta(was, now *Ruleset) (int, error) {
 	n := 0
-	for ti, t := range rs.Tables {
-		old := f.last.Tables[ti]
+	var setID uint32
+	var later []func() error
+	for ti, t := range now.Tables {
+		old := was.Tables[ti]
 		nt := &nftables.Table{Family: t.Family, Name: t.Name}
-		for si, s := range t.Sets {
-			if s.Kind != SetIPv4 && s.Kind != SetIPv6 {
+		oldChains := map[string]*Chain{}
+		for _, c := range old.Chains {
+			oldChains[c.Name] = c
+		}
+		newChains := map[string]bool{}
+		var fill []*Chain
+		chains := map[string]*nftables.Chain{}
+		for _, c := range t.Chains {
+			newChains[c.Name] = true
+			nc := &nftables.Chain{Table: nt, Name: c.Name}
+			chains[c.Name] = nc
+			oc, existed := oldChains[c.Name]
+			switch {
+			case !existed:
+				if c.Hook != nil {
+					return 0, fmt.Errorf("base chain %s appeared", c.Name)
+				}
+				f.conn.AddChain(nc)
+				n++
+				fill = append(fill, c)
+			case !reflect.DeepEqual(oc.Rules, c.Rules):
+				f.conn.FlushChain(nc)
+				n++
+				fill = append(fill, c)
+			}
+		}
+		oldSets := map[string]*Set{}
+		for _, s := range old.Sets {
+			oldSets[s.Name] = s
+		}
+		b := &builder{sets: map[string]*nftables.Set{}}
+		newSets := map[string]bool{}
+		for _, s := range t.Sets {
+			newSets[s.Name] = true
+			ns := s.netlinkSet(nt)
+			b.sets[s.Name] = ns
+			os, existed := oldSets[s.Name]
+			if !existed {
+				setID++
+				ns.ID = setID
+				if err := f.addElements(ns, s.elements(), true); err != nil {
+					return 0, fmt.Errorf("set %s: %w", s.Name, err)
+				}
+				n += 1 + s.size()
 				continue
 			}
-			was, now := ranges(old.Sets[si].Prefixes), ranges(s.Prefixes)
-			var del, add []nftables.SetElement
-			for _, r := range was {
-				if !slices.Contains(now, r) {
-					del = append(del, r.elements()...)
-				}
+			add, del := diffElements(os, s)
+			if err := f.addElements(ns, add, false); err != nil {
+				return 0, fmt.Errorf("set %s: %w", s.Name, err)
 			}
-			for _, r := range now {
-				if !slices.Contains(was, r) {
-					add = append(add, r.elements()...)
-				}
-			}
-			ns := &nftables.Set{Table: nt, Name: s.Name, KeyType: s.keyType(), Interval: true}
+			n += intervals(add) + intervals(del)
 			if len(del) > 0 {
-				if err := f.conn.SetDeleteElements(ns, del); err != nil {
-					return 0, fmt.Errorf("set %s: %w", s.Name, err)
-				}
+				later = append(later, func() error {
+					for c := range slices.Chunk(del, elementsPerMessage) {
+						if err := f.conn.SetDeleteElements(ns, c); err != nil {
+							return fmt.Errorf("set %s: %w", ns.Name, err)
+						}
+					}
+					return nil
+				})
 			}
-			if len(add) > 0 {
-				if err := f.conn.SetAddElements(ns, add); err != nil {
-					return 0, fmt.Errorf("set %s: %w", s.Name, err)
-				}
+		}
+		for _, c := range fill {
+			for _, r := range c.Rules {
+				f.conn.AddRule(&nftables.Rule{Table: nt, Chain: chains[c.Name], Exprs: r.exprs(b)})
+				n++
 			}
-			n += intervals(del) + intervals(add)
+		}
+		for _, s := range old.Sets {
+			if !newSets[s.Name] {
+				ns := s.netlinkSet(nt)
+				later = append(later, func() error { f.conn.DelSet(ns); return nil })
+				n++
+			}
+		}
+		for _, c := range old.Chains {
+			if !newChains[c.Name] {
+				nc := &nftables.Chain{Table: nt, Name: c.Name}
+				// Emptied first: a chain with rules jumping elsewhere
+				// cannot go before they do.
+				later = append(later, func() error { f.conn.FlushChain(nc); f.conn.DelChain(nc); return nil })
+				n++
+			}
 		}
 	}
+	if n == 0 {
+		return 0, nil
+	}
+	for _, do := range later {
+		if err := do(); err != nil {
+			return 0, err
+		}
+	}
+	f.batch.Store(int64(n))
 	if err := f.conn.Flush(); err != nil {
-		return 0, fmt.Errorf("updating the %s sets: %w", TableName, err)
+		return 0, fmt.Errorf("updating the %s tables: %w", TableName, err)
 	}
 	return n, nil
+}
+
+// netlinkSet is the library's description of s in table t.
+func (s *Set) netlinkSet(t *nftables.Table) *nftables.Set {
+	ns := &nftables.Set{Table: t, Name: s.Name, KeyType: s.keyType()}
+	switch s.Kind {
+	case SetIPv4, SetIPv6:
+		ns.Interval = true
+	case MapIfname, MapMark:
+		ns.IsMap, ns.DataType = true, nftables.TypeVerdict
+		if s.Kind == MapMark {
+			ns.KeyByteOrder = binaryutil.NativeEndian
+		}
+	}
+	return ns
+}
+
+// size counts a set's entries (intervals or map keys).
+func (s *Set) size() int { return len(s.Prefixes) + len(s.Elems) }
+
+// diffElements are the elements to add to and delete from was to make
+// it now.
+func diffElements(was, now *Set) (add, del []nftables.SetElement) {
+	switch now.Kind {
+	case SetIPv4, SetIPv6:
+		a, b := ranges(was.Prefixes), ranges(now.Prefixes)
+		for _, r := range a {
+			if !slices.Contains(b, r) {
+				del = append(del, r.elements()...)
+			}
+		}
+		for _, r := range b {
+			if !slices.Contains(a, r) {
+				add = append(add, r.elements()...)
+			}
+		}
+		return add, del
+	}
+	olds := map[MapElem]bool{}
+	for _, e := range was.Elems {
+		olds[e] = true
+	}
+	news := map[MapElem]bool{}
+	for _, e := range now.Elems {
+		news[e] = true
+	}
+	pick := func(s *Set, es []MapElem, keep map[MapElem]bool) []nftables.SetElement {
+		x := &Set{Kind: s.Kind}
+		for _, e := range es {
+			if !keep[e] {
+				x.Elems = append(x.Elems, e)
+			}
+		}
+		return x.elements()
+	}
+	return pick(now, now.Elems, olds), pick(was, was.Elems, news)
 }
 
 // intervals counts the intervals among elements (their starts).

@@ -1,8 +1,10 @@
 package firewall
 
 import (
+	"cmp"
 	"net"
 	"net/netip"
+	"reflect"
 
 	"github.com/vishvananda/netlink"
 )
@@ -70,11 +72,18 @@ func localPrefixes(p *Port) []netip.Prefix {
 
 // forget deletes the connections that prev's ruleset allowed and h's
 // does not: those of ports gone, those a removed rule matched, and those
-// with remote group members gone.
+// with remote group members gone. Only ports whose own input or groups'
+// rules changed are compared rule by rule.
 func (f *Firewall) forget(prev, h *Host, zones map[string]uint16) (int, error) {
 	now := map[string]*Port{}
 	for i := range h.Ports {
 		now[h.Ports[i].Device] = &h.Ports[i]
+	}
+	gone := map[string][]netip.Prefix{}
+	for g, was := range prev.Members {
+		if r := removed(was, h.Members[g]); len(r) > 0 {
+			gone[g] = r
+		}
 	}
 	var kills []ctKill
 	for i := range prev.Ports {
@@ -94,16 +103,22 @@ func (f *Firewall) forget(prev, h *Host, zones map[string]uint16) (int, error) {
 		if !cur.Filtered() {
 			continue // port security off: everything is allowed now
 		}
+		// Members gone from a remote group the port's rules name.
+		for _, g := range cur.SecurityGroups {
+			for _, r := range h.Rules[g] {
+				rg := cmp.Or(r.RemoteGroupID, r.RemoteAddressGroupID)
+				if ips := gone[rg]; len(ips) > 0 {
+					kills = append(kills, ctKill{zone: zone, v6: r.Ethertype == IPv6, proto: -1, local: local, both: true, remote: ips})
+				}
+			}
+		}
+		if reflect.DeepEqual(old, cur) && sameRules(prev, h, cur.SecurityGroups) {
+			continue
+		}
 		for _, dir := range []string{Ingress, Egress} {
 			keep := map[string]bool{}
 			for _, e := range effective(h, cur, dir) {
 				keep[e.text] = true
-				if g := e.set; g != "" {
-					gone := removed(prev.Members[g[3:]], h.Members[g[3:]])
-					if len(gone) > 0 {
-						kills = append(kills, ctKill{zone: zone, v6: e.v6, proto: -1, local: local, both: true, remote: gone})
-					}
-				}
 			}
 			for _, e := range effective(prev, old, dir) {
 				if keep[e.text] {
@@ -155,6 +170,16 @@ func (f *Firewall) forget(prev, h *Host, zones map[string]uint16) (int, error) {
 		}
 	}
 	return total, nil
+}
+
+// sameRules reports whether the groups have the same rules in a and b.
+func sameRules(a, b *Host, groups []string) bool {
+	for _, g := range groups {
+		if !reflect.DeepEqual(a.Rules[g], b.Rules[g]) {
+			return false
+		}
+	}
+	return true
 }
 
 // removed are the prefixes of was not in now.

@@ -1,0 +1,123 @@
+package firewall_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"testing"
+
+	"github.com/neutrino-net/neutrino/internal/dataplane/firewall"
+	"github.com/neutrino-net/neutrino/internal/testenv/nsrig"
+)
+
+// bigHost is a host with ports ports in groups groups of rules rules
+// each (two of them naming a remote group), over 10 networks.
+func bigHost(ports, groups, rules int) *firewall.Host {
+	h := &firewall.Host{Rules: map[string][]firewall.Rule{}, Members: map[string][]netip.Prefix{}}
+	for g := 0; g < groups; g++ {
+		id := fmt.Sprintf("sg-%03d", g)
+		remote := fmt.Sprintf("sg-%03d", (g+1)%groups)
+		rs := []firewall.Rule{
+			{Direction: "ingress", Ethertype: "IPv4", RemoteGroupID: id},
+			{Direction: "ingress", Ethertype: "IPv4", Protocol: "tcp", PortRangeMin: ptr(443), PortRangeMax: ptr(443), RemoteGroupID: remote},
+			{Direction: "egress", Ethertype: "IPv4"},
+			{Direction: "egress", Ethertype: "IPv6"},
+		}
+		for r := len(rs); r < rules; r++ {
+			rs = append(rs, firewall.Rule{Direction: "ingress", Ethertype: "IPv4", Protocol: "tcp",
+				PortRangeMin: ptr(1000 + r), PortRangeMax: ptr(1000 + r), SourceIPPrefix: fmt.Sprintf("192.0.2.%d/32", r)})
+		}
+		h.Rules[id] = rs
+	}
+	for i := 0; i < ports; i++ {
+		g := fmt.Sprintf("sg-%03d", i%groups)
+		ip := netip.AddrFrom4([4]byte{10, byte(i / 250), byte(i % 250), 10})
+		mac := net.HardwareAddr{0xfa, 0x16, 0x3e, 0, byte(i >> 8), byte(i)}
+		h.Ports = append(h.Ports, firewall.Port{ID: fmt.Sprintf("port-%04d", i), Device: fmt.Sprintf("tapport-%04d", i),
+			Bridge: fmt.Sprintf("brqnet-%02d", i%10), MAC: mac, FixedIPs: []netip.Addr{ip}, PortSecurity: true,
+			SecurityGroups: []string{g}})
+		h.Members[g] = append(h.Members[g], netip.PrefixFrom(ip, 32))
+	}
+	return h
+}
+
+func numbering(h *firewall.Host) firewall.Assignment {
+	a := firewall.Assignment{Marks: map[string]uint16{}, Zones: map[string]uint16{}}
+	for i, p := range h.Ports {
+		a.Marks[p.Device] = uint16(i + 1)
+		if _, ok := a.Zones[p.Bridge]; !ok {
+			a.Zones[p.Bridge] = uint16(len(a.Zones) + 1)
+		}
+	}
+	return a
+}
+
+// BenchmarkRender1000x10 renders 1,000 ports in 50 groups of 10 rules.
+func BenchmarkRender1000x10(b *testing.B) {
+	h := bigHost(1000, 50, 10)
+	a := numbering(h)
+	for b.Loop() {
+		_ = firewall.Render(h, a).String()
+	}
+}
+
+// BenchmarkApply1000x10 applies 1,000 ports in 50 groups of 10 rules in a
+// namespace of its own: a full pass (both tables written), a pass with
+// nothing to change, and a membership change (one port joins a group
+// that 20 ports' rules name). It reports the objects each writes.
+func BenchmarkApply1000x10(b *testing.B) {
+	nsrig.RequireDataplane(b)
+	rig := nsrig.New(b)
+	ns := rig.NS("fwbench")
+	host := rig.Host(ns)
+	h := bigHost(1000, 50, 10)
+	ctx := context.Background()
+	b.Run("full", func(b *testing.B) {
+		objects := 0
+		for b.Loop() {
+			fw, err := firewall.New(ns, host.Netlink(), nil)
+			nsrig.Must(b, err)
+			st, err := fw.Apply(ctx, h)
+			nsrig.Must(b, err)
+			objects = st.Objects
+		}
+		b.ReportMetric(float64(objects), "objects")
+	})
+	fw, err := firewall.New(ns, host.Netlink(), nil)
+	nsrig.Must(b, err)
+	_, err = fw.Apply(ctx, h)
+	nsrig.Must(b, err)
+	b.Run("unchanged", func(b *testing.B) {
+		objects := 0
+		for b.Loop() {
+			st, err := fw.Apply(ctx, h)
+			nsrig.Must(b, err)
+			objects = st.Objects
+		}
+		b.ReportMetric(float64(objects), "objects")
+	})
+	b.Run("membership", func(b *testing.B) {
+		joined := *h
+		joined.Members = map[string][]netip.Prefix{}
+		for g, m := range h.Members {
+			joined.Members[g] = m
+		}
+		joined.Members["sg-001"] = append(append([]netip.Prefix{}, h.Members["sg-001"]...), netip.MustParsePrefix("10.200.0.1/32"))
+		objects, replaced := 0, false
+		flip := false
+		for b.Loop() {
+			next := h
+			if flip = !flip; flip {
+				next = &joined
+			}
+			st, err := fw.Apply(ctx, next)
+			nsrig.Must(b, err)
+			objects, replaced = st.Objects, st.Replaced
+		}
+		if replaced {
+			b.Error("a membership change replaced the tables")
+		}
+		b.ReportMetric(float64(objects), "objects")
+	})
+}
