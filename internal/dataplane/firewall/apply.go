@@ -423,13 +423,12 @@ func lastAddr(p netip.Prefix) netip.Addr {
 
 // delta writes, in one transaction, what differs between the ruleset in
 // the kernel (was) and now: new chains first (map entries and rules may
-// jump to them), new sets and set elements, the rules of new and changed
-// chains, then removed elements, sets and chains (nothing refers to them
-// any more).
+// jump to them), changed chains flushed, new sets, set elements removed
+// and added, the rules of new and changed chains, then removed sets and
+// chains (nothing refers to them any more).
 func (f *Firewall) delta(was, now *Ruleset) (int, error) {
 	n := 0
 	var setID uint32
-	var later []func() error
 	for ti, t := range now.Tables {
 		old := was.Tables[ti]
 		nt := &nftables.Table{Family: t.Family, Name: t.Name}
@@ -479,21 +478,18 @@ func (f *Firewall) delta(was, now *Ruleset) (int, error) {
 				n += 1 + s.size()
 				continue
 			}
+			// Deletions first: a changed interval or a key jumping
+			// elsewhere is deleted and added again.
 			add, del := diffElements(os, s)
+			for c := range slices.Chunk(del, elementsPerMessage) {
+				if err := f.conn.SetDeleteElements(ns, c); err != nil {
+					return 0, fmt.Errorf("set %s: %w", s.Name, err)
+				}
+			}
 			if err := f.addElements(ns, add, false); err != nil {
 				return 0, fmt.Errorf("set %s: %w", s.Name, err)
 			}
 			n += intervals(add) + intervals(del)
-			if len(del) > 0 {
-				later = append(later, func() error {
-					for c := range slices.Chunk(del, elementsPerMessage) {
-						if err := f.conn.SetDeleteElements(ns, c); err != nil {
-							return fmt.Errorf("set %s: %w", ns.Name, err)
-						}
-					}
-					return nil
-				})
-			}
 		}
 		for _, c := range fill {
 			for _, r := range c.Rules {
@@ -501,30 +497,30 @@ func (f *Firewall) delta(was, now *Ruleset) (int, error) {
 				n++
 			}
 		}
-		for _, s := range old.Sets {
-			if !newSets[s.Name] {
-				ns := s.netlinkSet(nt)
-				later = append(later, func() error { f.conn.DelSet(ns); return nil })
-				n++
-			}
-		}
+		// Removed chains are emptied first, so that neither the sets
+		// their rules look up nor the chains they jump to are in use
+		// when those go.
+		var gone []*nftables.Chain
 		for _, c := range old.Chains {
 			if !newChains[c.Name] {
 				nc := &nftables.Chain{Table: nt, Name: c.Name}
-				// Emptied first: a chain with rules jumping elsewhere
-				// cannot go before they do.
-				later = append(later, func() error { f.conn.FlushChain(nc); f.conn.DelChain(nc); return nil })
+				gone = append(gone, nc)
+				f.conn.FlushChain(nc)
 				n++
 			}
+		}
+		for _, s := range old.Sets {
+			if !newSets[s.Name] {
+				f.conn.DelSet(s.netlinkSet(nt))
+				n++
+			}
+		}
+		for _, nc := range gone {
+			f.conn.DelChain(nc)
 		}
 	}
 	if n == 0 {
 		return 0, nil
-	}
-	for _, do := range later {
-		if err := do(); err != nil {
-			return 0, err
-		}
 	}
 	f.batch.Store(int64(n))
 	if err := f.conn.Flush(); err != nil {
