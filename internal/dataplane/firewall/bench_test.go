@@ -64,8 +64,9 @@ func BenchmarkRender1000x10(b *testing.B) {
 
 // BenchmarkApply1000x10 applies 1,000 ports in 50 groups of 10 rules in a
 // namespace of its own: a full pass (both tables written), a pass with
-// nothing to change, and a membership change (one port joins a group
-// that 20 ports' rules name). It reports the objects each writes.
+// nothing to change, a rule added to a group of 20 ports, and a
+// membership change (one address joins a group that 20 ports' rules
+// name). It reports the objects each writes.
 func BenchmarkApply1000x10(b *testing.B) {
 	nsrig.RequireDataplane(b)
 	rig := nsrig.New(b)
@@ -92,6 +93,27 @@ func BenchmarkApply1000x10(b *testing.B) {
 		objects := 0
 		for b.Loop() {
 			st, err := fw.Apply(ctx, h)
+			nsrig.Must(b, err)
+			objects = st.Objects
+		}
+		b.ReportMetric(float64(objects), "objects")
+	})
+	b.Run("rule", func(b *testing.B) {
+		// A rule added to and removed from one group (20 ports).
+		more := *h
+		more.Rules = map[string][]firewall.Rule{}
+		for g, r := range h.Rules {
+			more.Rules[g] = r
+		}
+		more.Rules["sg-007"] = append(append([]firewall.Rule{}, h.Rules["sg-007"]...), firewall.Rule{Direction: "ingress",
+			Ethertype: "IPv4", Protocol: "udp", PortRangeMin: ptr(53), PortRangeMax: ptr(53)})
+		objects, flip := 0, false
+		for b.Loop() {
+			next := h
+			if flip = !flip; flip {
+				next = &more
+			}
+			st, err := fw.Apply(ctx, next)
 			nsrig.Must(b, err)
 			objects = st.Objects
 		}

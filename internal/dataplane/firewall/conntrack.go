@@ -86,6 +86,7 @@ func (f *Firewall) forget(prev, h *Host, zones map[string]uint16) (int, error) {
 		}
 	}
 	var kills []ctKill
+	tcNow, tcPrev := translations{}, translations{}
 	for i := range prev.Ports {
 		old := &prev.Ports[i]
 		if !old.Filtered() {
@@ -117,10 +118,10 @@ func (f *Firewall) forget(prev, h *Host, zones map[string]uint16) (int, error) {
 		}
 		for _, dir := range []string{Ingress, Egress} {
 			keep := map[string]bool{}
-			for _, e := range effective(h, cur, dir) {
+			for _, e := range effective(h, cur, dir, tcNow) {
 				keep[e.text] = true
 			}
-			for _, e := range effective(prev, old, dir) {
+			for _, e := range effective(prev, old, dir, tcPrev) {
 				if keep[e.text] {
 					continue
 				}

@@ -90,6 +90,7 @@ func Render(h *Host, a Assignment) *Ruleset {
 	remote := map[string]bool{} // set names the rules use
 	var portChains []*Chain
 	var stateless []Line
+	tc := translations{}
 	for _, p := range ports {
 		idx := uint32(a.Marks[p.Device])
 		dev := p.Device
@@ -111,7 +112,7 @@ func Render(h *Host, a Assignment) *Ruleset {
 		}
 		egress.Elems = append(egress.Elems, MapElem{Mark: idx << 16, Chain: "egress-" + dev})
 		ingress.Elems = append(ingress.Elems, MapElem{Mark: idx, Chain: "ingress-" + dev})
-		portChains = append(portChains, egressChain(h, p, remote), ingressChain(h, p, remote))
+		portChains = append(portChains, egressChain(h, p, remote, tc), ingressChain(h, p, remote, tc))
 	}
 	pre.Rules = append(stateless, pre.Rules...)
 	for _, b := range slices.Sorted(mapsKeys(bridges)) {
@@ -267,7 +268,7 @@ func spoofChain(p *Port) *Chain {
 	return c
 }
 
-func egressChain(h *Host, p *Port, remote map[string]bool) *Chain {
+func egressChain(h *Host, p *Port, remote map[string]bool, tc translations) *Chain {
 	udp := l4proto(17)
 	c := &Chain{Name: "egress-" + p.Device}
 	// What follows the anti-spoofing checks in Neutron's egress chain:
@@ -277,16 +278,16 @@ func egressChain(h *Host, p *Port, remote map[string]bool) *Chain {
 		{nfproto(true), l4proto(58), accept},
 		{nfproto(true), udp, thPort(false, 546, 546), thPort(true, 547, 547), accept},
 	}
-	c.Rules = append(c.Rules, groupRules(h, p, Egress, remote)...)
+	c.Rules = append(c.Rules, groupRules(h, p, Egress, remote, tc)...)
 	return c
 }
 
-func ingressChain(h *Host, p *Port, remote map[string]bool) *Chain {
+func ingressChain(h *Host, p *Port, remote map[string]bool, tc translations) *Chain {
 	c := &Chain{Name: "ingress-" + p.Device}
 	for _, t := range []int{icmp6MLDQuery, icmp6NS, icmp6NA} {
 		c.Rules = append(c.Rules, Line{nfproto(true), l4proto(58), icmpField(true, false, t), accept})
 	}
-	c.Rules = append(c.Rules, groupRules(h, p, Ingress, remote)...)
+	c.Rules = append(c.Rules, groupRules(h, p, Ingress, remote, tc)...)
 	return c
 }
 
@@ -294,9 +295,9 @@ func ingressChain(h *Host, p *Port, remote map[string]bool) *Chain {
 // first, then the provider rules and the groups' rules of this
 // direction (IPv4 then IPv6, duplicates once), invalid dropped, the rest
 // dropped.
-func groupRules(h *Host, p *Port, dir string, remote map[string]bool) []Line {
+func groupRules(h *Host, p *Port, dir string, remote map[string]bool, tc translations) []Line {
 	out := []Line{{ctEstablishedRelated, accept}}
-	for _, e := range effective(h, p, dir) {
+	for _, e := range effective(h, p, dir, tc) {
 		out = append(out, e.line)
 		if e.set != "" {
 			remote[e.set] = true
@@ -314,37 +315,56 @@ type effRule struct {
 	set  string
 }
 
-// effective are the provider and group rules of a port in one direction,
-// translated, IPv4 first, each distinct line once (as Neutron prunes
-// duplicates coming from several groups).
-func effective(h *Host, p *Port, dir string) []effRule {
-	var rules []Rule
-	for _, r := range p.ProviderRules {
-		if r.Direction == dir {
-			rules = append(rules, r)
-		}
+// translations caches rules translated once per group and direction:
+// a thousand ports of one group share them.
+type translations map[string][]effRule
+
+func (tc translations) of(h *Host, g, dir string) []effRule {
+	key := g + "\x00" + dir
+	if es, ok := tc[key]; ok {
+		return es
 	}
-	for _, g := range p.SecurityGroups {
-		for _, r := range h.Rules[g] {
-			if r.Direction == dir {
-				rules = append(rules, r)
+	es := translate(h.Rules[g], dir)
+	tc[key] = es
+	return es
+}
+
+// translate turns the rules of one direction into lines, IPv4 first.
+func translate(rules []Rule, dir string) []effRule {
+	var out []effRule
+	for _, v6 := range []bool{false, true} {
+		for _, r := range rules {
+			if r.Direction != dir || (r.Ethertype == IPv6) != v6 {
+				continue
+			}
+			if l, set, ok := ruleLine(r, v6); ok {
+				out = append(out, effRule{rule: r, v6: v6, line: l, text: l.String(), set: set})
 			}
 		}
+	}
+	return out
+}
+
+// effective are the provider and group rules of a port in one direction,
+// translated, IPv4 first, each distinct line once (as Neutron prunes
+// duplicates coming from several groups); tc may be nil.
+func effective(h *Host, p *Port, dir string, tc translations) []effRule {
+	if tc == nil {
+		tc = translations{}
+	}
+	lists := [][]effRule{translate(p.ProviderRules, dir)}
+	for _, g := range p.SecurityGroups {
+		lists = append(lists, tc.of(h, g, dir))
 	}
 	var out []effRule
 	seen := map[string]bool{}
 	for _, v6 := range []bool{false, true} {
-		for _, r := range rules {
-			if (r.Ethertype == IPv6) != v6 {
-				continue
-			}
-			l, set, ok := ruleLine(r, v6)
-			if !ok {
-				continue
-			}
-			if s := l.String(); !seen[s] {
-				seen[s] = true
-				out = append(out, effRule{rule: r, v6: v6, line: l, text: s, set: set})
+		for _, l := range lists {
+			for _, e := range l {
+				if e.v6 == v6 && !seen[e.text] {
+					seen[e.text] = true
+					out = append(out, e)
+				}
 			}
 		}
 	}
