@@ -12,8 +12,14 @@
 // filtering therefore happens in an inet-family table that br_netfilter
 // runs for bridged IP packets, and per-port identity comes from a
 // bridge-family table: in the inet hooks a bridged packet's iifname and
-// oifname are the bridge, never the tap. Each pass replaces both tables in
-// one netlink transaction, so a packet never meets half a ruleset.
+// oifname are the bridge, never the tap. Every pass is one netlink
+// transaction over both tables, so a packet never meets half a ruleset:
+// the first pass (and one after Invalidate or a failure) writes both
+// tables anew; later passes write only what changed (a port's chains
+// flushed and refilled, map entries of ports that came or went, set
+// intervals of members that joined or left: a member joining a group
+// that a thousand ports' rules name is one interval), and a pass whose
+// input did not change writes nothing.
 //
 //	table bridge neutrino-sg
 //	  prerouting (priority -300), per filtered tap from the VM:

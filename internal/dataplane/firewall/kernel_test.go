@@ -324,3 +324,66 @@ func TestKernelStateless(t *testing.T) {
 	b.apply(&firewall.Host{Ports: h.Ports, Rules: map[string][]firewall.Rule{"sl": {in80, out, replies}}})
 	expect(t, "s→x:80 with a rule for the replies", func() bool { return b.canTCP("s", "x", 80) }, true)
 }
+
+// TestKernelZones: two networks with the same addresses on one host
+// track connections apart. A UDP exchange allowed on network 1 must not
+// make the same 5-tuple look like a reply on network 2.
+func TestKernelZones(t *testing.T) {
+	b := newBench(t)
+	nl := b.host.Netlink()
+	const bridge2 = "brqfwtest0002"
+	nsrig.Must(t, nl.LinkAdd(&netlink.Bridge{LinkAttrs: netlink.LinkAttrs{Name: bridge2}}))
+	br2, err := nl.LinkByName(bridge2)
+	nsrig.Must(t, err)
+	nsrig.Must(t, nl.LinkSetUp(br2))
+	b.vm("srv1", "fa:16:3e:00:01:01", "10.9.0.1")
+	b.vm("cli1", "fa:16:3e:00:01:02", "10.9.0.2")
+	b.vm("srv2", "fa:16:3e:00:02:01", "10.9.0.1")
+	b.vm("cli2", "fa:16:3e:00:02:02", "10.9.0.2")
+	for _, name := range []string{"srv2", "cli2"} { // onto the second bridge
+		tap, err := nl.LinkByName(link.TapName(b.vms[name].Port))
+		nsrig.Must(t, err)
+		nsrig.Must(t, nl.LinkSetMaster(tap, br2))
+	}
+	port := func(name, bridge string) firewall.Port {
+		p := b.port(name, "sg")
+		p.Bridge = bridge
+		return p
+	}
+	dns := firewall.Rule{Direction: "ingress", Ethertype: "IPv4", Protocol: "udp", PortRangeMin: ptr(53), PortRangeMax: ptr(53)}
+	egress := firewall.Rule{Direction: "egress", Ethertype: "IPv4"}
+	b.apply(&firewall.Host{
+		Ports: []firewall.Port{port("srv1", testBridge), port("cli1", testBridge), port("srv2", bridge2), port("cli2", bridge2)},
+		Rules: map[string][]firewall.Rule{"sg": {dns, egress}}})
+
+	udp := func(from string, src int, to string, dst int) bool {
+		var rc *net.UDPConn
+		nsrig.Must(t, netns.Do(b.vms[to].NS, func() (err error) {
+			rc, err = net.ListenUDP("udp", &net.UDPAddr{IP: net.ParseIP(b.ips[to]), Port: dst})
+			return err
+		}))
+		defer rc.Close()
+		var sc *net.UDPConn
+		nsrig.Must(t, netns.Do(b.vms[from].NS, func() (err error) {
+			sc, err = net.DialUDP("udp", &net.UDPAddr{IP: net.ParseIP(b.ips[from]), Port: src},
+				&net.UDPAddr{IP: net.ParseIP(b.ips[to]), Port: dst})
+			return err
+		}))
+		defer sc.Close()
+		for range 3 {
+			sc.Write([]byte("q"))
+			rc.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+			buf := make([]byte, 8)
+			if _, err := rc.Read(buf); err == nil {
+				return true
+			}
+		}
+		return false
+	}
+	expect(t, "cli1:5353 → srv1:53 on network 1 (rule)", func() bool { return udp("cli1", 5353, "srv1", 53) }, true)
+	// The same tuple reversed on network 2: srv2 → cli2 would be the
+	// reply of network 1's exchange if the zones were shared.
+	expect(t, "srv2:53 → cli2:5353 on network 2 (no rule)", func() bool { return udp("srv2", 53, "cli2", 5353) }, false)
+	// Control: on network 1 that reversed tuple is a reply.
+	expect(t, "srv1:53 → cli1:5353 on network 1 (reply)", func() bool { return udp("srv1", 53, "cli1", 5353) }, true)
+}
