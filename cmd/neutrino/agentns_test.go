@@ -43,7 +43,7 @@ func TestAgentPartsAndNamespace(t *testing.T) {
 	host := fmt.Sprintf("cmdtest-ns-%d", port)
 	agentConf := writeConfig(t, fmt.Sprintf("[DEFAULT]\nhost = %s\nstate_path = %s\ntransport_url = nats://127.0.0.1:%d\n"+
 		"resync_interval = 1\n[agent]\nparts = dhcp\nnetwork_namespace = %s\nreport_interval = 1\n",
-		host, t.TempDir(), busPort, nsName))
+		host, stateDir(t), busPort, nsName))
 	ag := startNeutrino(t, "agent", "--config-file", agentConf)
 	defer ag.stop(t)
 

@@ -380,11 +380,25 @@ func request(t *testing.T, method, url, body string) (int, string) {
 	return resp.StatusCode, string(raw)
 }
 
+// stateDir is a temporary state_path dnsmasq can reach: the DHCP part
+// refuses to start when dnsmasq's unprivileged user cannot traverse to
+// its files, and t.TempDir's parent is private (0700).
+func stateDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
 // TestAllInOne runs the all-in-one server twice on one state directory:
 // it starts, answers, stops cleanly on SIGTERM, and keeps a network
 // created in the first run.
 func TestAllInOne(t *testing.T) {
-	state := filepath.Join(t.TempDir(), "state")
+	state := filepath.Join(stateDir(t), "state")
 	port := freePort(t)
 	conf := writeConfig(t, fmt.Sprintf("[DEFAULT]\nstate_path = %s\nbind_port = %d\n", state, port))
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
@@ -491,7 +505,7 @@ func TestAgentRunsBothParts(t *testing.T) {
 	host := fmt.Sprintf("cmdtest-%d", port)
 	agentConf := writeConfig(t, fmt.Sprintf("[DEFAULT]\nhost = %s\nstate_path = %s\ntransport_url = nats://127.0.0.1:%d\n"+
 		"[linux_bridge]\nphysical_interface_mappings = physnet1:nonexistent0\n[vxlan]\nenable_vxlan = false\n",
-		host, t.TempDir(), busPort))
+		host, stateDir(t), busPort))
 	ag := startNeutrino(t, "agent", "--config-file", agentConf)
 	want := map[string]string{
 		"Linux bridge agent": `"interface_mappings":{"physnet1":"nonexistent0"}`,
