@@ -2,6 +2,7 @@ package firewall
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -126,6 +127,10 @@ func (f *Firewall) Apply(ctx context.Context, h *Host) (Stats, error) {
 		st.Objects, err = f.replace(rs)
 	} else {
 		st.Objects, err = f.delta(f.last, rs)
+		if errors.Is(err, errNewBaseChain) { // tables of an older version
+			st.Replaced = true
+			st.Objects, err = f.replace(rs)
+		}
 	}
 	if err != nil {
 		f.last, f.lastHost = nil, nil // unknown state: replace next time
@@ -143,6 +148,10 @@ func (f *Firewall) Apply(ctx context.Context, h *Host) (Stats, error) {
 	}
 	return st, nil
 }
+
+// errNewBaseChain: the kernel's tables lack a hook the ruleset has (an
+// older version wrote them), so a delta cannot do.
+var errNewBaseChain = errors.New("a base chain appeared")
 
 // Invalidate makes the next Apply write both tables anew, repairing
 // whatever changed them behind the firewall's back.
@@ -427,6 +436,15 @@ func lastAddr(p netip.Prefix) netip.Addr {
 // and added, the rules of new and changed chains, then removed sets and
 // chains (nothing refers to them any more).
 func (f *Firewall) delta(was, now *Ruleset) (int, error) {
+	// A hook the kernel's tables lack is a new layout: checked before
+	// anything is queued.
+	for ti, t := range now.Tables {
+		for _, c := range t.Chains {
+			if c.Hook != nil && !slices.ContainsFunc(was.Tables[ti].Chains, func(o *Chain) bool { return o.Name == c.Name }) {
+				return 0, errNewBaseChain
+			}
+		}
+	}
 	n := 0
 	var setID uint32
 	for ti, t := range now.Tables {
@@ -446,9 +464,6 @@ func (f *Firewall) delta(was, now *Ruleset) (int, error) {
 			oc, existed := oldChains[c.Name]
 			switch {
 			case !existed:
-				if c.Hook != nil {
-					return 0, fmt.Errorf("base chain %s appeared", c.Name)
-				}
 				f.conn.AddChain(nc)
 				n++
 				fill = append(fill, c)

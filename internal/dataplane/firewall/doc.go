@@ -45,6 +45,8 @@
 //	    egress-<tap>
 //	  ingress (forward, priority 1): mark&0xffff vmap @ingress →
 //	    ingress-<tap>
+//	  input (priority 0): mark&0xffff0000 vmap @egress, for what a VM
+//	    sends to the host itself (Neutron's INPUT jump)
 //
 // Two base chains on the forward hook give Neutron's order for traffic
 // between two filtered ports of the host (the sender's egress rules, then

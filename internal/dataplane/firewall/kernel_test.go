@@ -498,3 +498,45 @@ func TestKernelIPv6(t *testing.T) {
 	b.apply(&firewall.Host{Ports: h.Ports, Rules: map[string][]firewall.Rule{"sg": {ssh, egress, icmp}}})
 	expect(t, "ping6 with an ICMP rule", ping6, true)
 }
+
+// TestKernelToHost: what a VM sends to an address of the host on its
+// bridge passes the VM's egress rules (Neutron's INPUT jump).
+func TestKernelToHost(t *testing.T) {
+	b := newBench(t)
+	b.vm("h1", "fa:16:3e:00:07:01", "10.9.0.71")
+	nsrig.Addr(t, b.host, testBridge, "10.9.0.254/24")
+	var l net.Listener
+	nsrig.Must(t, netns.Do(b.hns, func() (err error) {
+		l, err = net.Listen("tcp", "10.9.0.254:7000")
+		return err
+	}))
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	toHost := func() bool {
+		var c net.Conn
+		err := netns.Do(b.vms["h1"].NS, func() (err error) {
+			c, err = net.DialTimeout("tcp", "10.9.0.254:7000", 700*time.Millisecond)
+			return err
+		})
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}
+	expect(t, "control: h1 → host before any filtering", toHost, true)
+	ingressOnly := []firewall.Rule{{Direction: "ingress", Ethertype: "IPv4"}}
+	b.apply(&firewall.Host{Ports: []firewall.Port{b.port("h1", "sg")}, Rules: map[string][]firewall.Rule{"sg": ingressOnly}})
+	expect(t, "h1 → host without an egress rule", toHost, false)
+	egress := firewall.Rule{Direction: "egress", Ethertype: "IPv4", Protocol: "tcp", PortRangeMin: ptr(7000), PortRangeMax: ptr(7000)}
+	b.apply(&firewall.Host{Ports: []firewall.Port{b.port("h1", "sg")},
+		Rules: map[string][]firewall.Rule{"sg": append(ingressOnly, egress)}})
+	expect(t, "h1 → host with an egress rule", toHost, true)
+}

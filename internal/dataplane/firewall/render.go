@@ -84,6 +84,10 @@ func Render(h *Host, a Assignment) *Ruleset {
 			Rules: []Line{{vmap{key: "mark", mask: markIn, set: egress.Name}}}},
 		{Name: "ingress", Hook: &Hook{Hook: *nftables.ChainHookForward, Name: "forward", Priority: 1},
 			Rules: []Line{{vmap{key: "mark", mask: markOut, set: ingress.Name}}}},
+		// What a VM sends to the host itself (an address on the bridge)
+		// passes its egress rules too, as Neutron's INPUT jump does.
+		{Name: "input", Hook: &Hook{Hook: *nftables.ChainHookInput, Name: "input", Priority: 0},
+			Rules: []Line{{vmap{key: "mark", mask: markIn, set: egress.Name}}}},
 	}
 
 	bridges := map[string]bool{}
