@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"strings"
 )
@@ -32,11 +34,32 @@ func (s *Store) throughFilter(collection, attr string) (relation, bool) {
 // IDRange is an inclusive range of segmentation ids.
 type IDRange struct{ Min, Max int }
 
-// lockAllocations serializes every change to one type's (and physical
-// network's) allocations across servers, so the lowest free id picked by
-// one transaction is not picked by another.
-func (tx *Tx) lockAllocations(ctx context.Context, networkType, physnet string) error {
-	return tx.LockName(ctx, "ml2-alloc:"+networkType+":"+physnet)
+// randomProbes is how many ids drawn at random an allocation tries before
+// it asks the database for a free one: in a range mostly free (a VNI
+// range) the first draw nearly always wins; in a crowded one the search
+// for a free id costs one query.
+const randomProbes = 3
+
+// maxAllocationTries bounds an allocation's attempts: each failed one
+// means another transaction took the id first, so a long run of failures
+// only happens when concurrent creates crowd the last few free ids.
+const maxAllocationTries = 200
+
+// insertAllocation takes one id, reporting false when a row already holds
+// it. No lock is taken: the primary key is the arbiter. A transaction
+// inserting an id another one holds uncommitted waits for that one (and
+// only that one), then sees the id taken, or free if it rolled back.
+func (tx *Tx) insertAllocation(ctx context.Context, networkType, physnet string, id int) (bool, error) {
+	res, err := tx.exec(ctx, `INSERT INTO ml2_segment_allocations (network_type, physical_network, segmentation_id)
+		VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, networkType, physnet, id)
+	if err != nil {
+		return false, fmt.Errorf("take %s id %d: %w", networkType, id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("take %s id %d: %w", networkType, id, err)
+	}
+	return n == 1, nil
 }
 
 // SegmentIDTaken reports whether the segmentation id is allocated.
@@ -53,41 +76,99 @@ func (tx *Tx) SegmentIDTaken(ctx context.Context, networkType, physnet string, i
 // ReserveSegmentID takes a given segmentation id (a provider network's),
 // reporting false when it is already taken.
 func (tx *Tx) ReserveSegmentID(ctx context.Context, networkType, physnet string, id int) (bool, error) {
-	if err := tx.lockAllocations(ctx, networkType, physnet); err != nil {
-		return false, err
-	}
-	taken, err := tx.SegmentIDTaken(ctx, networkType, physnet, id)
-	if err != nil || taken {
-		return false, err
-	}
-	if _, err := tx.exec(ctx, `INSERT INTO ml2_segment_allocations (network_type, physical_network, segmentation_id)
-		VALUES (?, ?, ?)`, networkType, physnet, id); err != nil {
-		return false, fmt.Errorf("reserve %s id %d: %w", networkType, id, err)
-	}
-	return true, nil
+	return tx.insertAllocation(ctx, networkType, physnet, id)
 }
 
-// AllocateSegmentID takes the lowest free id of the ranges, in order,
-// reporting false when every id is taken. Only allocated ids have rows:
-// the free id is the range's start or the first gap after an allocated
-// id, found with one query per range.
+// AllocateSegmentID takes a free id of the ranges, chosen at random as
+// Neutron's type drivers do, reporting false when every id is taken.
+// Concurrent creates, on this server or others sharing the database,
+// then rarely want the same id, and none waits for a lock held by the
+// others: the allocation table's primary key keeps an id from being
+// handed out twice, and a lost race just draws again. Only allocated ids
+// have rows, so after a few draws that hit taken ids the free id is
+// searched for from a random point (one query per range).
 func (tx *Tx) AllocateSegmentID(ctx context.Context, networkType, physnet string, ranges []IDRange) (int, bool, error) {
-	if err := tx.lockAllocations(ctx, networkType, physnet); err != nil {
-		return 0, false, err
-	}
+	size := 0
 	for _, r := range ranges {
-		id, ok, err := tx.lowestFree(ctx, networkType, physnet, r)
+		if r.Max >= r.Min {
+			size += r.Max - r.Min + 1
+		}
+	}
+	if size == 0 {
+		return 0, false, nil
+	}
+	for try := range maxAllocationTries {
+		id := randomID(ranges, size)
+		if try >= randomProbes {
+			var ok bool
+			var err error
+			id, ok, err = tx.freeIDFrom(ctx, networkType, physnet, ranges, id)
+			if err != nil {
+				return 0, false, err
+			}
+			if !ok {
+				return 0, false, nil
+			}
+		}
+		ok, err := tx.insertAllocation(ctx, networkType, physnet, id)
 		if err != nil {
 			return 0, false, err
 		}
-		if !ok {
+		if ok {
+			return id, true, nil
+		}
+	}
+	return 0, false, fmt.Errorf("allocate %s id: %w", networkType, errAllocationContended)
+}
+
+// errAllocationContended is returned when every attempt to take a free id
+// lost it to another transaction; the store retries the transaction.
+var errAllocationContended = errors.New("every free id drawn was taken concurrently")
+
+// randomID draws an id uniformly from the ranges, which hold size ids.
+func randomID(ranges []IDRange, size int) int {
+	n := rand.IntN(size)
+	for _, r := range ranges {
+		if r.Max < r.Min {
 			continue
 		}
-		if _, err := tx.exec(ctx, `INSERT INTO ml2_segment_allocations (network_type, physical_network, segmentation_id)
-			VALUES (?, ?, ?)`, networkType, physnet, id); err != nil {
-			return 0, false, fmt.Errorf("allocate %s id %d: %w", networkType, id, err)
+		if w := r.Max - r.Min + 1; n >= w {
+			n -= w
+			continue
 		}
-		return id, true, nil
+		return r.Min + n
+	}
+	return ranges[len(ranges)-1].Max
+}
+
+// freeIDFrom finds a free id at or after start (which lies in one of the
+// ranges), going on through the following ranges and wrapping around to
+// the first, reporting false when the committed allocations fill every
+// range.
+func (tx *Tx) freeIDFrom(ctx context.Context, networkType, physnet string, ranges []IDRange, start int) (int, bool, error) {
+	first := 0
+	for i, r := range ranges {
+		if start >= r.Min && start <= r.Max {
+			first = i
+			break
+		}
+	}
+	// The range holding start is searched twice: from start, and at the
+	// end of the wrap from its beginning up to start.
+	for k := 0; k <= len(ranges); k++ {
+		r := ranges[(first+k)%len(ranges)]
+		switch {
+		case r.Max < r.Min:
+			continue
+		case k == 0:
+			r.Min = start
+		case k == len(ranges):
+			r.Max = start
+		}
+		id, ok, err := tx.lowestFree(ctx, networkType, physnet, r)
+		if err != nil || ok {
+			return id, ok, err
+		}
 	}
 	return 0, false, nil
 }

@@ -64,7 +64,7 @@ func (s *Store) run(ctx context.Context, readOnly bool, fn func(tx *Tx) error) e
 	var err error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		err = s.attempt(ctx, readOnly, fn)
-		if err == nil || !s.dialect.retryable(err) || ctx.Err() != nil {
+		if err == nil || !(s.dialect.retryable(err) || errors.Is(err, errAllocationContended)) || ctx.Err() != nil {
 			return err
 		}
 		// Jittered backoff so colliding writers spread out.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -73,7 +74,7 @@ func TestProviderNetworks(t *testing.T) {
 			{providerNet("vlan", "physnet1", 101), "physnet1", float64(101), 1500},
 			{providerNet("vlan", "physnet1", 300), "physnet1", float64(300), 1500}, // outside the ranges: admins may
 			{providerNet("vlan", "physnet2", 5), "physnet2", float64(5), 1400},
-			{providerNet("vlan", "physnet1", nil), "physnet1", float64(100), 1500}, // the lowest free of the range
+			{providerNet("vlan", "physnet1", nil), "physnet1", nil, 1500}, // a free id of the range (checked below)
 			{providerNet("flat", "flatnet", nil), "flatnet", nil, 1500},
 			{providerNet("vxlan", "", 5000), nil, float64(5000), 1450},
 			{providerNet("geneve", "", 77), nil, float64(77), 1450},
@@ -85,8 +86,16 @@ func TestProviderNetworks(t *testing.T) {
 			n := e.createNetwork(admin, tt.body)
 			got := e.do(admin, "GET", "/v2.0/networks/"+n["id"].(string), nil).expect(t, 200).obj(t, "network")
 			for _, m := range []map[string]any{n, got} {
+				segID := m["provider:segmentation_id"]
+				if v, ok := segID.(float64); ok && tt.segID == nil && tt.body["provider:network_type"] == "vlan" {
+					// Picked at random among the free ids, as Neutron does.
+					if v < 100 || v > 200 || v == 101 {
+						t.Errorf("allocated vlan %v, want a free one of 100-200", v)
+					}
+					segID = nil
+				}
 				if m["provider:network_type"] != tt.body["provider:network_type"] || m["provider:physical_network"] != tt.physnet ||
-					m["provider:segmentation_id"] != tt.segID || m["mtu"] != tt.mtu {
+					segID != tt.segID || m["mtu"] != tt.mtu {
 					t.Errorf("%v: network shows type %v physnet %v segid %v mtu %v, want %v %v %v", tt.body,
 						m["provider:network_type"], m["provider:physical_network"], m["provider:segmentation_id"], m["mtu"],
 						tt.physnet, tt.segID, tt.mtu)
@@ -186,8 +195,8 @@ func TestProjectNetworkAllocation(t *testing.T) {
 			nets = append(nets, n)
 			vnis = append(vnis, n["provider:segmentation_id"].(float64))
 		}
-		if !reflect.DeepEqual(vnis, []float64{1, 2, 3}) {
-			t.Fatalf("vnis %v, want 1 2 3", vnis)
+		if sort.Float64s(vnis); !reflect.DeepEqual(vnis, []float64{1, 2, 3}) {
+			t.Fatalf("vnis %v, want 1 2 3 in any order", vnis)
 		}
 		e.do(member1, "POST", "/v2.0/networks", map[string]any{"network": map[string]any{"name": "one too many"}}).
 			fault(t, 503, "NoNetworkAvailable", "Unable to create the network. No project network is available for allocation.")
@@ -200,8 +209,8 @@ func TestProjectNetworkAllocation(t *testing.T) {
 		e.do(member1, "DELETE", "/v2.0/networks/"+nets[1]["id"].(string), nil).expect(t, 204)
 		n := e.createNetwork(member1, map[string]any{"name": "again"})
 		n = e.do(admin, "GET", "/v2.0/networks/"+n["id"].(string), nil).expect(t, 200).obj(t, "network")
-		if n["provider:segmentation_id"] != float64(2) {
-			t.Fatalf("after delete got vni %v, want 2", n["provider:segmentation_id"])
+		if want := nets[1]["provider:segmentation_id"]; n["provider:segmentation_id"] != want {
+			t.Fatalf("after delete got vni %v, want %v (the only free one)", n["provider:segmentation_id"], want)
 		}
 	})
 }
@@ -598,9 +607,10 @@ func TestL2Population(t *testing.T) {
 func TestRangesReconfigured(t *testing.T) {
 	dsn := "sqlite:///" + filepath.Join(t.TempDir(), "neutrino.sqlite")
 	before := newEnv(t, dsn, ml2Options(nil)) // vni_ranges 1:3
-	var ids []string
+	ids := map[float64]string{}               // vni → network, picked at random
 	for range 3 {
-		ids = append(ids, before.createNetwork(admin, map[string]any{})["id"].(string))
+		id := before.createNetwork(admin, map[string]any{})["id"].(string)
+		ids[before.do(admin, "GET", "/v2.0/networks/"+id, nil).obj(t, "network")["provider:segmentation_id"].(float64)] = id
 	}
 	after := newEnv(t, dsn, ml2Options(map[string]string{"ml2_type_vxlan.vni_ranges": "2:4"}))
 	after.do(admin, "POST", "/v2.0/networks", map[string]any{"network": providerNet("vxlan", "", 1)}).
@@ -611,11 +621,11 @@ func TestRangesReconfigured(t *testing.T) {
 	}
 	after.do(admin, "POST", "/v2.0/networks", map[string]any{"network": map[string]any{}}).
 		fault(t, 503, "NoNetworkAvailable", "No project network is available for allocation.")
-	after.do(admin, "DELETE", "/v2.0/networks/"+ids[0], nil).expect(t, 204) // vni 1, now outside the ranges
+	after.do(admin, "DELETE", "/v2.0/networks/"+ids[1], nil).expect(t, 204) // vni 1, now outside the ranges
 	after.do(admin, "POST", "/v2.0/networks", map[string]any{"network": map[string]any{}}).
 		fault(t, 503, "NoNetworkAvailable", "No project network is available for allocation.")
 	after.createNetwork(admin, providerNet("vxlan", "", 1))
-	after.do(admin, "DELETE", "/v2.0/networks/"+ids[1], nil).expect(t, 204) // vni 2, in the ranges
+	after.do(admin, "DELETE", "/v2.0/networks/"+ids[2], nil).expect(t, 204) // vni 2, in the ranges
 	after.createNetwork(admin, map[string]any{})
 }
 
@@ -795,4 +805,87 @@ func TestML2AgentCallsCostFixedQueries(t *testing.T) {
 			t.Errorf("queries: get_devices_details_list %d for 2 devices, %d for 20", few, many)
 		}
 	})
+}
+
+// TestNetworkAllocationChurn: three servers on one PostgreSQL draw VNIs at
+// random from a range of 300 while networks are deleted on other
+// servers, so draws collide with ids taken, ids held by uncommitted
+// transactions and ids being freed: no VNI is ever held by two networks,
+// every freed one can be taken again, and the full range refuses one
+// more.
+func TestNetworkAllocationChurn(t *testing.T) {
+	t.Parallel()
+	const size = 300
+	overrides := ml2Options(map[string]string{"ml2_type_vxlan.vni_ranges": fmt.Sprint("1:", size), "quotas.quota_network": "-1"})
+	dsn := pgtest.NewDatabase(t)
+	servers := []*env{newEnv(t, dsn, overrides), newEnv(t, dsn, overrides), newEnv(t, dsn, overrides)}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var (
+		mu  sync.Mutex
+		ids []string
+		bad failures
+	)
+	create := func(i int) {
+		r := call(ctx, servers[i%len(servers)].url, "POST", "/v2.0/networks", map[string]any{"network": map[string]any{"name": fmt.Sprint("c", i)}})
+		if r.err != nil || r.status != 201 {
+			bad.add("create %d: %v", i, r)
+			return
+		}
+		mu.Lock()
+		ids = append(ids, r.body["network"].(map[string]any)["id"].(string))
+		mu.Unlock()
+	}
+	run := func(n int, f func(i int)) {
+		var wg sync.WaitGroup
+		work := make(chan int)
+		for range 16 {
+			wg.Go(func() {
+				for i := range work {
+					f(i)
+				}
+			})
+		}
+		for i := range n {
+			work <- i
+		}
+		close(work)
+		wg.Wait()
+	}
+	run(240, create)
+	// Delete 120 while creating the 60 still free: at every moment at
+	// least as many ids are free as creates remain.
+	doomed := slices.Clone(ids[:120])
+	ids = slices.Clone(ids[120:])
+	run(180, func(i int) {
+		if i < 120 {
+			if r := call(ctx, servers[(i+1)%len(servers)].url, "DELETE", "/v2.0/networks/"+doomed[i], nil); r.err != nil || r.status != 204 {
+				bad.add("delete %d: %v", i, r)
+			}
+			return
+		}
+		create(1000 + i)
+	})
+	run(120, func(i int) { create(2000 + i) })
+	bad.report(t)
+	if t.Failed() {
+		return
+	}
+	nets := servers[0].do(admin, "GET", "/v2.0/networks?fields=id&fields=provider:segmentation_id", nil).expect(t, 200).list(t, "networks")
+	seen := map[float64]string{}
+	for _, nw := range nets {
+		v, ok := nw["provider:segmentation_id"].(float64)
+		if !ok || v < 1 || v > size {
+			t.Fatalf("network %v has vni %v", nw["id"], nw["provider:segmentation_id"])
+		}
+		if other, dup := seen[v]; dup {
+			t.Fatalf("vni %v given to %s and %s", v, other, nw["id"])
+		}
+		seen[v] = nw["id"].(string)
+	}
+	if len(seen) != size || len(ids) != size {
+		t.Fatalf("%d distinct vnis over %d networks created and kept, want %d", len(seen), len(ids), size)
+	}
+	servers[1].do(admin, "POST", "/v2.0/networks", map[string]any{"network": map[string]any{"name": "extra"}}).
+		fault(t, 503, "NoNetworkAvailable", "No project network is available for allocation.")
 }

@@ -9,7 +9,10 @@ import (
 // The segment extension: /v2.0/segments, admin-only by Neutron's default
 // policy.
 func TestSegmentsAPI(t *testing.T) {
-	ml2Engines(t, nil, func(t *testing.T, e *env) {
+	// Two VNIs: the overlay segment takes one at random, the other
+	// network the other, so the network made after the segment is
+	// deleted must get the segment's.
+	ml2Engines(t, map[string]string{"ml2_type_vxlan.vni_ranges": "1:2"}, func(t *testing.T, e *env) {
 		e.srv.ML2.SetAgents(testAgents())
 		net := e.createNetwork(admin, providerNet("vlan", "physnet1", 110))
 		netID := net["id"].(string)
@@ -54,13 +57,14 @@ func TestSegmentsAPI(t *testing.T) {
 		// A second segment makes the network multi-segment.
 		second := e.do(admin, "POST", "/v2.0/segments", map[string]any{"segment": map[string]any{"network_id": netID,
 			"network_type": "vxlan", "name": "overlay"}}).expect(t, 201).obj(t, "segment")
-		if second["segmentation_id"] != float64(1) || second["physical_network"] != nil || second["name"] != "overlay" {
+		vni := second["segmentation_id"]
+		if (vni != float64(1) && vni != float64(2)) || second["physical_network"] != nil || second["name"] != "overlay" {
 			t.Fatalf("created segment: %v", second)
 		}
 		shown := e.do(admin, "GET", "/v2.0/networks/"+netID, nil).expect(t, 200).obj(t, "network")
 		want := []any{
 			map[string]any{"provider:network_type": "vlan", "provider:physical_network": "physnet1", "provider:segmentation_id": float64(110)},
-			map[string]any{"provider:network_type": "vxlan", "provider:physical_network": nil, "provider:segmentation_id": float64(1)},
+			map[string]any{"provider:network_type": "vxlan", "provider:physical_network": nil, "provider:segmentation_id": vni},
 		}
 		if !reflect.DeepEqual(shown["segments"], want) {
 			t.Errorf("network segments %v, want %v", shown["segments"], want)
@@ -119,9 +123,9 @@ func TestSegmentsAPI(t *testing.T) {
 		e.do(admin, "DELETE", "/v2.0/segments/"+second["id"].(string), nil).expect(t, 204)
 		e.do(admin, "GET", "/v2.0/segments/"+second["id"].(string), nil).fault(t, 404, "SegmentNotFound",
 			"Segment "+second["id"].(string)+" could not be found.")
-		other := e.createNetwork(admin, map[string]any{"name": "gets vni 1 again"})
-		if got := e.do(admin, "GET", "/v2.0/networks/"+other["id"].(string), nil).obj(t, "network"); got["provider:segmentation_id"] != float64(1) {
-			t.Errorf("vni of the deleted segment not reused: %v", got["provider:segmentation_id"])
+		other := e.createNetwork(admin, map[string]any{"name": "gets the segment's vni again"})
+		if got := e.do(admin, "GET", "/v2.0/networks/"+other["id"].(string), nil).obj(t, "network"); got["provider:segmentation_id"] != vni {
+			t.Errorf("vni of the deleted segment (%v) not reused: %v", vni, got["provider:segmentation_id"])
 		}
 
 		// Deleting the network removes its segments.

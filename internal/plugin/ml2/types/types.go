@@ -373,7 +373,7 @@ func (d *vlan) Reserve(ctx context.Context, tx *store.Tx, seg *Segment) error {
 	return nil
 }
 
-// allocateInto picks the lowest free VLAN of physnet's ranges, or of
+// allocateInto picks a free VLAN of physnet's ranges at random, or of
 // every physical network's in configuration order when physnet is "".
 func (d *vlan) allocateInto(ctx context.Context, tx *store.Tx, seg *Segment, physnet string) error {
 	for _, p := range d.cfg.VLANRanges {
