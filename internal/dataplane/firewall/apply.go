@@ -52,6 +52,10 @@ type Firewall struct {
 	last      *Ruleset
 	lastHost  *Host
 	lastZones map[string]uint16
+	lastMarks map[string]uint16
+	// lastParts are the last pass's ports' parts of the ruleset, reused
+	// for ports whose input did not change.
+	lastParts map[string]*portRender
 }
 
 // New opens the firewall of namespace ns (netns.None() for the caller's
@@ -116,10 +120,11 @@ func (f *Firewall) Apply(ctx context.Context, h *Host) (Stats, error) {
 	}
 	f.number(h)
 	var rs *Ruleset
+	parts := f.lastParts
 	if f.last != nil && sameButMembers(h, f.lastHost) {
 		rs = f.last.withMembers(h.Members) // no need to render the rest
 	} else {
-		rs = Render(h, f.assign)
+		rs, parts = render(h, f.assign, f.reuser(h))
 	}
 	var err error
 	if f.last == nil {
@@ -137,8 +142,9 @@ func (f *Firewall) Apply(ctx context.Context, h *Host) (Stats, error) {
 		return st, err
 	}
 	prev, zones := f.lastHost, f.lastZones
-	f.last, f.lastHost = rs, h
+	f.last, f.lastHost, f.lastParts = rs, h, parts
 	f.lastZones = maps.Clone(f.assign.Zones)
+	f.lastMarks = maps.Clone(f.assign.Marks)
 	if prev != nil && f.nl != nil {
 		n, err := f.forget(prev, h, zones)
 		st.ConntrackDeleted = n
@@ -159,6 +165,45 @@ func (f *Firewall) Invalidate() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.last, f.lastHost = nil, nil
+}
+
+// reuser gives, for a port whose own input, mark and groups' rules are
+// those of the last pass, the part of the ruleset it had then: a rule
+// change on a thousand-port host renders the ports of that group only.
+func (f *Firewall) reuser(h *Host) func(*Port) *portRender {
+	if f.last == nil || f.lastHost == nil || f.lastParts == nil {
+		return nil
+	}
+	changed := map[string]bool{}
+	for g, rs := range h.Rules {
+		if !reflect.DeepEqual(rs, f.lastHost.Rules[g]) {
+			changed[g] = true
+		}
+	}
+	for g := range f.lastHost.Rules {
+		if _, ok := h.Rules[g]; !ok {
+			changed[g] = true
+		}
+	}
+	old := make(map[string]*Port, len(f.lastHost.Ports))
+	for i := range f.lastHost.Ports {
+		old[f.lastHost.Ports[i].Device] = &f.lastHost.Ports[i]
+	}
+	return func(p *Port) *portRender {
+		op := old[p.Device]
+		if op == nil || f.lastMarks[p.Device] != f.assign.Marks[p.Device] {
+			return nil
+		}
+		for _, g := range p.SecurityGroups {
+			if changed[g] {
+				return nil
+			}
+		}
+		if !reflect.DeepEqual(op, p) {
+			return nil
+		}
+		return f.lastParts[p.Device]
+	}
 }
 
 // sameButMembers reports whether a and b differ at most in members.
@@ -203,7 +248,7 @@ func (f *Firewall) Remove() error {
 		f.conn.AddTable(t)
 		f.conn.DelTable(t)
 	}
-	f.last, f.lastHost = nil, nil
+	f.last, f.lastHost, f.lastParts = nil, nil, nil
 	if err := f.conn.Flush(); err != nil {
 		return fmt.Errorf("removing the %s tables: %w", TableName, err)
 	}

@@ -53,6 +53,43 @@ func (p *Port) Filtered() bool { return p.PortSecurity && len(p.MAC) == 6 && p.D
 // Render builds the host's ruleset. Every filtered port and bridge must
 // have its number in a.
 func Render(h *Host, a Assignment) *Ruleset {
+	rs, _ := render(h, a, nil)
+	return rs
+}
+
+// portRender is what one filtered port adds to the ruleset.
+type portRender struct {
+	bridge    []*Chain // port-, spoof-, out-
+	inet      []*Chain // egress-, ingress-
+	stateless []Line   // notrack rules of a stateless port
+	sets      []string // remote-group sets its rules look up
+}
+
+// renderPort renders one filtered port with mark index idx.
+func renderPort(h *Host, p *Port, idx uint32, tc translations) *portRender {
+	dev := p.Device
+	remote := map[string]bool{}
+	pr := &portRender{
+		bridge: []*Chain{portChain(p, idx), spoofChain(p),
+			{Name: "out-" + dev, Rules: []Line{{setMark{mask: markOut, value: idx}}}}},
+		inet: []*Chain{egressChain(h, p, remote, tc), ingressChain(h, p, remote, tc)},
+	}
+	if !h.stateful(p) {
+		// Before the zone: a conntrack template (ct zone set) makes a
+		// later notrack a no-op, and notrack needs its accept to keep
+		// the zone from attaching one.
+		pr.stateless = []Line{
+			{markMatch{mask: markIn, value: idx << 16}, notrack{}, accept},
+			{etherAddr(true, false, p.MAC), notrack{}, accept}}
+	}
+	pr.sets = slices.Sorted(mapsKeys(remote))
+	return pr
+}
+
+// render builds the ruleset, taking a port's part from reuse when it
+// gives one (the last pass's, for a port whose input did not change),
+// and returns the parts by device.
+func render(h *Host, a Assignment, reuse func(*Port) *portRender) (*Ruleset, map[string]*portRender) {
 	ports := make([]*Port, 0, len(h.Ports))
 	for i := range h.Ports {
 		if p := &h.Ports[i]; p.Filtered() {
@@ -92,31 +129,34 @@ func Render(h *Host, a Assignment) *Ruleset {
 
 	bridges := map[string]bool{}
 	remote := map[string]bool{} // set names the rules use
+	parts := make(map[string]*portRender, len(ports))
 	var portChains []*Chain
 	var stateless []Line
 	tc := translations{}
 	for _, p := range ports {
 		idx := uint32(a.Marks[p.Device])
 		dev := p.Device
+		var pr *portRender
+		if reuse != nil {
+			pr = reuse(p)
+		}
+		if pr == nil {
+			pr = renderPort(h, p, idx, tc)
+		}
+		parts[dev] = pr
 		in.Elems = append(in.Elems, MapElem{Name: dev, Chain: "port-" + dev})
 		out.Elems = append(out.Elems, MapElem{Name: dev, Chain: "out-" + dev})
-		br.Chains = append(br.Chains, portChain(p, idx), spoofChain(p),
-			&Chain{Name: "out-" + dev, Rules: []Line{{setMark{mask: markOut, value: idx}}}})
-
-		if p.Bridge != "" && !bridges[p.Bridge] {
+		br.Chains = append(br.Chains, pr.bridge...)
+		if p.Bridge != "" {
 			bridges[p.Bridge] = true
 		}
-		if !h.stateful(p) {
-			// Before the zone: a conntrack template (ct zone set) makes
-			// a later notrack a no-op, and notrack needs its accept to
-			// keep the zone from attaching one.
-			stateless = append(stateless,
-				Line{markMatch{mask: markIn, value: idx << 16}, notrack{}, accept},
-				Line{etherAddr(true, false, p.MAC), notrack{}, accept})
-		}
+		stateless = append(stateless, pr.stateless...)
 		egress.Elems = append(egress.Elems, MapElem{Mark: idx << 16, Chain: "egress-" + dev})
 		ingress.Elems = append(ingress.Elems, MapElem{Mark: idx, Chain: "ingress-" + dev})
-		portChains = append(portChains, egressChain(h, p, remote, tc), ingressChain(h, p, remote, tc))
+		portChains = append(portChains, pr.inet...)
+		for _, s := range pr.sets {
+			remote[s] = true
+		}
 	}
 	pre.Rules = append(stateless, pre.Rules...)
 	for _, b := range slices.Sorted(mapsKeys(bridges)) {
@@ -138,7 +178,7 @@ func Render(h *Host, a Assignment) *Ruleset {
 		s.Prefixes = mergePrefixes(s.Prefixes)
 		inet.Sets = append(inet.Sets, s)
 	}
-	return &Ruleset{Tables: []*Table{br, inet}}
+	return &Ruleset{Tables: []*Table{br, inet}}, parts
 }
 
 func mapsKeys[V any](m map[string]V) func(func(string) bool) {
