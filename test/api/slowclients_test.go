@@ -3,16 +3,14 @@ package api_test
 import (
 	"bufio"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/neutrino-net/neutrino/internal/api"
 )
 
 // TestSlowClientsAreCutOff opens connections that trickle their headers,
@@ -21,14 +19,15 @@ import (
 // = 5: each is closed within 10 s, while a normal client is served
 // throughout.
 func TestSlowClientsAreCutOff(t *testing.T) {
-	e := newEnv(t, "sqlite:///"+filepath.Join(t.TempDir(), "neutrino.sqlite"), map[string]string{"quotas.quota_network": "-1"})
+	e := newEnv(t, "sqlite:///"+filepath.Join(t.TempDir(), "neutrino.sqlite"),
+		map[string]string{"quotas.quota_network": "-1", "DEFAULT.client_socket_timeout": "5"})
 	// A list long enough to be streamed, and far larger than what the
 	// slow reader's socket buffers take.
 	e.populate(3000)
 
-	const timeout = 5 * time.Second
-	hs := api.NewHTTPServer(e.srv.API, api.HTTPOptions{ClientSocketTimeout: timeout, KeepAlive: true, MaxHeaderLine: 16384,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	// The server's HTTP server as configured; served here rather than
+	// through the test environment's, to see its connections close.
+	hs := e.srv.HTTPServer()
 	var mu sync.Mutex
 	closedAt := map[string]time.Time{}
 	hs.ConnState = func(c net.Conn, s http.ConnState) {
@@ -151,5 +150,34 @@ func (e *env) viaAddr(t *testing.T, addr, path string) *reply {
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	return &reply{status: resp.StatusCode, raw: raw}
+	return &reply{status: resp.StatusCode, header: resp.Header, raw: raw}
+}
+
+// TestHTTPServerOptions checks wsgi_keep_alive and max_header_line as an
+// operator sets them.
+func TestHTTPServerOptions(t *testing.T) {
+	e := newEnv(t, "sqlite:///"+filepath.Join(t.TempDir(), "neutrino.sqlite"),
+		map[string]string{"DEFAULT.wsgi_keep_alive": "false", "DEFAULT.max_header_line": "1024"})
+	// net/http closes the connection after the reply without saying so.
+	c, err := net.Dial("tcp", strings.TrimPrefix(e.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "GET /v2.0/networks HTTP/1.1\r\nHost: x\r\n\r\n")
+	br := bufio.NewReader(c)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET: %v %v", resp, err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Errorf("wsgi_keep_alive = false, and the connection stays open after a reply (read: %v)", err)
+	}
+	e.do(admin, "GET", "/v2.0/networks", nil, "X-Pad", strings.Repeat("p", 1100)).
+		neutronError(t, 431, "max_header_line (1024 bytes)")
+	e.do(admin, "GET", "/v2.0/networks?name="+strings.Repeat("n", 1100), nil).
+		neutronError(t, 414, "max_header_line (1024 bytes)")
+	e.do(admin, "GET", "/v2.0/networks", nil, "X-Pad", strings.Repeat("p", 900)).expect(t, 200)
 }
