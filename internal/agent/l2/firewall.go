@@ -64,6 +64,7 @@ func (p *Part) firewallHandlers() rpc.Handlers {
 	groups := func(_ context.Context, raw json.RawMessage) (any, error) {
 		var args rpcapi.SecurityGroupsUpdated
 		if err := json.Unmarshal(raw, &args); err != nil || p.concerns(args.SecurityGroups) {
+			p.sgStale()
 			p.Trigger()
 		}
 		return nil, nil
@@ -76,6 +77,7 @@ func (p *Part) firewallHandlers() rpc.Handlers {
 			err := json.Unmarshal(raw, &args)
 			// No list: every port (Neutron's global refresh).
 			if err != nil || args.DevicesToUpdate == nil || slices.ContainsFunc(args.DevicesToUpdate, p.isKnown) {
+				p.sgStale()
 				p.Trigger()
 			}
 			return nil, nil
@@ -97,16 +99,41 @@ func (p *Part) concerns(groups []string) bool {
 	return false
 }
 
-// filter converges the firewall to the server's view of the ports.
+// sgRefresh is how often the security group information is fetched
+// again with no notification saying it changed, to repair what a lost
+// notification would leave stale.
+const sgRefresh = 30 * time.Second
+
+// sgStale marks the security group information as possibly changed.
+func (p *Part) sgStale() {
+	p.mu.Lock()
+	p.sgDirty = true
+	p.mu.Unlock()
+}
+
+// filter converges the firewall to the server's view of the ports. The
+// server is asked only when the ports changed, a notification may have
+// changed their information, or sgRefresh passed: a polling pass of a
+// quiet host costs no call.
 func (p *Part) filter(ctx context.Context, bus *rpc.Bus, d Desired) error {
 	devices := make([]string, 0, len(d.Ports))
 	for _, port := range d.Ports {
 		devices = append(devices, link.TapName(port.ID))
 	}
+	slices.Sort(devices)
+	key := strings.Join(devices, ",")
+	p.mu.Lock()
+	if !p.sgDirty && key == p.sgDevices && time.Since(p.sgAt) < sgRefresh {
+		p.mu.Unlock()
+		return nil
+	}
+	p.sgDirty = false // a notification from now on marks it again
+	p.mu.Unlock()
 	var info rpcapi.SecurityGroupInfo
 	if len(devices) > 0 {
 		if err := bus.Call(ctx, rpcapi.TopicPlugin, rpcapi.MethodSecurityGroupInfoForDevices,
 			rpcapi.SecurityGroupInfoRequest{Devices: devices}, &info); err != nil {
+			p.sgStale()
 			return fmt.Errorf("security_group_info_for_devices: %w", err)
 		}
 	}
@@ -117,8 +144,12 @@ func (p *Part) filter(ctx context.Context, bus *rpc.Bus, d Desired) error {
 	start := time.Now()
 	st, err := p.fw.Apply(ctx, h)
 	if err != nil {
+		p.sgStale()
 		return fmt.Errorf("firewall: %w", err)
 	}
+	p.mu.Lock()
+	p.sgDevices, p.sgAt = key, start
+	p.mu.Unlock()
 	if st.Objects > 0 || st.ConntrackDeleted > 0 {
 		p.log.Debug("firewall pass", "ports", len(h.Ports), "replaced", st.Replaced, "objects", st.Objects,
 			"connections_deleted", st.ConntrackDeleted, "took", time.Since(start))

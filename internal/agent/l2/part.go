@@ -63,6 +63,11 @@ type Part struct {
 	// sgGroups are the security groups of this host's ports and the
 	// remote groups their rules name, as of the last pass.
 	sgGroups map[string]bool
+	// sgDirty: a notification may have changed the ports' security
+	// group information since it was last fetched (sgDevices, at sgAt).
+	sgDirty   bool
+	sgDevices string
+	sgAt      time.Time
 	// journal holds the FDB notifications that arrive while a snapshot is
 	// fetched, to apply again over the snapshot's (possibly older) table.
 	journal    []fdbDelta
@@ -143,7 +148,7 @@ func (p *Part) Configurations() map[string]any {
 // Handlers implements agent.Part: port and network notifications only
 // trigger a pass; FDB notifications also update the reconciler's table.
 func (p *Part) Handlers(host string) map[string]rpc.Handlers {
-	trigger := func(context.Context, json.RawMessage) (any, error) { p.Trigger(); return nil, nil }
+	trigger := func(context.Context, json.RawMessage) (any, error) { p.sgStale(); p.Trigger(); return nil, nil }
 	fdb := rpc.Handlers{
 		rpcapi.MethodFDBAdd:    p.fdbHandler(false),
 		rpcapi.MethodFDBRemove: p.fdbHandler(true),
@@ -187,6 +192,7 @@ func (p *Part) portUpdate(_ context.Context, raw json.RawMessage) (any, error) {
 		} `json:"port"`
 	}
 	if err := json.Unmarshal(raw, &args); err != nil || args.Port.ID == "" || args.Port.Host == p.host || p.isKnown(args.Port.ID) {
+		p.sgStale()
 		p.Trigger()
 	}
 	return nil, nil
@@ -198,6 +204,7 @@ func (p *Part) portDelete(_ context.Context, raw json.RawMessage) (any, error) {
 		PortID string `json:"port_id"`
 	}
 	if err := json.Unmarshal(raw, &args); err != nil || args.PortID == "" || p.isKnown(args.PortID) {
+		p.sgStale()
 		p.Trigger()
 	}
 	return nil, nil
@@ -256,6 +263,7 @@ func (p *Part) Revived() {
 	p.mu.Lock()
 	p.reported = map[string]bool{}
 	p.mu.Unlock()
+	p.sgStale()
 	p.Trigger()
 }
 
