@@ -365,6 +365,50 @@ func (tx *Tx) PortIDsByPrefix(ctx context.Context, prefix string) ([]string, err
 	return out, rows.Err()
 }
 
+// PortIDsByPrefixes returns the ids of the ports that start with any of
+// the prefixes, by prefix: one query (a scan per distinct prefix length)
+// for the hundreds of tap names a firewall agent asks about, where a
+// LIKE per name would be hundreds of queries.
+func (tx *Tx) PortIDsByPrefixes(ctx context.Context, prefixes []string) (map[string][]string, error) {
+	byLen := map[int][]any{}
+	for _, p := range prefixes {
+		if p != "" {
+			byLen[len(p)] = append(byLen[len(p)], p)
+		}
+	}
+	out := map[string][]string{}
+	if len(byLen) == 0 {
+		return out, nil
+	}
+	var conds []string
+	var args []any
+	for _, n := range slices.Sorted(maps.Keys(byLen)) {
+		conds = append(conds, fmt.Sprintf("substr(id, 1, %d) IN (%s)", n, placeholders(len(byLen[n]))))
+		args = append(args, byLen[n]...)
+	}
+	rows, err := tx.query(ctx, "SELECT id FROM ports WHERE "+strings.Join(conds, " OR ")+" ORDER BY id", args...)
+	if err != nil {
+		return nil, fmt.Errorf("find ports by prefix: %w", err)
+	}
+	defer rows.Close()
+	want := map[string]bool{}
+	for _, p := range prefixes {
+		want[p] = true
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		for n := range byLen {
+			if n <= len(id) && want[id[:n]] {
+				out[id[:n]] = append(out[id[:n]], id)
+			}
+		}
+	}
+	return out, rows.Err()
+}
+
 // SetPortStatus sets a port's status, bumping its revision when it
 // changes; it reports whether the port exists.
 func (tx *Tx) SetPortStatus(ctx context.Context, portID, status, now string) (bool, error) {

@@ -21,9 +21,8 @@ var dhcpRulePorts = map[int][2]int{4: {67, 68}, 6: {547, 546}}
 // name. A device is named as agents name it (ML2's
 // get_ports_from_devices): a tap device (tap<port-id[:11]>), a port id
 // or a prefix of one; the reply keys each port by its id and echoes the
-// name asked for as its "device". Full port ids cost the same five
-// queries however many ports are asked for; each shortened name costs
-// one more.
+// name asked for as its "device". It costs the same six queries however
+// many ports are asked for.
 func (p *Plugin) SecurityGroupInfoForDevices(ctx context.Context, devices []string) (*rpcapi.SecurityGroupInfo, error) {
 	info := &rpcapi.SecurityGroupInfo{
 		Devices:        map[string]*rpcapi.SecurityGroupDevice{},
@@ -150,27 +149,38 @@ func (p *Plugin) SecurityGroupInfoForDevices(ctx context.Context, devices []stri
 
 // portsOfDevices maps the port id each device names to the device: the
 // "tap" prefix stripped (Neutron's INTERFACE_PREFIXES for Linux bridge
-// ports), a full id taken as it is, a shorter one matched as a prefix.
+// ports), a full id taken as it is, a shorter one matched as a prefix
+// (all of them in one query).
 func portsOfDevices(ctx context.Context, tx *store.Tx, devices []string) (map[string]string, error) {
 	out := make(map[string]string, len(devices))
+	deviceOf := map[string]string{}
+	var prefixes []string
 	for _, d := range devices {
 		id := strings.TrimPrefix(d, "tap")
-		if id == "" {
-			continue
-		}
-		if len(id) == uuidLen {
+		switch {
+		case id == "":
+		case len(id) == uuidLen:
 			if _, taken := out[id]; !taken {
 				out[id] = d
 			}
-			continue
+		default:
+			if _, seen := deviceOf[id]; !seen {
+				deviceOf[id] = d
+				prefixes = append(prefixes, id)
+			}
 		}
-		ids, err := tx.PortIDsByPrefix(ctx, id)
-		if err != nil {
-			return nil, fmt.Errorf("ports of device %s: %w", d, err)
-		}
-		for _, full := range ids {
+	}
+	if len(prefixes) == 0 {
+		return out, nil
+	}
+	ids, err := tx.PortIDsByPrefixes(ctx, prefixes)
+	if err != nil {
+		return nil, fmt.Errorf("ports of devices: %w", err)
+	}
+	for _, pfx := range prefixes {
+		for _, full := range ids[pfx] {
 			if _, taken := out[full]; !taken {
-				out[full] = d
+				out[full] = deviceOf[pfx]
 			}
 		}
 	}
