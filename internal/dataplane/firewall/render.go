@@ -433,6 +433,9 @@ func protocolNumber(s string, v6 bool) (int, bool) {
 	if s == "" || s == "any" {
 		return -1, true
 	}
+	if v6 && (s == "icmp" || s == "icmpv6") {
+		return 58, true // Neutron's legacy names for ICMPv6 in IPv6 rules
+	}
 	n, ok := protocolNumbers[s]
 	if !ok {
 		v, err := strconv.Atoi(s)
@@ -443,9 +446,6 @@ func protocolNumber(s string, v6 bool) (int, bool) {
 	}
 	if n == 0 {
 		return -1, true // Neutron: protocol 0 matches every protocol
-	}
-	if n == 1 && v6 {
-		n = 58 // "icmp" in an IPv6 rule is ICMPv6
 	}
 	return n, true
 }
