@@ -1,6 +1,7 @@
 package dhcp
 
 import (
+	"context"
 	"encoding/json"
 	"reflect"
 	"slices"
@@ -71,5 +72,27 @@ func TestPartIdentity(t *testing.T) {
 	}
 	if !slices.Contains(agent.Registered(), "dhcp") {
 		t.Errorf("dhcp not registered: %v", agent.Registered())
+	}
+}
+
+// TestPartReportsHealth: what the reconciler skipped and the panics it
+// recovered reach the agent's configurations, so an operator sees them in
+// GET /v2.0/agents.
+func TestPartReportsHealth(t *testing.T) {
+	cfg, err := config.Options.LoadWithDefaults(map[string]string{"DEFAULT.state_path": t.TempDir()}, nil, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewPart(agent.Env{Host: "h1", Config: cfg}, nil)
+	p.rec.testHook = func(Network) { panic("a bug") }
+	ok := Network{ID: "3f1c6f52-9a4e-4c1b-8a55-0d6c2f1e9b7a", Subnets: []Subnet{{ID: "s", CIDR: "10.0.0.0/24", IPVersion: 4, EnableDHCP: true}},
+		Ports: []Port{{ID: "p", MAC: "fa:16:3e:00:00:01", FixedIPs: []FixedIP{{SubnetID: "elsewhere", IPAddress: "10.9.0.1"}}}}}
+	res := p.rec.Reconcile(context.Background(), []Network{{ID: "not-a-uuid"}, ok})
+	if st := res.Networks[ok.ID]; !st.Panicked || len(st.Skipped) != 1 {
+		t.Fatalf("status %+v", st)
+	}
+	c := p.Configurations()
+	if c["inconsistent_objects"] != 2 || c["reconcile_panics"] != 1 || c["dnsmasq_errors"] != 0 {
+		t.Errorf("configurations %v", c)
 	}
 }
