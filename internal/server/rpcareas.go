@@ -170,17 +170,34 @@ type l3Area struct {
 	agents *agents.Plugin
 }
 
+// SyncRouters is Neutron's sync_routers: the routers of router_ids (all
+// when none are given) that are scheduled to the asking host's L3 agent
+// and administratively up, their ports bound to that host first.
 func (a l3Area) SyncRouters(ctx context.Context, raw json.RawMessage) (any, error) {
 	r, err := decode[rpcapi.SyncRoutersArgs](raw)
 	if err != nil {
 		return nil, err
 	}
-	ids := r.RouterIDs
-	if len(ids) == 0 {
-		if ids, err = a.agents.RouterIDs(ctx, r.Host); err != nil {
+	if len(r.RouterIDs) == 0 {
+		// An agent asking for everything also picks up the unhosted
+		// routers (router_auto_schedule), as get_router_ids does.
+		if _, err := a.agents.RouterIDs(ctx, r.Host); err != nil {
 			return nil, err
 		}
 	}
+	ids, err := a.agents.HostedRouterIDs(ctx, r.Host, r.RouterIDs)
+	if err != nil || len(ids) == 0 {
+		return []rpcapi.Router{}, err
+	}
+	routers, err := a.p.SyncRouters(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	changed, err := a.p.EnsureHostOnPorts(ctx, r.Host, routers)
+	if err != nil || !changed {
+		return routers, err
+	}
+	// Read again: the ports now show their binding.
 	return a.p.SyncRouters(ctx, ids)
 }
 
@@ -202,6 +219,16 @@ func (a l3Area) UpdateFloatingIPStatuses(ctx context.Context, raw json.RawMessag
 		return nil, err
 	}
 	return nil, a.p.UpdateFloatingIPStatuses(ctx, r.RouterID, r.FIPStatuses)
+}
+
+var _ rpcserver.Extra = l3Area{}
+
+// RPCMethods serves get_host_ha_router_count: Neutrino hosts no HA
+// routers, and Neutron's L3 agent asks at start.
+func (a l3Area) RPCMethods() rpc.Handlers {
+	return rpc.Handlers{rpcapi.MethodGetHostHARouterCount: func(context.Context, json.RawMessage) (any, error) {
+		return 0, nil
+	}}
 }
 
 type sgArea struct{ p *securitygroups.Plugin }

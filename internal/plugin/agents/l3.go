@@ -264,3 +264,60 @@ func (p *Plugin) UnbindRouter(ctx context.Context, tx *store.Tx, routerID string
 	_, err := tx.RemoveBinding(ctx, store.L3Bindings, routerID, "")
 	return err
 }
+
+// RouterHosts returns, per router, the hosts of the administratively up
+// L3 agents hosting it (Neutron's get_hosts_to_notify): routers_updated
+// is cast to each of them rather than fanned out to every L3 agent.
+func (p *Plugin) RouterHosts(ctx context.Context, tx *store.Tx, routerIDs []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	agents := map[string]store.AgentRow{}
+	for _, id := range routerIDs {
+		bs, err := tx.Bindings(ctx, store.L3Bindings, id, "")
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range bs {
+			a, ok := agents[b.AgentID]
+			if !ok {
+				if a, err = tx.AgentByID(ctx, b.AgentID); err != nil {
+					if errors.Is(err, store.ErrNotFound) {
+						continue
+					}
+					return nil, err
+				}
+				agents[b.AgentID] = a
+			}
+			if a.AdminStateUp && !slices.Contains(out[id], a.Host) {
+				out[id] = append(out[id], a.Host)
+			}
+		}
+	}
+	return out, nil
+}
+
+// HostedRouterIDs returns the routers of ids (all when ids is empty)
+// scheduled to the L3 agent on host, as Neutron's
+// list_active_sync_routers_on_active_l3_agent chooses what sync_routers
+// returns: none when the agent is administratively down, and
+// AgentNotFoundByTypeHost when host has no L3 agent.
+func (p *Plugin) HostedRouterIDs(ctx context.Context, host string, ids []string) ([]string, error) {
+	var out []string
+	err := p.store.Read(ctx, func(tx *store.Tx) error {
+		out = []string{}
+		agent, err := tx.AgentByTypeHost(ctx, rpcapi.AgentTypeL3, host, false)
+		if errors.Is(err, store.ErrNotFound) {
+			return agentNotFoundByTypeHost(rpcapi.AgentTypeL3, host)
+		}
+		if err != nil || !agent.AdminStateUp {
+			return err
+		}
+		bs, err := tx.Bindings(ctx, store.L3Bindings, "", agent.ID)
+		for _, b := range bs {
+			if len(ids) == 0 || slices.Contains(ids, b.ResourceID) {
+				out = append(out, b.ResourceID)
+			}
+		}
+		return err
+	})
+	return out, err
+}

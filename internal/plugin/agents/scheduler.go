@@ -626,3 +626,7 @@ func zonesOf(ctx context.Context, tx *store.Tx, kind store.BindingKind, ids []st
 	}
 	return out, nil
 }
+
+func agentNotFoundByTypeHost(agentType, host string) error {
+	return fault.NotFound("AgentNotFoundByTypeHost", "Agent with agent_type="+agentType+" and host="+host+" could not be found")
+}

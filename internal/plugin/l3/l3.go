@@ -79,6 +79,7 @@ type Plugin struct {
 
 	routerDef, fipDef, pfDef            *resource.Resource
 	portDef, subnetDef, netDef, poolDef *resource.Resource
+	subnetpoolDef                       *resource.Resource
 
 	routers  *generic.Handler
 	fips     *generic.Handler
@@ -96,7 +97,7 @@ func New(s *store.Store, defs map[string]*resource.Resource, core Core, opts Opt
 	p := &Plugin{opts: opts, store: s, core: core, handlers: map[string]plugin.Handler{},
 		routerDef: defs[apidef.Routers], fipDef: defs[apidef.FloatingIPs], pfDef: defs[apidef.PortForwardings],
 		portDef: defs[apidef.Ports], subnetDef: defs[apidef.Subnets], netDef: defs[apidef.Networks],
-		poolDef: defs[apidef.FloatingIPPools]}
+		poolDef: defs[apidef.FloatingIPPools], subnetpoolDef: defs[apidef.SubnetPools]}
 	p.routers = generic.New(p.routerDef, s, generic.Hooks{
 		NotFound:     RouterNotFound,
 		BeforeCreate: p.beforeCreateRouter,
@@ -170,7 +171,11 @@ func (h *routers) Action(ctx context.Context, id, action string, body map[string
 }
 
 // notify records routers_updated for the given routers (empty ids are
-// skipped) in tx.
+// skipped) in tx. As Neutron's L3AgentNotifyAPI does with agent
+// scheduling, each router is cast to the hosts of the L3 agents hosting
+// it (none while it is unscheduled: scheduling tells the agent with
+// router_added_to_agent); without a scheduler the notification is a
+// fanout to every L3 agent.
 func (p *Plugin) notify(ctx context.Context, tx *store.Tx, routerIDs ...string) error {
 	if p.opts.Outbox == nil {
 		return nil
@@ -185,12 +190,31 @@ func (p *Plugin) notify(ctx context.Context, tx *store.Tx, routerIDs ...string) 
 		return nil
 	}
 	sort.Strings(ids)
-	args, err := json.Marshal(rpcapi.RoutersUpdatedArgs{Routers: ids})
-	if err != nil {
-		return err
+	if p.scheduler == nil {
+		args, err := json.Marshal(rpcapi.RoutersUpdatedArgs{Routers: ids})
+		if err != nil {
+			return err
+		}
+		return p.opts.Outbox.Record(ctx, tx, rpcapi.Notification{Topic: rpcapi.TopicL3Agent,
+			Method: rpcapi.MethodRoutersUpdated, Fanout: true, Version: "1.0", Args: args})
 	}
-	return p.opts.Outbox.Record(ctx, tx, rpcapi.Notification{Topic: rpcapi.TopicL3Agent,
-		Method: rpcapi.MethodRoutersUpdated, Fanout: true, Version: "1.0", Args: args})
+	hosts, err := p.scheduler.RouterHosts(ctx, tx, ids)
+	if err != nil {
+		return fmt.Errorf("hosts to notify of routers %v: %w", ids, err)
+	}
+	for _, id := range ids {
+		for _, host := range hosts[id] {
+			args, err := json.Marshal(rpcapi.RoutersUpdatedArgs{Routers: []string{id}})
+			if err != nil {
+				return err
+			}
+			if err := p.opts.Outbox.Record(ctx, tx, rpcapi.Notification{Topic: rpcapi.HostTopic(rpcapi.TopicL3Agent, host),
+				Method: rpcapi.MethodRoutersUpdated, Version: "1.1", Args: args}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func (p *Plugin) notifyDeleted(ctx context.Context, tx *store.Tx, routerID string) error {
@@ -304,6 +328,9 @@ type Scheduler interface {
 	// RouterAvailabilityZones returns, per router, the zones of the L3
 	// agents hosting it: routers' availability_zones.
 	RouterAvailabilityZones(ctx context.Context, tx *store.Tx, routerIDs []string) (map[string][]string, error)
+	// RouterHosts returns, per router, the hosts of the administratively
+	// up L3 agents hosting it: where routers_updated is cast.
+	RouterHosts(ctx context.Context, tx *store.Tx, routerIDs []string) (map[string][]string, error)
 }
 
 // SetScheduler installs the L3 agent scheduler; call it before serving.

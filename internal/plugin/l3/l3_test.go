@@ -232,7 +232,7 @@ func TestNotificationsAndSync(t *testing.T) {
 			t.Errorf("router = %+v", r)
 		}
 		if r.GatewayPort == nil || r.ExternalGatewayInfo == nil || r.ExternalGatewayInfo.NetworkID != ext ||
-			len(r.GatewayPort.Subnets) != 1 || r.GatewayPort.Subnets[0].ID != extSub || r.GatewayPort.Subnets[0].GatewayIP != "203.0.113.1" ||
+			len(r.GatewayPort.Subnets) != 1 || r.GatewayPort.Subnets[0].ID != extSub || *r.GatewayPort.Subnets[0].GatewayIP != "203.0.113.1" ||
 			!slices.Equal(r.GatewayPort.Subnets[0].DNSNameservers, []string{"192.0.2.53"}) || r.GatewayPort.MTU != 1500 {
 			t.Errorf("gateway = %+v / %+v", r.GatewayPort, r.ExternalGatewayInfo)
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/neutrino-net/neutrino/internal/fault"
@@ -16,41 +17,37 @@ import (
 // The calls L3 agents make on the server (neutron/api/rpc/handlers/l3_rpc.py);
 // the RPC layer maps them onto these methods.
 
-// SyncRouters returns the routers with the given ids as an L3 agent
-// plumbs them (Neutron's get_sync_data): each with its gateway port,
+// SyncRouters returns the routers with the given ids that are
+// administratively up, as an L3 agent plumbs them (Neutron's
+// get_sync_data with active=True): each with its gateway port,
 // interfaces, floating IPs and their port forwardings, every port with
-// its subnets and MTU. It reads each kind of object in one query however
-// many routers are asked for; unknown ids are skipped.
+// its subnets, the other subnets of its network, their address scopes
+// and the network's MTU. It reads each kind of object in one query
+// however many routers are asked for; unknown ids are skipped.
 func (p *Plugin) SyncRouters(ctx context.Context, routerIDs []string) ([]rpcapi.Router, error) {
 	var out []rpcapi.Router
 	err := p.store.Read(ctx, func(tx *store.Tx) error {
-		routers, err := list(ctx, tx, p.routerDef, "id", routerIDs...)
+		all, err := list(ctx, tx, p.routerDef, "id", routerIDs...)
 		if err != nil {
 			return err
 		}
-		ids := make([]string, len(routers))
-		for i, r := range routers {
-			ids[i] = r.ID()
+		var routers []*resource.Object
+		var ids []string
+		for _, r := range all {
+			if r.Bool("admin_state_up") {
+				routers = append(routers, r)
+				ids = append(ids, r.ID())
+			}
 		}
 		ports, err := list(ctx, tx, p.portDef, "device_id", ids...)
 		if err != nil {
 			return err
 		}
-		var netIDs, gwNets, subnetIDs []string
+		var netIDs []string
 		for _, port := range ports {
 			netIDs = append(netIDs, port.String("network_id"))
-			if port.String("device_owner") == ownerGateway {
-				gwNets = append(gwNets, port.String("network_id"))
-			}
-			for _, f := range fixedIPs(port) {
-				subnetIDs = append(subnetIDs, f.subnetID)
-			}
 		}
-		subnets, err := list(ctx, tx, p.subnetDef, "id", subnetIDs...)
-		if err != nil {
-			return err
-		}
-		gwSubnets, err := list(ctx, tx, p.subnetDef, "network_id", gwNets...)
+		subnets, err := list(ctx, tx, p.subnetDef, "network_id", netIDs...)
 		if err != nil {
 			return err
 		}
@@ -73,20 +70,82 @@ func (p *Plugin) SyncRouters(ctx context.Context, routerIDs []string) ([]rpcapi.
 				}
 			}
 		}
-		out = assemble(routers, ports, append(subnets, gwSubnets...), nets, fips, pfs)
+		// Floating IPs' fixed addresses need their subnets' scopes too.
+		var fixedPorts []string
+		for _, f := range fips {
+			if id, _ := f.Get("port_id").(string); id != "" {
+				fixedPorts = append(fixedPorts, id)
+			}
+		}
+		fixed, err := list(ctx, tx, p.portDef, "id", fixedPorts...)
+		if err != nil {
+			return err
+		}
+		var fixedSubnetIDs []string
+		for _, port := range fixed {
+			for _, f := range fixedIPs(port) {
+				fixedSubnetIDs = append(fixedSubnetIDs, f.subnetID)
+			}
+		}
+		fixedSubnets, err := list(ctx, tx, p.subnetDef, "id", fixedSubnetIDs...)
+		if err != nil {
+			return err
+		}
+		scopes, err := p.addressScopes(ctx, tx, append(slices.Clone(subnets), fixedSubnets...))
+		if err != nil {
+			return err
+		}
+		out = assemble(routers, ports, subnets, nets, fips, pfs, fixed, scopes)
 		return nil
 	})
 	return out, err
 }
 
+// addressScopes maps each subnet's id to the address scope of its
+// subnet pool; subnets outside any scope are absent.
+func (p *Plugin) addressScopes(ctx context.Context, tx *store.Tx, subnets []*resource.Object) (map[string]string, error) {
+	byPool := map[string][]string{}
+	var poolIDs []string
+	for _, s := range subnets {
+		if id, _ := s.Get("subnetpool_id").(string); id != "" {
+			poolIDs = append(poolIDs, id)
+			byPool[id] = append(byPool[id], s.ID())
+		}
+	}
+	out := map[string]string{}
+	if len(poolIDs) == 0 || p.subnetpoolDef == nil {
+		return out, nil
+	}
+	pools, err := list(ctx, tx, p.subnetpoolDef, "id", poolIDs...)
+	if err != nil {
+		return nil, fmt.Errorf("subnet pools of router subnets: %w", err)
+	}
+	for _, pool := range pools {
+		scope, _ := pool.Get("address_scope_id").(string)
+		if scope == "" {
+			continue
+		}
+		for _, id := range byPool[pool.ID()] {
+			out[id] = scope
+		}
+	}
+	return out, nil
+}
+
+// optString is a nullable string attribute as the payload shows it.
+func optString(o *resource.Object, attr string) *string {
+	if v, _ := o.Get(attr).(string); v != "" {
+		return &v
+	}
+	return nil
+}
+
 // assemble builds the sync_routers payload from what SyncRouters read.
-func assemble(routers, ports, subnets, nets, fips, pfs []*resource.Object) []rpcapi.Router {
+func assemble(routers, ports, subnets, nets, fips, pfs, fixedPorts []*resource.Object, scopes map[string]string) []rpcapi.Router {
 	subnetByID := map[string]*resource.Object{}
 	subnetsByNet := map[string][]*resource.Object{}
 	for _, s := range subnets {
-		if subnetByID[s.ID()] == nil {
-			subnetsByNet[s.String("network_id")] = append(subnetsByNet[s.String("network_id")], s)
-		}
+		subnetsByNet[s.String("network_id")] = append(subnetsByNet[s.String("network_id")], s)
 		subnetByID[s.ID()] = s
 	}
 	mtu := map[string]int{}
@@ -122,13 +181,18 @@ func assemble(routers, ports, subnets, nets, fips, pfs []*resource.Object) []rpc
 	}
 	for _, port := range ports {
 		r := byRouter[port.String("device_id")]
-		if r == nil {
+		if r == nil || len(fixedIPs(port)) == 0 {
+			// Neutron skips ports without addresses (a subnet of the
+			// interface was deleted).
 			continue
 		}
 		rp := rpcapi.RouterPort{ID: port.ID(), NetworkID: port.String("network_id"), MACAddress: port.String("mac_address"),
 			AdminStateUp: port.Bool("admin_state_up"), Status: port.String("status"),
-			DeviceOwner: port.String("device_owner"), MTU: mtu[port.String("network_id")],
-			FixedIPs: []rpcapi.FixedIP{}, Subnets: []rpcapi.PortSubnet{}}
+			DeviceOwner: port.String("device_owner"), DeviceID: port.String("device_id"), MTU: mtu[port.String("network_id")],
+			HostID: port.String("binding:host_id"), VIFType: port.String("binding:vif_type"),
+			FixedIPs: []rpcapi.FixedIP{}, Subnets: []rpcapi.PortSubnet{}, ExtraSubnets: []rpcapi.PortSubnet{},
+			AddressScopes: map[string]*string{"4": nil, "6": nil}}
+		used := map[string]bool{}
 		for _, f := range fixedIPs(port) {
 			fi := rpcapi.FixedIP{SubnetID: f.subnetID, IPAddress: f.ip}
 			if s := subnetByID[f.subnetID]; s != nil {
@@ -136,28 +200,31 @@ func assemble(routers, ports, subnets, nets, fips, pfs []*resource.Object) []rpc
 					fi.PrefixLen = pfx.Bits()
 				}
 			}
+			used[f.subnetID] = true
 			rp.FixedIPs = append(rp.FixedIPs, fi)
 		}
-		portSubnets := []*resource.Object{}
-		switch port.String("device_owner") {
-		case ownerGateway:
-			portSubnets = subnetsByNet[port.String("network_id")]
-		default:
-			for _, f := range fixedIPs(port) {
-				if s := subnetByID[f.subnetID]; s != nil {
-					portSubnets = append(portSubnets, s)
-				}
-			}
-		}
-		for _, s := range portSubnets {
-			gw, _ := s.Get("gateway_ip").(string)
-			ra, _ := s.Get("ipv6_ra_mode").(string)
+		for _, s := range subnetsByNet[port.String("network_id")] {
 			dns, _ := s.Get("dns_nameservers").([]string)
 			if dns == nil {
 				dns = []string{}
 			}
-			rp.Subnets = append(rp.Subnets, rpcapi.PortSubnet{ID: s.ID(), CIDR: s.String("cidr"), GatewayIP: gw,
-				DNSNameservers: dns, IPv6RAMode: ra})
+			ps := rpcapi.PortSubnet{ID: s.ID(), CIDR: s.String("cidr"), GatewayIP: optString(s, "gateway_ip"),
+				DNSNameservers: dns, IPv6RAMode: optString(s, "ipv6_ra_mode"),
+				IPv6AddressMode: optString(s, "ipv6_address_mode"), SubnetpoolID: optString(s, "subnetpool_id")}
+			version := "4"
+			if pfx, err := netip.ParsePrefix(ps.CIDR); err == nil && pfx.Addr().Is6() {
+				version = "6"
+			}
+			if scope, ok := scopes[s.ID()]; ok {
+				rp.AddressScopes[version] = &scope
+			} else {
+				rp.AddressScopes[version] = nil
+			}
+			if used[s.ID()] {
+				rp.Subnets = append(rp.Subnets, ps)
+			} else {
+				rp.ExtraSubnets = append(rp.ExtraSubnets, ps)
+			}
 		}
 		switch port.String("device_owner") {
 		case ownerGateway:
@@ -172,6 +239,14 @@ func assemble(routers, ports, subnets, nets, fips, pfs []*resource.Object) []rpc
 			r.Interfaces = append(r.Interfaces, rp)
 		}
 	}
+	fixedScope := map[string]*string{} // port id + address → scope
+	for _, port := range fixedPorts {
+		for _, f := range fixedIPs(port) {
+			if scope, ok := scopes[f.subnetID]; ok {
+				fixedScope[port.ID()+" "+f.ip] = &scope
+			}
+		}
+	}
 	for _, f := range fips {
 		r := byRouter[f.String("router_id")]
 		if r == nil {
@@ -182,7 +257,8 @@ func assemble(routers, ports, subnets, nets, fips, pfs []*resource.Object) []rpc
 		r.FloatingIPs = append(r.FloatingIPs, rpcapi.FloatingIP{ID: f.ID(),
 			FloatingIPAddress: f.String("floating_ip_address"), FloatingNetworkID: f.String("floating_network_id"),
 			FixedIPAddress: fixed, PortID: portID, RouterID: r.ID, Status: f.String("status"),
-			ProjectID: f.String("project_id"), PortForwardings: pfsByFIP[f.ID()]})
+			ProjectID: f.String("project_id"), FixedIPAddressScope: fixedScope[portID+" "+fixed],
+			PortForwardings: pfsByFIP[f.ID()]})
 	}
 	return out
 }
@@ -249,3 +325,57 @@ func (p *Plugin) UpdateFloatingIPStatuses(ctx context.Context, routerID string, 
 		return nil
 	})
 }
+
+// EnsureHostOnPorts binds the gateway and interface ports of routers to
+// host, the host of the L3 agent that asked for them (Neutron's
+// _ensure_host_set_on_ports): a port bound elsewhere (the router moved)
+// or not bound at all (unbound, binding_failed) gets binding:host_id =
+// host, which lets ML2 bind it and the host's L2 agent wire it like any
+// other port. It reports whether it changed any port.
+func (p *Plugin) EnsureHostOnPorts(ctx context.Context, host string, routers []rpcapi.Router) (bool, error) {
+	var ids []string
+	for _, r := range routers {
+		if r.Distributed || r.HA {
+			continue // not served by Neutrino's legacy routers
+		}
+		ports := slices.Clone(r.Interfaces)
+		if r.GatewayPort != nil {
+			ports = append(ports, *r.GatewayPort)
+		}
+		for _, port := range ports {
+			if port.HostID != host || port.VIFType == vifTypeUnbound || port.VIFType == vifTypeBindingFailed {
+				ids = append(ids, port.ID)
+			}
+		}
+	}
+	if len(ids) == 0 || p.core == nil {
+		return false, nil
+	}
+	err := p.store.Write(ctx, func(tx *store.Tx) error {
+		for _, id := range ids {
+			port, err := tx.Get(ctx, p.portDef, id, true)
+			if errors.Is(err, store.ErrNotFound) {
+				continue // gone meanwhile, as Neutron's PortNotFound
+			}
+			if err != nil {
+				return fmt.Errorf("router port %s: %w", id, err)
+			}
+			patch := resource.New(p.portDef)
+			patch.Set("binding:host_id", host)
+			if _, err := p.core.UpdatePortIn(ctx, tx, port, patch); err != nil {
+				return fmt.Errorf("bind router port %s to %s: %w", id, host, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// Binding states of a port that ML2 did not bind.
+const (
+	vifTypeUnbound       = "unbound"
+	vifTypeBindingFailed = "binding_failed"
+)

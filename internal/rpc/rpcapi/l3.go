@@ -16,8 +16,18 @@ const (
 // Methods L3 agents call on TopicL3Plugin.
 const (
 	MethodSyncRouters              = "sync_routers"
+	MethodGetRouterIDs             = "get_router_ids"
 	MethodGetExternalNetworkID     = "get_external_network_id"
 	MethodUpdateFloatingIPStatuses = "update_floatingip_statuses"
+	// MethodGetHostHARouterCount answers how many HA routers the host's
+	// agent hosts (always 0: Neutrino has no L3 HA yet); Neutron's L3
+	// agent asks at start.
+	MethodGetHostHARouterCount = "get_host_ha_router_count"
+)
+
+// Neutron's L3 agent_type, binary and report topic.
+const (
+	BinaryL3Agent = "neutron-l3-agent"
 )
 
 // RoutersUpdatedArgs are routers_updated's arguments.
@@ -81,25 +91,40 @@ type GatewayInfo struct {
 
 // RouterPort is a router's gateway or interface port.
 type RouterPort struct {
-	ID           string       `json:"id"`
-	NetworkID    string       `json:"network_id"`
-	MACAddress   string       `json:"mac_address"`
-	AdminStateUp bool         `json:"admin_state_up"`
-	Status       string       `json:"status"`
-	DeviceOwner  string       `json:"device_owner"`
-	MTU          int          `json:"mtu"`
-	FixedIPs     []FixedIP    `json:"fixed_ips"`
+	ID           string    `json:"id"`
+	NetworkID    string    `json:"network_id"`
+	MACAddress   string    `json:"mac_address"`
+	AdminStateUp bool      `json:"admin_state_up"`
+	Status       string    `json:"status"`
+	DeviceOwner  string    `json:"device_owner"`
+	DeviceID     string    `json:"device_id"`
+	MTU          int       `json:"mtu"`
+	FixedIPs     []FixedIP `json:"fixed_ips"`
+	// HostID and VIFType are the port's binding (binding:host_id,
+	// binding:vif_type): sync_routers binds router ports to the hosting
+	// agent's host.
+	HostID  string `json:"binding:host_id"`
+	VIFType string `json:"binding:vif_type,omitempty"`
+	// Subnets are the subnets the port has an address on; ExtraSubnets
+	// the other subnets of its network (Neutron's
+	// _populate_mtu_and_subnets_for_ports).
 	Subnets      []PortSubnet `json:"subnets"`
+	ExtraSubnets []PortSubnet `json:"extra_subnets"`
+	// AddressScopes maps "4" and "6" to the address scope of the
+	// network's subnets of that version (null for none).
+	AddressScopes map[string]*string `json:"address_scopes"`
 }
 
-// PortSubnet is a subnet a router port has an address on (for a gateway
-// port, every subnet of its network).
+// PortSubnet is a subnet of a router port's network as sync_routers
+// shows it; the IPv6 modes and the pool are null when unset.
 type PortSubnet struct {
-	ID             string   `json:"id"`
-	CIDR           string   `json:"cidr"`
-	GatewayIP      string   `json:"gateway_ip"`
-	DNSNameservers []string `json:"dns_nameservers"`
-	IPv6RAMode     string   `json:"ipv6_ra_mode,omitempty"`
+	ID              string   `json:"id"`
+	CIDR            string   `json:"cidr"`
+	GatewayIP       *string  `json:"gateway_ip"`
+	DNSNameservers  []string `json:"dns_nameservers"`
+	IPv6RAMode      *string  `json:"ipv6_ra_mode"`
+	IPv6AddressMode *string  `json:"ipv6_address_mode"`
+	SubnetpoolID    *string  `json:"subnetpool_id"`
 }
 
 // FloatingIP is a floating IP a router serves.
@@ -112,6 +137,9 @@ type FloatingIP struct {
 	RouterID          string `json:"router_id"`
 	Status            string `json:"status"`
 	ProjectID         string `json:"project_id"`
+	// FixedIPAddressScope is the address scope of the fixed IP's subnet
+	// (null for none): no NAT between a scope and itself.
+	FixedIPAddressScope *string `json:"fixed_ip_address_scope"`
 	// PortForwardings are the floating IP's port forwardings, for a
 	// floating IP not associated with a port.
 	PortForwardings []PortForwarding `json:"port_forwardings,omitempty"`

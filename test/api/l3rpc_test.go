@@ -1,0 +1,148 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/neutrino-net/neutrino/internal/fault"
+	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
+)
+
+// l3Call calls one of the L3 agents' RPC methods the way the bus
+// delivers it (JSON keyword arguments) and returns the JSON answer.
+func (e *env) l3Call(method string, args any) (map[string]any, []any, error) {
+	e.t.Helper()
+	raw, err := json.Marshal(args)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	h := e.srv.RPC.Topics()[rpcapi.TopicL3Plugin][method]
+	if h == nil {
+		e.t.Fatalf("no %s handler", method)
+	}
+	out, err := h(context.Background(), raw)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var m map[string]any
+	var l []any
+	if strings.HasPrefix(string(b), "[") {
+		err = json.Unmarshal(b, &l)
+	} else if strings.HasPrefix(string(b), "{") {
+		err = json.Unmarshal(b, &m)
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return m, l, nil
+}
+
+// TestL3AgentRPC checks the L3 agents' calls against Neutron's
+// l3_rpc.py: sync_routers returns only the asking host's routers and
+// binds their ports to that host (_ensure_host_set_on_ports), the
+// payload's subnets carry Neutron's keys with nulls, routers_updated is
+// cast to the hosting agent's host, and get_host_ha_router_count answers.
+func TestL3AgentRPC(t *testing.T) {
+	enginesWith(t, map[string]string{"ml2.mechanism_drivers": "linuxbridge"}, func(t *testing.T, e *env) {
+		e.report(rpcapi.AgentTypeLinuxBridge, "l3-a", "", true)
+		e.report(rpcapi.AgentTypeL3, "l3-a", "", true)
+		ext := e.createNetwork(admin, map[string]any{"router:external": true})["id"].(string)
+		e.do(admin, "POST", "/v2.0/subnets", map[string]any{"subnet": map[string]any{"network_id": ext,
+			"cidr": "198.51.100.0/24", "ip_version": 4}}).expect(t, 201)
+		e.do(admin, "POST", "/v2.0/subnets", map[string]any{"subnet": map[string]any{"network_id": ext,
+			"cidr": "2001:db8:e::/64", "ip_version": 6}}).expect(t, 201)
+		net := e.createNetwork(admin, map[string]any{"name": "inside"})["id"].(string)
+		sub := e.do(admin, "POST", "/v2.0/subnets", map[string]any{"subnet": map[string]any{"network_id": net,
+			"cidr": "10.77.0.0/24", "ip_version": 4}}).expect(t, 201).obj(t, "subnet")["id"].(string)
+		router := e.do(admin, "POST", "/v2.0/routers", map[string]any{"router": map[string]any{"name": "r",
+			"external_gateway_info": map[string]any{"network_id": ext}}}).expect(t, 201).obj(t, "router")["id"].(string)
+		e.do(admin, "PUT", "/v2.0/routers/"+router+"/add_router_interface", map[string]any{"subnet_id": sub}).expect(t, 200)
+		down := e.do(admin, "POST", "/v2.0/routers", map[string]any{"router": map[string]any{"name": "down",
+			"admin_state_up": false}}).expect(t, 201).obj(t, "router")["id"].(string)
+
+		// Another host's L3 agent sees none of them, even by id.
+		e.report(rpcapi.AgentTypeL3, "l3-b", "", true)
+		if _, l, err := e.l3Call("sync_routers", map[string]any{"host": "l3-b", "router_ids": []string{router}}); err != nil || len(l) != 0 {
+			t.Errorf("sync_routers from another host: %v, %v", l, err)
+		}
+		if _, _, err := e.l3Call("sync_routers", map[string]any{"host": "nowhere"}); err == nil {
+			t.Error("sync_routers from a host without an L3 agent: no error")
+		} else if !fault.Is(err, "AgentNotFoundByTypeHost") {
+			t.Errorf("sync_routers from a host without an L3 agent: %v", err)
+		}
+
+		_, l, err := e.l3Call("sync_routers", map[string]any{"host": "l3-a"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The admin-down router is scheduled here but not synced.
+		if hosted, _ := e.srv.Agents.HostedRouterIDs(context.Background(), "l3-a", nil); !slices.Contains(hosted, down) {
+			t.Errorf("router %s not hosted on l3-a: %v", down, hosted)
+		}
+		if len(l) != 1 {
+			t.Fatalf("sync_routers: %d routers, want 1: %v", len(l), l)
+		}
+		r := l[0].(map[string]any)
+		gw := r["gw_port"].(map[string]any)
+		ifaces := r["_interfaces"].([]any)
+		if r["id"] != router || len(ifaces) != 1 {
+			t.Fatalf("router payload: %v", r)
+		}
+		iface := ifaces[0].(map[string]any)
+		for _, port := range []map[string]any{gw, iface} {
+			if port["binding:host_id"] != "l3-a" {
+				t.Errorf("port %s of the router bound to %q, want l3-a", port["id"], port["binding:host_id"])
+			}
+			scopes, ok := port["address_scopes"].(map[string]any)
+			if !ok || len(scopes) != 2 || scopes["4"] != nil || scopes["6"] != nil {
+				t.Errorf("address_scopes of %s: %v", port["id"], port["address_scopes"])
+			}
+			if _, ok := port["extra_subnets"].([]any); !ok {
+				t.Errorf("no extra_subnets on %s", port["id"])
+			}
+			for _, s := range port["subnets"].([]any) {
+				sm := s.(map[string]any)
+				for _, k := range []string{"ipv6_ra_mode", "ipv6_address_mode", "subnetpool_id", "gateway_ip", "dns_nameservers", "cidr", "id"} {
+					if _, ok := sm[k]; !ok {
+						t.Errorf("subnet %v lacks %s", sm["id"], k)
+					}
+				}
+				if sm["ipv6_ra_mode"] != nil || sm["ipv6_address_mode"] != nil || sm["subnetpool_id"] != nil {
+					t.Errorf("subnet %v: IPv6 modes and pool should be null", sm)
+				}
+			}
+		}
+		// The gateway holds one address per external subnet; an IPv4-only
+		// gateway would show the IPv6 subnet as extra.
+		if n := len(gw["subnets"].([]any)) + len(gw["extra_subnets"].([]any)); n != 2 {
+			t.Errorf("gateway port subnets: %v extra %v", gw["subnets"], gw["extra_subnets"])
+		}
+		// ML2 bound them: the API shows the host and a bound vif_type.
+		p := e.do(admin, "GET", "/v2.0/ports/"+iface["id"].(string), nil).expect(t, 200).obj(t, "port")
+		if p["binding:host_id"] != "l3-a" || p["binding:vif_type"] != "bridge" {
+			t.Errorf("interface port after sync: host %v vif_type %v", p["binding:host_id"], p["binding:vif_type"])
+		}
+
+		// routers_updated goes to the hosting agent's host only.
+		before := e.outboxCount(`%"method":"routers_updated"%` + router + `%`)
+		e.do(admin, "PUT", "/v2.0/routers/"+router, map[string]any{"router": map[string]any{"name": "r2"}}).expect(t, 200)
+		if n := e.outboxCount(`%"topic":"l3_agent.l3-a","method":"routers_updated"%` + router + `%`); n != before+1 {
+			t.Errorf("%d routers_updated cast to l3_agent.l3-a, want %d", n, before+1)
+		}
+		if n := e.outboxCount(`%"topic":"l3_agent","method":"routers_updated"%`); n != 0 {
+			t.Errorf("%d routers_updated fanned out to every L3 agent", n)
+		}
+
+		h := e.srv.RPC.Topics()[rpcapi.TopicL3Plugin][rpcapi.MethodGetHostHARouterCount]
+		if n, err := h(context.Background(), json.RawMessage(`{"host":"l3-a"}`)); err != nil || n != 0 {
+			t.Errorf("get_host_ha_router_count = %v, %v; want 0", n, err)
+		}
+	})
+}
