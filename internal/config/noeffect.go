@@ -23,7 +23,6 @@ var noEffect = []struct{ section, option, reason string }{
 	{DefaultSection, "notify_nova_on_port_data_changes", "Nova notifications are not implemented yet"},
 	{DefaultSection, "send_events_interval", "Nova notifications are not implemented yet"},
 	{DefaultSection, "external_dns_driver", "no external DNS service (Designate) is supported"},
-	{DefaultSection, "interface_driver", "the agent plugs Linux bridge ports itself"},
 	{DefaultSection, "auth_url", "not used"},
 	{DefaultSection, "network_scheduler_driver", "networks go to the DHCP agents hosting the fewest networks"},
 	{DefaultSection, "dhcp_load_type", "DHCP agents are weighed by the networks they host"},

@@ -16,4 +16,5 @@ import (
 	// Agent parts.
 	_ "github.com/neutrino-net/neutrino/internal/agent/dhcp"
 	_ "github.com/neutrino-net/neutrino/internal/agent/l2"
+	_ "github.com/neutrino-net/neutrino/internal/agent/l3"
 )

@@ -44,3 +44,24 @@ func VXLANName(vni int) string { return VXLANPrefix + strconv.Itoa(vni) }
 
 // DHCPNamespace is the DHCP namespace of a network: qdhcp-<network-id>.
 func DHCPNamespace(networkID string) string { return DHCPNamespacePrefix + networkID }
+
+// Router device and namespace prefixes of Neutron's L3 agent.
+const (
+	// RouterNamespacePrefix prefixes a router's namespace.
+	RouterNamespacePrefix = "qrouter-"
+	// RouterInterfacePrefix prefixes a router's internal devices.
+	RouterInterfacePrefix = "qr-"
+	// RouterGatewayPrefix prefixes a router's external device.
+	RouterGatewayPrefix = "qg-"
+)
+
+// RouterNamespace is a router's namespace: qrouter-<router-id>.
+func RouterNamespace(routerID string) string { return RouterNamespacePrefix + routerID }
+
+// RouterInterfaceName is the namespace side of a router's internal port:
+// qr-<port-id[:11]>.
+func RouterInterfaceName(portID string) string { return RouterInterfacePrefix + short(portID) }
+
+// RouterGatewayName is the namespace side of a router's gateway port:
+// qg-<port-id[:11]>.
+func RouterGatewayName(portID string) string { return RouterGatewayPrefix + short(portID) }

@@ -18,6 +18,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/agent"
 	"github.com/neutrino-net/neutrino/internal/agent/dhcp"
 	"github.com/neutrino-net/neutrino/internal/agent/l2"
+	"github.com/neutrino-net/neutrino/internal/agent/l3"
 	"github.com/neutrino-net/neutrino/internal/config"
 	"github.com/neutrino-net/neutrino/internal/dataplane/link"
 	"github.com/neutrino-net/neutrino/internal/dataplane/netns"
@@ -39,7 +40,15 @@ type world struct {
 	url       string
 	srv       *server.Server
 	hosts     map[string]*simHost
+	// outside is a namespace on physnet1 (the flat external network's
+	// wire) holding OutsideIP: the world beyond the routers.
+	outside *link.Host
+	outNS   netns.Handle
 }
+
+// OutsideIP is the outside namespace's address on physnet1: the external
+// subnet's gateway.
+const OutsideIP = "203.0.113.1"
 
 type simHost struct {
 	name    string
@@ -53,6 +62,7 @@ type simHost struct {
 	done   chan struct{}
 	l2     *l2.Part
 	dhcp   *dhcp.Part
+	l3     *l3.Part
 	bus    *rpc.Bus
 }
 
@@ -76,6 +86,10 @@ func newWorldWith(t testing.TB, agentOpts map[string]string) *world {
 	Must(t, err)
 	_, err = ul.EnsureBridge("br-phys", 0)
 	Must(t, err)
+	w.outNS = r.NS("outside")
+	w.outside = r.Host(w.outNS)
+	r.Veth(w.outside, "eth0", ulNS, "o-phys", "br-phys", "", "")
+	Addr(t, w.outside, "eth0", OutsideIP+"/24")
 	for i, name := range []string{"hostA", "hostB"} {
 		ns := r.NS(strings.ToLower(name))
 		h := r.Host(ns)
@@ -106,7 +120,7 @@ func newWorldWith(t testing.TB, agentOpts map[string]string) *world {
 	for _, name := range []string{"hostA", "hostB"} {
 		w.start(name)
 	}
-	WaitFor(t, "4 agents alive", 20*time.Second, func() error {
+	WaitFor(t, "6 agents alive", 20*time.Second, func() error {
 		var out struct {
 			Agents []map[string]any `json:"agents"`
 		}
@@ -117,7 +131,7 @@ func newWorldWith(t testing.TB, agentOpts map[string]string) *world {
 				alive++
 			}
 		}
-		if alive != 4 {
+		if alive != 6 {
 			return fmt.Errorf("%d alive agents: %v", alive, out.Agents)
 		}
 		return nil
@@ -137,6 +151,7 @@ func (w *world) start(name string) {
 		"agent.polling_interval":                   "2",
 		"agent.report_interval":                    "2",
 		"DEFAULT.resync_interval":                  "2",
+		"DEFAULT.periodic_interval":                "5",
 	}
 	for k, v := range w.agentOpts {
 		opts[k] = v
@@ -147,9 +162,11 @@ func (w *world) start(name string) {
 	l2p, err := l2.NewPart(env, h.h, h.ns)
 	Must(w.t, err)
 	dp := dhcp.NewPart(env, h.h)
+	l3p, err := l3.NewPart(env, h.h)
+	Must(w.t, err)
 	bus, err := w.srv.Bus.InProcess("agent:"+name, nil)
 	Must(w.t, err)
-	a := agent.New(bus, agent.OptionsFrom(cfg, env.Logger), l2p, dp)
+	a := agent.New(bus, agent.OptionsFrom(cfg, env.Logger), l2p, dp, l3p)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -159,7 +176,7 @@ func (w *world) start(name string) {
 		}
 	}()
 	h.mu.Lock()
-	h.cancel, h.done, h.l2, h.dhcp, h.bus = cancel, done, l2p, dp, bus
+	h.cancel, h.done, h.l2, h.dhcp, h.l3, h.bus = cancel, done, l2p, dp, l3p, bus
 	h.mu.Unlock()
 }
 
@@ -185,6 +202,9 @@ func (w *world) teardown() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if err := h.dhcp.Teardown(ctx); err != nil {
 			w.t.Errorf("teardown DHCP of %s: %v", name, err)
+		}
+		if err := h.l3.Teardown(ctx); err != nil {
+			w.t.Errorf("teardown L3 of %s: %v", name, err)
 		}
 		cancel()
 	}

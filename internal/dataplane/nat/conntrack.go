@@ -1,0 +1,39 @@
+package nat
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+)
+
+// ForgetAddress deletes the namespace's connection tracking entries of
+// an address that stops being translated (a floating IP removed or
+// moved), as Neutron's L3 agent runs `conntrack -D -d IP` and `-q IP`:
+// entries sent to it (inbound through its DNAT) and entries answered to
+// it (outbound through its SNAT). Without this, established flows would
+// keep their old translation. It returns how many entries went.
+func ForgetAddress(ns netns.NsHandle, a netip.Addr) (uint, error) {
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return 0, fmt.Errorf("conntrack: netlink handle: %w", err)
+	}
+	defer h.Close()
+	family := netlink.InetFamily(netlink.FAMILY_V4)
+	if a.Is6() {
+		family = netlink.FAMILY_V6
+	}
+	ip := net.IP(a.AsSlice())
+	in, out := &netlink.ConntrackFilter{}, &netlink.ConntrackFilter{}
+	if err := errors.Join(in.AddIP(netlink.ConntrackOrigDstIP, ip), out.AddIP(netlink.ConntrackReplyDstIP, ip)); err != nil {
+		return 0, fmt.Errorf("conntrack filter for %v: %w", a, err)
+	}
+	n, err := h.ConntrackDeleteFilters(netlink.ConntrackTable, family, in, out)
+	if err != nil {
+		return n, fmt.Errorf("conntrack: delete entries of %v: %w", a, err)
+	}
+	return n, nil
+}

@@ -1,0 +1,385 @@
+// Package nat writes a router namespace's address translation — the job
+// of the iptables nat table Neutron's L3 agent keeps in each qrouter-
+// namespace — as one nftables table, through netlink (no nft or iptables
+// processes).
+//
+// A Ruleset is the whole desired translation of one router: SNAT of its
+// internal subnets to the gateway address, a DNAT and the matching SNAT
+// per floating IP, DNAT per port forwarding, and no translation between
+// the router's own subnets or for sources in the external network's
+// address scope. Apply replaces the table in one netlink transaction, so
+// no packet ever sees half a ruleset, and skips the write when the table
+// already holds exactly this ruleset (its fingerprint rides in the first
+// rule's user data), so a restarted agent changes nothing. IPv6 is
+// routed without translation, as in Neutron: the table is of family ip.
+//
+// The table also has an empty forward chain, "meter", where per-router
+// traffic counters (Neutron's metering agent) belong.
+package nat
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/binaryutil"
+	"github.com/google/nftables/expr"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// TableName is the table each router namespace gets.
+const TableName = "neutrino-l3"
+
+// MeterChain is the table's forward chain kept for traffic counters.
+const MeterChain = "meter"
+
+// FloatingIP maps an external address one to one onto an internal one.
+type FloatingIP struct {
+	External netip.Addr
+	Internal netip.Addr
+}
+
+// PortForwarding forwards a protocol's external port range on an
+// external address to an internal address's range of the same length
+// (or to one internal port).
+type PortForwarding struct {
+	Protocol      string // "tcp" or "udp"
+	External      netip.Addr
+	ExternalStart uint16
+	ExternalEnd   uint16
+	Internal      netip.Addr
+	InternalStart uint16
+	InternalEnd   uint16
+}
+
+// Ruleset is one router's translation.
+type Ruleset struct {
+	// GatewayDevice is the router's external device (qg-…); empty for a
+	// router without gateway, which translates nothing.
+	GatewayDevice string
+	// GatewayIP is the gateway port's IPv4 address: the source of SNAT.
+	GatewayIP netip.Addr
+	// SNAT is the router's enable_snat.
+	SNAT bool
+	// NoSNAT are internal sources routed out unchanged: subnets in the
+	// address scope of the external network.
+	NoSNAT []netip.Prefix
+	// FloatingIPs and PortForwardings are DNATed on the way in; floating
+	// IPs also SNAT their internal address on the way out.
+	FloatingIPs     []FloatingIP
+	PortForwardings []PortForwarding
+}
+
+// maxOffsetRange bounds a forwarding whose ports shift (external range
+// onto a different internal range of the same length): such a range is
+// one rule per port, since nftables' NAT expression takes no port
+// offset.
+const maxOffsetRange = 4096
+
+// Validate reports a ruleset the kernel could not be given.
+func (rs Ruleset) Validate() error {
+	if rs.GatewayDevice == "" {
+		return nil
+	}
+	if !rs.GatewayIP.Is4() && rs.SNAT {
+		return fmt.Errorf("nat: SNAT needs an IPv4 gateway address, have %v", rs.GatewayIP)
+	}
+	for _, f := range rs.FloatingIPs {
+		if !f.External.Is4() || !f.Internal.Is4() {
+			return fmt.Errorf("nat: floating IP %v → %v: IPv4 only", f.External, f.Internal)
+		}
+	}
+	for _, pf := range rs.PortForwardings {
+		if pf.Protocol != "tcp" && pf.Protocol != "udp" {
+			return fmt.Errorf("nat: port forwarding protocol %q", pf.Protocol)
+		}
+		if !pf.External.Is4() || !pf.Internal.Is4() {
+			return fmt.Errorf("nat: port forwarding %v → %v: IPv4 only", pf.External, pf.Internal)
+		}
+		ext, in := int(pf.ExternalEnd)-int(pf.ExternalStart), int(pf.InternalEnd)-int(pf.InternalStart)
+		if ext < 0 || in < 0 || (in != 0 && in != ext) {
+			return fmt.Errorf("nat: port forwarding %d:%d → %d:%d: ranges must match", pf.ExternalStart, pf.ExternalEnd, pf.InternalStart, pf.InternalEnd)
+		}
+		if in != 0 && pf.InternalStart != pf.ExternalStart && ext >= maxOffsetRange {
+			return fmt.Errorf("nat: port forwarding %d:%d → %d:%d: a shifted range is limited to %d ports", pf.ExternalStart, pf.ExternalEnd, pf.InternalStart, pf.InternalEnd, maxOffsetRange)
+		}
+	}
+	return nil
+}
+
+// Fingerprint identifies the ruleset's content: equal rulesets give
+// equal fingerprints whatever the order of their lists.
+func (rs Ruleset) Fingerprint() []byte {
+	c := rs
+	c.NoSNAT = slices.Clone(rs.NoSNAT)
+	slices.SortFunc(c.NoSNAT, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr())*2 + (a.Bits() - b.Bits()) })
+	c.FloatingIPs = slices.Clone(rs.FloatingIPs)
+	slices.SortFunc(c.FloatingIPs, func(a, b FloatingIP) int { return a.External.Compare(b.External) })
+	c.PortForwardings = slices.Clone(rs.PortForwardings)
+	slices.SortFunc(c.PortForwardings, func(a, b PortForwarding) int {
+		if d := a.External.Compare(b.External); d != 0 {
+			return d
+		}
+		if a.Protocol != b.Protocol {
+			if a.Protocol < b.Protocol {
+				return -1
+			}
+			return 1
+		}
+		return int(a.ExternalStart) - int(b.ExternalStart)
+	})
+	b, _ := json.Marshal(c)
+	sum := sha256.Sum256(b)
+	return append([]byte("neutrino:"), sum[:16]...)
+}
+
+func open(ns netns.NsHandle) (*nftables.Conn, error) {
+	var opts []nftables.ConnOption
+	if ns.IsOpen() {
+		opts = append(opts, nftables.WithNetNSFd(int(ns)))
+	}
+	c, err := nftables.New(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("nftables: %w", err)
+	}
+	return c, nil
+}
+
+func table() *nftables.Table {
+	return &nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv4}
+}
+
+// Current returns the fingerprint of the ruleset the namespace's table
+// holds, nil when there is no table (or not one Apply wrote).
+func Current(ns netns.NsHandle) ([]byte, error) {
+	c, err := open(ns)
+	if err != nil {
+		return nil, err
+	}
+	t := table()
+	rules, err := c.GetRules(t, &nftables.Chain{Name: "postrouting", Table: t})
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("nftables: read %s: %w", TableName, err)
+	}
+	if len(rules) == 0 {
+		return nil, nil
+	}
+	return rules[0].UserData, nil
+}
+
+// Apply makes the namespace's table hold exactly rs, in one transaction;
+// it reports whether it wrote (false: the table already held rs).
+func Apply(ns netns.NsHandle, rs Ruleset) (bool, error) {
+	if err := rs.Validate(); err != nil {
+		return false, err
+	}
+	fp := rs.Fingerprint()
+	if cur, err := Current(ns); err == nil && bytes.Equal(cur, fp) {
+		return false, nil
+	}
+	c, err := open(ns)
+	if err != nil {
+		return false, err
+	}
+	t := table()
+	// Add (a no-op when present), delete, then build: one batch, so the
+	// old table is replaced, never absent.
+	c.AddTable(t)
+	c.DelTable(t)
+	c.AddTable(t)
+	pre := c.AddChain(&nftables.Chain{Name: "prerouting", Table: t, Type: nftables.ChainTypeNAT,
+		Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityNATDest})
+	out := c.AddChain(&nftables.Chain{Name: "output", Table: t, Type: nftables.ChainTypeNAT,
+		Hooknum: nftables.ChainHookOutput, Priority: nftables.ChainPriorityNATDest})
+	post := c.AddChain(&nftables.Chain{Name: "postrouting", Table: t, Type: nftables.ChainTypeNAT,
+		Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource})
+	c.AddChain(&nftables.Chain{Name: MeterChain, Table: t, Type: nftables.ChainTypeFilter,
+		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter})
+
+	add := func(ch *nftables.Chain, ud []byte, groups ...[]expr.Any) {
+		var all []expr.Any
+		for _, g := range groups {
+			all = append(all, g...)
+		}
+		c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: all, UserData: ud})
+	}
+	// The first postrouting rule always exists and carries the
+	// fingerprint: traffic that neither enters nor leaves by the gateway
+	// and was not DNATed (east-west between the router's subnets) is not
+	// translated.
+	gw := rs.GatewayDevice
+	if gw == "" {
+		add(post, fp, verdict(expr.VerdictAccept))
+	} else {
+		add(post, fp, ifname(expr.MetaKeyIIFNAME, gw, expr.CmpOpNeq), ifname(expr.MetaKeyOIFNAME, gw, expr.CmpOpNeq),
+			ctStatusDNAT(expr.CmpOpEq), verdict(expr.VerdictAccept))
+	}
+	if gw != "" {
+		for _, f := range rs.FloatingIPs {
+			for _, ch := range []*nftables.Chain{pre, out} {
+				add(ch, nil, ipMatch(16, f.External), dnat(f.Internal, 0, 0))
+			}
+		}
+		for _, pf := range rs.PortForwardings {
+			for _, ch := range []*nftables.Chain{pre, out} {
+				for _, r := range forwardingRules(pf) {
+					add(ch, nil, r)
+				}
+			}
+		}
+		for _, p := range rs.NoSNAT {
+			if p.Addr().Is4() {
+				add(post, nil, ifname(expr.MetaKeyOIFNAME, gw, expr.CmpOpEq), prefixMatch(12, p), verdict(expr.VerdictAccept))
+			}
+		}
+		for _, f := range rs.FloatingIPs {
+			add(post, nil, ipMatch(12, f.Internal), snat(f.External, false))
+		}
+		if rs.SNAT {
+			add(post, nil, ifname(expr.MetaKeyOIFNAME, gw, expr.CmpOpEq), snat(rs.GatewayIP, true))
+			// Hairpin: an internal host reaching a floating IP of the same
+			// router must see the reply come back through the router.
+			add(post, nil, ifname(expr.MetaKeyIIFNAME, gw, expr.CmpOpNeq), ctStatusDNAT(expr.CmpOpNeq), snat(rs.GatewayIP, true))
+		}
+	}
+	if err := c.Flush(); err != nil {
+		return false, fmt.Errorf("nftables: write %s: %w", TableName, err)
+	}
+	return true, nil
+}
+
+// Remove deletes the namespace's table; absent is not an error.
+func Remove(ns netns.NsHandle) error {
+	c, err := open(ns)
+	if err != nil {
+		return err
+	}
+	t := table()
+	c.AddTable(t)
+	c.DelTable(t)
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("nftables: delete %s: %w", TableName, err)
+	}
+	return nil
+}
+
+func verdict(k expr.VerdictKind) []expr.Any { return []expr.Any{&expr.Verdict{Kind: k}} }
+
+// ifname compares the input or output interface name.
+func ifname(key expr.MetaKey, name string, op expr.CmpOp) []expr.Any {
+	b := make([]byte, unix.IFNAMSIZ)
+	copy(b, name)
+	return []expr.Any{
+		&expr.Meta{Key: key, Register: 1},
+		&expr.Cmp{Op: op, Register: 1, Data: b},
+	}
+}
+
+// ctStatusDNAT compares the connection's "destination NATed" bit with
+// zero: CmpOpEq matches connections that were not DNATed.
+func ctStatusDNAT(op expr.CmpOp) []expr.Any {
+	return exprs(
+		&expr.Ct{Key: expr.CtKeySTATUS, Register: 1},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4,
+			Mask: binaryutil.NativeEndian.PutUint32(ipsDstNAT), Xor: binaryutil.NativeEndian.PutUint32(0)},
+		&expr.Cmp{Op: op, Register: 1, Data: binaryutil.NativeEndian.PutUint32(0)},
+	)
+}
+
+func exprs(e ...expr.Any) []expr.Any { return e }
+
+// ipsDstNAT is the conntrack status bit of a destination-NATed
+// connection (IPS_DST_NAT).
+const ipsDstNAT = 1 << 5
+
+// ipMatch matches the IPv4 header's address at offset (12 source, 16
+// destination).
+func ipMatch(offset uint32, a netip.Addr) []expr.Any {
+	b := a.As4()
+	return exprs(
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: offset, Len: 4},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: b[:]},
+	)
+}
+
+func prefixMatch(offset uint32, p netip.Prefix) []expr.Any {
+	p = p.Masked()
+	mask := make([]byte, 4)
+	binary.BigEndian.PutUint32(mask, ^uint32(0)<<(32-p.Bits()))
+	if p.Bits() == 0 {
+		mask = []byte{0, 0, 0, 0}
+	}
+	b := p.Addr().As4()
+	return exprs(
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: offset, Len: 4},
+		&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: 4, Mask: mask, Xor: []byte{0, 0, 0, 0}},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: b[:]},
+	)
+}
+
+func snat(to netip.Addr, fullyRandom bool) []expr.Any {
+	b := to.As4()
+	return exprs(
+		&expr.Immediate{Register: 1, Data: b[:]},
+		&expr.NAT{Type: expr.NATTypeSourceNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: 1, FullyRandom: fullyRandom},
+	)
+}
+
+// dnat translates the destination to addr and, when port > 0, to port
+// (portEnd > port for a range).
+func dnat(to netip.Addr, port, portEnd uint16) []expr.Any {
+	b := to.As4()
+	e := []expr.Any{&expr.Immediate{Register: 1, Data: b[:]}}
+	n := &expr.NAT{Type: expr.NATTypeDestNAT, Family: unix.NFPROTO_IPV4, RegAddrMin: 1}
+	if port > 0 {
+		e = append(e, &expr.Immediate{Register: 2, Data: binaryutil.BigEndian.PutUint16(port)})
+		n.RegProtoMin = 2
+		if portEnd > port {
+			e = append(e, &expr.Immediate{Register: 3, Data: binaryutil.BigEndian.PutUint16(portEnd)})
+			n.RegProtoMax = 3
+		}
+	}
+	return append(e, n)
+}
+
+// forwardingRules are a port forwarding's DNAT rules: one when the
+// ports are kept or all go to one port, one per port when they shift.
+func forwardingRules(pf PortForwarding) [][]expr.Any {
+	proto := byte(unix.IPPROTO_TCP)
+	if pf.Protocol == "udp" {
+		proto = unix.IPPROTO_UDP
+	}
+	match := func(start, end uint16) []expr.Any {
+		e := append(ipMatch(16, pf.External),
+			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
+			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+		)
+		if start == end {
+			return append(e, &expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.BigEndian.PutUint16(start)})
+		}
+		return append(e, &expr.Range{Op: expr.CmpOpEq, Register: 1,
+			FromData: binaryutil.BigEndian.PutUint16(start), ToData: binaryutil.BigEndian.PutUint16(end)})
+	}
+	switch {
+	case pf.InternalStart == pf.InternalEnd:
+		return [][]expr.Any{append(match(pf.ExternalStart, pf.ExternalEnd), dnat(pf.Internal, pf.InternalStart, 0)...)}
+	case pf.InternalStart == pf.ExternalStart:
+		return [][]expr.Any{append(match(pf.ExternalStart, pf.ExternalEnd), dnat(pf.Internal, 0, 0)...)}
+	}
+	var out [][]expr.Any
+	for i := 0; i <= int(pf.ExternalEnd-pf.ExternalStart); i++ {
+		out = append(out, append(match(pf.ExternalStart+uint16(i), pf.ExternalStart+uint16(i)), dnat(pf.Internal, pf.InternalStart+uint16(i), 0)...))
+	}
+	return out
+}

@@ -1,0 +1,359 @@
+package agents_test
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/neutrino-net/neutrino/internal/dataplane/link"
+	"github.com/neutrino-net/neutrino/internal/dataplane/nat"
+	"github.com/neutrino-net/neutrino/internal/dataplane/netns"
+)
+
+// serve listens on TCP port in namespace ns: each connection is told the
+// address it comes from (as the server sees it), then echoed.
+func serve(t testing.TB, ns netns.Handle, port int) {
+	t.Helper()
+	var ln net.Listener
+	Must(t, netns.Do(ns, func() error {
+		var err error
+		ln, err = net.Listen("tcp4", fmt.Sprintf("0.0.0.0:%d", port))
+		return err
+	}))
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				host, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+				fmt.Fprintln(c, host)
+				buf := make([]byte, 512)
+				for {
+					n, err := c.Read(buf)
+					if err != nil {
+						return
+					}
+					if _, err := c.Write(buf[:n]); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+}
+
+// connect opens a TCP connection from namespace ns.
+func connect(ns netns.Handle, addr string) (net.Conn, error) {
+	var c net.Conn
+	err := netns.Do(ns, func() error {
+		var err error
+		c, err = net.DialTimeout("tcp4", addr, time.Second)
+		return err
+	})
+	return c, err
+}
+
+// whoami connects from ns to addr and returns the source address the
+// server saw.
+func whoami(ns netns.Handle, addr string) (string, error) {
+	c, err := connect(ns, addr)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return "", fmt.Errorf("read from %s: %w", addr, err)
+	}
+	return strings.TrimSpace(line), nil
+}
+
+// seenAs waits until a connection from ns to addr is seen coming from
+// want.
+func seenAs(t *testing.T, what string, ns netns.Handle, addr, want string) {
+	t.Helper()
+	WaitFor(t, what, 20*time.Second, func() error {
+		got, err := whoami(ns, addr)
+		if err != nil {
+			return err
+		}
+		if got != want {
+			return fmt.Errorf("seen as %s, want %s", got, want)
+		}
+		return nil
+	})
+}
+
+// echo sends a line on c and reads it back within d.
+func echo(c net.Conn, d time.Duration) error {
+	_ = c.SetDeadline(time.Now().Add(d))
+	if _, err := fmt.Fprintln(c, "ping"); err != nil {
+		return err
+	}
+	r := bufio.NewReader(c)
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(line) == "ping" {
+			return nil
+		}
+	}
+}
+
+func (w *world) put(path string, body any) map[string]any {
+	w.t.Helper()
+	var out map[string]any
+	w.call(http.MethodPut, path, body, &out)
+	return out
+}
+
+func (w *world) del(path string) { w.t.Helper(); w.call(http.MethodDelete, path, nil, nil) }
+
+// routerHost is the host of the L3 agent hosting router.
+func (w *world) routerHost(router string) string {
+	var out struct {
+		Agents []map[string]any `json:"agents"`
+	}
+	w.get("/v2.0/routers/"+router+"/l3-agents", &out)
+	if len(out.Agents) != 1 {
+		w.t.Fatalf("router %s hosted by %d agents", router, len(out.Agents))
+	}
+	return out.Agents[0]["host"].(string)
+}
+
+// nsLinks names a namespace's devices with their index (a recreated
+// device gets a new one).
+func nsLinks(t testing.TB, name string) []string {
+	t.Helper()
+	ns, err := netns.Open(name)
+	Must(t, err)
+	defer ns.Close()
+	h, err := link.Open(ns)
+	Must(t, err)
+	defer h.Close()
+	ls, err := h.Links()
+	Must(t, err)
+	var out []string
+	for _, l := range ls {
+		out = append(out, fmt.Sprintf("%s#%d", l.Attrs().Name, l.Attrs().Index))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestRoutersEndToEnd(t *testing.T) {
+	w := newWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	hA, hB := w.hosts["hostA"], w.hosts["hostB"]
+
+	ext := w.create("network", map[string]any{"name": "public", "router:external": true,
+		"provider:network_type": "flat", "provider:physical_network": "physnet1"})["id"].(string)
+	w.create("subnet", map[string]any{"network_id": ext, "cidr": "203.0.113.0/24", "ip_version": 4,
+		"enable_dhcp": false, "gateway_ip": OutsideIP})
+	inNet, inSub, _ := w.network("inside", "10.70.0.0/24", nil)
+	otherNet, otherSub, _ := w.network("other", "10.71.0.0/24", nil)
+	router := w.create("router", map[string]any{"name": "r1", "external_gateway_info": map[string]any{"network_id": ext}})
+	routerID := router["id"].(string)
+	w.put("/v2.0/routers/"+routerID+"/add_router_interface", map[string]any{"subnet_id": inSub})
+	w.put("/v2.0/routers/"+routerID+"/add_router_interface", map[string]any{"subnet_id": otherSub})
+	var got map[string]map[string]any
+	w.get("/v2.0/routers/"+routerID, &got)
+	gwIP := got["router"]["external_gateway_info"].(map[string]any)["external_fixed_ips"].([]any)[0].(map[string]any)["ip_address"].(string)
+	host := w.routerHost(routerID)
+	nsName := link.RouterNamespace(routerID)
+
+	pA, pB := w.port(inNet, "hostA"), w.port(inNet, "hostB")
+	pC := w.port(otherNet, "hostB")
+	vmA := w.r.VM("vma", hA.h, pA.id, pA.mac)
+	vmB := w.r.VM("vmb", hB.h, pB.id, pB.mac)
+	vmC := w.r.VM("vmc", hB.h, pC.id, pC.mac)
+	for _, v := range []*VM{vmA, vmB, vmC} {
+		if _, err := w.r.DHCP(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+		serve(t, v.NS, 8080)
+	}
+	serve(t, w.outNS, 8080)
+	outside := OutsideIP + ":8080"
+
+	t.Run("the router's ports are bound to its host and go ACTIVE", func(t *testing.T) {
+		var out struct {
+			Ports []map[string]any `json:"ports"`
+		}
+		w.get("/v2.0/ports?device_id="+routerID, &out)
+		if len(out.Ports) != 3 {
+			t.Fatalf("%d router ports", len(out.Ports))
+		}
+		for _, p := range out.Ports {
+			WaitFor(t, "router port ACTIVE", 20*time.Second, func() error {
+				if s := w.status(p["id"].(string)); s != "ACTIVE" {
+					return fmt.Errorf("port %s (%s) is %s", p["id"], p["device_owner"], s)
+				}
+				return nil
+			})
+			var one map[string]map[string]any
+			w.get("/v2.0/ports/"+p["id"].(string), &one)
+			if one["port"]["binding:host_id"] != host {
+				t.Errorf("router port %s bound to %v, want %s", p["id"], one["port"]["binding:host_id"], host)
+			}
+		}
+	})
+
+	t.Run("a VM reaches the outside through SNAT, seen as the gateway address", func(t *testing.T) {
+		seenAs(t, "vmA → outside via SNAT", vmA.NS, outside, gwIP)
+		seenAs(t, "vmC → outside via SNAT", vmC.NS, outside, gwIP)
+	})
+
+	t.Run("the router's own subnets talk without NAT", func(t *testing.T) {
+		seenAs(t, "vmC → vmA through the router", vmC.NS, pA.ip+":8080", pC.ip)
+	})
+
+	fip := w.create("floatingip", map[string]any{"floating_network_id": ext, "port_id": pB.id})
+	fipID, fipIP := fip["id"].(string), fip["floating_ip_address"].(string)
+	t.Run("the outside reaches a VM at its floating IP, and the VM goes out as it", func(t *testing.T) {
+		seenAs(t, "outside → floating IP", w.outNS, fipIP+":8080", OutsideIP)
+		seenAs(t, "vmB → outside as its floating IP", vmB.NS, outside, fipIP)
+		WaitFor(t, "floating IP ACTIVE", 10*time.Second, func() error {
+			var out map[string]map[string]any
+			w.get("/v2.0/floatingips/"+fipID, &out)
+			if s := out["floatingip"]["status"]; s != "ACTIVE" {
+				return fmt.Errorf("status %v", s)
+			}
+			return nil
+		})
+	})
+
+	pfFIP := w.create("floatingip", map[string]any{"floating_network_id": ext})
+	pfIP := pfFIP["floating_ip_address"].(string)
+	var pf map[string]map[string]any
+	w.call(http.MethodPost, "/v2.0/floatingips/"+pfFIP["id"].(string)+"/port_forwardings", map[string]any{"port_forwarding": map[string]any{
+		"protocol": "tcp", "external_port": 2222, "internal_port": 8080, "internal_port_id": pA.id, "internal_ip_address": pA.ip}}, &pf)
+	t.Run("a port forwarding reaches a VM's TCP port", func(t *testing.T) {
+		seenAs(t, "outside → port forwarding → vmA", w.outNS, pfIP+":2222", OutsideIP)
+	})
+
+	t.Run("extra routes are installed and used", func(t *testing.T) {
+		// vmA answers for 192.0.2.1; the router learns the way there.
+		vh := w.r.Host(vmA.NS)
+		lo, err := vh.Netlink().LinkByName("lo")
+		Must(t, err)
+		a, _ := netlink.ParseAddr("192.0.2.1/32")
+		Must(t, vh.Netlink().AddrAdd(lo, a))
+		w.put("/v2.0/routers/"+routerID, map[string]any{"router": map[string]any{"routes": []any{
+			map[string]any{"destination": "192.0.2.0/24", "nexthop": pA.ip}}}})
+		seenAs(t, "vmC → 192.0.2.1 via the extra route", vmC.NS, "192.0.2.1:8080", pC.ip)
+		w.put("/v2.0/routers/"+routerID, map[string]any{"router": map[string]any{"routes": []any{}}})
+		WaitFor(t, "extra route removed", 10*time.Second, func() error {
+			if _, err := whoami(vmC.NS, "192.0.2.1:8080"); err == nil {
+				return errors.New("192.0.2.1 still reachable")
+			}
+			return nil
+		})
+	})
+
+	t.Run("restarting the agent changes nothing and keeps traffic flowing", func(t *testing.T) {
+		h := w.hosts[host]
+		before := nsLinks(t, nsName)
+		hostBefore := linkNames(t, h.h)
+		ns, err := netns.Open(nsName)
+		Must(t, err)
+		fpBefore, err := nat.Current(ns)
+		ns.Close()
+		Must(t, err)
+		w.stop(host)
+		w.start(host)
+		WaitFor(t, host+" L3 passes", 20*time.Second, func() error {
+			if n := w.hosts[host].l3.Passes(); n < 2 {
+				return fmt.Errorf("%d passes", n)
+			}
+			return nil
+		})
+		seenAs(t, "vmA → outside after the restart", vmA.NS, outside, gwIP)
+		seenAs(t, "outside → floating IP after the restart", w.outNS, fipIP+":8080", OutsideIP)
+		if after := nsLinks(t, nsName); !slices.Equal(before, after) {
+			t.Errorf("router devices changed:\nbefore %v\nafter  %v", before, after)
+		}
+		if after := linkNames(t, h.h); !slices.Equal(hostBefore, after) {
+			t.Errorf("host devices changed:\nbefore %v\nafter  %v", hostBefore, after)
+		}
+		ns, err = netns.Open(nsName)
+		Must(t, err)
+		fpAfter, err := nat.Current(ns)
+		ns.Close()
+		Must(t, err)
+		if string(fpBefore) != string(fpAfter) || len(fpAfter) == 0 {
+			t.Errorf("NAT table changed across the restart: %x → %x", fpBefore, fpAfter)
+		}
+	})
+
+	t.Run("disassociating a floating IP cuts the flow, established connection included", func(t *testing.T) {
+		c, err := connect(w.outNS, fipIP+":8080")
+		Must(t, err)
+		defer c.Close()
+		Must(t, echo(c, 2*time.Second))
+		w.put("/v2.0/floatingips/"+fipID, map[string]any{"floatingip": map[string]any{"port_id": nil}})
+		WaitFor(t, "floating IP unreachable", 10*time.Second, func() error {
+			if _, err := whoami(w.outNS, fipIP+":8080"); err == nil {
+				return errors.New("still reachable")
+			}
+			return nil
+		})
+		if err := echo(c, time.Second); err == nil {
+			t.Error("the established connection still works after the disassociation")
+		}
+		seenAs(t, "vmB → outside via SNAT again", vmB.NS, outside, gwIP)
+		WaitFor(t, "floating IP DOWN", 10*time.Second, func() error {
+			var out map[string]map[string]any
+			w.get("/v2.0/floatingips/"+fipID, &out)
+			if s := out["floatingip"]["status"]; s != "DOWN" {
+				return fmt.Errorf("status %v", s)
+			}
+			return nil
+		})
+	})
+
+	t.Run("deleting the router leaves no namespace, device or table", func(t *testing.T) {
+		var ports struct {
+			Ports []map[string]any `json:"ports"`
+		}
+		w.get("/v2.0/ports?device_id="+routerID, &ports)
+		w.del("/v2.0/floatingips/" + fipID)
+		w.del("/v2.0/floatingips/" + pfFIP["id"].(string) + "/port_forwardings/" + pf["port_forwarding"]["id"].(string))
+		w.del("/v2.0/floatingips/" + pfFIP["id"].(string))
+		w.put("/v2.0/routers/"+routerID+"/remove_router_interface", map[string]any{"subnet_id": inSub})
+		w.put("/v2.0/routers/"+routerID+"/remove_router_interface", map[string]any{"subnet_id": otherSub})
+		w.del("/v2.0/routers/" + routerID)
+		WaitFor(t, "router namespace gone", 15*time.Second, func() error {
+			if netns.Exists(nsName) {
+				return errors.New("namespace " + nsName + " still there")
+			}
+			return nil
+		})
+		h := w.hosts[host]
+		for _, p := range ports.Ports {
+			if l, _ := h.h.Get(link.TapName(p["id"].(string))); l != nil {
+				t.Errorf("router port device %s left on %s", l.Attrs().Name, host)
+			}
+		}
+		if built := h.l3.Built(); len(built) != 0 {
+			t.Errorf("L3 part still records routers %v", built)
+		}
+	})
+}
