@@ -74,8 +74,11 @@ type Part struct {
 
 	full chan struct{} // a full pass is wanted
 
-	mu       sync.Mutex
-	counts   map[string]int
+	mu sync.Mutex
+	// pending are the routers notifications named since the last pass:
+	// a pass that is not full fetches only them.
+	pending  map[string]bool
+	counts   map[string]map[string]int // router → its share of the reported counts
 	statuses map[string]map[string]string // router → floating IP → status reported
 }
 
@@ -98,7 +101,7 @@ func NewPart(env agent.Env, h *link.Host) (*Part, error) {
 	log = log.With("part", "l3", "host", env.Host)
 	return &Part{host: env.Host, opts: opts, log: log, rec: NewReconciler(h, opts.StateDir, opts.SendARPForHA, log),
 		Kicker: agent.NewKicker(), full: make(chan struct{}, 1),
-		counts: map[string]int{}, statuses: map[string]map[string]string{}}, nil
+		counts: map[string]map[string]int{}, statuses: map[string]map[string]string{}, pending: map[string]bool{}}, nil
 }
 
 // AgentType implements agent.Part.
@@ -114,8 +117,13 @@ func (*Part) Topic() string { return rpcapi.TopicL3Agent }
 // reports (the schedulers read agent_mode and
 // handle_internal_only_routers).
 func (p *Part) Configurations() map[string]any {
+	c := map[string]int{}
 	p.mu.Lock()
-	c := maps.Clone(p.counts)
+	for _, rc := range p.counts {
+		for k, n := range rc {
+			c[k] += n
+		}
+	}
 	p.mu.Unlock()
 	return map[string]any{
 		"agent_mode":                   "legacy",
@@ -132,14 +140,53 @@ func (p *Part) Configurations() map[string]any {
 }
 
 // Handlers implements agent.Part: the L3 agent's notifications, on the
-// host's topic and on the fanout (router_deleted is fanned out).
+// host's topic and on the fanout (router_deleted is fanned out). Each
+// names routers; the next pass fetches those (a notification it cannot
+// read makes it a full pass).
 func (p *Part) Handlers(host string) map[string]rpc.Handlers {
-	trigger := func(context.Context, json.RawMessage) (any, error) { p.Trigger(); return nil, nil }
+	named := func(read func(json.RawMessage) ([]string, error)) func(context.Context, json.RawMessage) (any, error) {
+		return func(_ context.Context, raw json.RawMessage) (any, error) {
+			ids, err := read(raw)
+			if err != nil || len(ids) == 0 {
+				p.wantFull()
+				return nil, nil
+			}
+			p.mu.Lock()
+			for _, id := range ids {
+				p.pending[id] = true
+			}
+			p.mu.Unlock()
+			p.Trigger()
+			return nil, nil
+		}
+	}
 	hs := rpc.Handlers{
-		rpcapi.MethodRoutersUpdated:         trigger,
-		rpcapi.MethodRouterDeleted:          trigger,
-		rpcapi.MethodRouterAddedToAgent:     trigger,
-		rpcapi.MethodRouterRemovedFromAgent: trigger,
+		rpcapi.MethodRoutersUpdated: named(func(raw json.RawMessage) ([]string, error) {
+			var a rpcapi.RoutersUpdatedArgs
+			err := json.Unmarshal(raw, &a)
+			return a.Routers, err
+		}),
+		rpcapi.MethodRouterDeleted: named(func(raw json.RawMessage) ([]string, error) {
+			var a rpcapi.RouterDeletedArgs
+			err := json.Unmarshal(raw, &a)
+			return []string{a.RouterID}, err
+		}),
+		rpcapi.MethodRouterAddedToAgent: named(func(raw json.RawMessage) ([]string, error) {
+			var a struct {
+				Payload []string `json:"payload"`
+			}
+			err := json.Unmarshal(raw, &a)
+			return a.Payload, err
+		}),
+		rpcapi.MethodRouterRemovedFromAgent: named(func(raw json.RawMessage) ([]string, error) {
+			var a struct {
+				Payload struct {
+					RouterID string `json:"router_id"`
+				} `json:"payload"`
+			}
+			err := json.Unmarshal(raw, &a)
+			return []string{a.Payload.RouterID}, err
+		}),
 	}
 	return map[string]rpc.Handlers{
 		rpcapi.HostTopic(rpcapi.TopicL3Agent, host): hs,
@@ -197,7 +244,17 @@ func (p *Part) Run(ctx context.Context, bus *rpc.Bus) error {
 			full = true
 		default:
 		}
-		err := p.pass(ctx, bus, full)
+		p.mu.Lock()
+		ids := slices.Sorted(maps.Keys(p.pending))
+		p.pending = map[string]bool{}
+		p.mu.Unlock()
+		if !full && len(ids) == 0 {
+			continue
+		}
+		if full {
+			ids = nil
+		}
+		err := p.pass(ctx, bus, ids)
 		failed = err != nil
 		if err != nil && ctx.Err() == nil {
 			p.log.Warn("L3 pass failed", "error", err)
@@ -208,17 +265,25 @@ func (p *Part) Run(ctx context.Context, bus *rpc.Bus) error {
 	}
 }
 
-// pass is one level-triggered round; full checks every router against
-// the kernel, otherwise only routers that changed are touched.
-func (p *Part) pass(ctx context.Context, bus *rpc.Bus, full bool) error {
+// pass is one level-triggered round. A full pass (only == nil) fetches
+// every router of this host, checks each against the kernel and removes
+// the routers built here that are no longer wanted; a partial pass
+// fetches the routers of only, converges those that changed and
+// removes those of only that did not come back.
+func (p *Part) pass(ctx context.Context, bus *rpc.Bus, only []string) error {
+	full := only == nil
 	start := time.Now()
 	var routers []rpcapi.Router
-	if err := bus.Call(ctx, rpcapi.TopicL3Plugin, rpcapi.MethodSyncRouters, rpcapi.SyncRoutersArgs{Host: p.host}, &routers); err != nil {
+	if err := bus.Call(ctx, rpcapi.TopicL3Plugin, rpcapi.MethodSyncRouters, rpcapi.SyncRoutersArgs{Host: p.host, RouterIDs: only}, &routers); err != nil {
+		if !full {
+			// Whatever failed is fetched again by the retry's full pass.
+			p.wantFull()
+		}
 		return fmt.Errorf("sync_routers: %w", err)
 	}
 	fetched := time.Now()
 	wanted := map[string]bool{}
-	counts := map[string]int{}
+	counts := map[string]map[string]int{}
 	var errs []error
 	type job struct {
 		src rpcapi.Router
@@ -240,12 +305,11 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus, full bool) error {
 		}
 		wanted[rr.ID] = true
 		jobs = append(jobs, job{rr, r})
-		counts["routers"]++
-		counts["interfaces"] += len(r.Interfaces)
-		counts["floating_ips"] += len(r.FloatingIPs)
+		rc := map[string]int{"routers": 1, "interfaces": len(r.Interfaces), "floating_ips": len(r.FloatingIPs)}
 		if r.Gateway != nil {
-			counts["ex_gw_ports"]++
+			rc["ex_gw_ports"] = 1
 		}
+		counts[rr.ID] = rc
 	}
 	results := make([]error, len(jobs))
 	var g errgroup.Group
@@ -257,7 +321,11 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus, full bool) error {
 		})
 	}
 	_ = g.Wait()
-	for _, id := range p.rec.Built() {
+	built := p.rec.Built()
+	if !full {
+		built = slices.DeleteFunc(slices.Clone(only), func(id string) bool { return !slices.Contains(built, id) })
+	}
+	for _, id := range built {
 		if wanted[id] {
 			continue
 		}
@@ -267,6 +335,7 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus, full bool) error {
 		}
 		p.mu.Lock()
 		delete(p.statuses, id)
+		delete(p.counts, id)
 		p.mu.Unlock()
 	}
 	reconciled := time.Now()
@@ -279,7 +348,11 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus, full bool) error {
 		}
 	}
 	p.mu.Lock()
-	p.counts = counts
+	if full {
+		p.counts = counts
+	} else {
+		maps.Copy(p.counts, counts)
+	}
 	p.mu.Unlock()
 	p.Done()
 	p.log.Debug("L3 pass", "routers", len(jobs), "full", full, "fetch", fetched.Sub(start),

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -281,11 +282,20 @@ func (x *Reconciler) Ensure(ctx context.Context, r Router, full bool) (changed b
 	// lose their connection tracking entries once the rules are gone.
 	before := map[netip.Addr]bool{}
 	if r.Gateway != nil {
-		before = x.hostAddrs(inner, r.Gateway.Device)
+		before = x.hostAddrs(inner, r.Gateway.Device, true)
 	}
 	ports := slices.Clone(r.Interfaces)
 	if r.Gateway != nil {
 		ports = append(ports, *r.Gateway)
+	}
+	// Every port's IPv4 addresses before this pass: the new ones are
+	// announced with gratuitous ARP, as Neutron's agent does for
+	// interface, gateway and floating IP addresses, so that neighbours
+	// waiting on the address (a VM resolving its gateway) learn it now
+	// rather than at their next retry.
+	had := map[string]map[netip.Addr]bool{}
+	for _, p := range ports {
+		had[p.Device] = x.hostAddrs(inner, p.Device, false)
 	}
 	want := map[string]bool{}
 	for _, p := range ports {
@@ -332,16 +342,17 @@ func (x *Reconciler) Ensure(ctx context.Context, r Router, full bool) (changed b
 			x.forget(ns, r.ID, a) // moved to another port
 		}
 	}
-	if r.Gateway != nil && x.garps > 0 {
-		for a := range now {
-			if !before[a] {
-				if err := link.GratuitousARP(ns, r.Gateway.Device, a, x.garps); err != nil {
-					x.log.Warn("gratuitous ARP", "router", r.ID, "address", a, "error", err)
+	if x.garps > 0 {
+		for _, p := range ports {
+			var fresh []netip.Addr
+			for _, a := range p.Addrs {
+				if a.Addr().Is4() && !had[p.Device][a.Addr()] {
+					fresh = append(fresh, a.Addr())
 				}
 			}
-		}
-		if gw := r.NAT.GatewayIP; gw.IsValid() && !before[gw] {
-			_ = link.GratuitousARP(ns, r.Gateway.Device, gw, x.garps)
+			if len(fresh) > 0 {
+				go x.announce(r.ID, name, p, fresh)
+			}
 		}
 	}
 	x.mu.Lock()
@@ -351,6 +362,49 @@ func (x *Reconciler) Ensure(ctx context.Context, r Router, full bool) (changed b
 	return true, nil
 }
 
+// announce sends the gratuitous ARPs of a port's new addresses once
+// its tap is on a bridge (the L2 part attaches it, a few milliseconds
+// after the pass made it): sent earlier, they would reach no one.
+func (x *Reconciler) announce(routerID, nsName string, p Port, addrs []netip.Addr) {
+	tap := link.TapName(p.ID)
+	deadline := time.Now().Add(announceWait)
+	for {
+		l, err := x.host.Get(tap)
+		if err == nil && l != nil && l.Attrs().MasterIndex != 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			x.log.Debug("not announcing: the tap is on no bridge", "router", routerID, "device", p.Device)
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	ns, err := netns.Open(nsName)
+	if err != nil {
+		return // the router went meanwhile
+	}
+	defer ns.Close()
+	for i := range x.garps {
+		if i > 0 {
+			time.Sleep(announceGap)
+		}
+		for _, a := range addrs {
+			if err := link.GratuitousARP(ns, p.Device, a, 1); err != nil {
+				x.log.Debug("gratuitous ARP", "router", routerID, "device", p.Device, "address", a, "error", err)
+				return
+			}
+		}
+	}
+}
+
+// How long announce waits for a tap to be attached, and the gap
+// between its gratuitous ARPs (arping's one a second would leave a
+// lost first one uncorrected for a second).
+const (
+	announceWait = 10 * time.Second
+	announceGap  = 200 * time.Millisecond
+)
+
 func (x *Reconciler) forget(ns netns.Handle, routerID string, a netip.Addr) {
 	if n, err := nat.ForgetAddress(ns, a); err != nil {
 		x.log.Warn("deleting connection tracking entries", "router", routerID, "address", a, "error", err)
@@ -359,9 +413,9 @@ func (x *Reconciler) forget(ns netns.Handle, routerID string, a netip.Addr) {
 	}
 }
 
-// hostAddrs are the /32 addresses of the gateway device (floating IPs
-// and the gateway address itself).
-func (x *Reconciler) hostAddrs(inner *link.Host, dev string) map[netip.Addr]bool {
+// hostAddrs are the IPv4 addresses of a device (only the /32 ones, the
+// floating IPs, with hostOnly).
+func (x *Reconciler) hostAddrs(inner *link.Host, dev string, hostOnly bool) map[netip.Addr]bool {
 	out := map[netip.Addr]bool{}
 	l, err := inner.Get(dev)
 	if err != nil || l == nil {
@@ -372,7 +426,7 @@ func (x *Reconciler) hostAddrs(inner *link.Host, dev string) map[netip.Addr]bool
 		return out
 	}
 	for _, a := range addrs {
-		if ones, _ := a.Mask.Size(); ones == 32 {
+		if ones, _ := a.Mask.Size(); ones == 32 || !hostOnly {
 			if ip, ok := netip.AddrFromSlice(a.IP.To4()); ok {
 				out[ip] = true
 			}
@@ -382,19 +436,19 @@ func (x *Reconciler) hostAddrs(inner *link.Host, dev string) map[netip.Addr]bool
 }
 
 // ensurePort plugs one router port as Neutron's BridgeInterfaceDriver
-// does: tap<id[:11]> on the network's bridge, the device in the router's
-// namespace with the port's MAC, MTU and addresses.
+// does: a veth whose tap<id[:11]> end stays on the host and whose other
+// end is in the router's namespace with the port's MAC, MTU and
+// addresses. The L2 part puts the tap on the network's bridge, as it does
+// for any port bound to this host (sync_routers bound it): attaching it
+// here would race the L2 part, which takes taps of ports it does not
+// know yet off their bridges.
 func (x *Reconciler) ensurePort(ns netns.Handle, p Port) error {
-	br, err := x.host.EnsureBridge(link.BridgeName(p.NetworkID), p.MTU)
-	if err != nil {
-		return err
-	}
 	addrs := make([]*net.IPNet, 0, len(p.Addrs))
 	for _, a := range p.Addrs {
 		addrs = append(addrs, &net.IPNet{IP: net.IP(a.Addr().AsSlice()), Mask: net.CIDRMask(a.Bits(), a.Addr().BitLen())})
 	}
 	return x.host.EnsureAgentPort(link.AgentPort{HostName: link.TapName(p.ID), NSName: p.Device, NS: ns,
-		MAC: p.MAC, MTU: p.MTU, Addrs: addrs, Bridge: br})
+		MAC: p.MAC, MTU: p.MTU, Addrs: addrs})
 }
 
 // enableForwarding turns on IPv4 and IPv6 forwarding in the calling

@@ -20,7 +20,9 @@ type AgentPort struct {
 	MAC      string         // MAC of the namespace-side device
 	MTU      int            // both ends, if > 0
 	Addrs    []*net.IPNet   // addresses of the namespace-side device
-	Bridge   netlink.Link   // the host-side end is attached to it
+	// Bridge, when set, gets the host-side end attached; nil leaves the
+	// attachment to the L2 agent, as for a VM's tap (router ports).
+	Bridge netlink.Link
 }
 
 // EnsureAgentPort creates or repairs the veth pair and converges the
@@ -55,8 +57,12 @@ func (x *Host) EnsureAgentPort(p AgentPort) error {
 				return fmt.Errorf("delete half pair %s: %w", p.NSName, err)
 			}
 		}
+		attrs := netlink.LinkAttrs{Name: p.HostName, MTU: p.MTU}
+		if p.Bridge != nil {
+			attrs.MasterIndex = p.Bridge.Attrs().Index
+		}
 		v := &netlink.Veth{
-			LinkAttrs:     netlink.LinkAttrs{Name: p.HostName, MTU: p.MTU, MasterIndex: p.Bridge.Attrs().Index},
+			LinkAttrs:     attrs,
 			PeerName:      p.NSName,
 			PeerNamespace: netlink.NsFd(int(p.NS)),
 		}
@@ -75,8 +81,10 @@ func (x *Host) EnsureAgentPort(p AgentPort) error {
 			return fmt.Errorf("link %s: %w", p.NSName, err)
 		}
 	}
-	if err := x.EnsureMaster(hostEnd, p.Bridge); err != nil {
-		return err
+	if p.Bridge != nil {
+		if err := x.EnsureMaster(hostEnd, p.Bridge); err != nil {
+			return err
+		}
 	}
 	if err := x.EnsureState(hostEnd, p.MTU, true); err != nil {
 		return err

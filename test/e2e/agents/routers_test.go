@@ -56,11 +56,13 @@ func serve(t testing.TB, ns netns.Handle, port int) {
 }
 
 // connect opens a TCP connection from namespace ns.
-func connect(ns netns.Handle, addr string) (net.Conn, error) {
+func connect(ns netns.Handle, addr string) (net.Conn, error) { return connectTimeout(ns, addr, time.Second) }
+
+func connectTimeout(ns netns.Handle, addr string, d time.Duration) (net.Conn, error) {
 	var c net.Conn
 	err := netns.Do(ns, func() error {
 		var err error
-		c, err = net.DialTimeout("tcp4", addr, time.Second)
+		c, err = net.DialTimeout("tcp4", addr, d)
 		return err
 	})
 	return c, err
@@ -68,8 +70,10 @@ func connect(ns netns.Handle, addr string) (net.Conn, error) {
 
 // whoami connects from ns to addr and returns the source address the
 // server saw.
-func whoami(ns netns.Handle, addr string) (string, error) {
-	c, err := connect(ns, addr)
+func whoami(ns netns.Handle, addr string) (string, error) { return whoamiTimeout(ns, addr, time.Second) }
+
+func whoamiTimeout(ns netns.Handle, addr string, d time.Duration) (string, error) {
+	c, err := connectTimeout(ns, addr, d)
 	if err != nil {
 		return "", err
 	}

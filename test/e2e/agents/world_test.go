@@ -111,6 +111,8 @@ func newWorldWith(t testing.TB, agentOpts map[string]string) *world {
 		"ml2_type_vxlan.vni_ranges":   "100:200",
 		"ml2_type_flat.flat_networks": "physnet1",
 		"nats.embedded_port":          "0",
+		"quotas.quota_router":         "-1",
+		"quotas.quota_floatingip":     "-1",
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

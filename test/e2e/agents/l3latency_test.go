@@ -1,0 +1,235 @@
+package agents_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/neutrino-net/neutrino/internal/dataplane/link"
+	"github.com/neutrino-net/neutrino/internal/dataplane/netns"
+)
+
+// staticVM configures v's eth0 with addr/prefix and a default route via
+// gw, as a guest with a static configuration would.
+func staticVM(v *VM, addr string, prefix int, gw string) error {
+	h, err := link.Open(v.NS)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	eth, err := h.Netlink().LinkByName("eth0")
+	if err != nil {
+		return err
+	}
+	a, err := netlink.ParseAddr(fmt.Sprintf("%s/%d", addr, prefix))
+	if err != nil {
+		return err
+	}
+	if err := h.Netlink().AddrReplace(eth, a); err != nil {
+		return err
+	}
+	return h.Netlink().RouteReplace(&netlink.Route{LinkIndex: eth.Attrs().Index, Gw: net.ParseIP(gw)})
+}
+
+// envInt reads a positive integer from the environment, def when unset.
+func envInt(t testing.TB, name string, def int) int {
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	Must(t, err)
+	return n
+}
+
+// firstContact polls addr from ns every 10 ms until a connection is seen
+// coming from want, and returns when that happened.
+func firstContact(ctx context.Context, dial func() (string, error), want string) (time.Time, error) {
+	for {
+		if got, err := dial(); err == nil && got == want {
+			return time.Now(), nil
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, fmt.Errorf("no contact as %s: %w", want, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// TestRouterLatency measures, on one L3 agent (host A; host B's L3
+// agent is disabled), the time from creating routers at once — each
+// POST /routers with an external gateway, then add_router_interface on
+// its own network where a VM already waits — to that VM's first TCP
+// connection reaching the outside through SNAT (seen there as the
+// router's gateway address). Then, for floating IPs created beforehand
+// and associated at once with VMs behind one router, the time from the
+// association call to the outside's first connection to the VM at its
+// floating IP. It logs the distributions and asserts only that every
+// router and floating IP gets there (the machine is shared).
+// L3_LATENCY_ROUTERS (default 20) and L3_LATENCY_FIPS (default 50) set
+// the batch sizes.
+func TestRouterLatency(t *testing.T) {
+	nRouters, nFIPs := envInt(t, "L3_LATENCY_ROUTERS", 20), envInt(t, "L3_LATENCY_FIPS", 50)
+	w := newWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	hA := w.hosts["hostA"]
+	w.put("/v2.0/agents/"+w.agentID("L3 agent", "hostB"), map[string]any{"agent": map[string]any{"admin_state_up": false}})
+
+	ext := w.create("network", map[string]any{"name": "public", "router:external": true,
+		"provider:network_type": "flat", "provider:physical_network": "physnet1"})["id"].(string)
+	w.create("subnet", map[string]any{"network_id": ext, "cidr": "203.0.113.0/24", "ip_version": 4,
+		"enable_dhcp": false, "gateway_ip": OutsideIP})
+	serve(t, w.outNS, 8080)
+	outside := OutsideIP + ":8080"
+
+	// Each router's network and VM exist first, wired and ACTIVE.
+	type rig struct {
+		subnet string
+		vm     *VM
+	}
+	rigs := make([]rig, nRouters)
+	for i := range rigs {
+		n := w.create("network", map[string]any{"name": fmt.Sprintf("lat%d", i)})
+		s := w.create("subnet", map[string]any{"network_id": n["id"], "cidr": fmt.Sprintf("10.%d.%d.0/24", 100+i/250, i%250),
+			"ip_version": 4, "enable_dhcp": false})
+		p := w.port(n["id"].(string), "hostA")
+		v := w.r.VM(fmt.Sprintf("r%d", i), hA.h, p.id, p.mac)
+		Must(t, staticVM(v, p.ip, 24, s["gateway_ip"].(string)))
+		rigs[i] = rig{s["id"].(string), v}
+	}
+	for _, r := range rigs {
+		WaitFor(t, "VM port ACTIVE", 30*time.Second, func() error {
+			if s := w.status(r.vm.Port); s != "ACTIVE" {
+				return fmt.Errorf("status %s", s)
+			}
+			return nil
+		})
+	}
+
+	snat, answered := make([]time.Duration, nRouters), make([]time.Duration, nRouters)
+	gws := make([]string, nRouters)
+	var wg sync.WaitGroup
+	errs := make(chan error, nRouters+nFIPs)
+	start := make(chan struct{})
+	for i, r := range rigs {
+		wg.Go(func() {
+			<-start
+			t0 := time.Now()
+			var out map[string]map[string]any
+			w.call(http.MethodPost, "/v2.0/routers", map[string]any{"router": map[string]any{
+				"name": fmt.Sprintf("lat%d", i), "external_gateway_info": map[string]any{"network_id": ext}}}, &out)
+			id := out["router"]["id"].(string)
+			gws[i] = out["router"]["external_gateway_info"].(map[string]any)["external_fixed_ips"].([]any)[0].(map[string]any)["ip_address"].(string)
+			w.call(http.MethodPut, "/v2.0/routers/"+id+"/add_router_interface", map[string]any{"subnet_id": r.subnet}, nil)
+			answered[i] = time.Since(t0)
+			at, err := firstContact(ctx, func() (string, error) { return whoamiQuick(r.vm.NS, outside) }, gws[i])
+			if err != nil {
+				errs <- fmt.Errorf("router %d: %w", i, err)
+				return
+			}
+			snat[i] = at.Sub(t0)
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	t.Logf("%d routers at once on one agent: both calls answered %s", nRouters, dist(answered))
+	t.Logf("%d routers at once on one agent: gateway+interface to first SNAT connection %s", nRouters, dist(snat))
+
+	// Floating IPs: one router, nFIPs VMs behind it, floating IPs
+	// created unassociated, then associated at once.
+	n := w.create("network", map[string]any{"name": "fips"})
+	s := w.create("subnet", map[string]any{"network_id": n["id"], "cidr": "10.90.0.0/24", "ip_version": 4, "enable_dhcp": false})
+	var out map[string]map[string]any
+	w.call(http.MethodPost, "/v2.0/routers", map[string]any{"router": map[string]any{
+		"name": "fips", "external_gateway_info": map[string]any{"network_id": ext}}}, &out)
+	router := out["router"]["id"].(string)
+	w.put("/v2.0/routers/"+router+"/add_router_interface", map[string]any{"subnet_id": s["id"]})
+	type fipRig struct {
+		port, fipID, fip string
+		vm               *VM
+	}
+	fips := make([]fipRig, nFIPs)
+	for i := range fips {
+		p := w.port(n["id"].(string), "hostA")
+		v := w.r.VM(fmt.Sprintf("f%d", i), hA.h, p.id, p.mac)
+		Must(t, staticVM(v, p.ip, 24, s["gateway_ip"].(string)))
+		serve(t, v.NS, 8080)
+		f := w.create("floatingip", map[string]any{"floating_network_id": ext})
+		fips[i] = fipRig{p.id, f["id"].(string), f["floating_ip_address"].(string), v}
+	}
+	for _, f := range fips {
+		WaitFor(t, "VM port ACTIVE", 30*time.Second, func() error {
+			if s := w.status(f.port); s != "ACTIVE" {
+				return fmt.Errorf("status %s", s)
+			}
+			return nil
+		})
+	}
+	WaitFor(t, "the floating IPs' router", 30*time.Second, func() error {
+		_, err := whoamiQuick(fips[0].vm.NS, outside)
+		return err
+	})
+	reach := make([]time.Duration, nFIPs)
+	errs = make(chan error, nFIPs)
+	answered = make([]time.Duration, nFIPs)
+	start = make(chan struct{})
+	for i, f := range fips {
+		wg.Go(func() {
+			<-start
+			t0 := time.Now()
+			w.call(http.MethodPut, "/v2.0/floatingips/"+f.fipID, map[string]any{"floatingip": map[string]any{"port_id": f.port}}, nil)
+			answered[i] = time.Since(t0)
+			at, err := firstContact(ctx, func() (string, error) { return whoamiQuick(w.outNS, f.fip+":8080") }, OutsideIP)
+			if err != nil {
+				errs <- fmt.Errorf("floating IP %d: %w", i, err)
+				return
+			}
+			reach[i] = at.Sub(t0)
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	t.Logf("%d floating IPs associated at once: associate answered %s", nFIPs, dist(answered))
+	t.Logf("%d floating IPs associated at once: associate to first connection from outside %s", nFIPs, dist(reach))
+}
+
+// whoamiQuick is whoami with a short connect timeout, for polling: a
+// SYN lost before the path exists would otherwise wait for TCP's 1 s
+// retransmission.
+func whoamiQuick(ns netns.Handle, addr string) (string, error) {
+	return whoamiTimeout(ns, addr, 50*time.Millisecond)
+}
+
+// agentID is the id of the agent of agentType on host.
+func (w *world) agentID(agentType, host string) string {
+	w.t.Helper()
+	var out struct {
+		Agents []map[string]any `json:"agents"`
+	}
+	w.get("/v2.0/agents?host="+host, &out)
+	for _, a := range out.Agents {
+		if a["agent_type"] == agentType {
+			return a["id"].(string)
+		}
+	}
+	w.t.Fatalf("no %s on %s", agentType, host)
+	return ""
+}
