@@ -78,7 +78,7 @@ type Part struct {
 	// pending are the routers notifications named since the last pass:
 	// a pass that is not full fetches only them.
 	pending  map[string]bool
-	counts   map[string]map[string]int // router → its share of the reported counts
+	counts   map[string]map[string]int    // router → its share of the reported counts
 	statuses map[string]map[string]string // router → floating IP → status reported
 }
 

@@ -56,7 +56,9 @@ func serve(t testing.TB, ns netns.Handle, port int) {
 }
 
 // connect opens a TCP connection from namespace ns.
-func connect(ns netns.Handle, addr string) (net.Conn, error) { return connectTimeout(ns, addr, time.Second) }
+func connect(ns netns.Handle, addr string) (net.Conn, error) {
+	return connectTimeout(ns, addr, time.Second)
+}
 
 func connectTimeout(ns netns.Handle, addr string, d time.Duration) (net.Conn, error) {
 	var c net.Conn
@@ -70,7 +72,9 @@ func connectTimeout(ns netns.Handle, addr string, d time.Duration) (net.Conn, er
 
 // whoami connects from ns to addr and returns the source address the
 // server saw.
-func whoami(ns netns.Handle, addr string) (string, error) { return whoamiTimeout(ns, addr, time.Second) }
+func whoami(ns netns.Handle, addr string) (string, error) {
+	return whoamiTimeout(ns, addr, time.Second)
+}
 
 func whoamiTimeout(ns netns.Handle, addr string, d time.Duration) (string, error) {
 	c, err := connectTimeout(ns, addr, d)
