@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/neutrino-net/neutrino/internal/dataplane/link"
 	"github.com/neutrino-net/neutrino/internal/dataplane/nat"
@@ -26,7 +27,7 @@ func serve(t testing.TB, ns netns.Handle, port int) {
 	var ln net.Listener
 	Must(t, netns.Do(ns, func() error {
 		var err error
-		ln, err = net.Listen("tcp4", fmt.Sprintf("0.0.0.0:%d", port))
+		ln, err = net.Listen("tcp", fmt.Sprintf(":%d", port))
 		return err
 	}))
 	t.Cleanup(func() { ln.Close() })
@@ -64,7 +65,7 @@ func connectTimeout(ns netns.Handle, addr string, d time.Duration) (net.Conn, er
 	var c net.Conn
 	err := netns.Do(ns, func() error {
 		var err error
-		c, err = net.DialTimeout("tcp4", addr, d)
+		c, err = net.DialTimeout("tcp", addr, d)
 		return err
 	})
 	return c, err
@@ -276,6 +277,37 @@ func TestRoutersEndToEnd(t *testing.T) {
 		})
 	})
 
+	var v6Subnets []string
+	t.Run("IPv6 subnets are routed without NAT", func(t *testing.T) {
+		in6 := w.create("subnet", map[string]any{"network_id": inNet, "cidr": "fd70::/64", "ip_version": 6, "enable_dhcp": false})
+		other6 := w.create("subnet", map[string]any{"network_id": otherNet, "cidr": "fd71::/64", "ip_version": 6, "enable_dhcp": false})
+		w.put("/v2.0/routers/"+routerID+"/add_router_interface", map[string]any{"subnet_id": in6["id"]})
+		w.put("/v2.0/routers/"+routerID+"/add_router_interface", map[string]any{"subnet_id": other6["id"]})
+		v6Subnets = []string{in6["id"].(string), other6["id"].(string)}
+		addr6 := func(v *VM, p port, sub map[string]any) string {
+			var out map[string]map[string]any
+			w.call(http.MethodPut, "/v2.0/ports/"+p.id, map[string]any{"port": map[string]any{"fixed_ips": []any{
+				map[string]any{"ip_address": p.ip}, map[string]any{"subnet_id": sub["id"]}}}}, &out)
+			var ip string
+			for _, f := range out["port"]["fixed_ips"].([]any) {
+				if f.(map[string]any)["subnet_id"] == sub["id"] {
+					ip = f.(map[string]any)["ip_address"].(string)
+				}
+			}
+			vh := w.r.Host(v.NS)
+			eth, err := vh.Netlink().LinkByName("eth0")
+			Must(t, err)
+			a, err := netlink.ParseAddr(ip + "/64")
+			Must(t, err)
+			a.Flags = unix.IFA_F_NODAD
+			Must(t, vh.Netlink().AddrAdd(eth, a))
+			Must(t, vh.Netlink().RouteReplace(&netlink.Route{LinkIndex: eth.Attrs().Index, Gw: net.ParseIP(sub["gateway_ip"].(string))}))
+			return ip
+		}
+		a6, c6 := addr6(vmA, pA, in6), addr6(vmC, pC, other6)
+		seenAs(t, "vmC → vmA over IPv6 through the router", vmC.NS, "["+a6+"]:8080", c6)
+	})
+
 	t.Run("restarting the agent changes nothing and keeps traffic flowing", func(t *testing.T) {
 		h := w.hosts[host]
 		before := nsLinks(t, nsName)
@@ -337,16 +369,53 @@ func TestRoutersEndToEnd(t *testing.T) {
 		})
 	})
 
+	t.Run("an administratively down router has no data path", func(t *testing.T) {
+		w.put("/v2.0/routers/"+routerID, map[string]any{"router": map[string]any{"admin_state_up": false}})
+		WaitFor(t, "router namespace removed", 15*time.Second, func() error {
+			if netns.Exists(nsName) {
+				return errors.New("namespace " + nsName + " still there")
+			}
+			return nil
+		})
+		if _, err := whoamiTimeout(vmA.NS, outside, 300*time.Millisecond); err == nil {
+			t.Error("vmA still reaches the outside through a router that is down")
+		}
+		w.put("/v2.0/routers/"+routerID, map[string]any{"router": map[string]any{"admin_state_up": true}})
+		seenAs(t, "vmA → outside once the router is up again", vmA.NS, outside, gwIP)
+	})
+
+	// Floating IPs hold the gateway: they go first.
+	w.del("/v2.0/floatingips/" + pfFIP["id"].(string) + "/port_forwardings/" + pf["port_forwarding"]["id"].(string))
+	w.del("/v2.0/floatingips/" + pfFIP["id"].(string))
+	w.del("/v2.0/floatingips/" + fipID)
+
+	t.Run("clearing the gateway removes it and SNAT; setting it back restores them", func(t *testing.T) {
+		w.put("/v2.0/routers/"+routerID, map[string]any{"router": map[string]any{"external_gateway_info": map[string]any{}}})
+		WaitFor(t, "gateway device removed", 15*time.Second, func() error {
+			for _, l := range nsLinks(t, nsName) {
+				if strings.HasPrefix(l, link.RouterGatewayPrefix) {
+					return fmt.Errorf("%s still there", l)
+				}
+			}
+			return nil
+		})
+		if _, err := whoamiTimeout(vmA.NS, outside, 300*time.Millisecond); err == nil {
+			t.Error("vmA still reaches the outside without a gateway")
+		}
+		seenAs(t, "the router's subnets still talk", vmC.NS, pA.ip+":8080", pC.ip)
+		out := w.put("/v2.0/routers/"+routerID, map[string]any{"router": map[string]any{"external_gateway_info": map[string]any{"network_id": ext}}})
+		gw := out["router"].(map[string]any)["external_gateway_info"].(map[string]any)["external_fixed_ips"].([]any)[0].(map[string]any)["ip_address"].(string)
+		seenAs(t, "vmA → outside through the new gateway", vmA.NS, outside, gw)
+	})
+
 	t.Run("deleting the router leaves no namespace, device or table", func(t *testing.T) {
 		var ports struct {
 			Ports []map[string]any `json:"ports"`
 		}
 		w.get("/v2.0/ports?device_id="+routerID, &ports)
-		w.del("/v2.0/floatingips/" + fipID)
-		w.del("/v2.0/floatingips/" + pfFIP["id"].(string) + "/port_forwardings/" + pf["port_forwarding"]["id"].(string))
-		w.del("/v2.0/floatingips/" + pfFIP["id"].(string))
-		w.put("/v2.0/routers/"+routerID+"/remove_router_interface", map[string]any{"subnet_id": inSub})
-		w.put("/v2.0/routers/"+routerID+"/remove_router_interface", map[string]any{"subnet_id": otherSub})
+		for _, sub := range append([]string{inSub, otherSub}, v6Subnets...) {
+			w.put("/v2.0/routers/"+routerID+"/remove_router_interface", map[string]any{"subnet_id": sub})
+		}
 		w.del("/v2.0/routers/" + routerID)
 		WaitFor(t, "router namespace gone", 15*time.Second, func() error {
 			if netns.Exists(nsName) {
