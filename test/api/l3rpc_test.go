@@ -130,6 +130,25 @@ func TestL3AgentRPC(t *testing.T) {
 			t.Errorf("interface port after sync: host %v vif_type %v", p["binding:host_id"], p["binding:vif_type"])
 		}
 
+		// Moved to another agent, the router's ports follow it on that
+		// agent's first sync (Neutron binds them again on reschedule).
+		e.report(rpcapi.AgentTypeLinuxBridge, "l3-b", "", true)
+		e.do(admin, "DELETE", "/v2.0/agents/"+e.agentID(rpcapi.AgentTypeL3, "l3-a")+"/l3-routers/"+router, nil).expect(t, 204)
+		e.do(admin, "POST", "/v2.0/agents/"+e.agentID(rpcapi.AgentTypeL3, "l3-b")+"/l3-routers", map[string]any{"router_id": router}).expect(t, 201)
+		if _, l, err := e.l3Call("sync_routers", map[string]any{"host": "l3-a", "router_ids": []string{router}}); err != nil || len(l) != 0 {
+			t.Errorf("the old host still syncs the router: %v, %v", l, err)
+		}
+		if _, l, err := e.l3Call("sync_routers", map[string]any{"host": "l3-b", "router_ids": []string{router}}); err != nil || len(l) != 1 {
+			t.Fatalf("sync_routers on the new host: %v, %v", l, err)
+		}
+		for _, id := range []string{iface["id"].(string), gw["id"].(string)} {
+			if p := e.do(admin, "GET", "/v2.0/ports/"+id, nil).expect(t, 200).obj(t, "port"); p["binding:host_id"] != "l3-b" {
+				t.Errorf("port %s bound to %v after the move, want l3-b", id, p["binding:host_id"])
+			}
+		}
+		e.do(admin, "DELETE", "/v2.0/agents/"+e.agentID(rpcapi.AgentTypeL3, "l3-b")+"/l3-routers/"+router, nil).expect(t, 204)
+		e.do(admin, "POST", "/v2.0/agents/"+e.agentID(rpcapi.AgentTypeL3, "l3-a")+"/l3-routers", map[string]any{"router_id": router}).expect(t, 201)
+
 		// routers_updated goes to the hosting agent's host only.
 		before := e.outboxCount(`%"method":"routers_updated"%` + router + `%`)
 		e.do(admin, "PUT", "/v2.0/routers/"+router, map[string]any{"router": map[string]any{"name": "r2"}}).expect(t, 200)
