@@ -74,6 +74,9 @@ type Part struct {
 
 	full chan struct{} // a full pass is wanted
 
+	reportMu  sync.Mutex     // one status report at a time, in pass order
+	reporting sync.WaitGroup // reports under way
+
 	mu sync.Mutex
 	// pending are the routers notifications named since the last pass:
 	// a pass that is not full fetches only them.
@@ -228,6 +231,7 @@ func (p *Part) Run(ctx context.Context, bus *rpc.Bus) error {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	p.wantFull()
+	defer p.reporting.Wait()
 	failed := false
 	for {
 		select {
@@ -339,14 +343,28 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus, only []string) error {
 		p.mu.Unlock()
 	}
 	reconciled := time.Now()
-	for i, j := range jobs {
+	for i := range jobs {
 		if results[i] != nil {
 			errs = append(errs, results[i])
 		}
-		if err := p.reportFIPs(ctx, bus, j.src, results[i]); err != nil {
-			errs = append(errs, err)
-		}
 	}
+	// Statuses are reported off the pass's path: the next pass (a burst
+	// of associations) need not wait for the server's write.
+	p.reporting.Add(1)
+	go func() {
+		defer p.reporting.Done()
+		p.reportMu.Lock()
+		defer p.reportMu.Unlock()
+		for i, j := range jobs {
+			if err := p.reportFIPs(ctx, bus, j.src, results[i]); err != nil && ctx.Err() == nil {
+				p.log.Warn("reporting floating IP statuses; retrying", "router", j.src.ID, "error", err)
+				p.mu.Lock()
+				p.pending[j.src.ID] = true
+				p.mu.Unlock()
+				time.AfterFunc(time.Second, p.Trigger)
+			}
+		}
+	}()
 	p.mu.Lock()
 	if full {
 		p.counts = counts
