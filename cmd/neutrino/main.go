@@ -117,7 +117,7 @@ func allInOneDefaults() map[string]string {
 		// The all-in-one agent connects in-process; a listener would only
 		// invite clashes with a nats-server already on 4222.
 		"nats.embedded_port": "0",
-		// The in-process agent (L2 and DHCP) wires this box's VXLAN
+		// The in-process agent (L2, DHCP and L3) wires this box's VXLAN
 		// networks; it needs root (serve skips it otherwise).
 		"agent.in_process":    "true",
 		"vxlan.local_ip":      "127.0.0.1",
