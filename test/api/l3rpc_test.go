@@ -82,6 +82,39 @@ func TestL3AgentRPC(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// A subnet from a pool of an address scope shows the scope (the
+		// agent routes such subnets out without NAT).
+		scope := e.do(admin, "POST", "/v2.0/address-scopes", map[string]any{"address_scope": map[string]any{
+			"name": "s", "ip_version": 4, "shared": true}}).expect(t, 201).obj(t, "address_scope")["id"].(string)
+		pool := e.do(admin, "POST", "/v2.0/subnetpools", map[string]any{"subnetpool": map[string]any{"name": "p",
+			"prefixes": []string{"10.200.0.0/16"}, "default_prefixlen": 24, "address_scope_id": scope}}).expect(t, 201).obj(t, "subnetpool")["id"].(string)
+		scoped := e.createNetwork(admin, map[string]any{"name": "scoped"})["id"].(string)
+		scopedSub := e.do(admin, "POST", "/v2.0/subnets", map[string]any{"subnet": map[string]any{"network_id": scoped,
+			"subnetpool_id": pool, "ip_version": 4}}).expect(t, 201).obj(t, "subnet")["id"].(string)
+		e.do(admin, "PUT", "/v2.0/routers/"+router+"/add_router_interface", map[string]any{"subnet_id": scopedSub}).expect(t, 200)
+		_, byID, err := e.l3Call("sync_routers", map[string]any{"host": "l3-a", "router_ids": []string{router}})
+		if err != nil || len(byID) != 1 {
+			t.Fatalf("sync_routers by id: %v, %v", byID, err)
+		}
+		found := false
+		for _, it := range byID[0].(map[string]any)["_interfaces"].([]any) {
+			port := it.(map[string]any)
+			if port["network_id"] != scoped {
+				continue
+			}
+			found = true
+			if sc := port["address_scopes"].(map[string]any); sc["4"] != scope || sc["6"] != nil {
+				t.Errorf("address_scopes of the scoped interface: %v, want 4: %s", sc, scope)
+			}
+			if sub := port["subnets"].([]any)[0].(map[string]any); sub["subnetpool_id"] != pool {
+				t.Errorf("subnetpool_id of the scoped subnet: %v", sub["subnetpool_id"])
+			}
+		}
+		if !found {
+			t.Error("no interface on the scoped network")
+		}
+		e.do(admin, "PUT", "/v2.0/routers/"+router+"/remove_router_interface", map[string]any{"subnet_id": scopedSub}).expect(t, 200)
+
 		// The admin-down router is scheduled here but not synced.
 		if hosted, _ := e.srv.Agents.HostedRouterIDs(context.Background(), "l3-a", nil); !slices.Contains(hosted, down) {
 			t.Errorf("router %s not hosted on l3-a: %v", down, hosted)
