@@ -233,3 +233,63 @@ func (w *world) agentID(agentType, host string) string {
 	w.t.Fatalf("no %s on %s", agentType, host)
 	return ""
 }
+
+// TestRouterResync measures an L3 agent's full resync: L3_RESYNC_ROUTERS
+// routers (default 50), each with a gateway, an interface and
+// L3_RESYNC_FIPS floating IPs (default 10), hosted by host A's agent.
+// It logs the time from restarting the agent on the converged host to
+// its first full pass being done (nothing to change), then from
+// restarting it on a host whose routers were all removed to all of them
+// being built again.
+func TestRouterResync(t *testing.T) {
+	nRouters, nFIPs := envInt(t, "L3_RESYNC_ROUTERS", 50), envInt(t, "L3_RESYNC_FIPS", 10)
+	w := newWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	w.put("/v2.0/agents/"+w.agentID("L3 agent", "hostB"), map[string]any{"agent": map[string]any{"admin_state_up": false}})
+	ext := w.create("network", map[string]any{"name": "public", "router:external": true,
+		"provider:network_type": "flat", "provider:physical_network": "physnet1"})["id"].(string)
+	w.create("subnet", map[string]any{"network_id": ext, "cidr": "100.64.0.0/16", "ip_version": 4,
+		"enable_dhcp": false, "gateway_ip": "100.64.0.1"})
+	var routers []string
+	for i := range nRouters {
+		n := w.create("network", map[string]any{"name": fmt.Sprintf("rs%d", i)})
+		s := w.create("subnet", map[string]any{"network_id": n["id"], "cidr": fmt.Sprintf("10.%d.%d.0/24", 100+i/250, i%250),
+			"ip_version": 4, "enable_dhcp": false})
+		r := w.create("router", map[string]any{"name": fmt.Sprintf("rs%d", i), "external_gateway_info": map[string]any{"network_id": ext}})
+		w.put("/v2.0/routers/"+r["id"].(string)+"/add_router_interface", map[string]any{"subnet_id": s["id"]})
+		for range nFIPs {
+			p := w.create("port", map[string]any{"network_id": n["id"], "device_owner": "compute:nova", "device_id": UUID()})
+			w.create("floatingip", map[string]any{"floating_network_id": ext, "port_id": p["id"]})
+		}
+		routers = append(routers, r["id"].(string))
+	}
+	built := func() error {
+		for _, id := range routers {
+			if !netns.Exists(link.RouterNamespace(id)) {
+				return fmt.Errorf("router %s not built", id)
+			}
+		}
+		return nil
+	}
+	WaitFor(t, "every router built", 5*time.Minute, built)
+	passDone := func(what string) time.Duration {
+		t0 := time.Now()
+		w.start("hostA")
+		h := w.hosts["hostA"]
+		WaitFor(t, what, 5*time.Minute, func() error {
+			if h.l3.Passes() < 1 {
+				return fmt.Errorf("no pass yet")
+			}
+			return built()
+		})
+		return time.Since(t0)
+	}
+	w.stop("hostA")
+	d := passDone("first pass after a restart")
+	t.Logf("%d routers × %d floating IPs: restart on a converged host to its first full pass done: %v", nRouters, nFIPs, d.Round(time.Millisecond))
+	w.stop("hostA")
+	Must(t, w.hosts["hostA"].l3.Teardown(ctx))
+	d = passDone("routers rebuilt after a restart on an empty host")
+	t.Logf("%d routers × %d floating IPs: restart on a host without them to all built: %v", nRouters, nFIPs, d.Round(time.Millisecond))
+}

@@ -113,6 +113,9 @@ func newWorldWith(t testing.TB, agentOpts map[string]string) *world {
 		"nats.embedded_port":          "0",
 		"quotas.quota_router":         "-1",
 		"quotas.quota_floatingip":     "-1",
+		"quotas.quota_port":           "-1",
+		"quotas.quota_network":        "-1",
+		"quotas.quota_subnet":         "-1",
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
