@@ -132,7 +132,6 @@ func (w *world) put(path string, body any) map[string]any {
 	return out
 }
 
-func (w *world) del(path string) { w.t.Helper(); w.call(http.MethodDelete, path, nil, nil) }
 
 // routerHost is the host of the L3 agent hosting router.
 func (w *world) routerHost(router string) string {
@@ -166,8 +165,11 @@ func nsLinks(t testing.TB, name string) []string {
 	return out
 }
 
+// TestRoutersEndToEnd runs with security groups enforced, as a cloud
+// runs: router ports are trusted (network:* owners), VMs need a rule
+// for what the outside sends them.
 func TestRoutersEndToEnd(t *testing.T) {
-	w := newWorld(t)
+	w := sgWorld(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	hA, hB := w.hosts["hostA"], w.hosts["hostB"]
@@ -176,6 +178,10 @@ func TestRoutersEndToEnd(t *testing.T) {
 		"provider:network_type": "flat", "provider:physical_network": "physnet1"})["id"].(string)
 	w.create("subnet", map[string]any{"network_id": ext, "cidr": "203.0.113.0/24", "ip_version": 4,
 		"enable_dhcp": false, "gateway_ip": OutsideIP})
+	// The outside may reach the VMs' TCP 8080 (members of the default
+	// group reach each other anyway).
+	w.rule(map[string]any{"security_group_id": w.defaultGroup(), "direction": "ingress", "protocol": "tcp",
+		"port_range_min": 8080, "port_range_max": 8080, "remote_ip_prefix": "0.0.0.0/0"})
 	inNet, inSub, _ := w.network("inside", "10.70.0.0/24", nil)
 	otherNet, otherSub, _ := w.network("other", "10.71.0.0/24", nil)
 	router := w.create("router", map[string]any{"name": "r1", "external_gateway_info": map[string]any{"network_id": ext}})
@@ -259,7 +265,11 @@ func TestRoutersEndToEnd(t *testing.T) {
 	})
 
 	t.Run("extra routes are installed and used", func(t *testing.T) {
-		// vmA answers for 192.0.2.1; the router learns the way there.
+		// vmA answers for 192.0.2.1 (an address its port allows, or the
+		// firewall's anti-spoofing drops its answers); the router learns
+		// the way there.
+		w.put("/v2.0/ports/"+pA.id, map[string]any{"port": map[string]any{"allowed_address_pairs": []any{
+			map[string]any{"ip_address": "192.0.2.1"}}}})
 		vh := w.r.Host(vmA.NS)
 		lo, err := vh.Netlink().LinkByName("lo")
 		Must(t, err)
@@ -385,9 +395,9 @@ func TestRoutersEndToEnd(t *testing.T) {
 	})
 
 	// Floating IPs hold the gateway: they go first.
-	w.del("/v2.0/floatingips/" + pfFIP["id"].(string) + "/port_forwardings/" + pf["port_forwarding"]["id"].(string))
-	w.del("/v2.0/floatingips/" + pfFIP["id"].(string))
-	w.del("/v2.0/floatingips/" + fipID)
+	w.delete("/v2.0/floatingips/" + pfFIP["id"].(string) + "/port_forwardings/" + pf["port_forwarding"]["id"].(string))
+	w.delete("/v2.0/floatingips/" + pfFIP["id"].(string))
+	w.delete("/v2.0/floatingips/" + fipID)
 
 	t.Run("clearing the gateway removes it and SNAT; setting it back restores them", func(t *testing.T) {
 		w.put("/v2.0/routers/"+routerID, map[string]any{"router": map[string]any{"external_gateway_info": map[string]any{}}})
@@ -416,7 +426,7 @@ func TestRoutersEndToEnd(t *testing.T) {
 		for _, sub := range append([]string{inSub, otherSub}, v6Subnets...) {
 			w.put("/v2.0/routers/"+routerID+"/remove_router_interface", map[string]any{"subnet_id": sub})
 		}
-		w.del("/v2.0/routers/" + routerID)
+		w.delete("/v2.0/routers/" + routerID)
 		WaitFor(t, "router namespace gone", 15*time.Second, func() error {
 			if netns.Exists(nsName) {
 				return errors.New("namespace " + nsName + " still there")
