@@ -132,7 +132,6 @@ func (w *world) put(path string, body any) map[string]any {
 	return out
 }
 
-
 // routerHost is the host of the L3 agent hosting router.
 func (w *world) routerHost(router string) string {
 	var out struct {
