@@ -99,3 +99,29 @@ func waitForLock(t *testing.T, dsn string) {
 	})
 	t.Fatalf("the lock wait ended: %v", err)
 }
+
+// TestCancelStopsAStatement cancels a statement that would run forever
+// (a recursive count with no end): on both engines it stops at once,
+// SQLite by interruption, PostgreSQL by a cancel request.
+func TestCancelStopsAStatement(t *testing.T) {
+	forEngines(t, func(t *testing.T, e engine) {
+		st := open(t, e.newDSN(t))
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(300*time.Millisecond, cancel)
+		start := time.Now()
+		err := st.Write(ctx, func(tx *store.Tx) error {
+			_, err := tx.Exec(ctx, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c")
+			return err
+		})
+		if err == nil {
+			t.Fatal("an endless statement ended")
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Fatalf("the cancelled statement ran %v", d)
+		}
+		// The store serves on.
+		if err := st.Ping(context.Background()); err != nil {
+			t.Fatalf("after a cancelled statement: %v", err)
+		}
+	})
+}
