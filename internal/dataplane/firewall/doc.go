@@ -57,18 +57,22 @@
 // client and ICMPv6 allowances that follow anti-spoofing, ingress with
 // MLD query/NS/NA; then "ct state established,related accept", the
 // port's provider rules (DHCP replies to its addresses, router
-// advertisements) and its groups' rules (ethertype, protocol by name or
-// number, port ranges, ICMP type/code, remote_ip_prefix, remote_group_id
-// and remote_address_group_id as named sets of member addresses:
-// ip saddr @v4-<group> on ingress, ip daddr on egress), deduplicated;
-// then "ct state invalid drop" and drop. Ports with port security
-// disabled get no chain at all. A stateless group's port is untracked, so
-// its "established" rule never matches and replies need rules of their
-// own, as in Neutron. Its peers' packets to and from it are untracked
-// too, so a stateful port of the same host talking to it needs rules for
-// those replies as well (Neutron's raw-table notrack makes a stateless
-// port's whole network untracked on its host; here it is only that
-// port's traffic).
+// advertisements), a jump to each of its groups' chains of that
+// direction, "ct state invalid drop" and drop. A group's chain
+// (group-<id>-ingress, group-<id>-egress) holds its rules once for all
+// its ports (ethertype, protocol by name or number, port ranges, ICMP
+// type/code, remote_ip_prefix, remote_group_id and
+// remote_address_group_id as named sets of member addresses:
+// ip saddr @v4-<group> on ingress, ip daddr on egress); an accept there
+// accepts, as Neutron's RETURN to its accepting sg-chain does, so a rule
+// change rewrites one chain however many ports the group has. Ports
+// with port security disabled get no chain at all. A stateless group's
+// port is untracked, so its "established" rule never matches and replies
+// need rules of their own, as in Neutron. Its peers' packets to and from
+// it are untracked too, so a stateful port of the same host talking to
+// it needs rules for those replies as well (Neutron's raw-table notrack
+// makes a stateless port's whole network untracked on its host; here it
+// is only that port's traffic).
 //
 // Conntrack entries that removed rules, removed ports or removed remote
 // group members allowed are deleted after the transaction (as Neutron's

@@ -62,17 +62,15 @@ type portRender struct {
 	bridge    []*Chain // port-, spoof-, out-
 	inet      []*Chain // egress-, ingress-
 	stateless []Line   // notrack rules of a stateless port
-	sets      []string // remote-group sets its rules look up
 }
 
 // renderPort renders one filtered port with mark index idx.
-func renderPort(h *Host, p *Port, idx uint32, tc translations) *portRender {
+func renderPort(h *Host, p *Port, idx uint32) *portRender {
 	dev := p.Device
-	remote := map[string]bool{}
 	pr := &portRender{
 		bridge: []*Chain{portChain(p, idx), spoofChain(p),
 			{Name: "out-" + dev, Rules: []Line{{setMark{mask: markOut, value: idx}}}}},
-		inet: []*Chain{egressChain(h, p, remote, tc), ingressChain(h, p, remote, tc)},
+		inet: []*Chain{egressChain(p), ingressChain(p)},
 	}
 	if !h.stateful(p) {
 		// Before the zone: a conntrack template (ct zone set) makes a
@@ -82,7 +80,6 @@ func renderPort(h *Host, p *Port, idx uint32, tc translations) *portRender {
 			{markMatch{mask: markIn, value: idx << 16}, notrack{}, accept},
 			{etherAddr(true, false, p.MAC), notrack{}, accept}}
 	}
-	pr.sets = slices.Sorted(mapsKeys(remote))
 	return pr
 }
 
@@ -130,6 +127,7 @@ func render(h *Host, a Assignment, reuse func(*Port) *portRender) (*Ruleset, map
 	bridges := map[string]bool{}
 	remote := map[string]bool{} // set names the rules use
 	parts := make(map[string]*portRender, len(ports))
+	groups := map[string]bool{}
 	var portChains []*Chain
 	var stateless []Line
 	tc := translations{}
@@ -141,7 +139,7 @@ func render(h *Host, a Assignment, reuse func(*Port) *portRender) (*Ruleset, map
 			pr = reuse(p)
 		}
 		if pr == nil {
-			pr = renderPort(h, p, idx, tc)
+			pr = renderPort(h, p, idx)
 		}
 		parts[dev] = pr
 		in.Elems = append(in.Elems, MapElem{Name: dev, Chain: "port-" + dev})
@@ -154,8 +152,8 @@ func render(h *Host, a Assignment, reuse func(*Port) *portRender) (*Ruleset, map
 		egress.Elems = append(egress.Elems, MapElem{Mark: idx << 16, Chain: "egress-" + dev})
 		ingress.Elems = append(ingress.Elems, MapElem{Mark: idx, Chain: "ingress-" + dev})
 		portChains = append(portChains, pr.inet...)
-		for _, s := range pr.sets {
-			remote[s] = true
+		for _, g := range p.SecurityGroups {
+			groups[g] = true
 		}
 	}
 	pre.Rules = append(stateless, pre.Rules...)
@@ -163,6 +161,7 @@ func render(h *Host, a Assignment, reuse func(*Port) *portRender) (*Ruleset, map
 		zones.Elems = append(zones.Elems, MapElem{Name: b, Chain: "zone-" + b})
 		inet.Chains = append(inet.Chains, &Chain{Name: "zone-" + b, Rules: []Line{{ctZone(a.Zones[b])}}})
 	}
+	inet.Chains = append(inet.Chains, groupChains(h, slices.Sorted(mapsKeys(groups)), remote, tc)...)
 	inet.Chains = append(inet.Chains, portChains...)
 	for _, name := range slices.Sorted(mapsKeys(remote)) {
 		v6 := strings.HasPrefix(name, "v6-")
@@ -312,7 +311,7 @@ func spoofChain(p *Port) *Chain {
 	return c
 }
 
-func egressChain(h *Host, p *Port, remote map[string]bool, tc translations) *Chain {
+func egressChain(p *Port) *Chain {
 	udp := l4proto(17)
 	c := &Chain{Name: "egress-" + p.Device}
 	// What follows the anti-spoofing checks in Neutron's egress chain:
@@ -322,32 +321,67 @@ func egressChain(h *Host, p *Port, remote map[string]bool, tc translations) *Cha
 		{nfproto(true), l4proto(58), accept},
 		{nfproto(true), udp, thPort(false, 546, 546), thPort(true, 547, 547), accept},
 	}
-	c.Rules = append(c.Rules, groupRules(h, p, Egress, remote, tc)...)
+	c.Rules = append(c.Rules, groupRules(p, Egress)...)
 	return c
 }
 
-func ingressChain(h *Host, p *Port, remote map[string]bool, tc translations) *Chain {
+func ingressChain(p *Port) *Chain {
 	c := &Chain{Name: "ingress-" + p.Device}
 	for _, t := range []int{icmp6MLDQuery, icmp6NS, icmp6NA} {
 		c.Rules = append(c.Rules, Line{nfproto(true), l4proto(58), icmpField(true, false, t), accept})
 	}
-	c.Rules = append(c.Rules, groupRules(h, p, Ingress, remote, tc)...)
+	c.Rules = append(c.Rules, groupRules(p, Ingress)...)
 	return c
 }
 
 // groupRules are a port chain's stateful part: established and related
-// first, then the provider rules and the groups' rules of this
-// direction (IPv4 then IPv6, duplicates once), invalid dropped, the rest
-// dropped.
-func groupRules(h *Host, p *Port, dir string, remote map[string]bool, tc translations) []Line {
+// first, then the port's provider rules and a jump to each of its
+// groups' chains of this direction (whose accepts accept: Neutron's
+// RETURN to the accepting sg-chain), invalid dropped, the rest dropped.
+func groupRules(p *Port, dir string) []Line {
 	out := []Line{{ctEstablishedRelated, accept}}
-	for _, e := range effective(h, p, dir, tc) {
-		out = append(out, e.line)
-		if e.set != "" {
-			remote[e.set] = true
+	seen := map[string]bool{}
+	for _, e := range translate(p.ProviderRules, dir) {
+		if !seen[e.text] {
+			seen[e.text] = true
+			out = append(out, e.line)
+		}
+	}
+	for _, g := range p.SecurityGroups {
+		if !seen[g] {
+			seen[g] = true
+			out = append(out, Line{verdict{kind: expr.VerdictJump, chain: groupChain(g, dir)}})
 		}
 	}
 	return append(out, Line{ctInvalid, drop}, Line{drop})
+}
+
+// groupChain names the chain of a group's rules of one direction,
+// shared by every port of the group: a rule change rewrites it alone.
+func groupChain(g, dir string) string { return "group-" + g + "-" + dir }
+
+// groupChains renders the chains of the groups' rules, and notes the
+// remote-group sets they look up.
+func groupChains(h *Host, groups []string, remote map[string]bool, tc translations) []*Chain {
+	var out []*Chain
+	for _, g := range groups {
+		for _, dir := range []string{Ingress, Egress} {
+			c := &Chain{Name: groupChain(g, dir)}
+			seen := map[string]bool{}
+			for _, e := range tc.of(h, g, dir) {
+				if seen[e.text] {
+					continue
+				}
+				seen[e.text] = true
+				c.Rules = append(c.Rules, e.line)
+				if e.set != "" {
+					remote[e.set] = true
+				}
+			}
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // effRule is a rule as one port's chain holds it.
