@@ -69,6 +69,12 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
+					// A reply given up midway (a streamed list whose
+					// client is too slow or gone): net/http drops the
+					// connection.
+					s.log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
+						"status", sw.status, "bytes", sw.bytes, "aborted", true,
+						"duration_ms", float64(time.Since(start).Microseconds())/1000)
 					panic(p)
 				}
 				s.log.ErrorContext(r.Context(), "panic serving request", "panic", p, "stack", string(debug.Stack()))
