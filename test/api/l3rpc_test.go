@@ -125,7 +125,7 @@ func TestL3AgentRPC(t *testing.T) {
 		r := l[0].(map[string]any)
 		gw := r["gw_port"].(map[string]any)
 		ifaces := r["_interfaces"].([]any)
-		if r["id"] != router || len(ifaces) != 1 {
+		if r["id"] != router || len(ifaces) != 1 || r["gw_port_id"] != gw["id"] {
 			t.Fatalf("router payload: %v", r)
 		}
 		iface := ifaces[0].(map[string]any)

@@ -129,7 +129,7 @@ func RouterFrom(r rpcapi.Router) (Router, error) {
 				continue
 			}
 			fip := FloatingIP{ID: f.ID, External: ext}
-			if in, err := netip.ParseAddr(f.FixedIPAddress); err == nil && f.PortID != "" {
+			if in, err := netip.ParseAddr(string(f.FixedIPAddress)); err == nil && f.PortID != "" {
 				fip.Internal = in
 				out.NAT.FloatingIPs = append(out.NAT.FloatingIPs, nat.FloatingIP{External: ext, Internal: in})
 			}

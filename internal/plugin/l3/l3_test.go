@@ -246,7 +246,7 @@ func TestNotificationsAndSync(t *testing.T) {
 		for _, f := range r.FloatingIPs {
 			switch f.ID {
 			case fip:
-				if f.PortID != vm || f.FixedIPAddress == "" || len(f.PortForwardings) != 0 {
+				if string(f.PortID) != vm || f.FixedIPAddress == "" || len(f.PortForwardings) != 0 {
 					t.Errorf("associated floating IP = %+v", f)
 				}
 			case pfFIP:

@@ -175,7 +175,7 @@ func assemble(routers, ports, subnets, nets, fips, pfs, fixedPorts []*resource.O
 		out[i] = rpcapi.Router{ID: r.ID(), Name: r.String("name"), ProjectID: r.String("project_id"),
 			AdminStateUp: r.Bool("admin_state_up"), Status: r.String("status"), Distributed: r.Bool("distributed"),
 			HA: r.Bool("ha"), EnableSNAT: r.Bool("enable_snat"), Routes: routes,
-			RevisionNumber: r.Int("revision_number"), GatewayPortID: gwID,
+			RevisionNumber: r.Int("revision_number"), GatewayPortID: rpcapi.Nullable(gwID),
 			Interfaces: []rpcapi.RouterPort{}, FloatingIPs: []rpcapi.FloatingIP{}}
 		byRouter[r.ID()] = &out[i]
 	}
@@ -228,7 +228,7 @@ func assemble(routers, ports, subnets, nets, fips, pfs, fixedPorts []*resource.O
 		}
 		switch port.String("device_owner") {
 		case ownerGateway:
-			if port.ID() != r.GatewayPortID {
+			if port.ID() != string(r.GatewayPortID) {
 				continue
 			}
 			gwPort := rp
@@ -256,7 +256,7 @@ func assemble(routers, ports, subnets, nets, fips, pfs, fixedPorts []*resource.O
 		portID, _ := f.Get("port_id").(string)
 		r.FloatingIPs = append(r.FloatingIPs, rpcapi.FloatingIP{ID: f.ID(),
 			FloatingIPAddress: f.String("floating_ip_address"), FloatingNetworkID: f.String("floating_network_id"),
-			FixedIPAddress: fixed, PortID: portID, RouterID: r.ID, Status: f.String("status"),
+			FixedIPAddress: rpcapi.Nullable(fixed), PortID: rpcapi.Nullable(portID), RouterID: r.ID, Status: f.String("status"),
 			ProjectID: f.String("project_id"), FixedIPAddressScope: fixedScope[portID+" "+fixed],
 			PortForwardings: pfsByFIP[f.ID()]})
 	}

@@ -1,5 +1,7 @@
 package rpcapi
 
+import "encoding/json"
+
 // L3 methods and payloads (neutron/api/rpc/agentnotifiers/l3_rpc_agent_api.py
 // for the server → agent casts, neutron/api/rpc/handlers/l3_rpc.py for the
 // agent → server calls).
@@ -68,8 +70,8 @@ type Router struct {
 	EnableSNAT     bool    `json:"enable_snat"`
 	Routes         []Route `json:"routes"`
 	RevisionNumber int     `json:"revision_number"`
-	// GatewayPortID is "" without a gateway.
-	GatewayPortID       string       `json:"gw_port_id,omitempty"`
+	// GatewayPortID is "" (null) without a gateway.
+	GatewayPortID       Nullable     `json:"gw_port_id"`
 	ExternalGatewayInfo *GatewayInfo `json:"external_gateway_info"`
 	GatewayPort         *RouterPort  `json:"gw_port,omitempty"`
 	Interfaces          []RouterPort `json:"_interfaces"`
@@ -132,8 +134,8 @@ type FloatingIP struct {
 	ID                string `json:"id"`
 	FloatingIPAddress string `json:"floating_ip_address"`
 	FloatingNetworkID string `json:"floating_network_id"`
-	FixedIPAddress    string `json:"fixed_ip_address"`
-	PortID            string `json:"port_id"`
+	FixedIPAddress    Nullable `json:"fixed_ip_address"`
+	PortID            Nullable `json:"port_id"`
 	RouterID          string `json:"router_id"`
 	Status            string `json:"status"`
 	ProjectID         string `json:"project_id"`
@@ -163,3 +165,29 @@ const (
 	MethodRouterAddedToAgent     = "router_added_to_agent"
 	MethodRouterRemovedFromAgent = "router_removed_from_agent"
 )
+
+// Nullable is a string Neutron sends as null when unset (a floating IP's
+// port_id, a router's gw_port_id): "" is null on the wire.
+type Nullable string
+
+// MarshalJSON implements json.Marshaler.
+func (n Nullable) MarshalJSON() ([]byte, error) {
+	if n == "" {
+		return []byte("null"), nil
+	}
+	return json.Marshal(string(n))
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (n *Nullable) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*n = ""
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return err
+	}
+	*n = Nullable(s)
+	return nil
+}
