@@ -131,14 +131,14 @@ type PortSubnet struct {
 
 // FloatingIP is a floating IP a router serves.
 type FloatingIP struct {
-	ID                string `json:"id"`
-	FloatingIPAddress string `json:"floating_ip_address"`
-	FloatingNetworkID string `json:"floating_network_id"`
+	ID                string   `json:"id"`
+	FloatingIPAddress string   `json:"floating_ip_address"`
+	FloatingNetworkID string   `json:"floating_network_id"`
 	FixedIPAddress    Nullable `json:"fixed_ip_address"`
 	PortID            Nullable `json:"port_id"`
-	RouterID          string `json:"router_id"`
-	Status            string `json:"status"`
-	ProjectID         string `json:"project_id"`
+	RouterID          string   `json:"router_id"`
+	Status            string   `json:"status"`
+	ProjectID         string   `json:"project_id"`
 	// FixedIPAddressScope is the address scope of the fixed IP's subnet
 	// (null for none): no NAT between a scope and itself.
 	FixedIPAddressScope *string `json:"fixed_ip_address_scope"`
