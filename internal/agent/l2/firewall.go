@@ -123,12 +123,21 @@ func (p *Part) filter(ctx context.Context, bus *rpc.Bus, d Desired) error {
 	slices.Sort(devices)
 	key := strings.Join(devices, ",")
 	p.mu.Lock()
-	if !p.sgDirty && key == p.sgDevices && time.Since(p.sgAt) < sgRefresh {
+	periodic := !p.sgDirty && key == p.sgDevices
+	if periodic && time.Since(p.sgAt) < sgRefresh {
 		p.mu.Unlock()
 		return nil
 	}
 	p.sgDirty = false // a notification from now on marks it again
 	p.mu.Unlock()
+	if periodic {
+		// Nothing announced a change: look for drift in the kernel too.
+		if ok, err := p.fw.Verify(); err != nil {
+			p.log.Warn("checking the firewall tables", "error", err)
+		} else if !ok {
+			p.log.Warn("the firewall tables changed behind the agent's back; writing them anew")
+		}
+	}
 	var info rpcapi.SecurityGroupInfo
 	if len(devices) > 0 {
 		if err := bus.Call(ctx, rpcapi.TopicPlugin, rpcapi.MethodSecurityGroupInfoForDevices,

@@ -155,6 +155,40 @@ func (f *Firewall) Apply(ctx context.Context, h *Host) (Stats, error) {
 	return st, nil
 }
 
+// Verify compares the chains of the firewall's tables in the kernel with
+// those of the last pass; when they differ (a table or chain removed or
+// added behind the firewall's back) it invalidates the firewall, so the
+// next Apply writes both tables anew, and reports false. Agents call it
+// now and then to repair drift that no notification announces.
+func (f *Firewall) Verify() (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.last == nil {
+		return true, nil // the next pass writes everything anyway
+	}
+	for _, t := range f.last.Tables {
+		chains, err := f.conn.ListChainsOfTableFamily(t.Family)
+		if err != nil {
+			return false, fmt.Errorf("listing the %s chains: %w", familyName(t.Family), err)
+		}
+		have := map[string]bool{}
+		for _, c := range chains {
+			if c.Table != nil && c.Table.Name == t.Name {
+				have[c.Name] = true
+			}
+		}
+		same := len(have) == len(t.Chains)
+		for _, c := range t.Chains {
+			same = same && have[c.Name]
+		}
+		if !same {
+			f.last, f.lastHost = nil, nil
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
 // errNewBaseChain: the kernel's tables lack a hook the ruleset has (an
 // older version wrote them), so a delta cannot do.
 var errNewBaseChain = errors.New("a base chain appeared")

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
@@ -539,4 +540,35 @@ func TestKernelToHost(t *testing.T) {
 	b.apply(&firewall.Host{Ports: []firewall.Port{b.port("h1", "sg")},
 		Rules: map[string][]firewall.Rule{"sg": append(ingressOnly, egress)}})
 	expect(t, "h1 → host with an egress rule", toHost, true)
+}
+
+// TestKernelVerify: a table deleted behind the firewall's back is
+// noticed by Verify and written again by the next pass.
+func TestKernelVerify(t *testing.T) {
+	b := newBench(t)
+	b.vm("x1", "fa:16:3e:00:08:01", "10.9.0.81")
+	b.vm("x2", "fa:16:3e:00:08:02", "10.9.0.82")
+	b.serve("x1", 22)
+	h := &firewall.Host{Ports: []firewall.Port{b.port("x1", "sg")},
+		Rules: map[string][]firewall.Rule{"sg": {{Direction: "egress", Ethertype: "IPv4"}}}}
+	b.apply(h)
+	expect(t, "x2 → x1 tcp 22 (no rule)", func() bool { return b.canTCP("x2", "x1", 22) }, false)
+	if ok, err := b.fw.Verify(); !ok || err != nil {
+		t.Fatalf("Verify of untouched tables: %v %v", ok, err)
+	}
+	c, err := nftables.New(nftables.WithNetNSFd(int(b.hns)))
+	nsrig.Must(t, err)
+	c.DelTable(&nftables.Table{Family: nftables.TableFamilyINet, Name: firewall.TableName})
+	nsrig.Must(t, c.Flush())
+	expect(t, "x2 → x1 tcp 22 with the inet table gone", func() bool { return b.canTCP("x2", "x1", 22) }, true)
+	if st := b.apply(h); st.Objects != 0 {
+		t.Fatalf("a pass with the same input wrote %d objects before Verify", st.Objects)
+	}
+	if ok, err := b.fw.Verify(); ok || err != nil {
+		t.Fatalf("Verify of a deleted table: %v %v", ok, err)
+	}
+	if st := b.apply(h); !st.Replaced {
+		t.Errorf("the pass after Verify: %+v", st)
+	}
+	expect(t, "x2 → x1 tcp 22 once the tables are back", func() bool { return b.canTCP("x2", "x1", 22) }, false)
 }
