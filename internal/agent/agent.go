@@ -25,6 +25,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"github.com/neutrino-net/neutrino/internal/config"
+	"github.com/neutrino-net/neutrino/internal/reqctx"
 	"github.com/neutrino-net/neutrino/internal/rpc"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
 )
@@ -46,9 +47,17 @@ type Part interface {
 	// (rpcapi.HostTopic("dhcp_agent", host)).
 	Handlers(host string) map[string]rpc.Handlers
 	// Run does the part's work with the bus to call the server on, until
-	// ctx ends; it should return nil then.
+	// ctx ends; it should return nil then. Each pass should run with its
+	// own PassContext and log with it.
 	Run(ctx context.Context, bus *rpc.Bus) error
 }
+
+// PassContext returns ctx for one pass of a part (or one report): it
+// carries a fresh request id, which the bus sends with every call made
+// with it and the process's log handler (reqctx.LogHandler) adds to every
+// line logged with it, so one grep for the id follows the pass through
+// the agent's log and the server's.
+func PassContext(ctx context.Context) context.Context { return reqctx.WithNewRequestID(ctx) }
 
 // Reviver is a Part that wants to know when the server answers a report
 // with "revived" (the server had considered it dead, so it may have
@@ -233,18 +242,19 @@ func (a *Agent) heartbeat(ctx context.Context, p Part) {
 			return
 		case <-t.C:
 		}
-		status, err := a.Report(ctx, p, !started)
+		rctx := PassContext(ctx)
+		status, err := a.Report(rctx, p, !started)
 		next := interval
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return
 		case err != nil:
-			a.opts.Logger.Warn("failed reporting state", "agent_type", p.AgentType(), "host", a.opts.Host, "error", err)
+			a.opts.Logger.WarnContext(rctx, "failed reporting state", "agent_type", p.AgentType(), "host", a.opts.Host, "error", err)
 			next = retry
 		default:
 			started = true
 			if status == "revived" {
-				a.opts.Logger.Info("agent has just been revived; resyncing", "agent_type", p.AgentType())
+				a.opts.Logger.InfoContext(rctx, "agent has just been revived; resyncing", "agent_type", p.AgentType())
 				if r, ok := p.(Reviver); ok {
 					r.Revived()
 				}
@@ -258,8 +268,12 @@ func (a *Agent) heartbeat(ctx context.Context, p Part) {
 }
 
 // Report calls report_state once for p, as Neutron's PluginReportStateAPI
-// does, and returns the server's answer.
+// does, and returns the server's answer. The call carries ctx's request
+// id, or a fresh one.
 func (a *Agent) Report(ctx context.Context, p Part, startFlag bool) (string, error) {
+	if reqctx.RequestID(ctx) == "" {
+		ctx = PassContext(ctx)
+	}
 	state := map[string]any{
 		"agent_type":        p.AgentType(),
 		"binary":            p.Binary(),

@@ -1,11 +1,15 @@
 // Package reqctx carries who is calling, and the request id, through a
 // context.Context: the API's auth middleware puts them there; plugins,
-// policy and logging read them.
+// policy and logging read them. The message bus carries the request id
+// from an RPC's caller to its handler (package rpc), so one id follows an
+// agent's pass into the server's log.
 package reqctx
 
 import (
 	"context"
 	"log/slog"
+
+	"github.com/google/uuid"
 )
 
 // Caller is the identity behind a request, as Neutron's request context
@@ -52,6 +56,16 @@ func CallerFrom(ctx context.Context) *Caller {
 // WithRequestID returns ctx carrying the request id ("req-<uuid>").
 func WithRequestID(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// NewRequestID returns a new request id, "req-<uuid>", as oslo.context
+// generates them.
+func NewRequestID() string { return "req-" + uuid.NewString() }
+
+// WithNewRequestID returns ctx carrying a new request id: the start of a
+// unit of work that is not a request (an agent's pass).
+func WithNewRequestID(ctx context.Context) context.Context {
+	return WithRequestID(ctx, NewRequestID())
 }
 
 // RequestID returns the request id in ctx, or "".

@@ -28,12 +28,26 @@
 //
 //	{"v": 1, "version": "1.0", "method": "report_state",
 //	 "args": {"agent_state": {...}, "time": "..."},
-//	 "msg_id": "7c1e…", "sent_at": "2026-11-22T07:41:10.123Z"}
+//	 "msg_id": "7c1e…", "sent_at": "2026-11-22T07:41:10.123Z",
+//	 "request_id": "req-4f0d…", "deadline": "2026-11-22T07:42:10.123Z"}
 //
 // v is the envelope's format version (1; a consumer refuses other
 // versions with an UnsupportedEnvelope error); version is the RPC API
 // version of the method, as oslo.messaging's target version; args are the
-// method's keyword arguments. A call carries a NATS reply subject; its
+// method's keyword arguments. request_id (optional) is the caller's
+// request id, as oslo.messaging sends oslo.context's request_id with every
+// message: the handler runs with it, so the server's log lines for an
+// agent's call carry the id of the agent's pass; a request without one
+// gets a new "req-<uuid>", as oslo.context makes. deadline (optional,
+// calls only) is when the caller stops waiting, in UTC to the
+// millisecond (truncated, never later): the handler's context ends then,
+// and a call that arrives after it is dropped (answered MessagingTimeout,
+// as RabbitMQ expires an oslo.messaging call's message). A consumer never
+// allows a call more than deadline − sent_at from its arrival, so a
+// caller whose clock runs ahead cannot stretch it; a call without a
+// deadline gets the consumer's rpc_response_timeout. Both fields were
+// added to version 1: consumers ignore fields they do not know, so older
+// and newer peers interoperate. A call carries a NATS reply subject; its
 // reply is
 //
 //	{"v": 1, "result": <any JSON>}

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/neutrino-net/neutrino/internal/fault"
+	"github.com/neutrino-net/neutrino/internal/reqctx"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
 )
 
@@ -22,6 +23,11 @@ const EnvelopeVersion = 1
 // names none.
 const DefaultAPIVersion = "1.0"
 
+// timeFormat is how the envelope writes times: UTC to the millisecond.
+// Formatting truncates, so a deadline written this way is never later
+// than the one it was taken from.
+const timeFormat = "2006-01-02T15:04:05.000Z"
+
 // request is a call, cast or fanout on the wire.
 type request struct {
 	V       int             `json:"v"`
@@ -30,6 +36,11 @@ type request struct {
 	Args    json.RawMessage `json:"args"`
 	MsgID   string          `json:"msg_id,omitempty"`
 	SentAt  string          `json:"sent_at,omitempty"`
+	// RequestID is the caller's request id, as oslo.messaging carries
+	// oslo.context's request_id with every message.
+	RequestID string `json:"request_id,omitempty"`
+	// Deadline is when the caller of a call stops waiting for the reply.
+	Deadline string `json:"deadline,omitempty"`
 }
 
 // reply answers a call.
@@ -91,13 +102,19 @@ func remoteOf(err error) *RemoteError {
 func (b *Bus) subject(topic string) string       { return b.prefix + topic }
 func (b *Bus) fanoutSubject(topic string) string { return b.prefix + "fanout." + topic }
 
-func encodeRequest(method string, args any) ([]byte, error) {
+// encodeRequest builds a request carrying ctx's request id and, for a
+// call, the deadline by which the caller stops waiting (zero for casts).
+func encodeRequest(ctx context.Context, method string, args any, deadline time.Time) ([]byte, error) {
 	raw, err := marshalArgs(args)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s arguments: %w", method, err)
 	}
-	return json.Marshal(request{V: EnvelopeVersion, Version: DefaultAPIVersion, Method: method, Args: raw,
-		MsgID: uuid.NewString(), SentAt: time.Now().UTC().Format("2006-01-02T15:04:05.000Z")})
+	req := request{V: EnvelopeVersion, Version: DefaultAPIVersion, Method: method, Args: raw,
+		MsgID: uuid.NewString(), SentAt: time.Now().UTC().Format(timeFormat), RequestID: reqctx.RequestID(ctx)}
+	if !deadline.IsZero() {
+		req.Deadline = deadline.UTC().Format(timeFormat)
+	}
+	return json.Marshal(req)
 }
 
 func marshalArgs(args any) (json.RawMessage, error) {
@@ -116,18 +133,20 @@ func marshalArgs(args any) (json.RawMessage, error) {
 // Call sends method(args) to one consumer of topic and decodes its result
 // into result (unless nil). It waits up to the bus timeout (or ctx's
 // deadline, if sooner); a handler's error comes back as *RemoteError, no
-// reply in time as *TimeoutError.
+// reply in time as *TimeoutError. The request carries ctx's request id
+// (reqctx) and that deadline, so the handler runs with both.
 func (b *Bus) Call(ctx context.Context, topic, method string, args, result any) error {
-	data, err := encodeRequest(method, args)
-	if err != nil {
-		return err
-	}
 	timeout := b.timeout
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
 		timeout = time.Until(dl)
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	deadline, _ := cctx.Deadline()
+	data, err := encodeRequest(ctx, method, args, deadline)
+	if err != nil {
+		return err
+	}
 	msg, err := b.nc.RequestWithContext(cctx, b.subject(topic), data)
 	switch {
 	case errors.Is(err, nats.ErrNoResponders):
@@ -155,9 +174,10 @@ func (b *Bus) Call(ctx context.Context, topic, method string, args, result any) 
 	return nil
 }
 
-// Cast sends method(args) to one consumer of topic without waiting.
+// Cast sends method(args) to one consumer of topic without waiting. The
+// request carries ctx's request id but no deadline: nobody waits for it.
 func (b *Bus) Cast(ctx context.Context, topic, method string, args any) error {
-	data, err := encodeRequest(method, args)
+	data, err := encodeRequest(ctx, method, args, time.Time{})
 	if err != nil {
 		return err
 	}
@@ -167,9 +187,10 @@ func (b *Bus) Cast(ctx context.Context, topic, method string, args any) error {
 	return nil
 }
 
-// Fanout sends method(args) to every consumer of topic.
+// Fanout sends method(args) to every consumer of topic, with ctx's
+// request id.
 func (b *Bus) Fanout(ctx context.Context, topic, method string, args any) error {
-	data, err := encodeRequest(method, args)
+	data, err := encodeRequest(ctx, method, args, time.Time{})
 	if err != nil {
 		return err
 	}
@@ -180,7 +201,9 @@ func (b *Bus) Fanout(ctx context.Context, topic, method string, args any) error 
 }
 
 // HandlerFunc serves one method: it gets the request's args and returns
-// the result (marshalled to JSON for a call; ignored for casts).
+// the result (marshalled to JSON for a call; ignored for casts). Its ctx
+// carries the caller's request id (reqctx.RequestID; a new "req-<uuid>"
+// when the caller sent none) and, for a call, the caller's deadline.
 type HandlerFunc func(ctx context.Context, args json.RawMessage) (any, error)
 
 // Handlers maps method names to their handlers.
@@ -237,16 +260,23 @@ func (b *Bus) Serve(topic string, handlers Handlers) error {
 }
 
 func (b *Bus) dispatch(topic string, handlers Handlers, m *nats.Msg) {
+	start := time.Now()
+	call := m.Reply != ""
 	var req request
+	ctx := context.Background()
 	result, err := func() (res any, err error) {
 		defer func() {
 			if r := recover(); r != nil {
-				b.log.Error("RPC handler panicked", "topic", topic, "method", req.Method, "panic", r, "stack", string(debug.Stack()))
+				b.log.ErrorContext(ctx, "RPC handler panicked", "topic", topic, "method", req.Method, "panic", r, "stack", string(debug.Stack()))
 				err = Remote("InternalError", "%s on topic %s failed: %v", req.Method, topic, r)
 			}
 		}()
-		if err := json.Unmarshal(m.Data, &req); err != nil {
-			return nil, Remote("MalformedMessage", "cannot decode request on topic %s: %v", topic, err)
+		uerr := json.Unmarshal(m.Data, &req)
+		var cancel context.CancelFunc
+		ctx, cancel = b.handlerContext(&req, call, start)
+		defer cancel()
+		if uerr != nil {
+			return nil, Remote("MalformedMessage", "cannot decode request on topic %s: %v", topic, uerr)
 		}
 		if req.V != EnvelopeVersion {
 			return nil, Remote("UnsupportedEnvelope", "envelope version %d is not supported (want %d)", req.V, EnvelopeVersion)
@@ -255,11 +285,21 @@ func (b *Bus) dispatch(topic string, handlers Handlers, m *nats.Msg) {
 		if fn == nil {
 			return nil, Remote("NoSuchMethod", "endpoint does not support RPC method %s on topic %s", req.Method, topic)
 		}
-		return fn(context.Background(), req.Args)
+		if dl, ok := ctx.Deadline(); ok && !start.Before(dl) {
+			// The caller has given up (a backlog, or clocks far apart):
+			// serving it would only lengthen the backlog, as RabbitMQ's
+			// expiry of a call's message spares oslo.messaging's servers.
+			b.log.WarnContext(ctx, "dropping an RPC call that arrived after its caller's deadline",
+				"topic", topic, "method", req.Method, "late", start.Sub(dl).Round(time.Millisecond), "sent_at", req.SentAt)
+			return nil, Remote("MessagingTimeout", "%s on topic %s arrived %s after its deadline", req.Method, topic, start.Sub(dl).Round(time.Millisecond))
+		}
+		return fn(ctx, req.Args)
 	}()
-	if m.Reply == "" {
+	if !call {
 		if err != nil {
-			b.log.Warn("RPC cast failed", "topic", topic, "method", req.Method, "error", err)
+			b.log.WarnContext(ctx, "RPC cast failed", "topic", topic, "method", req.Method, "error", err)
+		} else {
+			b.log.DebugContext(ctx, "RPC cast served", "topic", topic, "method", req.Method, "took", time.Since(start))
 		}
 		return
 	}
@@ -275,10 +315,52 @@ func (b *Bus) dispatch(topic string, handlers Handlers, m *nats.Msg) {
 			rep.Result = raw
 		}
 	}
+	if rep.Failure != nil {
+		b.log.DebugContext(ctx, "RPC call served", "topic", topic, "method", req.Method, "took", time.Since(start),
+			"failure", rep.Failure.Type)
+	} else {
+		b.log.DebugContext(ctx, "RPC call served", "topic", topic, "method", req.Method, "took", time.Since(start))
+	}
 	data, _ := json.Marshal(rep)
 	if err := m.Respond(data); err != nil {
-		b.log.Warn("RPC reply failed", "topic", topic, "method", req.Method, "error", err)
+		b.log.WarnContext(ctx, "RPC reply failed", "topic", topic, "method", req.Method, "error", err)
 	}
+}
+
+// handlerContext is the context a handler of req runs with: the caller's
+// request id, or a new one as oslo.context makes for a request that has
+// none; and, for a call, the caller's deadline.
+func (b *Bus) handlerContext(req *request, call bool, now time.Time) (context.Context, context.CancelFunc) {
+	id := req.RequestID
+	if id == "" {
+		id = reqctx.NewRequestID()
+	}
+	ctx := reqctx.WithRequestID(context.Background(), id)
+	if !call {
+		return ctx, func() {}
+	}
+	return context.WithDeadline(ctx, b.callDeadline(req, now))
+}
+
+// callDeadline is when the caller of req stops waiting, by this host's
+// clock, from the request's deadline: never later than the time the
+// caller had left when it sent the request, counted from now, so a
+// caller's clock running ahead of ours cannot stretch it. A request
+// without a deadline (an older caller) gets this bus's timeout, which
+// server and agents share ([DEFAULT] rpc_response_timeout).
+func (b *Bus) callDeadline(req *request, now time.Time) time.Time {
+	limit := now.Add(b.timeout)
+	dl, err := time.Parse(time.RFC3339Nano, req.Deadline)
+	if err != nil {
+		return limit
+	}
+	if sent, err := time.Parse(time.RFC3339Nano, req.SentAt); err == nil && dl.After(sent) {
+		limit = now.Add(dl.Sub(sent))
+	}
+	if dl.After(limit) {
+		return limit
+	}
+	return dl
 }
 
 // Send publishes a notification as a cast or fanout, with the
@@ -294,7 +376,7 @@ func (b *Bus) Send(n rpcapi.Notification) error {
 		v = DefaultAPIVersion
 	}
 	data, err := json.Marshal(request{V: EnvelopeVersion, Version: v, Method: n.Method, Args: args,
-		MsgID: uuid.NewString(), SentAt: time.Now().UTC().Format("2006-01-02T15:04:05.000Z")})
+		MsgID: uuid.NewString(), SentAt: time.Now().UTC().Format(timeFormat)})
 	if err != nil {
 		return fmt.Errorf("encode %s notification: %w", n.Method, err)
 	}

@@ -160,8 +160,9 @@ func (p *Part) Run(ctx context.Context, bus *rpc.Bus) error {
 		case <-tick.C:
 			periodic = true
 		}
+		ctx := agent.PassContext(ctx) // this pass's request id, in its calls and log lines
 		if err := p.safePass(ctx, bus); err != nil && ctx.Err() == nil {
-			p.log.Warn("DHCP pass failed", "error", err)
+			p.log.WarnContext(ctx, "DHCP pass failed", "error", err)
 			if periodic {
 				p.supervise(ctx)
 			}
@@ -177,7 +178,7 @@ func (p *Part) safePass(ctx context.Context, bus *rpc.Bus) (err error) {
 			p.mu.Lock()
 			p.passPanics++
 			p.mu.Unlock()
-			p.log.Error("DHCP pass panicked; the next pass resyncs", "panic", v, "stack", string(debug.Stack()))
+			p.log.ErrorContext(ctx, "DHCP pass panicked; the next pass resyncs", "panic", v, "stack", string(debug.Stack()))
 			err = fmt.Errorf("DHCP pass panicked: %v", v)
 		}
 	}()
@@ -270,13 +271,13 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus) error {
 	}
 	errs = append(errs, p.release(ctx, bus, res)...)
 	p.Done()
-	p.log.Debug("DHCP pass", "networks", len(want), "ready", len(readyIDs), "fetch", fetched.Sub(start),
+	p.log.DebugContext(ctx, "DHCP pass", "networks", len(want), "ready", len(readyIDs), "fetch", fetched.Sub(start),
 		"reconcile", reconciled.Sub(fetched), "report", time.Since(reconciled))
 	for id, st := range res.Networks {
 		if st.Err != nil {
 			errs = append(errs, st.Err)
 		} else if st.Action != ActionNone && st.Action != "" {
-			p.log.Debug("DHCP network", "network", id, "action", st.Action)
+			p.log.DebugContext(ctx, "DHCP network", "network", id, "action", st.Action)
 		}
 	}
 	return errors.Join(errs...)
@@ -356,7 +357,7 @@ func (p *Part) ensurePort(ctx context.Context, bus *rpc.Bus, rn rpcapi.DHCPNetwo
 	if created == nil {
 		return Port{}, errors.New("create_dhcp_port: the server created no port")
 	}
-	p.log.Info("created DHCP port", "network", rn.ID, "port", created["id"])
+	p.log.InfoContext(ctx, "created DHCP port", "network", rn.ID, "port", created["id"])
 	return toPort(created), nil
 }
 

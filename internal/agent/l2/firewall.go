@@ -160,7 +160,7 @@ func (p *Part) filter(ctx context.Context, bus *rpc.Bus, d Desired) error {
 	p.sgDevices, p.sgAt = key, start
 	p.mu.Unlock()
 	if st.Objects > 0 || st.ConntrackDeleted > 0 {
-		p.log.Debug("firewall pass", "ports", len(h.Ports), "replaced", st.Replaced, "objects", st.Objects,
+		p.log.DebugContext(ctx, "firewall pass", "ports", len(h.Ports), "replaced", st.Replaced, "objects", st.Objects,
 			"connections_deleted", st.ConntrackDeleted, "took", time.Since(start))
 	}
 	return nil

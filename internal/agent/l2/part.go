@@ -302,8 +302,9 @@ func (p *Part) Run(ctx context.Context, bus *rpc.Bus) error {
 		case <-p.Kicked():
 		default:
 		}
-		if err := p.pass(ctx, bus); err != nil && ctx.Err() == nil {
-			p.log.Warn("L2 pass failed", "error", err)
+		pctx := agent.PassContext(ctx)
+		if err := p.pass(pctx, bus); err != nil && ctx.Err() == nil {
+			p.log.WarnContext(pctx, "L2 pass failed", "error", err)
 		}
 	}
 }
@@ -346,15 +347,15 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus) error {
 	}
 	fetched := time.Now()
 	d := DesiredFrom(snap)
-	p.adoptFDB(d)
-	p.unplugStale(d)
+	p.adoptFDB(ctx, d)
+	p.unplugStale(ctx, d)
 	res, err := p.rec.Reconcile(ctx, d)
 	reconciled := time.Now()
 	if err != nil {
 		return err
 	}
 	if err := res.Err(); err != nil {
-		p.log.Warn("L2 pass incomplete", "error", err)
+		p.log.WarnContext(ctx, "L2 pass incomplete", "error", err)
 	}
 	// Filters are in place before a port is reported up, as in
 	// Neutron's process_network_devices.
@@ -392,7 +393,7 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus) error {
 	}
 	if len(toUp)+len(toDown) > 0 {
 		if err := p.report(ctx, bus, toUp, toDown); err != nil {
-			p.log.Warn("update_device_list", "up", len(toUp), "down", len(toDown), "error", err)
+			p.log.WarnContext(ctx, "update_device_list", "up", len(toUp), "down", len(toDown), "error", err)
 		} else {
 			for _, id := range toUp {
 				reported[id] = true
@@ -406,7 +407,7 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus) error {
 	p.reported = reported
 	p.mu.Unlock()
 	p.Done()
-	p.log.Debug("L2 pass", "ports", len(d.Ports), "up", len(up), "snapshot", fetched.Sub(start),
+	p.log.DebugContext(ctx, "L2 pass", "ports", len(d.Ports), "up", len(up), "snapshot", fetched.Sub(start),
 		"reconcile", reconciled.Sub(fetched), "filter", filtered.Sub(reconciled), "report", time.Since(filtered))
 	return nil
 }
@@ -414,14 +415,14 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus) error {
 // unplugStale takes the taps of ports no longer bound here (deleted,
 // moved) off their network's bridge and down, before the pass, so that
 // the VM behind one is cut off and an emptied bridge is collected.
-func (p *Part) unplugStale(d Desired) {
+func (p *Part) unplugStale(ctx context.Context, d Desired) {
 	want := map[string]bool{}
 	for _, port := range d.Ports {
 		want[link.TapName(port.ID)] = true
 	}
 	taps, err := p.h.List(link.TapPrefix)
 	if err != nil {
-		p.log.Warn("listing taps", "error", err)
+		p.log.WarnContext(ctx, "listing taps", "error", err)
 		return
 	}
 	nl := p.h.Netlink()
@@ -434,10 +435,10 @@ func (p *Part) unplugStale(d Desired) {
 			continue
 		}
 		if err := errors.Join(nl.LinkSetNoMaster(l), nl.LinkSetDown(l)); err != nil {
-			p.log.Warn("unplugging stale tap", "tap", name, "error", err)
+			p.log.WarnContext(ctx, "unplugging stale tap", "tap", name, "error", err)
 			continue
 		}
-		p.log.Info("unplugged the tap of a port no longer bound here", "tap", name, "bridge", br.Attrs().Name)
+		p.log.InfoContext(ctx, "unplugged the tap of a port no longer bound here", "tap", name, "bridge", br.Attrs().Name)
 	}
 }
 
@@ -479,7 +480,7 @@ func fdbFrom(e rpcapi.FDBEntries) FDBEntries {
 // its peers' entries only when the host's first port of a network goes
 // up, so a restarted agent that dropped them would cut its ports off
 // until then. l2population's later removals take them away again.
-func (p *Part) adoptFDB(d Desired) {
+func (p *Part) adoptFDB(ctx context.Context, d Desired) {
 	p.mu.Lock()
 	seeded := p.seeded
 	p.seeded = true
@@ -498,7 +499,7 @@ func (p *Part) adoptFDB(d Desired) {
 		}
 		entries, err := p.h.FDB(dev)
 		if err != nil {
-			p.log.Warn("reading FDB to adopt", "device", dev.Attrs().Name, "error", err)
+			p.log.WarnContext(ctx, "reading FDB to adopt", "device", dev.Attrs().Name, "error", err)
 			continue
 		}
 		fn := FDBNetwork{SegmentID: n.SegmentationID, NetworkType: n.NetworkType, Ports: map[string][]PortInfo{}}

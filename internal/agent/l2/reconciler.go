@@ -207,7 +207,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, d Desired) (Result, error) {
 		}
 	}
 
-	res.Errors = append(res.Errors, r.collect(snap, wantBridges, wantUplinks)...)
+	res.Errors = append(res.Errors, r.collect(ctx, snap, wantBridges, wantUplinks)...)
 
 	// Transitions for update_device_up / update_device_down.
 	for id, st := range res.Ports {
@@ -360,7 +360,7 @@ func (r *Reconciler) ensureFDB(s *snapshot, vx *netlink.Vxlan, n Network) error 
 // collect removes Neutron-named devices no network needs: brq* bridges
 // without taps, vxlan-* devices and <physif>.<vid> VLAN sub-interfaces of
 // mapped interfaces. Devices with other names are never touched.
-func (r *Reconciler) collect(s *snapshot, wantBridges, wantUplinks map[string]bool) []error {
+func (r *Reconciler) collect(ctx context.Context, s *snapshot, wantBridges, wantUplinks map[string]bool) []error {
 	var errs []error
 	for name, l := range s.links {
 		switch {
@@ -379,7 +379,7 @@ func (r *Reconciler) collect(s *snapshot, wantBridges, wantUplinks map[string]bo
 		default:
 			continue
 		}
-		r.log.Info("removing unused device", "device", name)
+		r.log.InfoContext(ctx, "removing unused device", "device", name)
 		if err := r.host.Delete(name); err != nil {
 			errs = append(errs, err)
 		}
