@@ -176,12 +176,14 @@ func init() {
 	})
 
 	registerResource(FloatingIPPools, func() *resource.Resource {
+		// Pools are computed from external networks' subnets, never stored.
 		r := resource.NewResource("floatingip_pool", FloatingIPPools,
-			&resource.Attr{Name: "subnet_id", Kind: resource.String, Visible: true},
-			&resource.Attr{Name: "subnet_name", Kind: resource.String, Visible: true},
-			&resource.Attr{Name: "network_id", Kind: resource.String, Visible: true},
-			&resource.Attr{Name: "cidr", Kind: resource.String, Visible: true},
-			&resource.Attr{Name: "project_id", Kind: resource.String, Visible: true, RequiredByPolicy: true},
+			&resource.Attr{Name: "subnet_id", Kind: resource.String, Visible: true, Storage: resource.Virtual},
+			&resource.Attr{Name: "subnet_name", Kind: resource.String, Visible: true, Storage: resource.Virtual},
+			&resource.Attr{Name: "network_id", Kind: resource.String, Visible: true, Storage: resource.Virtual},
+			&resource.Attr{Name: "cidr", Kind: resource.String, Visible: true, Storage: resource.Virtual},
+			&resource.Attr{Name: "project_id", Kind: resource.String, Visible: true, RequiredByPolicy: true,
+				Storage: resource.Virtual},
 		)
 		r.ReadOnly = true
 		r.Extension = "floatingip-pools"

@@ -1,8 +1,12 @@
 package store
 
 import (
+	"context"
 	"database/sql"
+	"fmt"
 	"time"
+
+	"github.com/neutrino-net/neutrino/internal/resource"
 )
 
 // Test-only hooks into the store's internals, for the external store_test
@@ -25,4 +29,41 @@ func SetWriterWait(d time.Duration) (restore func()) {
 	old := writerWait
 	writerWait = d
 	return func() { writerWait = old }
+}
+
+// TableColumns returns the table r is stored in and the columns of its
+// column-stored attributes by attribute name, exactly as Bind maps them.
+func TableColumns(r *resource.Resource) (table string, cols map[string]string) {
+	t := newTable(r)
+	cols = make(map[string]string, len(t.cols))
+	for _, a := range t.cols {
+		cols[a.Name] = a.ColumnName()
+	}
+	return t.name, cols
+}
+
+// Columns reads the database's catalog: the columns of every table, by
+// table.
+func (s *Store) Columns(ctx context.Context) (map[string]map[string]bool, error) {
+	q := `SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema()`
+	if s.dialect.name() == "sqlite" {
+		q = `SELECT m.name, p.name FROM sqlite_master m JOIN pragma_table_info(m.name) p WHERE m.type = 'table'`
+	}
+	rows, err := s.db.QueryContext(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("read the catalog: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]map[string]bool{}
+	for rows.Next() {
+		var table, col string
+		if err := rows.Scan(&table, &col); err != nil {
+			return nil, fmt.Errorf("read the catalog: %w", err)
+		}
+		if out[table] == nil {
+			out[table] = map[string]bool{}
+		}
+		out[table][col] = true
+	}
+	return out, rows.Err()
 }
