@@ -400,7 +400,10 @@ func stateDir(t *testing.T) string {
 func TestAllInOne(t *testing.T) {
 	state := filepath.Join(stateDir(t), "state")
 	port := freePort(t)
-	conf := writeConfig(t, fmt.Sprintf("[DEFAULT]\nstate_path = %s\nbind_port = %d\n", state, port))
+	// The in-process agent stays off: run as root it would build its data
+	// plane in this machine's own namespace (test/cli/wiring.sh runs it in
+	// a namespace of its own).
+	conf := writeConfig(t, fmt.Sprintf("[DEFAULT]\nstate_path = %s\nbind_port = %d\n[agent]\nin_process = false\n", state, port))
 	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 
 	first := startNeutrino(t, "all-in-one", "--config-file", conf)
