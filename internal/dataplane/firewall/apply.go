@@ -273,16 +273,22 @@ func (rs *Ruleset) withMembers(members map[string][]netip.Prefix) *Ruleset {
 	return out
 }
 
-// Remove deletes both tables (filtering disabled).
+// Remove deletes both tables if they exist (filtering disabled); a
+// namespace without them is left untouched.
 func (f *Firewall) Remove() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, fam := range []nftables.TableFamily{nftables.TableFamilyBridge, nftables.TableFamilyINet} {
-		t := &nftables.Table{Family: fam, Name: TableName}
-		f.conn.AddTable(t)
-		f.conn.DelTable(t)
-	}
 	f.last, f.lastHost, f.lastParts = nil, nil, nil
+	found := false
+	for _, fam := range []nftables.TableFamily{nftables.TableFamilyBridge, nftables.TableFamilyINet} {
+		if t, err := f.conn.ListTableOfFamily(TableName, fam); err == nil && t != nil {
+			f.conn.DelTable(t)
+			found = true
+		}
+	}
+	if !found {
+		return nil
+	}
 	if err := f.conn.Flush(); err != nil {
 		return fmt.Errorf("removing the %s tables: %w", TableName, err)
 	}

@@ -572,3 +572,24 @@ func TestKernelVerify(t *testing.T) {
 	}
 	expect(t, "x2 → x1 tcp 22 once the tables are back", func() bool { return b.canTCP("x2", "x1", 22) }, false)
 }
+
+// TestKernelRemove: Remove takes both tables away and filtering with
+// them; on a namespace without them it does nothing.
+func TestKernelRemove(t *testing.T) {
+	b := newBench(t)
+	b.vm("y1", "fa:16:3e:00:09:01", "10.9.0.91")
+	b.vm("y2", "fa:16:3e:00:09:02", "10.9.0.92")
+	b.serve("y1", 22)
+	nsrig.Must(t, b.fw.Remove()) // nothing there yet
+	b.apply(&firewall.Host{Ports: []firewall.Port{b.port("y1", "sg")}, Rules: map[string][]firewall.Rule{"sg": {}}})
+	expect(t, "y2 → y1 tcp 22 filtered", func() bool { return b.canTCP("y2", "y1", 22) }, false)
+	nsrig.Must(t, b.fw.Remove())
+	c, err := nftables.New(nftables.WithNetNSFd(int(b.hns)))
+	nsrig.Must(t, err)
+	for _, fam := range []nftables.TableFamily{nftables.TableFamilyBridge, nftables.TableFamilyINet} {
+		if tbl, err := c.ListTableOfFamily(firewall.TableName, fam); err == nil && tbl != nil {
+			t.Errorf("table %v left after Remove", fam)
+		}
+	}
+	expect(t, "y2 → y1 tcp 22 after Remove", func() bool { return b.canTCP("y2", "y1", 22) }, true)
+}
