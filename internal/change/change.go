@@ -27,6 +27,12 @@ const (
 	ActionCreate = "create"
 	ActionUpdate = "update"
 	ActionDelete = "delete"
+	// ActionStatus is a port status the server changed itself, not an
+	// API request: an agent reported the port up or down, or its last
+	// provisioning block was lifted. Only status listeners hear it
+	// (Neutron's Nova notifier watches every status change; agents are
+	// not told of these).
+	ActionStatus = "status"
 )
 
 // Event is one committed-to-be change of a handler's resource.
@@ -47,4 +53,18 @@ type Event struct {
 // rolls the change back.
 type Notifier interface {
 	Notify(ctx context.Context, tx *store.Tx, ev Event) error
+}
+
+// Notifiers is several Notifiers heard in order; the first error stops
+// the rest and rolls the change back.
+type Notifiers []Notifier
+
+// Notify implements Notifier.
+func (ns Notifiers) Notify(ctx context.Context, tx *store.Tx, ev Event) error {
+	for _, n := range ns {
+		if err := n.Notify(ctx, tx, ev); err != nil {
+			return err
+		}
+	}
+	return nil
 }

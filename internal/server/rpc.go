@@ -15,7 +15,8 @@ import (
 
 // StartRPC connects the server to the message bus — an embedded NATS
 // server unless [DEFAULT] transport_url names a cluster — and starts the
-// outbox publisher and the dispatcher of the agents' calls; with
+// outbox publisher, the sender of Nova's events (when Nova is
+// notified) and the dispatcher of the agents' calls; with
 // inProcessAgent and [agent] in_process, it also runs an agent in this
 // process (all-in-one). Close stops them all: the publisher first (after
 // a last drain), then the consumers, the bus, and the embedded server.
@@ -36,6 +37,11 @@ func (s *Server) StartRPC(ctx context.Context, inProcessAgent bool) error {
 	var wg sync.WaitGroup
 	pub := outbox.NewPublisher(s.Store, bus, s.Outbox, outbox.Options{Logger: s.log})
 	wg.Go(func() { pub.Run(runCtx) })
+	if s.Nova != nil {
+		// Nova's events go out from their own table, so a Nova that is
+		// down never holds up the agents' notifications.
+		wg.Go(func() { s.Nova.Run(runCtx) })
+	}
 
 	var agentBus *rpc.Bus
 	if inProcessAgent && agent.InProcess(s.cfg) {

@@ -14,7 +14,10 @@ import (
 	"github.com/neutrino-net/neutrino/internal/api"
 	"github.com/neutrino-net/neutrino/internal/apidef"
 	"github.com/neutrino-net/neutrino/internal/auth/keystone"
+	"github.com/neutrino-net/neutrino/internal/change"
 	"github.com/neutrino-net/neutrino/internal/config"
+	"github.com/neutrino-net/neutrino/internal/nova"
+	"github.com/neutrino-net/neutrino/internal/plugin"
 	"github.com/neutrino-net/neutrino/internal/plugin/agents"
 	"github.com/neutrino-net/neutrino/internal/plugin/generic"
 	"github.com/neutrino-net/neutrino/internal/plugin/l3"
@@ -59,6 +62,9 @@ type Server struct {
 	Notifier *notify.Notifier
 	// RPC dispatches the agents' calls; set its areas before StartRPC.
 	RPC *rpcserver.Dispatcher
+	// Nova sends the recorded Nova events (StartRPC runs it); nil when
+	// Nova is not to be notified.
+	Nova *nova.Sender
 	// Bus is the message bus once StartRPC has run.
 	Bus *rpc.Bus
 
@@ -75,6 +81,8 @@ type checked struct {
 	builds  []registry.Build
 	policy  policy.Options
 	auth    *keystone.Validator // nil for noauth
+	nova    nova.Options
+	novaAPI *nova.Client // nil when Nova is not notified
 }
 
 // check refuses a bad configuration — plugin and driver names, option
@@ -106,6 +114,14 @@ func check(cfg *config.Config, logger *slog.Logger) (checked, error) {
 		return c, err
 	}
 	c.policy = policy.OptionsFrom(cfg, logger)
+	if c.nova, err = nova.OptionsFrom(cfg, logger); err != nil {
+		return c, err
+	}
+	if c.nova.Enabled() {
+		if c.novaAPI, err = nova.NewClient(c.nova.Client); err != nil {
+			return c, fmt.Errorf("config: %w", err)
+		}
+	}
 	return c, nil
 }
 
@@ -184,6 +200,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *Serve
 			g.Generic().Notify = s.Notifier
 		}
 	}
+	if c.novaAPI != nil {
+		s.wireNova(c, handlers, defs[apidef.Ports])
+	}
 	s.wireAgents()
 
 	authz := authorizer{enforcer}
@@ -197,6 +216,31 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *Serve
 	opts.Healthy, opts.Quotas, opts.AgentScheduler = st.Ping, quotas, s.Agents
 	s.API = api.New(opts)
 	return s, nil
+}
+
+// wireNova records Nova's events in the transactions of port and
+// floating IP changes, and of the port status changes ML2 makes itself.
+func (s *Server) wireNova(c checked, handlers map[string]plugin.Handler, portDef *resource.Resource) {
+	ports := func(ctx context.Context, tx *store.Tx, id string) (*resource.Object, error) {
+		o, err := tx.Get(ctx, portDef, id, false)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		}
+		return o, err
+	}
+	rec := nova.NewRecorder(c.nova, ports)
+	for _, coll := range []string{apidef.Ports, apidef.FloatingIPs} {
+		if g, ok := handlers[coll].(interface{ Generic() *generic.Handler }); ok {
+			h := g.Generic()
+			if h.Notify != nil {
+				h.Notify = change.Notifiers{h.Notify, rec}
+			} else {
+				h.Notify = rec
+			}
+		}
+	}
+	s.ML2.SetStatusNotifier(rec)
+	s.Nova = nova.NewSender(s.Store, c.novaAPI, rec, c.nova, s.log)
 }
 
 // Close stops the RPC side (if started) and releases the database.

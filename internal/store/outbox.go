@@ -19,12 +19,18 @@ type OutboxEntry struct {
 // AppendOutbox records notification bodies in the transaction, so they
 // commit or roll back with the change they announce.
 func (tx *Tx) AppendOutbox(ctx context.Context, bodies ...[]byte) error {
+	return tx.appendQueue(ctx, "rpc_outbox", "notification", bodies)
+}
+
+// appendQueue inserts bodies into a queue table (id, created_at, body):
+// the RPC outbox, or Nova's events.
+func (tx *Tx) appendQueue(ctx context.Context, table, what string, bodies [][]byte) error {
 	if len(bodies) == 0 {
 		return nil
 	}
 	now := time.Now().UTC().Format(TimeFormat)
 	var b strings.Builder
-	b.WriteString("INSERT INTO rpc_outbox (created_at, body) VALUES ")
+	b.WriteString("INSERT INTO " + table + " (created_at, body) VALUES ")
 	args := make([]any, 0, 2*len(bodies))
 	for i, body := range bodies {
 		if i > 0 {
@@ -34,7 +40,7 @@ func (tx *Tx) AppendOutbox(ctx context.Context, bodies ...[]byte) error {
 		args = append(args, now, string(body))
 	}
 	if _, err := tx.exec(ctx, b.String(), args...); err != nil {
-		return fmt.Errorf("record %d notification(s) in the outbox: %w", len(bodies), err)
+		return fmt.Errorf("record %d %s(s) in %s: %w", len(bodies), what, table, err)
 	}
 	return nil
 }
@@ -52,12 +58,17 @@ func (tx *Tx) AppendOutbox(ctx context.Context, bodies ...[]byte) error {
 // reading outside a transaction there keeps API writes from waiting on
 // the bus.
 func (s *Store) DrainOutbox(ctx context.Context, limit int, publish func(context.Context, []OutboxEntry) error) (int, error) {
+	return s.drainQueue(ctx, "rpc_outbox", limit, publish)
+}
+
+// drainQueue is DrainOutbox for any queue table (id, created_at, body).
+func (s *Store) drainQueue(ctx context.Context, table string, limit int, publish func(context.Context, []OutboxEntry) error) (int, error) {
 	if s.dialect.name() == "postgresql" {
-		return s.drainClaimed(ctx, limit, publish)
+		return s.drainClaimed(ctx, table, limit, publish)
 	}
-	rows, err := s.db.QueryContext(ctx, "SELECT id, created_at, body FROM rpc_outbox ORDER BY id LIMIT ?", limit)
+	rows, err := s.db.QueryContext(ctx, "SELECT id, created_at, body FROM "+table+" ORDER BY id LIMIT ?", limit)
 	if err != nil {
-		return 0, fmt.Errorf("read the outbox: %w", err)
+		return 0, fmt.Errorf("read %s: %w", table, err)
 	}
 	entries, err := scanOutbox(rows)
 	if err != nil || len(entries) == 0 {
@@ -66,23 +77,23 @@ func (s *Store) DrainOutbox(ctx context.Context, limit int, publish func(context
 	if err := publish(ctx, entries); err != nil {
 		return 0, err
 	}
-	err = s.Write(ctx, func(tx *Tx) error { return tx.deleteOutbox(ctx, entries) })
+	err = s.Write(ctx, func(tx *Tx) error { return tx.deleteQueued(ctx, table, entries) })
 	if err != nil {
 		return 0, err
 	}
 	return len(entries), nil
 }
 
-func (s *Store) drainClaimed(ctx context.Context, limit int, publish func(context.Context, []OutboxEntry) error) (int, error) {
+func (s *Store) drainClaimed(ctx context.Context, table string, limit int, publish func(context.Context, []OutboxEntry) error) (int, error) {
 	sqlTx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, fmt.Errorf("drain the outbox: begin: %w", err)
+		return 0, fmt.Errorf("drain %s: begin: %w", table, err)
 	}
 	defer sqlTx.Rollback()
 	rows, err := sqlTx.QueryContext(ctx,
-		"SELECT id, created_at, body FROM rpc_outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED", limit)
+		"SELECT id, created_at, body FROM "+table+" ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED", limit)
 	if err != nil {
-		return 0, fmt.Errorf("claim outbox rows: %w", err)
+		return 0, fmt.Errorf("claim %s rows: %w", table, err)
 	}
 	entries, err := scanOutbox(rows)
 	if err != nil || len(entries) == 0 {
@@ -92,11 +103,11 @@ func (s *Store) drainClaimed(ctx context.Context, limit int, publish func(contex
 		return 0, err
 	}
 	tx := &Tx{s: s, tx: sqlTx}
-	if err := tx.deleteOutbox(ctx, entries); err != nil {
+	if err := tx.deleteQueued(ctx, table, entries); err != nil {
 		return 0, err
 	}
 	if err := sqlTx.Commit(); err != nil {
-		return 0, fmt.Errorf("drain the outbox: commit: %w", err)
+		return 0, fmt.Errorf("drain %s: commit: %w", table, err)
 	}
 	return len(entries), nil
 }
@@ -119,23 +130,25 @@ func scanOutbox(rows *sql.Rows) ([]OutboxEntry, error) {
 	return out, nil
 }
 
-func (tx *Tx) deleteOutbox(ctx context.Context, entries []OutboxEntry) error {
+func (tx *Tx) deleteQueued(ctx context.Context, table string, entries []OutboxEntry) error {
 	ids := make([]any, len(entries))
 	for i, e := range entries {
 		ids[i] = e.ID
 	}
-	q := "DELETE FROM rpc_outbox WHERE id IN (?" + strings.Repeat(", ?", len(ids)-1) + ")"
+	q := "DELETE FROM " + table + " WHERE id IN (?" + strings.Repeat(", ?", len(ids)-1) + ")"
 	if _, err := tx.exec(ctx, q, ids...); err != nil {
-		return fmt.Errorf("delete published outbox rows: %w", err)
+		return fmt.Errorf("delete delivered %s rows: %w", table, err)
 	}
 	return nil
 }
 
 // OutboxLen counts the notifications awaiting publication.
-func (s *Store) OutboxLen(ctx context.Context) (int, error) {
+func (s *Store) OutboxLen(ctx context.Context) (int, error) { return s.queueLen(ctx, "rpc_outbox") }
+
+func (s *Store) queueLen(ctx context.Context, table string) (int, error) {
 	var n int
-	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM rpc_outbox").Scan(&n); err != nil {
-		return 0, fmt.Errorf("count the outbox: %w", err)
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count %s: %w", table, err)
 	}
 	return n, nil
 }

@@ -69,6 +69,7 @@ type Plugin struct {
 	agents    mech.AgentLookup
 	l2pop     bool // l2population is enabled: snapshots carry FDB entries
 	outbox    change.Outbox
+	status    change.Notifier
 	now       func() time.Time
 }
 
@@ -134,6 +135,21 @@ func (p *Plugin) agentLookup() mech.AgentLookup {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	return p.agents
+}
+
+// SetStatusNotifier sets who hears of the port status changes ML2 makes
+// itself (change.ActionStatus events inside their transaction): the Nova
+// notifier. nil hears nothing.
+func (p *Plugin) SetStatusNotifier(n change.Notifier) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.status = n
+}
+
+func (p *Plugin) statusNotifier() change.Notifier {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.status
 }
 
 func (p *Plugin) outboxOf() change.Outbox {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/neutrino-net/neutrino/internal/apidef"
+	"github.com/neutrino-net/neutrino/internal/change"
 	"github.com/neutrino-net/neutrino/internal/plugin/ml2/mech"
 	"github.com/neutrino-net/neutrino/internal/plugin/ml2/types"
 	"github.com/neutrino-net/neutrino/internal/resource"
@@ -305,6 +306,7 @@ func (p *Plugin) setStatuses(ctx context.Context, tx *store.Tx, s *portSet, ids 
 	exists := map[string]bool{}
 	var pcs []*mech.PortContext
 	now := p.now().UTC().Truncate(1e9)
+	listener := p.statusNotifier()
 	for _, id := range ids {
 		old, ok := s.ports[id]
 		if !ok || exists[id] {
@@ -325,6 +327,12 @@ func (p *Plugin) setStatuses(ctx context.Context, tx *store.Tx, s *portSet, ids 
 		current := old.Clone()
 		current.Merge(patch)
 		s.ports[id] = current
+		if listener != nil {
+			ev := change.Event{Resource: "port", Action: change.ActionStatus, Old: old, New: current}
+			if err := listener.Notify(ctx, tx, ev); err != nil {
+				return nil, fmt.Errorf("ml2: status of port %s: %w", id, err)
+			}
+		}
 		pc, err := s.context(p, tx, current, old)
 		if err != nil {
 			return nil, err
