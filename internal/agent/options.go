@@ -17,7 +17,7 @@ var (
 	optInProcess = config.Options.Bool("agent", "in_process", false,
 		"all-in-one runs an agent in the server's process (Neutrino extension).")
 	optParts = config.Options.List("agent", "parts", nil,
-		"The parts this agent runs, each reporting as its own Neutron agent: l2 (Linux bridge agent), dhcp (DHCP agent), l3 (L3 agent). Empty: every part (Neutrino extension).")
+		"The parts this agent runs, each reporting as its own Neutron agent: l2 (Linux bridge agent), dhcp (DHCP agent), l3 (L3 agent), metadata (Metadata agent). Empty: every part (Neutrino extension).")
 	optNetworkNamespace = config.Options.String("agent", "network_namespace", "",
 		"Build this agent's data plane (bridges, VXLAN, DHCP namespaces' ports) in this named network namespace instead of the host's; the process and its bus connection stay where they are. For test and demonstration hosts on one machine (Neutrino extension).")
 )

@@ -17,4 +17,5 @@ import (
 	_ "github.com/neutrino-net/neutrino/internal/agent/dhcp"
 	_ "github.com/neutrino-net/neutrino/internal/agent/l2"
 	_ "github.com/neutrino-net/neutrino/internal/agent/l3"
+	_ "github.com/neutrino-net/neutrino/internal/agent/metadata"
 )

@@ -19,6 +19,7 @@ func (s *Server) wireAgents() {
 	s.RPC.L2 = l2Area{s.ML2}
 	s.RPC.Agents = agentsArea{s.Agents}
 	s.RPC.DHCP = dhcpArea{s.Agents, s.ML2}
+	s.RPC.Metadata = metadataArea{s.Agents}
 	if s.L3 != nil {
 		s.RPC.L3 = l3Area{s.L3, s.Agents}
 	}
@@ -229,6 +230,16 @@ func (a l3Area) RPCMethods() rpc.Handlers {
 	return rpc.Handlers{rpcapi.MethodGetHostHARouterCount: func(context.Context, json.RawMessage) (any, error) {
 		return 0, nil
 	}}
+}
+
+type metadataArea struct{ p *agents.Plugin }
+
+func (a metadataArea) GetPorts(ctx context.Context, raw json.RawMessage) (any, error) {
+	r, err := decode[rpcapi.GetPortsArgs](raw)
+	if err != nil {
+		return nil, err
+	}
+	return a.p.GetPorts(ctx, r.Filters)
 }
 
 type sgArea struct{ p *securitygroups.Plugin }

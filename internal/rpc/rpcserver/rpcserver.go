@@ -69,6 +69,11 @@ type SecurityGroups interface {
 	SecurityGroupInfoForDevices(ctx context.Context, args json.RawMessage) (any, error)
 }
 
+// Metadata serves the metadata agent's get_ports.
+type Metadata interface {
+	GetPorts(ctx context.Context, args json.RawMessage) (any, error)
+}
+
 // Extra lets an area's implementation serve more methods on its topic
 // (dhcp_ready_on_ports, tunnel_sync, …) without widening the interfaces.
 // Its handlers take precedence over the dispatcher's.
@@ -84,6 +89,7 @@ type Dispatcher struct {
 	DHCP           DHCP
 	L3             L3
 	SecurityGroups SecurityGroups
+	Metadata       Metadata
 }
 
 // ErrL3HA is the answer to update_ha_routers_states.
@@ -102,6 +108,10 @@ func (d *Dispatcher) Topics() map[string]rpc.Handlers {
 	add(plugin, "security group", d.SecurityGroups != nil, map[string]func(context.Context, json.RawMessage) (any, error){
 		"security_group_info_for_devices": method(d.SecurityGroups, SecurityGroups.SecurityGroupInfoForDevices),
 	}, d.SecurityGroups)
+
+	add(plugin, "metadata", d.Metadata != nil, map[string]func(context.Context, json.RawMessage) (any, error){
+		rpcapi.MethodGetPorts: method(d.Metadata, Metadata.GetPorts),
+	}, d.Metadata)
 
 	reports := rpc.Handlers{}
 	add(reports, "agents", d.Agents != nil, map[string]func(context.Context, json.RawMessage) (any, error){
