@@ -207,9 +207,9 @@ func TestNovaPortEvents(t *testing.T) {
 			{Name: "network-vif-unplugged", ServerUUID: server, Tag: id, Status: "completed"},
 			{Name: "network-vif-deleted", ServerUUID: server, Tag: id},
 		}
-		got := fake.waitEvents(t, len(want))
+		fake.waitEvents(t, len(want))
 		time.Sleep(200 * time.Millisecond) // nothing else follows
-		if got = fake.events(); !reflect.DeepEqual(got, want) {
+		if got := fake.events(); !reflect.DeepEqual(got, want) {
 			t.Fatalf("Nova received\n%+v\nwant\n%+v", got, want)
 		}
 		if n, err := e.srv.Store.NovaEventsLen(ctx); err != nil || n != 0 {
