@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -65,7 +66,7 @@ func firstContact(ctx context.Context, dial func() (string, error), want string)
 	}
 }
 
-// TestRouterLatency measures, on one L3 agent (host A; host B's L3
+// BenchmarkRouterLatency measures, on one L3 agent (host A; host B's L3
 // agent is disabled), the time from creating routers at once — each
 // POST /routers with an external gateway, then add_router_interface on
 // its own network where a VM already waits — to that VM's first TCP
@@ -73,11 +74,29 @@ func firstContact(ctx context.Context, dial func() (string, error), want string)
 // router's gateway address). Then, for floating IPs created beforehand
 // and associated at once with VMs behind one router, the time from the
 // association call to the outside's first connection to the VM at its
-// floating IP. It logs the distributions and asserts only that every
-// router and floating IP gets there (the machine is shared).
-// L3_LATENCY_ROUTERS (default 20) and L3_LATENCY_FIPS (default 50) set
-// the batch sizes.
-func TestRouterLatency(t *testing.T) {
+// floating IP. It logs the distributions and reports their p50 and p90
+// (snat-p50-ms …, fip-p50-ms …). L3_LATENCY_ROUTERS (default 20) and
+// L3_LATENCY_FIPS (default 50) set the batch sizes. Run it with
+// -benchtime 1x: each iteration builds its own world.
+func BenchmarkRouterLatency(b *testing.B) {
+	for range b.N {
+		snat, reach := routerLatency(b)
+		b.ReportMetric(ms(quantile(snat, 0.5)), "snat-p50-ms")
+		b.ReportMetric(ms(quantile(snat, 0.9)), "snat-p90-ms")
+		b.ReportMetric(ms(quantile(reach, 0.5)), "fip-p50-ms")
+		b.ReportMetric(ms(quantile(reach, 0.9)), "fip-p90-ms")
+	}
+}
+
+func quantile(ds []time.Duration, f float64) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[int(f*float64(len(s)-1))]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func routerLatency(t testing.TB) (snat, reach []time.Duration) {
 	nRouters, nFIPs := envInt(t, "L3_LATENCY_ROUTERS", 20), envInt(t, "L3_LATENCY_FIPS", 50)
 	w := newWorld(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -116,7 +135,8 @@ func TestRouterLatency(t *testing.T) {
 		})
 	}
 
-	snat, answered := make([]time.Duration, nRouters), make([]time.Duration, nRouters)
+	snat = make([]time.Duration, nRouters)
+	answered := make([]time.Duration, nRouters)
 	gws := make([]string, nRouters)
 	var wg sync.WaitGroup
 	errs := make(chan error, nRouters+nFIPs)
@@ -183,7 +203,7 @@ func TestRouterLatency(t *testing.T) {
 		_, err := whoamiQuick(fips[0].vm.NS, outside)
 		return err
 	})
-	reach := make([]time.Duration, nFIPs)
+	reach = make([]time.Duration, nFIPs)
 	errs = make(chan error, nFIPs)
 	answered = make([]time.Duration, nFIPs)
 	start = make(chan struct{})
@@ -209,6 +229,7 @@ func TestRouterLatency(t *testing.T) {
 	}
 	t.Logf("%d floating IPs associated at once: associate answered %s", nFIPs, dist(answered))
 	t.Logf("%d floating IPs associated at once: associate to first connection from outside %s", nFIPs, dist(reach))
+	return snat, reach
 }
 
 // whoamiQuick is whoami with a short connect timeout, for polling: a
@@ -234,14 +255,22 @@ func (w *world) agentID(agentType, host string) string {
 	return ""
 }
 
-// TestRouterResync measures an L3 agent's full resync: L3_RESYNC_ROUTERS
+// BenchmarkRouterResync measures an L3 agent's full resync: L3_RESYNC_ROUTERS
 // routers (default 50), each with a gateway, an interface and
 // L3_RESYNC_FIPS floating IPs (default 10), hosted by host A's agent.
 // It logs the time from restarting the agent on the converged host to
 // its first full pass being done (nothing to change), then from
 // restarting it on a host whose routers were all removed to all of them
-// being built again.
-func TestRouterResync(t *testing.T) {
+// being built again (restart-ms, rebuild-ms). Run it with -benchtime 1x.
+func BenchmarkRouterResync(b *testing.B) {
+	for range b.N {
+		restart, rebuild := routerResync(b)
+		b.ReportMetric(ms(restart), "restart-ms")
+		b.ReportMetric(ms(rebuild), "rebuild-ms")
+	}
+}
+
+func routerResync(t testing.TB) (restart, rebuild time.Duration) {
 	nRouters, nFIPs := envInt(t, "L3_RESYNC_ROUTERS", 50), envInt(t, "L3_RESYNC_FIPS", 10)
 	w := newWorld(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
@@ -286,10 +315,11 @@ func TestRouterResync(t *testing.T) {
 		return time.Since(t0)
 	}
 	w.stop("hostA")
-	d := passDone("first pass after a restart")
-	t.Logf("%d routers × %d floating IPs: restart on a converged host to its first full pass done: %v", nRouters, nFIPs, d.Round(time.Millisecond))
+	restart = passDone("first pass after a restart")
+	t.Logf("%d routers × %d floating IPs: restart on a converged host to its first full pass done: %v", nRouters, nFIPs, restart.Round(time.Millisecond))
 	w.stop("hostA")
 	Must(t, w.hosts["hostA"].l3.Teardown(ctx))
-	d = passDone("routers rebuilt after a restart on an empty host")
-	t.Logf("%d routers × %d floating IPs: restart on a host without them to all built: %v", nRouters, nFIPs, d.Round(time.Millisecond))
+	rebuild = passDone("routers rebuilt after a restart on an empty host")
+	t.Logf("%d routers × %d floating IPs: restart on a host without them to all built: %v", nRouters, nFIPs, rebuild.Round(time.Millisecond))
+	return restart, rebuild
 }
