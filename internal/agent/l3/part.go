@@ -258,10 +258,11 @@ func (p *Part) Run(ctx context.Context, bus *rpc.Bus) error {
 		if full {
 			ids = nil
 		}
-		err := p.pass(ctx, bus, ids)
+		pctx := agent.PassContext(ctx) // this pass's request id, in its calls and log lines
+		err := p.pass(pctx, bus, ids)
 		failed = err != nil
 		if err != nil && ctx.Err() == nil {
-			p.log.Warn("L3 pass failed", "error", err)
+			p.log.WarnContext(pctx, "L3 pass failed", "error", err)
 			// Retry soon: the server may not know this agent yet (its
 			// first report races the first pass).
 			time.AfterFunc(time.Second, p.Trigger)
@@ -333,7 +334,7 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus, only []string) error {
 		if wanted[id] {
 			continue
 		}
-		p.log.Info("removing router", "router", id)
+		p.log.InfoContext(ctx, "removing router", "router", id)
 		if err := p.rec.Remove(ctx, id); err != nil {
 			errs = append(errs, err)
 		}
@@ -357,7 +358,7 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus, only []string) error {
 		defer p.reportMu.Unlock()
 		for i, j := range jobs {
 			if err := p.reportFIPs(ctx, bus, j.src, results[i]); err != nil && ctx.Err() == nil {
-				p.log.Warn("reporting floating IP statuses; retrying", "router", j.src.ID, "error", err)
+				p.log.WarnContext(ctx, "reporting floating IP statuses; retrying", "router", j.src.ID, "error", err)
 				p.mu.Lock()
 				p.pending[j.src.ID] = true
 				p.mu.Unlock()
@@ -373,7 +374,7 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus, only []string) error {
 	}
 	p.mu.Unlock()
 	p.Done()
-	p.log.Debug("L3 pass", "routers", len(jobs), "full", full, "fetch", fetched.Sub(start),
+	p.log.DebugContext(ctx, "L3 pass", "routers", len(jobs), "full", full, "fetch", fetched.Sub(start),
 		"reconcile", reconciled.Sub(fetched), "report", time.Since(reconciled))
 	return errors.Join(errs...)
 }
