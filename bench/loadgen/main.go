@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -36,6 +37,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	logger := log.New(stderr, "loadgen: ", log.LstdFlags|log.Lmsgprefix)
+	if cfg.floor != "" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return serveFloor(ctx, cfg.floor, func(a net.Addr) { logger.Printf("floor server on %s", a) })
+	}
 
 	// The first interrupt stops the scenarios; cleanup still runs with its
 	// own context, which a second interrupt cancels.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -25,6 +26,7 @@ const (
 	scMixedReadMostly     = "mixed-read-mostly"
 	scSubnetCreate        = "subnet-create"
 	scPortCreate          = "port-create"
+	scPortShow            = "port-show"
 	scPortListFull        = "port-list-full"
 	scPortListPaged       = "port-list-paged"
 )
@@ -33,7 +35,7 @@ const (
 var allScenarios = []string{
 	scNetworkCreate, scNetworkShow, scNetworkUpdate, scNetworkDelete,
 	scNetworkListFull, scNetworkListPaged, scNetworkListFiltered,
-	scMixedReadMostly, scSubnetCreate, scPortCreate, scPortListFull, scPortListPaged,
+	scMixedReadMostly, scSubnetCreate, scPortCreate, scPortShow, scPortListFull, scPortListPaged,
 	scRouterInterface, scFloatingIP,
 }
 
@@ -52,6 +54,7 @@ func (b *bench) runAll(ctx context.Context) {
 		{[]string{scMixedReadMostly}, b.mixedReadMostly},
 		{[]string{scSubnetCreate}, b.subnetCreate},
 		{[]string{scPortCreate}, b.portCreate},
+		{[]string{scPortShow}, b.portShow},
 		{[]string{scPortListFull, scPortListPaged}, b.portLists},
 		{[]string{scRouterInterface}, b.routerInterfaceBench},
 		{[]string{scFloatingIP}, b.floatingIPBench},
@@ -384,6 +387,48 @@ func (b *bench) portCreate(ctx context.Context) {
 			}
 			b.tracker.add("ports", id)
 			return nil
+		}))
+	})
+}
+
+// portShow measures GET /v2.0/ports/{id}, cycling over up to 100 ports
+// the endpoint lists, made on the port network if it lists none. Against
+// `loadgen -floor` (a trivial server answering every GET with one port)
+// it measures the HTTP floor the same way.
+func (b *bench) portShow(ctx context.Context) {
+	if !b.supported(ctx, scPortShow, "ports") {
+		return
+	}
+	var ids []string
+	_, err := b.scan(ctx, "ports", []string{"id"}, func(raw json.RawMessage) error {
+		var p idOnly
+		if err := json.Unmarshal(raw, &p); err != nil {
+			return err
+		}
+		if p.ID != "" && len(ids) < 100 {
+			ids = append(ids, p.ID)
+		}
+		return nil
+	})
+	if err == nil && len(ids) == 0 {
+		if err = b.ensurePortNetwork(ctx); err == nil {
+			names := make([]string, 100)
+			for i := range names {
+				names[i] = b.names.next("port")
+			}
+			ids, err = b.client.bulkCreatePorts(ctx, b.portNet.ID, names)
+			for _, id := range ids {
+				b.tracker.add("ports", id)
+			}
+		}
+	}
+	if err != nil {
+		b.fail(ctx, scPortShow, 0, fmt.Errorf("prepare ports to show: %w", err))
+		return
+	}
+	b.forEachConcurrency(ctx, func(c int) {
+		b.out.emit(b.measure(ctx, scPortShow, c, b.opsPerRun(), func(ctx context.Context, seq int) error {
+			return b.client.showResource(ctx, "ports", ids[seq%len(ids)])
 		}))
 	})
 }

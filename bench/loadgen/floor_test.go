@@ -1,0 +1,43 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"strings"
+	"testing"
+)
+
+// TestPortShowAgainstFloor drives port-show against the floor server: the
+// scenario finds the one port the floor lists and shows it at each level.
+func TestPortShowAgainstFloor(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	addr := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() { done <- serveFloor(ctx, "127.0.0.1:0", func(a net.Addr) { addr <- a }) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	var out, errs bytes.Buffer
+	endpoint := "http://" + (<-addr).String()
+	if err := run([]string{"-endpoint", endpoint, "-scenarios", "port-show", "-n", "30", "-concurrency", "1,4"}, &out, &errs); err != nil {
+		t.Fatalf("run: %v\n%s", err, errs.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want 2 result lines, got %q", out.String())
+	}
+	for i, l := range lines {
+		var r Result
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Scenario != scPortShow || r.Status != "ok" || r.Ops != 30 || r.Errors != 0 || r.Concurrency != []int{1, 4}[i] {
+			t.Errorf("result %d: %s", i, l)
+		}
+	}
+}
