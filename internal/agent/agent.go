@@ -157,6 +157,9 @@ type Options struct {
 	AvailabilityZone string
 	// Logger receives the agent's events; nil discards them.
 	Logger *slog.Logger
+	// MetricsBind is [agent] metrics_bind: the address to serve /metrics
+	// and /debug/pprof/ on; empty for none.
+	MetricsBind string
 	// Observe, when set, hears of every report_state round trip: how
 	// long it took and whether it failed (metrics, the load test).
 	Observe func(agentType string, took time.Duration, err error)
@@ -196,9 +199,21 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, len(a.parts))
+	errc := make(chan error, len(a.parts)+1)
 	var wg sync.WaitGroup
+	if a.opts.MetricsBind != "" {
+		wg.Go(func() {
+			if err := serveMetrics(ctx, a.opts.MetricsBind); err != nil && ctx.Err() == nil {
+				errc <- err
+				cancel()
+			}
+		})
+	}
 	for _, p := range a.parts {
+		if k, ok := p.(kicked); ok {
+			k.nameFor(p.AgentType())
+		}
+		resyncs.WithLabelValues(p.AgentType(), "start").Inc()
 		wg.Go(func() {
 			if err := p.Run(ctx, a.bus); err != nil && ctx.Err() == nil {
 				errc <- fmt.Errorf("agent %s: %w", p.AgentType(), err)
@@ -256,6 +271,7 @@ func (a *Agent) heartbeat(ctx context.Context, p Part) {
 			if status == "revived" {
 				a.opts.Logger.InfoContext(rctx, "agent has just been revived; resyncing", "agent_type", p.AgentType())
 				if r, ok := p.(Reviver); ok {
+					resyncs.WithLabelValues(p.AgentType(), "revived").Inc()
 					r.Revived()
 				}
 			}

@@ -18,6 +18,8 @@ var (
 		"all-in-one runs an agent in the server's process (Neutrino extension).")
 	optParts = config.Options.List("agent", "parts", nil,
 		"The parts this agent runs, each reporting as its own Neutron agent: l2 (Linux bridge agent), dhcp (DHCP agent), l3 (L3 agent), metadata (Metadata agent). Empty: every part (Neutrino extension).")
+	optMetricsBind = config.Options.String("agent", "metrics_bind", "",
+		"Serve the agent's Prometheus metrics on this address (host:port) at /metrics, with Go's profiler at /debug/pprof/; empty serves none. Bind it to a private address (Neutrino extension).")
 	optNetworkNamespace = config.Options.String("agent", "network_namespace", "",
 		"Build this agent's data plane (bridges, VXLAN, DHCP namespaces' ports) in this named network namespace instead of the host's; the process and its bus connection stay where they are. For test and demonstration hosts on one machine (Neutrino extension).")
 )
@@ -28,6 +30,7 @@ func OptionsFrom(cfg *config.Config, logger *slog.Logger) Options {
 		Host:             config.Host(cfg),
 		ReportInterval:   time.Duration(cfg.Float(optReportInterval) * float64(time.Second)),
 		AvailabilityZone: cfg.String(optAvailabilityZone),
+		MetricsBind:      cfg.String(optMetricsBind),
 		Logger:           logger,
 	}
 }

@@ -82,8 +82,10 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 					writeFault(sw, fault.Internal())
 				}
 			}
+			took := time.Since(start)
+			s.observe(r, sw.status, took)
 			s.log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
-				"status", sw.status, "bytes", sw.bytes, "duration_ms", float64(time.Since(start).Microseconds())/1000)
+				"status", sw.status, "bytes", sw.bytes, "duration_ms", float64(took.Microseconds())/1000)
 		}()
 		next.ServeHTTP(sw, r)
 	})

@@ -27,6 +27,11 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	case "/v2.0":
 		s.only(w, r, s.resourceIndex, http.MethodGet)
 		return
+	case "/metrics":
+		// Prometheus' scrape, unauthenticated as the health check: the
+		// series hold counts and timings, no project's data.
+		s.only(w, r, metricsHandler.ServeHTTP, http.MethodGet)
+		return
 	}
 	rest, ok := strings.CutPrefix(path, "/v2.0/")
 	if !ok {

@@ -112,7 +112,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 func (s *Server) authExceptPublic(authed, public http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch strings.TrimSuffix(r.URL.Path, "/") {
-		case "", "/healthcheck":
+		case "", "/healthcheck", "/metrics":
 			public.ServeHTTP(w, r)
 		default:
 			authed.ServeHTTP(w, r)

@@ -135,7 +135,9 @@ func marshalArgs(args any) (json.RawMessage, error) {
 // deadline, if sooner); a handler's error comes back as *RemoteError, no
 // reply in time as *TimeoutError. The request carries ctx's request id
 // (reqctx) and that deadline, so the handler runs with both.
-func (b *Bus) Call(ctx context.Context, topic, method string, args, result any) error {
+func (b *Bus) Call(ctx context.Context, topic, method string, args, result any) (err error) {
+	start := time.Now()
+	defer func() { observeCall(method, start, err) }()
 	timeout := b.timeout
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < timeout {
 		timeout = time.Until(dl)
@@ -184,6 +186,7 @@ func (b *Bus) Cast(ctx context.Context, topic, method string, args any) error {
 	if err := b.nc.Publish(b.subject(topic), data); err != nil {
 		return fmt.Errorf("cast %s to topic %s: %w", method, topic, err)
 	}
+	sent.WithLabelValues(method, "cast").Inc()
 	return nil
 }
 
@@ -197,6 +200,7 @@ func (b *Bus) Fanout(ctx context.Context, topic, method string, args any) error 
 	if err := b.nc.Publish(b.fanoutSubject(topic), data); err != nil {
 		return fmt.Errorf("fanout %s to topic %s: %w", method, topic, err)
 	}
+	sent.WithLabelValues(method, "fanout").Inc()
 	return nil
 }
 
@@ -295,6 +299,7 @@ func (b *Bus) dispatch(topic string, handlers Handlers, m *nats.Msg) {
 		}
 		return fn(ctx, req.Args)
 	}()
+	observeHandled(req.Method, handlers[req.Method] != nil, call, start, err)
 	if !call {
 		if err != nil {
 			b.log.WarnContext(ctx, "RPC cast failed", "topic", topic, "method", req.Method, "error", err)
@@ -387,5 +392,10 @@ func (b *Bus) Send(n rpcapi.Notification) error {
 	if err := b.nc.Publish(subj, data); err != nil {
 		return fmt.Errorf("send %s to topic %s: %w", n.Method, n.Topic, err)
 	}
+	kind := "cast"
+	if n.Fanout {
+		kind = "fanout"
+	}
+	sent.WithLabelValues(n.Method, kind).Inc()
 	return nil
 }

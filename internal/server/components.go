@@ -13,6 +13,9 @@ import (
 	_ "github.com/neutrino-net/neutrino/internal/plugin/ml2"
 	_ "github.com/neutrino-net/neutrino/internal/plugin/serviceproviders"
 
+	// The store's metrics (the store itself cannot link the library).
+	_ "github.com/neutrino-net/neutrino/internal/store/storemetrics"
+
 	// Agent parts.
 	_ "github.com/neutrino-net/neutrino/internal/agent/dhcp"
 	_ "github.com/neutrino-net/neutrino/internal/agent/l2"

@@ -11,6 +11,8 @@ var (
 		"The host IP to bind to.")
 	optBindPort = config.Options.Port(config.DefaultSection, "bind_port", 9696,
 		"The port to bind to.")
+	optMetricsBind = config.Options.String(config.DefaultSection, "metrics_bind", "",
+		"Also serve the Prometheus metrics (served on the API port at /metrics) on this address (host:port), with Go's profiler at /debug/pprof/; empty serves none. Bind it to a private address (Neutrino extension).")
 	optAuthStrategy = config.Options.String(config.DefaultSection, "auth_strategy", "keystone",
 		"The type of authentication to use.").Choices("keystone", "noauth")
 	optCorePlugin = config.Options.String(config.DefaultSection, "core_plugin", "ml2",

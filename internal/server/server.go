@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/neutrino-net/neutrino/internal/api"
@@ -16,6 +17,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/auth/keystone"
 	"github.com/neutrino-net/neutrino/internal/change"
 	"github.com/neutrino-net/neutrino/internal/config"
+	"github.com/neutrino-net/neutrino/internal/metrics"
 	"github.com/neutrino-net/neutrino/internal/nova"
 	"github.com/neutrino-net/neutrino/internal/plugin"
 	"github.com/neutrino-net/neutrino/internal/plugin/agents"
@@ -261,8 +263,23 @@ func (s *Server) Addr() string {
 // gracefully, letting requests in flight finish.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	hs := s.HTTPServer()
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(l) }()
+	if addr := s.cfg.String(optMetricsBind); addr != "" {
+		ml, err := net.Listen("tcp", addr)
+		if err != nil {
+			hs.Close()
+			return fmt.Errorf("[DEFAULT] metrics_bind: %w", err)
+		}
+		ms := &http.Server{Handler: metrics.DebugHandler(), ReadHeaderTimeout: 10 * time.Second}
+		defer ms.Close()
+		go func() {
+			if err := ms.Serve(ml); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("[DEFAULT] metrics_bind: %w", err)
+			}
+		}()
+		s.log.Info("serving metrics and pprof", "address", ml.Addr().String())
+	}
 	go s.Agents.Run(ctx)
 	s.log.Info("serving Neutron API", "address", l.Addr().String(), "database", s.Store.Engine())
 	select {

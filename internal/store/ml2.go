@@ -125,6 +125,8 @@ func (tx *Tx) AllocateSegmentID(ctx context.Context, networkType, physnet string
 // lost it to another transaction; the store retries the transaction.
 var errAllocationContended = errors.New("every free id drawn was taken concurrently")
 
+func isContended(err error) bool { return errors.Is(err, errAllocationContended) }
+
 // randomID draws an id uniformly from the ranges, which hold size ids.
 func randomID(ranges []IDRange, size int) int {
 	n := rand.IntN(size)

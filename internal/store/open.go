@@ -123,11 +123,17 @@ func Open(ctx context.Context, connection string) (*Store, error) {
 			st.stmts = newStmtCache(db)
 		}
 	}
+	openStores.Lock()
+	openStores.m[st] = true
+	openStores.Unlock()
 	return st, nil
 }
 
 // Close closes the database.
 func (s *Store) Close() error {
+	openStores.Lock()
+	delete(openStores.m, s)
+	openStores.Unlock()
 	if s.stmts != nil {
 		s.stmts.close()
 	}

@@ -63,10 +63,13 @@ func (s *Store) Read(ctx context.Context, fn func(tx *Tx) error) error {
 func (s *Store) run(ctx context.Context, readOnly bool, fn func(tx *Tx) error) error {
 	var err error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		start := time.Now()
 		err = s.attempt(ctx, readOnly, fn)
-		if err == nil || !(s.dialect.retryable(err) || errors.Is(err, errAllocationContended)) || ctx.Err() != nil {
+		s.observeAttempt(readOnly, start, err)
+		if err == nil || !(s.dialect.retryable(err) || isContended(err)) || ctx.Err() != nil {
 			return err
 		}
+		s.observeRetry(readOnly)
 		// Jittered backoff so colliding writers spread out.
 		d := time.Duration(attempt) * time.Duration(1+rand.IntN(5)) * time.Millisecond
 		select {

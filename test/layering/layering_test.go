@@ -36,6 +36,8 @@ var forbidden = map[string][]string{
 	"internal/plugin/registry": {module + "internal/plugin/core", module + "internal/plugin/ml2", module + "internal/plugin/l3",
 		module + "internal/plugin/agents", module + "internal/plugin/securitygroups", module + "internal/plugin/autoallocate",
 		module + "internal/plugin/serviceproviders", module + "internal/server", module + "internal/api"},
+	// Metrics sit below the API and the agents, which must not link SQL.
+	"internal/metrics": {"database/sql", module + "internal/store", module + "internal/api"},
 	// Shared change events sit below both plugins and the bus.
 	"internal/change": {module + "internal/plugin/...", module + "internal/rpc/notify", module + "internal/rpc/outbox"},
 }

@@ -201,6 +201,7 @@ func (p *Part) supervise(ctx context.Context) {
 
 func (p *Part) pass(ctx context.Context, bus *rpc.Bus) error {
 	start := time.Now()
+	p.Begin()
 	var nets []rpcapi.DHCPNetwork
 	if err := bus.Call(ctx, rpcapi.TopicDHCPPlugin, rpcapi.MethodGetActiveNetworksInfo, rpcapi.HostArgs{Host: p.host}, &nets); err != nil {
 		return fmt.Errorf("get_active_networks_info: %w", err)

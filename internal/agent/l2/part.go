@@ -326,6 +326,7 @@ func drain(c <-chan string) <-chan string {
 // pass is one level-triggered round: snapshot, converge, report.
 func (p *Part) pass(ctx context.Context, bus *rpc.Bus) error {
 	start := time.Now()
+	p.Begin()
 	var snap rpcapi.HostSnapshot
 	p.mu.Lock()
 	p.journaling, p.journal = true, nil

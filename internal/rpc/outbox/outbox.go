@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/neutrino-net/neutrino/internal/rpc"
@@ -32,6 +33,9 @@ import (
 // change.Outbox. The zero value is not usable; call New.
 type Outbox struct {
 	wake chan struct{}
+	// firstCommit is when the first commit since the last drain nudged
+	// (unix nanoseconds, 0 for none): the start of the publish lag.
+	firstCommit atomic.Int64
 }
 
 // New returns an Outbox; a Publisher built on it hears its nudges.
@@ -62,6 +66,7 @@ func (o *Outbox) Record(ctx context.Context, tx *store.Tx, ns ...rpcapi.Notifica
 }
 
 func (o *Outbox) nudge() {
+	o.firstCommit.CompareAndSwap(0, time.Now().UnixNano())
 	select {
 	case o.wake <- struct{}{}:
 	default: // a nudge is already pending; the publisher drains everything
@@ -107,6 +112,8 @@ func NewPublisher(st *store.Store, bus *rpc.Bus, ob *Outbox, opts Options) *Publ
 // left, then after every nudge and poll tick. It returns nil when ctx is
 // cancelled.
 func (p *Publisher) Run(ctx context.Context) error {
+	running.add(p)
+	defer running.remove(p)
 	var wake <-chan struct{}
 	if p.ob != nil {
 		wake = p.ob.wake
@@ -116,6 +123,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 	backoff := time.Duration(0)
 	for {
 		if _, err := p.Drain(ctx); err != nil && ctx.Err() == nil {
+			publishFailures.Inc()
 			backoff = min(max(2*backoff, 100*time.Millisecond), 5*time.Second)
 			p.opts.Logger.Warn("publishing notifications failed; will retry", "error", err, "retry_in", backoff)
 			select {
@@ -137,14 +145,30 @@ func (p *Publisher) Run(ctx context.Context) error {
 
 // Drain publishes every row now in the outbox and returns how many.
 func (p *Publisher) Drain(ctx context.Context) (int, error) {
-	total := 0
+	var firstCommit int64
+	if p.ob != nil {
+		firstCommit = p.ob.firstCommit.Swap(0)
+	}
+	total, oldest := 0, ""
+	publish := func(ctx context.Context, entries []store.OutboxEntry) error {
+		if oldest == "" && len(entries) > 0 {
+			oldest = entries[0].CreatedAt
+		}
+		return p.publish(ctx, entries)
+	}
 	for {
-		n, err := p.st.DrainOutbox(ctx, p.opts.Batch, p.publish)
+		n, err := p.st.DrainOutbox(ctx, p.opts.Batch, publish)
 		total += n
 		if err != nil {
+			if p.ob != nil && firstCommit != 0 {
+				// Still unpublished: the lag goes on from the same commit.
+				p.ob.firstCommit.CompareAndSwap(0, firstCommit)
+			}
+			observeDrain(total, 0, "")
 			return total, err
 		}
 		if n < p.opts.Batch {
+			observeDrain(total, firstCommit, oldest)
 			return total, nil
 		}
 	}
