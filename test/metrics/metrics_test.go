@@ -204,9 +204,9 @@ func TestMetrics(t *testing.T) {
 				t.Errorf("outbox publish lag observed %v more times, want at least 1", got)
 			}
 			for name, labels := range map[string]map[string]string{
-				"neutrino_outbox_depth":                {},
-				"neutrino_store_connections_in_use":    {"engine": engine},
-				"neutrino_store_connections_idle":      {"engine": engine},
+				"neutrino_outbox_depth":                 {},
+				"neutrino_store_connections_in_use":     {"engine": engine},
+				"neutrino_store_connections_idle":       {"engine": engine},
 				"neutrino_store_connection_waits_total": {"engine": engine},
 			} {
 				if value(after, name, labels) < 0 {
