@@ -443,3 +443,53 @@ func TestRoutersEndToEnd(t *testing.T) {
 		}
 	})
 }
+
+// TestRoutersAddressScope: a project subnet in the external network's
+// address scope is routed out without NAT (the outside sees the VM's own
+// address and routes back to it through the router), while a subnet
+// outside the scope is SNATed, as in Neutron.
+func TestRoutersAddressScope(t *testing.T) {
+	w := newWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out map[string]map[string]any
+	w.call(http.MethodPost, "/v2.0/address-scopes", map[string]any{"address_scope": map[string]any{
+		"name": "public-scope", "ip_version": 4, "shared": true}}, &out)
+	scope := out["address_scope"]["id"]
+	pool := func(name, prefix string) any {
+		var out map[string]map[string]any
+		w.call(http.MethodPost, "/v2.0/subnetpools", map[string]any{"subnetpool": map[string]any{"name": name,
+			"prefixes": []string{prefix}, "default_prefixlen": 24, "address_scope_id": scope, "shared": true}}, &out)
+		return out["subnetpool"]["id"]
+	}
+	extPool, inPool := pool("ext-pool", "203.0.113.0/24"), pool("in-pool", "10.72.0.0/16")
+	ext := w.create("network", map[string]any{"name": "public", "router:external": true,
+		"provider:network_type": "flat", "provider:physical_network": "physnet1"})["id"].(string)
+	w.create("subnet", map[string]any{"network_id": ext, "subnetpool_id": extPool, "cidr": "203.0.113.0/24", "ip_version": 4,
+		"enable_dhcp": false, "gateway_ip": OutsideIP})
+	scoped := w.create("network", map[string]any{"name": "scoped"})["id"].(string)
+	scopedSub := w.create("subnet", map[string]any{"network_id": scoped, "subnetpool_id": inPool, "ip_version": 4})
+	plainNet, plainSub, _ := w.network("plain", "10.73.0.0/24", nil)
+	router := w.create("router", map[string]any{"name": "r", "external_gateway_info": map[string]any{"network_id": ext}})
+	routerID := router["id"].(string)
+	gwIP := router["external_gateway_info"].(map[string]any)["external_fixed_ips"].([]any)[0].(map[string]any)["ip_address"].(string)
+	w.put("/v2.0/routers/"+routerID+"/add_router_interface", map[string]any{"subnet_id": scopedSub["id"]})
+	w.put("/v2.0/routers/"+routerID+"/add_router_interface", map[string]any{"subnet_id": plainSub})
+
+	pS, pU := w.port(scoped, "hostA"), w.port(plainNet, "hostB")
+	vmS := w.r.VM("vms", w.hosts["hostA"].h, pS.id, pS.mac)
+	vmU := w.r.VM("vmu", w.hosts["hostB"].h, pU.id, pU.mac)
+	for _, v := range []*VM{vmS, vmU} {
+		if _, err := w.r.DHCP(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The outside routes the scope's project prefixes to the router, as
+	// an upstream router of an address scope would.
+	Must(t, w.outside.Netlink().RouteReplace(&netlink.Route{Dst: &net.IPNet{IP: net.IPv4(10, 72, 0, 0), Mask: net.CIDRMask(16, 32)},
+		Gw: net.ParseIP(gwIP)}))
+	serve(t, w.outNS, 8080)
+	outside := OutsideIP + ":8080"
+	seenAs(t, "the scoped VM goes out unNATed", vmS.NS, outside, pS.ip)
+	seenAs(t, "the unscoped VM goes out through SNAT", vmU.NS, outside, gwIP)
+}
