@@ -184,9 +184,8 @@ func (c *controller) list(w http.ResponseWriter, r *http.Request) {
 	}
 	lw := &listWriter{c: c, w: w, r: r, lq: lq, view: newView(c.res, lq.fields), undefined: map[string]bool{}}
 	q := lq.query
-	if q.PageReverse || (q.Limit > 0 && q.Limit <= listChunk) {
-		// One query answers; a reversed page is read backwards and so
-		// cannot be written as it is read.
+	if q.Limit > 0 && q.Limit <= listChunk {
+		// One query answers.
 		objs, err := c.h.List(ctx, &q)
 		if err == nil {
 			err = lw.encode(objs)
@@ -196,6 +195,10 @@ func (c *controller) list(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		lw.finish()
+		return
+	}
+	if q.PageReverse {
+		c.listReversed(ctx, lw, q)
 		return
 	}
 	c.listChunked(ctx, lw, q)
@@ -248,9 +251,17 @@ func (c *controller) listChunked(ctx context.Context, lw *listWriter, q resource
 		lw.finish()
 		return
 	}
+	c.stream(ctx, lw, &q, objs, limit)
+}
+
+// stream writes objs, the first chunk read by q, and the chunks after it
+// until the list or the limit (0 for none) ends.
+func (c *controller) stream(ctx context.Context, lw *listWriter, q *resource.Query, objs []*resource.Object, limit int) {
+	cur := q.Cursor
 	lw.stream = true
 	rows := 0
 	for {
+		more := cur.Rows == q.Limit
 		rows += cur.Rows
 		if err := lw.encode(objs); err != nil {
 			lw.abort(ctx, err)
@@ -266,13 +277,67 @@ func (c *controller) listChunked(ctx context.Context, lw *listWriter, q resource
 		if limit > 0 {
 			q.Limit = min(listChunk, limit-rows)
 		}
-		objs, err = c.h.List(ctx, &q)
-		if err != nil {
+		var err error
+		if objs, err = c.h.List(ctx, q); err != nil {
 			lw.abort(ctx, err)
 		}
-		more = cur.Rows == q.Limit
 	}
 	lw.finish()
+}
+
+// listReversed serves a reversed page (page_reverse) longer than a chunk:
+// the rows before the marker, shown in forward order. It reads backwards
+// a chunk at a time to find where the page begins, keeping only that
+// first object, then streams forward from there as any long list; the
+// page's rows are read twice so that neither pass holds them all.
+func (c *controller) listReversed(ctx context.Context, lw *listWriter, q resource.Query) {
+	limit := q.Limit
+	cur := &resource.Cursor{}
+	q.Cursor = cur
+	q.Limit = listChunk
+	var first *resource.Object
+	rows := 0
+	for {
+		objs, err := c.h.List(ctx, &q)
+		if err != nil {
+			c.s.writeError(ctx, lw.w, err)
+			return
+		}
+		if rows == 0 && (cur.Rows < q.Limit || cur.Rows >= limit) {
+			// The whole page in one read.
+			if err := lw.encode(objs); err != nil {
+				c.s.writeError(ctx, lw.w, err)
+				return
+			}
+			lw.finish()
+			return
+		}
+		rows += cur.Rows
+		if len(objs) > 0 {
+			// Read backwards and handed back in forward order: the
+			// chunk's first object is the earliest read so far.
+			first = objs[0]
+		}
+		if cur.Rows < q.Limit || rows >= limit {
+			break
+		}
+		q.Marker, q.After = "", cur.Last
+		q.Limit = min(listChunk, limit-rows)
+	}
+	// cur.Last holds the sort values of the page's first row, id last.
+	start := cur.Last
+	var head []*resource.Object
+	if id, _ := start[len(start)-1].(string); first != nil && first.ID() == id {
+		head = []*resource.Object{first}
+	}
+	q.PageReverse, q.Marker, q.After = false, "", start
+	q.Limit = min(listChunk, rows-1)
+	objs, err := c.h.List(ctx, &q)
+	if err != nil {
+		c.s.writeError(ctx, lw.w, err)
+		return
+	}
+	c.stream(ctx, lw, &q, append(head, objs...), rows-1)
 }
 
 // listWriter encodes a list reply as its objects arrive.

@@ -93,6 +93,20 @@ func TestLargeListsStream(t *testing.T) {
 			t.Errorf("the two pages are not the whole sorted list")
 		}
 
+		// Reversed pages longer than a read: the networks before the
+		// marker, in forward order.
+		byName, _, _ := list("/v2.0/networks?sort_key=name&sort_dir=asc&fields=id&fields=name")
+		for _, c := range []struct{ marker, from, to int }{{1000, 300, 1000}, {600, 0, 600}, {1233, 533, 1233}} {
+			back, resp, _ := list(fmt.Sprintf("/v2.0/networks?sort_key=name&sort_dir=asc&limit=700&page_reverse=True&marker=%s",
+				byName[c.marker]["id"]))
+			if !slices.Equal(names(back), names(byName[c.from:c.to])) {
+				t.Errorf("reversed page before #%d: %d networks, want #%d–#%d", c.marker, len(back), c.from, c.to-1)
+			}
+			if resp.ContentLength != -1 {
+				t.Errorf("a reversed page of %d networks has Content-Length %d", len(back), resp.ContentLength)
+			}
+		}
+
 		// A list that fits in one read still goes out with its length.
 		_, resp, _ = list("/v2.0/networks?limit=10")
 		if resp.ContentLength <= 0 {
