@@ -184,8 +184,10 @@ func (c *controller) list(w http.ResponseWriter, r *http.Request) {
 	}
 	lw := &listWriter{c: c, w: w, r: r, lq: lq, view: newView(c.res, lq.fields), undefined: map[string]bool{}}
 	q := lq.query
-	if q.Limit > 0 && q.Limit <= listChunk {
-		// One query answers.
+	if q.Limit > 0 && q.Limit <= listChunk || nullableSort(q.Sorts) {
+		// One query answers. (Chunks continue after the last row's
+		// sort values, which cannot work past a NULL: such rare sorts
+		// are read at once.)
 		objs, err := c.h.List(ctx, &q)
 		if err == nil {
 			err = lw.encode(objs)
@@ -202,6 +204,16 @@ func (c *controller) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.listChunked(ctx, lw, q)
+}
+
+// nullableSort reports whether any sort key may be NULL.
+func nullableSort(sorts []resource.SortKey) bool {
+	for _, s := range sorts {
+		if s.Attr.Nullable {
+			return true
+		}
+	}
+	return false
 }
 
 // listChunk is how many rows a large listing reads per query. A listing

@@ -524,6 +524,8 @@ func TestL2Population(t *testing.T) {
 	ml2Engines(t, nil, func(t *testing.T, e *env) {
 		ctx := context.Background()
 		ml2, box, netID := l2popNetwork(e, "pop", "10.8.0.0/24")
+		// VNIs are drawn at random among the free ones.
+		vni := int(e.do(admin, "GET", "/v2.0/networks/"+netID, nil).expect(t, 200).obj(t, "network")["provider:segmentation_id"].(float64))
 		activate := func(host string) (id, mac, ip string) {
 			p := e.do(admin, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": netID,
 				"binding:host_id": host}}).expect(t, 201).obj(t, "port")
@@ -539,7 +541,7 @@ func TestL2Population(t *testing.T) {
 		if len(ns) != 1 || ns[0].Method != "add_fdb_entries" || ns[0].Topic != rpcapi.TopicL2Population || !ns[0].Fanout {
 			t.Fatalf("first port: %+v", ns)
 		}
-		want := rpcapi.FDBEntries{netID: {SegmentID: 1, NetworkType: "vxlan",
+		want := rpcapi.FDBEntries{netID: {SegmentID: vni, NetworkType: "vxlan",
 			Ports: map[string][][2]string{"192.0.2.1": {flood, {mac1, ip1}}}}}
 		if got := fdb(t, ns[0]); !reflect.DeepEqual(got, want) {
 			t.Fatalf("fdb_add %+v, want %+v", got, want)
@@ -580,11 +582,11 @@ func TestL2Population(t *testing.T) {
 			sort.Slice(pairs, func(i, j int) bool { return pairs[i][0] < pairs[j][0] })
 			return pairs
 		}
-		if got, want := snapFDB("host2"), (rpcapi.FDBEntries{netID: {SegmentID: 1, NetworkType: "vxlan",
+		if got, want := snapFDB("host2"), (rpcapi.FDBEntries{netID: {SegmentID: vni, NetworkType: "vxlan",
 			Ports: map[string][][2]string{"192.0.2.1": sorted(flood, [2]string{mac1, ip1}, [2]string{mac3, ip3})}}}); !reflect.DeepEqual(got, want) {
 			t.Errorf("host2's snapshot FDB %+v, want %+v", got, want)
 		}
-		if got, want := snapFDB("host1"), (rpcapi.FDBEntries{netID: {SegmentID: 1, NetworkType: "vxlan",
+		if got, want := snapFDB("host1"), (rpcapi.FDBEntries{netID: {SegmentID: vni, NetworkType: "vxlan",
 			Ports: map[string][][2]string{"192.0.2.2": {flood, {mac2, ip2}}}}}); !reflect.DeepEqual(got, want) {
 			t.Errorf("host1's snapshot FDB %+v, want %+v", got, want)
 		}
