@@ -199,7 +199,9 @@ func (p *Plugin) notifyProvider(ctx context.Context, tx *store.Tx, port, patch *
 	}
 	return p.opts.Outbox.Record(ctx, tx, rpcapi.Notification{Topic: rpcapi.TopicSecurityGroup,
 		Method: rpcapi.MethodSecurityGroupsProviderUpdated, Fanout: true,
-		Version: rpcapi.SecurityGroupProviderVersion, Args: args})
+		// Neutron casts it at 1.1 too, though devices_to_update came with
+		// 1.3: agents ignore arguments they do not know.
+		Version: rpcapi.SecurityGroupNotificationVersion, Args: args})
 }
 
 // bindPort checks the groups exist for the port's project and may be

@@ -50,7 +50,7 @@ func (r *recorder) take(t *testing.T) []string {
 		}
 		if n.Method == rpcapi.MethodSecurityGroupsProviderUpdated {
 			var args rpcapi.SecurityGroupsProviderUpdated
-			if err := json.Unmarshal(n.Args, &args); err != nil || n.Version != "1.3" {
+			if err := json.Unmarshal(n.Args, &args); err != nil || n.Version != "1.1" {
 				t.Fatalf("%s %s: %v", n.Method, n.Args, err)
 			}
 			out = append(out, n.Method+":"+join(sorted(args.DevicesToUpdate...)))

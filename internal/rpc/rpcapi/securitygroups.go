@@ -29,10 +29,6 @@ const (
 // agent notifications (Neutron's SG_RPC_VERSION).
 const SecurityGroupNotificationVersion = "1.1"
 
-// SecurityGroupProviderVersion is the RPC version of
-// security_groups_provider_updated with its devices_to_update.
-const SecurityGroupProviderVersion = "1.3"
-
 // SecurityGroupsProviderUpdated is the payload of
 // security_groups_provider_updated.
 type SecurityGroupsProviderUpdated struct {
