@@ -493,7 +493,7 @@ func TestServerBusListens(t *testing.T) {
 }
 
 // TestAgentRunsBothParts: `neutrino agent` pointed at a server's bus
-// registers its L2 and DHCP parts as Neutron's two agents of the host,
+// registers its L2, DHCP and L3 parts as Neutron's three agents of the host,
 // with the configurations ML2 binds by, and exits cleanly on SIGTERM.
 // No port is bound to its host, so it changes no device.
 func TestAgentRunsBothParts(t *testing.T) {
@@ -513,6 +513,7 @@ func TestAgentRunsBothParts(t *testing.T) {
 	want := map[string]string{
 		"Linux bridge agent": `"interface_mappings":{"physnet1":"nonexistent0"}`,
 		"DHCP agent":         `"dhcp_driver":"neutron.agent.linux.dhcp.Dnsmasq"`,
+		"L3 agent":           `"agent_mode":"legacy"`,
 	}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
