@@ -33,6 +33,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/agent/metadata"
 	"github.com/neutrino-net/neutrino/internal/config"
 	"github.com/neutrino-net/neutrino/internal/dataplane/link"
+	"github.com/neutrino-net/neutrino/internal/nova"
 	"github.com/neutrino-net/neutrino/internal/testenv/apiserver"
 	"github.com/neutrino-net/neutrino/internal/testenv/nsrig"
 )
@@ -85,6 +86,57 @@ func (n *novaMetadata) last() http.Header {
 	return n.seen[len(n.seen)-1]
 }
 
+// novaEvents is Nova's external events API: it records what the server
+// sends and when.
+type novaEvents struct {
+	*httptest.Server
+	mu     sync.Mutex
+	events []nova.Event
+	at     []time.Time
+}
+
+func newNovaEvents(t *testing.T) *novaEvents {
+	n := &novaEvents{}
+	n.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Events []nova.Event `json:"events"`
+		}
+		if r.URL.Path != "/v2.1/os-server-external-events" || json.NewDecoder(r.Body).Decode(&body) != nil {
+			http.Error(w, "bad request", 400)
+			return
+		}
+		n.mu.Lock()
+		out := make([]nova.Result, len(body.Events))
+		for i, e := range body.Events {
+			n.events = append(n.events, e)
+			n.at = append(n.at, time.Now())
+			out[i] = nova.Result{Event: e, Code: 200}
+		}
+		n.mu.Unlock()
+		json.NewEncoder(w).Encode(map[string]any{"events": out})
+	}))
+	t.Cleanup(n.Close)
+	return n
+}
+
+// wait returns when Nova has event e, and when it got it.
+func (n *novaEvents) wait(t *testing.T, e nova.Event) time.Time {
+	t.Helper()
+	var at time.Time
+	nsrig.WaitFor(t, "Nova event "+e.Name, 20*time.Second, func() error {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		for i, got := range n.events {
+			if got == e {
+				at = n.at[i]
+				return nil
+			}
+		}
+		return fmt.Errorf("Nova has %+v", n.events)
+	})
+	return at
+}
+
 func (n *novaMetadata) count() int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -121,24 +173,44 @@ func api(t *testing.T, base, method, path string, body, out any) {
 	}
 }
 
-func TestMetadataThroughDHCPNamespace(t *testing.T) {
+// world is a server with the Nova notifier on (send_events_interval =
+// interval), one host's agent with the L2, DHCP and metadata parts, and a
+// flat network with a subnet, served by the DHCP part.
+type world struct {
+	t      *testing.T
+	r      *nsrig.Rig
+	h      *link.Host
+	url    string
+	novaMD *novaMetadata
+	events *novaEvents
+	mp     *metadata.Part
+	netID  string
+	ctx    context.Context
+}
+
+func newWorld(t *testing.T, interval string) *world {
 	nsrig.RequireDataplane(t)
 	r := nsrig.New(t)
 	hostNS := r.NS("host")
 	h := r.Host(hostNS)
 	// physnet1's interface: a veth to a namespace of its own.
 	r.Veth(h, "phys0", r.NS("ul"), "phys-peer", "", "", "")
-	nova := newNovaMetadata(t)
-	_, novaPort, _ := net.SplitHostPort(strings.TrimPrefix(nova.URL, "http://"))
+	novaMD := newNovaMetadata(t)
+	events := newNovaEvents(t)
+	_, novaPort, _ := net.SplitHostPort(strings.TrimPrefix(novaMD.URL, "http://"))
 
 	url, srv := apiserver.Start(t, "sqlite:///"+filepath.Join(t.TempDir(), "neutrino.sqlite"), map[string]string{
 		"ml2.mechanism_drivers":       "linuxbridge",
 		"ml2.type_drivers":            "flat,local",
 		"ml2_type_flat.flat_networks": "physnet1",
 		"nats.embedded_port":          "0",
+		// StartRPC runs the Nova notifier's sender too.
+		"nova.auth_type":               "none",
+		"nova.endpoint":                events.URL + "/v2.1",
+		"DEFAULT.send_events_interval": interval,
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	t.Cleanup(cancel)
 	nsrig.Must(t, srv.StartRPC(ctx, false))
 
 	state := filepath.Join(r.Dir, "host")
@@ -206,14 +278,30 @@ func TestMetadataThroughDHCPNamespace(t *testing.T) {
 	api(t, url, "POST", "/v2.0/subnets", map[string]any{"subnet": map[string]any{"network_id": netID,
 		"ip_version": 4, "cidr": "10.77.0.0/24"}}, nil)
 
-	vmPort := func(name, instance string) (*nsrig.VM, map[string]any) {
-		var p struct{ Port map[string]any }
-		api(t, url, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": netID,
-			"binding:host_id": "mdhost", "device_owner": "compute:nova", "device_id": instance}}, &p)
-		return r.VM(name, h, p.Port["id"].(string), p.Port["mac_address"].(string)), p.Port
-	}
+	return &world{t: t, r: r, h: h, url: url, novaMD: novaMD, events: events, mp: mp, netID: netID, ctx: ctx}
+}
+
+// vmPort creates an instance's port on the world's network, bound to the
+// host, and plugs a VM into it.
+func (w *world) vmPort(name, instance string) (*nsrig.VM, map[string]any) {
+	w.t.Helper()
+	var p struct{ Port map[string]any }
+	api(w.t, w.url, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": w.netID,
+		"binding:host_id": "mdhost", "device_owner": "compute:nova", "device_id": instance}}, &p)
+	return w.r.VM(name, w.h, p.Port["id"].(string), p.Port["mac_address"].(string)), p.Port
+}
+
+func TestMetadataThroughDHCPNamespace(t *testing.T) {
+	w := newWorld(t, "0")
+	r, url, novaMD, events, mp, netID, ctx := w.r, w.url, w.novaMD, w.events, w.mp, w.netID, w.ctx
+	vmPort := w.vmPort
 	instance := nsrig.UUID()
 	vm, port := vmPort("vm1", instance)
+	// Plugging the VM's tap makes the port ACTIVE (L2 agent up, DHCP
+	// ready) and Nova hears network-vif-plugged for it.
+	plugged := time.Now()
+	at := events.wait(t, nova.Event{Name: nova.VIFPlugged, ServerUUID: instance, Tag: port["id"].(string), Status: "completed"})
+	t.Logf("tap plugged → Nova has network-vif-plugged: %v", at.Sub(plugged).Round(time.Millisecond))
 	lease, err := r.DHCP(ctx, vm)
 	nsrig.Must(t, err)
 	// dnsmasq pushes the route to the metadata address through the DHCP
@@ -247,7 +335,7 @@ func TestMetadataThroughDHCPNamespace(t *testing.T) {
 	if err != nil || out != instance {
 		t.Fatalf("instance-id: %q %v, want %s", out, err, instance)
 	}
-	hd := nova.last()
+	hd := novaMD.last()
 	if hd.Get("X-Instance-ID") != instance || hd.Get("X-Tenant-ID") != port["project_id"] ||
 		hd.Get("X-Forwarded-For") != lease["ip"] || hd.Get("X-Instance-ID-Signature") == "" {
 		t.Fatalf("Nova saw X-Instance-ID %q X-Tenant-ID %q X-Forwarded-For %q; want %s, %v, %s",
@@ -257,7 +345,7 @@ func TestMetadataThroughDHCPNamespace(t *testing.T) {
 	// A second instance gets its own answer; an address no port has
 	// gets 404 without Nova hearing of it.
 	other := nsrig.UUID()
-	vm2, _ := vmPort("vm2", other)
+	vm2, port2 := vmPort("vm2", other)
 	lease2, err := r.DHCP(ctx, vm2)
 	nsrig.Must(t, err)
 	route(t, vm2, via)
@@ -270,21 +358,28 @@ func TestMetadataThroughDHCPNamespace(t *testing.T) {
 	// The second guest forges an address no port has.
 	vh, err := link.Open(vm2.NS)
 	nsrig.Must(t, err)
-	defer vh.Close()
 	eth, err := vh.Netlink().LinkByName("eth0")
 	nsrig.Must(t, err)
 	leased, _ := netlink.ParseAddr(lease2["ip"] + "/24")
 	nsrig.Must(t, vh.Netlink().AddrDel(eth, leased))
 	forged, _ := netlink.ParseAddr("10.77.0.250/24")
 	nsrig.Must(t, vh.Netlink().AddrAdd(eth, forged))
+	vh.Close()
 	route(t, vm2, via)
-	before := nova.count()
+	before := novaMD.count()
 	if out, err := get(vm2, "/latest/meta-data/instance-id"); err == nil || !strings.Contains(out, "404") {
 		t.Fatalf("unknown address: %q %v, want a 404", out, err)
 	}
-	if nova.count() != before {
+	if novaMD.count() != before {
 		t.Fatal("Nova was asked about an address no port has")
 	}
+
+	// Unplugging a VM's tap takes its port DOWN: network-vif-unplugged;
+	// deleting a port: network-vif-deleted.
+	r.Delete("vm2")
+	events.wait(t, nova.Event{Name: nova.VIFUnplugged, ServerUUID: other, Tag: port2["id"].(string), Status: "completed"})
+	api(t, url, "DELETE", "/v2.0/ports/"+port["id"].(string), nil, nil)
+	events.wait(t, nova.Event{Name: nova.VIFDeleted, ServerUUID: instance, Tag: port["id"].(string)})
 }
 
 // route sends v's traffic to the metadata address through via.
