@@ -186,6 +186,8 @@ type world struct {
 	mp     *metadata.Part
 	netID  string
 	ctx    context.Context
+	// plugged is when vmPort last began plugging a tap.
+	plugged time.Time
 }
 
 func newWorld(t *testing.T, interval string) *world {
@@ -288,6 +290,7 @@ func (w *world) vmPort(name, instance string) (*nsrig.VM, map[string]any) {
 	var p struct{ Port map[string]any }
 	api(w.t, w.url, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": w.netID,
 		"binding:host_id": "mdhost", "device_owner": "compute:nova", "device_id": instance}}, &p)
+	w.plugged = time.Now()
 	return w.r.VM(name, w.h, p.Port["id"].(string), p.Port["mac_address"].(string)), p.Port
 }
 
@@ -299,7 +302,7 @@ func TestMetadataThroughDHCPNamespace(t *testing.T) {
 	vm, port := vmPort("vm1", instance)
 	// Plugging the VM's tap makes the port ACTIVE (L2 agent up, DHCP
 	// ready) and Nova hears network-vif-plugged for it.
-	plugged := time.Now()
+	plugged := w.plugged
 	at := events.wait(t, nova.Event{Name: nova.VIFPlugged, ServerUUID: instance, Tag: port["id"].(string), Status: "completed"})
 	t.Logf("tap plugged → Nova has network-vif-plugged: %v", at.Sub(plugged).Round(time.Millisecond))
 	lease, err := r.DHCP(ctx, vm)
