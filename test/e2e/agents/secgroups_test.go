@@ -10,10 +10,12 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/neutrino-net/neutrino/internal/dataplane/netns"
 )
@@ -402,4 +404,47 @@ func BenchmarkRuleEnforcement(b *testing.B) {
 	b.ReportMetric(pct(added, 90), "add-p90-ms")
 	b.ReportMetric(pct(removed, 50), "remove-p50-ms")
 	b.ReportMetric(pct(removed, 90), "remove-p90-ms")
+}
+
+// TestSecurityGroupsIPv6: on a network with an IPv6 subnet, default-group
+// members reach each other over IPv6 across hosts (neighbour discovery
+// through the filters, the group's IPv6 members as a set) and a VM
+// outside the group does not.
+func TestSecurityGroupsIPv6(t *testing.T) {
+	w := sgWorld(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	netID, _, _ := w.network("sg6", "10.72.0.0/24", nil)
+	w.create("subnet", map[string]any{"network_id": netID, "cidr": "2001:db8:72::/64", "ip_version": 6, "enable_dhcp": true})
+	other := w.group("other6", nil)
+	v6 := func(p port) string {
+		var out map[string]map[string]any
+		w.get("/v2.0/ports/"+p.id, &out)
+		for _, ip := range out["port"]["fixed_ips"].([]any) {
+			if a := ip.(map[string]any)["ip_address"].(string); strings.Contains(a, ":") {
+				return a
+			}
+		}
+		t.Fatalf("port %s has no IPv6 address", p.id)
+		return ""
+	}
+	pA, pB, pC := w.sgPort(netID, "hostA"), w.sgPort(netID, "hostB"), w.sgPort(netID, "hostB", other)
+	guests := map[string]*guest{}
+	for name, p := range map[string]port{"v6a": pA, "v6b": pB, "v6c": pC} {
+		g := w.guest(ctx, name, p, 22)
+		vh := w.r.Host(g.vm.NS)
+		eth, err := vh.Netlink().LinkByName("eth0")
+		Must(t, err)
+		addr, err := netlink.ParseAddr(v6(p) + "/64")
+		Must(t, err)
+		addr.Flags = unix.IFA_F_NODAD
+		Must(t, vh.Netlink().AddrAdd(eth, addr))
+		g.ip = v6(p) // the guest is reached over IPv6 from now on
+		guests[name] = g
+	}
+	a, b, c := guests["v6a"], guests["v6b"], guests["v6c"]
+	open(t, "v6a → v6b tcp 22 over IPv6 across hosts", func() error { return a.tcp(b, 22) })
+	open(t, "v6b → v6a tcp 22 over IPv6", func() error { return b.tcp(a, 22) })
+	stays(t, "v6c → v6a tcp 22 (v6c is not in the default group)", func() error { return c.tcp(a, 22) })
+	stays(t, "v6c → v6b tcp 22 on the same host", func() error { return c.tcp(b, 22) })
 }
