@@ -403,8 +403,10 @@ func TestML2PortStatus(t *testing.T) {
 		if err != nil || !d.Found() {
 			t.Fatalf("details: %+v %v", d, err)
 		}
+		// VNIs are drawn at random among the free ones.
+		vni := int(e.do(admin, "GET", "/v2.0/networks/"+netID, nil).expect(t, 200).obj(t, "network")["provider:segmentation_id"].(float64))
 		if d.Device != tap || d.PortID != id || d.NetworkID != netID || d.NetworkType != "vxlan" || d.SegmentationID == nil ||
-			*d.SegmentationID != 1 || d.PhysicalNetwork != nil || d.MTU != 1450 || d.MACAddress != p["mac_address"] ||
+			*d.SegmentationID != vni || d.PhysicalNetwork != nil || d.MTU != 1450 || d.MACAddress != p["mac_address"] ||
 			!d.AdminStateUp || d.DeviceOwner != "compute:nova" || len(d.FixedIPs) != 1 || !d.PortSecurityEnabled {
 			t.Fatalf("details: %+v", d)
 		}
