@@ -653,6 +653,17 @@ func TestSecurityGroupReadsFixedQueries(t *testing.T) {
 					t.Fatal(err)
 				}
 			},
+			// As Linux bridge agents ask: by tap name.
+			"info by tap": func() {
+				taps := make([]string, len(ports))
+				for i, id := range ports {
+					taps[i] = "tap" + id[:11]
+				}
+				info, err := e.srv.SecurityGroups.SecurityGroupInfoForDevices(context.Background(), taps)
+				if err != nil || len(info.Devices) != len(ports) {
+					t.Fatalf("info by tap: %d devices for %d taps, %v", len(info.Devices), len(taps), err)
+				}
+			},
 		}
 		grow(2)
 		small := map[string]int64{}
