@@ -231,6 +231,7 @@ func (p *Part) Run(ctx context.Context, bus *rpc.Bus) error {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	p.wantFull()
+	defer p.rec.Wait()
 	defer p.reporting.Wait()
 	failed := false
 	for {

@@ -213,6 +213,9 @@ type Reconciler struct {
 	garps    int
 	log      *slog.Logger
 
+	// announcing counts the gratuitous ARP senders still running.
+	announcing sync.WaitGroup
+
 	mu      sync.Mutex
 	applied map[string][32]byte                  // router → fingerprint last converged
 	fips    map[string]map[netip.Addr]netip.Addr // router → floating IP → internal, last converged
@@ -227,6 +230,10 @@ func NewReconciler(h *link.Host, stateDir string, garps int, log *slog.Logger) *
 	return &Reconciler{host: h, stateDir: stateDir, garps: garps, log: log,
 		applied: map[string][32]byte{}, fips: map[string]map[netip.Addr]netip.Addr{}}
 }
+
+// Wait waits for the gratuitous ARP senders of past passes, which stop
+// once their pass's context ends.
+func (x *Reconciler) Wait() { x.announcing.Wait() }
 
 // Built lists the routers this reconciler built (its state directory).
 func (x *Reconciler) Built() []string {
@@ -351,7 +358,8 @@ func (x *Reconciler) Ensure(ctx context.Context, r Router, full bool) (changed b
 				}
 			}
 			if len(fresh) > 0 {
-				go x.announce(r.ID, name, p, fresh)
+				x.announcing.Add(1)
+				go x.announce(ctx, r.ID, name, p, fresh)
 			}
 		}
 	}
@@ -365,7 +373,8 @@ func (x *Reconciler) Ensure(ctx context.Context, r Router, full bool) (changed b
 // announce sends the gratuitous ARPs of a port's new addresses once
 // its tap is on a bridge (the L2 part attaches it, a few milliseconds
 // after the pass made it): sent earlier, they would reach no one.
-func (x *Reconciler) announce(routerID, nsName string, p Port, addrs []netip.Addr) {
+func (x *Reconciler) announce(ctx context.Context, routerID, nsName string, p Port, addrs []netip.Addr) {
+	defer x.announcing.Done()
 	tap := link.TapName(p.ID)
 	deadline := time.Now().Add(announceWait)
 	for {
@@ -377,7 +386,11 @@ func (x *Reconciler) announce(routerID, nsName string, p Port, addrs []netip.Add
 			x.log.Debug("not announcing: the tap is on no bridge", "router", routerID, "device", p.Device)
 			return
 		}
-		time.Sleep(5 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(5 * time.Millisecond):
+		}
 	}
 	ns, err := netns.Open(nsName)
 	if err != nil {
@@ -386,7 +399,11 @@ func (x *Reconciler) announce(routerID, nsName string, p Port, addrs []netip.Add
 	defer ns.Close()
 	for i := range x.garps {
 		if i > 0 {
-			time.Sleep(announceGap)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(announceGap):
+			}
 		}
 		for _, a := range addrs {
 			if err := link.GratuitousARP(ns, p.Device, a, 1); err != nil {
