@@ -55,6 +55,15 @@ type Notifier interface {
 	Notify(ctx context.Context, tx *store.Tx, ev Event) error
 }
 
+// Batcher is a Notifier that can hear several events of one transaction
+// at once, and record them with one write: ML2 reports the status changes
+// of an agent's batch of ports this way, so a hundred ports cost what two
+// do.
+type Batcher interface {
+	Notifier
+	NotifyBatch(ctx context.Context, tx *store.Tx, evs []Event) error
+}
+
 // Notifiers is several Notifiers heard in order; the first error stops
 // the rest and rolls the change back.
 type Notifiers []Notifier

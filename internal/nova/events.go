@@ -187,12 +187,28 @@ func NewRecorder(o Options, ports PortReader) *Recorder {
 	return &Recorder{opts: o, ports: ports, wake: make(chan struct{}, 1)}
 }
 
+var _ change.Batcher = (*Recorder)(nil)
+
 // Notify implements change.Notifier.
 func (r *Recorder) Notify(ctx context.Context, tx *store.Tx, ev change.Event) error {
-	events, err := Events(ctx, tx, r.opts, ev, r.ports)
-	if err != nil || len(events) == 0 {
-		return err
+	return r.NotifyBatch(ctx, tx, []change.Event{ev})
+}
+
+// NotifyBatch implements change.Batcher: the events of all the changes
+// are recorded with one write.
+func (r *Recorder) NotifyBatch(ctx context.Context, tx *store.Tx, evs []change.Event) error {
+	var events []Event
+	for _, ev := range evs {
+		es, err := Events(ctx, tx, r.opts, ev, r.ports)
+		if err != nil {
+			return err
+		}
+		events = append(events, es...)
 	}
+	if len(events) == 0 {
+		return nil
+	}
+	var err error
 	bodies := make([][]byte, len(events))
 	for i, e := range events {
 		if bodies[i], err = json.Marshal(e); err != nil {

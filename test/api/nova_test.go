@@ -370,3 +370,42 @@ func TestNovaEventsSurviveRestart(t *testing.T) {
 		})
 	}
 }
+
+// TestNovaEventsCostFixedQueries: with Nova's events recorded, an agent's
+// update_device_list for 20 instances' ports still costs the (read)
+// queries it costs for 2 — the recorder reads nothing for a port's status
+// change — and Nova hears of every port.
+func TestNovaEventsCostFixedQueries(t *testing.T) {
+	novaEngines(t, "0", nil, func(t *testing.T, e *env, fake *fakeNova) {
+		ctx := context.Background()
+		e.srv.ML2.SetAgents(testAgents())
+		netID := e.createNetwork(admin, map[string]any{"name": "vms"})["id"].(string)
+		e.portSubnet(admin, netID, map[string]any{"cidr": "10.25.0.0/24"})
+		ports := func(n int) []string {
+			var taps []string
+			for range n {
+				id := e.computePort(netID, uuid.NewString())
+				taps = append(taps, "tap"+id[:11])
+			}
+			return taps
+		}
+		up := func(taps []string) int64 {
+			before := e.srv.Store.Queries()
+			if r, err := e.srv.ML2.UpdateDeviceList(ctx, taps, nil, "agent", "host1"); err != nil || len(r.DevicesUp) != len(taps) {
+				t.Fatalf("update_device_list: %+v %v", r, err)
+			}
+			return e.srv.Store.Queries() - before
+		}
+		up(ports(1)) // the host's first port
+		few := up(ports(2))
+		many := up(ports(20))
+		if few != many {
+			t.Errorf("update_device_list: %d queries for 2 ports, %d for 20", few, many)
+		}
+		if n, err := e.srv.Store.NovaEventsLen(ctx); err != nil || n != 23 {
+			t.Fatalf("recorded Nova events: %d %v, want 23", n, err)
+		}
+		runNova(t, e)
+		fake.waitEvents(t, 23)
+	})
+}

@@ -307,6 +307,7 @@ func (p *Plugin) setStatuses(ctx context.Context, tx *store.Tx, s *portSet, ids 
 	var pcs []*mech.PortContext
 	now := p.now().UTC().Truncate(1e9)
 	listener := p.statusNotifier()
+	var evs []change.Event
 	for _, id := range ids {
 		old, ok := s.ports[id]
 		if !ok || exists[id] {
@@ -328,16 +329,16 @@ func (p *Plugin) setStatuses(ctx context.Context, tx *store.Tx, s *portSet, ids 
 		current.Merge(patch)
 		s.ports[id] = current
 		if listener != nil {
-			ev := change.Event{Resource: "port", Action: change.ActionStatus, Old: old, New: current}
-			if err := listener.Notify(ctx, tx, ev); err != nil {
-				return nil, fmt.Errorf("ml2: status of port %s: %w", id, err)
-			}
+			evs = append(evs, change.Event{Resource: "port", Action: change.ActionStatus, Old: old, New: current})
 		}
 		pc, err := s.context(p, tx, current, old)
 		if err != nil {
 			return nil, err
 		}
 		pcs = append(pcs, pc)
+	}
+	if err := notifyStatuses(ctx, tx, listener, evs); err != nil {
+		return nil, err
 	}
 	if len(pcs) == 0 {
 		return exists, nil
@@ -361,6 +362,26 @@ func (p *Plugin) setStatuses(ctx context.Context, tx *store.Tx, s *portSet, ids 
 		}
 	}, ctx)
 	return exists, nil
+}
+
+// notifyStatuses tells the status listener of the ports whose status
+// changed, all at once when it takes batches.
+func notifyStatuses(ctx context.Context, tx *store.Tx, listener change.Notifier, evs []change.Event) error {
+	if listener == nil || len(evs) == 0 {
+		return nil
+	}
+	if b, ok := listener.(change.Batcher); ok {
+		if err := b.NotifyBatch(ctx, tx, evs); err != nil {
+			return fmt.Errorf("ml2: status of %d port(s): %w", len(evs), err)
+		}
+		return nil
+	}
+	for _, ev := range evs {
+		if err := listener.Notify(ctx, tx, ev); err != nil {
+			return fmt.Errorf("ml2: status of port %s: %w", ev.New.ID(), err)
+		}
+	}
+	return nil
 }
 
 // AddProvisioningBlock holds the port DOWN until entity reports it
