@@ -58,7 +58,9 @@ func checkNetwork(n Network) (out Network, skipped []Skipped, ok bool) {
 	}
 
 	prefixes := map[string]netip.Prefix{}
+	leftOut := map[string]bool{} // subnets listed but skipped
 	for _, s := range n.Subnets {
+		leftOut[s.ID] = true
 		switch p, err := netip.ParsePrefix(s.CIDR); {
 		case !safeID(s.ID):
 			skip("subnet", fmt.Sprintf("%q", s.ID), "id is not usable")
@@ -71,6 +73,7 @@ func checkNetwork(n Network) (out Network, skipped []Skipped, ok bool) {
 		case (s.IPVersion == 4) != p.Addr().Is4():
 			skip("subnet", s.ID, "cidr %s is not IPv%d", s.CIDR, s.IPVersion)
 		default:
+			delete(leftOut, s.ID)
 			prefixes[s.ID] = p.Masked()
 			out.Subnets = append(out.Subnets, checkSubnet(s, p.Masked(), skip))
 		}
@@ -95,8 +98,13 @@ func checkNetwork(n Network) (out Network, skipped []Skipped, ok bool) {
 			pfx, known := prefixes[ip.SubnetID]
 			a, err := netip.ParseAddr(ip.IPAddress)
 			switch {
+			case !known && leftOut[ip.SubnetID]:
+				skip("fixed_ip", p.ID, "%s is on subnet %s, which was left out", ip.IPAddress, ip.SubnetID)
 			case !known:
-				skip("fixed_ip", p.ID, "%s is on subnet %s, which the network does not list", ip.IPAddress, ip.SubnetID)
+				// Not this agent's to serve: get_active_networks_info
+				// lists DHCP-enabled subnets only, as Neutron's does, so a
+				// port may well hold addresses on others (SLAAC, static).
+				// A subnet created during the pass shows up in the next.
 			case err != nil:
 				skip("fixed_ip", p.ID, "ip_address %q: %v", ip.IPAddress, err)
 			case !pfx.Contains(a):

@@ -86,7 +86,7 @@ func TestPartReportsHealth(t *testing.T) {
 	p := NewPart(agent.Env{Host: "h1", Config: cfg}, nil)
 	p.rec.testHook = func(Network) { panic("a bug") }
 	ok := Network{ID: "3f1c6f52-9a4e-4c1b-8a55-0d6c2f1e9b7a", Subnets: []Subnet{{ID: "s", CIDR: "10.0.0.0/24", IPVersion: 4, EnableDHCP: true}},
-		Ports: []Port{{ID: "p", MAC: "fa:16:3e:00:00:01", FixedIPs: []FixedIP{{SubnetID: "elsewhere", IPAddress: "10.9.0.1"}}}}}
+		Ports: []Port{{ID: "p", MAC: "fa:16:3e:00:00:01", FixedIPs: []FixedIP{{SubnetID: "s", IPAddress: "10.9.0.1"}}}}}
 	res := p.rec.Reconcile(context.Background(), []Network{{ID: "not-a-uuid"}, ok})
 	if st := res.Networks[ok.ID]; !st.Panicked || len(st.Skipped) != 1 {
 		t.Fatalf("status %+v", st)
