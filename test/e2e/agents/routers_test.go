@@ -144,6 +144,24 @@ func (w *world) routerHost(router string) string {
 	return out.Agents[0]["host"].(string)
 }
 
+// interfacePort is the id of router's interface port on subnet.
+func interfacePort(t testing.TB, w *world, router, subnet string) string {
+	t.Helper()
+	var out struct {
+		Ports []map[string]any `json:"ports"`
+	}
+	w.get("/v2.0/ports?device_owner=network:router_interface&device_id="+router, &out)
+	for _, p := range out.Ports {
+		for _, f := range p["fixed_ips"].([]any) {
+			if f.(map[string]any)["subnet_id"] == subnet {
+				return p["id"].(string)
+			}
+		}
+	}
+	t.Fatalf("router %s has no interface on subnet %s", router, subnet)
+	return ""
+}
+
 // nsLinks names a namespace's devices with their index (a recreated
 // device gets a new one).
 func nsLinks(t testing.TB, name string) []string {
@@ -350,6 +368,23 @@ func TestRoutersEndToEnd(t *testing.T) {
 		if string(fpBefore) != string(fpAfter) || len(fpAfter) == 0 {
 			t.Errorf("NAT table changed across the restart: %x → %x", fpBefore, fpAfter)
 		}
+	})
+
+	t.Run("drift is repaired: a deleted device and NAT table come back", func(t *testing.T) {
+		ns, err := netns.Open(nsName)
+		Must(t, err)
+		defer ns.Close()
+		in, err := link.Open(ns)
+		Must(t, err)
+		defer in.Close()
+		Must(t, in.Delete(link.RouterInterfaceName(interfacePort(t, w, routerID, inSub))))
+		Must(t, nat.Remove(ns))
+		if _, err := whoamiTimeout(vmA.NS, outside, 300*time.Millisecond); err == nil {
+			t.Fatal("vmA still reaches the outside with its router interface and NAT gone")
+		}
+		// The periodic full pass (periodic_interval = 5 here) repairs both.
+		seenAs(t, "vmA → outside after the repair", vmA.NS, outside, gwIP)
+		seenAs(t, "outside → floating IP after the repair", w.outNS, fipIP+":8080", OutsideIP)
 	})
 
 	t.Run("disassociating a floating IP cuts the flow, established connection included", func(t *testing.T) {
