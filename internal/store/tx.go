@@ -53,9 +53,8 @@ func (s *Store) Write(ctx context.Context, fn func(tx *Tx) error) error {
 }
 
 // Read runs fn for reading. Each query sees committed data; successive
-// queries may see later commits (PostgreSQL's READ COMMITTED, and SQLite
-// reads outside a transaction so they never wait for the write lock), so
-// fn must not rely on two queries agreeing. Changes need Write.
+// queries may see later commits (the queries run outside a transaction),
+// so fn must not rely on two queries agreeing. Changes need Write.
 func (s *Store) Read(ctx context.Context, fn func(tx *Tx) error) error {
 	return s.run(ctx, true, fn)
 }
@@ -82,10 +81,21 @@ func (s *Store) run(ctx context.Context, readOnly bool, fn func(tx *Tx) error) e
 }
 
 func (s *Store) attempt(ctx context.Context, readOnly bool, fn func(tx *Tx) error) error {
-	if readOnly && s.dialect.name() == "sqlite" {
-		// SQLite opens write transactions with BEGIN IMMEDIATE (see Open),
-		// so a reader that never writes should not take the write lock.
-		return fn(&Tx{s: s, tx: nil})
+	if readOnly {
+		// Reads run outside a transaction on both engines. SQLite opens
+		// write transactions with BEGIN IMMEDIATE (see Open), so a reader
+		// that never writes should not take the write lock; on PostgreSQL
+		// a read-only transaction would add BEGIN and COMMIT, two of a
+		// show's five round trips, and buy nothing: under READ COMMITTED
+		// each statement sees its own snapshot anyway.
+		tx := &Tx{s: s}
+		if err := fn(tx); err != nil {
+			return err
+		}
+		for _, f := range tx.afterCommit {
+			f()
+		}
+		return nil
 	}
 	tx := &Tx{s: s}
 	if err := s.commit(ctx, readOnly, tx, fn); err != nil {
