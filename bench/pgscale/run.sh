@@ -10,8 +10,9 @@
 # Each LABEL=BINARY is a neutrino binary run in turn on a fresh database
 # of one throwaway cluster (default: "tree=" a build of this checkout).
 # -d is the length of each measured run (default 5); -p records a CPU
-# profile of the server (perf) during each 16-client write run and
-# prints its top entries. While the 16-client write runs go, the
+# profile of the server during each 16-client run (Go's pprof through
+# [DEFAULT] metrics_bind, or perf for a binary without it) and prints its
+# top entries (flat). While the 16-client write runs go, the
 # backends' wait events (pg_stat_activity) are sampled every 0.1 s and the
 # commonest are printed. Results go to standard output as JSON lines
 # (loadgen's, with "label", "limit" and "ratio" added); the summary and
@@ -102,12 +103,13 @@ for spec in "$@"; do
 	label=${spec%%=*} bin=${spec#*=}
 	db="n_$label"
 	"${psql[@]}" -c "create database \"$db\"" postgres
-	port=$(freeport)
+	port=$(freeport) mport=$(freeport)
 	cat >"$tmp/$label.conf" <<-CONF
 	[DEFAULT]
 	auth_strategy = noauth
 	bind_host = 127.0.0.1
 	bind_port = $port
+	metrics_bind = 127.0.0.1:$mport
 	[database]
 	connection = postgresql://postgres@127.0.0.1:$pgport/$db?sslmode=disable
 	[ml2]
@@ -133,19 +135,31 @@ for spec in "$@"; do
 			if [ $c = 16 ] && [ $sc != port-show ]; then
 				sample "$db" "$dur" >"$tmp/waits" &
 				spl=$!
-				if $profile; then
+			fi
+			if [ $c = 16 ] && $profile; then
+				# Go's profiler where the binary serves it (metrics_bind),
+				# perf's samples of the process otherwise.
+				if curl -sf "http://127.0.0.1:$mport/debug/pprof/" >/dev/null; then
+					curl -sf -o "$tmp/cpu.pprof" "http://127.0.0.1:$mport/debug/pprof/profile?seconds=$((dur > 1 ? dur - 1 : 1))" &
+				else
 					perf record -q --all-user -F 499 -g -p "$spid" -o "$tmp/perf.data" -- sleep "$dur" >/dev/null 2>&1 &
-					prf=$!
 				fi
+				prf=$!
 			fi
 			line=$("$tmp/loadgen" -endpoint "http://127.0.0.1:$port" -scenarios $sc -concurrency $c -duration "${dur}s" -cleanup=false 2>>"$tmp/loadgen.log" | tail -1)
 			if [ $c = 16 ] && [ $sc != port-show ]; then
 				wait $spl || true
 				waits=$(cat "$tmp/waits")
-				if $profile; then
-					wait $prf || true
+			fi
+			if [ $c = 16 ] && $profile; then
+				wait $prf || true
+				if [ -s "$tmp/cpu.pprof" ]; then
+					prof=$(go tool pprof -top -nodecount=10 "$tmp/cpu.pprof" 2>/dev/null |
+						grep -E '^ +[0-9.]+m?s +[0-9.]+%' | awk '{printf "%s%s %s", (NR>1?", ":""), $6, $2}' || true)
+					rm -f "$tmp/cpu.pprof"
+				else
 					prof=$(perf report -i "$tmp/perf.data" --stdio --no-children --sort sym 2>/dev/null |
-						grep -E '^ +[0-9.]+%' | head -8 | awk '{printf "%s%s %s", (NR>1?", ":""), $NF, $1}' || true)
+						grep -E '^ +[0-9.]+%' | head -10 | awk '{printf "%s%s %s", (NR>1?", ":""), $NF, $1}' || true)
 				fi
 			fi
 			line=$(jq -c --arg lab "$label" --arg ln "$limitname" --argjson l "$limit" --arg w "$waits" --arg p "$prof" \
