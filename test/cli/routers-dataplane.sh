@@ -22,7 +22,7 @@ me=routers-dataplane.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
 if [[ $(id -u) != 0 ]]; then
-	[[ ${CI:-} == true ]] && fail "needs root to create network namespaces"
+	in_ci && fail "needs root to create network namespaces"
 	echo "SKIP: $me: needs root to create network namespaces"
 	exit 0
 fi
@@ -72,6 +72,8 @@ physical_interface_mappings = public:ext0
 in_process = true
 network_namespace = $ns
 EOF
+# dnsmasq drops to an unprivileged user that must reach its files.
+chmod 711 "$tmp"
 start_server
 
 # wait_for WHAT CMD...: retry CMD for up to 30 s.
