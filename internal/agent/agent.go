@@ -25,6 +25,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"github.com/neutrino-net/neutrino/internal/config"
+	"github.com/neutrino-net/neutrino/internal/dataplane/link"
 	"github.com/neutrino-net/neutrino/internal/reqctx"
 	"github.com/neutrino-net/neutrino/internal/rpc"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
@@ -91,6 +92,21 @@ func (env Env) OpenNamespace() (netns.NsHandle, error) {
 		return netns.None(), fmt.Errorf("[agent] network_namespace %q: %w", env.Namespace, err)
 	}
 	return ns, nil
+}
+
+// OpenHost opens netlink on env's data-plane namespace (see
+// OpenNamespace), which every part that touches links starts from; ns is
+// that namespace, for watching it.
+func (env Env) OpenHost() (*link.Host, netns.NsHandle, error) {
+	ns, err := env.OpenNamespace()
+	if err != nil {
+		return nil, ns, err
+	}
+	h, err := link.Open(ns)
+	if err != nil {
+		return nil, ns, fmt.Errorf("netlink: %w", err)
+	}
+	return h, ns, nil
 }
 
 // Factory builds a part.

@@ -21,13 +21,9 @@ import (
 // this host for the networks the server scheduled to it.
 func init() {
 	agent.Register("dhcp", func(env agent.Env) (agent.Part, error) {
-		ns, err := env.OpenNamespace()
+		h, _, err := env.OpenHost()
 		if err != nil {
 			return nil, err
-		}
-		h, err := link.Open(ns)
-		if err != nil {
-			return nil, fmt.Errorf("netlink: %w", err)
 		}
 		p := NewPart(env, h)
 		if err := p.rec.Prepare(context.Background()); err != nil {

@@ -25,13 +25,9 @@ import (
 // Reconciler on this host from the server's get_snapshot.
 func init() {
 	agent.Register("l2", func(env agent.Env) (agent.Part, error) {
-		ns, err := env.OpenNamespace()
+		h, ns, err := env.OpenHost()
 		if err != nil {
 			return nil, err
-		}
-		h, err := link.Open(ns)
-		if err != nil {
-			return nil, fmt.Errorf("netlink: %w", err)
 		}
 		return NewPart(env, h, ns)
 	})

@@ -42,13 +42,9 @@ import (
 
 func init() {
 	agent.Register("l3", func(env agent.Env) (agent.Part, error) {
-		ns, err := env.OpenNamespace()
+		h, _, err := env.OpenHost()
 		if err != nil {
 			return nil, err
-		}
-		h, err := link.Open(ns)
-		if err != nil {
-			return nil, fmt.Errorf("netlink: %w", err)
 		}
 		return NewPart(env, h)
 	})
