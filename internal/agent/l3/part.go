@@ -273,6 +273,7 @@ func (p *Part) Run(ctx context.Context, bus *rpc.Bus) error {
 // fetches the routers of only, converges those that changed and
 // removes those of only that did not come back.
 func (p *Part) pass(ctx context.Context, bus *rpc.Bus, only []string) error {
+	p.Begin() // times the pass for neutrino_agent pass metrics, as the l2 and dhcp parts do
 	full := only == nil
 	start := time.Now()
 	var routers []rpcapi.Router
