@@ -83,27 +83,7 @@ func (b *bench) apply(h *firewall.Host) firewall.Stats {
 
 // serve runs a TCP echo server on addr inside the VM.
 func (b *bench) serve(name string, port int) {
-	var l net.Listener
-	nsrig.Must(b.t, netns.Do(b.vms[name].NS, func() (err error) {
-		l, err = net.Listen("tcp", fmt.Sprintf("%s:%d", b.ips[name], port))
-		return err
-	}))
-	b.t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				s := bufio.NewScanner(c)
-				for s.Scan() {
-					fmt.Fprintln(c, s.Text())
-				}
-			}()
-		}
-	}()
+	nsrig.ServeEcho(b.t, b.vms[name].NS, fmt.Sprintf("%s:%d", b.ips[name], port))
 }
 
 // dial connects from VM from to VM to's port.

@@ -6,6 +6,7 @@
 package nsrig
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -358,4 +359,32 @@ func WaitFor(tb testing.TB, what string, d time.Duration, cond func() error) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// ServeEcho runs a TCP echo server on addr ("ip:port" or ":port") inside
+// ns until the test ends: every line a client sends comes back, the way
+// data-plane tests see whether a connection still passes.
+func ServeEcho(tb testing.TB, ns netns.Handle, addr string) {
+	tb.Helper()
+	var l net.Listener
+	Must(tb, netns.Do(ns, func() (err error) {
+		l, err = net.Listen("tcp", addr)
+		return err
+	}))
+	tb.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				s := bufio.NewScanner(c)
+				for s.Scan() {
+					fmt.Fprintln(c, s.Text())
+				}
+			}()
+		}
+	}()
 }

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/neutrino-net/neutrino/internal/dataplane/netns"
+	"github.com/neutrino-net/neutrino/internal/testenv/nsrig"
 )
 
 // sgWorld is a world whose agents filter ports ([securitygroup]
@@ -117,27 +118,7 @@ func (w *world) guest(ctx context.Context, name string, p port, serve ...int) *g
 }
 
 func (g *guest) serve(port int) {
-	var l net.Listener
-	Must(g.t, netns.Do(g.vm.NS, func() (err error) {
-		l, err = net.Listen("tcp", fmt.Sprintf(":%d", port))
-		return err
-	}))
-	g.t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				s := bufio.NewScanner(c)
-				for s.Scan() {
-					fmt.Fprintln(c, s.Text())
-				}
-			}()
-		}
-	}()
+	nsrig.ServeEcho(g.t, g.vm.NS, fmt.Sprintf(":%d", port))
 }
 
 // dial connects to ip:port from g (from source address src if set).
