@@ -16,6 +16,9 @@ import (
 	"github.com/neutrino-net/neutrino/internal/resource"
 )
 
+// errNoBody is readBody's answer to an empty body.
+var errNoBody = fault.BadRequest("Resource body required")
+
 // readBody reads and parses a JSON object body. Neutron answers 400 "Body
 // contains invalid data" for anything that is not a JSON object.
 func readBody(r *http.Request) (map[string]any, error) {
@@ -29,7 +32,7 @@ func readBody(r *http.Request) (map[string]any, error) {
 		return nil, fault.BadRequest("The request body could not be read: it was malformed, incomplete or too slow.")
 	}
 	if len(bytes.TrimSpace(raw)) == 0 {
-		return nil, fault.BadRequest("Resource body required")
+		return nil, errNoBody
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
@@ -151,6 +154,11 @@ func (c *controller) decodeUpdate(r *http.Request) (*resource.Object, error) {
 	if err != nil {
 		return nil, err
 	}
+	return c.patchFrom(r, body)
+}
+
+// patchFrom is decodeUpdate on a body already read.
+func (c *controller) patchFrom(r *http.Request, body map[string]any) (*resource.Object, error) {
 	m, err := c.member(body)
 	if err != nil {
 		return nil, err

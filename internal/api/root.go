@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/neutrino-net/neutrino/internal/apidef"
 	"github.com/neutrino-net/neutrino/internal/fault"
 )
 
@@ -222,16 +223,53 @@ func (s *Server) healthcheck(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// serveCollection serves GET (list) and POST (create) on a collection.
+// serveCollection serves GET (list) and POST (create) on a collection,
+// and answers PUT and DELETE on it as Neutron does.
 func (c *controller) serveCollection(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet:
 		c.list(w, r)
 	case http.MethodPost:
 		c.create(w, r)
+	case http.MethodPut, http.MethodDelete:
+		c.writeCollection(w, r)
 	default:
 		methodNotAllowed(w, "GET, POST")
 	}
+}
+
+// writeCollection answers PUT or DELETE on a whole collection. Neutron
+// fetches the object a PUT or DELETE names before anything else (for its
+// policy check), with no id when the path names the collection, so the
+// caller gets the resource's 404 for the id None ("Network None could not
+// be found."); a PUT body naming the resource is validated first, as its
+// body hook runs before. Resources addressed by project rather than by id
+// (auto-allocated-topology) would build a topology on that fetch; they
+// keep the 405.
+func (c *controller) writeCollection(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if c.res.Collection == apidef.AutoAllocatedTopologies {
+		methodNotAllowed(w, "GET, POST")
+		return
+	}
+	if r.Method == http.MethodPut {
+		body, err := readBody(r)
+		if err == errNoBody {
+			err = nil
+		}
+		if err == nil && body[c.res.Name] != nil {
+			_, err = c.patchFrom(r, body)
+		}
+		if err != nil {
+			c.s.writeError(ctx, w, err)
+			return
+		}
+	}
+	_, err := c.h.Get(ctx, "None")
+	if err == nil {
+		err = c.notFound("None")
+	}
+	c.s.writeError(ctx, w, err)
 }
 
 // serveMember serves GET (show), PUT (update) and DELETE on one object.

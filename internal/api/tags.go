@@ -154,9 +154,15 @@ func (c *controller) oneTag(ctx context.Context, w http.ResponseWriter, r *http.
 
 // tagTarget fetches the object the caller may see and checks
 // <action>_<resource>:tags on it; an object the caller cannot see is the
-// resource's 404, a visible one the rule denies a 403.
+// TagResourceNotFound, a visible one the rule denies a 403.
 func (c *controller) tagTarget(ctx context.Context, id, action string, tags []string) (*resource.Object, error) {
 	o, target, err := c.getVisible(ctx, id)
+	if f, ok := fault.As(err); ok && f.Status == http.StatusNotFound {
+		// Neutron's tag plugin looks the object up itself and names it
+		// by its collection.
+		return nil, fault.NotFound("TagResourceNotFound",
+			fmt.Sprintf("Resource %s %s could not be found.", c.res.Collection, id))
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -53,6 +53,9 @@ func init() {
 				Default: resource.NotSpecified, Visible: true, Filter: true, Sort: true, Validate: validValues(ipv6Modes...)},
 			&resource.Attr{Name: "ipv6_address_mode", Kind: resource.String, Nullable: true, AllowPost: true,
 				Default: resource.NotSpecified, Visible: true, Filter: true, Sort: true, Validate: validValues(ipv6Modes...)},
+			// shared is not shown on subnets, but filters them by their
+			// network's sharing with the caller, as in Neutron.
+			&resource.Attr{Name: "shared", Kind: resource.Bool, Filter: true, Storage: resource.Virtual},
 		)
 		r.AllowBulk = true
 		r.Standard = true

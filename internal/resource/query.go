@@ -57,6 +57,21 @@ type ParentScope struct {
 	RBACType string
 }
 
+// ParentShared selects objects whose parent (referenced by FK, in table
+// Collection) is shared with ProjectID (Shared) or is not (!Shared):
+// shared when its boolean SharedBy attribute is true or an
+// access_as_shared RBAC policy of RBACType shares it with the project or
+// with everyone. It is Neutron's "shared" filter on subnets, which
+// Neutron answers from their network's RBAC policies.
+type ParentShared struct {
+	FK         *Attr
+	Collection string
+	SharedBy   string
+	RBACType   string
+	ProjectID  string
+	Shared     bool
+}
+
 // Query is a list request after the API has parsed and validated it.
 type Query struct {
 	Filters    []Filter
@@ -70,6 +85,9 @@ type Query struct {
 	Marker      string
 	PageReverse bool
 	Scope       *Scope
+	// ParentShared, when set, keeps objects by whether their parent is
+	// shared with the caller.
+	ParentShared *ParentShared
 	// After continues a listing where an earlier query of it stopped:
 	// only objects strictly after these values of Sorts (as a Cursor
 	// reported them) are read. It takes the place of Marker, and unlike

@@ -38,6 +38,9 @@ func (tx *Tx) List(ctx context.Context, r *resource.Resource, q *resource.Query)
 		}
 	}
 	w.tags(q.Tags)
+	if ps := q.ParentShared; ps != nil {
+		w.parentShared(ps)
+	}
 	for _, f := range q.SubFilters {
 		rel, ok := tx.s.relation(r.Collection, f.Attr.Name)
 		if !ok || !slices.Contains(rel.valueCols, f.Key) {
@@ -216,6 +219,19 @@ func (w *where) scope(s *resource.Scope) error {
 	}
 	w.conds = append(w.conds, "("+strings.Join(ors, " OR ")+")")
 	return nil
+}
+
+// parentShared keeps objects by whether their parent is shared with the
+// project.
+func (w *where) parentShared(ps *resource.ParentShared) {
+	cond := "t." + ps.FK.ColumnName() + " IN (SELECT p.id FROM " + tableName(ps.Collection) + " p WHERE p." +
+		columnReplacer.Replace(ps.SharedBy) + " = ? OR EXISTS (SELECT 1 FROM rbac_policies r WHERE r.object_type = ?" +
+		" AND r.action = 'access_as_shared' AND r.object_id = p.id AND r.target_tenant IN (?, '*')))"
+	w.args = append(w.args, true, ps.RBACType, ps.ProjectID)
+	if !ps.Shared {
+		cond = "NOT " + cond
+	}
+	w.conds = append(w.conds, cond)
 }
 
 // rbacShared is the condition "an RBAC policy shares alias's object with

@@ -1040,3 +1040,51 @@ func TestAutoDeletePortOwners(t *testing.T) {
 		}
 	})
 }
+
+// TestSubnetSharedFilter: ?shared= selects subnets by their network's
+// sharing with the caller (Neutron's filter on the network's RBAC
+// policies), though subnets do not show shared.
+func TestSubnetSharedFilter(t *testing.T) {
+	engines(t, func(t *testing.T, e *env) {
+		own := e.createNetwork(ownerP, map[string]any{"name": "own"})["id"].(string)
+		shared := e.createNetwork(admin, map[string]any{"name": "shared", "shared": true})["id"].(string)
+		toOne := e.createNetwork(guestP, map[string]any{"name": "to-one"})["id"].(string)
+		e.do(guestP, "POST", "/v2.0/rbac-policies", map[string]any{"rbac_policy": map[string]any{
+			"object_type": "network", "object_id": toOne, "action": "access_as_shared", "target_tenant": ownerP.project,
+		}}).expect(t, 201)
+		mine := e.snCreate(ownerP, map[string]any{"network_id": own, "ip_version": 4, "cidr": "10.0.0.0/24"})["id"].(string)
+		onShared := e.snCreate(admin, map[string]any{"network_id": shared, "ip_version": 4, "cidr": "10.0.1.0/24"})["id"].(string)
+		onToOne := e.snCreate(guestP, map[string]any{"network_id": toOne, "ip_version": 4, "cidr": "10.0.2.0/24"})["id"].(string)
+
+		list := func(as *caller, q string) []string {
+			items := e.do(as, "GET", "/v2.0/subnets"+q, nil).expect(t, 200).list(t, "subnets")
+			for _, s := range items {
+				if _, ok := s["shared"]; ok {
+					t.Errorf("subnet shows shared: %v", s)
+				}
+			}
+			return ids(items)
+		}
+		for _, c := range []struct {
+			as    *caller
+			query string
+			want  []string
+		}{
+			{ownerP, "?shared=true", []string{onShared, onToOne}},
+			{ownerP, "?shared=True", []string{onShared, onToOne}},
+			{ownerP, "?shared=false", []string{mine}},
+			{ownerP, "?shared=false&shared=true", []string{mine}},
+			// Shared with ownerP's project only: for its owner it is not shared.
+			{guestP, "?shared=true", []string{onShared}},
+			{guestP, "?shared=false", []string{onToOne}},
+			{admin, "?shared=true", []string{onShared}},
+			{admin, "?shared=false", []string{mine, onToOne}},
+			{admin, "?shared=false&cidr=10.0.0.0/24", []string{mine}},
+		} {
+			if got := list(c.as, c.query); !sameSet(got, c.want) {
+				t.Errorf("%v %s: got %v, want %v", c.as, c.query, got, c.want)
+			}
+		}
+		e.do(ownerP, "GET", "/v2.0/subnets?shared=perhaps", nil).fault(t, 400, "InvalidInput", "cannot be converted to boolean")
+	})
+}

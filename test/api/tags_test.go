@@ -115,8 +115,8 @@ func TestTags(t *testing.T) {
 
 				// Someone else's resource is not found; a reader may look
 				// but not change.
-				e.do(member2, "GET", base+"/tags", nil).expect(t, 404)
-				e.do(member2, "PUT", base+"/tags/x", nil).expect(t, 404)
+				e.do(member2, "GET", base+"/tags", nil).fault(t, 404, "TagResourceNotFound", "could not be found")
+				e.do(member2, "PUT", base+"/tags/x", nil).fault(t, 404, "TagResourceNotFound", "could not be found")
 				e.do(reader1, "GET", base+"/tags", nil).expect(t, 200)
 				e.do(reader1, "PUT", base+"/tags/x", nil).fault(t, 403, "PolicyNotAuthorized", "disallowed by policy")
 			})
@@ -144,7 +144,12 @@ func TestTagRefusals(t *testing.T) {
 			{"no tags key", "PUT", "/tags", map[string]any{"tag": []string{"a"}}, 400, "InvalidInput", "Invalid tags body"},
 			{"too long", "PUT", "/tags", map[string]any{"tags": []string{strings.Repeat("x", 256)}}, 400, "InvalidInput", "exceeds maximum length of 255"},
 			{"too many", "PUT", "/tags", map[string]any{"tags": many}, 400, "BadRequest", "The number of tags exceed the per-resource limit of 50"},
-			{"missing network", "GET", "/../00000000-0000-0000-0000-000000000000/tags", nil, 404, "NetworkNotFound", "could not be found"},
+			{"missing network", "GET", "/../00000000-0000-0000-0000-000000000000/tags", nil, 404, "TagResourceNotFound",
+				"Resource networks 00000000-0000-0000-0000-000000000000 could not be found."},
+			{"missing network, set", "PUT", "/../00000000-0000-0000-0000-000000000000/tags", map[string]any{"tags": []string{"a"}},
+				404, "TagResourceNotFound", "Resource networks 00000000-0000-0000-0000-000000000000 could not be found."},
+			{"missing network, one tag", "PUT", "/../00000000-0000-0000-0000-000000000000/tags/a", nil,
+				404, "TagResourceNotFound", "Resource networks 00000000-0000-0000-0000-000000000000 could not be found."},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				path := base + c.path

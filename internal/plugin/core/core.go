@@ -7,6 +7,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/neutrino-net/neutrino/internal/apidef"
@@ -14,6 +15,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/plugin"
 	"github.com/neutrino-net/neutrino/internal/plugin/generic"
 	"github.com/neutrino-net/neutrino/internal/plugin/ml2"
+	"github.com/neutrino-net/neutrino/internal/reqctx"
 	"github.com/neutrino-net/neutrino/internal/resource"
 	"github.com/neutrino-net/neutrino/internal/store"
 )
@@ -152,6 +154,28 @@ func (h *onNetwork) Scope(projectID string) *resource.Scope {
 		parent.RBACType = "network"
 	}
 	return &resource.Scope{ProjectID: projectID, Parent: parent}
+}
+
+// List implements plugin.Handler. A "shared" filter (subnets) selects by
+// the network's sharing with the caller, as Neutron's filter on the
+// network's RBAC policies does; of repeated values the first counts, as
+// there.
+func (h *onNetwork) List(ctx context.Context, q *resource.Query) ([]*resource.Object, error) {
+	for i, f := range q.Filters {
+		if f.Attr.Name != "shared" || f.Attr.Storage != resource.Virtual {
+			continue
+		}
+		narrowed := *q
+		narrowed.Filters = slices.Delete(slices.Clone(q.Filters), i, i+1)
+		if len(f.Values) > 0 {
+			shared, _ := f.Values[0].(bool)
+			narrowed.ParentShared = &resource.ParentShared{FK: h.Res.Attr("network_id"), Collection: apidef.Networks,
+				SharedBy: "shared", RBACType: "network", ProjectID: reqctx.CallerFrom(ctx).ProjectID, Shared: shared}
+		}
+		q = &narrowed
+		break
+	}
+	return h.Handler.List(ctx, q)
 }
 
 // networks serves networks: a project sees its own, shared and external
