@@ -62,9 +62,13 @@ func addTrailingStandardAttrs(r *resource.Resource) {
 	if !r.Standard {
 		return
 	}
-	r.Add(&resource.Attr{Name: "description", Kind: resource.String, AllowPost: true, AllowPut: true,
-		Default: "", Visible: true, Filter: true, Validate: resource.MaxLen(DescriptionFieldSize),
-		Extension: "standard-attr-description"})
+	// A definition may declare its own description (local IPs' is
+	// longer); the standard one is added otherwise.
+	if r.Attr("description") == nil {
+		r.Add(&resource.Attr{Name: "description", Kind: resource.String, AllowPost: true, AllowPut: true,
+			Default: "", Visible: true, Filter: true, Validate: resource.MaxLen(DescriptionFieldSize),
+			Extension: "standard-attr-description"})
+	}
 	// Ports alone take tags on create (tag-ports-during-bulk-creation);
 	// other resources are tagged through /tags.
 	if !untagged[r.Collection] {

@@ -10,6 +10,7 @@ import (
 	// Service plugins.
 	_ "github.com/neutrino-net/neutrino/internal/plugin/autoallocate"
 	_ "github.com/neutrino-net/neutrino/internal/plugin/l3"
+	_ "github.com/neutrino-net/neutrino/internal/plugin/localip"
 	_ "github.com/neutrino-net/neutrino/internal/plugin/ml2"
 	_ "github.com/neutrino-net/neutrino/internal/plugin/serviceproviders"
 

@@ -53,6 +53,9 @@ type Plugin struct {
 	// guard is the service plugins' say in API port and network
 	// changes.
 	guard ServiceGuard
+	// deletionHooks are service plugins that hold ports of their own
+	// (local IPs): asked before any port is deleted.
+	deletionHooks []PortDeletionHook
 }
 
 // New returns the core plugin serving the given (already restricted)

@@ -969,6 +969,21 @@ type ServiceGuard interface {
 	BeforeUpdateNetwork(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error
 }
 
+// PortDeletionHook is a service plugin that takes part in every port
+// delete, through the API or by another plugin, inside its transaction,
+// as Neutron's BEFORE_DELETE port callbacks do: it may refuse
+// (ServicePortInUse for a local IP's port) or remove rows that refer to
+// the port.
+type PortDeletionHook interface {
+	PortDeleting(ctx context.Context, tx *store.Tx, port *resource.Object) error
+}
+
+// AddPortDeletionHook adds a service plugin's port deletion hook; call it
+// before serving.
+func (p *Plugin) AddPortDeletionHook(h PortDeletionHook) {
+	p.deletionHooks = append(p.deletionHooks, h)
+}
+
 // SetServiceGuard installs the service plugins' guard; call it before
 // serving.
 func (p *Plugin) SetServiceGuard(g ServiceGuard) { p.guard = g }
@@ -1009,6 +1024,11 @@ func (p *Plugin) beforeDeletePort(ctx context.Context, tx *store.Tx, o *resource
 // releasePort undoes what a port holds before its row goes: security
 // group memberships, ML2 bindings and segments, IP allocations.
 func (p *Plugin) releasePort(ctx context.Context, tx *store.Tx, o *resource.Object) error {
+	for _, h := range p.deletionHooks {
+		if err := h.PortDeleting(ctx, tx, o); err != nil {
+			return err
+		}
+	}
 	if err := p.deletePortGroups(ctx, tx, o); err != nil {
 		return err
 	}

@@ -160,6 +160,9 @@ func (p *ML2) Wire(all registry.Set) error {
 	if g, ok := registry.Find[ServiceGuard](all); ok {
 		p.Core.SetServiceGuard(g)
 	}
+	for _, h := range registry.FindAll[PortDeletionHook](all) {
+		p.Core.AddPortDeletionHook(h)
+	}
 	if r, ok := registry.Find[agents.Routers](all); ok {
 		p.Agents.SetRouters(r)
 	}

@@ -270,6 +270,24 @@ func Find[T any](s Set) (T, bool) {
 	return zero, false
 }
 
+// FindAll returns every plugin, or part of a Composite plugin, that is a
+// T, in selection order; for hooks several plugins may each provide.
+func FindAll[T any](s Set) []T {
+	var out []T
+	for _, p := range s {
+		candidates := []any{p}
+		if c, ok := p.(Composite); ok {
+			candidates = append(candidates, c.Parts()...)
+		}
+		for _, c := range candidates {
+			if t, ok := c.(T); ok {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
+
 // ExtensionsOnly configures a plugin whose extensions another plugin
 // serves once they are enabled (port forwardings live on the L3 plugin's
 // floating IPs): it builds nothing of its own.
