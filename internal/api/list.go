@@ -169,7 +169,8 @@ func (c *controller) parseFilters(params url.Values, q *resource.Query) error {
 }
 
 // parseSubFilters reads "key=value" filters on a list-of-objects attribute
-// (fixed_ips=ip_address=10.0.0.5), grouping values by key.
+// (fixed_ips=ip_address=10.0.0.5), grouping values by key; keys the
+// attribute does not know are ignored, as Neutron does.
 func parseSubFilters(a *resource.Attr, raw []string) ([]resource.SubFilter, error) {
 	byKey := map[string]*resource.SubFilter{}
 	var order []string
@@ -179,7 +180,8 @@ func parseSubFilters(a *resource.Attr, raw []string) ([]resource.SubFilter, erro
 			return nil, fault.InvalidInput(fmt.Sprintf("'%s' is not of the form <key>=[value]", v))
 		}
 		if !slices.Contains(a.SubFilters, key) {
-			return nil, fault.BadRequest("%s is invalid attribute for filtering", pyList([]string{a.Name + "=" + key}))
+			// Neutron reads the keys it knows and ignores the rest.
+			continue
 		}
 		sf := byKey[key]
 		if sf == nil {

@@ -185,6 +185,8 @@ func init() {
 			&resource.Attr{Name: "project_id", Kind: resource.String, Visible: true, RequiredByPolicy: true,
 				Storage: resource.Virtual},
 		)
+		// Neutron builds the path from the collection with dashes.
+		r.Path = "floatingip-pools"
 		r.ReadOnly = true
 		r.Extension = "floatingip-pools"
 		return r

@@ -91,6 +91,20 @@ func TestFloatingIPLifecycle(t *testing.T) {
 		if down["router_id"] != nil || down["port_id"] != nil || down["fixed_ip_address"] != nil || down["port_details"] != nil {
 			t.Errorf("disassociated = %v", down)
 		}
+		// An update of something else keeps the association; an empty
+		// update clears it, as in Neutron.
+		e.do(member1, "PUT", "/v2.0/floatingips/"+id, map[string]any{"floatingip": map[string]any{"port_id": top.vmPort}}).
+			expect(t, 200)
+		kept := e.do(member1, "PUT", "/v2.0/floatingips/"+id, map[string]any{"floatingip": map[string]any{"description": "d2"}}).
+			expect(t, 200).obj(t, "floatingip")
+		if kept["port_id"] != top.vmPort || kept["description"] != "d2" {
+			t.Errorf("after a description update = %v", kept)
+		}
+		emptied := e.do(member1, "PUT", "/v2.0/floatingips/"+id, map[string]any{"floatingip": map[string]any{}}).
+			expect(t, 200).obj(t, "floatingip")
+		if emptied["router_id"] != nil || emptied["port_id"] != nil || emptied["fixed_ip_address"] != nil {
+			t.Errorf("after an empty update = %v", emptied)
+		}
 		// Associate at create; deleting the port disassociates.
 		fip2 := e.fipCreate(member1, map[string]any{"floating_network_id": top.extNet, "port_id": top.vmPort,
 			"fixed_ip_address": top.vmIP}).expect(t, 201).obj(t, "floatingip")
@@ -110,7 +124,9 @@ func TestFloatingIPLifecycle(t *testing.T) {
 			t.Errorf("%d floating IP ports left", n)
 		}
 		// Pools list the external IPv4 subnets.
-		pools := e.do(member1, "GET", "/v2.0/floatingip_pools", nil).expect(t, 200).list(t, "floatingip_pools")
+		// Neutron's path has dashes, its collection key underscores.
+		pools := e.do(member1, "GET", "/v2.0/floatingip-pools", nil).expect(t, 200).list(t, "floatingip_pools")
+		e.do(member1, "GET", "/v2.0/floatingip_pools", nil).fault(t, 404, "HTTPNotFound", "could not be found")
 		if len(pools) != 1 || pools[0]["subnet_id"] != top.extSubnet || pools[0]["cidr"] != "172.24.10.0/24" ||
 			pools[0]["network_id"] != top.extNet || pools[0]["project_id"] != "project-one" {
 			t.Errorf("pools = %v", pools)

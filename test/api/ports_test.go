@@ -998,6 +998,9 @@ func TestPortFiltersSortingPaging(t *testing.T) {
 			{"fixed_ips=ip_address_substr%3D.12", []string{id1, id2, id3}},
 			{"fixed_ips=ip_address_substr%3D0.12", []string{id1, id2, id3}},
 			{"fixed_ips=ip_address_substr%3D168", []string{id3}},
+			// Neutron ignores sub-keys it does not know.
+			{"fixed_ips=bogus%3Dx", []string{id1, id2, id3}},
+			{"fixed_ips=bogus%3Dx&fixed_ips=ip_address%3D192.168.0.12", []string{id3}},
 			{"device_owner=compute:nova", []string{id1, id3}},
 			{"device_id=vm-1&device_id=dhcp-1", []string{id1, id2}},
 			{"mac_address=fa:16:3e:00:00:02", []string{id3}},

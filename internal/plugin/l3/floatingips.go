@@ -220,6 +220,12 @@ func (p *Plugin) beforeUpdateFloatingIP(ctx context.Context, tx *store.Tx, old, 
 	if patch.Get("fixed_ip_address") != nil && !patch.Has("port_id") {
 		return badFloatingIP("fixed_ip_address cannot be specified without a port_id")
 	}
+	if len(patch.Present()) == 0 {
+		// An empty update ({"floatingip": {}}) dissociates, as in
+		// Neutron: it keeps the port only for a body that changes
+		// something else.
+		patch.Set("port_id", nil)
+	}
 	if !patch.Has("port_id") {
 		return nil
 	}
