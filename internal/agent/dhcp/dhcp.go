@@ -418,6 +418,14 @@ func (r *Reconciler) dhcpAddrs(n Network) ([]*net.IPNet, error) {
 	}
 	if r.cfg.EnableIsolatedMetadata || r.cfg.ForceMetadata {
 		out = append(out, &net.IPNet{IP: net.IPv4(169, 254, 169, 254).To4(), Mask: net.CIDRMask(32, 32)})
+		// A network with an IPv6 subnet gets metadata's IPv6 address too
+		// (Neutron's METADATA_V6_CIDR), where the metadata part listens.
+		for _, p := range bySubnet {
+			if p.Addr().Is6() {
+				out = append(out, &net.IPNet{IP: net.ParseIP("fe80::a9fe:a9fe"), Mask: net.CIDRMask(128, 128)})
+				break
+			}
+		}
 	}
 	return out, nil
 }

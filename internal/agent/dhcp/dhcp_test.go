@@ -43,7 +43,7 @@ func TestDHCPAddrs(t *testing.T) {
 		want     []string
 	}{
 		{false, []string{"10.0.1.2/22", "2001:db8::2/64"}},
-		{true, []string{"10.0.1.2/22", "2001:db8::2/64", "169.254.169.254/32"}},
+		{true, []string{"10.0.1.2/22", "2001:db8::2/64", "169.254.169.254/32", "fe80::a9fe:a9fe/128"}},
 	} {
 		r := New(nil, Config{EnableIsolatedMetadata: c.metadata}, nil)
 		got, err := r.dhcpAddrs(n)

@@ -21,6 +21,8 @@ var (
 		"Indicates that this L3 agent should also handle routers that do not have an external network gateway configured.")
 	optEnableMetadataProxy = config.Options.Bool(config.DefaultSection, "enable_metadata_proxy", true,
 		"Allow running metadata proxy.")
+	optMetadataPort = config.Options.Port(config.DefaultSection, "metadata_port", 9697,
+		"TCP Port used by Neutron metadata namespace proxy.")
 	optSendARPForHA = config.Options.Int(config.DefaultSection, "send_arp_for_ha", 3,
 		"Send this many gratuitous ARPs for a new floating IP or gateway address; 0 disables them.").Min(0)
 	optPeriodicInterval = config.Options.Int(config.DefaultSection, "periodic_interval", 40,
@@ -40,11 +42,14 @@ func init() {
 // Options are the L3 agent's options.
 type Options struct {
 	HandleInternalOnlyRouters bool
-	EnableMetadataProxy       bool
-	SendARPForHA              int
-	ResyncInterval            time.Duration
-	StateDir                  string
-	InterfaceDriver           string
+	// EnableMetadataProxy redirects instances' metadata requests in each
+	// router namespace to MetadataPort, where the metadata part listens.
+	EnableMetadataProxy bool
+	MetadataPort        int
+	SendARPForHA        int
+	ResyncInterval      time.Duration
+	StateDir            string
+	InterfaceDriver     string
 }
 
 // OptionsFrom reads the L3 agent's options of cfg and refuses what the
@@ -69,6 +74,7 @@ func OptionsFrom(cfg *config.Config) (Options, error) {
 	return Options{
 		HandleInternalOnlyRouters: cfg.Bool(optHandleInternalOnlyRouters),
 		EnableMetadataProxy:       cfg.Bool(optEnableMetadataProxy),
+		MetadataPort:              cfg.Int(optMetadataPort),
 		SendARPForHA:              cfg.Int(optSendARPForHA),
 		ResyncInterval:            time.Duration(cfg.Int(optPeriodicInterval)) * time.Second,
 		StateDir:                  cfg.String(optRouterStateDir),

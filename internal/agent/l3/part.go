@@ -18,7 +18,12 @@
 //
 // Options read: [DEFAULT] interface_driver, external_network_bridge,
 // agent_mode, handle_internal_only_routers, enable_metadata_proxy,
-// send_arp_for_ha, periodic_interval; [agent] l3_state_path.
+// metadata_port, send_arp_for_ha, periodic_interval; [agent] l3_state_path.
+//
+// With enable_metadata_proxy each router's table redirects instances'
+// requests to 169.254.169.254:80 from its qr- devices to metadata_port
+// in the namespace, where the metadata part (internal/agent/metadata)
+// listens, as Neutron's L3 agent redirects them to its haproxy.
 package l3
 
 import (
@@ -305,6 +310,9 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus, only []string) error {
 		if err != nil {
 			errs = append(errs, err)
 			continue
+		}
+		if p.opts.EnableMetadataProxy {
+			r.NAT.MetadataPort = uint16(p.opts.MetadataPort)
 		}
 		wanted[rr.ID] = true
 		jobs = append(jobs, job{rr, r})

@@ -18,15 +18,28 @@
 // X-Instance-ID-Signature, the HMAC-SHA256 of the instance id with
 // metadata_proxy_shared_secret that Nova checks.
 //
+// Router namespaces (Neutron's L3 agent with enable_metadata_proxy): the
+// L3 part's NAT table in each qrouter-<router> namespace redirects TCP to
+// 169.254.169.254:80 coming in by a qr- device to metadata_port (9697),
+// and this part listens there, on "::" (IPv4 and IPv6), in every router
+// namespace the L3 part's state directory lists. There the source address
+// is looked up on the router's networks (the networks of its interface
+// ports), as Neutron's agent does with the X-Neutron-Router-ID header.
+//
+// IPv6: a DHCP namespace of a network with an IPv6 subnet also holds
+// fe80::a9fe:a9fe (the DHCP part adds it, as Neutron's does), and this
+// part listens on [fe80::a9fe:a9fe%<device>]:80 there once duplicate
+// address detection lets it. A link-local client's port is found by the
+// MAC its EUI-64 address carries, as in Neutron.
+//
 // Why a part of its own rather than inside the DHCP part: it is Neutron's
-// "Metadata agent" (its own row in /v2.0/agents, its own options), it
-// needs no change to the DHCP part's lifecycle, and it will serve router
-// namespaces (qrouter-…) the same way. It is level-triggered: every
-// second it compares the namespaces that exist and hold the address with
-// the listeners it has, opens what is missing and closes what is gone
-// (or was recreated: a namespace is known by its inode), so it converges
-// after a restart of either part. A namespace without the address (metadata
-// off) simply gets no listener.
+// "Metadata agent" (its own row in /v2.0/agents, its own options), and it
+// needs no change to the DHCP or L3 parts' lifecycles. It is
+// level-triggered: every second it compares the namespaces that exist
+// (and hold the address) with the listeners it has, opens what is missing
+// and closes what is gone (or was recreated: a namespace is known by its
+// inode), so it converges after a restart of any part. A namespace
+// without the address (metadata off) simply gets no listener.
 package metadata
 
 import (
@@ -37,24 +50,34 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
+	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
 	"github.com/neutrino-net/neutrino/internal/agent"
 	"github.com/neutrino-net/neutrino/internal/agent/dhcp"
+	"github.com/neutrino-net/neutrino/internal/agent/l3"
 	"github.com/neutrino-net/neutrino/internal/dataplane/link"
 	"github.com/neutrino-net/neutrino/internal/dataplane/netns"
 	"github.com/neutrino-net/neutrino/internal/rpc"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
 )
 
-// Address is where instances reach the metadata service.
-const Address = "169.254.169.254:80"
+// Address is where instances reach the metadata service; AddressV6 is
+// its IPv6 link-local twin, served in DHCP namespaces of networks with an
+// IPv6 subnet (Neutron's METADATA_V6_IP).
+const (
+	Address   = "169.254.169.254:80"
+	AddressV6 = "fe80::a9fe:a9fe"
+)
 
 func init() {
 	agent.Register("metadata", func(env agent.Env) (agent.Part, error) { return NewPart(env) })
@@ -68,6 +91,11 @@ type Part struct {
 	proxy    *Proxy
 	dhcpDir  string // the DHCP part's dhcp_confs: one directory per network it serves
 	dhcpMeta bool   // enable_isolated_metadata or force_metadata
+	// routerDir is the L3 part's state directory (one file per router it
+	// built) and routerPort the port its NAT table redirects metadata
+	// requests to; routerDir is empty when enable_metadata_proxy is off.
+	routerDir  string
+	routerPort int
 	// Interval is how often listeners are reconciled.
 	Interval time.Duration
 
@@ -75,16 +103,34 @@ type Part struct {
 	// recMu serializes Reconcile; mu guards listeners for readers.
 	recMu     sync.Mutex
 	mu        sync.Mutex
-	listeners map[string]*listener // network id → its namespace's listener
-	failures  map[string]string    // network id → last error, logged once; under recMu
+	listeners map[string]*listener // target key → its listener
+	failures  map[string]string    // target key → last error, logged once; under recMu
 }
 
 var _ agent.Part = (*Part)(nil)
 
+// target is one socket the part wants: in a namespace (known by its
+// inode), on an address, serving a network or a router.
+type target struct {
+	kind     string // "network" or "router"
+	id       string
+	netns    string
+	v6       bool // the IPv6 link-local address (DHCP namespaces)
+	dev, ino uint64
+}
+
+func (t target) key() string {
+	k := t.kind + ":" + t.id
+	if t.v6 {
+		k += ":v6"
+	}
+	return k
+}
+
 type listener struct {
-	dev, ino uint64 // the namespace's identity
-	srv      *http.Server
-	done     chan struct{}
+	target
+	srv  *http.Server
+	done chan struct{}
 }
 
 // NewPart builds the metadata part from env's configuration.
@@ -98,6 +144,12 @@ func NewPart(env agent.Env) (*Part, error) {
 	p := &Part{host: env.Host, opts: OptionsFrom(env.Config), log: log, dhcpDir: d.StateDir,
 		dhcpMeta: d.EnableIsolatedMetadata || d.ForceMetadata, Interval: time.Second,
 		listeners: map[string]*listener{}, failures: map[string]string{}}
+	if l3o, err := l3.OptionsFrom(env.Config); err != nil {
+		// The L3 part refuses to start with these; it says why.
+		log.Warn("not serving metadata in router namespaces: the L3 agent's options are invalid", "error", err)
+	} else if l3o.EnableMetadataProxy {
+		p.routerDir, p.routerPort = l3o.StateDir, l3o.MetadataPort
+	}
 	var err error
 	if p.proxy, err = NewProxy(p.opts, p.lookup, log); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -144,17 +196,47 @@ func (p *Part) Run(ctx context.Context, bus *rpc.Bus) error {
 	}
 }
 
-// lookup asks the server for the port with ip on networkID (Neutron's
-// get_ports with network_id and fixed_ips filters).
-func (p *Part) lookup(ctx context.Context, networkID, ip string) (Instance, error) {
+// routerInterfaceOwners are the device owners of a router's internal
+// ports (neutron_lib's ROUTER_INTERFACE_OWNERS).
+var routerInterfaceOwners = []string{"network:router_interface", "network:router_interface_distributed",
+	"network:ha_router_replicated_interface"}
+
+// lookup asks the server for the one port the request came from, as
+// Neutron's metadata agent does with get_ports: on the namespace's
+// network, or on the networks of the namespace's router (its interface
+// ports'), with the client's fixed IP (or, for an IPv6 link-local
+// client, its MAC).
+func (p *Part) lookup(ctx context.Context, src Source) (Instance, error) {
 	bus := p.bus.Load()
 	if bus == nil {
 		return Instance{}, errors.New("not connected to the server")
 	}
+	networks := []string{src.NetworkID}
+	if src.RouterID != "" {
+		var ifaces []map[string]any
+		args := rpcapi.GetPortsArgs{Filters: map[string]any{"device_id": []string{src.RouterID},
+			"device_owner": routerInterfaceOwners}}
+		if err := bus.Call(ctx, rpcapi.TopicPlugin, rpcapi.MethodGetPorts, args, &ifaces); err != nil {
+			return Instance{}, fmt.Errorf("get_ports of router %s: %w", src.RouterID, err)
+		}
+		networks = networks[:0]
+		for _, port := range ifaces {
+			if id, _ := port["network_id"].(string); id != "" {
+				networks = append(networks, id)
+			}
+		}
+		if len(networks) == 0 {
+			return Instance{}, nil
+		}
+	}
+	filters := map[string]any{"network_id": networks}
+	if src.MAC != "" {
+		filters["mac_address"] = []string{src.MAC}
+	} else {
+		filters["fixed_ips"] = map[string]any{"ip_address": []string{src.IP}}
+	}
 	var ports []map[string]any
-	args := rpcapi.GetPortsArgs{Filters: map[string]any{"network_id": []string{networkID},
-		"fixed_ips": map[string]any{"ip_address": []string{ip}}}}
-	if err := bus.Call(ctx, rpcapi.TopicPlugin, rpcapi.MethodGetPorts, args, &ports); err != nil {
+	if err := bus.Call(ctx, rpcapi.TopicPlugin, rpcapi.MethodGetPorts, rpcapi.GetPortsArgs{Filters: filters}, &ports); err != nil {
 		return Instance{}, fmt.Errorf("get_ports: %w", err)
 	}
 	if len(ports) != 1 {
@@ -168,23 +250,43 @@ func (p *Part) lookup(ctx context.Context, networkID, ip string) (Instance, erro
 	return Instance{ID: id, ProjectID: project}, nil
 }
 
-// Reconcile opens a listener in every DHCP namespace that holds the
-// metadata address and has none, and closes those whose namespace is
-// gone or was recreated.
+// Reconcile opens the listeners that are missing — in every DHCP
+// namespace that holds the metadata address, and in every router
+// namespace the L3 part built — and closes those whose namespace is gone
+// or was recreated.
 func (p *Part) Reconcile() {
-	want := map[string]unix.Stat_t{}
+	want := map[string]target{}
+	add := func(kind, id, ns string) {
+		var st unix.Stat_t
+		if unix.Stat(netns.Path(ns), &st) != nil {
+			return
+		}
+		t := target{kind: kind, id: id, netns: ns, dev: st.Dev, ino: st.Ino}
+		want[t.key()] = t
+		if kind == "network" {
+			t.v6 = true
+			want[t.key()] = t
+		}
+	}
 	if p.dhcpMeta {
 		ents, err := os.ReadDir(p.dhcpDir)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			p.log.Warn("cannot list the DHCP networks", "dir", p.dhcpDir, "error", err)
 		}
 		for _, e := range ents {
-			if !e.IsDir() {
-				continue
+			if e.IsDir() {
+				add("network", e.Name(), link.DHCPNamespace(e.Name()))
 			}
-			var st unix.Stat_t
-			if unix.Stat(netns.Path(link.DHCPNamespace(e.Name())), &st) == nil {
-				want[e.Name()] = st
+		}
+	}
+	if p.routerDir != "" {
+		ents, err := os.ReadDir(p.routerDir)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			p.log.Warn("cannot list the routers", "dir", p.routerDir, "error", err)
+		}
+		for _, e := range ents {
+			if !e.IsDir() && len(e.Name()) == 36 {
+				add("router", e.Name(), link.RouterNamespace(e.Name()))
 			}
 		}
 	}
@@ -193,71 +295,118 @@ func (p *Part) Reconcile() {
 	p.mu.Lock()
 	have := maps.Clone(p.listeners)
 	p.mu.Unlock()
-	for id, l := range have {
-		if st, ok := want[id]; !ok || st.Dev != l.dev || st.Ino != l.ino {
+	for key, l := range have {
+		if t, ok := want[key]; !ok || t.dev != l.dev || t.ino != l.ino {
 			l.close()
 			p.mu.Lock()
-			delete(p.listeners, id)
+			delete(p.listeners, key)
 			p.mu.Unlock()
-			delete(have, id)
+			delete(have, key)
 		}
 	}
-	for id, st := range want {
-		if have[id] != nil {
+	for key, t := range want {
+		if have[key] != nil {
 			continue
 		}
-		l, err := p.listen(id, st)
+		l, err := p.listen(t)
 		if err != nil {
-			if msg := err.Error(); p.failures[id] != msg {
-				p.failures[id] = msg
-				p.log.Warn("cannot serve metadata in namespace", "network_id", id, "error", err)
+			if msg := err.Error(); p.failures[key] != msg {
+				p.failures[key] = msg
+				p.log.Warn("cannot serve metadata in namespace", t.kind+"_id", t.id, "netns", t.netns, "error", err)
 			}
 			continue
 		}
 		if l == nil {
 			continue
 		}
-		delete(p.failures, id)
+		delete(p.failures, key)
 		p.mu.Lock()
-		p.listeners[id] = l
+		p.listeners[key] = l
 		p.mu.Unlock()
-		p.log.Info("serving metadata", "network_id", id, "netns", link.DHCPNamespace(id), "address", Address)
+		p.log.Info("serving metadata", t.kind+"_id", t.id, "netns", t.netns, "address", l.srv.Addr)
 	}
-	for id := range p.failures {
-		if _, ok := want[id]; !ok {
-			delete(p.failures, id)
+	for key := range p.failures {
+		if _, ok := want[key]; !ok {
+			delete(p.failures, key)
 		}
 	}
 }
 
-// listen opens the listener of network id's namespace; nil, nil when the
-// namespace does not hold the metadata address (yet).
-func (p *Part) listen(id string, st unix.Stat_t) (*listener, error) {
-	ns, err := netns.Open(link.DHCPNamespace(id))
+// listen opens t's listener; nil, nil when the namespace does not hold
+// the address (yet: metadata off, or IPv6's duplicate address detection
+// still running).
+//
+// A DHCP namespace's listeners are on the metadata addresses themselves,
+// port 80; a router namespace's is on every address, IPv4 and IPv6, at
+// the L3 part's metadata_port, which its NAT table redirects the
+// instances' requests to (Neutron's haproxy binds "::" there too).
+func (p *Part) listen(t target) (*listener, error) {
+	ns, err := netns.Open(t.netns)
 	if err != nil {
 		return nil, err
 	}
 	defer ns.Close()
 	var l net.Listener
+	var addr string
 	err = netns.Do(ns, func() error {
 		var err error
-		l, err = net.Listen("tcp4", Address)
+		switch {
+		case t.kind == "router":
+			addr = net.JoinHostPort("::", strconv.Itoa(p.routerPort))
+			if l, err = net.Listen("tcp", addr); err != nil && errors.Is(err, syscall.EAFNOSUPPORT) {
+				addr = net.JoinHostPort("0.0.0.0", strconv.Itoa(p.routerPort))
+				l, err = net.Listen("tcp4", addr)
+			}
+		case t.v6:
+			dev, found := deviceWith(netip.MustParseAddr(AddressV6))
+			if !found {
+				return syscall.EADDRNOTAVAIL
+			}
+			addr = net.JoinHostPort(AddressV6+"%"+dev, "80")
+			l, err = net.Listen("tcp6", addr)
+		default:
+			addr = Address
+			l, err = net.Listen("tcp4", addr)
+		}
 		return err
 	})
 	if errors.Is(err, syscall.EADDRNOTAVAIL) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("listen on %s in %s: %w", Address, link.DHCPNamespace(id), err)
+		return nil, fmt.Errorf("listen on %s in %s: %w", addr, t.netns, err)
 	}
-	srv := &http.Server{Handler: p.proxy.Handler(id), ReadHeaderTimeout: 30 * time.Second,
+	h := p.proxy.Handler(t.id)
+	if t.kind == "router" {
+		h = p.proxy.RouterHandler(t.id)
+	}
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout: time.Minute, ErrorLog: slog.NewLogLogger(p.log.Handler(), slog.LevelDebug)}
-	ln := &listener{dev: st.Dev, ino: st.Ino, srv: srv, done: make(chan struct{})}
+	ln := &listener{target: t, srv: srv, done: make(chan struct{})}
 	go func() {
 		defer close(ln.done)
 		srv.Serve(l)
 	}()
 	return ln, nil
+}
+
+// deviceWith names the calling thread's namespace's device that holds
+// a (ready: not tentative), for a link-local listener's zone.
+func deviceWith(a netip.Addr) (string, bool) {
+	addrs, err := netlink.AddrList(nil, netlink.FAMILY_V6)
+	if err != nil {
+		return "", false
+	}
+	for _, x := range addrs {
+		if ip, ok := netip.AddrFromSlice(x.IP); ok && ip == a && x.Flags&unix.IFA_F_TENTATIVE == 0 {
+			l, err := netlink.LinkByIndex(x.LinkIndex)
+			if err != nil {
+				return "", false
+			}
+			return l.Attrs().Name, true
+		}
+	}
+	return "", false
 }
 
 // close stops the listener: the socket is closed at once (the namespace
@@ -284,12 +433,24 @@ func (p *Part) closeAll() {
 }
 
 // Serving lists the networks whose namespace has a listener.
-func (p *Part) Serving() []string {
+func (p *Part) Serving() []string { return p.serving("network", false) }
+
+// ServingV6 lists the networks whose namespace has a listener on the
+// IPv6 metadata address.
+func (p *Part) ServingV6() []string { return p.serving("network", true) }
+
+// ServingRouters lists the routers whose namespace has a listener.
+func (p *Part) ServingRouters() []string { return p.serving("router", false) }
+
+func (p *Part) serving(kind string, v6 bool) []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	out := make([]string, 0, len(p.listeners))
-	for id := range p.listeners {
-		out = append(out, id)
+	var out []string
+	for _, l := range p.listeners {
+		if l.kind == kind && l.v6 == v6 {
+			out = append(out, l.id)
+		}
 	}
+	slices.Sort(out)
 	return out
 }

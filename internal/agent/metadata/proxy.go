@@ -7,11 +7,13 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -26,9 +28,25 @@ type Instance struct {
 	ProjectID string
 }
 
-// Lookup finds the instance with address ip on network networkID; a zero
-// Instance when no single port has it.
-type Lookup func(ctx context.Context, networkID, ip string) (Instance, error)
+// Source is where a request came from: the namespace's network (a DHCP
+// namespace) or router (a router namespace: the instance is on one of
+// the router's networks), and the client's address. MAC is set instead
+// of IP for an IPv6 link-local client, whose address no port lists:
+// Neutron finds its port by the MAC its EUI-64 address carries.
+type Source struct {
+	NetworkID string
+	RouterID  string
+	IP        string
+	MAC       string
+}
+
+func (s Source) key() string {
+	return s.NetworkID + "|" + s.RouterID + "|" + s.IP + "|" + s.MAC
+}
+
+// Lookup finds the instance a request comes from; a zero Instance when
+// no single port matches.
+type Lookup func(ctx context.Context, src Source) (Instance, error)
 
 // Proxy answers instances' metadata requests by forwarding them to Nova's
 // metadata API with the instance's identity, signed, as Neutron's
@@ -42,7 +60,7 @@ type Proxy struct {
 	now    func() time.Time
 
 	mu    sync.Mutex
-	cache map[string]cached // network id + "|" + ip
+	cache map[string]cached // Source.key()
 }
 
 type cached struct {
@@ -82,9 +100,9 @@ func NewProxy(opts Options, lookup Lookup, logger *slog.Logger) (*Proxy, error) 
 	}
 	u := &url.URL{Scheme: opts.NovaProtocol, Host: net.JoinHostPort(opts.NovaHost, strconv.Itoa(opts.NovaPort))}
 	return &Proxy{opts: opts, lookup: lookup, nova: u, log: logger, now: time.Now, cache: map[string]cached{},
-		client: &http.Client{Transport: tr, Timeout: 60 * time.Second,
-			// Nova's redirects are the instance's to follow.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}, nil
+		// Redirects are followed, with the identity headers kept (Nova's
+		// own host), as Neutron's requests call does by default.
+		client: &http.Client{Transport: tr, Timeout: 60 * time.Second}}, nil
 }
 
 // Sign is X-Instance-ID-Signature: the HMAC-SHA256 of the instance id with
@@ -98,32 +116,56 @@ func Sign(secret, instanceID string) string {
 // Handler serves the metadata requests arriving in network networkID's
 // namespace: the source address names the instance.
 func (p *Proxy) Handler(networkID string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { p.serve(w, r, networkID) })
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { p.serve(w, r, Source{NetworkID: networkID}) })
 }
 
-func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, networkID string) {
-	ip, _, err := net.SplitHostPort(r.RemoteAddr)
+// RouterHandler serves the metadata requests arriving in router
+// routerID's namespace: the source address on one of the router's
+// networks names the instance.
+func (p *Proxy) RouterHandler(routerID string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { p.serve(w, r, Source{RouterID: routerID}) })
+}
+
+func (p *Proxy) serve(w http.ResponseWriter, r *http.Request, src Source) {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
 	if err != nil {
 		http.Error(w, "bad remote address", http.StatusBadRequest)
 		return
 	}
-	inst, err := p.instance(r.Context(), networkID, ip)
+	// A dual-stack listener sees IPv4 clients as IPv4-mapped addresses.
+	addr := ap.Addr().Unmap().WithZone("")
+	ip := addr.String()
+	src.IP = ip
+	if addr.Is6() && addr.IsLinkLocalUnicast() {
+		src.IP, src.MAC = "", macOfEUI64(addr)
+	}
+	inst, err := p.instance(r.Context(), src)
 	if err != nil {
-		p.log.Error("metadata: looking up the instance failed", "network_id", networkID, "address", ip, "error", err)
+		p.log.Error("metadata: looking up the instance failed", "network_id", src.NetworkID, "router_id", src.RouterID,
+			"address", ip, "error", err)
 		http.Error(w, "An unknown error has occurred. Please try your request again.", http.StatusInternalServerError)
 		return
 	}
 	if inst.ID == "" {
-		p.log.Debug("metadata: no instance has this address", "network_id", networkID, "address", ip)
+		p.log.Debug("metadata: no instance has this address", "network_id", src.NetworkID, "router_id", src.RouterID, "address", ip)
 		http.Error(w, "Not Found", http.StatusNotFound)
 		return
 	}
 	p.forward(w, r, ip, inst)
 }
 
-// instance looks the address up, through the cache.
-func (p *Proxy) instance(ctx context.Context, networkID, ip string) (Instance, error) {
-	key := networkID + "|" + ip
+// macOfEUI64 is the MAC address an IPv6 address's EUI-64 interface
+// identifier was made from (the universal/local bit flipped back, the
+// ff:fe in the middle dropped).
+func macOfEUI64(a netip.Addr) string {
+	b := a.As16()
+	mac := net.HardwareAddr{b[8] ^ 0x02, b[9], b[10], b[13], b[14], b[15]}
+	return mac.String()
+}
+
+// instance looks the source up, through the cache.
+func (p *Proxy) instance(ctx context.Context, src Source) (Instance, error) {
+	key := src.key()
 	now := p.now()
 	p.mu.Lock()
 	c, ok := p.cache[key]
@@ -131,7 +173,7 @@ func (p *Proxy) instance(ctx context.Context, networkID, ip string) (Instance, e
 	if ok && now.Before(c.expires) {
 		return c.inst, nil
 	}
-	inst, err := p.lookup(ctx, networkID, ip)
+	inst, err := p.lookup(ctx, src)
 	if err != nil {
 		return Instance{}, err
 	}
@@ -169,6 +211,13 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request, ip string, inst 
 	resp, err := p.client.Do(req)
 	if err != nil {
 		p.log.Error("metadata: Nova's metadata API did not answer", "url", u.String(), "instance_id", inst.ID, "error", err)
+		// Neutron answers 503 when Nova cannot be reached, 500 for
+		// anything else (a timeout).
+		var op *net.OpError
+		if errors.As(err, &op) && op.Op == "dial" {
+			http.Error(w, "The remote metadata server is temporarily unavailable. Please try again later.", http.StatusServiceUnavailable)
+			return
+		}
 		http.Error(w, "An unknown error has occurred. Please try your request again.", http.StatusInternalServerError)
 		return
 	}

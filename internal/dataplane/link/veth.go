@@ -102,8 +102,9 @@ func (x *Host) EnsureAgentPort(p AgentPort) error {
 	return in.EnsureAddrs(nsEnd, p.Addrs)
 }
 
-// EnsureAddrs makes the global addresses of l exactly want (link-local
-// IPv6 addresses the kernel adds are left alone).
+// EnsureAddrs makes the global addresses of l exactly want; link-local
+// addresses (the kernel's IPv6 one) are added when wanted but never
+// removed.
 func (x *Host) EnsureAddrs(l netlink.Link, want []*net.IPNet) error {
 	have, err := dump("addresses of "+l.Attrs().Name, func() ([]netlink.Addr, error) { return x.h.AddrList(l, netlink.FAMILY_ALL) })
 	if err != nil {
@@ -114,12 +115,12 @@ func (x *Host) EnsureAddrs(l netlink.Link, want []*net.IPNet) error {
 		wantSet[w.String()] = w
 	}
 	for _, a := range have {
-		if a.IP.IsLinkLocalUnicast() {
-			continue
-		}
 		k := a.IPNet.String()
 		if _, ok := wantSet[k]; ok {
 			delete(wantSet, k)
+			continue
+		}
+		if a.IP.IsLinkLocalUnicast() {
 			continue
 		}
 		if err := x.h.AddrDel(l, &a); err != nil && !errors.Is(err, unix.EADDRNOTAVAIL) {

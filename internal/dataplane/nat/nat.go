@@ -75,7 +75,20 @@ type Ruleset struct {
 	// IPs also SNAT their internal address on the way out.
 	FloatingIPs     []FloatingIP
 	PortForwardings []PortForwarding
+	// MetadataPort, when not zero, is where the namespace's metadata
+	// proxy listens: TCP to 169.254.169.254:80 arriving on an internal
+	// device (qr-…) is redirected there, and anything reaching that port
+	// without the redirect is dropped, as Neutron's L3 agent does with its
+	// REDIRECT to metadata_port and the mark that guards it. It applies
+	// with or without a gateway.
+	MetadataPort uint16
 }
+
+// MetadataAddress is where instances reach the metadata service.
+var MetadataAddress = netip.MustParseAddr("169.254.169.254")
+
+// internalPrefix names a router's internal devices (link.RouterInterfacePrefix).
+const internalPrefix = "qr-"
 
 // maxOffsetRange bounds a forwarding whose ports shift (external range
 // onto a different internal range of the same length): such a range is
@@ -205,6 +218,11 @@ func Apply(ns netns.NsHandle, rs Ruleset) (bool, error) {
 		Hooknum: nftables.ChainHookPostrouting, Priority: nftables.ChainPriorityNATSource})
 	c.AddChain(&nftables.Chain{Name: MeterChain, Table: t, Type: nftables.ChainTypeFilter,
 		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter})
+	var input *nftables.Chain
+	if rs.MetadataPort != 0 {
+		input = c.AddChain(&nftables.Chain{Name: "input", Table: t, Type: nftables.ChainTypeFilter,
+			Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityFilter})
+	}
 
 	add := func(ch *nftables.Chain, ud []byte, groups ...[]expr.Any) {
 		var all []expr.Any
@@ -223,6 +241,14 @@ func Apply(ns netns.NsHandle, rs Ruleset) (bool, error) {
 	} else {
 		add(post, fp, ifname(expr.MetaKeyIIFNAME, gw, expr.CmpOpNeq), ifname(expr.MetaKeyOIFNAME, gw, expr.CmpOpNeq),
 			ctStatusDNAT(expr.CmpOpEq), verdict(expr.VerdictAccept))
+	}
+	if rs.MetadataPort != 0 {
+		// Instances' metadata requests go to the proxy listening in the
+		// namespace; only redirected connections may reach it (a floating
+		// IP's or the gateway's port of that number is not the proxy's).
+		add(pre, nil, ifnamePrefix(expr.MetaKeyIIFNAME, internalPrefix), ipMatch(16, MetadataAddress),
+			tcpPort(80), redirect(rs.MetadataPort))
+		add(input, nil, tcpPort(rs.MetadataPort), ctStatusDNAT(expr.CmpOpEq), verdict(expr.VerdictDrop))
 	}
 	if gw != "" {
 		for _, f := range rs.FloatingIPs {
@@ -283,6 +309,34 @@ func ifname(key expr.MetaKey, name string, op expr.CmpOp) []expr.Any {
 		&expr.Meta{Key: key, Register: 1},
 		&expr.Cmp{Op: op, Register: 1, Data: b},
 	}
+}
+
+// ifnamePrefix matches an input or output interface whose name starts
+// with prefix (nft's "qr-*").
+func ifnamePrefix(key expr.MetaKey, prefix string) []expr.Any {
+	return []expr.Any{
+		&expr.Meta{Key: key, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte(prefix)},
+	}
+}
+
+// tcpPort matches TCP segments to port.
+func tcpPort(port uint16) []expr.Any {
+	return exprs(
+		&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{unix.IPPROTO_TCP}},
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.BigEndian.PutUint16(port)},
+	)
+}
+
+// redirect sends the packet to port on the address of the device it
+// came in by (iptables' REDIRECT).
+func redirect(port uint16) []expr.Any {
+	return exprs(
+		&expr.Immediate{Register: 1, Data: binaryutil.BigEndian.PutUint16(port)},
+		&expr.Redir{RegisterProtoMin: 1},
+	)
 }
 
 // ctStatusDNAT compares the connection's "destination NATed" bit with

@@ -1,9 +1,17 @@
 package nat_test
 
 import (
+	"bufio"
 	"bytes"
+	"fmt"
+	"net"
 	"net/netip"
 	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/neutrino-net/neutrino/internal/dataplane/netns"
 
 	"github.com/neutrino-net/neutrino/internal/dataplane/nat"
 	"github.com/neutrino-net/neutrino/internal/testenv/nsrig"
@@ -78,5 +86,59 @@ func TestValidate(t *testing.T) {
 	b.PortForwardings[0], b.PortForwardings[2] = b.PortForwardings[2], b.PortForwardings[0]
 	if !bytes.Equal(a.Fingerprint(), b.Fingerprint()) {
 		t.Error("the fingerprint depends on the order of the lists")
+	}
+}
+
+// TestMetadataRedirect: with MetadataPort set, TCP to 169.254.169.254:80
+// arriving on a qr- device reaches the namespace's listener on that port,
+// while the port itself is closed to direct connections (Neutron guards it
+// with a mark); a router without gateway gets the redirect too.
+func TestMetadataRedirect(t *testing.T) {
+	nsrig.RequireDataplane(t)
+	r := nsrig.New(t)
+	rt, vm := r.NS("rt"), r.NS("vm")
+	h := r.Host(rt)
+	r.Veth(h, "qr-meta", vm, "eth0", "", "", "10.66.0.2/24")
+	nsrig.Addr(t, h, "qr-meta", "10.66.0.1/24")
+	vh := r.Host(vm)
+	eth, err := vh.Netlink().LinkByName("eth0")
+	nsrig.Must(t, err)
+	_, dst, _ := net.ParseCIDR("169.254.169.254/32")
+	nsrig.Must(t, vh.Netlink().RouteAdd(&netlink.Route{LinkIndex: eth.Attrs().Index, Dst: dst, Gw: net.ParseIP("10.66.0.1")}))
+	nsrig.ServeEcho(t, rt, ":9697")
+
+	dial := func(addr string) error {
+		return netns.Do(vm, func() error {
+			c, err := net.DialTimeout("tcp", addr, 300*time.Millisecond)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(time.Second))
+			fmt.Fprintln(c, "hello")
+			line, err := bufio.NewReader(c).ReadString('\n')
+			if err != nil || line != "hello\n" {
+				return fmt.Errorf("echo: %q %v", line, err)
+			}
+			return nil
+		})
+	}
+	if err := dial("169.254.169.254:80"); err == nil {
+		t.Fatal("169.254.169.254:80 answered without the redirect")
+	}
+	if _, err := nat.Apply(rt, nat.Ruleset{MetadataPort: 9697}); err != nil {
+		t.Fatal(err)
+	}
+	if err := dial("169.254.169.254:80"); err != nil {
+		t.Fatalf("through the redirect: %v", err)
+	}
+	if err := dial("10.66.0.1:9697"); err == nil {
+		t.Error("the proxy's port answered a direct connection")
+	}
+	if _, err := nat.Apply(rt, nat.Ruleset{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := dial("169.254.169.254:80"); err == nil {
+		t.Error("the redirect outlived a ruleset without MetadataPort")
 	}
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/agent"
 	"github.com/neutrino-net/neutrino/internal/agent/dhcp"
 	"github.com/neutrino-net/neutrino/internal/agent/l2"
+	"github.com/neutrino-net/neutrino/internal/agent/l3"
 	"github.com/neutrino-net/neutrino/internal/agent/metadata"
 	"github.com/neutrino-net/neutrino/internal/config"
 	"github.com/neutrino-net/neutrino/internal/dataplane/link"
@@ -190,7 +191,12 @@ type world struct {
 	plugged time.Time
 }
 
-func newWorld(t *testing.T, interval string) *world {
+func newWorld(t *testing.T, interval string) *world { return newWorldWith(t, interval, false) }
+
+// newWorldWith is newWorld whose agent also runs the L3 part when
+// withL3 (enable_metadata_proxy on, its default), with ML2 serving local
+// networks too, for routers whose networks stay on the host.
+func newWorldWith(t *testing.T, interval string, withL3 bool) *world {
 	nsrig.RequireDataplane(t)
 	r := nsrig.New(t)
 	hostNS := r.NS("host")
@@ -210,6 +216,8 @@ func newWorld(t *testing.T, interval string) *world {
 		"nova.auth_type":               "none",
 		"nova.endpoint":                events.URL + "/v2.1",
 		"DEFAULT.send_events_interval": interval,
+		// Two projects' networks may share a subnet (the router test).
+		"DEFAULT.allow_overlapping_ips": "true",
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
@@ -239,7 +247,14 @@ func newWorld(t *testing.T, interval string) *world {
 	mp.Interval = 100 * time.Millisecond
 	bus, err := srv.Bus.InProcess("agent:mdhost", nil)
 	nsrig.Must(t, err)
-	a := agent.New(bus, agent.OptionsFrom(cfg, env.Logger), l2p, dp, mp)
+	parts := []agent.Part{l2p, dp, mp}
+	var l3p *l3.Part
+	if withL3 {
+		l3p, err = l3.NewPart(env, h)
+		nsrig.Must(t, err)
+		parts = append(parts, l3p)
+	}
+	a := agent.New(bus, agent.OptionsFrom(cfg, env.Logger), parts...)
 	actx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); a.Run(actx) }()
@@ -251,6 +266,11 @@ func newWorld(t *testing.T, interval string) *world {
 		defer c()
 		if err := dp.Teardown(tctx); err != nil {
 			t.Errorf("teardown DHCP: %v", err)
+		}
+		if l3p != nil {
+			if err := l3p.Teardown(tctx); err != nil {
+				t.Errorf("teardown L3: %v", err)
+			}
 		}
 		if n := len(mp.Serving()); n != 0 {
 			t.Errorf("metadata listeners left after the agent stopped: %d", n)
@@ -267,7 +287,7 @@ func newWorld(t *testing.T, interval string) *world {
 				alive[a["agent_type"].(string)] = a["binary"]
 			}
 		}
-		if len(alive) != 3 || alive["Metadata agent"] != "neutron-metadata-agent" {
+		if len(alive) != len(parts) || alive["Metadata agent"] != "neutron-metadata-agent" {
 			return fmt.Errorf("alive agents: %v", alive)
 		}
 		return nil
