@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"sort"
 	"strings"
@@ -18,7 +19,9 @@ type Quotas interface {
 	Limits(ctx context.Context, project string) (map[string]int, error)
 	Usage(ctx context.Context, project string) (map[string]int, error)
 	Projects(ctx context.Context) ([]string, error)
-	SetLimits(ctx context.Context, project string, limits map[string]int, force bool) error
+	// SetLimits sets limits; with check, one below the project's usage
+	// is refused.
+	SetLimits(ctx context.Context, project string, limits map[string]int, check bool) error
 	Reset(ctx context.Context, project string) error
 }
 
@@ -92,11 +95,12 @@ func (s *Server) quotas(w http.ResponseWriter, r *http.Request, parts []string) 
 				break
 			}
 			var limits map[string]int
-			var force bool
-			if limits, force, err = decodeQuota(r, q.Resources()); err != nil {
+			var check bool
+			if limits, check, err = decodeQuota(r, q.Resources()); err != nil {
 				break
 			}
-			if err = q.SetLimits(ctx, project, limits, force); err != nil {
+			check = check && s.extensionEnabled("quota-check-limit")
+			if err = q.SetLimits(ctx, project, limits, check); err != nil {
 				break
 			}
 			if limits, err = q.Limits(ctx, project); err == nil {
@@ -156,8 +160,12 @@ func (s *Server) enforce(ctx context.Context, action string, target map[string]a
 	return nil
 }
 
-// decodeQuota reads {"quota": {"network": 10, …, "force": true}} with
-// Neutron's validation: known resources only, integers from -1 up.
+// decodeQuota reads {"quota": {"network": 10, …, "check_limit": true}}
+// with Neutron's validation: known resources only, integers from -1 up.
+// Neutron takes check_limit and force out of the body without converting
+// them: check_limit counts when Python would call it true, and force
+// (once meant to skip a check Neutron no longer makes by default) is
+// ignored.
 func decodeQuota(r *http.Request, resources []string) (map[string]int, bool, error) {
 	body, err := readBody(r)
 	if err != nil {
@@ -167,16 +175,9 @@ func decodeQuota(r *http.Request, resources []string) (map[string]int, bool, err
 	if !ok {
 		return nil, false, fault.BadRequest("Unable to find 'quota' in request body")
 	}
-	force := false
-	if f, ok := m["force"]; ok {
-		b, err := resource.ToBool(f)
-		if err != nil {
-			return nil, false, fault.InvalidInput(err.Error())
-		}
-		force = b.(bool)
-		delete(m, "force")
-	}
+	check := pythonTrue(m["check_limit"])
 	delete(m, "check_limit")
+	delete(m, "force")
 	known := map[string]bool{}
 	for _, name := range resources {
 		known[name] = true
@@ -201,5 +202,26 @@ func decodeQuota(r *http.Request, resources []string) (map[string]int, bool, err
 		sort.Strings(extra)
 		return nil, false, fault.BadRequest("Unrecognized attribute(s) '%s'", strings.Join(extra, ", "))
 	}
-	return limits, force, nil
+	return limits, check, nil
+}
+
+// pythonTrue reports whether Python would take a decoded JSON value as
+// true: not null, false, zero or empty.
+func pythonTrue(v any) bool {
+	switch t := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return t
+	case string:
+		return t != ""
+	case json.Number:
+		f, err := t.Float64()
+		return err != nil || f != 0
+	case []any:
+		return len(t) > 0
+	case map[string]any:
+		return len(t) > 0
+	}
+	return true
 }

@@ -109,16 +109,19 @@ func (e *Engine) Projects(ctx context.Context) ([]string, error) {
 	return out, err
 }
 
-// SetLimits changes a project's limits. Unless force is set, a limit
-// below what the project already uses is refused, as Neutron does.
-func (e *Engine) SetLimits(ctx context.Context, project string, limits map[string]int, force bool) error {
+// SetLimits changes a project's limits. A limit may be set below what the
+// project already uses, as in Neutron; with check (Neutron's check_limit,
+// the quota-check-limit extension) such a limit is refused. Like
+// Neutron's, the check compares the usage with the limit as given, so
+// with check even -1 (unlimited) is refused for a resource in use.
+func (e *Engine) SetLimits(ctx context.Context, project string, limits map[string]int, check bool) error {
 	return e.store.Write(ctx, func(tx *store.Tx) error {
 		for _, r := range e.resources {
 			limit, ok := limits[r.Name]
 			if !ok {
 				continue
 			}
-			if !force && limit != Unlimited && r.Collection != "" {
+			if check && r.Collection != "" {
 				if err := tx.LockQuota(ctx, project, r.Name); err != nil {
 					return err
 				}

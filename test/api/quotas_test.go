@@ -48,11 +48,24 @@ func TestQuotas(t *testing.T) {
 		if nd := d["network"].(map[string]any); nd["used"] != float64(2) || nd["limit"] != float64(2) || nd["reserved"] != float64(0) {
 			t.Errorf("details %v", nd)
 		}
-		// A limit exactly at what is used is accepted; one below is not.
-		e.do(admin, "PUT", "/v2.0/quotas/"+p, map[string]any{"quota": map[string]any{"network": 2}}).expect(t, 200)
-		e.do(admin, "PUT", "/v2.0/quotas/"+p, map[string]any{"quota": map[string]any{"network": 1}}).
+		// A limit below what is used is accepted, as in Neutron; with
+		// check_limit (quota-check-limit) it is refused, one exactly at
+		// the usage is not.
+		e.do(admin, "PUT", "/v2.0/quotas/"+p, map[string]any{"quota": map[string]any{"network": 1}}).expect(t, 200)
+		e.do(admin, "PUT", "/v2.0/quotas/"+p, map[string]any{"quota": map[string]any{"network": 2, "check_limit": true}}).expect(t, 200)
+		e.do(admin, "PUT", "/v2.0/quotas/"+p, map[string]any{"quota": map[string]any{"network": 1, "check_limit": true}}).
 			fault(t, 400, "HTTPBadRequest", "Quota limit 1 for network must be greater than or equal to already used 2")
-		e.do(admin, "PUT", "/v2.0/quotas/"+p, map[string]any{"quota": map[string]any{"network": 1, "force": true}}).expect(t, 200)
+		e.do(admin, "PUT", "/v2.0/quotas/"+p, map[string]any{"quota": map[string]any{"network": 1, "check_limit": "yes"}}).
+			fault(t, 400, "HTTPBadRequest", "Quota limit 1 for network must be greater than or equal to already used 2")
+		if q := e.do(admin, "GET", "/v2.0/quotas/"+p, nil).expect(t, 200).obj(t, "quota"); q["network"] != float64(2) {
+			t.Errorf("a refused check_limit update changed the limit: %v", q["network"])
+		}
+		e.do(admin, "PUT", "/v2.0/quotas/"+p, map[string]any{"quota": map[string]any{"network": 1, "check_limit": false}}).expect(t, 200)
+		// force is taken out of the body and has no effect.
+		e.do(admin, "PUT", "/v2.0/quotas/"+p, map[string]any{"quota": map[string]any{"network": 1, "force": "perhaps"}}).expect(t, 200)
+		if e.do(admin, "GET", "/v2.0/extensions/quota-check-limit", nil).status != 200 {
+			t.Errorf("quota-check-limit is not listed")
+		}
 
 		list := e.do(admin, "GET", "/v2.0/quotas", nil).expect(t, 200).list(t, "quotas")
 		if len(list) != 1 || list[0]["project_id"] != p || list[0]["network"] != float64(1) {

@@ -43,6 +43,7 @@ var Extensions = []string{
 	"port-security",
 	"project-id",
 	"provider",
+	"quota-check-limit",
 	"quota_details",
 	"quotas",
 	"rbac-policies",
