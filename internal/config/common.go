@@ -19,6 +19,10 @@ var (
 		"Where to store Neutron state files.")
 	optDebug = Options.Bool(DefaultSection, "debug", false,
 		"If set to true, the logging level will be set to DEBUG instead of the default INFO level.")
+	// dns_domain is read by the server (ports' dns_assignment) and the
+	// DHCP agent (dnsmasq's --domain and hostnames) alike, as in Neutron.
+	optDNSDomain = Options.String(DefaultSection, "dns_domain", "openstacklocal",
+		"Domain to use for building the hostnames.")
 )
 
 // Host reports [DEFAULT] host, or the operating system's host name.
@@ -32,6 +36,9 @@ func Host(c *Config) string {
 	}
 	return h
 }
+
+// DNSDomain reports [DEFAULT] dns_domain as given.
+func DNSDomain(c *Config) string { return c.String(optDNSDomain) }
 
 // Debug reports [DEFAULT] debug.
 func Debug(c *Config) bool { return c.Bool(optDebug) }

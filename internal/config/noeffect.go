@@ -58,6 +58,7 @@ var noEffect = []struct{ section, option, reason string }{
 	{"securitygroup", "permitted_ethertypes", "the firewall lets non-IP, non-ARP frames from a port's own MACs through"},
 	{"nova", "", "a keystoneauth option the Nova notifier does not use (it reads auth_type password or none, the password plugin's user, project and domains, region_name, endpoint_type, endpoint, cafile, insecure and timeout)"},
 	{"placement", "", "Placement reporting is not implemented"},
+	{"designate", "", "no external DNS service (Designate) is supported; ports' names are served by the DHCP agents' dnsmasq within their networks"},
 	{"keystone_authtoken", "", "a keystonemiddleware option Neutrino's token validation does not use"},
 	{"oslo_concurrency", "", "Neutrino takes no file locks"},
 	{"oslo_messaging_rabbit", "", "the message bus is NATS ([DEFAULT] transport_url = nats://…)"},

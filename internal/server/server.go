@@ -139,7 +139,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *Serve
 	if err != nil {
 		return nil, fmt.Errorf("load policy: %w", err)
 	}
-	exts, err := c.plugins.Extensions()
+	exts, err := c.plugins.Extensions(cfg)
 	if err != nil {
 		return nil, err
 	}

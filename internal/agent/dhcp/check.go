@@ -14,7 +14,7 @@ import (
 // network, nor the other networks: the rest is served, and the next pass,
 // with a fresh snapshot, picks the object up once it is consistent.
 type Skipped struct {
-	Kind   string // "network", "subnet", "port", "fixed_ip", "dns_nameserver", "host_route", "gateway_ip"
+	Kind   string // "network", "subnet", "port", "fixed_ip", "dns_assignment", "dns_nameserver", "host_route", "gateway_ip"
 	ID     string // the object's id (for a fixed IP, its port's id)
 	Reason string
 }
@@ -39,6 +39,44 @@ func safeID(id string) bool {
 		}
 	}
 	return true
+}
+
+// safeDNSName reports whether a host name can be written into dnsmasq's
+// hosts files as it is: letters, digits, hyphens and dots only (what the
+// server's dns_name validation allows), so no comma, space or newline can
+// change what dnsmasq reads.
+func safeDNSName(s string) bool {
+	if s == "" || len(s) > 255 {
+		return false
+	}
+	for _, c := range s {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '.':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// checkDNSAssignment keeps the entries of a port's dns_assignment that
+// name an address of the port with usable names; an address left
+// without one is named host-<address> as before dns-integration.
+func checkDNSAssignment(p Port, skip func(kind, id, format string, args ...any)) []DNSAssignment {
+	var out []DNSAssignment
+	for _, d := range p.DNSAssignment {
+		a, err := netip.ParseAddr(d.IPAddress)
+		switch {
+		case err != nil:
+			skip("dns_assignment", p.ID, "ip_address %q is not an address", d.IPAddress)
+		case !safeDNSName(d.Hostname) || !safeDNSName(d.FQDN):
+			skip("dns_assignment", p.ID, "%q / %q is not a DNS name", d.Hostname, d.FQDN)
+		default:
+			d.IPAddress = a.String()
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // checkNetwork returns n without the objects that contradict the rest of
@@ -94,6 +132,7 @@ func checkNetwork(n Network) (out Network, skipped []Skipped, ok bool) {
 		}
 		q := p
 		q.FixedIPs = nil
+		q.DNSAssignment = checkDNSAssignment(p, skip)
 		for _, ip := range p.FixedIPs {
 			pfx, known := prefixes[ip.SubnetID]
 			a, err := netip.ParseAddr(ip.IPAddress)

@@ -93,6 +93,18 @@ func TestCheckNetwork(t *testing.T) {
 			n.Ports = append(n.Ports, tPort("x\ndhcp-range=0.0.0.0", "fa:16:3e:00:00:19", FixedIP{SubnetID: tSub, IPAddress: "10.0.0.19"}))
 		}, []string{`port "x\ndhcp-range=0.0.0.0"`}, nil},
 		{"port listed twice", func(n *Network) { n.Ports = append(n.Ports, vm) }, []string{"port vm-good"}, nil},
+		{"dns_assignment with names that would inject a line, or a bad address", func(n *Network) {
+			n.Ports[0].DNSAssignment = []DNSAssignment{
+				{IPAddress: "10.0.0.11", Hostname: "web", FQDN: "web.example.org."},
+				{IPAddress: "10.0.0.11", Hostname: "x\naddress=/evil/1.2.3.4", FQDN: "x.example.org."},
+				{IPAddress: "10.0.0.11", Hostname: "a,b", FQDN: "a.example.org."},
+				{IPAddress: "10.0.0.999", Hostname: "bad", FQDN: "bad.example.org."},
+			}
+		}, []string{"dns_assignment vm-good", "dns_assignment vm-good", "dns_assignment vm-good"}, func(t *testing.T, n Network) {
+			if d := n.Ports[0].DNSAssignment; len(d) != 1 || d[0].Hostname != "web" {
+				t.Errorf("dns_assignment kept %+v, want only web", d)
+			}
+		}},
 		{"negative MTU", func(n *Network) { n.MTU = -1 }, []string{"network " + tNet}, func(t *testing.T, n Network) {
 			if n.MTU != 0 {
 				t.Errorf("mtu %d", n.MTU)

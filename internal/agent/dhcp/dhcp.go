@@ -61,6 +61,8 @@ type (
 	FixedIP = dnsmasq.FixedIP
 	// ExtraDHCPOpt is one of a port's extra_dhcp_opts.
 	ExtraDHCPOpt = dnsmasq.ExtraDHCPOpt
+	// DNSAssignment is one entry of a port's dns_assignment.
+	DNSAssignment = dnsmasq.DNSAssignment
 )
 
 // Network is a network this agent serves DHCP for.

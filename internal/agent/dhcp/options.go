@@ -10,8 +10,6 @@ import (
 var (
 	optLeaseDuration = config.Options.Int(config.DefaultSection, "dhcp_lease_duration", 86400,
 		"DHCP lease duration (in seconds). Use -1 to tell dnsmasq to use infinite lease times.").Min(-1)
-	optDNSDomain = config.Options.String(config.DefaultSection, "dns_domain", "openstacklocal",
-		"Domain to use for building the hostnames.")
 	optConfs = config.Options.String(config.DefaultSection, "dhcp_confs", "$state_path/dhcp",
 		"Location to store DHCP server config files.")
 	optResyncInterval = config.Options.Int(config.DefaultSection, "resync_interval", 5,
@@ -44,7 +42,7 @@ type Options struct {
 // OptionsFrom reads the DHCP agent's options of cfg.
 func OptionsFrom(cfg *config.Config) Options {
 	return Options{
-		LeaseDuration: cfg.Int(optLeaseDuration), DNSDomain: cfg.String(optDNSDomain),
+		LeaseDuration: cfg.Int(optLeaseDuration), DNSDomain: config.DNSDomain(cfg),
 		StateDir: cfg.String(optConfs), ResyncInterval: time.Duration(cfg.Int(optResyncInterval)) * time.Second,
 		Driver: cfg.String(optDriver), LeaseMax: cfg.Int(optLeaseMax),
 		EnableIsolatedMetadata: cfg.Bool(optEnableIsolatedMetadata), ForceMetadata: cfg.Bool(optForceMetadata),

@@ -433,6 +433,10 @@ func toPort(m map[string]any) Port {
 		f, _ := o.(map[string]any)
 		p.ExtraDHCPOpts = append(p.ExtraDHCPOpts, ExtraDHCPOpt{OptName: strOf(f["opt_name"]), OptValue: strOf(f["opt_value"]), IPVersion: intOf(f["ip_version"])})
 	}
+	for _, d := range listOf(m["dns_assignment"]) {
+		f, _ := d.(map[string]any)
+		p.DNSAssignment = append(p.DNSAssignment, DNSAssignment{IPAddress: strOf(f["ip_address"]), Hostname: strOf(f["hostname"]), FQDN: strOf(f["fqdn"])})
+	}
 	return p
 }
 

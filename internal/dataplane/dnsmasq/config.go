@@ -47,6 +47,17 @@ type Port struct {
 	FixedIPs      []FixedIP
 	DeviceOwner   string
 	ExtraDHCPOpts []ExtraDHCPOpt
+	// DNSAssignment names the port's addresses (the server's
+	// dns_assignment, with the dns-integration extension); an address it
+	// does not name is host-<address> in Config.DNSDomain.
+	DNSAssignment []DNSAssignment
+}
+
+// DNSAssignment is one entry of a port's dns_assignment.
+type DNSAssignment struct {
+	IPAddress string
+	Hostname  string
+	FQDN      string
 }
 
 // FixedIP is one of a port's fixed_ips.
@@ -141,15 +152,27 @@ func (c Config) iterHosts(n *Network) []alloc {
 				a.noOpts = s.IPv6AddressMode == "slaac"
 				a.tag = hostDHCPv6Tag
 			}
-			a.hostname = "host-" + strings.NewReplacer(".", "-", ":", "-").Replace(ip.IPAddress)
-			a.fqdn = a.hostname
-			if c.DNSDomain != "" {
-				a.fqdn += "." + c.DNSDomain
-			}
+			a.hostname, a.fqdn = c.names(p, ip.IPAddress)
 			out = append(out, a)
 		}
 	}
 	return out
+}
+
+// names are an address's hostname and fqdn: those the server assigned,
+// or else host-<address> in the agent's domain, as Neutron's agent does.
+func (c Config) names(p Port, ip string) (hostname, fqdn string) {
+	for _, d := range p.DNSAssignment {
+		if d.IPAddress == ip {
+			return d.Hostname, d.FQDN
+		}
+	}
+	hostname = "host-" + strings.NewReplacer(".", "-", ":", "-").Replace(ip)
+	fqdn = hostname
+	if c.DNSDomain != "" {
+		fqdn += "." + c.DNSDomain
+	}
+	return hostname, fqdn
 }
 
 // sortFixedIPs puts stateless IPv6 addresses first, as Neutron does, so

@@ -106,6 +106,33 @@ var cases = []struct {
 				vmPort(1, "fa:16:3e:00:00:12", FixedIP{sub2, "10.0.1.12"}),
 			}},
 	},
+	{
+		// dns-integration: the server's dns_assignment names a port's
+		// addresses (fqdn in the hosts files, fqdn then hostname in
+		// addn_hosts, as Neutron writes them); an address it does not name
+		// (the second VM's IPv6 one) is host-<address> in the agent's
+		// domain; --domain is [DEFAULT] dns_domain as given.
+		name: "dns-assignment",
+		cfg:  func(c *Config) { c.DNSDomain = "example.org." },
+		net: Network{ID: net1, MTU: 1450,
+			Subnets: []Subnet{
+				{ID: sub4, CIDR: "10.0.0.0/24", IPVersion: 4, GatewayIP: "10.0.0.1", EnableDHCP: true},
+				{ID: sub6, CIDR: "2001:db8::/64", IPVersion: 6, GatewayIP: "2001:db8::1", EnableDHCP: true, IPv6AddressMode: "dhcpv6-stateful", IPv6RAMode: "dhcpv6-stateful"},
+			},
+			Ports: []Port{
+				dhcpPort(FixedIP{sub4, "10.0.0.2"}),
+				func() Port {
+					p := vmPort(0, "fa:16:3e:00:00:11", FixedIP{sub4, "10.0.0.11"}, FixedIP{sub6, "2001:db8::11"})
+					p.DNSAssignment = []DNSAssignment{{"10.0.0.11", "web", "web.example.org."}, {"2001:db8::11", "web", "web.example.org."}}
+					return p
+				}(),
+				func() Port {
+					p := vmPort(1, "fa:16:3e:00:00:12", FixedIP{sub4, "10.0.0.12"}, FixedIP{sub6, "2001:db8::12"})
+					p.DNSAssignment = []DNSAssignment{{"10.0.0.12", "host-10-0-0-12", "host-10-0-0-12.example.org."}}
+					return p
+				}(),
+			}},
+	},
 }
 
 func TestRenderGolden(t *testing.T) {

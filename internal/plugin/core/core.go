@@ -31,6 +31,9 @@ type Options struct {
 	MaxDNSNameservers int
 	// MaxSubnetHostRoutes is [DEFAULT] max_subnet_host_routes.
 	MaxSubnetHostRoutes int
+	// DNSDomain is [DEFAULT] dns_domain: the domain of ports'
+	// dns_assignment, and whether their dns_name is kept (see dns.go).
+	DNSDomain string
 	// Quota enforces per-project limits on creates; nil for none.
 	Quota generic.Quota
 	// ML2 gives networks their segments and MTU and binds ports; nil

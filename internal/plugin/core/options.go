@@ -22,5 +22,6 @@ func OptionsFrom(cfg *config.Config) Options {
 		AllowOverlappingIPs: cfg.Bool(optAllowOverlappingIPs),
 		MaxDNSNameservers:   cfg.Int(optMaxDNSNameservers),
 		MaxSubnetHostRoutes: cfg.Int(optMaxSubnetHostRoutes),
+		DNSDomain:           config.DNSDomain(cfg),
 	}
 }

@@ -134,6 +134,9 @@ func (p *Plugin) beforeCreatePort(ctx context.Context, tx *store.Tx, o *resource
 	if declared(o, "extra_dhcp_opts") {
 		o.Set("extra_dhcp_opts", mergeDHCPOpts(nil, o.Get("extra_dhcp_opts")))
 	}
+	if err := p.portDNS(o, true); err != nil {
+		return err
+	}
 	setIfAbsent(o, "binding:host_id", "")
 	setIfAbsent(o, "binding:profile", map[string]any{})
 	setIfDeclared(o, "binding:vif_type", vifTypeUnbound)
@@ -622,12 +625,14 @@ func (p *Plugin) release(ctx context.Context, tx *store.Tx, allocs []store.Alloc
 }
 
 // portAfterRead orders each port's fixed_ips by address, the order Neutron
-// reads them in, so that every reply lists them alike.
+// reads them in, so that every reply lists them alike, and names them in
+// dns_assignment.
 func (p *Plugin) portAfterRead(ctx context.Context, tx *store.Tx, ports []*resource.Object) error {
 	for _, o := range ports {
 		if ips, ok := o.Get("fixed_ips").([]any); ok && len(ips) > 1 {
 			o.Set("fixed_ips", sortFixedIPs(ips))
 		}
+		p.setDNSAssignment(o)
 	}
 	return nil
 }
@@ -694,6 +699,9 @@ func (p *Plugin) beforeUpdatePort(ctx context.Context, tx *store.Tx, old, patch 
 		return err
 	}
 	if err := updateAddressPairs(old, patch); err != nil {
+		return err
+	}
+	if err := p.portDNS(patch, false); err != nil {
 		return err
 	}
 	if patch.Has("extra_dhcp_opts") {

@@ -70,10 +70,11 @@ var Extensions = []string{
 
 func init() {
 	registry.RegisterCore(registry.Descriptor{
-		Name:       "ml2",
-		Aliases:    []string{"neutron.plugins.ml2.plugin.Ml2Plugin"},
-		Extensions: Extensions,
-		Configure:  configureML2,
+		Name:           "ml2",
+		Aliases:        []string{"neutron.plugins.ml2.plugin.Ml2Plugin"},
+		Extensions:     Extensions,
+		ExtensionsFrom: ml2.ExtensionsFrom,
+		Configure:      configureML2,
 	})
 }
 

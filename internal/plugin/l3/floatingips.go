@@ -17,6 +17,14 @@ import (
 // beforeCreateFloatingIP checks the external network, takes the address
 // with the floating IP's own port, and resolves the association.
 func (p *Plugin) beforeCreateFloatingIP(ctx context.Context, tx *store.Tx, o *resource.Object) error {
+	// A floating IP's dns_name and dns_domain are only for an external DNS
+	// service to publish; without one (Neutrino drives none) Neutron keeps
+	// neither and shows them empty.
+	for _, a := range []string{"dns_name", "dns_domain"} {
+		if o.Resource().Attr(a) != nil {
+			o.Set(a, "")
+		}
+	}
 	netID := o.String("floating_network_id")
 	network, err := p.visibleNetwork(ctx, tx, netID)
 	if err != nil {

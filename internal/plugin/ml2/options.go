@@ -52,16 +52,32 @@ var extensionDrivers = map[string]string{
 	"port_security":                  "",
 	"tag_ports_during_bulk_creation": "",
 	"qos":                            "QoS is not implemented yet",
-	"dns":                            "DNS integration is not implemented yet",
-	"dns_domain_ports":               "DNS integration is not implemented yet",
-	"dns_domain_keywords":            "DNS integration is not implemented yet",
-	"subnet_dns_publish_fixed_ip":    "DNS integration is not implemented yet",
+	"dns":                            "",
+	"dns_domain_ports":               "",
+	"dns_domain_keywords":            "keywords in a DNS domain only matter to an external DNS service, which Neutrino does not drive",
+	"subnet_dns_publish_fixed_ip":    "",
 	"data_plane_status":              "port data plane status is not implemented",
 	"uplink_status_propagation":      "uplink status propagation is not implemented",
 	"port_hints":                     "port hints are not implemented",
 	"port_numa_affinity_policy":      "port NUMA affinity policies are not implemented",
 	"port_device_profile":            "port device profiles are not implemented",
 	"port_trusted_vif":               "trusted VIFs are not implemented",
+}
+
+// driverExtensions are the extensions ML2's extension drivers enable.
+var driverExtensions = map[string][]string{
+	"dns":                         {"dns-integration"},
+	"dns_domain_ports":            {"dns-integration", "dns-domain-ports"},
+	"subnet_dns_publish_fixed_ip": {"subnet-dns-publish-fixed-ip"},
+}
+
+// ExtensionsFrom are the extensions [ml2] extension_drivers enable.
+func ExtensionsFrom(cfg *config.Config) []string {
+	var out []string
+	for _, name := range cfg.List(optExtensionDrivers) {
+		out = append(out, driverExtensions[name]...)
+	}
+	return out
 }
 
 // OptionsFrom reads the [ml2] and [ml2_type_*] options of cfg. A bad

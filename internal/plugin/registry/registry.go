@@ -72,6 +72,9 @@ type Descriptor struct {
 	Aliases []string
 	// Extensions are the aliases of the extensions it serves.
 	Extensions []string
+	// ExtensionsFrom, when set, adds the extensions the plugin serves
+	// under a configuration (ML2's [ml2] extension_drivers).
+	ExtensionsFrom func(cfg *config.Config) []string
 	// Default service plugins are loaded whatever service_plugins says,
 	// as Neutron's DEFAULT_SERVICE_PLUGINS are.
 	Default bool
@@ -166,14 +169,18 @@ func Select(core string, serviceNames []string) (Selection, error) {
 	return sel, nil
 }
 
-// Extensions are the extensions the selected plugins serve, sorted, less
-// those whose required extensions are not all served (as Neutron's
-// extension manager drops them). An alias apidef does not declare is an
-// error: a plugin must not list what it cannot describe.
-func (s Selection) Extensions() ([]*apidef.Extension, error) {
+// Extensions are the extensions the selected plugins serve under cfg,
+// sorted, less those whose required extensions are not all served (as
+// Neutron's extension manager drops them). An alias apidef does not
+// declare is an error: a plugin must not list what it cannot describe.
+func (s Selection) Extensions(cfg *config.Config) ([]*apidef.Extension, error) {
 	served := map[string]*apidef.Extension{}
 	for _, d := range s {
-		for _, alias := range d.Extensions {
+		aliases := d.Extensions
+		if d.ExtensionsFrom != nil {
+			aliases = append(slices.Clone(aliases), d.ExtensionsFrom(cfg)...)
+		}
+		for _, alias := range aliases {
 			e := apidef.LookupExtension(alias)
 			if e == nil {
 				return nil, fmt.Errorf("plugin %s: extension %q is not declared in apidef", d.Name, alias)
