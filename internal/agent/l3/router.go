@@ -219,6 +219,7 @@ type Reconciler struct {
 	mu      sync.Mutex
 	applied map[string][32]byte                  // router → fingerprint last converged
 	fips    map[string]map[netip.Addr]netip.Addr // router → floating IP → internal, last converged
+	pfs     map[string][]nat.PortForwarding      // router → port forwardings, last converged
 }
 
 // NewReconciler returns a reconciler whose bridges live in the namespace
@@ -228,7 +229,7 @@ func NewReconciler(h *link.Host, stateDir string, garps int, log *slog.Logger) *
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Reconciler{host: h, stateDir: stateDir, garps: garps, log: log,
-		applied: map[string][32]byte{}, fips: map[string]map[netip.Addr]netip.Addr{}}
+		applied: map[string][32]byte{}, fips: map[string]map[netip.Addr]netip.Addr{}, pfs: map[string][]nat.PortForwarding{}}
 }
 
 // Wait waits for the gratuitous ARP senders of past passes, which stop
@@ -337,7 +338,7 @@ func (x *Reconciler) Ensure(ctx context.Context, r Router, full bool) (changed b
 		now[f.External] = f.Internal
 	}
 	x.mu.Lock()
-	last := x.fips[r.ID]
+	last, lastPFs := x.fips[r.ID], x.pfs[r.ID]
 	x.mu.Unlock()
 	for a := range before {
 		if _, ok := now[a]; !ok && a != r.NAT.GatewayIP {
@@ -347,6 +348,17 @@ func (x *Reconciler) Ensure(ctx context.Context, r Router, full bool) (changed b
 	for a, in := range last {
 		if cur, ok := now[a]; ok && cur != in {
 			x.forget(ns, r.ID, a) // moved to another port
+		}
+	}
+	// A port forwarding removed or changed loses its connections (its
+	// floating IP's other forwardings keep theirs), as in Neutron.
+	for _, pf := range lastPFs {
+		if !slices.Contains(r.NAT.PortForwardings, pf) {
+			if n, err := nat.ForgetForwarding(ns, pf); err != nil {
+				x.log.Warn("deleting connection tracking entries", "router", r.ID, "port_forwarding", pf, "error", err)
+			} else {
+				x.log.Debug("deleted connection tracking entries", "router", r.ID, "port_forwarding", pf, "entries", n)
+			}
 		}
 	}
 	if x.garps > 0 {
@@ -366,6 +378,7 @@ func (x *Reconciler) Ensure(ctx context.Context, r Router, full bool) (changed b
 	x.mu.Lock()
 	x.applied[r.ID] = fp
 	x.fips[r.ID] = now
+	x.pfs[r.ID] = slices.Clone(r.NAT.PortForwardings)
 	x.mu.Unlock()
 	return true, nil
 }
@@ -582,6 +595,7 @@ func (x *Reconciler) Remove(ctx context.Context, id string) error {
 	x.mu.Lock()
 	delete(x.applied, id)
 	delete(x.fips, id)
+	delete(x.pfs, id)
 	x.mu.Unlock()
 	if err := os.Remove(filepath.Join(x.stateDir, id)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove router %s: state: %w", id, err)

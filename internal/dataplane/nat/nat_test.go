@@ -142,3 +142,44 @@ func TestMetadataRedirect(t *testing.T) {
 		t.Error("the redirect outlived a ruleset without MetadataPort")
 	}
 }
+
+// TestForgetForwarding: a connection through a port forwarding's DNAT
+// leaves a conntrack entry; forgetting another forwarding keeps it,
+// forgetting this one deletes it.
+func TestForgetForwarding(t *testing.T) {
+	nsrig.RequireDataplane(t)
+	r := nsrig.New(t)
+	ns := r.NS("ct")
+	h := r.Host(ns)
+	lo, err := h.Netlink().LinkByName("lo")
+	nsrig.Must(t, err)
+	nsrig.Must(t, h.Netlink().LinkSetUp(lo))
+	nsrig.Addr(t, h, "lo", "203.0.113.21/32")
+	nsrig.Addr(t, h, "lo", "10.1.0.6/32")
+	// The ruleset SNATs DNATed connections to the gateway (hairpin).
+	nsrig.Addr(t, h, "lo", "203.0.113.10/32")
+	nsrig.ServeEcho(t, ns, "10.1.0.6:2222")
+	rs := ruleset() // its first forwarding: tcp 203.0.113.21:22 → 10.1.0.6:2222
+	if _, err := nat.Apply(ns, rs); err != nil {
+		t.Fatal(err)
+	}
+	var c net.Conn
+	nsrig.Must(t, netns.Do(ns, func() (err error) {
+		c, err = net.DialTimeout("tcp", "203.0.113.21:22", time.Second)
+		return err
+	}))
+	defer c.Close()
+	fmt.Fprintln(c, "hi")
+	c.SetReadDeadline(time.Now().Add(time.Second))
+	if _, err := bufio.NewReader(c).ReadString('\n'); err != nil {
+		t.Fatalf("through the forwarding: %v", err)
+	}
+	other := rs.PortForwardings[0]
+	other.ExternalStart, other.ExternalEnd = 23, 23
+	if n, err := nat.ForgetForwarding(ns, other); err != nil || n != 0 {
+		t.Fatalf("forgetting another port: %d entries, %v", n, err)
+	}
+	if n, err := nat.ForgetForwarding(ns, rs.PortForwardings[0]); err != nil || n == 0 {
+		t.Fatalf("forgetting the forwarding: %d entries, %v; want its connection's", n, err)
+	}
+}

@@ -413,6 +413,39 @@ func TestRoutersEndToEnd(t *testing.T) {
 		})
 	})
 
+	t.Run("deleting a port forwarding cuts its established connection", func(t *testing.T) {
+		// A second forwarding keeps the floating IP (and its address) in
+		// place: only the deleted forwarding's entries may go.
+		var pf2 map[string]map[string]any
+		w.call(http.MethodPost, "/v2.0/floatingips/"+pfFIP["id"].(string)+"/port_forwardings", map[string]any{"port_forwarding": map[string]any{
+			"protocol": "tcp", "external_port": 2223, "internal_port": 8080, "internal_port_id": pC.id, "internal_ip_address": pC.ip}}, &pf2)
+		defer w.delete("/v2.0/floatingips/" + pfFIP["id"].(string) + "/port_forwardings/" + pf2["port_forwarding"]["id"].(string))
+		seenAs(t, "outside → second port forwarding → vmC", w.outNS, pfIP+":2223", OutsideIP)
+		kept, err := connect(w.outNS, pfIP+":2223")
+		Must(t, err)
+		defer kept.Close()
+		Must(t, echo(kept, 2*time.Second))
+		c, err := connect(w.outNS, pfIP+":2222")
+		Must(t, err)
+		defer c.Close()
+		Must(t, echo(c, 2*time.Second))
+		w.delete("/v2.0/floatingips/" + pfFIP["id"].(string) + "/port_forwardings/" + pf["port_forwarding"]["id"].(string))
+		WaitFor(t, "port forwarding unreachable", 10*time.Second, func() error {
+			if _, err := whoamiTimeout(w.outNS, pfIP+":2222", 300*time.Millisecond); err == nil {
+				return errors.New("still reachable")
+			}
+			return nil
+		})
+		// Its conntrack entry went with the rule (fails without: the
+		// entry keeps translating the established connection).
+		if err := echo(c, time.Second); err == nil {
+			t.Error("the established connection still works after the port forwarding was deleted")
+		}
+		if err := echo(kept, 2*time.Second); err != nil {
+			t.Errorf("the other forwarding's connection was cut: %v", err)
+		}
+	})
+
 	t.Run("an administratively down router has no data path", func(t *testing.T) {
 		w.put("/v2.0/routers/"+routerID, map[string]any{"router": map[string]any{"admin_state_up": false}})
 		WaitFor(t, "router namespace removed", 15*time.Second, func() error {
@@ -429,7 +462,6 @@ func TestRoutersEndToEnd(t *testing.T) {
 	})
 
 	// Floating IPs hold the gateway: they go first.
-	w.delete("/v2.0/floatingips/" + pfFIP["id"].(string) + "/port_forwardings/" + pf["port_forwarding"]["id"].(string))
 	w.delete("/v2.0/floatingips/" + pfFIP["id"].(string))
 	w.delete("/v2.0/floatingips/" + fipID)
 
