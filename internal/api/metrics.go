@@ -54,7 +54,7 @@ func (s *Server) routeLabels(r *http.Request) (resource, verb string) {
 	if !ok {
 		return "other", "other"
 	}
-	parts := strings.Split(strings.TrimSuffix(rest, ".json"), "/")
+	parts := s.splitPath(strings.TrimSuffix(rest, ".json"))
 	switch {
 	case parts[0] == "extensions" || parts[0] == "quotas":
 		return parts[0], methodVerb(r.Method, len(parts) > 1)

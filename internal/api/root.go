@@ -41,7 +41,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	}
 	// Neutron accepts a ".json" suffix on any path.
 	rest = strings.TrimSuffix(rest, ".json")
-	parts := strings.Split(rest, "/")
+	parts := s.splitPath(rest)
 	if parts[0] == "extensions" {
 		switch len(parts) {
 		case 1:
@@ -101,6 +101,17 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeFault(w, fault.HTTPNotFound())
 	}
+}
+
+// splitPath splits a path below /v2.0/ into segments, keeping a
+// collection served under a prefix (metering/metering-labels, as an
+// extension's path_prefix puts it) as one segment.
+func (s *Server) splitPath(rest string) []string {
+	parts := strings.Split(rest, "/")
+	if len(parts) >= 2 && s.controllers[parts[0]] == nil && s.controllers[parts[0]+"/"+parts[1]] != nil {
+		parts = append([]string{parts[0] + "/" + parts[1]}, parts[2:]...)
+	}
+	return parts
 }
 
 func (s *Server) only(w http.ResponseWriter, r *http.Request, h http.HandlerFunc, methods ...string) {

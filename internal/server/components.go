@@ -11,6 +11,7 @@ import (
 	_ "github.com/neutrino-net/neutrino/internal/plugin/autoallocate"
 	_ "github.com/neutrino-net/neutrino/internal/plugin/l3"
 	_ "github.com/neutrino-net/neutrino/internal/plugin/localip"
+	_ "github.com/neutrino-net/neutrino/internal/plugin/metering"
 	_ "github.com/neutrino-net/neutrino/internal/plugin/ml2"
 	_ "github.com/neutrino-net/neutrino/internal/plugin/serviceproviders"
 

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"maps"
 
 	"github.com/neutrino-net/neutrino/internal/plugin/agents"
 	"github.com/neutrino-net/neutrino/internal/plugin/l3"
@@ -25,6 +26,18 @@ func (s *Server) wireAgents() {
 	}
 	if s.SecurityGroups != nil {
 		s.RPC.SecurityGroups = sgArea{s.SecurityGroups}
+	}
+	// Service plugins with agents of their own (metering) serve their
+	// topics themselves.
+	for _, p := range s.Plugins {
+		if t, ok := p.(interface {
+			RPCTopics() map[string]rpc.Handlers
+		}); ok {
+			if s.RPC.More == nil {
+				s.RPC.More = map[string]rpc.Handlers{}
+			}
+			maps.Copy(s.RPC.More, t.RPCTopics())
+		}
 	}
 }
 

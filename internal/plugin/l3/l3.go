@@ -61,6 +61,9 @@ type Options struct {
 	Quota generic.Quota
 	// Outbox records notifications to the L3 agents; nil records none.
 	Outbox change.Outbox
+	// ConntrackHelpers is [DEFAULT] allowed_conntrack_helpers: the
+	// protocols each conntrack helper may be used with.
+	ConntrackHelpers map[string][]string
 }
 
 // Core is what the L3 plugin needs of the core plugin: making, changing
@@ -77,13 +80,14 @@ type Plugin struct {
 	store *store.Store
 	core  Core
 
-	routerDef, fipDef, pfDef            *resource.Resource
+	routerDef, fipDef, pfDef, cthDef    *resource.Resource
 	portDef, subnetDef, netDef, poolDef *resource.Resource
 	subnetpoolDef                       *resource.Resource
 
 	routers  *generic.Handler
 	fips     *generic.Handler
 	pfs      *generic.Handler
+	cths     *generic.Handler
 	handlers map[string]plugin.Handler
 
 	// scheduler places routers on L3 agents; nil without agents.
@@ -97,7 +101,7 @@ func New(s *store.Store, defs map[string]*resource.Resource, core Core, opts Opt
 	p := &Plugin{opts: opts, store: s, core: core, handlers: map[string]plugin.Handler{},
 		routerDef: defs[apidef.Routers], fipDef: defs[apidef.FloatingIPs], pfDef: defs[apidef.PortForwardings],
 		portDef: defs[apidef.Ports], subnetDef: defs[apidef.Subnets], netDef: defs[apidef.Networks],
-		poolDef: defs[apidef.FloatingIPPools], subnetpoolDef: defs[apidef.SubnetPools]}
+		poolDef: defs[apidef.FloatingIPPools], subnetpoolDef: defs[apidef.SubnetPools], cthDef: defs[apidef.ConntrackHelpers]}
 	p.routers = generic.New(p.routerDef, s, generic.Hooks{
 		NotFound:     RouterNotFound,
 		BeforeCreate: p.beforeCreateRouter,
@@ -142,6 +146,19 @@ func New(s *store.Store, defs map[string]*resource.Resource, core Core, opts Opt
 	}
 	if p.poolDef != nil {
 		p.handlers[apidef.FloatingIPPools] = &pools{p: p}
+	}
+	if p.cthDef != nil {
+		p.cths = generic.New(p.cthDef, s, generic.Hooks{
+			NotFound:     ConntrackHelperNotFound,
+			BeforeCreate: p.beforeCreateConntrackHelper,
+			AfterCreate:  p.afterWriteConntrackHelper,
+			BeforeUpdate: p.beforeUpdateConntrackHelper,
+			AfterUpdate: func(ctx context.Context, tx *store.Tx, _, o *resource.Object) error {
+				return p.afterWriteConntrackHelper(ctx, tx, o)
+			},
+			BeforeDelete: p.afterWriteConntrackHelper,
+		})
+		p.handlers[apidef.ConntrackHelpers] = p.cths
 	}
 	return p
 }

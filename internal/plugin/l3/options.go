@@ -13,15 +13,24 @@ var (
 		"Enable HA mode for virtual routers.")
 	optQuotaRouterRoute = config.Options.Int("quotas", "quota_router_route", 30,
 		"Number of routes allowed per router. A negative value means unlimited.")
+	optAllowedConntrackHelpers = config.Options.List(config.DefaultSection, "allowed_conntrack_helpers",
+		[]string{"amanda:tcp", "ftp:tcp", "h323:udp", "h323:tcp", "irc:tcp", "netbios-ns:udp", "pptp:tcp",
+			"sane:tcp", "sip:udp", "sip:tcp", "snmp:udp", "tftp:udp"},
+		"Defines the allowed conntrack helpers, and conntrack helper module protocol constraints.")
 )
 
 // OptionsFrom reads the L3 plugin's options of cfg; the caller sets
 // Quota and Outbox.
-func OptionsFrom(cfg *config.Config) Options {
+func OptionsFrom(cfg *config.Config) (Options, error) {
+	helpers, err := parseAllowedHelpers(cfg.List(optAllowedConntrackHelpers))
+	if err != nil {
+		return Options{}, cfg.Invalid(optAllowedConntrackHelpers, err)
+	}
 	return Options{
 		EnableSNATByDefault: cfg.Bool(optEnableSNATByDefault),
 		RouterDistributed:   cfg.Bool(optRouterDistributed),
 		L3HA:                cfg.Bool(optL3HA),
 		MaxRoutes:           cfg.Int(optQuotaRouterRoute),
-	}
+		ConntrackHelpers:    helpers,
+	}, nil
 }

@@ -15,7 +15,10 @@ func init() {
 		Extensions: []string{"router", "ext-gw-mode", "extraroute", "extraroute-atomic", "l3-ha", "dvr",
 			"router_availability_zone", "l3_agent_scheduler", "fip-port-details", "floatingip-pools"},
 		Configure: func(cfg *config.Config, _ *slog.Logger) (registry.Build, error) {
-			opts := OptionsFrom(cfg)
+			opts, err := OptionsFrom(cfg)
+			if err != nil {
+				return nil, err
+			}
 			return func(env registry.Env) (registry.Plugin, error) {
 				opts.Quota, opts.Outbox = env.Quota, env.Outbox
 				return New(env.Store, env.Defs, nil, opts), nil
@@ -30,6 +33,14 @@ func init() {
 		Extensions: []string{"floating-ip-port-forwarding", "floating-ip-port-forwarding-description",
 			"floating-ip-port-forwarding-port-ranges", "expose-port-forwarding-in-fip"},
 		Configure: registry.ExtensionsOnly,
+	})
+	// Conntrack helpers are served by the L3 plugin on its routers; the
+	// service plugin enables their extensions.
+	registry.RegisterService(registry.Descriptor{
+		Name:       "conntrack_helper",
+		Aliases:    []string{"neutron.services.conntrack_helper.plugin.Plugin"},
+		Extensions: []string{"l3-conntrack-helper", "expose-l3-conntrack-helper"},
+		Configure:  registry.ExtensionsOnly,
 	})
 }
 

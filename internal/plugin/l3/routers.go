@@ -260,6 +260,9 @@ func (p *Plugin) afterReadRouters(ctx context.Context, tx *store.Tx, rs []*resou
 		}
 		r.Set("external_gateway_info", info)
 	}
+	if err := p.fillConntrackHelpers(ctx, tx, rs); err != nil {
+		return err
+	}
 	return p.routerZones(ctx, tx, rs)
 }
 

@@ -90,6 +90,9 @@ type Dispatcher struct {
 	L3             L3
 	SecurityGroups SecurityGroups
 	Metadata       Metadata
+	// More are further topics service plugins serve on their own
+	// (metering_plugin); they may not replace the topics above.
+	More map[string]rpc.Handlers
 }
 
 // ErrL3HA is the answer to update_ha_routers_states.
@@ -136,12 +139,18 @@ func (d *Dispatcher) Topics() map[string]rpc.Handlers {
 	}, d.L3)
 	l3["update_ha_routers_states"] = func(context.Context, json.RawMessage) (any, error) { return nil, ErrL3HA }
 
-	return map[string]rpc.Handlers{
+	out := map[string]rpc.Handlers{
 		rpcapi.TopicPlugin:     plugin,
 		rpcapi.TopicReports:    reports,
 		rpcapi.TopicDHCPPlugin: dhcp,
 		rpcapi.TopicL3Plugin:   l3,
 	}
+	for topic, hs := range d.More {
+		if out[topic] == nil {
+			out[topic] = hs
+		}
+	}
+	return out
 }
 
 // Serve consumes the agents' topics on b.

@@ -158,6 +158,11 @@ var Fixtures = map[string]Fixture{
 		return path + "/" + m.ID(Member, path, "port_forwarding", map[string]any{"protocol": "tcp", "external_port": 2222,
 			"internal_port": 22, "internal_port_id": vm})
 	},
+	"conntrack_helpers": func(m *Maker) string {
+		router := m.ID(Member, "/v2.0/routers", "router", map[string]any{"name": "r-cth-router"})
+		path := "/v2.0/routers/" + router + "/conntrack_helpers"
+		return path + "/" + m.ID(Member, path, "conntrack_helper", map[string]any{"protocol": "udp", "port": 69, "helper": "tftp"})
+	},
 	"segments": func(m *Maker) string {
 		n := m.ID(Admin, "/v2.0/networks", "network", map[string]any{"project_id": m.C.Project()})
 		r := m.C.Do(m.T, Admin, "GET", "/v2.0/segments?network_id="+n, nil)
