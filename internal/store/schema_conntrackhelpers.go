@@ -4,7 +4,7 @@ package store
 // helper per router, protocol, port and helper name; they go with their
 // router.
 func init() {
-	registerMigration(migration{15, "router conntrack helpers", []string{
+	registerMigration(migration{16, "router conntrack helpers", []string{
 		`CREATE TABLE conntrack_helpers (
 			id VARCHAR(36) PRIMARY KEY,
 			project_id VARCHAR(255) NOT NULL DEFAULT '',

@@ -3,7 +3,7 @@ package store
 // Metering labels and their rules (Neutron's meteringlabels and
 // meteringlabelrules tables). A label's rules go with it.
 func init() {
-	registerMigration(migration{14, "metering labels and rules", []string{
+	registerMigration(migration{15, "metering labels and rules", []string{
 		`CREATE TABLE metering_labels (
 			id VARCHAR(36) PRIMARY KEY,
 			project_id VARCHAR(255) NOT NULL DEFAULT '',
