@@ -127,3 +127,41 @@ func (tx *Tx) DeleteWhere(ctx context.Context, collection string, eq map[string]
 	}
 	return res.RowsAffected()
 }
+
+// RBACTargets counts the RBAC policies (of any action) on an object of
+// objectType that target project or every project.
+func (tx *Tx) RBACTargets(ctx context.Context, objectType, objectID, project string) (int, error) {
+	rows, err := tx.query(ctx, "SELECT COUNT(*) FROM rbac_policies WHERE object_type = ? AND object_id = ? AND target_tenant IN (?, '*')",
+		objectType, objectID, project)
+	if err != nil {
+		return 0, fmt.Errorf("read RBAC policies of %s: %w", objectID, err)
+	}
+	defer rows.Close()
+	var n int
+	if rows.Next() {
+		if err := rows.Scan(&n); err != nil {
+			return 0, fmt.Errorf("read RBAC policies of %s: %w", objectID, err)
+		}
+	}
+	return n, rows.Err()
+}
+
+// RouterGatewayProjects returns the owners of the routers whose gateway
+// port is on a network.
+func (tx *Tx) RouterGatewayProjects(ctx context.Context, networkID string) ([]string, error) {
+	rows, err := tx.query(ctx, `SELECT DISTINCT r.project_id FROM routers r JOIN ports p ON p.id = r.gw_port_id
+		WHERE p.network_id = ? ORDER BY r.project_id`, networkID)
+	if err != nil {
+		return nil, fmt.Errorf("read routers with a gateway on %s: %w", networkID, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/plugin"
 	"github.com/neutrino-net/neutrino/internal/plugin/generic"
 	"github.com/neutrino-net/neutrino/internal/plugin/ml2"
+	"github.com/neutrino-net/neutrino/internal/plugin/rbac"
 	"github.com/neutrino-net/neutrino/internal/reqctx"
 	"github.com/neutrino-net/neutrino/internal/resource"
 	"github.com/neutrino-net/neutrino/internal/store"
@@ -59,12 +60,15 @@ type Plugin struct {
 	// deletionHooks are service plugins that hold ports of their own
 	// (local IPs): asked before any port is deleted.
 	deletionHooks []PortDeletionHook
+	// rbac holds the object types RBAC policies may target.
+	rbac *rbac.Registry
 }
 
 // New returns the core plugin serving the given (already restricted)
 // resource definitions.
 func New(s *store.Store, defs map[string]*resource.Resource, opts Options) *Plugin {
-	p := &Plugin{opts: opts, store: s, defs: defs, handlers: map[string]plugin.Handler{}}
+	p := &Plugin{opts: opts, store: s, defs: defs, handlers: map[string]plugin.Handler{},
+		rbac: rbac.NewRegistry(defs[apidef.RBACPolicies])}
 	p.handlers[apidef.Networks] = &networks{generic.New(defs[apidef.Networks], s, generic.Hooks{
 		NotFound:        func(id string) error { return NetworkNotFound(id) },
 		BeforeCreate:    p.beforeCreateNetwork,
@@ -75,21 +79,27 @@ func New(s *store.Store, defs map[string]*resource.Resource, opts Options) *Plug
 		AfterRead:       p.afterReadNetworks,
 		InitialRevision: 1,
 	})}
-	if def := defs[apidef.RBACPolicies]; def != nil {
-		p.handlers[apidef.RBACPolicies] = p.rbacHandler(def)
+	if p.rbac.Enabled() {
+		p.handlers[apidef.RBACPolicies] = p.rbac.Handler(s, opts.Quota)
 	}
 	if defs[apidef.AddressScopes] != nil {
-		p.handlers[apidef.AddressScopes] = generic.New(defs[apidef.AddressScopes], s, generic.Hooks{
+		p.handlers[apidef.AddressScopes] = &rbacShared{objectType: "address_scope", p: p, Handler: generic.New(defs[apidef.AddressScopes], s, generic.Hooks{
 			NotFound:     func(id string) error { return AddressScopeNotFound(id) },
+			AfterCreate:  p.afterCreateShareable("address_scope"),
 			BeforeUpdate: p.beforeUpdateAddressScope,
+			AfterUpdate:  p.afterUpdateShareable("address_scope"),
 			BeforeDelete: p.beforeDeleteAddressScope,
-		})
+			AfterRead:    p.afterReadShareable("address_scope"),
+		})}
 	}
 	p.handlers[apidef.SubnetPools] = &subnetPools{p: p, Handler: generic.New(defs[apidef.SubnetPools], s, generic.Hooks{
 		NotFound:     func(id string) error { return SubnetPoolNotFound(id) },
 		BeforeCreate: p.beforeCreateSubnetPool,
+		AfterCreate:  p.afterCreateShareable("subnetpool"),
 		BeforeUpdate: p.beforeUpdateSubnetPool,
+		AfterUpdate:  p.afterUpdateShareable("subnetpool"),
 		BeforeDelete: p.beforeDeleteSubnetPool,
+		AfterRead:    p.afterReadShareable("subnetpool"),
 	})}
 	p.handlers[apidef.Subnets] = &onNetwork{p: p, Handler: generic.New(defs[apidef.Subnets], s, generic.Hooks{
 		NotFound:     func(id string) error { return SubnetNotFound(id) },
@@ -98,7 +108,7 @@ func New(s *store.Store, defs map[string]*resource.Resource, opts Options) *Plug
 		BeforeUpdate: p.beforeUpdateSubnet,
 		AfterUpdate:  p.afterUpdateSubnet,
 		BeforeDelete: p.beforeDeleteSubnet,
-	}), sharedBy: []string{"shared", "router:external"}}
+	}), sharedBy: []string{"shared"}}
 	p.handlers[apidef.Ports] = &portHandler{&onNetwork{p: p, Handler: generic.New(defs[apidef.Ports], s, generic.Hooks{
 		NotFound:        func(id string) error { return PortNotFound(id) },
 		BeforeCreate:    p.beforeCreatePort,
@@ -119,6 +129,9 @@ func New(s *store.Store, defs map[string]*resource.Resource, opts Options) *Plug
 				g.Hooks.QuotaResource = name
 			}
 		}
+	}
+	if err := p.registerRBACTypes(); err != nil {
+		panic(err) // the core's own types: a programming error
 	}
 	s.Relate(apidef.Networks, "subnets", "subnets", "network_id", "id")
 	s.Relate(apidef.Ports, "fixed_ips", "ip_allocations", "port_id", "subnet_id", "ip_address")
@@ -190,15 +203,44 @@ type networks struct{ *generic.Handler }
 
 var _ plugin.Scoper = (*networks)(nil)
 
+// Get answers NetworkNotFound for a network no policy opens to the
+// caller's project, as Neutron's RBAC-filtered query does before any
+// policy rule (get_network's "rule:external" would otherwise show a
+// network external for another project only).
+func (h *networks) Get(ctx context.Context, id string) (*resource.Object, error) {
+	o, err := h.Handler.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	c := reqctx.CallerFrom(ctx)
+	if c.IsAdmin || c.HasRole("advsvc") || c.HasRole("service") || o.String("project_id") == c.ProjectID || o.Bool("shared") {
+		return o, nil
+	}
+	var visible bool
+	err = h.Store.Read(ctx, func(tx *store.Tx) error {
+		n, err := tx.RBACTargets(ctx, "network", id, c.ProjectID)
+		visible = n > 0
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("visibility of network %s: %w", id, err)
+	}
+	if !visible {
+		return nil, NetworkNotFound(id)
+	}
+	return o, nil
+}
+
 // Scope implements plugin.Scoper.
 func (h *networks) Scope(projectID string) *resource.Scope {
+	// A network external for some projects only is visible to those
+	// (Neutron's rbac_actions of networks: access_as_shared and
+	// access_as_external), so router:external alone shows nothing.
 	sc := &resource.Scope{ProjectID: projectID}
-	for _, name := range []string{"shared", "router:external"} {
-		if a := h.Res.Attr(name); a != nil {
-			sc.SharedBy = append(sc.SharedBy, a)
-		}
+	if a := h.Res.Attr("shared"); a != nil {
+		sc.SharedBy = append(sc.SharedBy, a)
 	}
-	if h.Res.Attr("shared") != nil {
+	if h.Res.Attr("shared") != nil || h.Res.Attr("router:external") != nil {
 		sc.RBACType = "network"
 	}
 	return sc
@@ -410,16 +452,7 @@ func (p *Plugin) beforeDeleteNetwork(ctx context.Context, tx *store.Tx, o *resou
 			return err
 		}
 	}
-	return p.deleteRBACPolicies(ctx, tx, "network", o.ID())
-}
-
-// deleteRBACPolicies removes the policies of an object being deleted.
-func (p *Plugin) deleteRBACPolicies(ctx context.Context, tx *store.Tx, objectType, id string) error {
-	if p.defs[apidef.RBACPolicies] == nil {
-		return nil
-	}
-	_, err := tx.DeleteWhere(ctx, apidef.RBACPolicies, map[string]any{"object_type": objectType, "object_id": id})
-	return err
+	return p.rbac.DeletePolicies(ctx, tx, "network", o.ID())
 }
 
 // networkAddressScopes fills ipv4_address_scope and ipv6_address_scope:

@@ -2,10 +2,7 @@ package core
 
 import (
 	"context"
-	"fmt"
 
-	"github.com/neutrino-net/neutrino/internal/apidef"
-	"github.com/neutrino-net/neutrino/internal/fault"
 	"github.com/neutrino-net/neutrino/internal/resource"
 	"github.com/neutrino-net/neutrino/internal/store"
 )
@@ -47,49 +44,4 @@ func (p *Plugin) deletePortGroups(ctx context.Context, tx *store.Tx, port *resou
 		return nil
 	}
 	return p.portSGs.DeletePortGroups(ctx, tx, port)
-}
-
-// securityGroupNotFound is the 404 of an RBAC policy on a missing group.
-func securityGroupNotFound(id string) error {
-	return fault.NotFound("SecurityGroupNotFound", fmt.Sprintf("Security group %s does not exist", id))
-}
-
-func init() {
-	rbacTypes["security_group"] = rbacType{collection: apidef.SecurityGroups, actions: []string{accessAsShared},
-		notFound: securityGroupNotFound}
-}
-
-// checkSecurityGroupAccessLoss refuses to take a shared security group
-// away from a project whose ports use it, as Neutron's
-// _validate_rbac_policy_delete does (RbacPolicyInUse).
-func (p *Plugin) checkSecurityGroupAccessLoss(ctx context.Context, tx *store.Tx, policy *resource.Object) error {
-	sg, err := p.rbacObject(ctx, tx, policy)
-	if err != nil || sg == nil {
-		return err
-	}
-	target := policy.String("target_tenant")
-	users, err := tx.SecurityGroupPortProjects(ctx, sg.ID())
-	if err != nil {
-		return err
-	}
-	allowed, err := p.sharedTargets(ctx, tx, sg.ID(), policy.ID())
-	if err != nil {
-		return err
-	}
-	inUse := false
-	for _, u := range users {
-		switch {
-		case u == sg.String("project_id"):
-		case target != "*":
-			inUse = inUse || (u == target && !allowed["*"])
-		default:
-			inUse = inUse || !allowed[u]
-		}
-	}
-	if inUse {
-		return fault.Conflict("RbacPolicyInUse",
-			"RBAC policy on object %s cannot be removed because other objects depend on it.\nDetails: project_id=%s",
-			sg.ID(), target)
-	}
-	return nil
 }

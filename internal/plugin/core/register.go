@@ -46,8 +46,10 @@ var Extensions = []string{
 	"quota-check-limit",
 	"quota_details",
 	"quotas",
+	"rbac-address-scope",
 	"rbac-policies",
 	"rbac-security-groups",
+	"rbac-subnetpool",
 	"revision-if-match",
 	"security-group",
 	"security-groups-normalized-cidr",
@@ -124,6 +126,9 @@ func configureML2(cfg *config.Config, logger *slog.Logger) (registry.Build, erro
 		sg := securitygroups.New(env.Store, env.Defs, securitygroups.Options{Quota: env.Quota, Outbox: env.Outbox})
 		if sg != nil {
 			c.SetPortSecurityGroups(sg)
+			if err := c.RBACTypes().Register(sg.RBACType()); err != nil {
+				return nil, err
+			}
 		}
 		a.SetCore(c.Handlers())
 		return &ML2{Core: c, ML2: m, SecurityGroups: sg, Agents: a}, nil

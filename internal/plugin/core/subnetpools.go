@@ -11,6 +11,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/ipam"
 	"github.com/neutrino-net/neutrino/internal/plugin"
 	"github.com/neutrino-net/neutrino/internal/plugin/generic"
+	"github.com/neutrino-net/neutrino/internal/plugin/rbac"
 	"github.com/neutrino-net/neutrino/internal/reqctx"
 	"github.com/neutrino-net/neutrino/internal/resource"
 	"github.com/neutrino-net/neutrino/internal/store"
@@ -208,20 +209,32 @@ func (p *Plugin) visibleAddressScope(ctx context.Context, tx *store.Tx, id strin
 		return nil, AddressScopeNotFound(id)
 	}
 	scope, err := tx.Get(ctx, def, id, false)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !visibleTo(ctx, scope)) {
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, AddressScopeNotFound(id)
 	}
-	return scope, err
+	if err != nil {
+		return nil, err
+	}
+	if ok, err := p.rbacVisible(ctx, tx, "address_scope", scope); err != nil || !ok {
+		return nil, errors.Join(err, AddressScopeNotFound(id))
+	}
+	return scope, nil
 }
 
 // visibleSubnetPool reads a subnet pool the caller may see, or answers
 // SubnetPoolNotFound; forUpdate locks it.
 func (p *Plugin) visibleSubnetPool(ctx context.Context, tx *store.Tx, id string, forUpdate bool) (*resource.Object, error) {
 	pool, err := tx.Get(ctx, p.defs[apidef.SubnetPools], id, forUpdate)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !visibleTo(ctx, pool)) {
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, SubnetPoolNotFound(id)
 	}
-	return pool, err
+	if err != nil {
+		return nil, err
+	}
+	if ok, err := p.rbacVisible(ctx, tx, "subnetpool", pool); err != nil || !ok {
+		return nil, errors.Join(err, SubnetPoolNotFound(id))
+	}
+	return pool, nil
 }
 
 // beforeUpdateSubnetPool follows update_subnetpool: prefixes may only
@@ -281,7 +294,7 @@ func (p *Plugin) beforeDeleteSubnetPool(ctx context.Context, tx *store.Tx, o *re
 	if n > 0 {
 		return fault.New(400, "SubnetPoolDeleteError", "Unable to delete subnet pool: Subnet pool has existing allocations.")
 	}
-	return nil
+	return p.rbac.DeletePolicies(ctx, tx, "subnetpool", o.ID())
 }
 
 // beforeUpdateAddressScope refuses to unshare a shared scope.
@@ -301,7 +314,69 @@ func (p *Plugin) beforeDeleteAddressScope(ctx context.Context, tx *store.Tx, o *
 	if n > 0 {
 		return fault.Conflict("AddressScopeInUse", "Unable to complete operation on address scope %s. There are one or more subnet pools in use on the address scope.", o.ID())
 	}
-	return nil
+	return p.rbac.DeletePolicies(ctx, tx, "address_scope", o.ID())
+}
+
+// rbacShared serves a resource RBAC policies may share (address scopes):
+// a project sees its own objects and those a policy shares with it.
+type rbacShared struct {
+	*generic.Handler
+	p          *Plugin
+	objectType string
+}
+
+var _ plugin.Scoper = (*rbacShared)(nil)
+
+// Scope implements plugin.Scoper.
+func (h *rbacShared) Scope(projectID string) *resource.Scope {
+	return rbacScope(h.Res, h.p.rbac, h.objectType, projectID)
+}
+
+// Scope implements plugin.Scoper: a project sees its own pools and those
+// a policy shares with it.
+func (h *subnetPools) Scope(projectID string) *resource.Scope {
+	return rbacScope(h.Res, h.p.rbac, "subnetpool", projectID)
+}
+
+func rbacScope(def *resource.Resource, r *rbac.Registry, objectType, projectID string) *resource.Scope {
+	sc := &resource.Scope{ProjectID: projectID}
+	if a := def.Attr("shared"); a != nil {
+		sc.SharedBy = append(sc.SharedBy, a)
+	}
+	if r.Enabled() {
+		sc.RBACType = objectType
+	}
+	return sc
+}
+
+// afterCreateShareable records the wildcard policy a shared object stands
+// for, as Neutron's RBAC objects do on create.
+func (p *Plugin) afterCreateShareable(objectType string) func(context.Context, *store.Tx, *resource.Object) error {
+	return func(ctx context.Context, tx *store.Tx, o *resource.Object) error {
+		if !o.Bool("shared") {
+			return nil
+		}
+		return p.rbac.SyncWildcard(ctx, tx, objectType, o, accessAsShared, true)
+	}
+}
+
+// afterUpdateShareable follows a change of shared with the wildcard
+// policy (update_shared).
+func (p *Plugin) afterUpdateShareable(objectType string) func(context.Context, *store.Tx, *resource.Object, *resource.Object) error {
+	return func(ctx context.Context, tx *store.Tx, old, updated *resource.Object) error {
+		if old.Bool("shared") == updated.Bool("shared") {
+			return nil
+		}
+		return p.rbac.SyncWildcard(ctx, tx, objectType, updated, accessAsShared, updated.Bool("shared"))
+	}
+}
+
+// afterReadShareable shows shared as the caller sees it: true when a
+// policy shares the object with the caller's project or every project.
+func (p *Plugin) afterReadShareable(objectType string) func(context.Context, *store.Tx, []*resource.Object) error {
+	return func(ctx context.Context, tx *store.Tx, objs []*resource.Object) error {
+		return p.rbac.MarkShared(ctx, tx, objectType, "shared", objs)
+	}
 }
 
 // defaultSubnetPool is get_default_subnetpool: the default pool of the IP
@@ -319,8 +394,8 @@ func (p *Plugin) defaultSubnetPool(ctx context.Context, tx *store.Tx, version in
 		return nil, err
 	}
 	for _, pool := range pools {
-		if visibleTo(ctx, pool) {
-			return pool, nil
+		if ok, err := p.rbacVisible(ctx, tx, "subnetpool", pool); err != nil || ok {
+			return pool, err
 		}
 	}
 	return nil, nil

@@ -522,8 +522,9 @@ func (p *Plugin) ipv6InterfacePort(ctx context.Context, tx *store.Tx, router *re
 	return nil, nil
 }
 
-// visibleNetwork reads a network the caller may see (its own, a shared or
-// external one, or one an RBAC policy shares with its project), else
+// visibleNetwork reads a network the caller may see (its own, a shared
+// one, or one an RBAC policy of either action opens to its project or to
+// every project), else
 // NetworkNotFound, as Neutron's _get_network with the caller's context.
 func (p *Plugin) visibleNetwork(ctx context.Context, tx *store.Tx, id string) (*resource.Object, error) {
 	network, err := tx.Get(ctx, p.netDef, id, false)
@@ -534,10 +535,12 @@ func (p *Plugin) visibleNetwork(ctx context.Context, tx *store.Tx, id string) (*
 		return nil, err
 	}
 	caller := reqctx.CallerFrom(ctx)
-	if caller.IsAdmin || network.String("project_id") == caller.ProjectID || network.Bool("shared") || network.Bool("router:external") {
+	if caller.IsAdmin || network.String("project_id") == caller.ProjectID || network.Bool("shared") {
 		return network, nil
 	}
-	n, err := tx.CountWhere(ctx, "rbac_policies", map[string]any{"object_type": "network", "object_id": id, "target_tenant": caller.ProjectID})
+	// router:external alone does not make a network visible: an
+	// access_as_external policy may name one project only.
+	n, err := tx.RBACTargets(ctx, "network", id, caller.ProjectID)
 	if err != nil {
 		return nil, err
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/fault"
 	"github.com/neutrino-net/neutrino/internal/plugin"
 	"github.com/neutrino-net/neutrino/internal/plugin/generic"
+	"github.com/neutrino-net/neutrino/internal/plugin/rbac"
 	"github.com/neutrino-net/neutrino/internal/reqctx"
 	"github.com/neutrino-net/neutrino/internal/resource"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
@@ -497,4 +498,20 @@ func (p *Plugin) bumpRevision(ctx context.Context, tx *store.Tx, g *resource.Obj
 		return fmt.Errorf("revise security group %s: %w", g.ID(), err)
 	}
 	return nil
+}
+
+// RBACType is the security_group object type of RBAC policies
+// (rbac-security-groups): a group is shared by its wildcard
+// access_as_shared policy and in use by the projects whose ports have it.
+func (p *Plugin) RBACType() rbac.Type {
+	return rbac.Type{
+		ObjectType: "security_group",
+		Resource:   p.groupDef,
+		Actions:    []string{rbac.AccessAsShared},
+		NotFound:   SecurityGroupNotFound,
+		Flags:      map[string]string{rbac.AccessAsShared: "shared"},
+		BoundProjects: func(ctx context.Context, tx *store.Tx, obj *resource.Object) ([]string, error) {
+			return tx.SecurityGroupPortProjects(ctx, obj.ID())
+		},
+	}
 }
