@@ -77,6 +77,12 @@ func newWorld(t testing.TB) *world { return newWorldWith(t, nil) }
 
 // newWorldWith is newWorld with agentOpts set on every agent.
 func newWorldWith(t testing.TB, agentOpts map[string]string) *world {
+	return newWorldOpts(t, nil, agentOpts)
+}
+
+// newWorldOpts is newWorld with serverOpts set on the server and
+// agentOpts on every agent.
+func newWorldOpts(t testing.TB, serverOpts, agentOpts map[string]string) *world {
 	RequireDataplane(t)
 	r := New(t)
 	w := &world{t: t, r: r, hosts: map[string]*simHost{}, agentOpts: agentOpts}
@@ -104,7 +110,7 @@ func newWorldWith(t testing.TB, agentOpts map[string]string) *world {
 	}
 
 	db := filepath.Join(t.TempDir(), "neutrino.sqlite")
-	w.url, w.srv = apiserver.Start(t, "sqlite:///"+db, map[string]string{
+	srvOpts := map[string]string{
 		"ml2.mechanism_drivers":       "linuxbridge,l2population",
 		"ml2.type_drivers":            "flat,vxlan",
 		"ml2.project_network_types":   "vxlan",
@@ -116,7 +122,11 @@ func newWorldWith(t testing.TB, agentOpts map[string]string) *world {
 		"quotas.quota_port":           "-1",
 		"quotas.quota_network":        "-1",
 		"quotas.quota_subnet":         "-1",
-	})
+	}
+	for k, v := range serverOpts {
+		srvOpts[k] = v
+	}
+	w.url, w.srv = apiserver.Start(t, "sqlite:///"+db, srvOpts)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	Must(t, w.srv.StartRPC(ctx, false))
