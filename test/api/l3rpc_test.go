@@ -198,3 +198,37 @@ func TestL3AgentRPC(t *testing.T) {
 		}
 	})
 }
+
+// TestL3ExternalGatewayIPChangeNotifies: changing the gateway_ip of the
+// external subnet a router's gateway port is on casts routers_updated to
+// the hosting agent (its default route moves), as Neutron's
+// _notify_subnet_gateway_ip_update does; a change that keeps the gateway,
+// or a gateway change on another network, does not.
+func TestL3ExternalGatewayIPChangeNotifies(t *testing.T) {
+	enginesWith(t, map[string]string{"ml2.mechanism_drivers": "linuxbridge"}, func(t *testing.T, e *env) {
+		e.report(rpcapi.AgentTypeL3, "l3-gw", "", true)
+		ext := e.createNetwork(admin, map[string]any{"router:external": true})["id"].(string)
+		extSub := e.do(admin, "POST", "/v2.0/subnets", map[string]any{"subnet": map[string]any{"network_id": ext,
+			"cidr": "198.51.100.0/24", "ip_version": 4,
+			"allocation_pools": []map[string]any{{"start": "198.51.100.10", "end": "198.51.100.100"}}}}).expect(t, 201).obj(t, "subnet")["id"].(string)
+		other := e.createNetwork(admin, map[string]any{"name": "other"})["id"].(string)
+		otherSub := e.do(admin, "POST", "/v2.0/subnets", map[string]any{"subnet": map[string]any{"network_id": other,
+			"cidr": "10.78.0.0/24", "ip_version": 4,
+			"allocation_pools": []map[string]any{{"start": "10.78.0.10", "end": "10.78.0.100"}}}}).expect(t, 201).obj(t, "subnet")["id"].(string)
+		router := e.do(admin, "POST", "/v2.0/routers", map[string]any{"router": map[string]any{"name": "r",
+			"external_gateway_info": map[string]any{"network_id": ext}}}).expect(t, 201).obj(t, "router")["id"].(string)
+		count := func() int64 {
+			return e.outboxCount(`%"topic":"l3_agent.l3-gw","method":"routers_updated"%` + router + `%`)
+		}
+		before := count()
+		e.do(admin, "PUT", "/v2.0/subnets/"+extSub, map[string]any{"subnet": map[string]any{"name": "renamed"}}).expect(t, 200)
+		e.do(admin, "PUT", "/v2.0/subnets/"+otherSub, map[string]any{"subnet": map[string]any{"gateway_ip": "10.78.0.254"}}).expect(t, 200)
+		if n := count(); n != before {
+			t.Errorf("%d routers_updated after changes that keep the router's gateway, want %d", n, before)
+		}
+		e.do(admin, "PUT", "/v2.0/subnets/"+extSub, map[string]any{"subnet": map[string]any{"gateway_ip": "198.51.100.254"}}).expect(t, 200)
+		if n := count(); n != before+1 {
+			t.Errorf("%d routers_updated after the external gateway moved, want %d", n, before+1)
+		}
+	})
+}

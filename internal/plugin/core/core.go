@@ -61,7 +61,8 @@ type Plugin struct {
 	// (local IPs): asked before any port is deleted.
 	deletionHooks []PortDeletionHook
 	// rbac holds the object types RBAC policies may target.
-	rbac *rbac.Registry
+	rbac        *rbac.Registry
+	subnetHooks []SubnetUpdateHook
 }
 
 // New returns the core plugin serving the given (already restricted)

@@ -986,6 +986,20 @@ type PortDeletionHook interface {
 	PortDeleting(ctx context.Context, tx *store.Tx, port *resource.Object) error
 }
 
+// SubnetUpdateHook is a service plugin told of every subnet update inside
+// its transaction, after the core's own work, as Neutron's AFTER_UPDATE
+// subnet callbacks are (the L3 plugin tells the routers whose gateway is
+// on a subnet whose gateway_ip changed).
+type SubnetUpdateHook interface {
+	AfterSubnetUpdate(ctx context.Context, tx *store.Tx, old, updated *resource.Object) error
+}
+
+// AddSubnetUpdateHook adds a service plugin's subnet update hook; call it
+// before serving.
+func (p *Plugin) AddSubnetUpdateHook(h SubnetUpdateHook) {
+	p.subnetHooks = append(p.subnetHooks, h)
+}
+
 // AddPortDeletionHook adds a service plugin's port deletion hook; call it
 // before serving.
 func (p *Plugin) AddPortDeletionHook(h PortDeletionHook) {

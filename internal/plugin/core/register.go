@@ -170,6 +170,9 @@ func (p *ML2) Wire(all registry.Set) error {
 	for _, h := range registry.FindAll[PortDeletionHook](all) {
 		p.Core.AddPortDeletionHook(h)
 	}
+	for _, h := range registry.FindAll[SubnetUpdateHook](all) {
+		p.Core.AddSubnetUpdateHook(h)
+	}
 	if r, ok := registry.Find[agents.Routers](all); ok {
 		p.Agents.SetRouters(r)
 	}

@@ -689,6 +689,11 @@ func (p *Plugin) afterUpdateSubnet(ctx context.Context, tx *store.Tx, old, updat
 			return err
 		}
 	}
+	for _, h := range p.subnetHooks {
+		if err := h.AfterSubnetUpdate(ctx, tx, old, updated); err != nil {
+			return err
+		}
+	}
 	if equalPools(old.Get("allocation_pools"), updated.Get("allocation_pools")) {
 		return nil
 	}

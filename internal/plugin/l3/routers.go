@@ -414,3 +414,32 @@ func mergeRoutes(current, given []any, add bool) []any {
 	}
 	return out
 }
+
+// AfterSubnetUpdate is the core's subnet update hook: when a subnet's
+// gateway_ip changes, the routers whose gateway port has an address on it
+// are told (routers_updated), so their agents move the default route, as
+// Neutron's _notify_subnet_gateway_ip_update does.
+func (p *Plugin) AfterSubnetUpdate(ctx context.Context, tx *store.Tx, old, updated *resource.Object) error {
+	was, _ := old.Get("gateway_ip").(string)
+	now, _ := updated.Get("gateway_ip").(string)
+	if was == now {
+		return nil
+	}
+	ports, err := list(ctx, tx, p.portDef, "network_id", updated.String("network_id"))
+	if err != nil {
+		return fmt.Errorf("gateway ports of subnet %s: %w", updated.ID(), err)
+	}
+	var routers []string
+	for _, port := range ports {
+		if port.String("device_owner") != ownerGateway {
+			continue
+		}
+		for _, f := range fixedIPs(port) {
+			if f.subnetID == updated.ID() {
+				routers = append(routers, port.String("device_id"))
+				break
+			}
+		}
+	}
+	return p.notify(ctx, tx, routers...)
+}
