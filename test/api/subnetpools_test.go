@@ -37,7 +37,8 @@ func TestSubnetPoolCreate(t *testing.T) {
 		p := e.spCreate(admin, map[string]any{"name": "p4", "prefixes": []any{"10.10.0.0/16"}})
 		want := map[string]any{
 			"name": "p4", "prefixes": []any{"10.10.0.0/16"}, "ip_version": float64(4),
-			"min_prefixlen": float64(8), "default_prefixlen": float64(8), "max_prefixlen": float64(32),
+			// Neutron 21 shows the prefix lengths as strings.
+			"min_prefixlen": "8", "default_prefixlen": "8", "max_prefixlen": "32",
 			"shared": false, "is_default": false, "default_quota": nil, "address_scope_id": nil,
 			"description": "", "revision_number": float64(0),
 			"tenant_id": "fake_project_id", "project_id": "fake_project_id",
@@ -67,17 +68,17 @@ func TestSubnetPoolCreate(t *testing.T) {
 			attrs    map[string]any
 			prefixes []string
 			version  float64
-			lens     [3]float64 // min, default, max
+			lens     [3]string // min, default, max
 		}{
-			{"ipv6 defaults", map[string]any{"prefixes": []any{"2001:DB8::/48"}}, []string{"2001:db8::/48"}, 6, [3]float64{64, 64, 128}},
+			{"ipv6 defaults", map[string]any{"prefixes": []any{"2001:DB8::/48"}}, []string{"2001:db8::/48"}, 6, [3]string{"64", "64", "128"}},
 			{"adjacent prefixes are merged", map[string]any{"prefixes": []any{"10.20.11.0/24", "10.20.10.0/24"}},
-				[]string{"10.20.10.0/23"}, 4, [3]float64{8, 8, 32}},
+				[]string{"10.20.10.0/23"}, 4, [3]string{"8", "8", "32"}},
 			{"overlapping prefixes are merged, host bits cleared", map[string]any{"prefixes": []any{"10.30.0.0/16", "10.30.5.7/24", "10.31.0.0/16"}},
-				[]string{"10.30.0.0/15"}, 4, [3]float64{8, 8, 32}},
+				[]string{"10.30.0.0/15"}, 4, [3]string{"8", "8", "32"}},
 			{"default follows min", map[string]any{"prefixes": []any{"10.40.0.0/16"}, "min_prefixlen": 24},
-				[]string{"10.40.0.0/16"}, 4, [3]float64{24, 24, 32}},
+				[]string{"10.40.0.0/16"}, 4, [3]string{"24", "24", "32"}},
 			{"all three given as strings", map[string]any{"prefixes": []any{"10.50.0.0/16"}, "min_prefixlen": "20",
-				"default_prefixlen": "26", "max_prefixlen": "28"}, []string{"10.50.0.0/16"}, 4, [3]float64{20, 26, 28}},
+				"default_prefixlen": "26", "max_prefixlen": "28"}, []string{"10.50.0.0/16"}, 4, [3]string{"20", "26", "28"}},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
@@ -88,7 +89,7 @@ func TestSubnetPoolCreate(t *testing.T) {
 				if p["ip_version"] != c.version {
 					t.Errorf("ip_version %v", p["ip_version"])
 				}
-				if got := [3]float64{p["min_prefixlen"].(float64), p["default_prefixlen"].(float64), p["max_prefixlen"].(float64)}; got != c.lens {
+				if got := [3]any{p["min_prefixlen"], p["default_prefixlen"], p["max_prefixlen"]}; got != [3]any{c.lens[0], c.lens[1], c.lens[2]} {
 					t.Errorf("prefix lengths %v, want %v", got, c.lens)
 				}
 			})
@@ -191,9 +192,20 @@ func TestSubnetPoolUpdate(t *testing.T) {
 		}
 		up = put(map[string]any{"min_prefixlen": 16, "default_prefixlen": 24, "max_prefixlen": 28, "default_quota": 4096,
 			"description": "d"}).expect(t, 200).obj(t, "subnetpool")
+		// Neutron's update reply keeps the integers; show and list give
+		// strings.
 		if up["min_prefixlen"] != float64(16) || up["default_prefixlen"] != float64(24) || up["max_prefixlen"] != float64(28) ||
 			up["default_quota"] != float64(4096) || up["description"] != "d" {
 			t.Errorf("update: %v", up)
+		}
+		shown := e.snShow("subnetpools", "subnetpool", id)
+		if shown["min_prefixlen"] != "16" || shown["default_prefixlen"] != "24" || shown["max_prefixlen"] != "28" {
+			t.Errorf("show after update: %v", shown)
+		}
+		for _, l := range e.do(admin, "GET", "/v2.0/subnetpools?id="+id, nil).expect(t, 200).list(t, "subnetpools") {
+			if l["min_prefixlen"] != "16" {
+				t.Errorf("list: %v", l)
+			}
 		}
 		// is_default may be set while no other default exists.
 		up = put(map[string]any{"is_default": true}).expect(t, 200).obj(t, "subnetpool")
@@ -236,7 +248,7 @@ func TestSubnetPoolUpdate(t *testing.T) {
 		}
 		got := e.snShow("subnetpools", "subnetpool", id)
 		if got["revision_number"] != up["revision_number"] || !reflect.DeepEqual(got["prefixes"], up["prefixes"]) ||
-			got["min_prefixlen"] != float64(16) {
+			got["min_prefixlen"] != "16" {
 			t.Errorf("failed updates changed the pool: %v", got)
 		}
 		// Once the default is cleared another pool may take its place.

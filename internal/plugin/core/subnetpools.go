@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 
 	"github.com/neutrino-net/neutrino/internal/apidef"
 	"github.com/neutrino-net/neutrino/internal/fault"
@@ -468,6 +469,49 @@ type subnetPools struct {
 }
 
 var _ plugin.Actioner = (*subnetPools)(nil)
+
+// prefixLenAttrs are the pool's prefix lengths, which Neutron's replies
+// give as strings.
+var prefixLenAttrs = []string{"default_prefixlen", "min_prefixlen", "max_prefixlen"}
+
+// asNeutronShows turns the prefix lengths of pools read or created into
+// strings, as Neutron's make_subnetpool_dict does. An update's reply
+// keeps integers, as Neutron's update_subnetpool does (it means to
+// convert them too but writes the string under another key, which its
+// API layer drops). Values the handler returns are for replies: code that
+// reads prefix lengths reads the store.
+func asNeutronShows(pools ...*resource.Object) {
+	for _, o := range pools {
+		for _, name := range prefixLenAttrs {
+			if n, ok := o.Get(name).(int); ok {
+				o.Set(name, strconv.Itoa(n))
+			}
+		}
+	}
+}
+
+// Get implements plugin.Handler.
+func (h *subnetPools) Get(ctx context.Context, id string) (*resource.Object, error) {
+	o, err := h.Handler.Get(ctx, id)
+	if err == nil {
+		asNeutronShows(o)
+	}
+	return o, err
+}
+
+// List implements plugin.Handler.
+func (h *subnetPools) List(ctx context.Context, q *resource.Query) ([]*resource.Object, error) {
+	out, err := h.Handler.List(ctx, q)
+	asNeutronShows(out...)
+	return out, err
+}
+
+// Create implements plugin.Handler.
+func (h *subnetPools) Create(ctx context.Context, objs []*resource.Object) ([]*resource.Object, error) {
+	out, err := h.Handler.Create(ctx, objs)
+	asNeutronShows(out...)
+	return out, err
+}
 
 // Action implements plugin.Actioner: add_prefixes is an update of the
 // pool's prefixes to the current ones plus those given, with every rule
