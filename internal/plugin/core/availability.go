@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"fmt"
 	"math/big"
 	"net/netip"
 	"slices"
@@ -29,9 +30,17 @@ func (h *ipAvailability) NotFound(id string) error {
 }
 
 // List implements plugin.Handler; filters apply in memory, since every
-// value is computed.
+// value is computed. An ip_version filter applies to subnets, as in
+// Neutron: a network shows only its subnets of those versions and counts
+// only them, and a network without any is left out.
 func (h *ipAvailability) List(ctx context.Context, q *resource.Query) ([]*resource.Object, error) {
-	all, err := h.compute(ctx)
+	var versions []any
+	for _, f := range q.Filters {
+		if f.Attr.Name == "ip_version" {
+			versions = f.Values
+		}
+	}
+	all, err := h.compute(ctx, versions)
 	if err != nil {
 		return nil, err
 	}
@@ -47,13 +56,7 @@ func (h *ipAvailability) List(ctx context.Context, q *resource.Query) ([]*resour
 func matches(o *resource.Object, q *resource.Query) bool {
 	for _, f := range q.Filters {
 		if f.Attr.Name == "ip_version" {
-			found := false
-			for _, s := range o.Get("subnet_ip_availability").([]any) {
-				if slices.Contains(f.Values, s.(map[string]any)["ip_version"]) {
-					found = true
-				}
-			}
-			if !found {
+			if len(o.Get("subnet_ip_availability").([]any)) == 0 {
 				return false
 			}
 			continue
@@ -70,7 +73,7 @@ func matches(o *resource.Object, q *resource.Query) bool {
 
 // Get implements plugin.Handler.
 func (h *ipAvailability) Get(ctx context.Context, id string) (*resource.Object, error) {
-	all, err := h.compute(ctx)
+	all, err := h.compute(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +102,9 @@ func (h *ipAvailability) Update(context.Context, string, *resource.Object, int) 
 // Delete implements plugin.Handler; the resource is read-only.
 func (h *ipAvailability) Delete(context.Context, string, int) error { return h.readOnly() }
 
-func (h *ipAvailability) compute(ctx context.Context) ([]*resource.Object, error) {
+// compute builds every network's availability, counting the subnets of
+// the given IP versions (all for none).
+func (h *ipAvailability) compute(ctx context.Context, versions []any) ([]*resource.Object, error) {
 	var nets, subnets []*resource.Object
 	var used map[string]int
 	err := h.p.store.Read(ctx, func(tx *store.Tx) error {
@@ -116,25 +121,33 @@ func (h *ipAvailability) compute(ctx context.Context) ([]*resource.Object, error
 	if err != nil {
 		return nil, err
 	}
+	type sums struct {
+		total *big.Int
+		used  int
+	}
 	bySubnet := map[string][]any{}
-	totals := map[string][2]int{}
+	totals := map[string]*sums{}
 	for _, s := range subnets {
-		si, err := subnetInfoOf(s)
+		if len(versions) > 0 && !slices.Contains(versions, any(s.Int("ip_version"))) {
+			continue
+		}
+		total, err := subnetTotal(s)
 		if err != nil {
 			return nil, err
-		}
-		total := 0
-		for _, r := range si.pools {
-			total = saturatingAdd(total, rangeSize(r.Start, r.End))
 		}
 		n := used[s.ID()]
 		netID := s.String("network_id")
 		bySubnet[netID] = append(bySubnet[netID], map[string]any{
 			"subnet_id": s.ID(), "subnet_name": s.String("name"), "cidr": s.String("cidr"),
-			"ip_version": s.Int("ip_version"), "total_ips": total, "used_ips": n,
+			"ip_version": s.Int("ip_version"), "total_ips": count(total), "used_ips": n,
 		})
 		t := totals[netID]
-		totals[netID] = [2]int{saturatingAdd(t[0], total), t[1] + n}
+		if t == nil {
+			t = &sums{total: new(big.Int)}
+			totals[netID] = t
+		}
+		t.total.Add(t.total, total)
+		t.used += n
 	}
 	out := make([]*resource.Object, 0, len(nets))
 	for _, n := range nets {
@@ -144,13 +157,17 @@ func (h *ipAvailability) compute(ctx context.Context) ([]*resource.Object, error
 		if subnets == nil {
 			subnets = []any{}
 		}
+		t := totals[n.ID()]
+		if t == nil {
+			t = &sums{total: new(big.Int)}
+		}
 		o := resource.New(h.res)
 		o.Set("network_id", n.ID())
 		o.Set("network_name", n.String("name"))
 		o.Set("project_id", n.String("project_id"))
 		o.Set("tenant_id", n.String("project_id"))
-		o.Set("total_ips", totals[n.ID()][0])
-		o.Set("used_ips", totals[n.ID()][1])
+		o.Set("total_ips", count(t.total))
+		o.Set("used_ips", t.used)
 		o.Set("subnet_ip_availability", subnets)
 		o.Set("ip_version", nil)
 		out = append(out, o)
@@ -158,22 +175,42 @@ func (h *ipAvailability) compute(ctx context.Context) ([]*resource.Object, error
 	return out, nil
 }
 
-// rangeSize counts the addresses from start to end, saturating at the
-// largest int (an IPv6 pool can hold 2^64 and more).
-func rangeSize(start, end netip.Addr) int {
+// subnetTotal counts a subnet's addresses as Neutron does: the sizes of
+// its allocation pools, or of its whole CIDR when it has none. An IPv6
+// pool holds up to 2^64 and more, so the count is exact, not an int.
+func subnetTotal(s *resource.Object) (*big.Int, error) {
+	si, err := subnetInfoOf(s)
+	if err != nil {
+		return nil, err
+	}
+	total := new(big.Int)
+	if len(si.pools) == 0 {
+		p, err := netip.ParsePrefix(s.String("cidr"))
+		if err != nil {
+			return nil, fmt.Errorf("subnet %s: cidr %q: %w", s.ID(), s.String("cidr"), err)
+		}
+		return total.Lsh(big.NewInt(1), uint(p.Addr().BitLen()-p.Bits())), nil
+	}
+	for _, r := range si.pools {
+		total.Add(total, rangeSize(r.Start, r.End))
+	}
+	return total, nil
+}
+
+// count is n as a reply shows it: an int while it fits, else the exact
+// number (JSON has no integer limit, and Neutron's Python counts have
+// none).
+func count(n *big.Int) any {
+	if n.IsInt64() {
+		return int(n.Int64())
+	}
+	return new(big.Int).Set(n)
+}
+
+// rangeSize counts the addresses from start to end.
+func rangeSize(start, end netip.Addr) *big.Int {
 	a := new(big.Int).SetBytes(start.AsSlice())
 	b := new(big.Int).SetBytes(end.AsSlice())
 	d := b.Sub(b, a)
-	d.Add(d, big.NewInt(1))
-	if !d.IsInt64() || d.Int64() > int64(^uint(0)>>1) {
-		return int(^uint(0) >> 1)
-	}
-	return int(d.Int64())
-}
-
-func saturatingAdd(a, b int) int {
-	if s := a + b; s >= a {
-		return s
-	}
-	return int(^uint(0) >> 1)
+	return d.Add(d, big.NewInt(1))
 }
