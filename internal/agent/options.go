@@ -17,7 +17,7 @@ var (
 	optInProcess = config.Options.Bool("agent", "in_process", false,
 		"all-in-one runs an agent in the server's process (Neutrino extension).")
 	optParts = config.Options.List("agent", "parts", nil,
-		"The parts this agent runs, each reporting as its own Neutron agent: l2 (Linux bridge agent), dhcp (DHCP agent), l3 (L3 agent), metadata (Metadata agent). Empty: every part (Neutrino extension).")
+		"The parts this agent runs, each reporting as its own Neutron agent: l2 (Linux bridge agent), dhcp (DHCP agent), l3 (L3 agent), metadata (Metadata agent), metering (Metering agent). Empty: every part (Neutrino extension).")
 	optMetricsBind = config.Options.String("agent", "metrics_bind", "",
 		"Serve the agent's Prometheus metrics on this address (host:port) at /metrics, with Go's profiler at /debug/pprof/; empty serves none. Bind it to a private address (Neutrino extension).")
 	optNetworkNamespace = config.Options.String("agent", "network_namespace", "",

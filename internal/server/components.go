@@ -23,4 +23,5 @@ import (
 	_ "github.com/neutrino-net/neutrino/internal/agent/l2"
 	_ "github.com/neutrino-net/neutrino/internal/agent/l3"
 	_ "github.com/neutrino-net/neutrino/internal/agent/metadata"
+	_ "github.com/neutrino-net/neutrino/internal/agent/metering"
 )
