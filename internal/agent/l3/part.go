@@ -336,6 +336,10 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus, only []string) error {
 	if !full {
 		built = slices.DeleteFunc(slices.Clone(only), func(id string) bool { return !slices.Contains(built, id) })
 	}
+	// The floating IPs of a router removed here (deleted, unscheduled,
+	// administratively down) go DOWN, as Neutron's agent reports them
+	// when it deletes a router.
+	gone := map[string]map[string]string{}
 	for _, id := range built {
 		if wanted[id] {
 			continue
@@ -345,6 +349,15 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus, only []string) error {
 			errs = append(errs, err)
 		}
 		p.mu.Lock()
+		down := map[string]string{}
+		for fip, st := range p.statuses[id] {
+			if st != StatusDown {
+				down[fip] = StatusDown
+			}
+		}
+		if len(down) > 0 {
+			gone[id] = down
+		}
 		delete(p.statuses, id)
 		delete(p.counts, id)
 		p.mu.Unlock()
@@ -362,6 +375,14 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus, only []string) error {
 		defer p.reporting.Done()
 		p.reportMu.Lock()
 		defer p.reportMu.Unlock()
+		// Removed routers first: a floating IP that moved to a router
+		// converged in this pass ends up with that router's status.
+		for id, down := range gone {
+			args := rpcapi.UpdateFloatingIPStatusesArgs{RouterID: id, FIPStatuses: down}
+			if err := bus.Call(ctx, rpcapi.TopicL3Plugin, rpcapi.MethodUpdateFloatingIPStatuses, args, nil); err != nil && ctx.Err() == nil {
+				p.log.WarnContext(ctx, "reporting the floating IPs of a removed router DOWN", "router", id, "error", err)
+			}
+		}
 		for i, j := range jobs {
 			if err := p.reportFIPs(ctx, bus, j.src, results[i]); err != nil && ctx.Err() == nil {
 				p.log.WarnContext(ctx, "reporting floating IP statuses; retrying", "router", j.src.ID, "error", err)

@@ -107,6 +107,18 @@ func seenAs(t *testing.T, what string, ns netns.Handle, addr, want string) {
 	})
 }
 
+// fipStatusOf checks the floating IP's status.
+func fipStatusOf(w *world, id, want string) func() error {
+	return func() error {
+		var out map[string]map[string]any
+		w.get("/v2.0/floatingips/"+id, &out)
+		if s := out["floatingip"]["status"]; s != want {
+			return fmt.Errorf("status %v", s)
+		}
+		return nil
+	}
+}
+
 // echo sends a line on c and reads it back within d.
 func echo(c net.Conn, d time.Duration) error {
 	_ = c.SetDeadline(time.Now().Add(d))
@@ -413,13 +425,12 @@ func TestRoutersEndToEnd(t *testing.T) {
 		})
 	})
 
+	var pf2 map[string]map[string]any
 	t.Run("deleting a port forwarding cuts its established connection", func(t *testing.T) {
 		// A second forwarding keeps the floating IP (and its address) in
 		// place: only the deleted forwarding's entries may go.
-		var pf2 map[string]map[string]any
 		w.call(http.MethodPost, "/v2.0/floatingips/"+pfFIP["id"].(string)+"/port_forwardings", map[string]any{"port_forwarding": map[string]any{
 			"protocol": "tcp", "external_port": 2223, "internal_port": 8080, "internal_port_id": pC.id, "internal_ip_address": pC.ip}}, &pf2)
-		defer w.delete("/v2.0/floatingips/" + pfFIP["id"].(string) + "/port_forwardings/" + pf2["port_forwarding"]["id"].(string))
 		seenAs(t, "outside → second port forwarding → vmC", w.outNS, pfIP+":2223", OutsideIP)
 		kept, err := connect(w.outNS, pfIP+":2223")
 		Must(t, err)
@@ -436,17 +447,21 @@ func TestRoutersEndToEnd(t *testing.T) {
 			}
 			return nil
 		})
-		// Its conntrack entry went with the rule (fails without: the
-		// entry keeps translating the established connection).
-		if err := echo(c, time.Second); err == nil {
-			t.Error("the established connection still works after the port forwarding was deleted")
-		}
+		// Its conntrack entry goes with the rule, just after it (fails
+		// without: the entry keeps translating the established connection).
+		WaitFor(t, "established connection cut", 5*time.Second, func() error {
+			if err := echo(c, 300*time.Millisecond); err == nil {
+				return errors.New("the established connection still works after the port forwarding was deleted")
+			}
+			return nil
+		})
 		if err := echo(kept, 2*time.Second); err != nil {
 			t.Errorf("the other forwarding's connection was cut: %v", err)
 		}
 	})
 
 	t.Run("an administratively down router has no data path", func(t *testing.T) {
+		WaitFor(t, "floating IP ACTIVE", 10*time.Second, fipStatusOf(w, pfFIP["id"].(string), "ACTIVE"))
 		w.put("/v2.0/routers/"+routerID, map[string]any{"router": map[string]any{"admin_state_up": false}})
 		WaitFor(t, "router namespace removed", 15*time.Second, func() error {
 			if netns.Exists(nsName) {
@@ -457,11 +472,24 @@ func TestRoutersEndToEnd(t *testing.T) {
 		if _, err := whoamiTimeout(vmA.NS, outside, 300*time.Millisecond); err == nil {
 			t.Error("vmA still reaches the outside through a router that is down")
 		}
+		// Its floating IPs go DOWN (the one of the second port forwarding
+		// is left),
+		// as Neutron's agent reports them when it removes a router, and
+		// ACTIVE again when it is back.
+		fipStatus := func(want string) func() error { return fipStatusOf(w, pfFIP["id"].(string), want) }
+		if pf2 == nil {
+			t.Fatal("no second port forwarding")
+		}
+		WaitFor(t, "floating IP of the down router DOWN", 10*time.Second, fipStatus("DOWN"))
 		w.put("/v2.0/routers/"+routerID, map[string]any{"router": map[string]any{"admin_state_up": true}})
 		seenAs(t, "vmA → outside once the router is up again", vmA.NS, outside, gwIP)
+		WaitFor(t, "floating IP ACTIVE again", 10*time.Second, fipStatus("ACTIVE"))
 	})
 
 	// Floating IPs hold the gateway: they go first.
+	if pf2 != nil {
+		w.delete("/v2.0/floatingips/" + pfFIP["id"].(string) + "/port_forwardings/" + pf2["port_forwarding"]["id"].(string))
+	}
 	w.delete("/v2.0/floatingips/" + pfFIP["id"].(string))
 	w.delete("/v2.0/floatingips/" + fipID)
 
