@@ -1324,8 +1324,11 @@ var defaultRules = []Rule{
 		Deprecated:  deprecated("create_port:binding:host_id", adminOnly, reasonPortAPI, wallaby),
 	},
 	{
-		Name:        "create_port:binding:profile",
-		CheckStr:    serviceAPI,
+		Name: "create_port:binding:profile",
+		// Neutron 21's default is admin_only; later releases made it the
+		// service role's alone. Neutrino allows both, so an admin keeps
+		// the access Neutron 21 (the reference) gives it.
+		CheckStr:    adminOrService,
 		Description: "Specify ``binding:profile`` attribute when creating a port",
 		ScopeTypes:  projectScope,
 		Operations:  ops("POST /ports"),
@@ -1528,8 +1531,11 @@ var defaultRules = []Rule{
 		Deprecated:  deprecated("update_port:binding:host_id", adminOnly, reasonPortAPI, wallaby),
 	},
 	{
-		Name:        "update_port:binding:profile",
-		CheckStr:    serviceAPI,
+		Name: "update_port:binding:profile",
+		// Neutron 21's default is admin_only; later releases made it the
+		// service role's alone. Neutrino allows both, so an admin keeps
+		// the access Neutron 21 (the reference) gives it.
+		CheckStr:    adminOrService,
 		Description: "Update ``binding:profile`` attribute of a port",
 		ScopeTypes:  projectScope,
 		Operations:  ops("PUT /ports/{id}"),

@@ -71,7 +71,7 @@ func TestDefaultsCoverNeutron(t *testing.T) {
 		"create_port:fixed_ips:subnet_id":               "(rule:admin_only) or (rule:service_api) or role:member and rule:network_owner or rule:shared",
 		"create_port:port_security_enabled":             "(rule:admin_only) or (rule:service_api) or role:member and rule:network_owner",
 		"create_port:binding:host_id":                   "(rule:admin_only) or (rule:service_api)",
-		"create_port:binding:profile":                   "rule:service_api",
+		"create_port:binding:profile":                   "(rule:admin_only) or (rule:service_api)",
 		"create_port:binding:vnic_type":                 "(rule:admin_only) or (role:member and project_id:%(project_id)s) or rule:service_api",
 		"create_port:allowed_address_pairs":             "(rule:admin_only) or (role:member and rule:network_owner) or rule:service_api",
 		"create_port:allowed_address_pairs:mac_address": "(rule:admin_only) or (role:member and rule:network_owner) or rule:service_api",
@@ -278,7 +278,8 @@ func TestPersonas(t *testing.T) {
 		{"create_port:binding:host_id", childP1, adminCreds, true},
 		{"create_port:binding:host_id", childP1, serviceCreds, true},
 		{"create_port:binding:profile", childP1, serviceCreds, true},
-		{"create_port:binding:profile", childP1, adminCreds, false},
+		{"create_port:binding:profile", childP1, adminCreds, true},
+		{"create_port:binding:profile", childP1, memberP1, false},
 		{"create_port:binding:vnic_type", childP1, memberP1, true},
 		{"create_port:binding:vnic_type", childP1, readerP1, false},
 		{"create_port:allowed_address_pairs", childP1, memberP1, true},
@@ -440,7 +441,7 @@ func TestLegacyDefaults(t *testing.T) {
 		{"create_network:shared", newInP1, noRoleP1, false, false},
 		{"create_network:shared", newInP1, memberP1, false, false},
 		// The admin shortcut.
-		{"create_port:binding:profile", childP1, adminCreds, true, false},
+		{"create_port_binding", childP1, adminCreds, true, false},
 		{"update_quota", newInP1, adminCreds, true, true},
 		// New personas keep working.
 		{"create_network", newInP1, memberP1, true, true},

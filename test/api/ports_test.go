@@ -833,18 +833,26 @@ func TestPortBinding(t *testing.T) {
 		}
 		e.do(member1, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": netID, "binding:host_id": "h"}}).
 			fault(t, 403, "PolicyNotAuthorized", "create_port:binding:host_id")
-		// binding:profile is the service role's alone, even for admins.
-		e.do(admin, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": netID, "binding:profile": map[string]any{"a": "b"}}}).
+		// binding:profile is the admins' (Neutron 21) and the service
+		// role's (later Neutron), not the members'.
+		ap := e.do(admin, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": netID,
+			"binding:profile": map[string]any{"a": "b"}}}).expect(t, 201).obj(t, "port")
+		if !reflect.DeepEqual(ap["binding:profile"], map[string]any{"a": "b"}) {
+			t.Errorf("admin's profile %v", ap["binding:profile"])
+		}
+		e.do(member1, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": netID, "binding:profile": map[string]any{"a": "b"}}}).
 			fault(t, 403, "PolicyNotAuthorized", "create_port:binding:profile")
-		e.do(admin, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": netID, "binding:profile": map[string]any{}}}).
-			fault(t, 403, "PolicyNotAuthorized", "create_port:binding:profile")
+		e.portUpdate(member1, ap["id"].(string), map[string]any{"binding:profile": map[string]any{"x": 1}}).
+			fault(t, 403, "PolicyNotAuthorized", "update_port:binding:profile")
 		sp := e.do(service1, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": netID,
 			"tenant_id": "service-project", "binding:profile": map[string]any{"local_link_information": []any{}}}}).expect(t, 201).obj(t, "port")
 		if !reflect.DeepEqual(sp["binding:profile"], map[string]any{"local_link_information": []any{}}) {
 			t.Errorf("profile %v", sp["binding:profile"])
 		}
-		e.portUpdate(admin, p["id"].(string), map[string]any{"binding:profile": map[string]any{"x": 1}}).
-			fault(t, 403, "PolicyNotAuthorized", "update_port:binding:profile")
+		if up := e.portUpdate(admin, p["id"].(string), map[string]any{"binding:profile": map[string]any{"x": 1}}).
+			expect(t, 200).obj(t, "port"); !reflect.DeepEqual(up["binding:profile"], map[string]any{"x": float64(1)}) {
+			t.Errorf("admin's profile update %v", up["binding:profile"])
+		}
 		up := e.portUpdate(admin, p["id"].(string), map[string]any{"binding:host_id": "compute-2"}).expect(t, 200).obj(t, "port")
 		if up["binding:host_id"] != "compute-2" {
 			t.Errorf("host update: %v", up["binding:host_id"])
