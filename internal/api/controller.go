@@ -591,7 +591,16 @@ func (c *controller) action(w http.ResponseWriter, r *http.Request, id, name str
 		writeFault(w, fault.HTTPNotFound())
 		return
 	}
-	body, err := readBody(r)
+	var body map[string]any
+	var err error
+	switch {
+	case r.Method == http.MethodGet: // GET actions (get_subports) take no body
+	case c.parent != nil && r.ContentLength <= 0:
+		// A sub-resource's action (a port binding's activate) needs no
+		// body, as Neutron's member actions need none.
+	default:
+		body, err = readBody(r)
+	}
 	var target map[string]any
 	if err == nil {
 		_, target, err = c.getVisible(ctx, id)

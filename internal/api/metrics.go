@@ -67,7 +67,7 @@ func (s *Server) routeLabels(r *http.Request) (resource, verb string) {
 		return "other", "other"
 	case len(parts) >= 3 && parts[2] == "tags":
 		return parts[0] + "/tags", methodVerb(r.Method, len(parts) > 3)
-	case len(parts) == 3 && slices.Contains(c.res.Actions, parts[2]):
+	case len(parts) == 3 && (slices.Contains(c.res.Actions, parts[2]) || slices.Contains(c.res.GetActions, parts[2])):
 		return parts[0], parts[2]
 	case len(parts) > 2:
 		return parts[0], "other"

@@ -89,6 +89,14 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	case 2:
 		c.serveMember(w, r, parts[1])
 	case 3:
+		if slices.Contains(c.res.GetActions, parts[2]) {
+			if r.Method != http.MethodGet {
+				methodNotAllowed(w, "GET")
+				return
+			}
+			c.action(w, r, parts[1], parts[2])
+			return
+		}
 		if !slices.Contains(c.res.Actions, parts[2]) {
 			writeFault(w, fault.HTTPNotFound())
 			return

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"slices"
 
 	"github.com/neutrino-net/neutrino/internal/fault"
 	"github.com/neutrino-net/neutrino/internal/plugin"
@@ -77,6 +78,17 @@ func (s *Server) subResource(w http.ResponseWriter, r *http.Request, c *controll
 		c.serveCollection(w, r)
 	case 1:
 		c.serveMember(w, r, rest[0])
+	case 2:
+		// A member action (PUT /ports/{id}/bindings/{host}/activate).
+		if !slices.Contains(c.res.Actions, rest[1]) {
+			writeFault(w, fault.HTTPNotFound())
+			return
+		}
+		if r.Method != http.MethodPut {
+			methodNotAllowed(w, "PUT")
+			return
+		}
+		c.action(w, r, rest[0], rest[1])
 	default:
 		writeFault(w, fault.HTTPNotFound())
 	}

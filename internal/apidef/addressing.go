@@ -124,7 +124,9 @@ func init() {
 				Visible: true, Filter: true, Sort: true, RequiredByPolicy: true, Validate: resource.UUID},
 			&resource.Attr{Name: "admin_state_up", Kind: resource.Bool, AllowPost: true, AllowPut: true,
 				Default: true, Visible: true, Filter: true, Sort: true},
-			&resource.Attr{Name: "mac_address", Kind: resource.String, AllowPost: true, AllowPut: true,
+			// Null asks for a new random MAC (port-mac-address-regenerate,
+			// which ML2 always serves).
+			&resource.Attr{Name: "mac_address", Kind: resource.String, Nullable: true, AllowPost: true, AllowPut: true,
 				Default: resource.NotSpecified, Visible: true, Filter: true, Sort: true, EnforcePolicy: true,
 				Convert: convertPortMAC},
 			&resource.Attr{Name: "fixed_ips", Kind: resource.JSON, AllowPost: true, AllowPut: true,

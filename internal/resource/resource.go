@@ -137,6 +137,9 @@ type Resource struct {
 	// Actions are the member actions served as PUT /<collection>/{id}/<action>
 	// (add_prefixes, add_router_interface …); policy names them alone.
 	Actions []string
+	// GetActions are the member actions served as GET
+	// /<collection>/{id}/<action> (a trunk's get_subports).
+	GetActions []string
 	// Standard resources carry Neutron's standard attributes: description,
 	// tags, created_at, updated_at and revision_number.
 	Standard bool
@@ -187,7 +190,7 @@ func (r *Resource) Attr(name string) *Attr { return r.byName[name] }
 // are not interchangeable with Objects of the original.
 func (r *Resource) Restrict(enabled func(alias string) bool) *Resource {
 	out := &Resource{Name: r.Name, Collection: r.Collection, Path: r.Path, Parent: r.Parent, ParentKey: r.ParentKey,
-		AllowBulk: r.AllowBulk, Standard: r.Standard, Actions: r.Actions, ReadOnly: r.ReadOnly, Extension: r.Extension, byName: map[string]*Attr{}}
+		AllowBulk: r.AllowBulk, Standard: r.Standard, Actions: r.Actions, GetActions: r.GetActions, ReadOnly: r.ReadOnly, Extension: r.Extension, byName: map[string]*Attr{}}
 	for _, a := range r.attrs {
 		if a.Extension != "" && !enabled(a.Extension) {
 			continue

@@ -14,6 +14,7 @@ import (
 	_ "github.com/neutrino-net/neutrino/internal/plugin/metering"
 	_ "github.com/neutrino-net/neutrino/internal/plugin/ml2"
 	_ "github.com/neutrino-net/neutrino/internal/plugin/serviceproviders"
+	_ "github.com/neutrino-net/neutrino/internal/plugin/trunk"
 
 	// The store's metrics (the store itself cannot link the library).
 	_ "github.com/neutrino-net/neutrino/internal/store/storemetrics"

@@ -63,6 +63,8 @@ type Plugin struct {
 	// rbac holds the object types RBAC policies may target.
 	rbac        *rbac.Registry
 	subnetHooks []SubnetUpdateHook
+	// portExts are the service plugins' port extensions.
+	portExts []PortExtension
 }
 
 // New returns the core plugin serving the given (already restricted)
@@ -119,6 +121,9 @@ func New(s *store.Store, defs map[string]*resource.Resource, opts Options) *Plug
 		BeforeDelete:    p.beforeDeletePort,
 		InitialRevision: 1,
 	})}}
+	if def := defs[apidef.PortBindings]; def != nil {
+		p.handlers[apidef.PortBindings] = &portBindings{p: p, res: def}
+	}
 	if def := defs[apidef.IPAvailability]; def != nil {
 		p.handlers[apidef.IPAvailability] = &ipAvailability{p: p, res: def}
 	}

@@ -169,7 +169,7 @@ func setIfAbsent(o *resource.Object, name string, v any) {
 // assignMAC gives a port a random MAC under base_mac, or checks the one
 // asked for is free on the network.
 func (p *Plugin) assignMAC(ctx context.Context, tx *store.Tx, o *resource.Object, netID string) error {
-	if o.Has("mac_address") {
+	if o.Has("mac_address") && o.Get("mac_address") != nil {
 		mac := o.String("mac_address")
 		if err := lockMAC(ctx, tx, netID, mac); err != nil {
 			return err
@@ -182,22 +182,32 @@ func (p *Plugin) assignMAC(ctx context.Context, tx *store.Tx, o *resource.Object
 		}
 		return nil
 	}
+	mac, err := p.generateMAC(ctx, tx, netID)
+	if err != nil {
+		return err
+	}
+	o.Set("mac_address", mac)
+	return nil
+}
+
+// generateMAC returns a random MAC under base_mac that is free on the
+// network.
+func (p *Plugin) generateMAC(ctx context.Context, tx *store.Tx, netID string) (string, error) {
 	for attempt := 0; attempt < 16; attempt++ {
 		hw, err := ipam.RandomMAC(p.opts.BaseMAC, func(b []byte) { _, _ = rand.Read(b) })
 		if err != nil {
-			return fmt.Errorf("generate MAC: %w", err)
+			return "", fmt.Errorf("generate MAC: %w", err)
 		}
 		mac := hw.String()
 		inUse, err := macTaken(ctx, tx, netID, mac)
 		if err != nil {
-			return err
+			return "", err
 		}
 		if !inUse {
-			o.Set("mac_address", mac)
-			return nil
+			return mac, nil
 		}
 	}
-	return fault.ServiceUnavailable("MacAddressGenerationFailure",
+	return "", fault.ServiceUnavailable("MacAddressGenerationFailure",
 		"Unable to generate unique mac on network %s.", netID)
 }
 
@@ -634,6 +644,20 @@ func (p *Plugin) portAfterRead(ctx context.Context, tx *store.Tx, ports []*resou
 		}
 		p.setDNSAssignment(o)
 	}
+	if declared(ports[0], "propagate_uplink_status") {
+		// Ports made before uplink-status-propagation was enabled have
+		// no value; Neutron shows them propagating.
+		for _, o := range ports {
+			if o.Get("propagate_uplink_status") == nil {
+				o.Set("propagate_uplink_status", true)
+			}
+		}
+	}
+	for _, e := range p.portExts {
+		if err := e.ExtendPorts(ctx, tx, ports); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -655,6 +679,19 @@ func (p *Plugin) beforeUpdatePort(ctx context.Context, tx *store.Tx, old, patch 
 		return fault.Conflict("PortInUse",
 			"Unable to complete operation on port %s for network %s. Port already has an attached device %s.",
 			old.ID(), old.String("network_id"), old.String("device_id"))
+	}
+	if patch.Has("mac_address") && patch.Get("mac_address") == nil {
+		// port-mac-address-regenerate: null asks for a new random MAC.
+		mac, err := p.generateMAC(ctx, tx, old.String("network_id"))
+		if err != nil {
+			return err
+		}
+		patch.Set("mac_address", mac)
+	}
+	if patch.Has("numa_affinity_policy") && bound && vifType != vifTypeBindingFails {
+		return fault.Conflict("PortBoundNUMAAffinityPolicy",
+			"Unable to complete operation on port %s, port is already bound to host %s, numa_affinity_policy value given %s.",
+			old.ID(), old.String("binding:host_id"), resource.PyStr(patch.Get("numa_affinity_policy")))
 	}
 	newMAC := ""
 	if patch.Has("mac_address") && patch.String("mac_address") != old.String("mac_address") {
@@ -717,7 +754,21 @@ func (p *Plugin) beforeUpdatePort(ctx context.Context, tx *store.Tx, old, patch 
 		}
 	}
 	if p.opts.ML2 != nil {
-		return p.opts.ML2.BeforeUpdatePort(ctx, tx, old, patch)
+		if err := p.opts.ML2.BeforeUpdatePort(ctx, tx, old, patch); err != nil {
+			return err
+		}
+		if err := p.overrideMAC(ctx, tx, old, patch); err != nil {
+			return err
+		}
+	}
+	if len(p.portExts) > 0 {
+		updated := old.Clone()
+		updated.Merge(patch)
+		for _, e := range p.portExts {
+			if err := e.PortUpdated(ctx, tx, old, updated); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -1035,6 +1086,11 @@ func (p *Plugin) DeletePortIn(ctx context.Context, tx *store.Tx, port *resource.
 }
 
 func (p *Plugin) beforeDeletePort(ctx context.Context, tx *store.Tx, o *resource.Object) error {
+	for _, e := range p.portExts {
+		if err := e.CheckPortDelete(ctx, tx, o); err != nil {
+			return err
+		}
+	}
 	if p.guard != nil {
 		if err := p.guard.BeforeDeletePort(ctx, tx, o); err != nil {
 			return err
@@ -1064,4 +1120,35 @@ func (p *Plugin) releasePort(ctx context.Context, tx *store.Tx, o *resource.Obje
 		return err
 	}
 	return p.release(ctx, tx, allocs)
+}
+
+// overrideMAC is port-mac-override: a direct-physical port takes the MAC
+// of the physical function it is bound to, which Nova puts in the binding
+// profile as device_mac_address; bound again without one, it gets a new
+// random MAC, so an unbound port never keeps a device's MAC (ML2's
+// _commit_port_binding).
+func (p *Plugin) overrideMAC(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error {
+	if !patch.Has("binding:vif_type") {
+		return nil // no new binding was committed
+	}
+	vnic := old.String("binding:vnic_type")
+	if patch.Has("binding:vnic_type") {
+		vnic = patch.String("binding:vnic_type")
+	}
+	if vnic != "direct-physical" {
+		return nil
+	}
+	profile, _ := old.Get("binding:profile").(map[string]any)
+	if patch.Has("binding:profile") {
+		profile, _ = patch.Get("binding:profile").(map[string]any)
+	}
+	mac, _ := profile["device_mac_address"].(string)
+	if mac == "" {
+		var err error
+		if mac, err = p.generateMAC(ctx, tx, old.String("network_id")); err != nil {
+			return err
+		}
+	}
+	patch.Set("mac_address", mac)
+	return nil
 }

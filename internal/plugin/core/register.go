@@ -27,6 +27,7 @@ var Extensions = []string{
 	"allowed-address-pairs",
 	"availability_zone",
 	"binding",
+	"binding-extended",
 	"default-subnetpools",
 	"dhcp_agent_scheduler",
 	"empty-string-filtering",
@@ -40,7 +41,10 @@ var Extensions = []string{
 	"network-ip-availability",
 	"network_availability_zone",
 	"pagination",
+	"port-mac-address-regenerate",
+	"port-mac-override",
 	"port-security",
+	"port-security-groups-filtering",
 	"project-id",
 	"provider",
 	"quota-check-limit",
@@ -172,6 +176,9 @@ func (p *ML2) Wire(all registry.Set) error {
 	}
 	for _, h := range registry.FindAll[SubnetUpdateHook](all) {
 		p.Core.AddSubnetUpdateHook(h)
+	}
+	for _, e := range registry.FindAll[PortExtension](all) {
+		p.Core.AddPortExtension(e)
 	}
 	if r, ok := registry.Find[agents.Routers](all); ok {
 		p.Agents.SetRouters(r)

@@ -56,11 +56,11 @@ var extensionDrivers = map[string]string{
 	"dns_domain_ports":               "",
 	"dns_domain_keywords":            "keywords in a DNS domain only matter to an external DNS service, which Neutrino does not drive",
 	"subnet_dns_publish_fixed_ip":    "",
-	"data_plane_status":              "port data plane status is not implemented",
-	"uplink_status_propagation":      "uplink status propagation is not implemented",
+	"data_plane_status":              "",
+	"uplink_status_propagation":      "",
 	"port_hints":                     "port hints are not implemented",
-	"port_numa_affinity_policy":      "port NUMA affinity policies are not implemented",
-	"port_device_profile":            "port device profiles are not implemented",
+	"port_numa_affinity_policy":      "",
+	"port_device_profile":            "",
 	"port_trusted_vif":               "trusted VIFs are not implemented",
 }
 
@@ -69,6 +69,10 @@ var driverExtensions = map[string][]string{
 	"dns":                         {"dns-integration"},
 	"dns_domain_ports":            {"dns-integration", "dns-domain-ports"},
 	"subnet_dns_publish_fixed_ip": {"subnet-dns-publish-fixed-ip"},
+	"data_plane_status":           {"data-plane-status"},
+	"uplink_status_propagation":   {"uplink-status-propagation"},
+	"port_numa_affinity_policy":   {"port-numa-affinity-policy"},
+	"port_device_profile":         {"port-device-profile"},
 }
 
 // ExtensionsFrom are the extensions [ml2] extension_drivers enable.
@@ -79,6 +83,10 @@ func ExtensionsFrom(cfg *config.Config) []string {
 	}
 	return out
 }
+
+// MechanismDrivers is [ml2] mechanism_drivers, for service plugins whose
+// drivers follow ML2's (the trunk plugin's Linux bridge driver).
+func MechanismDrivers(cfg *config.Config) []string { return cfg.List(optMechanismDrivers) }
 
 // OptionsFrom reads the [ml2] and [ml2_type_*] options of cfg. A bad
 // range, mapping or driver name is refused with the option named, before

@@ -820,3 +820,33 @@ func (p *Plugin) snapshotFDB(ctx context.Context, tx *store.Tx, out *rpcapi.Host
 	}
 	return nil
 }
+
+// TryBind asks the mechanism drivers to bind port on host with the given
+// VNIC type and profile, and returns the VIF type and details they would
+// give it, changing nothing: binding-extended's inactive bindings (a live
+// migration's destination) are bound so, while the port keeps its
+// active binding.
+func (p *Plugin) TryBind(ctx context.Context, tx *store.Tx, port *resource.Object, host, vnicType string, profile map[string]any) (string, map[string]any, error) {
+	if host == "" {
+		return mech.VIFTypeUnbound, map[string]any{}, nil
+	}
+	cur := port.Clone()
+	cur.Set("binding:host_id", host)
+	cur.Set("binding:vnic_type", vnicType)
+	cur.Set("binding:profile", profile)
+	pc, err := p.portContext(ctx, tx, cur, port)
+	if err != nil {
+		return "", nil, err
+	}
+	pc.BoundSegment = nil
+	for _, d := range p.drivers {
+		if err := d.BindPort(ctx, pc); err != nil {
+			return "", nil, err
+		}
+		if b := pc.Bound(); b != nil {
+			return b.VIFType, b.VIFDetails, nil
+		}
+	}
+	p.log.WarnContext(ctx, "failed to bind port", "port_id", port.ID(), "host", host, "network_id", port.String("network_id"))
+	return mech.VIFTypeBindingFailed, map[string]any{}, nil
+}
