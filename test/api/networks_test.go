@@ -48,13 +48,13 @@ func TestRootDocuments(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"net-mtu", "external-net", "pagination", "sorting", "filter-validation", "revision-if-match", "project-id", "agent", "dhcp_agent_scheduler"} {
+	for _, want := range []string{"net-mtu", "external-net", "pagination", "sorting", "filter-validation", "revision-if-match", "project-id", "agent", "dhcp_agent_scheduler", "trunk", "trunk-details", "binding-extended"} {
 		if !aliases[want] {
 			t.Errorf("extension %s not listed", want)
 		}
 	}
 	// Extensions that are not implemented must not be listed.
-	for _, absent := range []string{"qos", "trunk", "bgp"} {
+	for _, absent := range []string{"qos", "bgp"} {
 		if aliases[absent] {
 			t.Errorf("extension %s listed but not implemented", absent)
 		}

@@ -163,6 +163,19 @@ var Fixtures = map[string]Fixture{
 		path := "/v2.0/routers/" + router + "/conntrack_helpers"
 		return path + "/" + m.ID(Member, path, "conntrack_helper", map[string]any{"protocol": "udp", "port": 69, "helper": "tftp"})
 	},
+	"trunks": func(m *Maker) string {
+		n, _, _ := m.Subnet()
+		parent := m.ID(Member, "/v2.0/ports", "port", map[string]any{"network_id": n, "name": "r-trunk-parent"})
+		return "/v2.0/trunks/" + m.ID(Member, "/v2.0/trunks", "trunk", map[string]any{"port_id": parent, "name": "r-trunk"})
+	},
+	// A port's active binding (on a host without agents: bound or not,
+	// the binding exists); only admins and services may read it.
+	"bindings": func(m *Maker) string {
+		n, _, _ := m.Subnet()
+		port := m.ID(Admin, "/v2.0/ports", "port", map[string]any{"network_id": n, "project_id": m.C.Project(),
+			"device_owner": "compute:nova", "device_id": "vm-r", "binding:host_id": "r-host"})
+		return "/v2.0/ports/" + port + "/bindings/r-host"
+	},
 	"segments": func(m *Maker) string {
 		n := m.ID(Admin, "/v2.0/networks", "network", map[string]any{"project_id": m.C.Project()})
 		r := m.C.Do(m.T, Admin, "GET", "/v2.0/segments?network_id="+n, nil)
@@ -194,6 +207,11 @@ func actionBodies(m *Maker) map[string]any {
 		"remove_extraroutes":      routes,
 		"add_prefixes":            map[string]any{"prefixes": []string{"10.251.0.0/16"}},
 		"remove_prefixes":         map[string]any{"prefixes": []string{"10.250.0.0/16"}},
+		"add_subports": map[string]any{"sub_ports": []any{map[string]any{"port_id": m.ID(Member, "/v2.0/ports", "port",
+			map[string]any{"network_id": m.ID(Member, "/v2.0/networks", "network", map[string]any{})}),
+			"segmentation_type": "vlan", "segmentation_id": 7}}},
+		"remove_subports": map[string]any{"sub_ports": []any{map[string]any{"port_id": "0c0ffee0-0000-4000-8000-000000000009"}}},
+		"activate":        nil,
 	}
 }
 
