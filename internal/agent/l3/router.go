@@ -19,6 +19,7 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
+	"github.com/neutrino-net/neutrino/internal/dataplane/cthelper"
 	"github.com/neutrino-net/neutrino/internal/dataplane/link"
 	"github.com/neutrino-net/neutrino/internal/dataplane/nat"
 	"github.com/neutrino-net/neutrino/internal/dataplane/netns"
@@ -60,6 +61,8 @@ type Router struct {
 	Routes      []Route
 	FloatingIPs []FloatingIP
 	NAT         nat.Ruleset
+	// Helpers are the router's conntrack helpers, in a table of their own.
+	Helpers []cthelper.Helper
 }
 
 // fingerprint identifies what the router asks of the kernel.
@@ -160,6 +163,9 @@ func RouterFrom(r rpcapi.Router) (Router, error) {
 				}
 			}
 		}
+	}
+	for _, h := range r.ConntrackHelpers {
+		out.Helpers = append(out.Helpers, cthelper.Helper{Protocol: h.Protocol, Port: uint16(h.Port), Name: h.Helper})
 	}
 	for _, rt := range r.Routes {
 		dst, err1 := netip.ParsePrefix(rt.Destination)
@@ -331,6 +337,9 @@ func (x *Reconciler) Ensure(ctx context.Context, r Router, full bool) (changed b
 	}
 	if _, err := nat.Apply(ns, r.NAT); err != nil {
 		return false, fmt.Errorf("router %s: %w", r.ID, err)
+	}
+	if _, err := cthelper.Apply(ns, r.Helpers); err != nil {
+		return false, fmt.Errorf("router %s: conntrack helpers: %w", r.ID, err)
 	}
 
 	now := map[netip.Addr]netip.Addr{}

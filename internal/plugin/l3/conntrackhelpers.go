@@ -8,6 +8,7 @@ import (
 
 	"github.com/neutrino-net/neutrino/internal/fault"
 	"github.com/neutrino-net/neutrino/internal/resource"
+	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
 	"github.com/neutrino-net/neutrino/internal/store"
 )
 
@@ -99,6 +100,31 @@ func (p *Plugin) fillConntrackHelpers(ctx context.Context, tx *store.Tx, rs []*r
 			hs = []any{}
 		}
 		r.Set("conntrack_helpers", hs)
+	}
+	return nil
+}
+
+// syncConntrackHelpers adds each router's helpers to the sync_routers
+// payload, as Neutron's router dicts carry them (conntrack_helpers).
+func (p *Plugin) syncConntrackHelpers(ctx context.Context, tx *store.Tx, routers []rpcapi.Router) error {
+	if p.cthDef == nil || len(routers) == 0 {
+		return nil
+	}
+	ids := make([]string, len(routers))
+	byID := make(map[string]*rpcapi.Router, len(routers))
+	for i := range routers {
+		ids[i] = routers[i].ID
+		byID[routers[i].ID] = &routers[i]
+	}
+	helpers, err := list(ctx, tx, p.cthDef, "router_id", ids...)
+	if err != nil {
+		return fmt.Errorf("conntrack helpers of routers: %w", err)
+	}
+	for _, h := range helpers {
+		if r := byID[h.String("router_id")]; r != nil {
+			r.ConntrackHelpers = append(r.ConntrackHelpers, rpcapi.ConntrackHelper{
+				Protocol: h.String("protocol"), Port: h.Int("port"), Helper: h.String("helper")})
+		}
 	}
 	return nil
 }

@@ -96,7 +96,7 @@ func (p *Plugin) SyncRouters(ctx context.Context, routerIDs []string) ([]rpcapi.
 			return err
 		}
 		out = assemble(routers, ports, subnets, nets, fips, pfs, fixed, scopes)
-		return nil
+		return p.syncConntrackHelpers(ctx, tx, out)
 	})
 	return out, err
 }

@@ -76,6 +76,16 @@ type Router struct {
 	GatewayPort         *RouterPort  `json:"gw_port,omitempty"`
 	Interfaces          []RouterPort `json:"_interfaces"`
 	FloatingIPs         []FloatingIP `json:"_floatingips"`
+	// ConntrackHelpers are the router's conntrack helpers, as Neutron's
+	// router dicts carry them with the conntrack_helper plugin.
+	ConntrackHelpers []ConntrackHelper `json:"conntrack_helpers,omitempty"`
+}
+
+// ConntrackHelper is one of a router's conntrack helpers.
+type ConntrackHelper struct {
+	Protocol string `json:"protocol"`
+	Port     int    `json:"port"`
+	Helper   string `json:"helper"`
 }
 
 // Route is one extra route of a router.

@@ -1,0 +1,116 @@
+package cthelper_test
+
+import (
+	"bytes"
+	"net"
+	"net/netip"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/neutrino-net/neutrino/internal/dataplane/cthelper"
+	"github.com/neutrino-net/neutrino/internal/dataplane/nat"
+	"github.com/neutrino-net/neutrino/internal/dataplane/netns"
+	"github.com/neutrino-net/neutrino/internal/testenv/nsrig"
+)
+
+// tftpRequest sends a TFTP read request from ns to server and reports
+// whether an answer came back, as TFTP servers send it: from a port of
+// their own, not from 69.
+func tftpRequest(t *testing.T, ns netns.Handle, server string) bool {
+	t.Helper()
+	var conn *net.UDPConn
+	nsrig.Must(t, netns.Do(ns, func() (err error) {
+		conn, err = net.ListenUDP("udp4", nil)
+		return err
+	}))
+	defer conn.Close()
+	dst, err := net.ResolveUDPAddr("udp4", server)
+	nsrig.Must(t, err)
+	if _, err := conn.WriteToUDP([]byte("\x00\x01file\x00octet\x00"), dst); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(1500 * time.Millisecond))
+	buf := make([]byte, 64)
+	n, _, err := conn.ReadFromUDP(buf)
+	return err == nil && bytes.HasPrefix(buf[:n], []byte("\x00\x03"))
+}
+
+// serveTFTP answers every read request on :69 in ns from a new port.
+func serveTFTP(t *testing.T, ns netns.Handle) {
+	var l *net.UDPConn
+	nsrig.Must(t, netns.Do(ns, func() (err error) {
+		l, err = net.ListenUDP("udp4", &net.UDPAddr{Port: 69})
+		return err
+	}))
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		buf := make([]byte, 512)
+		for {
+			_, from, err := l.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			_ = netns.Do(ns, func() error {
+				c, err := net.ListenUDP("udp4", nil)
+				if err != nil {
+					return err
+				}
+				defer c.Close()
+				_, err = c.WriteToUDP([]byte("\x00\x03\x00\x01data"), from)
+				return err
+			})
+		}
+	}()
+}
+
+// TestTFTPThroughSNAT: behind a router's SNAT, a TFTP client hears the
+// server's answer (sent from another port) only once the router has the
+// tftp helper on UDP 69; the table is written once, and Apply of no
+// helpers removes it.
+func TestTFTPThroughSNAT(t *testing.T) {
+	nsrig.RequireDataplane(t)
+	r := nsrig.New(t)
+	rns, in, out := r.NS("cr"), r.NS("cin"), r.NS("cout")
+	ih, oh := r.Host(in), r.Host(out)
+	r.Veth(ih, "eth0", rns, "qr-c", "", "", "10.62.0.1/24")
+	r.Veth(oh, "eth0", rns, "qg-c", "", "", "203.0.113.1/24")
+	nsrig.Addr(t, ih, "eth0", "10.62.0.2/24")
+	nsrig.Addr(t, oh, "eth0", "203.0.113.2/24")
+	nsrig.Must(t, netns.Do(rns, func() error { return os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644) }))
+	if o, err := nsrig.Run(t.Context(), in, nil, "ip", "route", "add", "default", "via", "10.62.0.1"); err != nil {
+		t.Fatalf("default route: %v: %s", err, o)
+	}
+	if _, err := nat.Apply(rns, nat.Ruleset{GatewayDevice: "qg-c", GatewayIP: netip.MustParseAddr("203.0.113.1"), SNAT: true}); err != nil {
+		t.Fatal(err)
+	}
+	serveTFTP(t, out)
+
+	if tftpRequest(t, in, "203.0.113.2:69") {
+		t.Fatal("the answer came back without the tftp helper: the test proves nothing")
+	}
+	hs := []cthelper.Helper{{Protocol: "udp", Port: 69, Name: "tftp"}, {Protocol: "tcp", Port: 21, Name: "ftp"}}
+	for i, want := range []bool{true, false} {
+		if wrote, err := cthelper.Apply(rns, hs); err != nil || wrote != want {
+			t.Fatalf("Apply #%d: wrote %v, %v", i+1, wrote, err)
+		}
+	}
+	if !tftpRequest(t, in, "203.0.113.2:69") {
+		t.Fatal("no answer with the tftp helper on UDP 69")
+	}
+	if cur, err := cthelper.Current(rns); err != nil || !bytes.Equal(cur, cthelper.Fingerprint(hs)) {
+		t.Errorf("Current = %x, %v", cur, err)
+	}
+	if wrote, err := cthelper.Apply(rns, nil); err != nil || !wrote {
+		t.Fatalf("Apply of no helpers: %v, %v", wrote, err)
+	}
+	if cur, err := cthelper.Current(rns); err != nil || cur != nil {
+		t.Errorf("after removing the helpers: %x, %v", cur, err)
+	}
+	if tftpRequest(t, in, "203.0.113.2:69") {
+		t.Error("an answer came back after the helper went")
+	}
+	if err := cthelper.Validate([]cthelper.Helper{{Protocol: "gre", Port: 1, Name: "pptp"}}); err == nil {
+		t.Error("a helper on GRE validated")
+	}
+}
