@@ -65,9 +65,11 @@ func addTrailingStandardAttrs(r *resource.Resource) {
 	// A definition may declare its own description (local IPs' is
 	// longer); the standard one is added otherwise.
 	if r.Attr("description") == nil {
+		// Neutron's description column is nullable: what a plugin
+		// creates without one (a security group's own rules) shows null.
 		r.Add(&resource.Attr{Name: "description", Kind: resource.String, AllowPost: true, AllowPut: true,
 			Default: "", Visible: true, Filter: true, Validate: resource.MaxLen(DescriptionFieldSize),
-			Extension: "standard-attr-description"})
+			StoredNull: r.Collection == SecurityGroupRules, Extension: "standard-attr-description"})
 	}
 	// Ports alone take tags on create (tag-ports-during-bulk-creation);
 	// other resources are tagged through /tags.

@@ -50,6 +50,11 @@ type Attr struct {
 	Kind Kind
 	// Nullable allows JSON null as a value.
 	Nullable bool
+	// StoredNull lets a value the plugin stored as null read back as
+	// null, though requests may not give null (Neutron's nullable
+	// column behind a string validator: an automatically created
+	// security group rule's description).
+	StoredNull bool
 
 	AllowPost bool
 	AllowPut  bool

@@ -51,3 +51,15 @@ func init() {
 		)`,
 	}})
 }
+
+// A security group rule's description may be null, as in Neutron: the
+// rules a group is created with have none. The column is rebuilt rather
+// than altered, since SQLite cannot drop a NOT NULL constraint.
+func init() {
+	registerMigration(migration{18, "security group rules: nullable description", []string{
+		`ALTER TABLE security_group_rules RENAME COLUMN description TO description_not_null`,
+		`ALTER TABLE security_group_rules ADD COLUMN description VARCHAR(255)`,
+		`UPDATE security_group_rules SET description = description_not_null`,
+		`ALTER TABLE security_group_rules DROP COLUMN description_not_null`,
+	}})
+}

@@ -143,7 +143,7 @@ func encode(a *resource.Attr, v any) (any, error) {
 // decode turns a scanned SQL value into a's kind.
 func decode(a *resource.Attr, v any) (any, error) {
 	if v == nil {
-		if a.Nullable {
+		if a.Nullable || a.StoredNull {
 			return nil, nil
 		}
 		return zero(a.Kind), nil

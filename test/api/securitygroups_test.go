@@ -117,6 +117,75 @@ func TestSecurityGroupDefault(t *testing.T) {
 	})
 }
 
+// TestDefaultSecurityGroupWithFirstNetwork: as in Neutron, a project's
+// first network (or port, or port update) creates its default group
+// before anything lists groups, so quota details count it; the rules a
+// group is created with have no description (null), those created
+// through the API an empty one.
+func TestDefaultSecurityGroupWithFirstNetwork(t *testing.T) {
+	engines(t, func(t *testing.T, e *env) {
+		sgUsed := func(as *caller) any {
+			d := e.do(admin, "GET", "/v2.0/quotas/"+as.project+"/details", nil).expect(t, 200).obj(t, "quota")
+			return d["security_group"].(map[string]any)["used"]
+		}
+		if used := sgUsed(member1); used != float64(0) {
+			t.Fatalf("security groups used before any network: %v", used)
+		}
+		e.createNetwork(member1, map[string]any{"name": "first"})
+		if used := sgUsed(member1); used != float64(1) {
+			t.Errorf("security groups used after the first network: %v", used)
+		}
+		d := e.do(admin, "GET", "/v2.0/quotas/"+member1.project+"/details", nil).expect(t, 200).obj(t, "quota")
+		if used := d["security_group_rule"].(map[string]any)["used"]; used != float64(4) {
+			t.Errorf("security group rules used after the first network: %v", used)
+		}
+		// An admin creating a network for another project makes that
+		// project's group too.
+		e.createNetwork(admin, map[string]any{"name": "for-two", "tenant_id": member2.project})
+		if used := sgUsed(member2); used != float64(1) {
+			t.Errorf("security groups of a project given a network by an admin: %v", used)
+		}
+		// A project whose first port is on another project's shared
+		// network gets its group from the port.
+		shared := e.createNetwork(admin, map[string]any{"name": "shared", "shared": true})
+		third := &caller{project: "project-three", roles: "member,reader"}
+		e.do(third, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": shared["id"]}}).expect(t, 201)
+		if used := sgUsed(third); used != float64(1) {
+			t.Errorf("security groups after a first port: %v", used)
+		}
+		// So does a port an admin makes for a project, whatever its
+		// groups.
+		fourth := &caller{project: "project-four", roles: "member,reader"}
+		e.do(admin, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": shared["id"],
+			"tenant_id": fourth.project, "port_security_enabled": false}}).expect(t, 201)
+		if used := sgUsed(fourth); used != float64(1) {
+			t.Errorf("security groups after a first port without port security: %v", used)
+		}
+
+		def := e.defaultSG(member1)
+		for _, r := range rulesOf(def) {
+			if v, ok := r["description"]; !ok || v != nil {
+				t.Errorf("default group's rule in the group: description %#v", v)
+			}
+		}
+		web := e.createSG(member1, "web", nil)
+		for _, r := range e.do(member1, "GET", ruleURL+"?security_group_id="+web["id"].(string), nil).expect(t, 200).
+			list(t, "security_group_rules") {
+			if v, ok := r["description"]; !ok || v != nil {
+				t.Errorf("a new group's own rule: description %#v", v)
+			}
+		}
+		made := e.do(member1, "POST", ruleURL, map[string]any{"security_group_rule": map[string]any{
+			"security_group_id": web["id"], "direction": "ingress", "protocol": "tcp"}}).expect(t, 201).obj(t, "security_group_rule")
+		if made["description"] != "" {
+			t.Errorf("rule created without a description: %#v", made["description"])
+		}
+		e.do(member1, "POST", ruleURL, map[string]any{"security_group_rule": map[string]any{
+			"security_group_id": web["id"], "direction": "ingress", "protocol": "udp", "description": nil}}).
+			fault(t, 400, "HTTPBadRequest", "Invalid input for description")
+	})
+}
+
 func TestSecurityGroupCRUD(t *testing.T) {
 	engines(t, func(t *testing.T, e *env) {
 		g := e.createSG(member1, "web", map[string]any{"description": "web servers"})

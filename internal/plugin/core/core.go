@@ -363,6 +363,9 @@ func (p *Plugin) beforeCreateNetwork(ctx context.Context, tx *store.Tx, o *resou
 	if err := p.oneDefaultExternalNetwork(ctx, tx, o.ID(), o); err != nil {
 		return err
 	}
+	if err := p.ensureDefaultGroup(ctx, tx, o.String("project_id")); err != nil {
+		return err
+	}
 	if p.opts.ML2 != nil {
 		return p.opts.ML2.BeforeCreateNetwork(ctx, tx, o)
 	}

@@ -19,6 +19,9 @@ type PortSecurityGroups interface {
 	UpdatePortGroups(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error
 	// DeletePortGroups runs before a port's row goes.
 	DeletePortGroups(ctx context.Context, tx *store.Tx, port *resource.Object) error
+	// EnsureDefaultGroup creates the project's default security group if
+	// it has none and the caller may create it.
+	EnsureDefaultGroup(ctx context.Context, tx *store.Tx, project string) error
 }
 
 // SetPortSecurityGroups makes ports take security groups from sg; call it
@@ -44,4 +47,15 @@ func (p *Plugin) deletePortGroups(ctx context.Context, tx *store.Tx, port *resou
 		return nil
 	}
 	return p.portSGs.DeletePortGroups(ctx, tx, port)
+}
+
+// ensureDefaultGroup gives a project its default security group when one
+// of its networks or ports is created or a port updated, as Neutron's
+// handler of those events does, so the group exists (and quota details
+// count it) before anything lists groups.
+func (p *Plugin) ensureDefaultGroup(ctx context.Context, tx *store.Tx, project string) error {
+	if p.portSGs == nil || project == "" {
+		return nil
+	}
+	return p.portSGs.EnsureDefaultGroup(ctx, tx, project)
 }

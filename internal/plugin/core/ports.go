@@ -120,6 +120,9 @@ func (p *Plugin) beforeCreatePort(ctx context.Context, tx *store.Tx, o *resource
 	if err != nil {
 		return err
 	}
+	if err := p.ensureDefaultGroup(ctx, tx, o.String("project_id")); err != nil {
+		return err
+	}
 	if err := p.assignMAC(ctx, tx, o, netID); err != nil {
 		return err
 	}
@@ -673,6 +676,9 @@ func sortFixedIPs(ips []any) []any {
 // change, the EUI-64 addresses), port security and allowed address
 // pairs, and extra DHCP options. The new fixed_ips go into the patch.
 func (p *Plugin) beforeUpdatePort(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error {
+	if err := p.ensureDefaultGroup(ctx, tx, old.String("project_id")); err != nil {
+		return err
+	}
 	vifType := old.String("binding:vif_type")
 	bound := vifType != "" && vifType != vifTypeUnbound
 	if patch.Has("binding:vnic_type") && patch.String("binding:vnic_type") != old.String("binding:vnic_type") && bound {

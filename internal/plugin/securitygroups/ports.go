@@ -49,6 +49,15 @@ func groupList(o *resource.Object) ([]string, bool) {
 	return ids, true
 }
 
+// EnsureDefaultGroup creates the project's default group inside tx when
+// it has none and the caller may create it (Neutron's
+// _ensure_default_security_group, run when networks and ports are created
+// and ports updated).
+func (p *Plugin) EnsureDefaultGroup(ctx context.Context, tx *store.Tx, project string) error {
+	_, err := p.ensureDefault(ctx, tx, project)
+	return err
+}
+
 // CreatePortGroups gives a new port its security groups: those asked for,
 // which must exist for the port's project, or else the project's default
 // group (created if need be), unless the port has port security off or

@@ -280,7 +280,8 @@ func (p *Plugin) createTemplateRules(ctx context.Context, tx *store.Tx, sg *reso
 		}
 		setIfDeclared(r, "normalized_cidr", nil)
 		setIfDeclared(r, "belongs_to_default_sg", isDefault)
-		setIfDeclared(r, "description", "")
+		// Neutron creates these rules without a description: null.
+		setIfDeclared(r, "description", nil)
 		setIfDeclared(r, "created_at", now)
 		setIfDeclared(r, "updated_at", now)
 		setIfDeclared(r, "revision_number", 0)
