@@ -277,6 +277,9 @@ func (x *Reconciler) Ensure(ctx context.Context, r Router, full bool) (changed b
 	if err := os.WriteFile(filepath.Join(x.stateDir, r.ID), nil, 0o644); err != nil {
 		return false, fmt.Errorf("router %s: state: %w", r.ID, err)
 	}
+	// Each step is timed for the debug log: what a burst of routers
+	// waits for (namespace creation, veths, routes, the NAT commit).
+	t0 := time.Now()
 	name := link.RouterNamespace(r.ID)
 	ns, err := netns.Create(name)
 	if err != nil {
@@ -311,6 +314,7 @@ func (x *Reconciler) Ensure(ctx context.Context, r Router, full bool) (changed b
 	for _, p := range ports {
 		had[p.Device] = x.hostAddrs(inner, p.Device, false)
 	}
+	tNS := time.Now()
 	want := map[string]bool{}
 	for _, p := range ports {
 		want[p.Device] = true
@@ -332,15 +336,18 @@ func (x *Reconciler) Ensure(ctx context.Context, r Router, full bool) (changed b
 			}
 		}
 	}
+	tPorts := time.Now()
 	if err := ensureRoutes(inner.Netlink(), r.Routes); err != nil {
 		return false, fmt.Errorf("router %s: routes: %w", r.ID, err)
 	}
+	tRoutes := time.Now()
 	if _, err := nat.Apply(ns, r.NAT); err != nil {
 		return false, fmt.Errorf("router %s: %w", r.ID, err)
 	}
 	if _, err := cthelper.Apply(ns, r.Helpers); err != nil {
 		return false, fmt.Errorf("router %s: conntrack helpers: %w", r.ID, err)
 	}
+	tNAT := time.Now()
 
 	now := map[netip.Addr]netip.Addr{}
 	for _, f := range r.FloatingIPs {
@@ -389,6 +396,8 @@ func (x *Reconciler) Ensure(ctx context.Context, r Router, full bool) (changed b
 	x.fips[r.ID] = now
 	x.pfs[r.ID] = slices.Clone(r.NAT.PortForwardings)
 	x.mu.Unlock()
+	x.log.Debug("router converged", "router", r.ID, "netns", tNS.Sub(t0), "ports", tPorts.Sub(tNS),
+		"routes", tRoutes.Sub(tPorts), "nat", tNAT.Sub(tRoutes), "conntrack", time.Since(tNAT))
 	return true, nil
 }
 

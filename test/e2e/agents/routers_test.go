@@ -533,9 +533,13 @@ func TestRoutersEndToEnd(t *testing.T) {
 				t.Errorf("router port device %s left on %s", l.Attrs().Name, host)
 			}
 		}
-		if built := h.l3.Built(); len(built) != 0 {
-			t.Errorf("L3 part still records routers %v", built)
-		}
+		// The state goes last, just after the namespace.
+		WaitFor(t, "router state removed", 5*time.Second, func() error {
+			if built := h.l3.Built(); len(built) != 0 {
+				return fmt.Errorf("L3 part still records routers %v", built)
+			}
+			return nil
+		})
 	})
 }
 
