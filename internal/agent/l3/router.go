@@ -397,7 +397,7 @@ func (x *Reconciler) Ensure(ctx context.Context, r Router, full bool) (changed b
 	x.pfs[r.ID] = slices.Clone(r.NAT.PortForwardings)
 	x.mu.Unlock()
 	x.log.Debug("router converged", "router", r.ID, "netns", tNS.Sub(t0), "ports", tPorts.Sub(tNS),
-		"routes", tRoutes.Sub(tPorts), "nat", tNAT.Sub(tRoutes), "conntrack", time.Since(tNAT))
+		"routes", tRoutes.Sub(tPorts), "nat+helpers", tNAT.Sub(tRoutes), "conntrack", time.Since(tNAT))
 	return true, nil
 }
 
