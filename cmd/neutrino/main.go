@@ -106,9 +106,10 @@ func allInOneDefaults() map[string]string {
 		"DEFAULT.state_path":    state,
 		"database.connection":   "sqlite:///$state_path/neutrino.sqlite",
 		// Routers, floating IPs and their port forwardings, segments,
-		// local IPs, metering, conntrack helpers and trunks, as a
+		// local IPs, metering, conntrack helpers, trunks and QoS, as a
 		// devstack-like single box serves them.
-		"DEFAULT.service_plugins": "router,segments,port_forwarding,local_ip,metering,conntrack_helper,trunk",
+		"DEFAULT.service_plugins": "router,segments,port_forwarding,local_ip,metering,conntrack_helper,trunk,qos",
+		"ml2.extension_drivers":   "port_security,qos",
 		// Project networks are VXLAN, bound by the Linux bridge agent,
 		// as a devstack-like single box has them (Neutron's own default
 		// of 'local' networks connects nothing between hosts).

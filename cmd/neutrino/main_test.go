@@ -230,7 +230,7 @@ func TestBadConfigRefused(t *testing.T) {
 func TestRefusedBeforeTouchingTheDatabase(t *testing.T) {
 	for _, tt := range []struct{ name, conf, option string }{
 		{"transport", "[DEFAULT]\ntransport_url = kafka://x\n", "transport_url"},
-		{"service plugin", "[DEFAULT]\nservice_plugins = router,qos\n", "service_plugins"},
+		{"service plugin", "[DEFAULT]\nservice_plugins = router,no_such_plugin\n", "service_plugins"},
 		{"mechanism driver", "[ml2]\nmechanism_drivers = openvswitch\n", "mechanism_drivers"},
 		{"extension driver", "[ml2]\nextension_drivers = port_security,nosuch\n", "extension_drivers"},
 	} {
@@ -255,7 +255,7 @@ func TestRefusedBeforeTouchingTheDatabase(t *testing.T) {
 // act on is logged once, naming file, section and option.
 func TestNoEffectOptionsLogged(t *testing.T) {
 	conf := writeConfig(t, "[DEFAULT]\nauth_strategy = noauth\napi_workers = 4\n[ovs]\nintegration_bridge = br-int\n"+
-		"[ml2]\nextension_drivers = port_security,qos\n")
+		"[ml2]\nextension_drivers = port_security,data_plane_status\n")
 	// The missing [database] connection stops the server right after the
 	// configuration is read and checked: no database or port is needed.
 	r := neutrino(t, "server", "--config-file", conf)
@@ -270,8 +270,8 @@ func TestNoEffectOptionsLogged(t *testing.T) {
 			t.Errorf("%q logged as having no effect %d times, want once: %q", want, n, r.stderr)
 		}
 	}
-	if !strings.Contains(r.stderr, "option=extension_drivers value=qos") {
-		t.Errorf("stderr does not log the qos extension driver as having no effect: %q", r.stderr)
+	if !strings.Contains(r.stderr, "option=extension_drivers value=data_plane_status") {
+		t.Errorf("stderr does not log the data_plane_status extension driver as having no effect: %q", r.stderr)
 	}
 }
 

@@ -222,7 +222,7 @@ func convertGatewayInfo(v any) (any, error) {
 	var unexpected []string
 	for k := range m {
 		switch k {
-		case "network_id", "enable_snat", "external_fixed_ips":
+		case "network_id", "enable_snat", "external_fixed_ips", "qos_policy_id":
 		default:
 			unexpected = append(unexpected, k)
 		}
@@ -242,6 +242,16 @@ func convertGatewayInfo(v any) (any, error) {
 			return nil, err
 		}
 		out["enable_snat"] = b
+	}
+	if q, has := m["qos_policy_id"]; has {
+		// qos-gateway-ip's key; the L3 plugin refuses it when that
+		// extension is not served.
+		if q != nil {
+			if err := resource.UUID(q); err != nil {
+				return nil, invalid(err.Error())
+			}
+		}
+		out["qos_policy_id"] = q
 	}
 	if ips, has := m["external_fixed_ips"]; has {
 		conv, err := convertPortFixedIPs(ips)

@@ -13,6 +13,7 @@ import (
 	_ "github.com/neutrino-net/neutrino/internal/plugin/localip"
 	_ "github.com/neutrino-net/neutrino/internal/plugin/metering"
 	_ "github.com/neutrino-net/neutrino/internal/plugin/ml2"
+	_ "github.com/neutrino-net/neutrino/internal/plugin/qos"
 	_ "github.com/neutrino-net/neutrino/internal/plugin/serviceproviders"
 	_ "github.com/neutrino-net/neutrino/internal/plugin/trunk"
 

@@ -65,6 +65,8 @@ type Plugin struct {
 	subnetHooks []SubnetUpdateHook
 	// portExts are the service plugins' port extensions.
 	portExts []PortExtension
+	// extDrivers process their attributes of networks and ports.
+	extDrivers []ExtensionDriver
 }
 
 // New returns the core plugin serving the given (already restricted)
@@ -367,7 +369,14 @@ func (p *Plugin) beforeCreateNetwork(ctx context.Context, tx *store.Tx, o *resou
 		return err
 	}
 	if p.opts.ML2 != nil {
-		return p.opts.ML2.BeforeCreateNetwork(ctx, tx, o)
+		if err := p.opts.ML2.BeforeCreateNetwork(ctx, tx, o); err != nil {
+			return err
+		}
+	}
+	for _, d := range p.extDrivers {
+		if err := d.ProcessCreateNetwork(ctx, tx, o); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -378,6 +387,11 @@ func (p *Plugin) beforeUpdateNetwork(ctx context.Context, tx *store.Tx, old, pat
 	}
 	if p.guard != nil {
 		if err := p.guard.BeforeUpdateNetwork(ctx, tx, old, patch); err != nil {
+			return err
+		}
+	}
+	for _, d := range p.extDrivers {
+		if err := d.ProcessUpdateNetwork(ctx, tx, old, patch); err != nil {
 			return err
 		}
 	}

@@ -150,7 +150,14 @@ func (p *Plugin) beforeCreatePort(ctx context.Context, tx *store.Tx, o *resource
 		setIfDeclared(o, "ip_allocation", "immediate")
 	}
 	if p.opts.ML2 != nil {
-		return p.opts.ML2.BeforeCreatePort(ctx, tx, o)
+		if err := p.opts.ML2.BeforeCreatePort(ctx, tx, o); err != nil {
+			return err
+		}
+	}
+	for _, d := range p.extDrivers {
+		if err := d.ProcessCreatePort(ctx, tx, o); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -656,6 +663,11 @@ func (p *Plugin) portAfterRead(ctx context.Context, tx *store.Tx, ports []*resou
 			}
 		}
 	}
+	for _, d := range p.extDrivers {
+		if err := d.ExtendPorts(ctx, tx, ports); err != nil {
+			return err
+		}
+	}
 	for _, e := range p.portExts {
 		if err := e.ExtendPorts(ctx, tx, ports); err != nil {
 			return err
@@ -774,6 +786,11 @@ func (p *Plugin) beforeUpdatePort(ctx context.Context, tx *store.Tx, old, patch 
 			if err := e.PortUpdated(ctx, tx, old, updated); err != nil {
 				return err
 			}
+		}
+	}
+	for _, d := range p.extDrivers {
+		if err := d.ProcessUpdatePort(ctx, tx, old, patch); err != nil {
+			return err
 		}
 	}
 	return nil

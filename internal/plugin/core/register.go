@@ -180,6 +180,9 @@ func (p *ML2) Wire(all registry.Set) error {
 	for _, e := range registry.FindAll[PortExtension](all) {
 		p.Core.AddPortExtension(e)
 	}
+	for _, d := range registry.FindAll[ExtensionDriver](all) {
+		p.Core.AddExtensionDriver(d)
+	}
 	if r, ok := registry.Find[agents.Routers](all); ok {
 		p.Agents.SetRouters(r)
 	}

@@ -16,7 +16,36 @@ import (
 
 // beforeCreateFloatingIP checks the external network, takes the address
 // with the floating IP's own port, and resolves the association.
+// floatingIPQoS checks a floating IP's new qos_policy_id (qos-fip): the
+// caller must see the new policy and may only detach one it owns or that
+// is shared with it. old is nil on create.
+func (p *Plugin) floatingIPQoS(ctx context.Context, tx *store.Tx, old, o *resource.Object) error {
+	if p.qos == nil || o.Resource().Attr("qos_policy_id") == nil || !o.Has("qos_policy_id") {
+		return nil
+	}
+	next, _ := o.Get("qos_policy_id").(string)
+	prev := ""
+	if old != nil {
+		prev, _ = old.Get("qos_policy_id").(string)
+	}
+	if next == prev {
+		return nil
+	}
+	if prev != "" {
+		if err := p.qos.CheckPolicyDetach(ctx, tx, prev); err != nil {
+			return err
+		}
+	}
+	if next != "" {
+		return p.qos.CheckPolicyAttach(ctx, tx, next)
+	}
+	return nil
+}
+
 func (p *Plugin) beforeCreateFloatingIP(ctx context.Context, tx *store.Tx, o *resource.Object) error {
+	if err := p.floatingIPQoS(ctx, tx, nil, o); err != nil {
+		return err
+	}
 	// A floating IP's dns_name and dns_domain are only for an external DNS
 	// service to publish; without one (Neutrino drives none) Neutron keeps
 	// neither and shows them empty.
@@ -225,6 +254,9 @@ func (p *Plugin) routerForFloatingIP(ctx context.Context, tx *store.Tx, port *re
 }
 
 func (p *Plugin) beforeUpdateFloatingIP(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error {
+	if err := p.floatingIPQoS(ctx, tx, old, patch); err != nil {
+		return err
+	}
 	if patch.Get("fixed_ip_address") != nil && !patch.Has("port_id") {
 		return badFloatingIP("fixed_ip_address cannot be specified without a port_id")
 	}

@@ -74,11 +74,22 @@ type Core interface {
 	DeletePortIn(ctx context.Context, tx *store.Tx, port *resource.Object) error
 }
 
+// QoSPolicies is what the L3 plugin needs of the QoS plugin for the
+// qos-fip and qos-gateway-ip extensions: whether the caller may attach a
+// policy (one it can see) and detach one (its own or one shared with it).
+type QoSPolicies interface {
+	CheckPolicyAttach(ctx context.Context, tx *store.Tx, policyID string) error
+	CheckPolicyDetach(ctx context.Context, tx *store.Tx, policyID string) error
+}
+
 // Plugin is the L3 service plugin.
 type Plugin struct {
 	opts  Options
 	store *store.Store
 	core  Core
+	// qos checks QoS policies given to floating IPs and gateways; nil
+	// without the QoS plugin.
+	qos QoSPolicies
 
 	routerDef, fipDef, pfDef, cthDef    *resource.Resource
 	portDef, subnetDef, netDef, poolDef *resource.Resource

@@ -55,6 +55,9 @@ func (p *Plugin) Wire(all registry.Set) error {
 		return errors.New("router: the core plugin does not create ports for service plugins")
 	}
 	p.core = core
+	if q, ok := registry.Find[QoSPolicies](all); ok {
+		p.qos = q
+	}
 	if s, ok := registry.Find[Scheduler](all); ok {
 		p.SetScheduler(s)
 	}

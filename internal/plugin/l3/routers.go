@@ -95,6 +95,9 @@ func (p *Plugin) setGateway(ctx context.Context, tx *store.Tx, router, gw *resou
 		snat = s
 	}
 	patch.Set("enable_snat", snat)
+	if err := p.setGatewayQoS(ctx, tx, router, info, patch); err != nil {
+		return err
+	}
 	extIPs, ipsGiven := info["external_fixed_ips"].([]any)
 	var network *resource.Object
 	if netID != "" {
@@ -154,6 +157,46 @@ func (p *Plugin) setGateway(ctx context.Context, tx *store.Tx, router, gw *resou
 		return err
 	}
 	patch.Set("gw_port_id", port.ID())
+	return nil
+}
+
+// setGatewayQoS applies the gateway's qos_policy_id (qos-gateway-ip): a
+// policy given replaces the gateway's, a gateway cleared loses it, and an
+// update that does not name one keeps it.
+func (p *Plugin) setGatewayQoS(ctx context.Context, tx *store.Tx, router *resource.Object, info map[string]any, patch *resource.Object) error {
+	q, given := info["qos_policy_id"]
+	if patch.Resource().Attr("gw_qos_policy_id") == nil {
+		if given {
+			return fault.BadRequest("Invalid input for external_gateway_info. Reason: Unexpected keys supplied: qos_policy_id.")
+		}
+		return nil
+	}
+	old, _ := router.Get("gw_qos_policy_id").(string)
+	next := old
+	switch {
+	case len(info) == 0:
+		next = ""
+	case given:
+		next, _ = q.(string)
+	}
+	if next == old {
+		return nil
+	}
+	if p.qos != nil && old != "" {
+		if err := p.qos.CheckPolicyDetach(ctx, tx, old); err != nil {
+			return err
+		}
+	}
+	if p.qos != nil && next != "" {
+		if err := p.qos.CheckPolicyAttach(ctx, tx, next); err != nil {
+			return err
+		}
+	}
+	if next == "" {
+		patch.Set("gw_qos_policy_id", nil)
+	} else {
+		patch.Set("gw_qos_policy_id", next)
+	}
 	return nil
 }
 
@@ -257,6 +300,9 @@ func (p *Plugin) afterReadRouters(ctx context.Context, tx *store.Tx, rs []*resou
 		info := map[string]any{"network_id": gw.String("network_id"), "external_fixed_ips": ips}
 		if r.Resource().Attr("enable_snat") != nil {
 			info["enable_snat"] = r.Bool("enable_snat")
+		}
+		if r.Resource().Attr("gw_qos_policy_id") != nil {
+			info["qos_policy_id"] = r.Get("gw_qos_policy_id")
 		}
 		r.Set("external_gateway_info", info)
 	}

@@ -33,6 +33,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/plugin/ml2/mech"
 	"github.com/neutrino-net/neutrino/internal/plugin/ml2/types"
 	"github.com/neutrino-net/neutrino/internal/resource"
+	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
 	"github.com/neutrino-net/neutrino/internal/store"
 )
 
@@ -45,6 +46,8 @@ type Options struct {
 	ProjectNetworkTypes []string
 	// MechanismDrivers is [ml2] mechanism_drivers, in binding order.
 	MechanismDrivers []string
+	// ExtensionDrivers is [ml2] extension_drivers.
+	ExtensionDrivers []string
 	// Types is the type drivers' configuration.
 	Types types.Config
 	// Agents finds alive agents for binding; nil means none (SetAgents
@@ -68,9 +71,14 @@ type Plugin struct {
 	mu        sync.RWMutex
 	agents    mech.AgentLookup
 	l2pop     bool // l2population is enabled: snapshots carry FDB entries
-	outbox    change.Outbox
-	status    change.Notifier
-	now       func() time.Time
+	mechNames []string
+	// qosRules reads QoS policies' rules for port details; nil without
+	// the QoS plugin.
+	qosRules func(ctx context.Context, tx *store.Tx, policyIDs []string) (map[string][]rpcapi.QoSRule, error)
+	extNames []string
+	outbox   change.Outbox
+	status   change.Notifier
+	now      func() time.Time
 }
 
 // New builds ML2 over the store and the server's (restricted) resource
@@ -95,6 +103,7 @@ func New(s *store.Store, defs map[string]*resource.Resource, opts Options) (*Plu
 	p := &Plugin{store: s, defs: defs, types: tds, tenant: opts.ProjectNetworkTypes,
 		globalMTU: opts.Types.GlobalPhysnetMTU, log: logger, agents: opts.Agents, outbox: opts.Outbox, now: time.Now}
 	p.l2pop = slices.Contains(opts.MechanismDrivers, "l2population")
+	p.mechNames, p.extNames = opts.MechanismDrivers, opts.ExtensionDrivers
 	drivers, err := mech.New(opts.MechanismDrivers, mech.Deps{Ports: p})
 	if err != nil {
 		return nil, fmt.Errorf("[ml2] mechanism_drivers: %w", err)
@@ -182,6 +191,31 @@ func segmentFromObject(o *resource.Object) types.Segment {
 		s.SegmentationID, s.HasSegmentationID = v, true
 	}
 	return s
+}
+
+// MechanismDrivers are the names of the loaded mechanism drivers, in
+// binding order.
+func (p *Plugin) MechanismDrivers() []string { return slices.Clone(p.mechNames) }
+
+// ExtensionDriverEnabled reports whether [ml2] extension_drivers names
+// the extension driver.
+func (p *Plugin) ExtensionDriverEnabled(name string) bool { return slices.Contains(p.extNames, name) }
+
+// FirstSegmentPhysnets returns, for each network, the physical network of
+// its first segment ("" for an overlay segment); networks without
+// segments are absent. Neutron's placement traits look at that segment.
+func (p *Plugin) FirstSegmentPhysnets(ctx context.Context, tx *store.Tx, netIDs ...string) (map[string]string, error) {
+	segs, err := p.networkSegments(ctx, tx, netIDs...)
+	if err != nil {
+		return nil, fmt.Errorf("segments of networks: %w", err)
+	}
+	out := make(map[string]string, len(segs))
+	for id, ss := range segs {
+		if len(ss) > 0 {
+			out[id] = ss[0].PhysicalNetwork
+		}
+	}
+	return out, nil
 }
 
 // networkSegments returns the segments of the given networks, each

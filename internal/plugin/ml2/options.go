@@ -51,7 +51,7 @@ var (
 var extensionDrivers = map[string]string{
 	"port_security":                  "",
 	"tag_ports_during_bulk_creation": "",
-	"qos":                            "QoS is not implemented yet",
+	"qos":                            "",
 	"dns":                            "",
 	"dns_domain_ports":               "",
 	"dns_domain_keywords":            "keywords in a DNS domain only matter to an external DNS service, which Neutrino does not drive",
@@ -119,6 +119,7 @@ func OptionsFrom(cfg *config.Config, logger *slog.Logger) (Options, error) {
 		TypeDrivers:         cfg.List(optTypeDrivers),
 		ProjectNetworkTypes: cfg.List(optProjectNetworkTypes),
 		MechanismDrivers:    cfg.List(optMechanismDrivers),
+		ExtensionDrivers:    cfg.List(optExtensionDrivers),
 		Types:               tc,
 		Logger:              logger,
 	}

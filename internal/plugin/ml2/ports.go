@@ -551,9 +551,60 @@ func (p *Plugin) GetDevicesDetailsList(ctx context.Context, devices []string, ag
 				return err
 			}
 		}
-		return nil
+		return p.addQoSRules(ctx, tx, out)
 	})
 	return out, err
+}
+
+// SetQoSRules installs the QoS plugin's reader of policies' rules, so
+// that port details carry the rules of each port's effective policy.
+func (p *Plugin) SetQoSRules(f func(ctx context.Context, tx *store.Tx, policyIDs []string) (map[string][]rpcapi.QoSRule, error)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.qosRules = f
+}
+
+// addQoSRules fills the QoS rules of each found device: its port's
+// policy, else its network's unless the port is a network device (a
+// router's gateway port excepted), as Neutron's should_apply_to_port
+// decides.
+func (p *Plugin) addQoSRules(ctx context.Context, tx *store.Tx, dets []rpcapi.DeviceDetails) error {
+	p.mu.RLock()
+	f := p.qosRules
+	p.mu.RUnlock()
+	if f == nil {
+		return nil
+	}
+	effective := make([]string, len(dets))
+	var ids []string
+	for i, d := range dets {
+		if !d.Found() {
+			continue
+		}
+		switch {
+		case d.QoSPolicyID != nil:
+			effective[i] = *d.QoSPolicyID
+		case d.NetworkQoSPolicyID != nil && (!strings.HasPrefix(d.DeviceOwner, "network:") ||
+			d.DeviceOwner == "network:router_gateway" || d.DeviceOwner == "network:floatingip_agent_gateway"):
+			effective[i] = *d.NetworkQoSPolicyID
+		}
+		if effective[i] != "" {
+			ids = append(ids, effective[i])
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	rules, err := f(ctx, tx, ids)
+	if err != nil {
+		return fmt.Errorf("QoS rules of ports: %w", err)
+	}
+	for i := range dets {
+		if effective[i] != "" {
+			dets[i].QoSRules = rules[effective[i]]
+		}
+	}
+	return nil
 }
 
 // details is what the L2 agent on host needs to wire the set's port
@@ -786,6 +837,9 @@ func (p *Plugin) HostSnapshot(ctx context.Context, host string) (rpcapi.HostSnap
 			out.Ports = append(out.Ports, det)
 			out.Revisions[id] = det.RevisionNumber
 			out.Networks[det.NetworkID] = det.NetworkType
+		}
+		if err := p.addQoSRules(ctx, tx, out.Ports); err != nil {
+			return err
 		}
 		return p.snapshotFDB(ctx, tx, &out)
 	})

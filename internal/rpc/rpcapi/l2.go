@@ -61,23 +61,27 @@ type AddressPair struct {
 // device the server does not know, or one not bound to the asking host,
 // only Device is set (and NoActiveBinding when it is bound elsewhere).
 type DeviceDetails struct {
-	Device              string         `json:"device"`
-	NetworkID           string         `json:"network_id"`
-	PortID              string         `json:"port_id"`
-	MACAddress          string         `json:"mac_address"`
-	AdminStateUp        bool           `json:"admin_state_up"`
-	NetworkType         string         `json:"network_type"`
-	SegmentationID      *int           `json:"segmentation_id"`
-	PhysicalNetwork     *string        `json:"physical_network"`
-	MTU                 int            `json:"mtu"`
-	FixedIPs            []FixedIP      `json:"fixed_ips"`
-	DeviceOwner         string         `json:"device_owner"`
-	AllowedAddressPairs []AddressPair  `json:"allowed_address_pairs"`
-	PortSecurityEnabled bool           `json:"port_security_enabled"`
-	QoSPolicyID         *string        `json:"qos_policy_id"`
-	NetworkQoSPolicyID  *string        `json:"network_qos_policy_id"`
-	Profile             map[string]any `json:"profile"`
-	SecurityGroups      []string       `json:"security_groups"`
+	Device              string        `json:"device"`
+	NetworkID           string        `json:"network_id"`
+	PortID              string        `json:"port_id"`
+	MACAddress          string        `json:"mac_address"`
+	AdminStateUp        bool          `json:"admin_state_up"`
+	NetworkType         string        `json:"network_type"`
+	SegmentationID      *int          `json:"segmentation_id"`
+	PhysicalNetwork     *string       `json:"physical_network"`
+	MTU                 int           `json:"mtu"`
+	FixedIPs            []FixedIP     `json:"fixed_ips"`
+	DeviceOwner         string        `json:"device_owner"`
+	AllowedAddressPairs []AddressPair `json:"allowed_address_pairs"`
+	PortSecurityEnabled bool          `json:"port_security_enabled"`
+	QoSPolicyID         *string       `json:"qos_policy_id"`
+	NetworkQoSPolicyID  *string       `json:"network_qos_policy_id"`
+	// QoSRules are the rules of the port's effective policy (its own,
+	// else its network's unless the port is a network device), for the
+	// agent to enforce; Neutron's agents read them as QosPolicy objects.
+	QoSRules       []QoSRule      `json:"qos_rules,omitempty"`
+	Profile        map[string]any `json:"profile"`
+	SecurityGroups []string       `json:"security_groups"`
 	// RevisionNumber is the port's revision, for the agent's check that
 	// it never applies older state over newer.
 	RevisionNumber  int  `json:"revision_number"`
