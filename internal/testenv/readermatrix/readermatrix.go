@@ -105,6 +105,26 @@ func (m *Maker) FloatingIP() (fipID, vmPort string) {
 	return m.ID(Member, "/v2.0/floatingips", "floatingip", map[string]any{"floating_network_id": ext}), vmPort
 }
 
+// QoSPolicy makes a QoS policy of the member's project (members may not
+// create policies: the admin makes it) and returns its id.
+func (m *Maker) QoSPolicy() string {
+	m.T.Helper()
+	return m.ID(Admin, "/v2.0/qos/policies", "policy", map[string]any{"name": "r-qos", "project_id": m.C.Project()})
+}
+
+// qosRule is the fixture of a rule type under a policy of the member's
+// project, reached under the policy or, with alias, by its alias path.
+func qosRule(kind, alias string, attrs map[string]any) Fixture {
+	return func(m *Maker) string {
+		policy := "/v2.0/qos/policies/" + m.QoSPolicy() + "/" + kind + "_rules"
+		id := m.ID(Admin, policy, kind+"_rule", attrs)
+		if alias != "" {
+			return "/v2.0/qos/" + alias + "/" + id
+		}
+		return policy + "/" + id
+	}
+}
+
 // Fixture makes one object in the member's project and returns its path
 // ("/v2.0/networks/<id>").
 type Fixture func(m *Maker) string
@@ -176,6 +196,18 @@ var Fixtures = map[string]Fixture{
 			"device_owner": "compute:nova", "device_id": "vm-r", "binding:host_id": "r-host"})
 		return "/v2.0/ports/" + port + "/bindings/r-host"
 	},
+	"policies": func(m *Maker) string {
+		return "/v2.0/qos/policies/" + m.QoSPolicy()
+	},
+	"bandwidth_limit_rules":           qosRule("bandwidth_limit", "", map[string]any{"max_kbps": 1000}),
+	"dscp_marking_rules":              qosRule("dscp_marking", "", map[string]any{"dscp_mark": 10}),
+	"minimum_bandwidth_rules":         qosRule("minimum_bandwidth", "", map[string]any{"min_kbps": 1000}),
+	"packet_rate_limit_rules":         qosRule("packet_rate_limit", "", map[string]any{"max_kpps": 1000}),
+	"minimum_packet_rate_rules":       qosRule("minimum_packet_rate", "", map[string]any{"min_kpps": 1000}),
+	"alias_bandwidth_limit_rules":     qosRule("bandwidth_limit", "alias-bandwidth-limit-rules", map[string]any{"max_kbps": 1000}),
+	"alias_dscp_marking_rules":        qosRule("dscp_marking", "alias-dscp-marking-rules", map[string]any{"dscp_mark": 10}),
+	"alias_minimum_bandwidth_rules":   qosRule("minimum_bandwidth", "alias-minimum-bandwidth-rules", map[string]any{"min_kbps": 1000}),
+	"alias_minimum_packet_rate_rules": qosRule("minimum_packet_rate", "alias-minimum-packet-rate-rules", map[string]any{"min_kpps": 1000}),
 	"segments": func(m *Maker) string {
 		n := m.ID(Admin, "/v2.0/networks", "network", map[string]any{"project_id": m.C.Project()})
 		r := m.C.Do(m.T, Admin, "GET", "/v2.0/segments?network_id="+n, nil)

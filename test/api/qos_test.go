@@ -1,0 +1,307 @@
+package api_test
+
+import (
+	"context"
+	"testing"
+)
+
+func (e *env) qosPolicy(as *caller, attrs map[string]any) map[string]any {
+	e.t.Helper()
+	return e.do(as, "POST", "/v2.0/qos/policies", map[string]any{"policy": attrs}).expect(e.t, 201).obj(e.t, "policy")
+}
+
+func (e *env) qosRule(as *caller, policy, kind string, attrs map[string]any) *reply {
+	e.t.Helper()
+	return e.do(as, "POST", "/v2.0/qos/policies/"+policy+"/"+kind+"_rules", map[string]any{kind + "_rule": attrs})
+}
+
+// TestQoSPolicies drives policies as neutron_tempest_plugin's test_qos
+// does: owners, sharing, defaults, tags, deletion of policies in use.
+func TestQoSPolicies(t *testing.T) {
+	engines(t, func(t *testing.T, e *env) {
+		p := e.qosPolicy(admin, map[string]any{"name": "gold", "description": "d", "shared": false})
+		for k, v := range map[string]any{"name": "gold", "description": "d", "shared": false, "is_default": false,
+			"revision_number": float64(0)} {
+			if p[k] != v {
+				t.Errorf("%s = %v, want %v", k, p[k], v)
+			}
+		}
+		if rules, _ := p["rules"].([]any); rules == nil || len(rules) != 0 {
+			t.Errorf("rules = %v, want []", p["rules"])
+		}
+		pid := p["id"].(string)
+		// Members may not create policies (admin or project manager).
+		e.do(member1, "POST", "/v2.0/qos/policies", map[string]any{"policy": map[string]any{"name": "x"}}).expect(t, 403)
+		// A foreign, unshared policy is invisible; shared, it is seen.
+		e.do(member1, "GET", "/v2.0/qos/policies/"+pid, nil).fault(t, 404, "QosPolicyNotFound", pid)
+		e.do(admin, "PUT", "/v2.0/qos/policies/"+pid, map[string]any{"policy": map[string]any{"shared": true}}).expect(t, 200)
+		if got := e.do(member1, "GET", "/v2.0/qos/policies/"+pid, nil).expect(t, 200).obj(t, "policy"); got["shared"] != true {
+			t.Errorf("shared policy seen as %v", got)
+		}
+		if l := e.do(member1, "GET", "/v2.0/qos/policies", nil).expect(t, 200).list(t, "policies"); len(l) != 1 {
+			t.Errorf("member lists %v", l)
+		}
+		// Seen, not owned: updates are forbidden.
+		e.do(member1, "PUT", "/v2.0/qos/policies/"+pid, map[string]any{"policy": map[string]any{"name": "x"}}).expect(t, 403)
+		// The wildcard RBAC policy follows the flag.
+		rbac := e.do(admin, "GET", "/v2.0/rbac-policies?object_id="+pid, nil).expect(t, 200).list(t, "rbac_policies")
+		if len(rbac) != 1 || rbac[0]["object_type"] != "qos_policy" || rbac[0]["target_tenant"] != "*" {
+			t.Errorf("rbac policies of a shared QoS policy: %v", rbac)
+		}
+
+		// One default per project; a project's new network gets it.
+		def := e.qosPolicy(admin, map[string]any{"name": "def", "project_id": "project-one", "is_default": true})
+		e.do(admin, "POST", "/v2.0/qos/policies", map[string]any{"policy": map[string]any{"name": "def2",
+			"project_id": "project-one", "is_default": true}}).fault(t, 409, "QoSPolicyDefaultAlreadyExists", "project-one")
+		net := e.createNetwork(member1, map[string]any{})
+		if net["qos_policy_id"] != def["id"] {
+			t.Errorf("network's policy %v, want the default %v", net["qos_policy_id"], def["id"])
+		}
+		withOwn := e.createNetwork(member1, map[string]any{"qos_policy_id": pid})
+		if withOwn["qos_policy_id"] != pid {
+			t.Errorf("network given a policy has %v", withOwn["qos_policy_id"])
+		}
+		e.do(admin, "DELETE", "/v2.0/qos/policies/"+def["id"].(string), nil).
+			fault(t, 409, "QosPolicyInUse", "is used by network "+net["id"].(string))
+		// Unsharing a policy another project's network uses is refused.
+		e.do(admin, "PUT", "/v2.0/qos/policies/"+pid, map[string]any{"policy": map[string]any{"shared": false}}).
+			fault(t, 409, "RbacPolicyInUse", pid)
+
+		// Unknown or invisible policies are not found.
+		e.do(member1, "POST", "/v2.0/networks", map[string]any{"network": map[string]any{
+			"qos_policy_id": "9efe63d0-836f-4cc2-b00c-468e63aa614e"}}).fault(t, 404, "QosPolicyNotFound", "9efe63d0")
+		private := e.qosPolicy(admin, map[string]any{"name": "private"})["id"].(string)
+		e.do(member1, "POST", "/v2.0/networks", map[string]any{"network": map[string]any{"qos_policy_id": private}}).
+			fault(t, 404, "QosPolicyNotFound", private)
+		// A project may not detach an admin's policy it cannot see.
+		adminNet := e.createNetwork(admin, map[string]any{"project_id": "project-one", "qos_policy_id": private})
+		e.do(member1, "PUT", "/v2.0/networks/"+adminNet["id"].(string), map[string]any{"network": map[string]any{
+			"qos_policy_id": nil}}).fault(t, 403, "PolicyRemoveAuthorizationError", private)
+
+		// Tags.
+		e.do(admin, "PUT", "/v2.0/qos/policies/"+private+"/tags/blue", nil).expect(t, 201)
+		if l := e.do(admin, "GET", "/v2.0/qos/policies?tags=blue", nil).expect(t, 200).list(t, "policies"); len(l) != 1 {
+			t.Errorf("tag filter: %v", l)
+		}
+	})
+}
+
+// TestQoSRules covers every rule type, the alias collections and
+// Neutron's conflict checks.
+func TestQoSRules(t *testing.T) {
+	engines(t, func(t *testing.T, e *env) {
+		pid := e.qosPolicy(admin, map[string]any{"name": "p"})["id"].(string)
+		bw := e.qosRule(admin, pid, "bandwidth_limit", map[string]any{"max_kbps": 200, "max_burst_kbps": 1337,
+			"direction": "ingress"}).expect(t, 201).obj(t, "bandwidth_limit_rule")
+		want := map[string]any{"max_kbps": float64(200), "max_burst_kbps": float64(1337), "direction": "ingress"}
+		for k, v := range want {
+			if bw[k] != v {
+				t.Errorf("%s = %v, want %v", k, bw[k], v)
+			}
+		}
+		if len(bw) != 4 {
+			t.Errorf("rule shows %v, want id and its three parameters", bw)
+		}
+		bid := bw["id"].(string)
+		e.qosRule(admin, pid, "bandwidth_limit", map[string]any{"max_kbps": 1}).expect(t, 201) // egress
+		e.qosRule(admin, pid, "bandwidth_limit", map[string]any{"max_kbps": 2}).
+			fault(t, 409, "QoSRulesConflict", "Rule bandwidth_limit conflicts with rule")
+		e.qosRule(admin, pid, "dscp_marking", map[string]any{"dscp_mark": 9}).expect(t, 400)
+		dscp := e.qosRule(admin, pid, "dscp_marking", map[string]any{"dscp_mark": 10}).expect(t, 201).obj(t, "dscp_marking_rule")
+		e.qosRule(admin, pid, "dscp_marking", map[string]any{"dscp_mark": 12}).expect(t, 409)
+		e.qosRule(admin, pid, "minimum_bandwidth", map[string]any{"min_kbps": 300, "direction": "ingress"}).
+			fault(t, 409, "QoSRuleParameterConflict", "the existing rule of type bandwidth_limit has value 200")
+		e.qosRule(admin, pid, "minimum_bandwidth", map[string]any{"min_kbps": 100, "direction": "ingress"}).expect(t, 201)
+		e.qosRule(admin, pid, "packet_rate_limit", map[string]any{"max_kpps": 1000}).expect(t, 201)
+		e.qosRule(admin, pid, "minimum_packet_rate", map[string]any{"min_kpps": 10, "direction": "any"}).expect(t, 201)
+		e.qosRule(admin, pid, "minimum_packet_rate", map[string]any{"min_kpps": 10, "direction": "egress"}).
+			fault(t, 409, "QoSRuleParameterConflict", "minimum_packet_rate")
+		e.qosRule(admin, pid, "bandwidth_limit", map[string]any{"max_kbps": -1}).expect(t, 400)
+		e.qosRule(admin, "9efe63d0-836f-4cc2-b00c-468e63aa614e", "bandwidth_limit", map[string]any{"max_kbps": 1}).
+			fault(t, 404, "QosPolicyNotFound", "9efe63d0")
+
+		pol := e.do(admin, "GET", "/v2.0/qos/policies/"+pid, nil).expect(t, 200).obj(t, "policy")
+		if rules := pol["rules"].([]any); len(rules) != 6 {
+			t.Errorf("policy rules %v, want 6", rules)
+		}
+		if pol["revision_number"] != float64(6) {
+			t.Errorf("policy revision %v after 6 rules, want 6", pol["revision_number"])
+		}
+		for _, r := range pol["rules"].([]any) {
+			m := r.(map[string]any)
+			if m["qos_policy_id"] != pid || m["type"] == nil {
+				t.Errorf("policy rule %v lacks qos_policy_id or type", m)
+			}
+		}
+
+		// Update, and a rule of another policy is not found.
+		e.do(admin, "PUT", "/v2.0/qos/policies/"+pid+"/bandwidth_limit_rules/"+bid,
+			map[string]any{"bandwidth_limit_rule": map[string]any{"max_kbps": 500}}).expect(t, 200)
+		other := e.qosPolicy(admin, map[string]any{"name": "other"})["id"].(string)
+		e.do(admin, "GET", "/v2.0/qos/policies/"+other+"/bandwidth_limit_rules/"+bid, nil).
+			fault(t, 404, "QosRuleNotFound", "QoS rule "+bid+" for policy "+other)
+
+		// Aliases reach a rule by id alone.
+		alias := "/v2.0/qos/alias-dscp-marking-rules/" + dscp["id"].(string)
+		got := e.do(admin, "GET", alias, nil).expect(t, 200).obj(t, "alias_dscp_marking_rule")
+		if got["dscp_mark"] != float64(10) || got["tenant_id"] == nil {
+			t.Errorf("alias rule %v", got)
+		}
+		got = e.do(admin, "PUT", alias, map[string]any{"alias_dscp_marking_rule": map[string]any{"dscp_mark": 12}}).
+			expect(t, 200).obj(t, "alias_dscp_marking_rule")
+		if got["dscp_mark"] != float64(12) {
+			t.Errorf("alias update %v", got)
+		}
+		e.do(admin, "DELETE", alias, nil).expect(t, 204)
+		e.do(admin, "GET", alias, nil).fault(t, 404, "QosRuleNotFound", dscp["id"].(string))
+
+		// Rule types: what the linuxbridge driver enforces; details for
+		// admins only.
+		types := e.do(member1, "GET", "/v2.0/qos/rule-types", nil).expect(t, 200).list(t, "rule_types")
+		if len(types) != 0 {
+			t.Errorf("without mechanism drivers rule types %v, want none", types)
+		}
+		if all := e.do(admin, "GET", "/v2.0/qos/rule-types?all_rules=true", nil).expect(t, 200).list(t, "rule_types"); len(all) != 5 {
+			t.Errorf("all_rules: %v", all)
+		}
+		e.do(member1, "GET", "/v2.0/qos/rule-types/bandwidth_limit", nil).expect(t, 403)
+
+		// Deleting the policy deletes its rules.
+		e.do(admin, "DELETE", "/v2.0/qos/policies/"+pid, nil).expect(t, 204)
+		e.do(admin, "GET", "/v2.0/qos/policies/"+pid+"/bandwidth_limit_rules/"+bid, nil).fault(t, 404, "QosPolicyNotFound", pid)
+	})
+}
+
+// TestQoSBinding: with the linuxbridge driver, rule types are what it
+// enforces; a bound port whose policy has a rule it cannot enforce is
+// refused (QosRuleNotSupported), an unbound one gets a resource request,
+// and the agent's port details carry the effective rules.
+func TestQoSBinding(t *testing.T) {
+	ml2Engines(t, map[string]string{"ml2.extension_drivers": "port_security,qos"}, func(t *testing.T, e *env) {
+		e.srv.ML2.SetAgents(testAgents())
+		types := e.do(member1, "GET", "/v2.0/qos/rule-types", nil).expect(t, 200).list(t, "rule_types")
+		if len(types) != 2 || types[0]["type"] != "bandwidth_limit" || types[1]["type"] != "dscp_marking" {
+			t.Errorf("linuxbridge rule types %v", types)
+		}
+		details := e.do(admin, "GET", "/v2.0/qos/rule-types/bandwidth_limit", nil).expect(t, 200).obj(t, "rule_type")
+		if d := details["drivers"].([]any); len(d) != 1 || d[0].(map[string]any)["name"] != "linuxbridge" {
+			t.Errorf("details %v", details)
+		}
+		limit := e.qosPolicy(admin, map[string]any{"name": "limit", "shared": true})["id"].(string)
+		e.qosRule(admin, limit, "bandwidth_limit", map[string]any{"max_kbps": 8000}).expect(t, 201)
+		minimum := e.qosPolicy(admin, map[string]any{"name": "min", "shared": true})["id"].(string)
+		minRule := e.qosRule(admin, minimum, "minimum_bandwidth", map[string]any{"min_kbps": 1000}).expect(t, 201).
+			obj(t, "minimum_bandwidth_rule")
+
+		net := e.createNetwork(admin, map[string]any{"name": "vx", "shared": true})["id"].(string)
+		port := func(attrs map[string]any) *reply {
+			attrs["network_id"] = net
+			return e.do(admin, "POST", "/v2.0/ports", map[string]any{"port": attrs})
+		}
+		bound := port(map[string]any{"binding:host_id": "host1", "qos_policy_id": limit}).expect(t, 201).obj(t, "port")
+		if bound["binding:vif_type"] != "bridge" || bound["qos_policy_id"] != limit || bound["resource_request"] != nil {
+			t.Errorf("bound port %v", bound)
+		}
+		port(map[string]any{"binding:host_id": "host1", "qos_policy_id": minimum}).
+			fault(t, 409, "QosRuleNotSupported", "Rule minimum_bandwidth is not supported by port")
+		// A rule the bound port's driver cannot enforce is refused too.
+		e.qosRule(admin, limit, "minimum_packet_rate", map[string]any{"min_kpps": 10}).
+			fault(t, 409, "QosRuleNotSupported", bound["id"].(string))
+
+		// Unbound, the minimum becomes a resource request, for admins.
+		unbound := port(map[string]any{"qos_policy_id": minimum}).expect(t, 201).obj(t, "port")
+		rr, _ := unbound["resource_request"].(map[string]any)
+		groups, _ := rr["request_groups"].([]any)
+		if len(groups) != 1 {
+			t.Fatalf("resource_request %v", unbound["resource_request"])
+		}
+		g := groups[0].(map[string]any)
+		if res := g["resources"].(map[string]any); res["NET_BW_EGR_KILOBIT_PER_SEC"] != float64(1000) {
+			t.Errorf("resources %v", res)
+		}
+		if req := g["required"].([]any); len(req) != 2 || req[0] != "CUSTOM_NETWORK_TUNNEL_PROVIDER" || req[1] != "CUSTOM_VNIC_TYPE_NORMAL" {
+			t.Errorf("required %v", req)
+		}
+		if ss := rr["same_subtree"].([]any); len(ss) != 1 || ss[0] != g["id"] {
+			t.Errorf("same_subtree %v", ss)
+		}
+		_ = minRule
+		// Binding it to a host whose driver cannot enforce it is refused.
+		e.portUpdate(admin, unbound["id"].(string), map[string]any{"binding:host_id": "host1"}).
+			fault(t, 409, "QosRuleNotSupported", unbound["id"].(string))
+		mine := e.portCreate(member1, net, map[string]any{"qos_policy_id": minimum})
+		if _, shown := mine["resource_request"]; shown {
+			t.Errorf("a member sees resource_request: %v", mine)
+		}
+		e.portUpdate(admin, unbound["id"].(string), map[string]any{"qos_policy_id": nil}).expect(t, 200)
+		if got := e.do(admin, "GET", "/v2.0/ports/"+unbound["id"].(string), nil).expect(t, 200).obj(t, "port"); got["resource_request"] != nil {
+			t.Errorf("resource_request without a policy: %v", got["resource_request"])
+		}
+
+		// The network's policy is the port's unless it has its own.
+		e.do(admin, "PUT", "/v2.0/networks/"+net, map[string]any{"network": map[string]any{"qos_policy_id": limit}}).expect(t, 200)
+		plain := port(map[string]any{"binding:host_id": "host1"}).expect(t, 201).obj(t, "port")
+		if plain["qos_network_policy_id"] != limit || plain["qos_policy_id"] != nil {
+			t.Errorf("port on a network with a policy: %v", plain)
+		}
+		dets, err := e.srv.ML2.GetDevicesDetailsList(context.Background(),
+			[]string{bound["id"].(string), plain["id"].(string)}, "lb-host1", "host1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range dets {
+			if len(d.QoSRules) != 1 || d.QoSRules[0].String("type") != "bandwidth_limit" || d.QoSRules[0].Int("max_kbps") != 8000 {
+				t.Errorf("details of %s carry rules %v", d.PortID, d.QoSRules)
+			}
+		}
+		e.do(admin, "DELETE", "/v2.0/qos/policies/"+limit, nil).fault(t, 409, "QosPolicyInUse", "QoS Policy "+limit+" is used by network")
+	})
+}
+
+// TestQoSFloatingIPsAndGateways: qos-fip and qos-gateway-ip.
+func TestQoSFloatingIPsAndGateways(t *testing.T) {
+	engines(t, func(t *testing.T, e *env) {
+		top := e.l3Setup(member1, "172.24.40.0/24", "10.40.0.0/24")
+		pid := e.qosPolicy(admin, map[string]any{"name": "fip", "shared": true})["id"].(string)
+		private := e.qosPolicy(admin, map[string]any{"name": "private"})["id"].(string)
+		fip := e.fipCreate(member1, map[string]any{"floating_network_id": top.extNet, "qos_policy_id": pid}).expect(t, 201).obj(t, "floatingip")
+		if fip["qos_policy_id"] != pid {
+			t.Errorf("floating IP %v", fip)
+		}
+		e.do(member1, "PUT", "/v2.0/floatingips/"+fip["id"].(string), map[string]any{"floatingip": map[string]any{"qos_policy_id": private}}).
+			fault(t, 404, "QosPolicyNotFound", private)
+		e.do(admin, "DELETE", "/v2.0/qos/policies/"+pid, nil).fault(t, 409, "QosPolicyInUse", "is used by fip "+fip["id"].(string))
+		e.do(member1, "PUT", "/v2.0/floatingips/"+fip["id"].(string), map[string]any{"floatingip": map[string]any{"qos_policy_id": nil}}).expect(t, 200)
+
+		r := e.routerCreate(admin, map[string]any{"external_gateway_info": map[string]any{"network_id": top.extNet, "qos_policy_id": pid}})
+		if gw := r["external_gateway_info"].(map[string]any); gw["qos_policy_id"] != pid {
+			t.Errorf("gateway %v", gw)
+		}
+		e.do(admin, "DELETE", "/v2.0/qos/policies/"+pid, nil).fault(t, 409, "QosPolicyInUse", "is used by router "+r["id"].(string))
+		upd := e.do(admin, "PUT", "/v2.0/routers/"+r["id"].(string), map[string]any{"router": map[string]any{
+			"external_gateway_info": map[string]any{"network_id": top.extNet, "qos_policy_id": nil}}}).expect(t, 200).obj(t, "router")
+		if gw := upd["external_gateway_info"].(map[string]any); gw["qos_policy_id"] != nil {
+			t.Errorf("gateway after clearing %v", gw)
+		}
+		e.do(admin, "DELETE", "/v2.0/qos/policies/"+pid, nil).expect(t, 204)
+	})
+}
+
+// TestQoSNotLoaded: without qos in service_plugins nothing of it is
+// served.
+func TestQoSNotLoaded(t *testing.T) {
+	e := newEnv(t, "sqlite://", map[string]string{"DEFAULT.service_plugins": "router"})
+	e.do(admin, "GET", "/v2.0/qos/policies", nil).expect(t, 404)
+	e.do(admin, "GET", "/v2.0/qos/rule-types", nil).expect(t, 404)
+	for _, x := range e.do(admin, "GET", "/v2.0/extensions", nil).expect(t, 200).list(t, "extensions") {
+		if a := x["alias"].(string); a == "qos" || a == "port-resource-request" {
+			t.Errorf("extension %s listed without the qos plugin", a)
+		}
+	}
+	if n := e.createNetwork(admin, map[string]any{}); n["qos_policy_id"] != nil {
+		t.Errorf("network shows qos_policy_id without the qos plugin: %v", n)
+	}
+	if _, shown := e.createNetwork(admin, map[string]any{})["qos_policy_id"]; shown {
+		t.Errorf("network shows qos_policy_id without the qos plugin")
+	}
+}
