@@ -124,6 +124,8 @@ func allInOneDefaults() map[string]string {
 		"agent.in_process":    "true",
 		"vxlan.local_ip":      "127.0.0.1",
 		"vxlan.l2_population": "true",
+		// The L2 part enforces ports' QoS rules.
+		"agent.extensions": "qos",
 	}
 }
 

@@ -44,7 +44,6 @@ var noEffect = []struct{ section, option, reason string }{
 	{"agent", "log_agent_heartbeats", "not used"},
 	{"agent", "check_child_processes_action", "the DHCP part restarts dnsmasq itself"},
 	{"agent", "check_child_processes_interval", "the DHCP part restarts dnsmasq itself"},
-	{"agent", "extensions", "agent extensions are not supported"},
 	{"agent", "comment_iptables_rules", "the agent does not use iptables"},
 	{"agent", "debug_iptables_rules", "the agent does not use iptables"},
 	{"agent", "kill_scripts_path", "not used"},

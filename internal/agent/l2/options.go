@@ -2,6 +2,7 @@ package l2
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,6 +32,10 @@ var (
 		"Multicast group(s) for VXLAN interface.")
 	optUDPPort = config.Options.Int("vxlan", "udp_dstport", 0,
 		"The UDP port used for VXLAN communication; 0: the kernel's default.").Range(0, 65535)
+	// [agent] extensions: "qos" enforces ports' QoS rules (the
+	// linuxbridge agent's QoS extension); other names have no effect.
+	optExtensions = config.Options.List("agent", "extensions", nil,
+		"Extensions list to use")
 	optPollingInterval = config.Options.Int("agent", "polling_interval", 2,
 		"The number of seconds the agent will wait between polling for local device changes.").Min(1)
 
@@ -70,6 +75,8 @@ type Options struct {
 	// Filter: ports are filtered (a filtering firewall_driver and
 	// enable_security_group), with nftables whatever driver was named.
 	Filter bool
+	// QoS: ports' QoS rules are enforced ([agent] extensions = qos).
+	QoS bool
 }
 
 // OptionsFrom reads the Linux bridge agent's options of cfg.
@@ -97,6 +104,7 @@ func OptionsFrom(cfg *config.Config) (Options, error) {
 	// As in Neutron, no driver is the noop driver, and
 	// enable_security_group = false turns any driver off.
 	o.Filter = filter && o.EnableSecurityGroup
+	o.QoS = slices.Contains(cfg.List(optExtensions), "qos")
 	if o.EnableVXLAN && o.LocalIP == "" {
 		return o, cfg.Invalid(optLocalIP, fmt.Errorf("[vxlan] enable_vxlan needs [vxlan] local_ip"))
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/agent"
 	"github.com/neutrino-net/neutrino/internal/dataplane/firewall"
 	"github.com/neutrino-net/neutrino/internal/dataplane/link"
+	"github.com/neutrino-net/neutrino/internal/dataplane/qos"
 	"github.com/neutrino-net/neutrino/internal/rpc"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
 )
@@ -48,6 +49,9 @@ type Part struct {
 	rec  *Reconciler
 	// fw filters the ports; nil when they are not filtered.
 	fw *firewall.Firewall
+	// qos enforces the ports' QoS rules; nil without [agent]
+	// extensions = qos.
+	qos *qos.Enforcer
 
 	*agent.Kicker
 
@@ -101,6 +105,9 @@ func NewPart(env agent.Env, h *link.Host, ns vnetns.NsHandle) (*Part, error) {
 	if err := p.initFirewall(); err != nil {
 		return nil, err
 	}
+	if err := p.initQoS(); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -151,6 +158,7 @@ func (p *Part) Handlers(host string) map[string]rpc.Handlers {
 	}
 	hs := map[string]rpc.Handlers{
 		rpcapi.TopicPortUpdate:                           {"port_update": p.portUpdate},
+		rpcapi.TopicQoSPolicy:                            {rpcapi.MethodResourcePush: trigger},
 		rpcapi.TopicPortDelete:                           {"port_delete": p.portDelete},
 		rpcapi.TopicNetworkUpdate:                        {"network_update": trigger},
 		rpcapi.TopicNetworkDelete:                        {"network_delete": trigger},
@@ -359,6 +367,11 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus) error {
 	if p.fw != nil {
 		if err := p.filter(ctx, bus, d); err != nil {
 			return err
+		}
+	}
+	if p.qos != nil {
+		if err := p.qos.Apply(qosPorts(snap)); err != nil {
+			p.log.WarnContext(ctx, "QoS not applied to every port", "error", err)
 		}
 	}
 	filtered := time.Now()
