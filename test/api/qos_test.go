@@ -78,6 +78,20 @@ func TestQoSPolicies(t *testing.T) {
 		e.do(member1, "PUT", "/v2.0/networks/"+adminNet["id"].(string), map[string]any{"network": map[string]any{
 			"qos_policy_id": nil}}).fault(t, 403, "PolicyRemoveAuthorizationError", private)
 
+		// RBAC: a policy shared with one project only.
+		e.do(member2, "GET", "/v2.0/qos/policies/"+private, nil).fault(t, 404, "QosPolicyNotFound", private)
+		rb := e.do(admin, "POST", "/v2.0/rbac-policies", map[string]any{"rbac_policy": map[string]any{
+			"object_type": "qos_policy", "object_id": private, "action": "access_as_shared",
+			"target_tenant": "project-two"}}).expect(t, 201).obj(t, "rbac_policy")
+		if got := e.do(member2, "GET", "/v2.0/qos/policies/"+private, nil).expect(t, 200).obj(t, "policy"); got["shared"] != true {
+			t.Errorf("policy shared with project-two seen by it as %v", got)
+		}
+		net2 := e.createNetwork(member2, map[string]any{"qos_policy_id": private})
+		e.do(admin, "DELETE", "/v2.0/rbac-policies/"+rb["id"].(string), nil).fault(t, 409, "RbacPolicyInUse", private)
+		e.do(member2, "DELETE", "/v2.0/networks/"+net2["id"].(string), nil).expect(t, 204)
+		e.do(admin, "DELETE", "/v2.0/rbac-policies/"+rb["id"].(string), nil).expect(t, 204)
+		e.do(member2, "GET", "/v2.0/qos/policies/"+private, nil).fault(t, 404, "QosPolicyNotFound", private)
+
 		// Tags.
 		e.do(admin, "PUT", "/v2.0/qos/policies/"+private+"/tags/blue", nil).expect(t, 201)
 		if l := e.do(admin, "GET", "/v2.0/qos/policies?tags=blue", nil).expect(t, 200).list(t, "policies"); len(l) != 1 {

@@ -46,8 +46,3 @@ func removeNotAuthorized(policyID string) error {
 	return fault.New(403, "PolicyRemoveAuthorizationError",
 		"Failed to remove provided policy %s because you are not authorized.", policyID)
 }
-
-func rbacInUse(objectID, details string) error {
-	return fault.Conflict("RbacPolicyInUse",
-		"RBAC policy on object %s cannot be removed because other objects depend on it.\nDetails: %s", objectID, details)
-}

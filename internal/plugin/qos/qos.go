@@ -17,13 +17,12 @@ import (
 	"slices"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/neutrino-net/neutrino/internal/apidef"
 	"github.com/neutrino-net/neutrino/internal/change"
 	"github.com/neutrino-net/neutrino/internal/fault"
 	"github.com/neutrino-net/neutrino/internal/plugin"
 	"github.com/neutrino-net/neutrino/internal/plugin/generic"
+	"github.com/neutrino-net/neutrino/internal/plugin/rbac"
 	"github.com/neutrino-net/neutrino/internal/reqctx"
 	"github.com/neutrino-net/neutrino/internal/resource"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
@@ -48,6 +47,9 @@ type Plugin struct {
 	// portPolicies is whether the ML2 qos extension driver is loaded:
 	// networks and ports take qos_policy_id.
 	portPolicies bool
+	// rbac is the core plugin's registry of RBAC object types; nil
+	// without RBAC policies.
+	rbac *rbac.Registry
 	// physnets gives the first segment's physical network of networks,
 	// for resource requests; nil without ML2.
 	physnets func(ctx context.Context, tx *store.Tx, netIDs ...string) (map[string]string, error)
@@ -150,15 +152,11 @@ func (h *rules) Delete(ctx context.Context, id string, ifRevision int) error {
 // visibleTo reports whether the caller may use policy: an admin any, a
 // project its own and those shared with it.
 func (p *Plugin) visibleTo(ctx context.Context, tx *store.Tx, policy *resource.Object) (bool, error) {
+	if p.rbac != nil {
+		return p.rbac.Visible(ctx, tx, rbacObjectType, policy)
+	}
 	caller := reqctx.CallerFrom(ctx)
-	if caller.IsAdmin || policy.String("project_id") == caller.ProjectID || policy.Bool("shared") {
-		return true, nil
-	}
-	shared, err := tx.RBACShared(ctx, rbacObjectType, "access_as_shared", caller.ProjectID)
-	if err != nil {
-		return false, err
-	}
-	return shared[policy.ID()], nil
+	return caller.IsAdmin || policy.String("project_id") == caller.ProjectID || policy.Bool("shared"), nil
 }
 
 // policy reads a policy the caller may use, or QosPolicyNotFound.
@@ -260,68 +258,38 @@ func (p *Plugin) afterUpdatePolicy(ctx context.Context, tx *store.Tx, old, updat
 
 // syncWildcard keeps the wildcard access_as_shared RBAC policy that a
 // policy's shared flag stands for; unsharing a policy other projects'
-// objects use is RbacPolicyInUse.
+// objects use is RbacPolicyInUse (the registry asks BoundProjects).
 func (p *Plugin) syncWildcard(ctx context.Context, tx *store.Tx, policy *resource.Object, on bool) error {
-	def := p.defs[apidef.RBACPolicies]
-	if def == nil {
+	if p.rbac == nil {
 		return nil
 	}
-	existing, err := tx.List(ctx, def, &resource.Query{Filters: []resource.Filter{
-		{Attr: def.Attr("object_type"), Values: []any{rbacObjectType}},
-		{Attr: def.Attr("object_id"), Values: []any{policy.ID()}},
-		{Attr: def.Attr("action"), Values: []any{"access_as_shared"}},
-		{Attr: def.Attr("target_tenant"), Values: []any{"*"}},
-	}})
-	if err != nil {
-		return err
-	}
-	switch {
-	case on && len(existing) == 0:
-		r := resource.New(def)
-		r.Set("id", uuid.NewString())
-		r.Set("project_id", policy.String("project_id"))
-		r.Set("object_type", rbacObjectType)
-		r.Set("object_id", policy.ID())
-		r.Set("action", "access_as_shared")
-		r.Set("target_tenant", "*")
-		return tx.Insert(ctx, r)
-	case !on && len(existing) > 0:
-		if err := p.CheckSharingLoss(ctx, tx, policy.ID(), policy.String("project_id"), "*"); err != nil {
-			return err
-		}
-		for _, r := range existing {
-			if err := tx.Delete(ctx, def, r.ID()); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return p.rbac.SyncWildcard(ctx, tx, rbacObjectType, policy, rbac.AccessAsShared, on)
 }
 
-// CheckSharingLoss refuses to withdraw the access_as_shared policy with
-// target (a project or "*") from a QoS policy while objects of projects
-// other than the owner that policy lets in use it (RbacPolicyInUse), as
-// Neutron's validate_rbac_policy_delete does for QoS policies.
-func (p *Plugin) CheckSharingLoss(ctx context.Context, tx *store.Tx, policyID, owner, target string) error {
+// boundProjects are the projects whose networks, ports, floating IPs and
+// router gateways use the policy (Neutron's get_bound_project_ids for
+// QoS policies): an RBAC policy letting one of them in cannot go.
+func (p *Plugin) boundProjects(ctx context.Context, tx *store.Tx, policy *resource.Object) ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
 	for _, b := range bindings {
 		def := p.defs[b.collection]
 		if def == nil || def.Attr(b.attr) == nil {
 			continue
 		}
 		objs, err := tx.List(ctx, def, &resource.Query{Filters: []resource.Filter{
-			{Attr: def.Attr(b.attr), Values: []any{policyID}}}})
+			{Attr: def.Attr(b.attr), Values: []any{policy.ID()}}}})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, o := range objs {
-			proj := o.String("project_id")
-			if proj == owner || proj == "" || (target != "*" && proj != target) {
-				continue
+			if proj := o.String("project_id"); proj != "" && !seen[proj] {
+				seen[proj] = true
+				out = append(out, proj)
 			}
-			return rbacInUse(policyID, fmt.Sprintf("QoS policy %s is used by %s %s of project %s.", policyID, b.objectType, o.ID(), proj))
 		}
 	}
-	return nil
+	return out, nil
 }
 
 // bindings are where a policy may be attached, in the order Neutron
@@ -348,10 +316,8 @@ func (p *Plugin) beforeDeletePolicy(ctx context.Context, tx *store.Tx, o *resour
 			return policyInUse(o.ID(), b.objectType, ids[0])
 		}
 	}
-	if p.defs[apidef.RBACPolicies] != nil {
-		if _, err := tx.DeleteWhere(ctx, apidef.RBACPolicies, map[string]any{"object_type": rbacObjectType, "object_id": o.ID()}); err != nil {
-			return err
-		}
+	if p.rbac != nil {
+		return p.rbac.DeletePolicies(ctx, tx, rbacObjectType, o.ID())
 	}
 	return nil
 }
@@ -367,9 +333,8 @@ func (p *Plugin) afterReadPolicies(ctx context.Context, tx *store.Tx, pols []*re
 	if err != nil {
 		return err
 	}
-	var shared map[string]bool
-	if p.defs[apidef.RBACPolicies] != nil {
-		if shared, err = tx.RBACShared(ctx, rbacObjectType, "access_as_shared", reqctx.CallerFrom(ctx).ProjectID); err != nil {
+	if p.rbac != nil {
+		if err := p.rbac.MarkShared(ctx, tx, rbacObjectType, "shared", pols); err != nil {
 			return err
 		}
 	}
@@ -380,9 +345,6 @@ func (p *Plugin) afterReadPolicies(ctx context.Context, tx *store.Tx, pols []*re
 			list = append(list, r)
 		}
 		o.Set("rules", list)
-		if shared[o.ID()] {
-			o.Set("shared", true)
-		}
 	}
 	return nil
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/neutrino-net/neutrino/internal/apidef"
 	"github.com/neutrino-net/neutrino/internal/config"
 	"github.com/neutrino-net/neutrino/internal/plugin/ml2"
+	"github.com/neutrino-net/neutrino/internal/plugin/rbac"
 	"github.com/neutrino-net/neutrino/internal/plugin/registry"
 	"github.com/neutrino-net/neutrino/internal/reqctx"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
@@ -40,6 +42,19 @@ var _ registry.Wirer = (*Plugin)(nil)
 // mechanism drivers, networks and ports take policies when ML2's qos
 // extension driver is loaded, and port details carry the rules.
 func (p *Plugin) Wire(all registry.Set) error {
+	if r, ok := registry.Find[rbac.Registrar](all); ok && r.RBACTypes().Enabled() {
+		p.rbac = r.RBACTypes()
+		if err := p.rbac.Register(rbac.Type{
+			ObjectType:    rbacObjectType,
+			Resource:      p.defs[apidef.QoSPolicies],
+			Actions:       []string{rbac.AccessAsShared},
+			NotFound:      PolicyNotFound,
+			Flags:         map[string]string{rbac.AccessAsShared: "shared"},
+			BoundProjects: p.boundProjects,
+		}); err != nil {
+			return err
+		}
+	}
 	m, ok := registry.Find[*ml2.Plugin](all)
 	if !ok {
 		return nil
