@@ -172,8 +172,8 @@ func TestQoSRules(t *testing.T) {
 		// Rule types: what the linuxbridge driver enforces; details for
 		// admins only.
 		types := e.do(member1, "GET", "/v2.0/qos/rule-types", nil).expect(t, 200).list(t, "rule_types")
-		if len(types) != 0 {
-			t.Errorf("without mechanism drivers rule types %v, want none", types)
+		if len(types) != 2 {
+			t.Errorf("with the linuxbridge mechanism driver rule types %v, want bandwidth_limit and dscp_marking", types)
 		}
 		if all := e.do(admin, "GET", "/v2.0/qos/rule-types?all_rules=true", nil).expect(t, 200).list(t, "rule_types"); len(all) != 5 {
 			t.Errorf("all_rules: %v", all)
