@@ -255,7 +255,7 @@ func TestRefusedBeforeTouchingTheDatabase(t *testing.T) {
 // act on is logged once, naming file, section and option.
 func TestNoEffectOptionsLogged(t *testing.T) {
 	conf := writeConfig(t, "[DEFAULT]\nauth_strategy = noauth\napi_workers = 4\n[ovs]\nintegration_bridge = br-int\n"+
-		"[ml2]\nextension_drivers = port_security,data_plane_status\n")
+		"[ml2]\nextension_drivers = port_security,dns_domain_keywords\n")
 	// The missing [database] connection stops the server right after the
 	// configuration is read and checked: no database or port is needed.
 	r := neutrino(t, "server", "--config-file", conf)
@@ -270,8 +270,8 @@ func TestNoEffectOptionsLogged(t *testing.T) {
 			t.Errorf("%q logged as having no effect %d times, want once: %q", want, n, r.stderr)
 		}
 	}
-	if !strings.Contains(r.stderr, "option=extension_drivers value=data_plane_status") {
-		t.Errorf("stderr does not log the data_plane_status extension driver as having no effect: %q", r.stderr)
+	if !strings.Contains(r.stderr, "option=extension_drivers value=dns_domain_keywords") {
+		t.Errorf("stderr does not log the dns_domain_keywords extension driver as having no effect: %q", r.stderr)
 	}
 }
 
