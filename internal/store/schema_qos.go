@@ -9,7 +9,7 @@ package store
 // policy (DSCP marking once), which the unique keys hold against
 // concurrent creates.
 func init() {
-	registerMigration(migration{18, "qos: policies, rules, bindings", []string{
+	registerMigration(migration{19, "qos: policies, rules, bindings", []string{
 		`CREATE TABLE policies (
 			id VARCHAR(36) PRIMARY KEY,
 			project_id VARCHAR(255) NOT NULL DEFAULT '',
