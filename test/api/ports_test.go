@@ -1081,3 +1081,39 @@ func TestPortDelete(t *testing.T) {
 		}
 	})
 }
+
+// TestTrustedPortsHaveNoPortSecurity: the ports of network:* devices
+// (DHCP, router interfaces and gateways) get port_security_enabled false
+// and no security groups, whatever the request says, as Neutron's port
+// security driver sets them.
+func TestTrustedPortsHaveNoPortSecurity(t *testing.T) {
+	engines(t, func(t *testing.T, e *env) {
+		net := e.createNetwork(admin, map[string]any{})
+		netID := net["id"].(string)
+		sub := e.portSubnet(admin, netID, map[string]any{"cidr": "10.9.0.0/24"})
+		dhcp := e.portCreate(admin, netID, map[string]any{"device_owner": "network:dhcp", "device_id": "dhcp-host",
+			"port_security_enabled": true})
+		if dhcp["port_security_enabled"] != false || len(dhcp["security_groups"].([]any)) != 0 {
+			t.Errorf("DHCP port: port_security_enabled %v, security_groups %v", dhcp["port_security_enabled"], dhcp["security_groups"])
+		}
+		sg := e.do(admin, "POST", "/v2.0/security-groups", map[string]any{"security_group": map[string]any{"name": "g"}}).
+			expect(t, 201).obj(t, "security_group")
+		withGroup := e.portCreate(admin, netID, map[string]any{"device_owner": "network:router_interface",
+			"security_groups": []any{sg["id"]}})
+		if withGroup["port_security_enabled"] != false || len(withGroup["security_groups"].([]any)) != 0 {
+			t.Errorf("router port asked for a group: %v %v", withGroup["port_security_enabled"], withGroup["security_groups"])
+		}
+		router := e.do(admin, "POST", "/v2.0/routers", map[string]any{"router": map[string]any{"name": "r"}}).
+			expect(t, 201).obj(t, "router")
+		info := e.do(admin, "PUT", "/v2.0/routers/"+router["id"].(string)+"/add_router_interface",
+			map[string]any{"subnet_id": sub["id"]}).expect(t, 200)
+		rp := e.do(admin, "GET", "/v2.0/ports/"+info.body["port_id"].(string), nil).expect(t, 200).obj(t, "port")
+		if rp["port_security_enabled"] != false || len(rp["security_groups"].([]any)) != 0 {
+			t.Errorf("router interface: port_security_enabled %v, security_groups %v", rp["port_security_enabled"], rp["security_groups"])
+		}
+		// Other ports keep the network's setting.
+		if vm := e.portCreate(admin, netID, map[string]any{"device_owner": "compute:nova"}); vm["port_security_enabled"] != true {
+			t.Errorf("compute port: port_security_enabled %v", vm["port_security_enabled"])
+		}
+	})
+}

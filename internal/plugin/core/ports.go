@@ -127,7 +127,14 @@ func (p *Plugin) beforeCreatePort(ctx context.Context, tx *store.Tx, o *resource
 		return err
 	}
 	o.Set("status", "DOWN")
-	if declared(o, "port_security_enabled") && !o.Has("port_security_enabled") {
+	switch {
+	case !declared(o, "port_security_enabled"):
+	case strings.HasPrefix(o.String("device_owner"), "network:"):
+		// Neutron's port security driver applies none to the ports of
+		// DHCP, routers and the other network:* devices, whatever the
+		// request says.
+		o.Set("port_security_enabled", false)
+	case !o.Has("port_security_enabled"):
 		o.Set("port_security_enabled", network.Bool("port_security_enabled"))
 	}
 	if declared(o, "allowed_address_pairs") {

@@ -67,12 +67,17 @@ func (p *Plugin) CreatePortGroups(ctx context.Context, tx *store.Tx, port *resou
 		return nil
 	}
 	ids, given := groupList(port)
-	if !portSecurity(port, nil) {
+	switch {
+	case trusted(port):
+		// Neutron gives network:* devices no groups, whatever was asked
+		// (and no port security either).
+		ids = nil
+	case !portSecurity(port, nil):
 		if len(ids) > 0 {
 			return portSecurityRequired()
 		}
 		ids = nil
-	} else if !given && !trusted(port) {
+	case !given:
 		def, err := p.ensureDefault(ctx, tx, port.String("project_id"))
 		if err != nil {
 			return err
@@ -80,9 +85,6 @@ func (p *Plugin) CreatePortGroups(ctx context.Context, tx *store.Tx, port *resou
 		if def != "" {
 			ids = []string{def}
 		}
-	}
-	if trusted(port) {
-		ids = nil
 	}
 	if err := p.bindPort(ctx, tx, port, ids); err != nil {
 		return err
