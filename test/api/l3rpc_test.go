@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -229,6 +230,79 @@ func TestL3ExternalGatewayIPChangeNotifies(t *testing.T) {
 		e.do(admin, "PUT", "/v2.0/subnets/"+extSub, map[string]any{"subnet": map[string]any{"gateway_ip": "198.51.100.254"}}).expect(t, 200)
 		if n := count(); n != before+1 {
 			t.Errorf("%d routers_updated after the external gateway moved, want %d", n, before+1)
+		}
+	})
+}
+
+// TestL3SyncRoutersFloatingIPDicts: sync_routers' floating IPs are whole
+// dicts as Neutron's _make_floatingip_dict makes them (tenant_id,
+// description, tags, timestamps, revision_number), and a router with a
+// floating IP that carries port forwardings also has Neutron's
+// _pf_floatingips, port_forwardings_fip_set and
+// fip_managed_by_port_forwardings; one without has none of them.
+func TestL3SyncRoutersFloatingIPDicts(t *testing.T) {
+	enginesWith(t, map[string]string{"ml2.mechanism_drivers": "linuxbridge"}, func(t *testing.T, e *env) {
+		e.report(rpcapi.AgentTypeL3, "l3-fd", "", true)
+		ext := e.createNetwork(admin, map[string]any{"router:external": true})["id"].(string)
+		e.do(admin, "POST", "/v2.0/subnets", map[string]any{"subnet": map[string]any{"network_id": ext,
+			"cidr": "198.51.100.0/24", "ip_version": 4}}).expect(t, 201)
+		in := e.createNetwork(admin, map[string]any{"name": "inside"})["id"].(string)
+		sub := e.do(admin, "POST", "/v2.0/subnets", map[string]any{"subnet": map[string]any{"network_id": in,
+			"cidr": "10.79.0.0/24", "ip_version": 4}}).expect(t, 201).obj(t, "subnet")["id"].(string)
+		router := e.do(admin, "POST", "/v2.0/routers", map[string]any{"router": map[string]any{"name": "r",
+			"external_gateway_info": map[string]any{"network_id": ext}}}).expect(t, 201).obj(t, "router")["id"].(string)
+		e.do(admin, "PUT", "/v2.0/routers/"+router+"/add_router_interface", map[string]any{"subnet_id": sub}).expect(t, 200)
+		port := e.do(admin, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": in}}).expect(t, 201).obj(t, "port")
+		fip := e.do(admin, "POST", "/v2.0/floatingips", map[string]any{"floatingip": map[string]any{"floating_network_id": ext,
+			"port_id": port["id"], "description": "web"}}).expect(t, 201).obj(t, "floatingip")
+
+		sync := func() map[string]any {
+			_, l, err := e.l3Call("sync_routers", map[string]any{"host": "l3-fd", "router_ids": []string{router}})
+			if err != nil || len(l) != 1 {
+				t.Fatalf("sync_routers: %v, %v", l, err)
+			}
+			return l[0].(map[string]any)
+		}
+		r := sync()
+		for _, k := range []string{"_pf_floatingips", "port_forwardings_fip_set", "fip_managed_by_port_forwardings"} {
+			if _, ok := r[k]; ok {
+				t.Errorf("%s on a router without port forwardings", k)
+			}
+		}
+		got := r["_floatingips"].([]any)[0].(map[string]any)
+		for _, k := range []string{"id", "tenant_id", "project_id", "floating_ip_address", "floating_network_id", "router_id",
+			"port_id", "fixed_ip_address", "status", "description", "tags", "created_at", "updated_at", "revision_number",
+			"fixed_ip_address_scope"} {
+			if _, ok := got[k]; !ok {
+				t.Errorf("floating IP dict lacks %s: %v", k, got)
+			}
+		}
+		if got["tenant_id"] != fip["tenant_id"] || got["description"] != "web" || got["created_at"] != fip["created_at"] {
+			t.Errorf("floating IP dict %v, the API shows %v", got, fip)
+		}
+
+		pfFIP := e.do(admin, "POST", "/v2.0/floatingips", map[string]any{"floatingip": map[string]any{
+			"floating_network_id": ext}}).expect(t, 201).obj(t, "floatingip")
+		// Another port: one with a floating IP takes no port forwarding.
+		port2 := e.do(admin, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": in}}).expect(t, 201).obj(t, "port")
+		fixed := port2["fixed_ips"].([]any)[0].(map[string]any)["ip_address"]
+		e.do(admin, "POST", "/v2.0/floatingips/"+pfFIP["id"].(string)+"/port_forwardings", map[string]any{"port_forwarding": map[string]any{
+			"protocol": "tcp", "external_port": 2222, "internal_port": 22, "internal_port_id": port2["id"],
+			"internal_ip_address": fixed}}).expect(t, 201)
+		r = sync()
+		pfs, _ := r["_pf_floatingips"].([]any)
+		if len(pfs) != 1 || pfs[0].(map[string]any)["id"] != pfFIP["id"] {
+			t.Fatalf("_pf_floatingips %v, want the port forwarding's floating IP", r["_pf_floatingips"])
+		}
+		if set := r["port_forwardings_fip_set"]; fmt.Sprint(set) != fmt.Sprintf("[%s/32]", pfFIP["floating_ip_address"]) {
+			t.Errorf("port_forwardings_fip_set %v", set)
+		}
+		if ids := r["fip_managed_by_port_forwardings"]; fmt.Sprint(ids) != fmt.Sprintf("[%s]", pfFIP["id"]) {
+			t.Errorf("fip_managed_by_port_forwardings %v", ids)
+		}
+		pf := pfs[0].(map[string]any)["port_forwardings"].([]any)[0].(map[string]any)
+		if pf["external_port"] != float64(2222) || pf["internal_port"] != float64(22) || pf["internal_ip_address"] != fixed {
+			t.Errorf("port forwarding in the floating IP dict: %v", pf)
 		}
 	})
 }

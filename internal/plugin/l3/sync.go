@@ -155,12 +155,16 @@ func assemble(routers, ports, subnets, nets, fips, pfs, fixedPorts []*resource.O
 	pfsByFIP := map[string][]rpcapi.PortForwarding{}
 	for _, pf := range pfs {
 		fillPorts(pf)
-		pfsByFIP[pf.String("floatingip_id")] = append(pfsByFIP[pf.String("floatingip_id")], rpcapi.PortForwarding{
+		rp := rpcapi.PortForwarding{
 			ID: pf.ID(), Protocol: pf.String("protocol"), InternalIPAddress: pf.String("internal_ip_address"),
 			InternalPortID:    pf.String("internal_port_id"),
 			ExternalPortRange: portRange{pf.Int("external_port_start"), pf.Int("external_port_end")}.String(),
 			InternalPortRange: portRange{pf.Int("internal_port_start"), pf.Int("internal_port_end")}.String(),
-		})
+		}
+		if pf.Int("external_port_start") == pf.Int("external_port_end") && pf.Int("internal_port_start") == pf.Int("internal_port_end") {
+			rp.ExternalPort, rp.InternalPort = pf.Int("external_port_start"), pf.Int("internal_port_start")
+		}
+		pfsByFIP[pf.String("floatingip_id")] = append(pfsByFIP[pf.String("floatingip_id")], rp)
 	}
 	byRouter := map[string]*rpcapi.Router{}
 	out := make([]rpcapi.Router, len(routers))
@@ -254,13 +258,34 @@ func assemble(routers, ports, subnets, nets, fips, pfs, fixedPorts []*resource.O
 		}
 		fixed, _ := f.Get("fixed_ip_address").(string)
 		portID, _ := f.Get("port_id").(string)
-		r.FloatingIPs = append(r.FloatingIPs, rpcapi.FloatingIP{ID: f.ID(),
+		tags, _ := f.Get("tags").([]string)
+		if tags == nil {
+			tags = []string{}
+		}
+		fip := rpcapi.FloatingIP{ID: f.ID(),
 			FloatingIPAddress: f.String("floating_ip_address"), FloatingNetworkID: f.String("floating_network_id"),
 			FixedIPAddress: rpcapi.Nullable(fixed), PortID: rpcapi.Nullable(portID), RouterID: r.ID, Status: f.String("status"),
-			ProjectID: f.String("project_id"), FixedIPAddressScope: fixedScope[portID+" "+fixed],
-			PortForwardings: pfsByFIP[f.ID()]})
+			ProjectID: f.String("project_id"), TenantID: f.String("project_id"), Description: f.String("description"),
+			Tags: tags, CreatedAt: timestamp(f, "created_at"), UpdatedAt: timestamp(f, "updated_at"),
+			RevisionNumber: f.Int("revision_number"), FixedIPAddressScope: fixedScope[portID+" "+fixed],
+			PortForwardings: pfsByFIP[f.ID()]}
+		r.FloatingIPs = append(r.FloatingIPs, fip)
+		if len(fip.PortForwardings) > 0 {
+			// As Neutron's port forwarding plugin adds them to the router.
+			r.PFFloatingIPs = append(r.PFFloatingIPs, fip)
+			r.PortForwardingsFIPSet = append(r.PortForwardingsFIPSet, fip.FloatingIPAddress+"/32")
+			r.FIPManagedByPortForwardings = append(r.FIPManagedByPortForwardings, fip.ID)
+		}
 	}
 	return out
+}
+
+// timestamp is a time attribute as the API shows it, "" when unset.
+func timestamp(o *resource.Object, attr string) string {
+	if t, ok := o.Get(attr).(time.Time); ok && !t.IsZero() {
+		return t.UTC().Format(store.TimeFormat)
+	}
+	return ""
 }
 
 // ExternalNetworkID is get_external_network_id: the one external

@@ -79,6 +79,14 @@ type Router struct {
 	// ConntrackHelpers are the router's conntrack helpers, as Neutron's
 	// router dicts carry them with the conntrack_helper plugin.
 	ConntrackHelpers []ConntrackHelper `json:"conntrack_helpers,omitempty"`
+	// PFFloatingIPs, PortForwardingsFIPSet and FIPManagedByPortForwardings
+	// are what Neutron's port forwarding plugin adds to a router with
+	// floating IPs that carry port forwardings (sync_port_forwarding_fip):
+	// those floating IPs' full dicts, their addresses as /32 CIDRs and
+	// their ids. Absent otherwise.
+	PFFloatingIPs               []FloatingIP `json:"_pf_floatingips,omitempty"`
+	PortForwardingsFIPSet       []string     `json:"port_forwardings_fip_set,omitempty"`
+	FIPManagedByPortForwardings []string     `json:"fip_managed_by_port_forwardings,omitempty"`
 }
 
 // ConntrackHelper is one of a router's conntrack helpers.
@@ -149,6 +157,15 @@ type FloatingIP struct {
 	RouterID          string   `json:"router_id"`
 	Status            string   `json:"status"`
 	ProjectID         string   `json:"project_id"`
+	// TenantID, Description, Tags, the timestamps and RevisionNumber
+	// complete the dict as Neutron's _make_floatingip_dict makes it (with
+	// the standard attributes' extension).
+	TenantID       string   `json:"tenant_id"`
+	Description    string   `json:"description"`
+	Tags           []string `json:"tags"`
+	CreatedAt      string   `json:"created_at,omitempty"`
+	UpdatedAt      string   `json:"updated_at,omitempty"`
+	RevisionNumber int      `json:"revision_number"`
 	// FixedIPAddressScope is the address scope of the fixed IP's subnet
 	// (null for none): no NAT between a scope and itself.
 	FixedIPAddressScope *string `json:"fixed_ip_address_scope"`
@@ -166,6 +183,10 @@ type PortForwarding struct {
 	InternalPortID    string `json:"internal_port_id"`
 	ExternalPortRange string `json:"external_port_range"`
 	InternalPortRange string `json:"internal_port_range"`
+	// InternalPort and ExternalPort are set for a single-port forwarding,
+	// as Neutron's floating IP dict shows them.
+	InternalPort int `json:"internal_port,omitempty"`
+	ExternalPort int `json:"external_port,omitempty"`
 }
 
 // L3 agent scheduling notifications (L3AgentNotifyAPI): a router placed
