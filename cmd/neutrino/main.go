@@ -43,7 +43,58 @@ commands:
   config generate-sample   print a sample configuration file
   policy generate-sample   print the default policy rules as an editable YAML file
   version      print the version
+
+neutrino COMMAND --help (or neutrino help COMMAND) describes a command.
 `
+
+// commandUsage is each command's --help.
+var commandUsage = map[string]string{
+	"server": `usage: neutrino server [--config-file F]... [--config-dir D]...
+
+Run the Neutron API server (and its side of the message bus) with the
+configuration Neutron reads: later files override earlier ones, and a
+directory's *.conf files are read in name order after the files.
+`,
+	"all-in-one": `usage: neutrino all-in-one [--config-file F]... [--config-dir D]...
+
+Run the API server, the message bus and (as root) this host's agent in
+one process, on embedded defaults: SQLite under the state directory,
+noauth, 127.0.0.1:9696, and every service plugin. The files override any
+default with Neutron's option names.
+`,
+	"agent": `usage: neutrino agent [--config-file F]... [--config-dir D]...
+
+Run this host's agent (Linux bridge, DHCP, L3 and metadata parts; [agent]
+parts chooses), reporting to the server over [DEFAULT] transport_url.
+`,
+	"db": `usage: neutrino db upgrade|version [--config-file F]... [--config-dir D]...
+
+upgrade  apply the database schema migrations ([database] connection)
+version  print the database's schema version
+`,
+	"config": `usage: neutrino config generate-sample
+
+Print every option, with its section, default and help, as a sample file.
+`,
+	"policy": `usage: neutrino policy generate-sample
+
+Print Neutron's default policy rules as an editable YAML file.
+`,
+	"version": `usage: neutrino version
+
+Print the version.
+`,
+}
+
+// wantsHelp reports whether args ask for help (-h or --help anywhere).
+func wantsHelp(args []string) bool {
+	for _, a := range args {
+		if a == "-h" || a == "--help" {
+			return true
+		}
+	}
+	return false
+}
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
@@ -58,6 +109,10 @@ func run(args []string) error {
 		return errors.New("no command given")
 	}
 	cmd, args := args[0], args[1:]
+	if text, ok := commandUsage[cmd]; ok && wantsHelp(args) {
+		fmt.Print(text)
+		return nil
+	}
 	switch cmd {
 	case "version", "--version":
 		fmt.Println("neutrino", version)
@@ -81,6 +136,11 @@ func run(args []string) error {
 		}
 		return errors.New("usage: neutrino policy generate-sample")
 	case "help", "-h", "--help":
+		// "help COMMAND" is COMMAND's usage.
+		if len(args) == 1 && commandUsage[args[0]] != "" {
+			fmt.Print(commandUsage[args[0]])
+			return nil
+		}
 		fmt.Print(usage)
 		return nil
 	}
@@ -106,9 +166,9 @@ func allInOneDefaults() map[string]string {
 		"DEFAULT.state_path":    state,
 		"database.connection":   "sqlite:///$state_path/neutrino.sqlite",
 		// Routers, floating IPs and their port forwardings, segments,
-		// local IPs, metering, conntrack helpers, trunks and QoS, as a
+		// local IPs, metering, conntrack helpers, trunks, QoS and flavors, as a
 		// devstack-like single box serves them.
-		"DEFAULT.service_plugins": "router,segments,port_forwarding,local_ip,metering,conntrack_helper,trunk,qos",
+		"DEFAULT.service_plugins": "router,segments,port_forwarding,local_ip,metering,conntrack_helper,trunk,qos,flavors",
 		"ml2.extension_drivers":   "port_security,qos",
 		// Project networks are VXLAN, bound by the Linux bridge agent,
 		// as a devstack-like single box has them (Neutron's own default

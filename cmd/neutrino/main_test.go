@@ -150,6 +150,35 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
+// TestHelp checks that --help (and -h, and help COMMAND) print a command's
+// usage and exit 0 without starting anything.
+func TestHelp(t *testing.T) {
+	for _, args := range [][]string{
+		{"--help"}, {"help"},
+		{"server", "--help"}, {"all-in-one", "-h"}, {"agent", "--help"}, {"db", "--help"},
+		{"db", "upgrade", "--help"}, {"config", "--help"}, {"policy", "-h"}, {"version", "--help"},
+		{"server", "--config-file", filepath.Join("testdata", "missing.conf"), "--help"}, {"help", "server"},
+	} {
+		t.Run(strings.Join(args, "_"), func(t *testing.T) {
+			r := neutrino(t, args...)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			want := "usage: neutrino "
+			if args[0] != "--help" && args[0] != "help" || len(args) == 2 {
+				name := args[0]
+				if name == "help" {
+					name = args[1]
+				}
+				want += name
+			}
+			if !strings.HasPrefix(r.stdout, want) {
+				t.Errorf("stdout %q does not start with %q", r.stdout, want)
+			}
+		})
+	}
+}
+
 func TestDBUpgradeAndVersion(t *testing.T) {
 	engines := []struct {
 		name string

@@ -175,7 +175,8 @@ func (c *controller) list(w http.ResponseWriter, r *http.Request) {
 		// row by row.
 		lq.query.Filters = append(lq.query.Filters, resource.Filter{
 			Attr: c.res.Attr(c.res.ParentKey), Values: []any{plugin.ParentID(ctx)}})
-	} else if !caller.IsAdmin {
+	} else if !caller.IsAdmin && c.res.Attr("project_id") != nil {
+		// Resources without an owner (flavors) answer to policy alone.
 		if sc, ok := c.h.(plugin.Scoper); ok {
 			lq.query.Scope = sc.Scope(caller.ProjectID)
 		} else {

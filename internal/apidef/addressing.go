@@ -94,7 +94,7 @@ func init() {
 		)
 		r.AllowBulk = true
 		r.Standard = true
-		r.Actions = []string{"add_prefixes", "remove_prefixes"}
+		r.Actions = []string{"add_prefixes", "remove_prefixes", "onboard_network_subnets"}
 		r.Extension = "subnet_allocation"
 		return r
 	})
@@ -173,6 +173,9 @@ func init() {
 		{Alias: "subnetpool-prefix-ops", Name: "Subnet Pool Prefix Operations",
 			Description: "Provides support for adjusting the prefix list of subnet pools",
 			Updated:     "2019-02-08T10:00:00-00:00", Requires: []string{"subnet_allocation"}},
+		{Alias: "subnet_onboard", Name: "Subnet Onboard",
+			Description: "Provides support for onboarding subnets into subnet pools",
+			Updated:     "2018-12-18T09:00:00-00:00", Requires: []string{"subnet_allocation"}},
 		{Alias: "default-subnetpools", Name: "Default Subnetpools",
 			Description: "Provides ability to mark and use a subnetpool as the default.",
 			Updated:     "2016-02-18T18:00:00-00:00", Requires: []string{"subnet_allocation"}},

@@ -33,6 +33,10 @@ func init() {
 				Filter: true, Validate: resource.MaxLen(255)},
 			&resource.Attr{Name: "availability_zone", Kind: resource.String, Nullable: true, Visible: true, Filter: true,
 				Extension: "availability_zone"},
+			// Whether the agent's last sync of its resources to Placement
+			// succeeded; null for agents that report none.
+			&resource.Attr{Name: "resources_synced", Kind: resource.Bool, Nullable: true, Visible: true,
+				Extension: "agent-resources-synced"},
 			&resource.Attr{Name: "agent_binary", Kind: resource.String},
 			&resource.Attr{Name: "load", Kind: resource.Int},
 		)
@@ -57,6 +61,12 @@ func init() {
 			Updated: "2013-02-03T10:00:00-00:00"},
 		{Alias: "availability_zone", Name: "Availability Zone", Description: "The availability zone extension.",
 			Updated: "2015-01-01T10:00:00-00:00", Requires: []string{"agent"}},
+		{Alias: "availability_zone_filter", Name: "Availability Zone Filter Extension",
+			Description: "Add filter parameters to AvailabilityZone resource",
+			Updated:     "2018-06-22T10:00:00-00:00", Requires: []string{"availability_zone"}},
+		{Alias: "agent-resources-synced", Name: "Agent's Resource View Synced to Placement",
+			Description: "Stores success/failure of last sync to Placement",
+			Updated:     "2018-12-19T00:00:00-00:00", Requires: []string{"agent"}},
 		{Alias: "dhcp_agent_scheduler", Name: "DHCP Agent Scheduler", Description: "Schedule networks among dhcp agents",
 			Updated: "2013-02-07T10:00:00-00:00", Requires: []string{"agent"}},
 		{Alias: "l3_agent_scheduler", Name: "L3 Agent Scheduler", Description: "Schedule routers among l3 agents",

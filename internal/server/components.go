@@ -9,6 +9,7 @@ import (
 	_ "github.com/neutrino-net/neutrino/internal/plugin/core"
 	// Service plugins.
 	_ "github.com/neutrino-net/neutrino/internal/plugin/autoallocate"
+	_ "github.com/neutrino-net/neutrino/internal/plugin/flavors"
 	_ "github.com/neutrino-net/neutrino/internal/plugin/l3"
 	_ "github.com/neutrino-net/neutrino/internal/plugin/localip"
 	_ "github.com/neutrino-net/neutrino/internal/plugin/metering"

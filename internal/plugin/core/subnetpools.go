@@ -518,6 +518,9 @@ func (h *subnetPools) Create(ctx context.Context, objs []*resource.Object) ([]*r
 // of an update; remove_prefixes takes prefixes away unless a subnet uses
 // them.
 func (h *subnetPools) Action(ctx context.Context, id, action string, body map[string]any) (any, error) {
+	if action == "onboard_network_subnets" {
+		return h.onboard(ctx, id, body)
+	}
 	invalid := fault.BadRequest("Request body contains invalid data")
 	list, ok := body["prefixes"].([]any)
 	if !ok || len(list) == 0 {
@@ -579,4 +582,89 @@ func (h *subnetPools) Action(ctx context.Context, id, action string, body map[st
 		result = []string{}
 	}
 	return map[string]any{"prefixes": result}, nil
+}
+
+// onboard is subnet_onboard's onboard_network_subnets: the network's
+// subnets of the pool's IP version join the pool, their CIDRs becoming
+// its prefixes, unless one overlaps what the pool has allocated
+// (IllegalSubnetPoolUpdate). A non-admin must own the network. The reply
+// lists the onboarded subnets' ids and CIDRs, as Neutron's does.
+func (h *subnetPools) onboard(ctx context.Context, id string, body map[string]any) (any, error) {
+	netID, _ := body["network_id"].(string)
+	if netID == "" {
+		return nil, fault.InvalidInput("network_id must be specified.")
+	}
+	onboarded := []any{}
+	err := h.p.store.Write(ctx, func(tx *store.Tx) error {
+		onboarded = onboarded[:0]
+		network, err := tx.Get(ctx, h.p.defs[apidef.Networks], netID, false)
+		if errors.Is(err, store.ErrNotFound) {
+			return NetworkNotFound(netID)
+		}
+		if err != nil {
+			return err
+		}
+		if caller := reqctx.CallerFrom(ctx); !caller.IsAdmin && network.String("project_id") != caller.ProjectID {
+			return fault.New(403, "NotAuthorized", "Not authorized.")
+		}
+		pool, err := h.p.visibleSubnetPool(ctx, tx, id, true)
+		if err != nil {
+			return err
+		}
+		subnetDef := h.p.defs[apidef.Subnets]
+		subnets, err := tx.List(ctx, subnetDef, &resource.Query{Filters: []resource.Filter{
+			{Attr: subnetDef.Attr("network_id"), Values: []any{netID}},
+			{Attr: subnetDef.Attr("ip_version"), Values: []any{pool.Int("ip_version")}}},
+			Sorts: []resource.SortKey{{Attr: subnetDef.Attr("id")}}})
+		if err != nil {
+			return err
+		}
+		usedCIDRs, err := tx.Strings(ctx, apidef.Subnets, "cidr", "subnetpool_id", id)
+		if err != nil {
+			return err
+		}
+		used, err := prefixesOf(usedCIDRs)
+		if err != nil {
+			return err
+		}
+		have, err := prefixesOf(pool.Get("prefixes"))
+		if err != nil {
+			return err
+		}
+		prefixes := append([]netip.Prefix{}, have...)
+		for _, sn := range subnets {
+			cidr, err := netip.ParsePrefix(sn.String("cidr"))
+			if err != nil {
+				return fmt.Errorf("subnet %s: %w", sn.ID(), err)
+			}
+			for _, u := range used {
+				if u.Overlaps(cidr) {
+					return fault.New(400, "IllegalSubnetPoolUpdate", "Illegal update to subnet pool: %s.",
+						fmt.Sprintf("Onboarding subnet %s: %s conflicts with allocated prefixes in subnet pool %s", sn.ID(), sn.String("cidr"), id))
+				}
+			}
+			prefixes = append(prefixes, cidr)
+			onboarded = append(onboarded, map[string]any{"id": sn.ID(), "cidr": sn.String("cidr")})
+		}
+		patch := resource.New(h.Res)
+		patch.Set("prefixes", prefixStrings(prefixes))
+		if err := h.p.beforeUpdateSubnetPool(ctx, tx, pool, patch); err != nil {
+			return err
+		}
+		if _, err := h.Write(ctx, tx, pool, patch); err != nil {
+			return err
+		}
+		for _, sn := range subnets {
+			sp := resource.New(subnetDef)
+			sp.Set("subnetpool_id", id)
+			if _, err := genericOf(h.p.handlers[apidef.Subnets]).Write(ctx, tx, sn, sp); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return onboarded, nil
 }

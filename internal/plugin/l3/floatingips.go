@@ -442,10 +442,17 @@ func (p *Plugin) BeforeDeletePort(ctx context.Context, tx *store.Tx, port *resou
 	return p.notify(ctx, tx, routerIDs...)
 }
 
-// BeforeUpdatePort implements core.ServiceGuard: a port's address that a
-// floating IP is associated with may not be taken away.
+// BeforeUpdatePort implements core.ServiceGuard: a router interface's
+// IPv4 addresses may not change, and a port's address that a floating IP
+// is associated with may not be taken away.
 func (p *Plugin) BeforeUpdatePort(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error {
-	if p.fipDef == nil || !patch.Has("fixed_ips") {
+	if !patch.Has("fixed_ips") {
+		return nil
+	}
+	if err := p.checkRouterPortIPs(ctx, tx, old, patch); err != nil {
+		return err
+	}
+	if p.fipDef == nil {
 		return nil
 	}
 	fips, err := list(ctx, tx, p.fipDef, "port_id", old.ID())

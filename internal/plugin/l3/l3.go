@@ -103,6 +103,8 @@ type Plugin struct {
 
 	// scheduler places routers on L3 agents; nil without agents.
 	scheduler Scheduler
+	// flavors resolves routers' flavors; nil without the flavors plugin.
+	flavors Flavors
 }
 
 // New returns the L3 plugin serving the given (already restricted)

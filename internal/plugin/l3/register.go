@@ -13,7 +13,9 @@ func init() {
 		Name:    "router",
 		Aliases: []string{"l3_router", "neutron.services.l3_router.l3_router_plugin.L3RouterPlugin"},
 		Extensions: []string{"router", "ext-gw-mode", "extraroute", "extraroute-atomic", "l3-ha", "dvr",
-			"router_availability_zone", "l3_agent_scheduler", "fip-port-details", "floatingip-pools"},
+			"router_availability_zone", "l3_agent_scheduler", "fip-port-details", "floatingip-pools",
+			"floating-ip-port-forwarding-detail", "l3-port-ip-change-not-allowed",
+			"router-admin-state-down-before-update", "l3-flavors"},
 		Configure: func(cfg *config.Config, _ *slog.Logger) (registry.Build, error) {
 			opts, err := OptionsFrom(cfg)
 			if err != nil {
@@ -47,8 +49,9 @@ func init() {
 var _ registry.Wirer = (*Plugin)(nil)
 
 // Wire implements registry.Wirer: routers and floating IPs create their
-// ports through the core plugin, and routers are placed on L3 agents by
-// the agents' scheduler when there is one.
+// ports through the core plugin, routers are placed on L3 agents by the
+// agents' scheduler when there is one, and take flavors when the
+// flavors plugin is loaded.
 func (p *Plugin) Wire(all registry.Set) error {
 	core, ok := registry.Find[Core](all)
 	if !ok {
@@ -60,6 +63,9 @@ func (p *Plugin) Wire(all registry.Set) error {
 	}
 	if s, ok := registry.Find[Scheduler](all); ok {
 		p.SetScheduler(s)
+	}
+	if f, ok := registry.Find[Flavors](all); ok {
+		p.SetFlavors(f)
 	}
 	return nil
 }

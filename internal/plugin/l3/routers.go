@@ -13,6 +13,9 @@ import (
 // Routers, as l3_db.py, l3_gwmode_db.py and extraroute_db.py make them.
 
 func (p *Plugin) beforeCreateRouter(ctx context.Context, tx *store.Tx, o *resource.Object) error {
+	if err := p.checkFlavorOnCreate(ctx, tx, o); err != nil {
+		return err
+	}
 	o.Set("status", "ACTIVE")
 	o.Set("enable_snat", p.opts.EnableSNATByDefault)
 	o.Set("gw_port_id", nil)
@@ -50,6 +53,9 @@ func (p *Plugin) beforeUpdateRouter(ctx context.Context, tx *store.Tx, old, patc
 	}
 	if patch.Has("ha") && patch.Get("ha") != old.Get("ha") && up {
 		return badRouter("Cannot change HA attribute of active routers. Please set router admin_state_up to False prior to upgrade")
+	}
+	if err := p.checkFlavorOnUpdate(ctx, tx, old, patch); err != nil {
+		return err
 	}
 	if patch.Has("routes") {
 		routes, _ := patch.Get("routes").([]any)

@@ -37,3 +37,7 @@ func (p *Plugin) Wire(all registry.Set) error {
 	p.core = c
 	return nil
 }
+
+// PluginType names the service for flavors' service_type (Neutron's
+// plugin_constants.LOCAL_IP).
+func (p *Plugin) PluginType() string { return "LOCAL_IP" }

@@ -2,6 +2,7 @@ package serviceproviders
 
 import (
 	"log/slog"
+	"slices"
 
 	"github.com/neutrino-net/neutrino/internal/apidef"
 	"github.com/neutrino-net/neutrino/internal/config"
@@ -26,21 +27,52 @@ func init() {
 				return nil, cfg.Invalid(optServiceProviders, err)
 			}
 			return func(env registry.Env) (registry.Plugin, error) {
-				return served{env.Defs, providers}, nil
+				return &Served{defs: env.Defs, providers: providers}, nil
 			}, nil
 		},
 	})
 }
 
-type served struct {
+// Builtin is a plugin whose providers are there without configuration,
+// as Neutron's L3 plugin adds its ha, dvr, dvrha and single_node drivers.
+type Builtin interface {
+	BuiltinProviders() []Provider
+}
+
+// Served is the built plugin: the configured providers and the loaded
+// plugins' built-in ones.
+type Served struct {
 	defs      map[string]*resource.Resource
 	providers []Provider
 }
 
-func (s served) Handlers() map[string]plugin.Handler {
+var _ registry.Wirer = (*Served)(nil)
+
+// Wire implements registry.Wirer: built-in providers join the configured
+// ones, an operator's provider of the same type and name taking
+// precedence, as in Neutron.
+func (s *Served) Wire(all registry.Set) error {
+	for _, b := range registry.FindAll[Builtin](all) {
+		for _, p := range b.BuiltinProviders() {
+			if !slices.ContainsFunc(s.providers, func(q Provider) bool {
+				return q.ServiceType == p.ServiceType && q.Name == p.Name
+			}) {
+				s.providers = append(s.providers, p)
+			}
+		}
+	}
+	return nil
+}
+
+// Providers are the service providers, configured and built-in; they are
+// complete once the plugins are wired.
+func (s *Served) Providers() []Provider { return s.providers }
+
+// Handlers implements registry.Plugin.
+func (s *Served) Handlers() map[string]plugin.Handler {
 	def := s.defs[apidef.ServiceProviders]
 	if def == nil {
 		return nil
 	}
-	return map[string]plugin.Handler{apidef.ServiceProviders: New(def, s.providers)}
+	return map[string]plugin.Handler{apidef.ServiceProviders: New(def, s.Providers)}
 }

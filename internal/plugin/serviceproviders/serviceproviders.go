@@ -47,17 +47,19 @@ func Parse(entries []string) ([]Provider, error) {
 // Handler serves /v2.0/service-providers.
 type Handler struct {
 	res       *resource.Resource
-	providers []Provider
+	providers func() []Provider
 }
 
-// New returns the handler for the service_providers resource.
-func New(res *resource.Resource, providers []Provider) *Handler {
+// New returns the handler for the service_providers resource, listing
+// what providers returns.
+func New(res *resource.Resource, providers func() []Provider) *Handler {
 	return &Handler{res: res, providers: providers}
 }
 
 func (h *Handler) objects() []*resource.Object {
-	out := make([]*resource.Object, 0, len(h.providers))
-	for _, p := range h.providers {
+	providers := h.providers()
+	out := make([]*resource.Object, 0, len(providers))
+	for _, p := range providers {
 		o := resource.New(h.res)
 		o.Set("service_type", p.ServiceType)
 		o.Set("name", p.Name)
