@@ -25,6 +25,9 @@
 // namespace the L3 part's state directory lists. There the source address
 // is looked up on the router's networks (the networks of its interface
 // ports), as Neutron's agent does with the X-Neutron-Router-ID header.
+// The table redirects [fe80::a9fe:a9fe]:80 the same way (Neutron's
+// ip6tables rule); as in Neutron, nothing in the router answers neighbour
+// discovery for that address.
 //
 // IPv6: a DHCP namespace of a network with an IPv6 subnet also holds
 // fe80::a9fe:a9fe (the DHCP part adds it, as Neutron's does), and this

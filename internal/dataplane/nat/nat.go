@@ -13,6 +13,10 @@
 // rule's user data), so a restarted agent changes nothing. IPv6 is
 // routed without translation, as in Neutron: the table is of family ip.
 //
+// With a MetadataPort, instances' requests to 169.254.169.254:80 (and, in
+// an ip6 table of the same name, to [fe80::a9fe:a9fe]:80) are redirected
+// to the namespace's metadata proxy.
+//
 // The table also has an empty forward chain, "meter", where per-router
 // traffic counters (Neutron's metering agent) belong.
 package nat
@@ -84,8 +88,12 @@ type Ruleset struct {
 	MetadataPort uint16
 }
 
-// MetadataAddress is where instances reach the metadata service.
-var MetadataAddress = netip.MustParseAddr("169.254.169.254")
+// MetadataAddress is where instances reach the metadata service, and
+// MetadataAddressV6 its IPv6 twin (Neutron's METADATA_V6_IP).
+var (
+	MetadataAddress   = netip.MustParseAddr("169.254.169.254")
+	MetadataAddressV6 = netip.MustParseAddr("fe80::a9fe:a9fe")
+)
 
 // internalPrefix names a router's internal devices (link.RouterInterfacePrefix).
 const internalPrefix = "qr-"
@@ -167,6 +175,12 @@ func open(ns netns.NsHandle) (*nftables.Conn, error) {
 
 func table() *nftables.Table {
 	return &nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv4}
+}
+
+// table6 holds the IPv6 half of the metadata redirect (IPv6 is routed
+// without translation otherwise); it exists only with a MetadataPort.
+func table6() *nftables.Table {
+	return &nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv6}
 }
 
 // Current returns the fingerprint of the ruleset the namespace's table
@@ -278,6 +292,25 @@ func Apply(ns netns.NsHandle, rs Ruleset) (bool, error) {
 			add(post, nil, ifname(expr.MetaKeyIIFNAME, gw, expr.CmpOpNeq), ctStatusDNAT(expr.CmpOpNeq), snat(rs.GatewayIP, true))
 		}
 	}
+	// IPv6: the same redirect for fe80::a9fe:a9fe, as Neutron's agent
+	// adds it to ip6tables, in a table of its own.
+	t6 := table6()
+	c.AddTable(t6)
+	c.DelTable(t6)
+	if rs.MetadataPort != 0 {
+		c.AddTable(t6)
+		pre6 := c.AddChain(&nftables.Chain{Name: "prerouting", Table: t6, Type: nftables.ChainTypeNAT,
+			Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityNATDest})
+		in6 := c.AddChain(&nftables.Chain{Name: "input", Table: t6, Type: nftables.ChainTypeFilter,
+			Hooknum: nftables.ChainHookInput, Priority: nftables.ChainPriorityFilter})
+		b := MetadataAddressV6.As16()
+		c.AddRule(&nftables.Rule{Table: t6, Chain: pre6, Exprs: slices.Concat(ifnamePrefix(expr.MetaKeyIIFNAME, internalPrefix),
+			exprs(&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: 24, Len: 16},
+				&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: b[:]}),
+			tcpPort(80), redirect(rs.MetadataPort))})
+		c.AddRule(&nftables.Rule{Table: t6, Chain: in6, Exprs: slices.Concat(tcpPort(rs.MetadataPort),
+			ctStatusDNAT(expr.CmpOpEq), verdict(expr.VerdictDrop))})
+	}
 	if err := c.Flush(); err != nil {
 		return false, fmt.Errorf("nftables: write %s: %w", TableName, err)
 	}
@@ -290,9 +323,10 @@ func Remove(ns netns.NsHandle) error {
 	if err != nil {
 		return err
 	}
-	t := table()
-	c.AddTable(t)
-	c.DelTable(t)
+	for _, t := range []*nftables.Table{table(), table6()} {
+		c.AddTable(t)
+		c.DelTable(t)
+	}
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("nftables: delete %s: %w", TableName, err)
 	}

@@ -135,11 +135,31 @@ func TestMetadataRedirect(t *testing.T) {
 	if err := dial("10.66.0.1:9697"); err == nil {
 		t.Error("the proxy's port answered a direct connection")
 	}
+	// IPv6: [fe80::a9fe:a9fe]:80 is redirected the same way. Nothing in
+	// the router answers neighbour discovery for that address (nor in
+	// Neutron's), so the guest is given a neighbour entry for it.
+	qr, err := h.Netlink().LinkByName("qr-meta")
+	nsrig.Must(t, err)
+	nsrig.Must(t, vh.Netlink().NeighAdd(&netlink.Neigh{LinkIndex: eth.Attrs().Index, Family: netlink.FAMILY_V6,
+		State: netlink.NUD_PERMANENT, IP: net.ParseIP("fe80::a9fe:a9fe"), HardwareAddr: qr.Attrs().HardwareAddr}))
+	var v6err error
+	for range 50 { // the guest's link-local source waits for duplicate address detection
+		if v6err = dial("[fe80::a9fe:a9fe%eth0]:80"); v6err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if v6err != nil {
+		t.Fatalf("through the IPv6 redirect: %v", v6err)
+	}
 	if _, err := nat.Apply(rt, nat.Ruleset{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := dial("169.254.169.254:80"); err == nil {
 		t.Error("the redirect outlived a ruleset without MetadataPort")
+	}
+	if err := dial("[fe80::a9fe:a9fe%eth0]:80"); err == nil {
+		t.Error("the IPv6 redirect outlived a ruleset without MetadataPort")
 	}
 }
 
