@@ -112,6 +112,24 @@ func (c *controller) policyTargets(ctx context.Context, objs []*resource.Object,
 
 // visible reports whether the caller may see the object with this target
 // (the get_<resource> rule).
+// visibleAsShown asks get_<resource> about the object as a reply would
+// show it, without its hidden attributes: Neutron checks a refused
+// update so, and answers 404 rather than 403 when that fails (an address
+// group shared with the caller: its shared flag is not shown).
+func (c *controller) visibleAsShown(ctx context.Context, o *resource.Object) bool {
+	targets, err := c.policyTargets(ctx, []*resource.Object{o}, true)
+	if err != nil {
+		return true
+	}
+	t := targets[0]
+	for _, a := range c.res.Attrs() {
+		if !a.Visible {
+			delete(t, a.Name)
+		}
+	}
+	return c.visible(ctx, t)
+}
+
 func (c *controller) visible(ctx context.Context, target map[string]any) bool {
 	ok, _ := c.check(ctx, "get_"+c.policyName, target)
 	return ok
@@ -545,6 +563,9 @@ func (c *controller) update(w http.ResponseWriter, r *http.Request, id string) {
 	old, _, err := c.getVisible(ctx, id)
 	if err == nil {
 		err = c.authorizeWrite(ctx, "update", []*resource.Object{patch}, old)
+		if f, ok := err.(*fault.Error); ok && f.Status == http.StatusForbidden && !c.visibleAsShown(ctx, old) {
+			err = c.notFound(id)
+		}
 	}
 	var o *resource.Object
 	if err == nil {
@@ -617,6 +638,12 @@ func (c *controller) action(w http.ResponseWriter, r *http.Request, id, name str
 	}
 	if err != nil {
 		c.s.writeError(ctx, w, err)
+		return
+	}
+	// An action that answers with the changed object (an address group's
+	// add_addresses) gets it shown as a show would.
+	if o, ok := out.(*resource.Object); ok {
+		c.writeOne(ctx, w, http.StatusOK, o, nil, nil)
 		return
 	}
 	writeJSON(w, http.StatusOK, out)

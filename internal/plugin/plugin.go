@@ -47,7 +47,8 @@ type Scoper interface {
 
 // Actioner is implemented by handlers of resources with member actions.
 // Action runs the named action on the object with id; body is the decoded
-// request body and the result is written back as JSON.
+// request body and the result is written back as JSON (a
+// *resource.Object as the resource's show shows it).
 type Actioner interface {
 	Action(ctx context.Context, id, action string, body map[string]any) (any, error)
 }

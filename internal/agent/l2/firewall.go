@@ -200,6 +200,9 @@ func hostFirewall(info *rpcapi.SecurityGroupInfo) (*firewall.Host, map[string]bo
 		for _, g := range dev.SecurityGroupSourceGroups {
 			groups[g] = true
 		}
+		for _, g := range dev.SecurityGroupRemoteAddressGroups {
+			groups[g] = true
+		}
 		h.Ports = append(h.Ports, port)
 	}
 	for g, rules := range info.SecurityGroups {
@@ -226,7 +229,7 @@ func ruleFrom(r rpcapi.SecurityGroupRule) firewall.Rule {
 		PortRangeMin: r.PortRangeMin, PortRangeMax: r.PortRangeMax,
 		SourcePortRangeMin: r.SourcePortRangeMin, SourcePortRangeMax: r.SourcePortRangeMax,
 		SourceIPPrefix: r.SourceIPPrefix, DestIPPrefix: r.DestIPPrefix, RemoteGroupID: r.RemoteGroupID,
-		Stateful: r.Stateful}
+		RemoteAddressGroupID: r.RemoteAddressGroupID, Stateful: r.Stateful}
 }
 
 // prefix reads an address or a CIDR.

@@ -573,3 +573,45 @@ func TestKernelRemove(t *testing.T) {
 	}
 	expect(t, "y2 → y1 tcp 22 after Remove", func() bool { return b.canTCP("y2", "y1", 22) }, true)
 }
+
+// TestKernelRemoteAddressGroup: a rule naming an address group lets in
+// exactly the group's addresses (a /32 and a CIDR); the group's set
+// changing in place lets a newcomer in, and one removed is shut out.
+func TestKernelRemoteAddressGroup(t *testing.T) {
+	b := newBench(t)
+	b.vm("a", "fa:16:3e:00:01:0a", "10.9.1.10")
+	b.vm("b", "fa:16:3e:00:01:0b", "10.9.1.11")
+	b.vm("c", "fa:16:3e:00:01:0c", "10.9.1.20")
+	b.vm("d", "fa:16:3e:00:01:0d", "10.9.1.40")
+	b.serve("a", 22)
+	const ag = "3f0c1d2e-0000-4000-8000-00000000a9a9"
+	rules := map[string][]firewall.Rule{
+		"web": {
+			{Direction: "ingress", Ethertype: "IPv4", Protocol: "tcp", PortRangeMin: ptr(22), PortRangeMax: ptr(22),
+				RemoteAddressGroupID: ag},
+			{Direction: "egress", Ethertype: "IPv4"},
+		},
+		"client": {{Direction: "egress", Ethertype: "IPv4"}},
+	}
+	host := func(addrs ...string) *firewall.Host {
+		members := []netip.Prefix{}
+		for _, a := range addrs {
+			members = append(members, netip.MustParsePrefix(a))
+		}
+		return &firewall.Host{
+			Ports: []firewall.Port{b.port("a", "web"), b.port("b", "client"), b.port("c", "client"), b.port("d", "client")},
+			Rules: rules, Members: map[string][]netip.Prefix{ag: members}}
+	}
+	b.apply(host("10.9.1.11/32", "10.9.1.16/29"))
+	expect(t, "b→a (its /32 is in the group)", func() bool { return b.canTCP("b", "a", 22) }, true)
+	expect(t, "c→a (in the group's /29)", func() bool { return b.canTCP("c", "a", 22) }, true)
+	expect(t, "d→a (not in the group)", func() bool { return b.canTCP("d", "a", 22) }, false)
+
+	// d's address joins and b's leaves: only the set's elements change.
+	st := b.apply(host("10.9.1.16/29", "10.9.1.40/32"))
+	if st.Replaced || st.Objects == 0 {
+		t.Errorf("an address group change should touch its set in place: %+v", st)
+	}
+	expect(t, "d→a once its address is in the group", func() bool { return b.canTCP("d", "a", 22) }, true)
+	expect(t, "b→a once its address left the group", func() bool { return b.canTCP("b", "a", 22) }, false)
+}

@@ -22,6 +22,7 @@ import (
 // schedulers, RBAC, subnet pools, quotas …), and the default service
 // plugins' standard attributes that Neutrino builds into every resource.
 var Extensions = []string{
+	"address-group",
 	"address-scope",
 	"agent",
 	"allowed-address-pairs",
@@ -52,6 +53,7 @@ var Extensions = []string{
 	"quota-check-limit",
 	"quota_details",
 	"quotas",
+	"rbac-address-group",
 	"rbac-address-scope",
 	"rbac-policies",
 	"rbac-security-groups",
@@ -59,6 +61,7 @@ var Extensions = []string{
 	"revision-if-match",
 	"security-group",
 	"security-groups-normalized-cidr",
+	"security-groups-remote-address-group",
 	"security-groups-rules-belongs-to-default-sg",
 	"security-groups-shared-filtering",
 	"sorting",
@@ -130,11 +133,17 @@ func configureML2(cfg *config.Config, logger *slog.Logger) (registry.Build, erro
 		}
 		coreOpts.ML2, coreOpts.NetworkZones, coreOpts.Quota = m, a.NetworkAvailabilityZones, env.Quota
 		c := New(env.Store, env.Defs, coreOpts)
-		sg := securitygroups.New(env.Store, env.Defs, securitygroups.Options{Quota: env.Quota, Outbox: env.Outbox})
+		sg := securitygroups.New(env.Store, env.Defs, securitygroups.Options{Quota: env.Quota, Outbox: env.Outbox,
+			RBAC: c.RBACTypes()})
 		if sg != nil {
 			c.SetPortSecurityGroups(sg)
 			if err := c.RBACTypes().Register(sg.RBACType()); err != nil {
 				return nil, err
+			}
+			if env.Enabled("rbac-address-group") {
+				if err := c.RBACTypes().Register(sg.AddressGroupRBACType()); err != nil {
+					return nil, err
+				}
 			}
 		}
 		a.SetCore(c.Handlers())

@@ -86,6 +86,7 @@ func (p *Plugin) SecurityGroupInfoForDevices(ctx context.Context, devices []stri
 			return err
 		}
 		remoteEthertypes := map[string]map[string]bool{}
+		agEthertypes := map[string]map[string]bool{}
 		for _, r := range rules {
 			sg := r.String("security_group_id")
 			rule := agentRule(r)
@@ -100,6 +101,12 @@ func (p *Plugin) SecurityGroupInfoForDevices(ctx context.Context, devices []stri
 				}
 				remoteEthertypes[rule.RemoteGroupID][rule.Ethertype] = true
 			}
+			if ag := rule.RemoteAddressGroupID; ag != "" {
+				if agEthertypes[ag] == nil {
+					agEthertypes[ag] = map[string]bool{}
+				}
+				agEthertypes[ag][rule.Ethertype] = true
+			}
 		}
 		for _, dev := range info.Devices {
 			for _, g := range dev.SecurityGroups {
@@ -107,8 +114,14 @@ func (p *Plugin) SecurityGroupInfoForDevices(ctx context.Context, devices []stri
 					if r.RemoteGroupID != "" && !slices.Contains(dev.SecurityGroupSourceGroups, r.RemoteGroupID) {
 						dev.SecurityGroupSourceGroups = append(dev.SecurityGroupSourceGroups, r.RemoteGroupID)
 					}
+					if ag := r.RemoteAddressGroupID; ag != "" && !slices.Contains(dev.SecurityGroupRemoteAddressGroups, ag) {
+						dev.SecurityGroupRemoteAddressGroups = append(dev.SecurityGroupRemoteAddressGroups, ag)
+					}
 				}
 			}
+		}
+		if err := p.addressGroupMembers(ctx, tx, agEthertypes, info); err != nil {
+			return err
 		}
 		remotes := make([]string, 0, len(remoteEthertypes))
 		for g, types := range remoteEthertypes {
@@ -209,8 +222,9 @@ func deviceOf(port *resource.Object) *rpcapi.SecurityGroupDevice {
 		DeviceID: port.String("device_id"), AdminStateUp: port.Bool("admin_state_up"),
 		Status: port.String("status"), PortSecurityEnabled: portSecurity(port, nil),
 		FixedIPs: []string{}, AllowedAddressPairs: []rpcapi.AddressPair{},
-		SecurityGroupSourceGroups: []string{}, SecurityGroupRules: []rpcapi.SecurityGroupRule{},
-		Port: port.Map(),
+		SecurityGroupSourceGroups: []string{}, SecurityGroupRemoteAddressGroups: []string{},
+		SecurityGroupRules: []rpcapi.SecurityGroupRule{},
+		Port:               port.Map(),
 	}
 	if pid, ok := dev.Port["project_id"]; ok {
 		if _, has := dev.Port["tenant_id"]; !has {
@@ -284,6 +298,7 @@ func agentRule(r *resource.Object) rpcapi.SecurityGroupRule {
 		out.PortRangeMax = &n
 	}
 	out.RemoteGroupID, _ = r.Get("remote_group_id").(string)
+	out.RemoteAddressGroupID, _ = r.Get("remote_address_group_id").(string)
 	if s, _ := r.Get("remote_ip_prefix").(string); s != "" {
 		if n, _ := r.Get("normalized_cidr").(string); n != "" {
 			s = n
@@ -301,5 +316,43 @@ func sameRule(a, b rpcapi.SecurityGroupRule) bool {
 	eq := func(x, y *int) bool { return (x == nil) == (y == nil) && (x == nil || *x == *y) }
 	return a.Direction == b.Direction && a.Ethertype == b.Ethertype && a.Protocol == b.Protocol &&
 		eq(a.PortRangeMin, b.PortRangeMin) && eq(a.PortRangeMax, b.PortRangeMax) &&
-		a.SourceIPPrefix == b.SourceIPPrefix && a.DestIPPrefix == b.DestIPPrefix && a.RemoteGroupID == b.RemoteGroupID
+		a.SourceIPPrefix == b.SourceIPPrefix && a.DestIPPrefix == b.DestIPPrefix && a.RemoteGroupID == b.RemoteGroupID &&
+		a.RemoteAddressGroupID == b.RemoteAddressGroupID
+}
+
+// addressGroupMembers puts the addresses of the address groups rules
+// name into SGMemberIPs, by ethertype, for the ethertypes the rules
+// naming each group have (Neutron's _get_address_group_ips).
+func (p *Plugin) addressGroupMembers(ctx context.Context, tx *store.Tx, ethertypes map[string]map[string]bool, info *rpcapi.SecurityGroupInfo) error {
+	if len(ethertypes) == 0 || p.agDef == nil {
+		return nil
+	}
+	ids := make([]any, 0, len(ethertypes))
+	for ag, types := range ethertypes {
+		ids = append(ids, ag)
+		info.SGMemberIPs[ag] = map[string][]rpcapi.MemberIP{}
+		for t := range types {
+			info.SGMemberIPs[ag][t] = []rpcapi.MemberIP{}
+		}
+	}
+	groups, err := tx.List(ctx, p.agDef, &resource.Query{Filters: []resource.Filter{{Attr: p.agDef.Attr("id"), Values: ids}}})
+	if err != nil {
+		return fmt.Errorf("read address groups: %w", err)
+	}
+	for _, g := range groups {
+		for _, a := range toStrings(g.Get("addresses")) {
+			pfx, err := netip.ParsePrefix(a)
+			if err != nil {
+				continue
+			}
+			ethertype := "IPv4"
+			if pfx.Addr().Is6() {
+				ethertype = "IPv6"
+			}
+			if list, ok := info.SGMemberIPs[g.ID()][ethertype]; ok {
+				info.SGMemberIPs[g.ID()][ethertype] = append(list, rpcapi.MemberIP{IP: a})
+			}
+		}
+	}
+	return nil
 }

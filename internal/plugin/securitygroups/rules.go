@@ -242,11 +242,15 @@ func normalizeRule(o *resource.Object) error {
 		return invalidInput("SecurityGroupEthertypeConflictWithProtocol", "Invalid ethertype %s for protocol %s.",
 			o.String("ethertype"), proto)
 	}
-	if s, _ := o.Get("remote_ip_prefix").(string); s != "" {
-		if g, _ := o.Get("remote_group_id").(string); g != "" {
-			return invalidInput("SecurityGroupMultipleRemoteEntites",
-				"Only one of remote_ip_prefix or remote_group_id or remote_address_group_id may be provided.")
+	remotes := 0
+	for _, k := range []string{"remote_ip_prefix", "remote_group_id", "remote_address_group_id"} {
+		if s, _ := o.Get(k).(string); s != "" {
+			remotes++
 		}
+	}
+	if remotes > 1 {
+		return invalidInput("SecurityGroupMultipleRemoteEntites",
+			"Only one of remote_ip_prefix or remote_group_id or remote_address_group_id may be provided.")
 	}
 	return nil
 }
@@ -295,7 +299,7 @@ func ruleKey(o *resource.Object) string {
 	}
 	parts := make([]string, 0, 8)
 	for _, k := range []string{"direction", "ethertype", "port_range_max", "port_range_min", "protocol",
-		"remote_group_id", "remote_ip_prefix", "security_group_id"} {
+		"remote_group_id", "remote_address_group_id", "remote_ip_prefix", "security_group_id"} {
 		parts = append(parts, val(k))
 	}
 	return strings.Join(parts, "_")
@@ -324,6 +328,11 @@ func (p *Plugin) beforeCreateRule(ctx context.Context, tx *store.Tx, o *resource
 		}
 		if groups[remote] == nil {
 			return SecurityGroupNotFound(remote)
+		}
+	}
+	if ag, _ := o.Get("remote_address_group_id").(string); ag != "" {
+		if err := p.checkRemoteAddressGroup(ctx, tx, ag, project); err != nil {
+			return err
 		}
 	}
 	if st.group == nil {

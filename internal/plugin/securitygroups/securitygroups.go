@@ -44,6 +44,9 @@ type Options struct {
 	// Outbox records the notifications for firewall agents; nil records
 	// nothing.
 	Outbox change.Outbox
+	// RBAC is the registry of RBAC object types (the core plugin's), for
+	// address groups' sharing; nil without RBAC.
+	RBAC *rbac.Registry
 }
 
 // Plugin serves security groups and their rules.
@@ -55,6 +58,11 @@ type Plugin struct {
 	// groupDef, ruleDef and portDef are the served definitions.
 	groupDef, ruleDef, portDef *resource.Resource
 	rbac                       bool
+	// agDef and addressGroups serve address groups; nil without the
+	// address-group extension.
+	agDef         *resource.Resource
+	addressGroups *addressGroupHandler
+	rbacTypes     *rbac.Registry
 }
 
 // New returns the plugin for the given (restricted) definitions, or nil
@@ -64,7 +72,11 @@ func New(s *store.Store, defs map[string]*resource.Resource, opts Options) *Plug
 		return nil
 	}
 	p := &Plugin{opts: opts, store: s, groupDef: defs[apidef.SecurityGroups], ruleDef: defs[apidef.SecurityGroupRules],
-		portDef: defs[apidef.Ports], rbac: defs[apidef.RBACPolicies] != nil}
+		portDef: defs[apidef.Ports], rbac: defs[apidef.RBACPolicies] != nil, agDef: defs[apidef.AddressGroups],
+		rbacTypes: opts.RBAC}
+	if p.agDef != nil {
+		p.addressGroups = p.newAddressGroups(s, p.agDef)
+	}
 	p.groups = &groupHandler{p: p, Handler: generic.New(p.groupDef, s, generic.Hooks{
 		NotFound:        SecurityGroupNotFound,
 		BeforeCreate:    p.beforeCreateGroup,
@@ -94,7 +106,11 @@ func New(s *store.Store, defs map[string]*resource.Resource, opts Options) *Plug
 
 // Handlers returns the handlers of security groups and their rules.
 func (p *Plugin) Handlers() map[string]plugin.Handler {
-	return map[string]plugin.Handler{apidef.SecurityGroups: p.groups, apidef.SecurityGroupRules: p.rules}
+	out := map[string]plugin.Handler{apidef.SecurityGroups: p.groups, apidef.SecurityGroupRules: p.rules}
+	if p.addressGroups != nil {
+		out[apidef.AddressGroups] = p.addressGroups
+	}
+	return out
 }
 
 // Neutron's security group exceptions (neutron/extensions/securitygroup.py).

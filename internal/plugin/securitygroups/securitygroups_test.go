@@ -398,3 +398,58 @@ func keys[V any](m map[string]V) []string {
 	slices.Sort(out)
 	return out
 }
+
+func TestAddressGroupInfo(t *testing.T) { engines(t, testAddressGroupInfo) }
+
+// testAddressGroupInfo: a rule naming an address group sends the group's
+// CIDRs under its id in sg_member_ips, for the rule's ethertype only,
+// and names the group on the device; changing the group's addresses
+// tells the firewalls of the groups whose rules name it.
+func testAddressGroupInfo(t *testing.T, r *rig) {
+	net := r.create(apidef.Networks, map[string]any{"name": "n"})
+	r.create(apidef.Subnets, map[string]any{"network_id": net.ID(), "ip_version": 4, "cidr": "10.0.0.0/24"})
+	ag := r.create(apidef.AddressGroups, map[string]any{"name": "ag",
+		"addresses": []any{"192.0.2.7/24", "198.51.100.1/32", "2001:db8::5/64"}})
+	web := r.create(apidef.SecurityGroups, map[string]any{"name": "web"})
+	r.create(apidef.SecurityGroupRules, map[string]any{"security_group_id": web.ID(), "direction": "ingress",
+		"ethertype": "IPv4", "protocol": "tcp", "port_range_min": 22, "port_range_max": 22, "remote_address_group_id": ag.ID()})
+	p := r.create(apidef.Ports, map[string]any{"network_id": net.ID(), "security_groups": []string{web.ID()}})
+	r.out.take(t)
+
+	info, err := r.sg.SecurityGroupInfoForDevices(r.ctx, []string{p.ID()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(info.SGMemberIPs[ag.ID()])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"IPv4":[["192.0.2.0/24",null],["198.51.100.1/32",null]]}`; string(raw) != want {
+		t.Errorf("sg_member_ips of the address group: %s, want %s", raw, want)
+	}
+	if got := info.Devices[p.ID()].SecurityGroupRemoteAddressGroups; len(got) != 1 || got[0] != ag.ID() {
+		t.Errorf("security_group_remote_address_groups %v", got)
+	}
+	found := false
+	for _, rule := range info.SecurityGroups[web.ID()] {
+		found = found || rule.RemoteAddressGroupID == ag.ID()
+	}
+	if !found {
+		t.Errorf("rules of web lack the address group: %+v", info.SecurityGroups[web.ID()])
+	}
+
+	h := r.handlers[apidef.AddressGroups].(plugin.Actioner)
+	if _, err := h.Action(r.ctx, ag.ID(), "add_addresses", map[string]any{"addresses": []any{"203.0.113.9"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := join(r.out.take(t)), "security_groups_rule_updated:"+web.ID(); !strings.Contains(got, want) {
+		t.Errorf("notifications %q, want %q", got, want)
+	}
+	info, err = r.sg.SecurityGroupInfoForDevices(r.ctx, []string{p.ID()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.SGMemberIPs[ag.ID()]["IPv4"]; len(got) != 3 || got[2].IP != "203.0.113.9/32" {
+		t.Errorf("addresses after add_addresses: %v", got)
+	}
+}

@@ -60,7 +60,9 @@ type SecurityGroupInfo struct {
 	// id (a group without rules has an empty list).
 	SecurityGroups map[string][]SecurityGroupRule `json:"security_groups"`
 	// SGMemberIPs are, for each group a rule names as remote group, the
-	// addresses of its ports by ethertype ("IPv4", "IPv6").
+	// addresses of its ports by ethertype ("IPv4", "IPv6"); for each
+	// address group a rule names, its CIDRs (with a null MAC), as
+	// Neutron sends them.
 	SGMemberIPs map[string]map[string][]MemberIP `json:"sg_member_ips"`
 }
 
@@ -81,6 +83,9 @@ type SecurityGroupDevice struct {
 	// SecurityGroupSourceGroups are the remote groups the device's rules
 	// name.
 	SecurityGroupSourceGroups []string `json:"security_group_source_groups"`
+	// SecurityGroupRemoteAddressGroups are the address groups the
+	// device's rules name (their addresses are in SGMemberIPs too).
+	SecurityGroupRemoteAddressGroups []string `json:"security_group_remote_address_groups"`
 	// SecurityGroupRules are the provider rules (DHCP, router
 	// advertisements) every device takes, whatever its groups.
 	SecurityGroupRules []SecurityGroupRule `json:"security_group_rules"`
@@ -124,6 +129,9 @@ type SecurityGroupRule struct {
 	SourceIPPrefix     string `json:"source_ip_prefix,omitempty"`
 	DestIPPrefix       string `json:"dest_ip_prefix,omitempty"`
 	RemoteGroupID      string `json:"remote_group_id,omitempty"`
+	// RemoteAddressGroupID names an address group, whose addresses
+	// SGMemberIPs holds under its id as a remote group's.
+	RemoteAddressGroupID string `json:"remote_address_group_id,omitempty"`
 	// Stateful is the group's stateful flag; nil for provider rules.
 	Stateful *bool `json:"stateful,omitempty"`
 }

@@ -232,6 +232,24 @@ func TestSecurityGroupsEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("a rule naming an address group admits its addresses only, as they change", func(t *testing.T) {
+		var out map[string]map[string]any
+		w.call(http.MethodPost, "/v2.0/address-groups", map[string]any{"address_group": map[string]any{
+			"name": "admins", "addresses": []string{b.ip + "/32"}}}, &out)
+		ag := out["address_group"]["id"].(string)
+		rule := w.rule(map[string]any{"security_group_id": web, "direction": "ingress", "protocol": "tcp",
+			"port_range_min": 22, "port_range_max": 22, "remote_address_group_id": ag})
+		open(t, "b → c tcp 22 (b's address is in the group)", func() error { return b.tcp(c, 22) })
+		stays(t, "a → c tcp 22 (a's is not)", func() error { return a.tcp(c, 22) })
+		w.update("/v2.0/address-groups/"+ag+"/add_addresses", map[string]any{"addresses": []string{a.ip + "/32"}})
+		open(t, "a → c tcp 22 once a's address is added", func() error { return a.tcp(c, 22) })
+		w.update("/v2.0/address-groups/"+ag+"/remove_addresses", map[string]any{"addresses": []string{b.ip + "/32"}})
+		closed(t, "b → c tcp 22 once b's address is removed", func() error { return b.tcp(c, 22) })
+		w.delete("/v2.0/security-group-rules/" + rule)
+		closed(t, "a → c tcp 22 once the rule is gone", func() error { return a.tcp(c, 22) })
+		w.delete("/v2.0/address-groups/" + ag)
+	})
+
 	t.Run("remote group membership changes apply", func(t *testing.T) {
 		w.update("/v2.0/ports/"+pC.id, map[string]any{"port": map[string]any{"security_groups": []string{web, def}}})
 		open(t, "c → a tcp 22 once c is in default", func() error { return c.tcp(a, 22) })
