@@ -107,9 +107,9 @@ expect "$tmp/pool2.json" 'd["shared"]' 'true' "subnet pool shared by its wildcar
 osc network rbac create --type security_group --action access_as_shared --target-all-projects "$web" -f json
 p_sg=$(save p_sg)
 expect "$tmp/p_sg.json" '[d["object_type"], d["target_project_id"]]' '["security_group", "*"]' "network rbac create --type security_group"
-osc security group show "$web" -f json
-cp "$out" "$tmp/web2.json"
-expect "$tmp/web2.json" 'd["shared"]' 'true' "security group shared by its wildcard policy"
+osc network rbac show "$p_sg" -f json
+cp "$out" "$tmp/p_sg2.json"
+expect "$tmp/p_sg2.json" '[d["object_id"], d["action"]]' "[\"$web\", \"access_as_shared\"]" "network rbac show"
 
 osc network rbac list --long -f json
 cp "$out" "$tmp/rbaclist.json"
