@@ -6,7 +6,7 @@ package store
 // remote (remote_address_group_id). A group in use by a rule cannot go
 // (AddressGroupInUse is checked first; the foreign key is the backstop).
 func init() {
-	registerMigration(migration{20, "address groups", []string{
+	registerMigration(migration{21, "address groups", []string{
 		`CREATE TABLE address_groups (
 			id VARCHAR(36) PRIMARY KEY,
 			project_id VARCHAR(255) NOT NULL DEFAULT '',
