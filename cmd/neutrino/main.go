@@ -165,10 +165,10 @@ func allInOneDefaults() map[string]string {
 		"DEFAULT.auth_strategy": "noauth",
 		"DEFAULT.state_path":    state,
 		"database.connection":   "sqlite:///$state_path/neutrino.sqlite",
-		// Routers, floating IPs and their port forwardings, segments,
-		// local IPs, metering, conntrack helpers, trunks, QoS and flavors, as a
-		// devstack-like single box serves them.
-		"DEFAULT.service_plugins": "router,segments,port_forwarding,local_ip,metering,conntrack_helper,trunk,qos,flavors",
+		// Routers, floating IPs and their port forwardings, segments and
+		// their ranges, local IPs, metering, conntrack helpers, trunks, QoS
+		// and flavors, as a devstack-like single box serves them.
+		"DEFAULT.service_plugins": "router,segments,port_forwarding,local_ip,metering,conntrack_helper,trunk,qos,flavors,network_segment_range",
 		"ml2.extension_drivers":   "port_security,qos",
 		// Project networks are VXLAN, bound by the Linux bridge agent,
 		// as a devstack-like single box has them (Neutron's own default

@@ -212,7 +212,7 @@ func init() {
 				Convert: convertServiceTypes})
 			r.Add(&resource.Attr{Name: "segment_id", Kind: resource.String, Nullable: true, AllowPost: true,
 				AllowPut: true, Default: nil, Visible: true, Filter: true, Sort: true, Validate: resource.UUID,
-				Extension: "segment"})
+				Extension: "segment", PutExtension: "subnet-segmentid-writable"})
 		case SubnetPools:
 			r.Add(&resource.Attr{Name: "address_scope_id", Kind: resource.String, Nullable: true, AllowPost: true,
 				AllowPut: true, Default: nil, Visible: true, Filter: true, Sort: true, Validate: resource.UUID,

@@ -96,6 +96,10 @@ type Attr struct {
 	// writable (net-mtu-writable for mtu); without it the attribute is
 	// read-only.
 	WriteExtension string
+	// PutExtension, when set, is the extension that makes the attribute
+	// updatable (subnet-segmentid-writable for a subnet's segment_id);
+	// without it the attribute is set on create only.
+	PutExtension string
 
 	index  int
 	column string
@@ -203,6 +207,9 @@ func (r *Resource) Restrict(enabled func(alias string) bool) *Resource {
 		c := *a
 		if c.WriteExtension != "" && !enabled(c.WriteExtension) {
 			c.AllowPost, c.AllowPut = false, false
+		}
+		if c.PutExtension != "" && !enabled(c.PutExtension) {
+			c.AllowPut = false
 		}
 		out.Add(&c)
 	}

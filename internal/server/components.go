@@ -15,6 +15,7 @@ import (
 	_ "github.com/neutrino-net/neutrino/internal/plugin/metering"
 	_ "github.com/neutrino-net/neutrino/internal/plugin/ml2"
 	_ "github.com/neutrino-net/neutrino/internal/plugin/qos"
+	_ "github.com/neutrino-net/neutrino/internal/plugin/segmentranges"
 	_ "github.com/neutrino-net/neutrino/internal/plugin/serviceproviders"
 	_ "github.com/neutrino-net/neutrino/internal/plugin/trunk"
 

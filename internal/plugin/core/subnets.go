@@ -649,6 +649,11 @@ func (p *Plugin) beforeUpdateSubnet(ctx context.Context, tx *store.Tx, old, patc
 	if err != nil {
 		return err
 	}
+	if p.opts.ML2 != nil {
+		if err := p.opts.ML2.CheckSubnetSegmentUpdate(ctx, tx, old, patch); err != nil {
+			return err
+		}
+	}
 	if err := p.validateSubnet(ctx, tx, patch, old, si.prefix, si.ipVersion, si.id); err != nil {
 		return err
 	}

@@ -74,12 +74,45 @@ type Plugin struct {
 	mechNames []string
 	// qosRules reads QoS policies' rules for port details; nil without
 	// the QoS plugin.
-	qosRules func(ctx context.Context, tx *store.Tx, policyIDs []string) (map[string][]rpcapi.QoSRule, error)
-	extNames []string
-	outbox   change.Outbox
-	status   change.Notifier
-	now      func() time.Time
+	qosRules  func(ctx context.Context, tx *store.Tx, policyIDs []string) (map[string][]rpcapi.QoSRule, error)
+	extNames  []string
+	outbox    change.Outbox
+	status    change.Notifier
+	now       func() time.Time
+	typeNames []string
+	typesCfg  types.Config
+	ranges    SegmentRanges
 }
+
+// SegmentRanges chooses the segmentation ids a project network may take
+// (the network_segment_range service plugin): sets of ranges, tried in
+// order, for a network of networkType in project.
+type SegmentRanges interface {
+	Candidates(ctx context.Context, tx *store.Tx, networkType, project string) ([][]types.PhysnetRanges, error)
+}
+
+// SetSegmentRanges makes project networks take their ids from r; nil
+// goes back to the configured ranges.
+func (p *Plugin) SetSegmentRanges(r SegmentRanges) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.ranges = r
+}
+
+func (p *Plugin) segmentRanges() SegmentRanges {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.ranges
+}
+
+// DefaultRanges are the configured ranges of the loaded type drivers that
+// take network segment ranges, by network type.
+func (p *Plugin) DefaultRanges() map[string][]types.PhysnetRanges {
+	return types.DefaultRanges(p.typeNames, p.typesCfg)
+}
+
+// TypeLoaded reports whether networkType's type driver is loaded.
+func (p *Plugin) TypeLoaded(networkType string) bool { return p.types[networkType] != nil }
 
 // New builds ML2 over the store and the server's (restricted) resource
 // definitions, which must include segments.
@@ -101,7 +134,8 @@ func New(s *store.Store, defs map[string]*resource.Resource, opts Options) (*Plu
 		logger = slog.Default()
 	}
 	p := &Plugin{store: s, defs: defs, types: tds, tenant: opts.ProjectNetworkTypes,
-		globalMTU: opts.Types.GlobalPhysnetMTU, log: logger, agents: opts.Agents, outbox: opts.Outbox, now: time.Now}
+		globalMTU: opts.Types.GlobalPhysnetMTU, log: logger, agents: opts.Agents, outbox: opts.Outbox, now: time.Now,
+		typeNames: opts.TypeDrivers, typesCfg: opts.Types}
 	p.l2pop = slices.Contains(opts.MechanismDrivers, "l2population")
 	p.mechNames, p.extNames = opts.MechanismDrivers, opts.ExtensionDrivers
 	drivers, err := mech.New(opts.MechanismDrivers, mech.Deps{Ports: p})
@@ -353,7 +387,7 @@ func (p *Plugin) BeforeCreateNetwork(ctx context.Context, tx *store.Tx, net *res
 		return err
 	}
 	if len(segs) == 0 {
-		seg, err := p.allocateProjectSegment(ctx, tx)
+		seg, err := p.allocateProjectSegment(ctx, tx, net.String("project_id"))
 		if err != nil {
 			return err
 		}
@@ -398,8 +432,26 @@ func (p *Plugin) BeforeCreateNetwork(ctx context.Context, tx *store.Tx, net *res
 	return nil
 }
 
-func (p *Plugin) allocateProjectSegment(ctx context.Context, tx *store.Tx) (types.Segment, error) {
+// allocateProjectSegment gives a project network a segment of the first
+// project_network_types type with a free id: from the project's ranges,
+// then the shared ones, when network segment ranges are on.
+func (p *Plugin) allocateProjectSegment(ctx context.Context, tx *store.Tx, project string) (types.Segment, error) {
+	ranges := p.segmentRanges()
 	for _, t := range p.tenant {
+		if ra, ok := p.types[t].(types.RangeAllocator); ok && ranges != nil {
+			sets, err := ranges.Candidates(ctx, tx, t, project)
+			if err != nil {
+				return types.Segment{}, err
+			}
+			for _, set := range sets {
+				seg, err := ra.AllocateFrom(ctx, tx, set)
+				if fault.Is(err, "NoNetworkAvailable") {
+					continue
+				}
+				return seg, err
+			}
+			continue
+		}
 		seg, err := p.types[t].Allocate(ctx, tx)
 		if fault.Is(err, "NoNetworkAvailable") {
 			continue
@@ -722,6 +774,56 @@ func (p *Plugin) CheckSubnetSegment(ctx context.Context, tx *store.Tx, subnet *r
 				"All of the subnets on network '%s' must either all be associated with segments or all not associated with any segment.", netID)
 		}
 	}
+	return p.checkSegmentOf(ctx, tx, netID, segID)
+}
+
+// CheckSubnetSegmentUpdate applies Neutron's rules to a change of a
+// subnet's segment_id (subnet-segmentid-writable): only a network's one
+// subnet, on a network of one segment, may be associated with a segment,
+// and a subnet associated with one stays with it.
+func (p *Plugin) CheckSubnetSegmentUpdate(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error {
+	if !patch.Has("segment_id") || old.Resource().Attr("segment_id") == nil {
+		return nil
+	}
+	netID := old.String("network_id")
+	oldSeg, _ := old.Get("segment_id").(string)
+	segID, _ := patch.Get("segment_id").(string)
+	current, err := tx.Strings(ctx, apidef.Subnets, "COALESCE(segment_id, '')", "network_id", netID)
+	if err != nil {
+		return err
+	}
+	assoc := map[string]bool{}
+	for _, s := range current {
+		assoc[s] = true
+	}
+	notAll := fault.New(400, "SubnetsNotAllAssociatedWithSegments",
+		"All of the subnets on network '%s' must either all be associated with segments or all not associated with any segment.", netID)
+	if assoc[""] && len(assoc) > 1 {
+		return notAll
+	}
+	if oldSeg != segID {
+		if len(current) > 1 {
+			return notAll
+		}
+		if !assoc[""] && !assoc[segID] {
+			return fault.New(400, "SubnetSegmentAssociationChangeNotAllowed",
+				"A subnet that is already associated with a segment cannot have its segment association changed.")
+		}
+		segs, err := p.networkSegments(ctx, tx, netID)
+		if err != nil {
+			return err
+		}
+		if len(segs[netID]) > 1 {
+			return fault.New(400, "NoUpdateSubnetWhenMultipleSegmentsOnNetwork",
+				"The network '%s' has multiple segments, it is only possible to associate an existing subnet with a segment on networks with a single segment.", netID)
+		}
+	}
+	return p.checkSegmentOf(ctx, tx, netID, segID)
+}
+
+// checkSegmentOf checks that segment segID ("" for none) exists, is on
+// network netID and is not dynamic.
+func (p *Plugin) checkSegmentOf(ctx context.Context, tx *store.Tx, netID, segID string) error {
 	if segID == "" {
 		return nil
 	}

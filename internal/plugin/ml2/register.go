@@ -9,7 +9,7 @@ func init() {
 	registry.RegisterService(registry.Descriptor{
 		Name:       "segments",
 		Aliases:    []string{"neutron.services.segments.plugin.Plugin"},
-		Extensions: []string{"segment", "ip_allocation", "l2_adjacency"},
+		Extensions: []string{"segment", "ip_allocation", "l2_adjacency", "standard-attr-segment", "subnet-segmentid-writable"},
 		Configure:  registry.ExtensionsOnly,
 	})
 }

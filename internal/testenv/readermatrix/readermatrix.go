@@ -208,6 +208,11 @@ var Fixtures = map[string]Fixture{
 	"alias_dscp_marking_rules":        qosRule("dscp_marking", "alias-dscp-marking-rules", map[string]any{"dscp_mark": 10}),
 	"alias_minimum_bandwidth_rules":   qosRule("minimum_bandwidth", "alias-minimum-bandwidth-rules", map[string]any{"min_kbps": 1000}),
 	"alias_minimum_packet_rate_rules": qosRule("minimum_packet_rate", "alias-minimum-packet-rate-rules", map[string]any{"min_kpps": 1000}),
+	// A range of the reader's project (ranges are an admin's to make).
+	"network_segment_ranges": func(m *Maker) string {
+		return "/v2.0/network_segment_ranges/" + m.ID(Admin, "/v2.0/network_segment_ranges", "network_segment_range", map[string]any{
+			"name": "r-range", "shared": false, "project_id": m.C.Project(), "network_type": "vxlan", "minimum": 5000, "maximum": 5010})
+	},
 	"segments": func(m *Maker) string {
 		n := m.ID(Admin, "/v2.0/networks", "network", map[string]any{"project_id": m.C.Project()})
 		r := m.C.Do(m.T, Admin, "GET", "/v2.0/segments?network_id="+n, nil)

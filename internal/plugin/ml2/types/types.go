@@ -67,6 +67,14 @@ type Driver interface {
 	MTU(physnet string) int
 }
 
+// RangeAllocator is a type driver whose project segments may come from
+// network segment ranges (vlan and the tunnel types): AllocateFrom takes
+// a free id of the given ranges, each on its physical network ("" for
+// the tunnel types), or returns NoNetworkAvailable.
+type RangeAllocator interface {
+	AllocateFrom(ctx context.Context, tx *store.Tx, ranges []PhysnetRanges) (Segment, error)
+}
+
 // Config is what the type drivers read from the configuration.
 type Config struct {
 	GlobalPhysnetMTU int
@@ -392,6 +400,20 @@ func (d *vlan) allocateInto(ctx context.Context, tx *store.Tx, seg *Segment, phy
 	return NoNetworkAvailable()
 }
 
+// AllocateFrom implements RangeAllocator.
+func (d *vlan) AllocateFrom(ctx context.Context, tx *store.Tx, ranges []PhysnetRanges) (Segment, error) {
+	for _, p := range ranges {
+		id, ok, err := tx.AllocateSegmentID(ctx, VLAN, p.Physnet, p.Ranges)
+		if err != nil {
+			return Segment{}, err
+		}
+		if ok {
+			return Segment{NetworkType: VLAN, PhysicalNetwork: p.Physnet, SegmentationID: id, HasSegmentationID: true}, nil
+		}
+	}
+	return Segment{}, NoNetworkAvailable()
+}
+
 func (d *vlan) Allocate(ctx context.Context, tx *store.Tx) (Segment, error) {
 	seg := Segment{NetworkType: VLAN}
 	err := d.allocateInto(ctx, tx, &seg, "")
@@ -454,6 +476,45 @@ func (d *tunnel) Allocate(ctx context.Context, tx *store.Tx) (Segment, error) {
 		return Segment{}, NoNetworkAvailable()
 	}
 	return Segment{NetworkType: d.typ, SegmentationID: id, HasSegmentationID: true}, nil
+}
+
+// AllocateFrom implements RangeAllocator: the ranges' physical networks
+// are all "".
+func (d *tunnel) AllocateFrom(ctx context.Context, tx *store.Tx, ranges []PhysnetRanges) (Segment, error) {
+	var all []store.IDRange
+	for _, p := range ranges {
+		all = append(all, p.Ranges...)
+	}
+	id, ok, err := tx.AllocateSegmentID(ctx, d.typ, "", all)
+	if err != nil {
+		return Segment{}, err
+	}
+	if !ok {
+		return Segment{}, NoNetworkAvailable()
+	}
+	return Segment{NetworkType: d.typ, SegmentationID: id, HasSegmentationID: true}, nil
+}
+
+// DefaultRanges are the configured ranges of the types that take network
+// segment ranges, by type: Neutron's default network segment ranges.
+func DefaultRanges(loaded []string, cfg Config) map[string][]PhysnetRanges {
+	out := map[string][]PhysnetRanges{}
+	for _, t := range loaded {
+		switch t {
+		case VLAN:
+			for _, p := range cfg.VLANRanges {
+				if len(p.Ranges) > 0 {
+					out[t] = append(out[t], p)
+				}
+			}
+		case VXLAN, Geneve, GRE:
+			rs := map[string][]store.IDRange{VXLAN: cfg.VXLANRanges, Geneve: cfg.GeneveRanges, GRE: cfg.GRERanges}[t]
+			if len(rs) > 0 {
+				out[t] = []PhysnetRanges{{Ranges: rs}}
+			}
+		}
+	}
+	return out
 }
 
 func (d *tunnel) Release(ctx context.Context, tx *store.Tx, seg Segment) error {
