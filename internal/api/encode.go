@@ -37,7 +37,7 @@ func newView(r *resource.Resource, fields []string) *view {
 	}
 	for i, a := range r.Attrs() {
 		v.show[i] = a.Visible && (len(fields) == 0 || want[a.Name])
-		v.omitUnset[i] = a.Storage == resource.Virtual && a.Default == resource.NotSpecified
+		v.omitUnset[i] = a.OmitUnset || a.Storage == resource.Virtual && a.Default == resource.NotSpecified
 		k, _ := json.Marshal(a.Name)
 		v.keys[i] = append(k, ':')
 	}

@@ -111,7 +111,7 @@ func init() {
 			Default: true, Visible: true, EnforcePolicy: true, Extension: "port-security"})
 		r.Add(&resource.Attr{Name: "is_default", Kind: resource.Bool, AllowPost: true, AllowPut: true,
 			Default: false, Visible: true, Filter: true, EnforcePolicy: true, RequiredByPolicy: true,
-			Extension: "auto-allocated-topology"})
+			OmitUnset: true, Extension: "auto-allocated-topology"})
 		r.Add(&resource.Attr{Name: "l2_adjacency", Kind: resource.Bool, Visible: true, Default: true,
 			Storage: resource.Virtual, Extension: "l2_adjacency"})
 	})

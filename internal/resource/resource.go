@@ -50,6 +50,11 @@ type Attr struct {
 	Kind Kind
 	// Nullable allows JSON null as a value.
 	Nullable bool
+	// OmitUnset leaves the attribute out of replies for objects the
+	// plugin left it unset on (Neutron shows is_default on external
+	// networks only). Virtual attributes without a default are always
+	// left out when unset.
+	OmitUnset bool
 	// StoredNull lets a value the plugin stored as null read back as
 	// null, though requests may not give null (Neutron's nullable
 	// column behind a string validator: an automatically created

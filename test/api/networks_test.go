@@ -89,7 +89,7 @@ func TestNetworkLifecycle(t *testing.T) {
 			"name": "net1", "description": "first", "admin_state_up": true, "status": "ACTIVE",
 			"shared": false, "router:external": false, "mtu": float64(1500), "subnets": []any{},
 			"port_security_enabled": true, "availability_zone_hints": []any{}, "availability_zones": []any{},
-			"ipv4_address_scope": nil, "ipv6_address_scope": nil, "is_default": false,
+			"ipv4_address_scope": nil, "ipv6_address_scope": nil,
 			"tenant_id": "fake_project_id", "project_id": "fake_project_id", "revision_number": float64(1),
 			"l2_adjacency": true,
 		}
@@ -97,6 +97,10 @@ func TestNetworkLifecycle(t *testing.T) {
 			if !reflect.DeepEqual(n[k], v) {
 				t.Errorf("%s = %#v, want %#v", k, n[k], v)
 			}
+		}
+		// is_default shows on external networks only, as in Neutron.
+		if v, ok := n["is_default"]; ok {
+			t.Errorf("internal network shows is_default %v", v)
 		}
 		created, err := time.Parse(time.RFC3339, n["created_at"].(string))
 		if err != nil || created.Before(before) || !strings.HasSuffix(n["created_at"].(string), "Z") {

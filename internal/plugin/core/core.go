@@ -266,7 +266,17 @@ func (p *Plugin) afterReadNetworks(ctx context.Context, tx *store.Tx, nets []*re
 	if err := p.networkZones(ctx, tx, nets); err != nil {
 		return err
 	}
-	return p.networkSharing(ctx, tx, nets)
+	if err := p.networkSharing(ctx, tx, nets); err != nil {
+		return err
+	}
+	// Neutron shows is_default only on external networks (its
+	// auto-allocate extension reads it from the external network's row).
+	for _, n := range nets {
+		if n.Has("is_default") && !n.Bool("router:external") {
+			n.Unset("is_default")
+		}
+	}
+	return nil
 }
 
 // afterCreateNetwork records the wildcard RBAC policies that shared and

@@ -21,6 +21,9 @@ import (
 // Ml2Plugin with its mixins (security groups, agents and their
 // schedulers, RBAC, subnet pools, quotas …), and the default service
 // plugins' standard attributes that Neutrino builds into every resource.
+// security-groups-rules-belongs-to-default-sg (declared in apidef) came
+// after Neutron 21, the reference, and is not served: its
+// belongs_to_default_sg would be a key Neutron 21's rules lack.
 var Extensions = []string{
 	"address-group",
 	"address-scope",
@@ -62,7 +65,6 @@ var Extensions = []string{
 	"security-group",
 	"security-groups-normalized-cidr",
 	"security-groups-remote-address-group",
-	"security-groups-rules-belongs-to-default-sg",
 	"security-groups-shared-filtering",
 	"sorting",
 	"standard-attr-description",
