@@ -85,7 +85,14 @@ func New(opts Options) *Server {
 		if h == nil || r.Parent != "" {
 			continue
 		}
-		s.controllers[r.URLPath()] = newController(s, r, h)
+		c := newController(s, r, h)
+		s.controllers[r.URLPath()] = c
+		// Neutron finds a controller by its path with dashes or, failing
+		// that, with underscores: /v2.0/network-segment-ranges (Tempest)
+		// and /v2.0/network_segment_ranges (openstacksdk) are one.
+		if alt := r.Collection; alt != r.URLPath() && s.controllers[alt] == nil {
+			s.controllers[alt] = c
+		}
 	}
 	s.addSubControllers()
 	var h http.Handler = http.HandlerFunc(s.route)

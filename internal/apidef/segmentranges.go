@@ -60,6 +60,9 @@ func init() {
 			// The range's free segmentation ids.
 			&resource.Attr{Name: "available", Kind: resource.JSON, Visible: true, Default: []any{}, Storage: resource.Virtual},
 		)
+		// Neutron's path has dashes; the collection (openstacksdk's path)
+		// is served too.
+		r.Path = "network-segment-ranges"
 		r.Extension = "network-segment-range"
 		r.Standard = true
 		return r

@@ -20,6 +20,8 @@ func TestNetworkSegmentRanges(t *testing.T) {
 			if !extensionAliases(t, e)["network-segment-range"] {
 				t.Fatal("network-segment-range not listed")
 			}
+			// Neutron's path (Tempest's) and the collection's (openstacksdk's).
+			e.do(admin, "GET", "/v2.0/network-segment-ranges", nil).expect(t, 200).list(t, "network_segment_ranges")
 			// The defaults: one per configured range, shared, read-only.
 			all := e.do(admin, "GET", "/v2.0/network_segment_ranges", nil).expect(t, 200).list(t, "network_segment_ranges")
 			defaults := map[string]map[string]any{}
