@@ -253,6 +253,17 @@ func TestMultiProviderNetworks(t *testing.T) {
 			fault(t, 409, "VlanIdInUse", "The VLAN 150 on physical network physnet1 is in use.")
 		e.do(admin, "POST", "/v2.0/networks", map[string]any{"network": map[string]any{"segments": []any{segs[0], segs[0]}}}).
 			fault(t, 400, "InvalidInput", "Duplicate segment entry in request.")
+		// One segment asked for as a list shows as provider attributes
+		// alone, in the create's reply as afterwards, as in Neutron.
+		one := e.createNetwork(admin, map[string]any{"name": "one", "segments": []any{
+			map[string]any{"provider:network_type": "vlan", "provider:physical_network": "physnet1", "provider:segmentation_id": 160}}})
+		shown := e.do(admin, "GET", "/v2.0/networks/"+one["id"].(string), nil).expect(t, 200).obj(t, "network")
+		for what, net := range map[string]map[string]any{"created": one, "shown": shown} {
+			if _, ok := net["segments"]; ok || net["provider:network_type"] != "vlan" || net["provider:physical_network"] != "physnet1" ||
+				net["provider:segmentation_id"] != float64(160) {
+				t.Errorf("%s single-segment network: %v", what, net)
+			}
+		}
 		// A failed create reserves nothing.
 		e.do(admin, "POST", "/v2.0/networks", map[string]any{"network": map[string]any{"segments": []any{
 			map[string]any{"provider:network_type": "vlan", "provider:physical_network": "physnet1", "provider:segmentation_id": 151},

@@ -627,6 +627,9 @@ func (p *Plugin) AfterReadNetworks(ctx context.Context, tx *store.Tx, nets []*re
 				n.Set(a, nil)
 			}
 		case len(ss) == 1 && def.Attr("provider:network_type") != nil:
+			// One segment shows as provider attributes alone, even when
+			// it was asked for as a segments list (multi-provider).
+			n.Unset("segments")
 			s := ss[0]
 			n.Set("provider:network_type", s.NetworkType)
 			n.Set("provider:physical_network", nilIfEmpty(s.PhysicalNetwork))
