@@ -750,6 +750,38 @@ var defaultRules = []Rule{
 		Operations:  ops("DELETE /local-ips/{id}"),
 		Deprecated:  deprecated("delete_local_ip", adminOrOwner, reasonLocalIPAPI, wallaby),
 	},
+	// Neutron tags local IPs but has no tag rules for them, so its
+	// default rule (admin or owner) would let a project's reader tag
+	// one; Neutrino gives them the rules every other tagged resource
+	// has: readers read, members change.
+	{
+		Name:        "get_local_ip:tags",
+		CheckStr:    adminOrProjectReader,
+		Description: "Get the Local IP tags",
+		ScopeTypes:  projectScope,
+		Operations:  ops("GET /local_ips/{id}/tags", "GET /local_ips/{id}/tags/{tag_id}"),
+	},
+	{
+		Name:        "create_local_ip:tags",
+		CheckStr:    adminOrProjectMember,
+		Description: "Create the Local IP tags",
+		ScopeTypes:  projectScope,
+		Operations:  ops("POST /local_ips/{id}/tags"),
+	},
+	{
+		Name:        "update_local_ip:tags",
+		CheckStr:    adminOrProjectMember,
+		Description: "Update the Local IP tags",
+		ScopeTypes:  projectScope,
+		Operations:  ops("PUT /local_ips/{id}/tags", "PUT /local_ips/{id}/tags/{tag_id}"),
+	},
+	{
+		Name:        "delete_local_ip:tags",
+		CheckStr:    adminOrProjectMember,
+		Description: "Delete the Local IP tags",
+		ScopeTypes:  projectScope,
+		Operations:  ops("DELETE /local_ips/{id}/tags", "DELETE /local_ips/{id}/tags/{tag_id}"),
+	},
 
 	// Local IP associations (neutron/conf/policies/local_ip_association.py).
 	{

@@ -188,6 +188,18 @@ var Fixtures = map[string]Fixture{
 		parent := m.ID(Member, "/v2.0/ports", "port", map[string]any{"network_id": n, "name": "r-trunk-parent"})
 		return "/v2.0/trunks/" + m.ID(Member, "/v2.0/trunks", "trunk", map[string]any{"port_id": parent, "name": "r-trunk"})
 	},
+	"local_ips": func(m *Maker) string {
+		n, _, _ := m.Subnet()
+		return "/v2.0/local_ips/" + m.ID(Member, "/v2.0/local_ips", "local_ip", map[string]any{"network_id": n, "name": "r-lip"})
+	},
+	// Flavors and service profiles belong to no project: admins make
+	// them; a reader sees flavors, not profiles.
+	"flavors": func(m *Maker) string {
+		return "/v2.0/flavors/" + m.ID(Admin, "/v2.0/flavors", "flavor", map[string]any{"service_type": "FLAVORS", "name": "r-flavor"})
+	},
+	"service_profiles": func(m *Maker) string {
+		return "/v2.0/service_profiles/" + m.ID(Admin, "/v2.0/service_profiles", "service_profile", map[string]any{"metainfo": "{}"})
+	},
 	// A port's active binding (on a host without agents: bound or not,
 	// the binding exists); only admins and services may read it.
 	"bindings": func(m *Maker) string {
@@ -247,8 +259,9 @@ func actionBodies(m *Maker) map[string]any {
 		"add_subports": map[string]any{"sub_ports": []any{map[string]any{"port_id": m.ID(Member, "/v2.0/ports", "port",
 			map[string]any{"network_id": m.ID(Member, "/v2.0/networks", "network", map[string]any{})}),
 			"segmentation_type": "vlan", "segmentation_id": 7}}},
-		"remove_subports": map[string]any{"sub_ports": []any{map[string]any{"port_id": "0c0ffee0-0000-4000-8000-000000000009"}}},
-		"activate":        nil,
+		"remove_subports":         map[string]any{"sub_ports": []any{map[string]any{"port_id": "0c0ffee0-0000-4000-8000-000000000009"}}},
+		"activate":                nil,
+		"onboard_network_subnets": map[string]any{"network_id": m.ID(Member, "/v2.0/networks", "network", map[string]any{})},
 	}
 }
 
