@@ -129,9 +129,14 @@ osc network show "$ext" -f json
 cp "$out" "$tmp/ext3.json"
 expect "$tmp/ext3.json" 'd["router:external"]' 'false' "network internal once its last external policy is gone"
 
-for p in "$p_ag" "$p_scope" "$p_pool" "$p_sg"; do
+for p in "$p_ag" "$p_pool" "$p_sg"; do
 	osc network rbac delete "$p"
 done
+# As in Neutron, a scope's wildcard policy is in use while any project's
+# pool (its owner's too) is in the scope.
+osc_must_fail "cannot be removed because other objects depend on it" network rbac delete "$p_scope"
+osc subnet pool delete "$pool"
+osc network rbac delete "$p_scope"
 osc address group delete "$ag"
 osc_must_fail "could not be found" address group show "$ag"
 
