@@ -156,6 +156,10 @@ var Fixtures = map[string]Fixture{
 			"object_type": "network", "object_id": n, "action": "access_as_shared",
 			"target_tenant": "0c0ffee0000040008000000000000009"})
 	},
+	"address_groups": func(m *Maker) string {
+		return "/v2.0/address-groups/" + m.ID(Member, "/v2.0/address-groups", "address_group", map[string]any{
+			"name": "r-ag", "addresses": []string{"10.252.0.0/24"}})
+	},
 	"security_groups": func(m *Maker) string {
 		return "/v2.0/security-groups/" + m.ID(Member, "/v2.0/security-groups", "security_group", map[string]any{"name": "r-sg"})
 	},
@@ -255,6 +259,8 @@ func actionBodies(m *Maker) map[string]any {
 		"add_extraroutes":         routes,
 		"remove_extraroutes":      routes,
 		"add_prefixes":            map[string]any{"prefixes": []string{"10.251.0.0/16"}},
+		"add_addresses":           map[string]any{"addresses": []string{"10.253.0.0/24"}},
+		"remove_addresses":        map[string]any{"addresses": []string{"10.252.0.0/24"}},
 		"remove_prefixes":         map[string]any{"prefixes": []string{"10.250.0.0/16"}},
 		"add_subports": map[string]any{"sub_ports": []any{map[string]any{"port_id": m.ID(Member, "/v2.0/ports", "port",
 			map[string]any{"network_id": m.ID(Member, "/v2.0/networks", "network", map[string]any{})}),
