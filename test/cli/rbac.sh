@@ -138,7 +138,7 @@ osc_must_fail "cannot be removed because other objects depend on it" network rba
 osc subnet pool delete "$pool"
 osc network rbac delete "$p_scope"
 osc address group delete "$ag"
-osc_must_fail "could not be found" address group show "$ag"
+osc_must_fail "No AddressGroup found" address group show "$ag"
 
 stop_server || fail "neutrino all-in-one did not stop cleanly"
 echo "$me: OK"
