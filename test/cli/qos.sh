@@ -115,7 +115,7 @@ osc floating ip delete "$fip"
 
 # Clean up: rules, then policies once nothing uses them.
 osc network qos rule delete gold8 "$dscp"
-refused "a deleted rule" "QosRuleNotFound\|could not be found\|No" network qos rule show gold8 "$dscp"
+refused "a deleted rule" "QosRuleNotFound\|could not be found\|not found" network qos rule show gold8 "$dscp"
 osc port delete "$p1"
 osc network delete qosnet
 osc network qos policy delete gold8 silver
