@@ -112,6 +112,11 @@ fip=$(id_of)
 expect "$out" 'd["qos_policy_id"]' "\"$silver\"" "floating ip create --qos-policy"
 osc floating ip unset --qos-policy "$fip"
 osc floating ip delete "$fip"
+# The project's external network took the default policy too.
+osc network show -f json ext
+expect "$out" 'd["qos_policy_id"]' "\"$gold\"" "external network with the default policy"
+osc subnet delete extsub
+osc network delete ext
 
 # Clean up: rules, then policies once nothing uses them.
 osc network qos rule delete gold8 "$dscp"
