@@ -245,6 +245,8 @@ var Fixtures = map[string]Fixture{
 var values = map[string]any{
 	// A single-segment network shows provider:* rather than segments.
 	"networks.segments": []any{map[string]any{"provider:network_type": "vxlan"}},
+	// is_default is shown on external networks only.
+	"networks.is_default": true,
 }
 
 // actionBodies are plausible bodies of the member actions, so that a
