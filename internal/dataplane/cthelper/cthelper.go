@@ -27,6 +27,8 @@ import (
 	"github.com/google/nftables/expr"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/neutrino-net/neutrino/internal/dataplane/nftns"
 )
 
 // TableName is the table a router namespace with helpers gets.
@@ -82,17 +84,7 @@ func Fingerprint(hs []Helper) []byte {
 	return append([]byte("neutrino-cthelper:"), sum[:16]...)
 }
 
-func open(ns netns.NsHandle) (*nftables.Conn, error) {
-	var opts []nftables.ConnOption
-	if ns.IsOpen() {
-		opts = append(opts, nftables.WithNetNSFd(int(ns)))
-	}
-	c, err := nftables.New(opts...)
-	if err != nil {
-		return nil, fmt.Errorf("nftables: %w", err)
-	}
-	return c, nil
-}
+func open(ns netns.NsHandle) (*nftables.Conn, error) { return nftns.Open(ns) }
 
 func table() *nftables.Table {
 	return &nftables.Table{Name: TableName, Family: nftables.TableFamilyINet}
@@ -183,16 +175,4 @@ func Apply(ns netns.NsHandle, hs []Helper) (bool, error) {
 }
 
 // Remove deletes the namespace's table; absent is not an error.
-func Remove(ns netns.NsHandle) error {
-	c, err := open(ns)
-	if err != nil {
-		return err
-	}
-	t := table()
-	c.AddTable(t)
-	c.DelTable(t)
-	if err := c.Flush(); err != nil {
-		return fmt.Errorf("nftables: delete %s: %w", TableName, err)
-	}
-	return nil
-}
+func Remove(ns netns.NsHandle) error { return nftns.RemoveTables(ns, table()) }

@@ -20,6 +20,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/neutrino-net/neutrino/internal/dataplane/nftns"
 )
 
 // Stats says what a pass touched.
@@ -62,13 +64,9 @@ type Firewall struct {
 // own); nl is a netlink handle on the same namespace, for conntrack.
 func New(ns netns.NsHandle, nl *netlink.Handle, log *slog.Logger) (*Firewall, error) {
 	f := &Firewall{nl: nl, log: log, assign: Assignment{Marks: map[string]uint16{}, Zones: map[string]uint16{}}}
-	opts := []nftables.ConnOption{nftables.WithSockOptions(f.sizeBuffers)}
-	if ns.IsOpen() {
-		opts = append(opts, nftables.WithNetNSFd(int(ns)))
-	}
-	c, err := nftables.New(opts...)
+	c, err := nftns.Open(ns, nftables.WithSockOptions(f.sizeBuffers))
 	if err != nil {
-		return nil, fmt.Errorf("nftables: %w", err)
+		return nil, err
 	}
 	if f.log == nil {
 		f.log = slog.New(slog.DiscardHandler)

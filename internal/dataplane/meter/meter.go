@@ -36,6 +36,8 @@ import (
 	"github.com/google/nftables/expr"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/neutrino-net/neutrino/internal/dataplane/nftns"
 )
 
 // TableName is the table each metered router namespace gets.
@@ -86,17 +88,7 @@ func (rs Ruleset) Fingerprint() []byte {
 	return append([]byte("neutrino-meter:"), sum[:16]...)
 }
 
-func open(ns netns.NsHandle) (*nftables.Conn, error) {
-	var opts []nftables.ConnOption
-	if ns.IsOpen() {
-		opts = append(opts, nftables.WithNetNSFd(int(ns)))
-	}
-	c, err := nftables.New(opts...)
-	if err != nil {
-		return nil, fmt.Errorf("nftables: %w", err)
-	}
-	return c, nil
-}
+func open(ns netns.NsHandle) (*nftables.Conn, error) { return nftns.Open(ns) }
 
 func table() *nftables.Table {
 	return &nftables.Table{Name: TableName, Family: nftables.TableFamilyINet}
@@ -256,19 +248,7 @@ func Apply(ns netns.NsHandle, rs Ruleset) (bool, error) {
 }
 
 // Remove deletes the namespace's table; absent is not an error.
-func Remove(ns netns.NsHandle) error {
-	c, err := open(ns)
-	if err != nil {
-		return err
-	}
-	t := table()
-	c.AddTable(t)
-	c.DelTable(t)
-	if err := c.Flush(); err != nil {
-		return fmt.Errorf("nftables: delete %s: %w", TableName, err)
-	}
-	return nil
-}
+func Remove(ns netns.NsHandle) error { return nftns.RemoveTables(ns, table()) }
 
 // match is the rule's match expressions; ok is false for a rule that
 // cannot match (source and destination of different IP versions).

@@ -36,6 +36,8 @@ import (
 	"github.com/google/nftables/expr"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/neutrino-net/neutrino/internal/dataplane/nftns"
 )
 
 // TableName is the table each router namespace gets.
@@ -161,17 +163,7 @@ func (rs Ruleset) Fingerprint() []byte {
 	return append([]byte("neutrino:"), sum[:16]...)
 }
 
-func open(ns netns.NsHandle) (*nftables.Conn, error) {
-	var opts []nftables.ConnOption
-	if ns.IsOpen() {
-		opts = append(opts, nftables.WithNetNSFd(int(ns)))
-	}
-	c, err := nftables.New(opts...)
-	if err != nil {
-		return nil, fmt.Errorf("nftables: %w", err)
-	}
-	return c, nil
-}
+func open(ns netns.NsHandle) (*nftables.Conn, error) { return nftns.Open(ns) }
 
 func table() *nftables.Table {
 	return &nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv4}
@@ -318,20 +310,7 @@ func Apply(ns netns.NsHandle, rs Ruleset) (bool, error) {
 }
 
 // Remove deletes the namespace's table; absent is not an error.
-func Remove(ns netns.NsHandle) error {
-	c, err := open(ns)
-	if err != nil {
-		return err
-	}
-	for _, t := range []*nftables.Table{table(), table6()} {
-		c.AddTable(t)
-		c.DelTable(t)
-	}
-	if err := c.Flush(); err != nil {
-		return fmt.Errorf("nftables: delete %s: %w", TableName, err)
-	}
-	return nil
-}
+func Remove(ns netns.NsHandle) error { return nftns.RemoveTables(ns, table(), table6()) }
 
 func verdict(k expr.VerdictKind) []expr.Any { return []expr.Any{&expr.Verdict{Kind: k}} }
 

@@ -24,6 +24,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/neutrino-net/neutrino/internal/dataplane/nftns"
 )
 
 // Port is one tap's desired QoS. Rates are in kbit/s and bursts in kbit,
@@ -73,13 +75,9 @@ type tableEntry struct {
 // New opens the enforcer of namespace ns (netns.None() for the caller's
 // own); nl is a netlink handle on the same namespace.
 func New(ns netns.NsHandle, nl *netlink.Handle) (*Enforcer, error) {
-	var opts []nftables.ConnOption
-	if ns.IsOpen() {
-		opts = append(opts, nftables.WithNetNSFd(int(ns)))
-	}
-	c, err := nftables.New(opts...)
+	c, err := nftns.Open(ns)
 	if err != nil {
-		return nil, fmt.Errorf("qos: nftables: %w", err)
+		return nil, fmt.Errorf("qos: %w", err)
 	}
 	return &Enforcer{nl: nl, conn: c}, nil
 }
