@@ -17,7 +17,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -98,17 +97,7 @@ func Current(ns netns.NsHandle) ([]byte, error) {
 		return nil, err
 	}
 	t := table()
-	rules, err := c.GetRules(t, &nftables.Chain{Name: chainName, Table: t})
-	if err != nil {
-		if errors.Is(err, unix.ENOENT) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("nftables: read %s: %w", TableName, err)
-	}
-	if len(rules) == 0 {
-		return nil, nil
-	}
-	return rules[0].UserData, nil
+	return nftns.Fingerprint(c, t, chainName)
 }
 
 // objectName names the ct helper object of a helper on a protocol.

@@ -97,17 +97,7 @@ func table() *nftables.Table {
 // current returns the fingerprint the table holds, nil for none.
 func current(c *nftables.Conn) ([]byte, error) {
 	t := table()
-	rules, err := c.GetRules(t, &nftables.Chain{Name: baseChain, Table: t})
-	if err != nil {
-		if errors.Is(err, unix.ENOENT) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("nftables: read %s: %w", TableName, err)
-	}
-	if len(rules) == 0 {
-		return nil, nil
-	}
-	return rules[0].UserData, nil
+	return nftns.Fingerprint(c, t, baseChain)
 }
 
 // counterNames lists the table's counters.

@@ -26,7 +26,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -183,17 +182,7 @@ func Current(ns netns.NsHandle) ([]byte, error) {
 		return nil, err
 	}
 	t := table()
-	rules, err := c.GetRules(t, &nftables.Chain{Name: "postrouting", Table: t})
-	if err != nil {
-		if errors.Is(err, unix.ENOENT) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("nftables: read %s: %w", TableName, err)
-	}
-	if len(rules) == 0 {
-		return nil, nil
-	}
-	return rules[0].UserData, nil
+	return nftns.Fingerprint(c, t, "postrouting")
 }
 
 // Apply makes the namespace's table hold exactly rs, in one transaction;

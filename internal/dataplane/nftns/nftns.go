@@ -1,14 +1,17 @@
-// Package nftns opens nftables connections in a network namespace and
-// removes a namespace's tables. Each owner of a table (nat, cthelper,
+// Package nftns opens nftables connections in a network namespace,
+// reads the fingerprint a table's owner left in it and removes a
+// namespace's tables. Each owner of a table (nat, cthelper,
 // meter, qos, firewall) keeps its own connection; this is the part they
 // all do the same way.
 package nftns
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/google/nftables"
 	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // Open returns a connection to the nftables of namespace ns; a closed
@@ -40,4 +43,22 @@ func RemoveTables(ns netns.NsHandle, tables ...*nftables.Table) error {
 		return fmt.Errorf("nftables: delete table %s: %w", tables[0].Name, err)
 	}
 	return nil
+}
+
+// Fingerprint returns the user data of the first rule of chain in table t:
+// the owners keep a digest of the ruleset they wrote there, so a pass can
+// tell an unchanged table without reading it back whole. A missing table
+// or chain, or an empty chain, gives nil.
+func Fingerprint(c *nftables.Conn, t *nftables.Table, chain string) ([]byte, error) {
+	rules, err := c.GetRules(t, &nftables.Chain{Name: chain, Table: t})
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("nftables: read table %s: %w", t.Name, err)
+	}
+	if len(rules) == 0 {
+		return nil, nil
+	}
+	return rules[0].UserData, nil
 }
