@@ -21,6 +21,7 @@ type config struct {
 	keystone    keystoneConfig
 	scenarios   []string
 	floor       string // address to serve the trivial floor server on; no scenarios run
+	floorList   string // file holding the floor server's reply to a listing
 	ops         int
 	concurrency []int
 	prepopulate []int // network counts of the network list scenarios
@@ -68,6 +69,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&cfg.duration, "duration", 0, "run each measurement for this long instead of -n operations")
 	fs.DurationVar(&cfg.timeout, "timeout", 2*time.Minute, "timeout of each HTTP request")
 	fs.BoolVar(&cfg.cleanup, "cleanup", true, "delete everything the run created when it ends")
+	fs.StringVar(&cfg.floorList, "floor-list", "", "file holding the reply the floor server gives every listing, e.g. a saved GET /v2.0/ports of the server under test (default: one port)")
 	fs.StringVar(&cfg.floor, "floor", "", "serve a trivial HTTP server answering every GET with one port on this address (the limit port-show is compared with) instead of running scenarios")
 	if err := fs.Parse(args); err != nil {
 		return config{}, err

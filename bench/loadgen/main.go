@@ -40,7 +40,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if cfg.floor != "" {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		return serveFloor(ctx, cfg.floor, func(a net.Addr) { logger.Printf("floor server on %s", a) })
+		var list []byte
+		if cfg.floorList != "" {
+			if list, err = os.ReadFile(cfg.floorList); err != nil {
+				return fmt.Errorf("floor: %w", err)
+			}
+		}
+		return serveFloor(ctx, cfg.floor, list, func(a net.Addr) { logger.Printf("floor server on %s", a) })
 	}
 
 	// The first interrupt stops the scenarios; cleanup still runs with its
