@@ -14,7 +14,7 @@ import (
 
 // The ML2 qos extension driver's part: qos_policy_id on networks and
 // ports, a project's default policy for its new networks, and the check
-// that a bound port's data plane can enforce its policy.
+// that a port's QoS drivers can enforce its policy.
 
 var _ core.ExtensionDriver = (*Plugin)(nil)
 
@@ -63,7 +63,7 @@ func (p *Plugin) defaultPolicy(ctx context.Context, tx *store.Tx, project string
 
 // ProcessUpdateNetwork implements core.ExtensionDriver: the caller must
 // be allowed to detach the old policy and use the new one, which the
-// bound ports that inherit it must be able to enforce.
+// ports that inherit it must be able to enforce.
 func (p *Plugin) ProcessUpdateNetwork(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error {
 	if patch.Resource().Attr("qos_policy_id") == nil || !patch.Has("qos_policy_id") {
 		return nil
@@ -132,7 +132,7 @@ func (p *Plugin) ProcessCreatePort(ctx context.Context, tx *store.Tx, port *reso
 	} else {
 		port.Set("qos_policy_id", nil)
 	}
-	return p.validateBoundPort(ctx, tx, port, port)
+	return p.validatePort(ctx, tx, port)
 }
 
 // ProcessUpdatePort implements core.ExtensionDriver: a new policy is
@@ -161,7 +161,7 @@ func (p *Plugin) ProcessUpdatePort(ctx context.Context, tx *store.Tx, old, patch
 	}
 	merged := old.Clone()
 	merged.Merge(patch)
-	return p.validateBoundPort(ctx, tx, merged, merged)
+	return p.validatePort(ctx, tx, merged)
 }
 
 // networkDevice reports whether a device owner is one of Neutron's
@@ -191,15 +191,12 @@ func (p *Plugin) effectivePolicy(ctx context.Context, tx *store.Tx, port *resour
 	return id, nil
 }
 
-// validateBoundPort refuses a bound port whose effective policy has a
-// rule its mechanism driver's QoS driver cannot enforce
-// (QosRuleNotSupported). An unbound port is not checked: its rules are
-// checked when it is bound, and until then minimum guarantees are a
-// request to Placement (resource_request).
-func (p *Plugin) validateBoundPort(ctx context.Context, tx *store.Tx, port, out *resource.Object) error {
-	if !bound(port) {
-		return nil
-	}
+// validatePort refuses a port whose effective policy has a rule no QoS
+// driver handling it can enforce (QosRuleNotSupported), bound or not, as
+// Neutron's QoS plugin validates every port it creates or gives a policy:
+// an unbound port is matched to drivers by its vnic_type, so with Linux
+// bridge a minimum-bandwidth rule is refused before any binding.
+func (p *Plugin) validatePort(ctx context.Context, tx *store.Tx, port *resource.Object) error {
 	id, err := p.effectivePolicy(ctx, tx, port)
 	if err != nil || id == "" {
 		return err
@@ -211,20 +208,10 @@ func (p *Plugin) validateBoundPort(ctx context.Context, tx *store.Tx, port, out 
 	return p.validatePorts([]*resource.Object{port}, rules[id])
 }
 
-func bound(port *resource.Object) bool {
-	if port.Resource().Attr("binding:vif_type") == nil {
-		return false
-	}
-	vt := port.String("binding:vif_type")
-	return vt != "" && vt != "unbound" && vt != "binding_failed"
-}
-
-// validatePorts checks that each bound port's driver enforces every rule.
+// validatePorts checks that some QoS driver enforces every rule on each
+// port.
 func (p *Plugin) validatePorts(ports []*resource.Object, rules []Rule) error {
 	for _, port := range ports {
-		if !bound(port) {
-			continue
-		}
 		for _, r := range rules {
 			if !p.enforceable(port, r) {
 				return ruleNotSupported(r["type"].(string), port.ID())
@@ -250,7 +237,7 @@ func (p *Plugin) enforceable(port *resource.Object, r Rule) bool {
 }
 
 // validatePolicyPorts checks a policy's rules (as they will be) against
-// every bound port using it, directly or through its network.
+// every port using it, directly or through its network.
 func (p *Plugin) validatePolicyPorts(ctx context.Context, tx *store.Tx, policyID string, rules []Rule) error {
 	portDef, netDef := p.defs[apidef.Ports], p.defs[apidef.Networks]
 	if portDef.Attr("qos_policy_id") == nil {
