@@ -7,6 +7,7 @@ import (
 
 	"github.com/neutrino-net/neutrino/internal/fault"
 	"github.com/neutrino-net/neutrino/internal/plugin"
+	"github.com/neutrino-net/neutrino/internal/reqctx"
 	"github.com/neutrino-net/neutrino/internal/resource"
 )
 
@@ -63,6 +64,9 @@ func (s *Server) subResource(w http.ResponseWriter, r *http.Request, c *controll
 	ctx := r.Context()
 	_, target, err := c.parent.getVisible(ctx, parentID)
 	if err != nil {
+		if len(rest) == 0 && r.Method == http.MethodPost && c.createRefusedWhateverParent(ctx, err) {
+			err = fault.Forbidden("rule:create_" + c.policyName)
+		}
 		s.writeError(ctx, w, err)
 		return
 	}
@@ -92,4 +96,24 @@ func (s *Server) subResource(w http.ResponseWriter, r *http.Request, c *controll
 	default:
 		writeFault(w, fault.HTTPNotFound())
 	}
+}
+
+// createRefusedWhateverParent reports whether a create under a parent the
+// caller cannot see (err, the parent's 404) is refused by policy even if
+// the caller owned the parent. Neutron's policy hook checks create_<rule>
+// before the plugin looks the parent up, and reaches for the parent only
+// when the rule names it (ext_parent:project_id): a rule that refuses the
+// caller whatever the parent (the QoS rules are the admin's) answers 403,
+// one that depends on the parent answers the parent's 404.
+func (c *controller) createRefusedWhateverParent(ctx context.Context, err error) bool {
+	if f, ok := err.(*fault.Error); !ok || f.Status != http.StatusNotFound {
+		return false
+	}
+	project := reqctx.CallerFrom(ctx).ProjectID
+	target := map[string]any{
+		"project_id": project, "tenant_id": project,
+		"ext_parent:project_id": project, "ext_parent:tenant_id": project,
+	}
+	ok, _ := c.check(ctx, "create_"+c.policyName, target)
+	return !ok
 }

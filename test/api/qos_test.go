@@ -314,3 +314,50 @@ func TestQoSNotLoaded(t *testing.T) {
 		t.Errorf("network shows qos_policy_id without the qos plugin")
 	}
 }
+
+// TestSubResourceCreateOrder: Neutron's policy hook checks create_<rule>
+// before the plugin looks the parent up, so a create the caller's role
+// refuses whatever the parent is a 403 even under a parent it cannot
+// see (neutron_tempest_plugin's test_rule_create_forbidden_for_regular_
+// projects), while a rule that depends on the parent's owner leaves the
+// parent's 404.
+func TestSubResourceCreateOrder(t *testing.T) {
+	manager1 := &caller{project: "project-one", roles: "manager,member,reader"}
+	engines(t, func(t *testing.T, e *env) {
+		foreign := e.qosPolicy(admin, map[string]any{"name": "two", "project_id": "project-two"})["id"].(string)
+		own := e.qosPolicy(admin, map[string]any{"name": "one", "project_id": "project-one"})["id"].(string)
+		missing := "9efe63d0-836f-4cc2-b00c-468e63aa614e"
+		bw := map[string]any{"bandwidth_limit_rule": map[string]any{"max_kbps": 1, "max_burst_kbps": 2}}
+		dscp := map[string]any{"dscp_marking_rule": map[string]any{"dscp_mark": 8}}
+		cth := map[string]any{"conntrack_helper": map[string]any{"protocol": "udp", "port": 69, "helper": "tftp"}}
+		for _, c := range []struct {
+			name      string
+			as        *caller
+			path      string
+			body      map[string]any
+			status    int
+			typ, text string
+		}{
+			{"member, foreign policy", member1, "/v2.0/qos/policies/" + foreign + "/bandwidth_limit_rules", bw,
+				403, "PolicyNotAuthorized", "create_policy_bandwidth_limit_rule"},
+			{"member, foreign policy, dscp", member1, "/v2.0/qos/policies/" + foreign + "/dscp_marking_rules", dscp,
+				403, "PolicyNotAuthorized", "create_policy_dscp_marking_rule"},
+			{"member, missing policy", member1, "/v2.0/qos/policies/" + missing + "/bandwidth_limit_rules", bw,
+				403, "PolicyNotAuthorized", "create_policy_bandwidth_limit_rule"},
+			{"member, own policy", member1, "/v2.0/qos/policies/" + own + "/bandwidth_limit_rules", bw,
+				403, "PolicyNotAuthorized", "create_policy_bandwidth_limit_rule"},
+			{"manager, foreign policy", manager1, "/v2.0/qos/policies/" + foreign + "/bandwidth_limit_rules", bw,
+				404, "QosPolicyNotFound", foreign},
+			{"admin, missing policy", admin, "/v2.0/qos/policies/" + missing + "/bandwidth_limit_rules", bw,
+				404, "QosPolicyNotFound", missing},
+			{"member, missing router", member1, "/v2.0/routers/" + missing + "/conntrack_helpers", cth,
+				404, "RouterNotFound", missing},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				e.do(c.as, "POST", c.path, c.body).fault(t, c.status, c.typ, c.text)
+			})
+		}
+		// The policy's owner with the manager role creates rules.
+		e.do(manager1, "POST", "/v2.0/qos/policies/"+own+"/bandwidth_limit_rules", bw).expect(t, 201)
+	})
+}
