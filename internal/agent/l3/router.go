@@ -442,7 +442,65 @@ func (x *Reconciler) announce(ctx context.Context, routerID, nsName string, p Po
 				return
 			}
 		}
+		x.solicit(ns, routerID, p)
 	}
+}
+
+// solicit asks again for the neighbours of the router's device p.Device
+// that the kernel could not resolve (INCOMPLETE or FAILED entries): the
+// kernel sent its first request when the device was up but its tap not
+// yet on a bridge (the router forwarded a VM's first packet towards the
+// external gateway before the L2 part wired the gateway port), where no
+// one heard it, and asks again only a second later. The answer to this
+// request updates the entry at once and releases the packets queued on
+// it.
+func (x *Reconciler) solicit(ns netns.Handle, routerID string, p Port) {
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return
+	}
+	defer h.Close()
+	l, err := h.LinkByName(p.Device)
+	if err != nil {
+		return
+	}
+	neighs, err := h.NeighList(l.Attrs().Index, netlink.FAMILY_V4)
+	if err != nil {
+		x.log.Debug("listing neighbours", "router", routerID, "device", p.Device, "error", err)
+		return
+	}
+	for _, n := range neighs {
+		if n.State&(netlink.NUD_INCOMPLETE|netlink.NUD_FAILED) == 0 {
+			continue
+		}
+		target, ok := netip.AddrFromSlice(n.IP.To4())
+		if !ok {
+			continue
+		}
+		if sender, ok := senderFor(p.Addrs, target); ok {
+			if err := link.ARPRequest(ns, p.Device, sender, target); err != nil {
+				x.log.Debug("ARP request", "router", routerID, "device", p.Device, "target", target, "error", err)
+			}
+		}
+	}
+}
+
+// senderFor is the IPv4 address of addrs on target's subnet, or the
+// first IPv4 address when none is.
+func senderFor(addrs []netip.Prefix, target netip.Addr) (netip.Addr, bool) {
+	var first netip.Addr
+	for _, a := range addrs {
+		if !a.Addr().Is4() {
+			continue
+		}
+		if a.Contains(target) {
+			return a.Addr(), true
+		}
+		if !first.IsValid() {
+			first = a.Addr()
+		}
+	}
+	return first, first.IsValid()
 }
 
 // How long announce waits for a tap to be attached, and the gap
