@@ -65,14 +65,25 @@ func TestRBACAddressScopeAndSubnetPool(t *testing.T) {
 		e.do(ownerP, "DELETE", "/v2.0/rbac-policies/"+poolPol["id"].(string), nil).expect(t, 204)
 		e.do(guestP, "GET", "/v2.0/subnetpools/"+poolID, nil).fault(t, 404, "SubnetPoolNotFound", poolID)
 
-		// A guest's pool in the shared scope (only an admin may put it
-		// there) keeps the scope's policy.
-		e.do(guestP, "POST", "/v2.0/subnetpools", map[string]any{"subnetpool": map[string]any{
+		// The guest may put its own pool in the scope shared with it (an
+		// RBAC policy makes the scope accessible, as Neutron's
+		// AddressScope.is_accessible), and the pool keeps the scope's
+		// policy in use; a project the scope is not shared with does not
+		// find it.
+		e.do(thirdP, "POST", "/v2.0/subnetpools", map[string]any{"subnetpool": map[string]any{
+			"name": "third-pool", "prefixes": []string{"10.83.0.0/16"}, "address_scope_id": scopeID}}).
+			fault(t, 404, "AddressScopeNotFound", scopeID)
+		guestPool := e.do(guestP, "POST", "/v2.0/subnetpools", map[string]any{"subnetpool": map[string]any{
 			"name": "guest-pool", "prefixes": []string{"10.81.0.0/16"}, "address_scope_id": scopeID}}).
-			fault(t, 400, "IllegalSubnetPoolAssociationToAddressScope", scopeID)
-		guestPool := e.do(admin, "POST", "/v2.0/subnetpools", map[string]any{"subnetpool": map[string]any{
-			"name": "guest-pool", "prefixes": []string{"10.81.0.0/16"}, "address_scope_id": scopeID,
-			"tenant_id": guestP.project}}).expect(t, 201).obj(t, "subnetpool")
+			expect(t, 201).obj(t, "subnetpool")
+		if guestPool["address_scope_id"] != scopeID {
+			t.Errorf("guest's pool %v", guestPool)
+		}
+		moved := e.do(guestP, "POST", "/v2.0/subnetpools", map[string]any{"subnetpool": map[string]any{
+			"name": "guest-pool-2", "prefixes": []string{"10.84.0.0/16"}}}).expect(t, 201).obj(t, "subnetpool")
+		e.do(guestP, "PUT", "/v2.0/subnetpools/"+moved["id"].(string), map[string]any{"subnetpool": map[string]any{
+			"address_scope_id": scopeID}}).expect(t, 200)
+		e.do(guestP, "DELETE", "/v2.0/subnetpools/"+moved["id"].(string), nil).expect(t, 204)
 		e.do(ownerP, "DELETE", "/v2.0/rbac-policies/"+scopePol["id"].(string), nil).fault(t, 409, "RbacPolicyInUse", scopeID)
 		e.do(admin, "DELETE", "/v2.0/subnetpools/"+guestPool["id"].(string), nil).expect(t, 204)
 		e.do(ownerP, "DELETE", "/v2.0/rbac-policies/"+scopePol["id"].(string), nil).expect(t, 204)

@@ -115,7 +115,7 @@ func (p *Plugin) checkNoDefaultPool(ctx context.Context, tx *store.Tx, version i
 }
 
 // checkAddressScope is _validate_address_scope_id: the scope must be one
-// the caller sees and may use, of the pool's IP version; re-scoping must
+// the caller may use, of the pool's IP version; re-scoping must
 // not split a network's subnets across scopes; and pools in one scope may
 // not overlap.
 func (p *Plugin) checkAddressScope(ctx context.Context, tx *store.Tx, pool *resource.Object, prefixes []netip.Prefix) error {
@@ -123,14 +123,13 @@ func (p *Plugin) checkAddressScope(ctx context.Context, tx *store.Tx, pool *reso
 	if id == "" {
 		return nil
 	}
+	// A scope the caller may use is one it sees: its own, or one shared
+	// with its project (the shared flag or an access_as_shared RBAC
+	// policy targeting it or '*'), as AddressScope.is_accessible decides;
+	// the lookup answers AddressScopeNotFound for any other.
 	scope, err := p.visibleAddressScope(ctx, tx, id)
 	if err != nil {
 		return err
-	}
-	caller := reqctx.CallerFrom(ctx)
-	if !caller.IsAdmin && scope.String("project_id") != caller.ProjectID && !scope.Bool("shared") {
-		return fault.New(400, "IllegalSubnetPoolAssociationToAddressScope",
-			"Illegal subnetpool association: subnetpool %s cannot be associated with address scope %s.", pool.ID(), id)
 	}
 	if v := scope.Int("ip_version"); v != pool.Int("ip_version") {
 		return fault.New(400, "IllegalSubnetPoolIpVersionAssociationToAddressScope",
