@@ -83,8 +83,6 @@ func Fingerprint(hs []Helper) []byte {
 	return append([]byte("neutrino-cthelper:"), sum[:16]...)
 }
 
-func open(ns netns.NsHandle) (*nftables.Conn, error) { return nftns.Open(ns) }
-
 func table() *nftables.Table {
 	return &nftables.Table{Name: TableName, Family: nftables.TableFamilyINet}
 }
@@ -92,7 +90,7 @@ func table() *nftables.Table {
 // Current returns the fingerprint of the helpers the namespace's table
 // holds, nil when it has no table.
 func Current(ns netns.NsHandle) ([]byte, error) {
-	c, err := open(ns)
+	c, err := nftns.Open(ns)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +121,7 @@ func Apply(ns netns.NsHandle, hs []Helper) (bool, error) {
 	if bytes.Equal(cur, fp) {
 		return false, nil
 	}
-	c, err := open(ns)
+	c, err := nftns.Open(ns)
 	if err != nil {
 		return false, err
 	}

@@ -88,8 +88,6 @@ func (rs Ruleset) Fingerprint() []byte {
 	return append([]byte("neutrino-meter:"), sum[:16]...)
 }
 
-func open(ns netns.NsHandle) (*nftables.Conn, error) { return nftns.Open(ns) }
-
 func table() *nftables.Table {
 	return &nftables.Table{Name: TableName, Family: nftables.TableFamilyINet}
 }
@@ -140,7 +138,7 @@ func readCounters(c *nftables.Conn) (map[string]Count, error) {
 // Counters returns the namespace's label counters by label id; none when
 // the namespace has no metering table.
 func Counters(ns netns.NsHandle) (map[string]Count, error) {
-	c, err := open(ns)
+	c, err := nftns.Open(ns)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +148,7 @@ func Counters(ns netns.NsHandle) (map[string]Count, error) {
 // Apply makes the namespace's table hold exactly rs, in one transaction;
 // it reports whether it wrote (false: the table already held rs).
 func Apply(ns netns.NsHandle, rs Ruleset) (bool, error) {
-	c, err := open(ns)
+	c, err := nftns.Open(ns)
 	if err != nil {
 		return false, err
 	}

@@ -162,8 +162,6 @@ func (rs Ruleset) Fingerprint() []byte {
 	return append([]byte("neutrino:"), sum[:16]...)
 }
 
-func open(ns netns.NsHandle) (*nftables.Conn, error) { return nftns.Open(ns) }
-
 func table() *nftables.Table {
 	return &nftables.Table{Name: TableName, Family: nftables.TableFamilyIPv4}
 }
@@ -177,7 +175,7 @@ func table6() *nftables.Table {
 // Current returns the fingerprint of the ruleset the namespace's table
 // holds, nil when there is no table (or not one Apply wrote).
 func Current(ns netns.NsHandle) ([]byte, error) {
-	c, err := open(ns)
+	c, err := nftns.Open(ns)
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +193,7 @@ func Apply(ns netns.NsHandle, rs Ruleset) (bool, error) {
 	if cur, err := Current(ns); err == nil && bytes.Equal(cur, fp) {
 		return false, nil
 	}
-	c, err := open(ns)
+	c, err := nftns.Open(ns)
 	if err != nil {
 		return false, err
 	}
