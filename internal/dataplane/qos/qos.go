@@ -82,9 +82,10 @@ func New(ns netns.NsHandle, nl *netlink.Handle) (*Enforcer, error) {
 	return &Enforcer{nl: nl, conn: c}, nil
 }
 
-// Apply converges every given tap to its QoS; taps that do not exist
-// (yet) are skipped and named in the error-free result. The DSCP table
-// holds exactly the given ports' marks.
+// Apply converges every given tap to its QoS. A tap that does not exist
+// (yet) is no error: it gets no token bucket, but its policer and marks
+// are written, to match its packets once it appears. The nftables table
+// holds exactly the given ports' policers and marks.
 func (e *Enforcer) Apply(ports []Port) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
