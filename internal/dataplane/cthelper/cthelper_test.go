@@ -2,11 +2,9 @@ package cthelper_test
 
 import (
 	"bytes"
-	"net"
 	"net/netip"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/neutrino-net/neutrino/internal/dataplane/cthelper"
 	"github.com/neutrino-net/neutrino/internal/dataplane/nat"
@@ -14,54 +12,13 @@ import (
 	"github.com/neutrino-net/neutrino/internal/testenv/nsrig"
 )
 
-// tftpRequest sends a TFTP read request from ns to server and reports
-// whether an answer came back, as TFTP servers send it: from a port of
-// their own, not from 69.
-func tftpRequest(t *testing.T, ns netns.Handle, server string) bool {
+// answered reports whether a TFTP read request from ns to server comes
+// back answered.
+func answered(t *testing.T, ns netns.Handle, server string) bool {
 	t.Helper()
-	var conn *net.UDPConn
-	nsrig.Must(t, netns.Do(ns, func() (err error) {
-		conn, err = net.ListenUDP("udp4", nil)
-		return err
-	}))
-	defer conn.Close()
-	dst, err := net.ResolveUDPAddr("udp4", server)
+	ok, err := nsrig.TFTPAnswered(ns, server)
 	nsrig.Must(t, err)
-	if _, err := conn.WriteToUDP([]byte("\x00\x01file\x00octet\x00"), dst); err != nil {
-		t.Fatal(err)
-	}
-	_ = conn.SetReadDeadline(time.Now().Add(1500 * time.Millisecond))
-	buf := make([]byte, 64)
-	n, _, err := conn.ReadFromUDP(buf)
-	return err == nil && bytes.HasPrefix(buf[:n], []byte("\x00\x03"))
-}
-
-// serveTFTP answers every read request on :69 in ns from a new port.
-func serveTFTP(t *testing.T, ns netns.Handle) {
-	var l *net.UDPConn
-	nsrig.Must(t, netns.Do(ns, func() (err error) {
-		l, err = net.ListenUDP("udp4", &net.UDPAddr{Port: 69})
-		return err
-	}))
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		buf := make([]byte, 512)
-		for {
-			_, from, err := l.ReadFromUDP(buf)
-			if err != nil {
-				return
-			}
-			_ = netns.Do(ns, func() error {
-				c, err := net.ListenUDP("udp4", nil)
-				if err != nil {
-					return err
-				}
-				defer c.Close()
-				_, err = c.WriteToUDP([]byte("\x00\x03\x00\x01data"), from)
-				return err
-			})
-		}
-	}()
+	return ok
 }
 
 // TestTFTPThroughSNAT: behind a router's SNAT, a TFTP client hears the
@@ -84,9 +41,9 @@ func TestTFTPThroughSNAT(t *testing.T) {
 	if _, err := nat.Apply(rns, nat.Ruleset{GatewayDevice: "qg-c", GatewayIP: netip.MustParseAddr("203.0.113.1"), SNAT: true}); err != nil {
 		t.Fatal(err)
 	}
-	serveTFTP(t, out)
+	nsrig.ServeTFTP(t, out)
 
-	if tftpRequest(t, in, "203.0.113.2:69") {
+	if answered(t, in, "203.0.113.2:69") {
 		t.Fatal("the answer came back without the tftp helper: the test proves nothing")
 	}
 	hs := []cthelper.Helper{{Protocol: "udp", Port: 69, Name: "tftp"}, {Protocol: "tcp", Port: 21, Name: "ftp"}}
@@ -95,7 +52,7 @@ func TestTFTPThroughSNAT(t *testing.T) {
 			t.Fatalf("Apply #%d: wrote %v, %v", i+1, wrote, err)
 		}
 	}
-	if !tftpRequest(t, in, "203.0.113.2:69") {
+	if !answered(t, in, "203.0.113.2:69") {
 		t.Fatal("no answer with the tftp helper on UDP 69")
 	}
 	if cur, err := cthelper.Current(rns); err != nil || !bytes.Equal(cur, cthelper.Fingerprint(hs)) {
@@ -107,7 +64,7 @@ func TestTFTPThroughSNAT(t *testing.T) {
 	if cur, err := cthelper.Current(rns); err != nil || cur != nil {
 		t.Errorf("after removing the helpers: %x, %v", cur, err)
 	}
-	if tftpRequest(t, in, "203.0.113.2:69") {
+	if answered(t, in, "203.0.113.2:69") {
 		t.Error("an answer came back after the helper went")
 	}
 	if err := cthelper.Validate([]cthelper.Helper{{Protocol: "gre", Port: 1, Name: "pptp"}}); err == nil {

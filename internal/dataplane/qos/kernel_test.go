@@ -2,16 +2,12 @@ package qos_test
 
 import (
 	"fmt"
-	"net"
 	"testing"
-	"time"
 
 	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 
 	"github.com/neutrino-net/neutrino/internal/dataplane/link"
-	"github.com/neutrino-net/neutrino/internal/dataplane/netns"
 	"github.com/neutrino-net/neutrino/internal/dataplane/qos"
 	"github.com/neutrino-net/neutrino/internal/testenv/nsrig"
 )
@@ -79,10 +75,10 @@ func TestApply(t *testing.T) {
 	if n := rules(); n != 3 {
 		t.Errorf("%d rules, want 3 (the policer, the IPv4 and IPv6 marks)", n)
 	}
-	if tos, err := tosOf(a, b, "10.77.0.2"); err != nil || tos>>2 != 26 {
+	if tos, err := nsrig.TOS(a.NS, b.NS, "10.77.0.2", 5999); err != nil || tos>>2 != 26 {
 		t.Errorf("a's datagram arrives with TOS %#x (%v), want DSCP 26", tos, err)
 	}
-	if tos, err := tosOf(b, a, "10.77.0.1"); err != nil || tos != 0 {
+	if tos, err := nsrig.TOS(b.NS, a.NS, "10.77.0.1", 5999); err != nil || tos != 0 {
 		t.Errorf("b's datagram arrives with TOS %#x (%v), want 0", tos, err)
 	}
 	// A second pass changes nothing and fails nothing.
@@ -99,63 +95,7 @@ func TestApply(t *testing.T) {
 	if n := rules(); n != -1 {
 		t.Errorf("table with %d rules after every rule went", n)
 	}
-	if tos, err := tosOf(a, b, "10.77.0.2"); err != nil || tos != 0 {
+	if tos, err := nsrig.TOS(a.NS, b.NS, "10.77.0.2", 5999); err != nil || tos != 0 {
 		t.Errorf("a's datagram after the marks went: TOS %#x (%v)", tos, err)
 	}
-}
-
-// tosOf sends a UDP datagram from one VM to another's address and
-// returns the TOS byte it arrives with.
-func tosOf(from, to *nsrig.VM, ip string) (byte, error) {
-	var rc *net.UDPConn
-	err := netns.Do(to.NS, func() error {
-		l, err := net.ListenUDP("udp4", &net.UDPAddr{Port: 5999})
-		if err != nil {
-			return err
-		}
-		rc = l
-		raw, err := l.SyscallConn()
-		if err != nil {
-			return err
-		}
-		var serr error
-		if err := raw.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_RECVTOS, 1) }); err != nil {
-			return err
-		}
-		return serr
-	})
-	if err != nil {
-		return 0, err
-	}
-	defer rc.Close()
-	var sc net.Conn
-	if err := netns.Do(from.NS, func() (err error) {
-		sc, err = net.Dial("udp4", net.JoinHostPort(ip, "5999"))
-		return err
-	}); err != nil {
-		return 0, err
-	}
-	defer sc.Close()
-	for range 10 {
-		if _, err := sc.Write([]byte("tos?")); err != nil {
-			return 0, err
-		}
-		rc.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
-		buf, oob := make([]byte, 16), make([]byte, 64)
-		_, oobn, _, _, err := rc.ReadMsgUDP(buf, oob)
-		if err != nil {
-			continue
-		}
-		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-		if err != nil {
-			return 0, err
-		}
-		for _, m := range msgs {
-			if m.Header.Level == unix.IPPROTO_IP && m.Header.Type == unix.IP_TOS && len(m.Data) > 0 {
-				return m.Data[0], nil
-			}
-		}
-		return 0, fmt.Errorf("no TOS among the datagram's control messages")
-	}
-	return 0, fmt.Errorf("no datagram arrived")
 }

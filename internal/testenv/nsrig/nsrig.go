@@ -366,25 +366,10 @@ func WaitFor(tb testing.TB, what string, d time.Duration, cond func() error) {
 // data-plane tests see whether a connection still passes.
 func ServeEcho(tb testing.TB, ns netns.Handle, addr string) {
 	tb.Helper()
-	var l net.Listener
-	Must(tb, netns.Do(ns, func() (err error) {
-		l, err = net.Listen("tcp", addr)
-		return err
-	}))
-	tb.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				s := bufio.NewScanner(c)
-				for s.Scan() {
-					fmt.Fprintln(c, s.Text())
-				}
-			}()
+	ServeTCP(tb, ns, addr, func(c net.Conn) {
+		s := bufio.NewScanner(c)
+		for s.Scan() {
+			fmt.Fprintln(c, s.Text())
 		}
-	}()
+	})
 }

@@ -1,10 +1,8 @@
 package agents_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -13,64 +11,17 @@ import (
 	"github.com/neutrino-net/neutrino/internal/testenv/nsrig"
 )
 
-// tftpAnswered sends a TFTP read request from ns to server and reports
-// whether the answer came back: TFTP servers answer from a port of their
-// own, which a router's SNAT lets back only with the tftp helper.
+// tftpAnswered is nil when a TFTP read request from ns to server comes
+// back answered, for WaitFor.
 func tftpAnswered(ns netns.Handle, server string) error {
-	var conn *net.UDPConn
-	if err := netns.Do(ns, func() (err error) {
-		conn, err = net.ListenUDP("udp4", nil)
-		return err
-	}); err != nil {
-		return err
-	}
-	defer conn.Close()
-	dst, err := net.ResolveUDPAddr("udp4", server)
+	ok, err := nsrig.TFTPAnswered(ns, server)
 	if err != nil {
 		return err
 	}
-	if _, err := conn.WriteToUDP([]byte("\x00\x01file\x00octet\x00"), dst); err != nil {
-		return err
-	}
-	_ = conn.SetReadDeadline(time.Now().Add(time.Second))
-	buf := make([]byte, 64)
-	n, _, err := conn.ReadFromUDP(buf)
-	if err != nil {
-		return err
-	}
-	if !bytes.HasPrefix(buf[:n], []byte("\x00\x03")) {
-		return errors.New("not a TFTP data packet")
+	if !ok {
+		return errors.New("no TFTP answer")
 	}
 	return nil
-}
-
-// serveTFTPFromNewPort answers every read request on :69 in ns from a
-// new port, as a TFTP server does.
-func serveTFTPFromNewPort(t *testing.T, ns netns.Handle) {
-	var l *net.UDPConn
-	Must(t, netns.Do(ns, func() (err error) {
-		l, err = net.ListenUDP("udp4", &net.UDPAddr{Port: 69})
-		return err
-	}))
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		buf := make([]byte, 512)
-		for {
-			_, from, err := l.ReadFromUDP(buf)
-			if err != nil {
-				return
-			}
-			_ = netns.Do(ns, func() error {
-				c, err := net.ListenUDP("udp4", nil)
-				if err != nil {
-					return err
-				}
-				defer c.Close()
-				_, err = c.WriteToUDP([]byte("\x00\x03\x00\x01data"), from)
-				return err
-			})
-		}
-	}()
 }
 
 // TestConntrackHelperEndToEnd: a router's conntrack helper, created
@@ -95,12 +46,12 @@ func TestConntrackHelperEndToEnd(t *testing.T) {
 	if _, err := w.r.DHCP(ctx, vm); err != nil {
 		t.Fatal(err)
 	}
-	serveTFTPFromNewPort(t, w.outNS)
+	nsrig.ServeTFTP(t, w.outNS)
 	server := OutsideIP + ":69"
 	// The router passes traffic (SNAT) before the helper exists ...
 	WaitFor(t, "vm → outside through the router", 30*time.Second, func() error { return nsrig.PingFirst(ctx, vm, OutsideIP) })
-	if err := tftpAnswered(vm.NS, server); err == nil {
-		t.Fatal("a TFTP answer came back without a helper: the test proves nothing")
+	if ok, err := nsrig.TFTPAnswered(vm.NS, server); err != nil || ok {
+		t.Fatalf("a TFTP answer came back without a helper (%v): the test proves nothing", err)
 	}
 	var out map[string]map[string]any
 	w.call(http.MethodPost, "/v2.0/routers/"+routerID+"/conntrack_helpers", map[string]any{"conntrack_helper": map[string]any{
@@ -109,9 +60,10 @@ func TestConntrackHelperEndToEnd(t *testing.T) {
 	WaitFor(t, "a TFTP answer through the router's helper", 20*time.Second, func() error { return tftpAnswered(vm.NS, server) })
 	w.call(http.MethodDelete, "/v2.0/routers/"+routerID+"/conntrack_helpers/"+id, nil, nil)
 	WaitFor(t, "no TFTP answer once the helper is gone", 20*time.Second, func() error {
-		if tftpAnswered(vm.NS, server) == nil {
+		ok, err := nsrig.TFTPAnswered(vm.NS, server)
+		if err == nil && ok {
 			return errors.New("answered")
 		}
-		return nil
+		return err
 	})
 }

@@ -10,9 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/neutrino-net/neutrino/internal/dataplane/netns"
+	"github.com/neutrino-net/neutrino/internal/testenv/nsrig"
 )
 
 // qosWorld is a world whose agents enforce QoS ([agent] extensions = qos).
@@ -24,31 +23,16 @@ func qosWorld(t testing.TB) *world {
 func (g *guest) sink(port int) *atomic.Int64 {
 	g.t.Helper()
 	var n atomic.Int64
-	var l net.Listener
-	Must(g.t, netns.Do(g.vm.NS, func() (err error) {
-		l, err = net.Listen("tcp", ":"+strconv.Itoa(port))
-		return err
-	}))
-	g.t.Cleanup(func() { l.Close() })
-	go func() {
+	nsrig.ServeTCP(g.t, g.vm.NS, ":"+strconv.Itoa(port), func(c net.Conn) {
+		buf := make([]byte, 64<<10)
 		for {
-			c, err := l.Accept()
+			k, err := c.Read(buf)
+			n.Add(int64(k))
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 64<<10)
-				for {
-					k, err := c.Read(buf)
-					n.Add(int64(k))
-					if err != nil {
-						return
-					}
-				}
-			}()
 		}
-	}()
+	})
 	return &n
 }
 
@@ -86,60 +70,10 @@ func isTimeout(err error) bool {
 	return ok && ne.Timeout()
 }
 
-// tosOf sends UDP datagrams from g to to and returns the TOS byte the
-// first one arrives with.
+// tosOf sends UDP datagrams from g to to's port and returns the TOS
+// byte the first one arrives with.
 func (g *guest) tosOf(to *guest, port int) (byte, error) {
-	var rc *net.UDPConn
-	err := netns.Do(to.vm.NS, func() error {
-		l, err := net.ListenUDP("udp4", &net.UDPAddr{Port: port})
-		if err != nil {
-			return err
-		}
-		rc = l
-		raw, err := l.SyscallConn()
-		if err != nil {
-			return err
-		}
-		var serr error
-		if err := raw.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_RECVTOS, 1) }); err != nil {
-			return err
-		}
-		return serr
-	})
-	if err != nil {
-		return 0, err
-	}
-	defer rc.Close()
-	var sc net.Conn
-	if err := netns.Do(g.vm.NS, func() (err error) {
-		sc, err = net.Dial("udp4", net.JoinHostPort(to.ip, strconv.Itoa(port)))
-		return err
-	}); err != nil {
-		return 0, err
-	}
-	defer sc.Close()
-	for i := 0; i < 5; i++ {
-		if _, err := sc.Write([]byte("tos?")); err != nil {
-			return 0, err
-		}
-		rc.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
-		buf, oob := make([]byte, 16), make([]byte, 64)
-		_, oobn, _, _, err := rc.ReadMsgUDP(buf, oob)
-		if err != nil {
-			continue
-		}
-		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-		if err != nil {
-			return 0, err
-		}
-		for _, m := range msgs {
-			if m.Header.Level == unix.IPPROTO_IP && m.Header.Type == unix.IP_TOS && len(m.Data) > 0 {
-				return m.Data[0], nil
-			}
-		}
-		return 0, fmt.Errorf("no TOS in the datagram's control messages")
-	}
-	return 0, fmt.Errorf("no datagram from %s arrived", g.ip)
+	return nsrig.TOS(g.vm.NS, to.vm.NS, to.ip, port)
 }
 
 // TestQoSBandwidthLimitEndToEnd: a QoS policy's bandwidth limit, set
