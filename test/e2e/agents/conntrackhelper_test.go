@@ -32,10 +32,7 @@ func TestConntrackHelperEndToEnd(t *testing.T) {
 	w := newWorld(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	ext := w.create("network", map[string]any{"name": "public", "router:external": true,
-		"provider:network_type": "flat", "provider:physical_network": "physnet1"})["id"].(string)
-	w.create("subnet", map[string]any{"network_id": ext, "cidr": "203.0.113.0/24", "ip_version": 4,
-		"enable_dhcp": false, "gateway_ip": OutsideIP})
+	ext := w.outsideNetwork()
 	inNet, inSub, _ := w.network("tftp", "10.73.0.0/24", nil)
 	routerID := w.create("router", map[string]any{"name": "helped",
 		"external_gateway_info": map[string]any{"network_id": ext}})["id"].(string)

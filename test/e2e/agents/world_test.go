@@ -273,6 +273,18 @@ func (w *world) network(name, cidr string, extra map[string]any) (netID, subnetI
 	return n["id"].(string), s["id"].(string), s["gateway_ip"].(string)
 }
 
+// outsideNetwork creates the external network "public" (flat, on
+// physnet1) with the subnet 203.0.113.0/24, without DHCP, whose gateway
+// is the outside's OutsideIP, and returns the network's id.
+func (w *world) outsideNetwork() string {
+	w.t.Helper()
+	ext := w.create("network", map[string]any{"name": "public", "router:external": true,
+		"provider:network_type": "flat", "provider:physical_network": "physnet1"})["id"].(string)
+	w.create("subnet", map[string]any{"network_id": ext, "cidr": "203.0.113.0/24", "ip_version": 4,
+		"enable_dhcp": false, "gateway_ip": OutsideIP})
+	return ext
+}
+
 type port struct {
 	id, mac, ip, host string
 }
