@@ -136,7 +136,21 @@ func TestRBACExternalForOneProject(t *testing.T) {
 		}
 		e.do(thirdP, "POST", "/v2.0/floatingips", map[string]any{"floatingip": map[string]any{"floating_network_id": id}}).
 			fault(t, 404, "NetworkNotFound", id)
-
+		// A port on it: create_port's "rule:shared" looks the network up
+		// as the port's project (neutron.policy.FieldCheck), which finds
+		// it only where the policy targets; there it is not shared, so
+		// the rule refuses.
+		for _, c := range []struct {
+			as        *caller
+			status    int
+			typ, text string
+		}{
+			{guestP, 403, "PolicyNotAuthorized", "create_port"},
+			{thirdP, 404, "NetworkNotFound", id},
+		} {
+			e.do(c.as, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": id}}).
+				fault(t, c.status, c.typ, c.text)
+		}
 		// The target project sets a gateway and allocates a floating IP.
 		router := e.do(guestP, "POST", "/v2.0/routers", map[string]any{"router": map[string]any{
 			"name": "r", "external_gateway_info": map[string]any{"network_id": id}}}).expect(t, 201).obj(t, "router")

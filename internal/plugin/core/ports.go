@@ -83,12 +83,39 @@ func (h *portHandler) PolicyTargets(ctx context.Context, objs []*resource.Object
 			continue
 		}
 		t := targets[i]
-		if t["network:project_id"] == o.String("project_id") || t["shared"] == true || t["router:external"] == true {
+		if t["network:project_id"] == o.String("project_id") || t["shared"] == true {
 			continue
+		}
+		if t["router:external"] == true {
+			external, err := h.externalFor(ctx, o.String("network_id"), o.String("project_id"))
+			if err != nil {
+				return nil, err
+			}
+			if external {
+				continue
+			}
 		}
 		return nil, NetworkNotFound(o.String("network_id"))
 	}
 	return targets, nil
+}
+
+// externalFor reports whether an external network is external for
+// project: an access_as_external RBAC policy targets it or every project.
+// router:external is set while any such policy exists, but a network
+// made external for one project only stays invisible to the others, so
+// Neutron's network lookup as the port's project does not find it.
+func (h *portHandler) externalFor(ctx context.Context, networkID, project string) (bool, error) {
+	if !h.p.rbac.Enabled() {
+		return true, nil
+	}
+	var external bool
+	err := h.p.store.Read(ctx, func(tx *store.Tx) error {
+		shared, err := h.p.rbac.SharedWith(ctx, tx, "network", accessAsExternal, project)
+		external = shared[networkID]
+		return err
+	})
+	return external, err
 }
 
 // enforceDeviceOwner is _enforce_device_owner_not_router_intf_or_device_id:
