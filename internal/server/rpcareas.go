@@ -186,7 +186,10 @@ type l3Area struct {
 
 // SyncRouters is Neutron's sync_routers: the routers of router_ids (all
 // when none are given) that are scheduled to the asking host's L3 agent
-// and administratively up, their ports bound to that host first.
+// and administratively up. Their ports were bound to that host when the
+// router was placed there (agents.RouterPortBinder), so it only reads;
+// it writes only to repair a port whose binding failed or is elsewhere,
+// as Neutron's _ensure_host_set_on_ports does.
 func (a l3Area) SyncRouters(ctx context.Context, raw json.RawMessage) (any, error) {
 	r, err := decode[rpcapi.SyncRoutersArgs](raw)
 	if err != nil {

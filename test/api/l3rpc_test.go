@@ -306,3 +306,75 @@ func TestL3SyncRoutersFloatingIPDicts(t *testing.T) {
 		}
 	})
 }
+
+// TestL3RouterPortsBoundWhenScheduled: a router's ports are bound to its
+// L3 agent's host when the host changes — the router scheduled there,
+// moved to another agent, or given a port while hosted — rather than by
+// sync_routers, which then writes nothing (the ports' revisions stay),
+// however often the agent asks.
+func TestL3RouterPortsBoundWhenScheduled(t *testing.T) {
+	enginesWith(t, map[string]string{"ml2.mechanism_drivers": "linuxbridge"}, func(t *testing.T, e *env) {
+		for _, h := range []string{"bind-a", "bind-b"} {
+			e.report(rpcapi.AgentTypeLinuxBridge, h, "", true)
+		}
+		e.report(rpcapi.AgentTypeL3, "bind-a", "", true)
+		ext := e.createNetwork(admin, map[string]any{"router:external": true})["id"].(string)
+		e.do(admin, "POST", "/v2.0/subnets", map[string]any{"subnet": map[string]any{"network_id": ext,
+			"cidr": "198.51.100.0/24", "ip_version": 4}}).expect(t, 201)
+		inside := func(cidr string) string {
+			n := e.createNetwork(admin, map[string]any{"name": cidr})["id"].(string)
+			return e.do(admin, "POST", "/v2.0/subnets", map[string]any{"subnet": map[string]any{"network_id": n,
+				"cidr": cidr, "ip_version": 4}}).expect(t, 201).obj(t, "subnet")["id"].(string)
+		}
+		router := e.do(admin, "POST", "/v2.0/routers", map[string]any{"router": map[string]any{"name": "r",
+			"external_gateway_info": map[string]any{"network_id": ext}}}).expect(t, 201).obj(t, "router")
+		id := router["id"].(string)
+		e.do(admin, "PUT", "/v2.0/routers/"+id+"/add_router_interface", map[string]any{"subnet_id": inside("10.81.0.0/24")}).expect(t, 200)
+		ports := func() map[string]map[string]any {
+			out := map[string]map[string]any{}
+			for _, p := range e.do(admin, "GET", "/v2.0/ports?device_id="+id, nil).expect(t, 200).list(t, "ports") {
+				out[p["id"].(string)] = p
+			}
+			return out
+		}
+		boundTo := func(when, host string, want int) map[string]map[string]any {
+			t.Helper()
+			ps := ports()
+			if len(ps) != want {
+				t.Fatalf("%s: %d router ports, want %d", when, len(ps), want)
+			}
+			for pid, p := range ps {
+				if p["binding:host_id"] != host || p["binding:vif_type"] != "bridge" {
+					t.Errorf("%s: port %s (%s) host %v vif_type %v, want bound to %s", when, pid, p["device_owner"],
+						p["binding:host_id"], p["binding:vif_type"], host)
+				}
+			}
+			return ps
+		}
+		before := boundTo("scheduled, before any sync_routers", "bind-a", 2)
+
+		for range 3 {
+			if _, l, err := e.l3Call("sync_routers", map[string]any{"host": "bind-a", "router_ids": []string{id}}); err != nil || len(l) != 1 {
+				t.Fatalf("sync_routers: %v, %v", l, err)
+			}
+			if _, _, err := e.l3Call("sync_routers", map[string]any{"host": "bind-a"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for pid, p := range ports() {
+			if p["revision_number"] != before[pid]["revision_number"] {
+				t.Errorf("port %s revision %v after sync_routers, was %v: sync_routers wrote", pid, p["revision_number"], before[pid]["revision_number"])
+			}
+		}
+
+		// A port the hosted router gains is bound as it is made.
+		e.do(admin, "PUT", "/v2.0/routers/"+id+"/add_router_interface", map[string]any{"subnet_id": inside("10.82.0.0/24")}).expect(t, 200)
+		boundTo("an interface added to the hosted router", "bind-a", 3)
+
+		// Moved to another agent, the ports follow before that agent asks.
+		e.report(rpcapi.AgentTypeL3, "bind-b", "", true)
+		e.do(admin, "DELETE", "/v2.0/agents/"+e.agentID(rpcapi.AgentTypeL3, "bind-a")+"/l3-routers/"+id, nil).expect(t, 204)
+		e.do(admin, "POST", "/v2.0/agents/"+e.agentID(rpcapi.AgentTypeL3, "bind-b")+"/l3-routers", map[string]any{"router_id": id}).expect(t, 201)
+		boundTo("moved to bind-b", "bind-b", 3)
+	})
+}

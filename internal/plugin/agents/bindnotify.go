@@ -17,7 +17,25 @@ func (p *Plugin) addBinding(ctx context.Context, tx *store.Tx, kind store.Bindin
 	if err := tx.AddBinding(ctx, kind, resourceID, agentID, index); err != nil {
 		return err
 	}
+	if b, ok := p.routers.(RouterPortBinder); ok && kind == store.L3Bindings {
+		a, err := tx.AgentByID(ctx, agentID)
+		if err != nil {
+			return fmt.Errorf("agent %s: %w", agentID, err)
+		}
+		if err := b.BindRouterPorts(ctx, tx, resourceID, a.Host); err != nil {
+			return err
+		}
+	}
 	return p.notifyBinding(ctx, tx, kind, resourceID, agentID, true)
+}
+
+// RouterPortBinder is what the routers plugin does when a router gets
+// an L3 agent (scheduled, rescheduled, placed by the operator): it binds
+// the router's ports to that agent's host in the same transaction, so
+// that the host's L2 agent wires them while the L3 agent builds the
+// router, and sync_routers has nothing to write.
+type RouterPortBinder interface {
+	BindRouterPorts(ctx context.Context, tx *store.Tx, routerID, host string) error
 }
 
 // removeBinding takes a network off a DHCP agent or a router off an L3

@@ -209,11 +209,30 @@ func (p *Plugin) addInterfaceBySubnet(ctx context.Context, tx *store.Tx, router 
 			return p.core.UpdatePortIn(ctx, tx, port, patch)
 		}
 	}
-	return p.core.CreatePortIn(ctx, tx, newObject(p.portDef, map[string]any{
+	values := map[string]any{
 		"project_id": router.String("project_id"), "network_id": subnet.String("network_id"),
 		"fixed_ips": []any{map[string]any{"ip_address": gwIP, "subnet_id": subnetID}}, "admin_state_up": true,
 		"device_id": router.ID(), "device_owner": ownerInterface, "name": "",
-	}))
+	}
+	if err := p.bindToRouterHost(ctx, tx, router.ID(), values); err != nil {
+		return nil, err
+	}
+	return p.core.CreatePortIn(ctx, tx, newObject(p.portDef, values))
+}
+
+// bindToRouterHost puts into a new router port's values the host of the
+// L3 agent hosting the router, when it has one: the port is bound there
+// as it is created, and sync_routers has nothing to write.
+func (p *Plugin) bindToRouterHost(ctx context.Context, tx *store.Tx, routerID string, values map[string]any) error {
+	if p.portDef.Attr("binding:host_id") == nil {
+		return nil
+	}
+	host, err := p.routerHost(ctx, tx, routerID)
+	if err != nil || host == "" {
+		return err
+	}
+	values["binding:host_id"] = host
+	return nil
 }
 
 func (p *Plugin) addInterfaceByPort(ctx context.Context, tx *store.Tx, router *resource.Object, portID string) (*resource.Object, []string, error) {
@@ -266,9 +285,14 @@ func (p *Plugin) addInterfaceByPort(ctx context.Context, tx *store.Tx, router *r
 	if err := checkPortInPools(ctx, port, subnets); err != nil {
 		return nil, nil, err
 	}
+	values := map[string]any{"device_id": router.ID(), "device_owner": ownerInterface}
+	if err := p.bindToRouterHost(ctx, tx, router.ID(), values); err != nil {
+		return nil, nil, err
+	}
 	patch := resource.New(p.portDef)
-	patch.Set("device_id", router.ID())
-	patch.Set("device_owner", ownerInterface)
+	for k, v := range values {
+		patch.Set(k, v)
+	}
 	next, err := p.core.UpdatePortIn(ctx, tx, port, patch)
 	if err != nil {
 		return nil, nil, err

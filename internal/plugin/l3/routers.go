@@ -158,6 +158,9 @@ func (p *Plugin) setGateway(ctx context.Context, tx *store.Tx, router, gw *resou
 	if len(extIPs) > 0 {
 		values["fixed_ips"] = extIPs
 	}
+	if err := p.bindToRouterHost(ctx, tx, router.ID(), values); err != nil {
+		return err
+	}
 	port, err := p.core.CreatePortIn(ctx, tx, newObject(p.portDef, values))
 	if err != nil {
 		return err

@@ -351,6 +351,73 @@ func (p *Plugin) UpdateFloatingIPStatuses(ctx context.Context, routerID string, 
 	})
 }
 
+// BindRouterPorts implements agents.RouterPortBinder: inside the
+// transaction that places a router on the L3 agent of host, it binds the
+// router's gateway and interface ports to host where they are bound
+// elsewhere or not bound (Neutron's _ensure_host_set_on_ports, done when
+// the host changes rather than on every sync_routers).
+func (p *Plugin) BindRouterPorts(ctx context.Context, tx *store.Tx, routerID, host string) error {
+	if p.core == nil || host == "" {
+		return nil
+	}
+	router, err := tx.Get(ctx, p.routerDef, routerID, false)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("router %s: %w", routerID, err)
+	}
+	if router.Bool("distributed") || router.Bool("ha") {
+		return nil // not served by Neutrino's legacy routers
+	}
+	ports, err := list(ctx, tx, p.portDef, "device_id", routerID)
+	if err != nil {
+		return fmt.Errorf("ports of router %s: %w", routerID, err)
+	}
+	for _, port := range ports {
+		if err := p.bindRouterPort(ctx, tx, port, host); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// bindRouterPort sets a router port's binding:host_id to host unless it
+// is bound there already.
+func (p *Plugin) bindRouterPort(ctx context.Context, tx *store.Tx, port *resource.Object, host string) error {
+	switch port.String("device_owner") {
+	case ownerGateway, ownerInterface:
+	default:
+		return nil
+	}
+	vif := port.String("binding:vif_type")
+	if port.String("binding:host_id") == host && vif != vifTypeUnbound && vif != vifTypeBindingFailed {
+		return nil
+	}
+	patch := resource.New(p.portDef)
+	patch.Set("binding:host_id", host)
+	if _, err := p.core.UpdatePortIn(ctx, tx, port, patch); err != nil {
+		return fmt.Errorf("bind router port %s to %s: %w", port.ID(), host, err)
+	}
+	return nil
+}
+
+// routerHost is the host of the L3 agent hosting a router, "" while it
+// is unscheduled: a port the router gains is bound there at once.
+func (p *Plugin) routerHost(ctx context.Context, tx *store.Tx, routerID string) (string, error) {
+	if p.scheduler == nil {
+		return "", nil
+	}
+	hosts, err := p.scheduler.RouterHosts(ctx, tx, []string{routerID})
+	if err != nil {
+		return "", fmt.Errorf("host of router %s: %w", routerID, err)
+	}
+	if len(hosts[routerID]) == 0 {
+		return "", nil
+	}
+	return hosts[routerID][0], nil
+}
+
 // EnsureHostOnPorts binds the gateway and interface ports of routers to
 // host, the host of the L3 agent that asked for them (Neutron's
 // _ensure_host_set_on_ports): a port bound elsewhere (the router moved)
