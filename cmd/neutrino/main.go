@@ -168,7 +168,7 @@ func allInOneDefaults() map[string]string {
 		// Routers, floating IPs and their port forwardings, segments and
 		// their ranges, local IPs, metering, conntrack helpers, trunks, QoS
 		// and flavors, as a devstack-like single box serves them.
-		"DEFAULT.service_plugins": "router,segments,port_forwarding,local_ip,metering,conntrack_helper,trunk,qos,flavors,network_segment_range",
+		"DEFAULT.service_plugins": "router,segments,port_forwarding,local_ip,metering,conntrack_helper,ndp_proxy,trunk,qos,flavors,network_segment_range",
 		"ml2.extension_drivers":   "port_security,qos",
 		// Project networks are VXLAN, bound by the Linux bridge agent,
 		// as a devstack-like single box has them (Neutron's own default

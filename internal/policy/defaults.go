@@ -934,6 +934,38 @@ var defaultRules = []Rule{
 		Operations:  ops("DELETE /ndp_proxies/{id}"),
 		Deprecated:  deprecated("delete_ndp_proxy", adminOrOwner, reasonNDPProxyAPI, wallaby),
 	},
+	// Neutron tags NDP proxies (a standard resource) but has no tag rules
+	// for them, so its default rule (admin or owner) would let a
+	// project's reader tag one; as for local IPs, Neutrino gives them the
+	// rules every other tagged resource has: readers read, members change.
+	{
+		Name:        "get_ndp_proxy:tags",
+		CheckStr:    adminOrProjectReader,
+		Description: "Get the ndp proxy tags",
+		ScopeTypes:  projectScope,
+		Operations:  ops("GET /ndp_proxies/{id}/tags", "GET /ndp_proxies/{id}/tags/{tag_id}"),
+	},
+	{
+		Name:        "create_ndp_proxy:tags",
+		CheckStr:    adminOrProjectMember,
+		Description: "Create the ndp proxy tags",
+		ScopeTypes:  projectScope,
+		Operations:  ops("POST /ndp_proxies/{id}/tags"),
+	},
+	{
+		Name:        "update_ndp_proxy:tags",
+		CheckStr:    adminOrProjectMember,
+		Description: "Update the ndp proxy tags",
+		ScopeTypes:  projectScope,
+		Operations:  ops("PUT /ndp_proxies/{id}/tags", "PUT /ndp_proxies/{id}/tags/{tag_id}"),
+	},
+	{
+		Name:        "delete_ndp_proxy:tags",
+		CheckStr:    adminOrProjectMember,
+		Description: "Delete the ndp proxy tags",
+		ScopeTypes:  projectScope,
+		Operations:  ops("DELETE /ndp_proxies/{id}/tags", "DELETE /ndp_proxies/{id}/tags/{tag_id}"),
+	},
 
 	// Networks (neutron/conf/policies/network.py).
 	{

@@ -18,5 +18,5 @@ var (
 	optCorePlugin = config.Options.String(config.DefaultSection, "core_plugin", "ml2",
 		"The core plugin Neutron will use.")
 	optServicePlugins = config.Options.List(config.DefaultSection, "service_plugins", nil,
-		"The service plugins Neutron will use: router (or l3_router), segments, port_forwarding, metering, conntrack_helper, trunk, or their class paths. Neutron's default service plugins are always loaded.")
+		"The service plugins Neutron will use: router (or l3_router), segments, port_forwarding, metering, conntrack_helper, ndp_proxy, trunk, or their class paths. Neutron's default service plugins are always loaded.")
 )

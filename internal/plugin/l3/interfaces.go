@@ -402,6 +402,9 @@ func (p *Plugin) RemoveRouterInterface(ctx context.Context, routerID string, bod
 			if err := p.checkInterfaceNotInUse(ctx, tx, router, s); err != nil {
 				return err
 			}
+			if err := p.checkInterfaceNotUsedByNDP(ctx, tx, router, s); err != nil {
+				return err
+			}
 		}
 		if held := fixedIPs(port); portID == "" && len(held) > 1 {
 			// A multi-prefix IPv6 interface loses only this prefix.

@@ -64,6 +64,10 @@ type Options struct {
 	// ConntrackHelpers is [DEFAULT] allowed_conntrack_helpers: the
 	// protocols each conntrack helper may be used with.
 	ConntrackHelpers map[string][]string
+	// EnableNDPProxyByDefault is [DEFAULT] enable_ndp_proxy_by_default:
+	// a new router's enable_ndp_proxy when the request gives none and its
+	// gateway's network supports NDP proxies.
+	EnableNDPProxyByDefault bool
 }
 
 // Core is what the L3 plugin needs of the core plugin: making, changing
@@ -93,12 +97,13 @@ type Plugin struct {
 
 	routerDef, fipDef, pfDef, cthDef    *resource.Resource
 	portDef, subnetDef, netDef, poolDef *resource.Resource
-	subnetpoolDef                       *resource.Resource
+	subnetpoolDef, ndpDef               *resource.Resource
 
 	routers  *generic.Handler
 	fips     *generic.Handler
 	pfs      *generic.Handler
 	cths     *generic.Handler
+	ndps     *generic.Handler
 	handlers map[string]plugin.Handler
 
 	// scheduler places routers on L3 agents; nil without agents.
@@ -114,7 +119,8 @@ func New(s *store.Store, defs map[string]*resource.Resource, core Core, opts Opt
 	p := &Plugin{opts: opts, store: s, core: core, handlers: map[string]plugin.Handler{},
 		routerDef: defs[apidef.Routers], fipDef: defs[apidef.FloatingIPs], pfDef: defs[apidef.PortForwardings],
 		portDef: defs[apidef.Ports], subnetDef: defs[apidef.Subnets], netDef: defs[apidef.Networks],
-		poolDef: defs[apidef.FloatingIPPools], subnetpoolDef: defs[apidef.SubnetPools], cthDef: defs[apidef.ConntrackHelpers]}
+		poolDef: defs[apidef.FloatingIPPools], subnetpoolDef: defs[apidef.SubnetPools], cthDef: defs[apidef.ConntrackHelpers],
+		ndpDef: defs[apidef.NDPProxies]}
 	p.routers = generic.New(p.routerDef, s, generic.Hooks{
 		NotFound:     RouterNotFound,
 		BeforeCreate: p.beforeCreateRouter,
@@ -172,6 +178,15 @@ func New(s *store.Store, defs map[string]*resource.Resource, core Core, opts Opt
 			BeforeDelete: p.afterWriteConntrackHelper,
 		})
 		p.handlers[apidef.ConntrackHelpers] = p.cths
+	}
+	if p.ndpDef != nil {
+		p.ndps = generic.New(p.ndpDef, s, generic.Hooks{
+			NotFound:     NDPProxyNotFound,
+			BeforeCreate: p.beforeCreateNDPProxy,
+			AfterCreate:  p.afterWriteNDPProxy,
+			BeforeDelete: p.afterWriteNDPProxy,
+		})
+		p.handlers[apidef.NDPProxies] = p.ndps
 	}
 	return p
 }

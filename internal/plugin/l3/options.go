@@ -17,6 +17,8 @@ var (
 		[]string{"amanda:tcp", "ftp:tcp", "h323:udp", "h323:tcp", "irc:tcp", "netbios-ns:udp", "pptp:tcp",
 			"sane:tcp", "sip:udp", "sip:tcp", "snmp:udp", "tftp:udp"},
 		"Defines the allowed conntrack helpers, and conntrack helper module protocol constraints.")
+	optEnableNDPProxyByDefault = config.Options.Bool(config.DefaultSection, "enable_ndp_proxy_by_default", false,
+		"Define the default value of enable_ndp_proxy if not provided in the router.")
 )
 
 // OptionsFrom reads the L3 plugin's options of cfg; the caller sets
@@ -32,5 +34,7 @@ func OptionsFrom(cfg *config.Config) (Options, error) {
 		L3HA:                cfg.Bool(optL3HA),
 		MaxRoutes:           cfg.Int(optQuotaRouterRoute),
 		ConntrackHelpers:    helpers,
+
+		EnableNDPProxyByDefault: cfg.Bool(optEnableNDPProxyByDefault),
 	}, nil
 }

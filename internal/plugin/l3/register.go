@@ -44,6 +44,14 @@ func init() {
 		Extensions: []string{"l3-conntrack-helper", "expose-l3-conntrack-helper"},
 		Configure:  registry.ExtensionsOnly,
 	})
+	// NDP proxies and routers' enable_ndp_proxy are served by the L3
+	// plugin; the service plugin enables their extensions.
+	registry.RegisterService(registry.Descriptor{
+		Name:       "ndp_proxy",
+		Aliases:    []string{"neutron.services.ndp_proxy.plugin.NDPProxyPlugin"},
+		Extensions: []string{"l3-ndp-proxy", "l3-ext-ndp-proxy"},
+		Configure:  registry.ExtensionsOnly,
+	})
 }
 
 var _ registry.Wirer = (*Plugin)(nil)

@@ -28,7 +28,10 @@ func (p *Plugin) beforeCreateRouter(ctx context.Context, tx *store.Tx, o *resour
 		}
 	}
 	info, _ := o.Get("external_gateway_info").(map[string]any)
-	return p.setGateway(ctx, tx, o, nil, info, o)
+	if err := p.setGateway(ctx, tx, o, nil, info, o); err != nil {
+		return err
+	}
+	return p.ndpStateOnCreate(ctx, tx, o, info)
 }
 
 // afterWriteRouter tells the agents about a created or updated router.
@@ -69,11 +72,14 @@ func (p *Plugin) beforeUpdateRouter(ctx context.Context, tx *store.Tx, old, patc
 		if err != nil {
 			return err
 		}
+		if err := p.ndpGatewayChange(ctx, tx, old, gw, info, patch); err != nil {
+			return err
+		}
 		if err := p.setGateway(ctx, tx, old, gw, info, patch); err != nil {
 			return err
 		}
 	}
-	return nil
+	return p.ndpStateOnUpdate(ctx, tx, old, patch)
 }
 
 // gatewayPort reads a router's gateway port, or nil.
@@ -315,6 +321,9 @@ func (p *Plugin) afterReadRouters(ctx context.Context, tx *store.Tx, rs []*resou
 		}
 		r.Set("external_gateway_info", info)
 	}
+	for _, r := range rs {
+		showNDPState(r)
+	}
 	if err := p.fillConntrackHelpers(ctx, tx, rs); err != nil {
 		return err
 	}
@@ -375,6 +384,9 @@ func (p *Plugin) beforeDeleteRouter(ctx context.Context, tx *store.Tx, r *resour
 		}
 		if n > 0 {
 			return gatewayInUseByFloatingIP(r.ID(), gw.String("network_id"))
+		}
+		if err := p.ndpGatewayChange(ctx, tx, r, gw, nil, resource.New(r.Resource())); err != nil {
+			return err
 		}
 	}
 	for _, port := range ports {

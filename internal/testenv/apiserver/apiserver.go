@@ -24,7 +24,7 @@ func Start(t testing.TB, connection string, overrides map[string]string) (string
 		"DEFAULT.auth_strategy": "noauth",
 		"database.connection":   connection,
 		// Every service plugin this build has; a test may narrow them.
-		"DEFAULT.service_plugins": "router,segments,port_forwarding,local_ip,metering,conntrack_helper,trunk,qos,flavors,network_segment_range",
+		"DEFAULT.service_plugins": "router,segments,port_forwarding,local_ip,metering,conntrack_helper,ndp_proxy,trunk,qos,flavors,network_segment_range",
 		// The trunk plugin loads only with a trunk-capable mechanism
 		// driver, as Neutron's does.
 		"ml2.mechanism_drivers": "linuxbridge",

@@ -196,6 +196,24 @@ var Fixtures = map[string]Fixture{
 		n, _, _ := m.Subnet()
 		return "/v2.0/local_ips/" + m.ID(Member, "/v2.0/local_ips", "local_ip", map[string]any{"network_id": n, "name": "r-lip"})
 	},
+	// A proxy for a port of the project's, on its router whose gateway is
+	// on an external network in the pool's IPv6 address scope.
+	"ndp_proxies": func(m *Maker) string {
+		scope := m.ID(Member, "/v2.0/address-scopes", "address_scope", map[string]any{"name": "r-as6", "ip_version": 6})
+		pool := m.ID(Member, "/v2.0/subnetpools", "subnetpool", map[string]any{"name": "r-sp6", "address_scope_id": scope,
+			"prefixes": []string{"2001:db8:7700::/48"}, "default_prefixlen": 64})
+		ext := m.ID(Admin, "/v2.0/networks", "network", map[string]any{"name": "r-ext6", "router:external": true})
+		m.ID(Admin, "/v2.0/subnets", "subnet", map[string]any{"network_id": ext, "ip_version": 6, "subnetpool_id": pool})
+		router := m.ID(Member, "/v2.0/routers", "router", map[string]any{"name": "r-ndp", "enable_ndp_proxy": true,
+			"external_gateway_info": map[string]any{"network_id": ext}})
+		n := m.ID(Member, "/v2.0/networks", "network", map[string]any{"name": "r-int6"})
+		sub := m.ID(Member, "/v2.0/subnets", "subnet", map[string]any{"network_id": n, "ip_version": 6, "subnetpool_id": pool})
+		if r := m.C.Do(m.T, Member, "PUT", "/v2.0/routers/"+router+"/add_router_interface", map[string]any{"subnet_id": sub}); r.Status != 200 {
+			m.T.Fatalf("add_router_interface: %d %s", r.Status, r.Raw)
+		}
+		port := m.ID(Member, "/v2.0/ports", "port", map[string]any{"network_id": n})
+		return "/v2.0/ndp_proxies/" + m.ID(Member, "/v2.0/ndp_proxies", "ndp_proxy", map[string]any{"router_id": router, "port_id": port, "name": "r-ndp"})
+	},
 	// Flavors and service profiles belong to no project: admins make
 	// them; a reader sees flavors, not profiles.
 	"flavors": func(m *Maker) string {
