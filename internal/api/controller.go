@@ -55,8 +55,14 @@ func newController(s *Server, r *resource.Resource, h plugin.Handler) *controlle
 }
 
 // notFound is the resource's own 404, which is also what a caller who may
-// not see an object gets.
-func (c *controller) notFound(id string) error {
+// not see an object gets. A handler whose 404 names the request's parent
+// (QosRuleNotFound names the policy) builds it from the context.
+func (c *controller) notFound(ctx context.Context, id string) error {
+	if nf, ok := c.h.(interface {
+		NotFoundIn(ctx context.Context, id string) error
+	}); ok {
+		return nf.NotFoundIn(ctx, id)
+	}
 	if nf, ok := c.h.(interface{ NotFound(id string) error }); ok {
 		return nf.NotFound(id)
 	}
@@ -168,14 +174,14 @@ func (c *controller) getVisible(ctx context.Context, id string) (*resource.Objec
 		return nil, nil, err
 	}
 	if !c.ownChild(ctx, o) {
-		return nil, nil, c.notFound(id)
+		return nil, nil, c.notFound(ctx, id)
 	}
 	targets, err := c.policyTargets(ctx, []*resource.Object{o}, true)
 	if err != nil {
 		return nil, nil, err
 	}
 	if !c.visible(ctx, targets[0]) {
-		return nil, nil, c.notFound(id)
+		return nil, nil, c.notFound(ctx, id)
 	}
 	return o, targets[0], nil
 }
@@ -564,7 +570,7 @@ func (c *controller) update(w http.ResponseWriter, r *http.Request, id string) {
 	if err == nil {
 		err = c.authorizeWrite(ctx, "update", []*resource.Object{patch}, old)
 		if f, ok := err.(*fault.Error); ok && f.Status == http.StatusForbidden && !c.visibleAsShown(ctx, old) {
-			err = c.notFound(id)
+			err = c.notFound(ctx, id)
 		}
 	}
 	var o *resource.Object

@@ -286,7 +286,7 @@ func (c *controller) writeCollection(w http.ResponseWriter, r *http.Request) {
 	}
 	_, err := c.h.Get(ctx, "None")
 	if err == nil {
-		err = c.notFound("None")
+		err = c.notFound(ctx, "None")
 	}
 	c.s.writeError(ctx, w, err)
 }

@@ -361,3 +361,33 @@ func TestSubResourceCreateOrder(t *testing.T) {
 		e.do(manager1, "POST", "/v2.0/qos/policies/"+own+"/bandwidth_limit_rules", bw).expect(t, 201)
 	})
 }
+
+// TestQoSRuleNotFoundNamesPolicy: a rule the caller may not see, or that
+// does not exist, is the QosRuleNotFound of the policy the request is
+// under, worded as neutron-lib's ("QoS rule R for policy P could not be
+// found.").
+func TestQoSRuleNotFoundNamesPolicy(t *testing.T) {
+	engines(t, func(t *testing.T, e *env) {
+		shared := e.qosPolicy(admin, map[string]any{"name": "shared", "shared": true})["id"].(string)
+		rule := e.qosRule(admin, shared, "dscp_marking", map[string]any{"dscp_mark": 0}).expect(t, 201).
+			obj(t, "dscp_marking_rule")["id"].(string)
+		missing := "9efe63d0-836f-4cc2-b00c-468e63aa614e"
+		for _, c := range []struct {
+			name string
+			as   *caller
+			rule string
+		}{
+			// get_policy_dscp_marking_rule is the policy owner's (new
+			// defaults): a member of another project sees the shared
+			// policy but not its rule.
+			{"member, shared policy's rule", member1, rule},
+			{"admin, missing rule", admin, missing},
+			{"member, missing rule", member1, missing},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				e.do(c.as, "GET", "/v2.0/qos/policies/"+shared+"/dscp_marking_rules/"+c.rule, nil).
+					fault(t, 404, "QosRuleNotFound", "QoS rule "+c.rule+" for policy "+shared+" could not be found.")
+			})
+		}
+	})
+}

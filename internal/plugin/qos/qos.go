@@ -133,6 +133,12 @@ func (h *rules) Get(ctx context.Context, id string) (*resource.Object, error) {
 	return o, nil
 }
 
+// NotFoundIn is the 404 of a rule the caller may not see: the
+// QosRuleNotFound of the policy the request is under.
+func (h *rules) NotFoundIn(ctx context.Context, id string) error {
+	return RuleNotFound(plugin.ParentID(ctx), id)
+}
+
 // Update implements plugin.Handler.
 func (h *rules) Update(ctx context.Context, id string, patch *resource.Object, ifRevision int) (*resource.Object, error) {
 	if _, err := h.Get(ctx, id); err != nil {
