@@ -59,6 +59,9 @@ type Store struct {
 	writers chan struct{}
 	// stmts keeps statements prepared on SQLite; nil on PostgreSQL.
 	stmts *stmtCache
+	// ipWindows are the candidate addresses of each subnet this process
+	// allocates on (see TakeFree).
+	ipWindows ipWindows
 }
 
 // Queries returns how many queries the store has sent so far.

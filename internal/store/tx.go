@@ -27,9 +27,9 @@ type Tx struct {
 	tx *sql.Tx
 	// afterCommit runs once the transaction has committed.
 	afterCommit []func()
-	// subnetLocks are the subnets whose rows this transaction has locked
-	// (see LockSubnets).
-	subnetLocks map[string]bool
+	// onEnd runs once the transaction has ended, told whether it
+	// committed (address claims settle there, see TakeFree).
+	onEnd []func(committed bool)
 }
 
 // ErrWriterBusy is returned when a SQLite write waited writerWait for the
@@ -98,7 +98,11 @@ func (s *Store) attempt(ctx context.Context, readOnly bool, fn func(tx *Tx) erro
 		return nil
 	}
 	tx := &Tx{s: s}
-	if err := s.commit(ctx, readOnly, tx, fn); err != nil {
+	err := s.commit(ctx, readOnly, tx, fn)
+	for _, f := range tx.onEnd {
+		f(err == nil)
+	}
+	if err != nil {
 		return err
 	}
 	for _, f := range tx.afterCommit {

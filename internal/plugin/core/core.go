@@ -473,9 +473,7 @@ func (p *Plugin) beforeDeleteNetwork(ctx context.Context, tx *store.Tx, o *resou
 		return err
 	}
 	for _, id := range subnetIDs {
-		if err := tx.SetFreeRanges(ctx, id, nil); err != nil {
-			return err
-		}
+		tx.ForgetSubnet(id)
 		if err := tx.Delete(ctx, p.defs[apidef.Subnets], id); err != nil {
 			return err
 		}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -557,8 +558,11 @@ func autoAddressRequests(subnets []portSubnet, owner string, skip map[string]boo
 // allocate takes the requested addresses, given addresses first so that an
 // automatic one never takes an address asked for by name (as
 // _ipam_allocate_ips orders them), and records them for the port. Every
-// subnet involved is locked first, in id order, so that allocation is safe
-// against concurrent transactions on any number of servers.
+// subnet involved is share-locked first (store.ShareSubnets), which keeps
+// its pools and its existence fixed until commit while concurrent
+// allocations on it go on; each address is then claimed by its
+// allocation row's key, so allocation is safe against concurrent
+// transactions on any number of servers.
 func (p *Plugin) allocate(ctx context.Context, tx *store.Tx, port *resource.Object, reqs []addrReq) ([]any, error) {
 	slices.SortStableFunc(reqs, func(a, b addrReq) int {
 		return cmp.Compare(boolRank(a.ip == nil), boolRank(b.ip == nil))
@@ -569,10 +573,32 @@ func (p *Plugin) allocate(ctx context.Context, tx *store.Tx, port *resource.Obje
 			ids = append(ids, s.id)
 		}
 	}
-	if missing, err := tx.LockSubnets(ctx, ids...); err != nil {
+	stored, err := tx.ShareSubnets(ctx, ids...)
+	if err != nil {
 		return nil, err
-	} else if missing != "" {
-		return nil, SubnetNotFound(missing)
+	}
+	pools := make(map[string][]store.KeyRange, len(stored))
+	for _, id := range ids {
+		raw, ok := stored[id]
+		if !ok {
+			return nil, SubnetNotFound(id)
+		}
+		if _, done := pools[id]; done {
+			continue
+		}
+		var items []any
+		if err := json.Unmarshal([]byte(raw), &items); err != nil {
+			return nil, fmt.Errorf("subnet %s: allocation pools %q: %w", id, raw, err)
+		}
+		rs, err := poolsOf(items)
+		if err != nil {
+			return nil, fmt.Errorf("subnet %s: %w", id, err)
+		}
+		keys := make([]store.KeyRange, len(rs))
+		for i, r := range rs {
+			keys[i] = store.KeyRange{First: store.Key(ipam.Key(r.Start)), Last: store.Key(ipam.Key(r.End))}
+		}
+		pools[id] = keys
 	}
 	out := make([]any, 0, len(reqs))
 	for _, r := range reqs {
@@ -591,33 +617,32 @@ func (p *Plugin) allocate(ctx context.Context, tx *store.Tx, port *resource.Obje
 					return nil, err
 				}
 			}
-			if _, err := tx.TakeSpecific(ctx, s.id, store.Key(ipam.Key(addr))); err != nil {
-				return nil, lockErr(err, s.id)
+			err := tx.AddAllocation(ctx, store.Allocation{PortID: port.ID(), SubnetID: s.id,
+				NetworkID: s.networkID, IPAddress: addr.String(), Key: store.Key(ipam.Key(addr))})
+			if errors.Is(err, store.ErrAddressTaken) {
+				return nil, ipAlreadyAllocated(addr, s.id)
+			}
+			if err != nil {
+				return nil, err
 			}
 		default:
 			found := false
 			for _, c := range r.subnets {
-				k, err := tx.TakeFree(ctx, c.id)
+				v4 := c.ipVersion == 4
+				a, err := tx.TakeFree(ctx, store.Allocation{PortID: port.ID(), SubnetID: c.id, NetworkID: c.networkID},
+					pools[c.id], func(k store.Key) string { return ipam.AddrFromKey([16]byte(k), v4).String() })
 				if errors.Is(err, store.ErrSubnetFull) {
 					continue
 				}
 				if err != nil {
-					return nil, lockErr(err, c.id)
+					return nil, err
 				}
-				s, addr, found = c, ipam.AddrFromKey([16]byte(k), c.ipVersion == 4), true
+				s, addr, found = c, ipam.AddrFromKey([16]byte(a.Key), v4), true
 				break
 			}
 			if !found {
 				return nil, noMoreAddresses(port.String("network_id"))
 			}
-		}
-		err := tx.AddAllocation(ctx, store.Allocation{PortID: port.ID(), SubnetID: s.id,
-			NetworkID: s.networkID, IPAddress: addr.String(), Key: store.Key(ipam.Key(addr))})
-		if errors.Is(err, store.ErrAddressTaken) {
-			return nil, ipAlreadyAllocated(addr, s.id)
-		}
-		if err != nil {
-			return nil, err
 		}
 		out = append(out, map[string]any{"subnet_id": s.id, "ip_address": addr.String()})
 	}
@@ -631,48 +656,12 @@ func boolRank(b bool) int {
 	return 0
 }
 
-// lockErr turns a subnet that vanished under an allocation into its 404.
-func lockErr(err error, subnetID string) error {
-	if errors.Is(err, store.ErrNotFound) {
-		return SubnetNotFound(subnetID)
-	}
-	return err
-}
-
-// release gives a port's addresses back to their subnets' free ranges
-// (those inside the allocation pools) and forgets them.
+// release forgets a port's addresses; those inside their subnet's
+// allocation pools are free for the next allocation.
 func (p *Plugin) release(ctx context.Context, tx *store.Tx, allocs []store.Allocation) error {
-	ids := make([]string, 0, len(allocs))
 	for _, a := range allocs {
-		ids = append(ids, a.SubnetID)
-	}
-	if _, err := tx.LockSubnets(ctx, ids...); err != nil {
-		return err
-	}
-	pools := map[string][]ipam.Range{}
-	for _, a := range allocs {
-		if _, ok := pools[a.SubnetID]; !ok {
-			s, err := tx.Get(ctx, p.defs[apidef.Subnets], a.SubnetID, false)
-			if err != nil {
-				return fmt.Errorf("release %s: %w", a.IPAddress, err)
-			}
-			si, err := subnetInfoOf(s)
-			if err != nil {
-				return err
-			}
-			pools[a.SubnetID] = si.pools
-		}
 		if err := tx.RemoveAllocation(ctx, a.PortID, a.SubnetID, a.Key); err != nil {
 			return err
-		}
-		addr := netip.MustParseAddr(a.IPAddress)
-		for _, r := range pools[a.SubnetID] {
-			if r.Contains(addr) {
-				if err := tx.ReturnFree(ctx, a.SubnetID, a.Key); err != nil {
-					return err
-				}
-				break
-			}
 		}
 	}
 	return nil

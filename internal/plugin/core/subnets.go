@@ -122,34 +122,6 @@ func poolsValue(ranges []ipam.Range) []any {
 	return out
 }
 
-// freeRanges are a subnet's allocation pools minus the addresses already
-// allocated, as store keys.
-func freeRanges(pools []ipam.Range, taken []store.Key) []store.KeyRange {
-	var out []store.KeyRange
-	for _, p := range pools {
-		first, last := store.Key(ipam.Key(p.Start)), store.Key(ipam.Key(p.End))
-		for _, k := range taken {
-			if keyLess(k, first) || keyLess(last, k) {
-				continue
-			}
-			if k != first {
-				out = append(out, store.KeyRange{First: first, Last: k.Prev()})
-			}
-			if k == last {
-				first = last.Next()
-				break
-			}
-			first = k.Next()
-		}
-		if !keyLess(last, first) {
-			out = append(out, store.KeyRange{First: first, Last: last})
-		}
-	}
-	return out
-}
-
-func keyLess(a, b store.Key) bool { return slices.Compare(a[:], b[:]) < 0 }
-
 // visibleTo reports whether the caller may see a project-owned object
 // that may be shared (a subnet pool, an address scope), as Neutron's model
 // query scope does: admins see all, projects their own and shared ones.
@@ -503,9 +475,6 @@ func (p *Plugin) afterCreateSubnet(ctx context.Context, tx *store.Tx, o *resourc
 	if err != nil {
 		return err
 	}
-	if err := tx.SetFreeRanges(ctx, o.ID(), freeRanges(si.pools, nil)); err != nil {
-		return err
-	}
 	ps := portSubnet{subnetInfo: si, serviceTypes: toStrings(o.Get("service_types")), enableDHCP: o.Bool("enable_dhcp")}
 	if ps.auto() {
 		return p.addAutoAddresses(ctx, tx, ps)
@@ -699,24 +668,7 @@ func (p *Plugin) afterUpdateSubnet(ctx context.Context, tx *store.Tx, old, updat
 			return err
 		}
 	}
-	if equalPools(old.Get("allocation_pools"), updated.Get("allocation_pools")) {
-		return nil
-	}
-	si, err := subnetInfoOf(updated)
-	if err != nil {
-		return err
-	}
-	taken, err := tx.AllocatedKeys(ctx, si.id)
-	if err != nil {
-		return err
-	}
-	return tx.SetFreeRanges(ctx, si.id, freeRanges(si.pools, taken))
-}
-
-func equalPools(a, b any) bool {
-	x, err1 := poolsOf(a)
-	y, err2 := poolsOf(b)
-	return err1 == nil && err2 == nil && slices.Equal(x, y)
+	return nil
 }
 
 // beforeDeleteSubnet is delete_subnet: router interfaces always keep a
@@ -765,9 +717,7 @@ func (p *Plugin) beforeDeleteSubnet(ctx context.Context, tx *store.Tx, o *resour
 			return err
 		}
 	}
-	if err := tx.SetFreeRanges(ctx, o.ID(), nil); err != nil {
-		return err
-	}
+	tx.ForgetSubnet(o.ID())
 	return bumpRevision(ctx, tx, p.defs[apidef.Networks], o.String("network_id"))
 }
 
