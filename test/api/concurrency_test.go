@@ -36,6 +36,11 @@ type raw struct {
 // call sends a request as the admin and decodes the reply; it never fails
 // the test, so it is safe from any goroutine.
 func call(ctx context.Context, base, method, path string, body any) raw {
+	return callAs(ctx, nil, base, method, path, body)
+}
+
+// callAs is call as the given caller (nil: no identity headers).
+func callAs(ctx context.Context, as *caller, base, method, path string, body any) raw {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -50,6 +55,11 @@ func call(ctx context.Context, base, method, path string, body any) raw {
 	}
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if as != nil {
+		req.Header.Set("X-Project-Id", as.project)
+		req.Header.Set("X-Roles", as.roles)
+		req.Header.Set("X-User-Id", "user-of-"+as.project)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -158,6 +168,7 @@ func hammerPorts(t *testing.T, servers []*env) {
 	var (
 		mu      sync.Mutex
 		holders = map[string]string{} // address → port id
+		macs    = map[string]string{} // MAC → port id
 		bad     failures
 	)
 	// fill creates ports until the network is full; one client in eight
@@ -195,6 +206,11 @@ func hammerPorts(t *testing.T, servers []*env) {
 							bad.add("%s: address %s given to port %s and to %s", round, a, other, p["id"])
 						}
 						holders[a] = p["id"].(string)
+						mac := p["mac_address"].(string)
+						if other, dup := macs[mac]; dup {
+							bad.add("%s: MAC %s given to port %s and to %s", round, mac, other, p["id"])
+						}
+						macs[mac] = p["id"].(string)
 						mu.Unlock()
 						if !inPool[a] {
 							bad.add("%s: address %s outside the allocation pool", round, a)
@@ -245,6 +261,11 @@ func hammerPorts(t *testing.T, servers []*env) {
 		if len(victims) < len(pool)/2 {
 			victims = append(victims, id)
 			delete(holders, a)
+			for mac, holder := range macs {
+				if holder == id {
+					delete(macs, mac)
+				}
+			}
 		}
 	}
 	work := make(chan string)
@@ -281,10 +302,16 @@ func hammerPorts(t *testing.T, servers []*env) {
 	// The database agrees: every pool address held by exactly one port.
 	ports := e.do(admin, "GET", "/v2.0/ports?network_id="+netID, nil).expect(t, 200).list(t, "ports")
 	seen := map[string]int{}
+	macSeen := map[string]bool{}
 	for _, p := range ports {
 		for _, a := range ptAddrs(t, p) {
 			seen[a]++
 		}
+		mac, _ := p["mac_address"].(string)
+		if macSeen[mac] {
+			t.Errorf("MAC %s held by two ports", mac)
+		}
+		macSeen[mac] = true
 	}
 	var missing, twice []string
 	for _, a := range pool {
@@ -451,6 +478,113 @@ func TestConcurrentSameAddress(t *testing.T) {
 				if won.Load() != 1 {
 					t.Errorf("same %s: %d creates succeeded, want 1", c.what, won.Load())
 				}
+			}
+		})
+	}
+}
+
+// TestConcurrentLastAddress empties one address of a full subnet and has
+// 16 clients across the servers race for it, several times: exactly one
+// gets it, the others get Neutron's IpAddressGenerationFailure.
+func TestConcurrentLastAddress(t *testing.T) {
+	for _, engine := range []string{"postgresql", "sqlite"} {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			servers := concurrencyEnvs(t, engine)
+			e := servers[0]
+			netID := e.createNetwork(admin, map[string]any{"name": "last"})["id"].(string)
+			e.portSubnet(admin, netID, map[string]any{"cidr": "10.40.0.0/29"}) // pool .2-.6
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			var ports []string
+			for i := range 5 {
+				r := call(ctx, servers[i%len(servers)].url, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": netID}})
+				if r.status != 201 {
+					t.Fatalf("fill: %s", r)
+				}
+				ports = append(ports, r.body["port"].(map[string]any)["id"].(string))
+			}
+			for round := range 4 {
+				victim := rand.IntN(len(ports))
+				if r := call(ctx, servers[round%len(servers)].url, "DELETE", "/v2.0/ports/"+ports[victim], nil); r.status != 204 {
+					t.Fatalf("delete: %s", r)
+				}
+				var (
+					wg     sync.WaitGroup
+					start  = make(chan struct{})
+					won    atomic.Int32
+					winner atomic.Value
+					bad    failures
+				)
+				for i := range 16 {
+					wg.Go(func() {
+						<-start
+						r := call(ctx, servers[i%len(servers)].url, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": netID}})
+						switch {
+						case r.status == 201:
+							won.Add(1)
+							winner.Store(r.body["port"].(map[string]any)["id"].(string))
+						case r.status == 409 && r.errType() == "IpAddressGenerationFailure":
+						default:
+							bad.add("round %d: %s", round, r)
+						}
+					})
+				}
+				close(start)
+				wg.Wait()
+				bad.report(t)
+				if won.Load() != 1 {
+					t.Fatalf("round %d: %d creates got the last address, want 1", round, won.Load())
+				}
+				ports[victim] = winner.Load().(string)
+				av := e.do(admin, "GET", "/v2.0/network-ip-availabilities/"+netID, nil).expect(t, 200).obj(t, "network_ip_availability")
+				if av["used_ips"] != float64(5) {
+					t.Fatalf("round %d: %v addresses used, want 5", round, av["used_ips"])
+				}
+			}
+		})
+	}
+}
+
+// TestConcurrentPortQuota sends 32 concurrent port creates of one project
+// with a port quota of 10 across the servers: exactly 10 succeed, the
+// others are over quota.
+func TestConcurrentPortQuota(t *testing.T) {
+	for _, engine := range []string{"postgresql", "sqlite"} {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			servers := concurrencyEnvs(t, engine)
+			e := servers[0]
+			netID := e.createNetwork(admin, map[string]any{"name": "quota", "shared": true})["id"].(string)
+			e.portSubnet(admin, netID, map[string]any{"cidr": "10.50.0.0/24"})
+			e.do(admin, "PUT", "/v2.0/quotas/"+member1.project, map[string]any{"quota": map[string]any{"port": 10}}).expect(t, 200)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			var (
+				wg      sync.WaitGroup
+				start   = make(chan struct{})
+				created atomic.Int32
+				bad     failures
+			)
+			for i := range 32 {
+				wg.Go(func() {
+					<-start
+					r := callAs(ctx, member1, servers[i%len(servers)].url, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": netID}})
+					switch {
+					case r.status == 201:
+						created.Add(1)
+					case r.status == 409 && r.errType() == "OverQuota":
+					default:
+						bad.add("create: %s", r)
+					}
+				})
+			}
+			close(start)
+			wg.Wait()
+			bad.report(t)
+			n := len(e.do(admin, "GET", "/v2.0/ports?tenant_id="+member1.project, nil).expect(t, 200).list(t, "ports"))
+			if created.Load() != 10 || n != 10 {
+				t.Errorf("%d creates succeeded, %d ports exist; want 10 of each", created.Load(), n)
 			}
 		})
 	}
