@@ -35,9 +35,8 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/neutrino-net/neutrino/internal/agent"
 	"github.com/neutrino-net/neutrino/internal/dataplane/link"
@@ -62,7 +61,7 @@ const (
 	StatusError  = "ERROR"
 )
 
-// parallel bounds how many routers a pass converges at once.
+// parallel bounds how many routers the passes under way converge at once.
 const parallel = 4
 
 // Part is the L3 agent as a part of `neutrino agent`.
@@ -73,7 +72,11 @@ type Part struct {
 	rec  *Reconciler
 	*agent.Kicker
 
-	full chan struct{} // a full pass is wanted
+	full   chan struct{} // a full pass is wanted
+	failed atomic.Bool   // the last pass failed: the next is full
+	// converging holds a token per router being converged, across the
+	// passes under way.
+	converging chan struct{}
 
 	reportMu  sync.Mutex     // one status report at a time, in pass order
 	reporting sync.WaitGroup // reports under way
@@ -81,7 +84,11 @@ type Part struct {
 	mu sync.Mutex
 	// pending are the routers notifications named since the last pass:
 	// a pass that is not full fetches only them.
-	pending  map[string]bool
+	pending map[string]bool
+	// busy are the routers of the partial passes under way, running
+	// their number.
+	busy     map[string]bool
+	running  int
 	counts   map[string]map[string]int    // router → its share of the reported counts
 	statuses map[string]map[string]string // router → floating IP → status reported
 }
@@ -104,7 +111,7 @@ func NewPart(env agent.Env, h *link.Host) (*Part, error) {
 	}
 	log = log.With("part", "l3", "host", env.Host)
 	return &Part{host: env.Host, opts: opts, log: log, rec: NewReconciler(h, opts.StateDir, opts.SendARPForHA, log),
-		Kicker: agent.NewKicker(), full: make(chan struct{}, 1),
+		Kicker: agent.NewKicker(), full: make(chan struct{}, 1), converging: make(chan struct{}, parallel), busy: map[string]bool{},
 		counts: map[string]map[string]int{}, statuses: map[string]map[string]string{}, pending: map[string]bool{}}, nil
 }
 
@@ -223,7 +230,13 @@ func (p *Part) Teardown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// Run implements agent.Part.
+// Run implements agent.Part. A full pass runs alone. Partial passes
+// overlap: routers named while one runs are fetched and built at once by
+// another (at most maxPasses at a time, and never one router in two
+// passes), so that a burst of routers arriving over a few hundred
+// milliseconds — each API call's notification — is not built in turns
+// of a whole pass each; the routers converging at once across passes
+// are bounded by parallel.
 func (p *Part) Run(ctx context.Context, bus *rpc.Bus) error {
 	interval := p.opts.ResyncInterval
 	if interval <= 0 {
@@ -234,7 +247,8 @@ func (p *Part) Run(ctx context.Context, bus *rpc.Bus) error {
 	p.wantFull()
 	defer p.rec.Wait()
 	defer p.reporting.Wait()
-	failed := false
+	var passes sync.WaitGroup
+	defer passes.Wait()
 	for {
 		select {
 		case <-ctx.Done():
@@ -244,31 +258,73 @@ func (p *Part) Run(ctx context.Context, bus *rpc.Bus) error {
 			p.wantFull()
 			continue
 		}
-		full := failed
+		full := p.failed.Swap(false)
 		select {
 		case <-p.full:
 			full = true
 		default:
 		}
-		p.mu.Lock()
-		ids := slices.Sorted(maps.Keys(p.pending))
-		p.pending = map[string]bool{}
-		p.mu.Unlock()
-		if !full && len(ids) == 0 {
+		if full {
+			passes.Wait()
+			p.mu.Lock()
+			p.pending = map[string]bool{}
+			p.mu.Unlock()
+			p.run(ctx, bus, nil)
 			continue
 		}
-		if full {
-			ids = nil
+		p.mu.Lock()
+		var ids []string
+		if p.running < maxPasses {
+			for id := range p.pending {
+				if !p.busy[id] {
+					ids = append(ids, id)
+				}
+			}
 		}
-		pctx := agent.PassContext(ctx) // this pass's request id, in its calls and log lines
-		err := p.pass(pctx, bus, ids)
-		failed = err != nil
-		if err != nil && ctx.Err() == nil {
-			p.log.WarnContext(pctx, "L3 pass failed", "error", err)
-			// Retry soon: the server may not know this agent yet (its
-			// first report races the first pass).
-			time.AfterFunc(time.Second, p.Trigger)
+		for _, id := range ids {
+			delete(p.pending, id)
+			p.busy[id] = true
 		}
+		if len(ids) > 0 {
+			p.running++
+		}
+		p.mu.Unlock()
+		if len(ids) == 0 {
+			continue // nothing named, or what is named waits for its pass to end
+		}
+		slices.Sort(ids)
+		passes.Add(1)
+		go func() {
+			defer passes.Done()
+			p.run(ctx, bus, ids)
+			p.mu.Lock()
+			for _, id := range ids {
+				delete(p.busy, id)
+			}
+			p.running--
+			more := len(p.pending) > 0
+			p.mu.Unlock()
+			if more {
+				p.Trigger()
+			}
+		}()
+	}
+}
+
+// maxPasses bounds the partial passes under way at once.
+const maxPasses = 4
+
+// run is one pass with its request id and its failure handling: a
+// failed pass makes the next one full, a second later.
+func (p *Part) run(ctx context.Context, bus *rpc.Bus, ids []string) {
+	pctx := agent.PassContext(ctx) // this pass's request id, in its calls and log lines
+	err := p.pass(pctx, bus, ids)
+	if err != nil && ctx.Err() == nil {
+		p.failed.Store(true)
+		p.log.WarnContext(pctx, "L3 pass failed", "error", err)
+		// Retry soon: the server may not know this agent yet (its
+		// first report races the first pass).
+		time.AfterFunc(time.Second, p.Trigger)
 	}
 }
 
@@ -323,15 +379,15 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus, only []string) error {
 		counts[rr.ID] = rc
 	}
 	results := make([]error, len(jobs))
-	var g errgroup.Group
-	g.SetLimit(parallel)
+	var g sync.WaitGroup
 	for i, j := range jobs {
-		g.Go(func() error {
+		g.Go(func() {
+			p.converging <- struct{}{}
+			defer func() { <-p.converging }()
 			_, results[i] = p.rec.Ensure(ctx, j.r, full)
-			return nil
 		})
 	}
-	_ = g.Wait()
+	g.Wait()
 	built := p.rec.Built()
 	if !full {
 		built = slices.DeleteFunc(slices.Clone(only), func(id string) bool { return !slices.Contains(built, id) })
