@@ -378,3 +378,47 @@ func TestL3RouterPortsBoundWhenScheduled(t *testing.T) {
 		boundTo("moved to bind-b", "bind-b", 3)
 	})
 }
+
+// TestL3GatewayPortIPChangeNotifies: changing a router gateway port's
+// fixed IP through the port API casts routers_updated to the router's
+// agent, as Neutron's _notify_gateway_port_ip_changed does; an update of
+// the port that keeps its addresses (its name) does not.
+func TestL3GatewayPortIPChangeNotifies(t *testing.T) {
+	enginesWith(t, map[string]string{"ml2.mechanism_drivers": "linuxbridge"}, func(t *testing.T, e *env) {
+		e.report(rpcapi.AgentTypeL3, "l3-gwp", "", true)
+		ext := e.createNetwork(admin, map[string]any{"router:external": true})["id"].(string)
+		extSub := e.do(admin, "POST", "/v2.0/subnets", map[string]any{"subnet": map[string]any{"network_id": ext,
+			"cidr": "198.51.100.0/24", "ip_version": 4,
+			"allocation_pools": []map[string]any{{"start": "198.51.100.10", "end": "198.51.100.100"}}}}).expect(t, 201).obj(t, "subnet")["id"].(string)
+		router := e.do(admin, "POST", "/v2.0/routers", map[string]any{"router": map[string]any{"name": "r",
+			"external_gateway_info": map[string]any{"network_id": ext}}}).expect(t, 201).obj(t, "router")
+		id := router["id"].(string)
+		gw := e.do(admin, "GET", "/v2.0/ports?device_owner=network:router_gateway&device_id="+id, nil).expect(t, 200).list(t, "ports")
+		if len(gw) != 1 {
+			t.Fatalf("gateway ports of the router: %v", gw)
+		}
+		gwID := gw[0]["id"].(string)
+		count := func() int64 {
+			return e.outboxCount(`%"topic":"l3_agent.l3-gwp","method":"routers_updated"%` + id + `%`)
+		}
+		before := count()
+		e.do(admin, "PUT", "/v2.0/ports/"+gwID, map[string]any{"port": map[string]any{"name": "renamed"}}).expect(t, 200)
+		if n := count(); n != before {
+			t.Errorf("%d routers_updated after renaming the gateway port, want %d", n, before)
+		}
+		e.do(admin, "PUT", "/v2.0/ports/"+gwID, map[string]any{"port": map[string]any{
+			"fixed_ips": []map[string]any{{"subnet_id": extSub, "ip_address": "198.51.100.77"}}}}).expect(t, 200)
+		if n := count(); n != before+1 {
+			t.Errorf("%d routers_updated after the gateway port's address changed, want %d", n, before+1)
+		}
+		// The agent's next sync_routers shows the new address.
+		_, l, err := e.l3Call("sync_routers", map[string]any{"host": "l3-gwp", "router_ids": []string{id}})
+		if err != nil || len(l) != 1 {
+			t.Fatalf("sync_routers: %v, %v", l, err)
+		}
+		ips := l[0].(map[string]any)["gw_port"].(map[string]any)["fixed_ips"].([]any)
+		if len(ips) != 1 || ips[0].(map[string]any)["ip_address"] != "198.51.100.77" {
+			t.Errorf("gateway port's fixed_ips in sync_routers: %v", ips)
+		}
+	})
+}

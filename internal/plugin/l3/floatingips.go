@@ -3,6 +3,7 @@ package l3
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/neutrino-net/neutrino/internal/fault"
@@ -443,13 +444,17 @@ func (p *Plugin) BeforeDeletePort(ctx context.Context, tx *store.Tx, port *resou
 }
 
 // BeforeUpdatePort implements core.ServiceGuard: a router interface's
-// IPv4 addresses may not change, and a port's address that a floating IP
-// is associated with may not be taken away.
+// IPv4 addresses may not change, a port's address that a floating IP
+// is associated with may not be taken away, and a router gateway port
+// whose addresses change tells the router's agent.
 func (p *Plugin) BeforeUpdatePort(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error {
 	if !patch.Has("fixed_ips") {
 		return nil
 	}
 	if err := p.checkRouterPortIPs(ctx, tx, old, patch); err != nil {
+		return err
+	}
+	if err := p.notifyGatewayIPChange(ctx, tx, old, patch); err != nil {
 		return err
 	}
 	if p.fipDef == nil {
@@ -539,4 +544,30 @@ func (p *Plugin) BeforeUpdateNetwork(ctx context.Context, tx *store.Tx, old, pat
 			"External network %s cannot be updated to be made non-external, since it has existing gateway ports.", old.ID())
 	}
 	return nil
+}
+
+// ownPortUpdate marks the context of the L3 plugin's own port updates,
+// which notify the router themselves.
+type ownPortUpdate struct{}
+
+// notifyGatewayIPChange casts routers_updated for the router of a
+// gateway port whose addresses a port update changes (PUT /ports/<id>
+// with fixed_ips), as Neutron's _notify_gateway_port_ip_changed does:
+// the agent moves the router's gateway address and its SNAT.
+func (p *Plugin) notifyGatewayIPChange(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error {
+	if old.String("device_owner") != ownerGateway || ctx.Value(ownPortUpdate{}) != nil {
+		return nil
+	}
+	key := func(ips []fixedIP) []string {
+		out := make([]string, len(ips))
+		for i, f := range ips {
+			out[i] = f.subnetID + " " + f.ip
+		}
+		slices.Sort(out)
+		return out
+	}
+	if slices.Equal(key(fixedIPs(old)), key(fixedIPs(patch))) {
+		return nil
+	}
+	return p.notify(ctx, tx, old.String("device_id"))
 }

@@ -140,7 +140,7 @@ func (p *Plugin) setGateway(ctx context.Context, tx *store.Tx, router, gw *resou
 		// Same network, other addresses: the gateway port keeps its id.
 		ips := resource.New(gw.Resource())
 		ips.Set("fixed_ips", extIPs)
-		_, err := p.core.UpdatePortIn(ctx, tx, gw, ips)
+		_, err := p.core.UpdatePortIn(context.WithValue(ctx, ownPortUpdate{}, true), tx, gw, ips)
 		return err
 	}
 	if gw != nil {
