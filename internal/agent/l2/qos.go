@@ -7,8 +7,9 @@ import (
 )
 
 // initQoS opens the QoS enforcer when [agent] extensions names qos, as
-// Neutron's linuxbridge agent loads its QoS extension; otherwise the DSCP
-// table of an earlier run is removed (tc qdiscs go with the taps).
+// Neutron's linuxbridge agent loads its QoS extension; otherwise the
+// nftables table (policers and DSCP marks) of an earlier run is removed
+// (tc qdiscs go with the taps).
 func (p *Part) initQoS() error {
 	if p.h == nil {
 		return nil // no data plane (unit tests of the part's protocol)
