@@ -59,8 +59,8 @@ const (
 	SubPortOwner        = "trunk:subport"
 )
 
-// The Linux bridge trunk driver: the VIF type and agent it serves, and
-// the segmentation types it supports.
+// The Linux bridge trunk driver: the mechanism driver it needs and the
+// VIF type of the parent ports it serves (its segmentation types follow).
 const (
 	driverName    = "linuxbridge"
 	driverVIFType = "bridge"
