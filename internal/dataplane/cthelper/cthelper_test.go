@@ -3,7 +3,6 @@ package cthelper_test
 import (
 	"bytes"
 	"net/netip"
-	"os"
 	"testing"
 
 	"github.com/neutrino-net/neutrino/internal/dataplane/cthelper"
@@ -27,17 +26,7 @@ func answered(t *testing.T, ns netns.Handle, server string) bool {
 // helpers removes it.
 func TestTFTPThroughSNAT(t *testing.T) {
 	nsrig.RequireDataplane(t)
-	r := nsrig.New(t)
-	rns, in, out := r.NS("cr"), r.NS("cin"), r.NS("cout")
-	ih, oh := r.Host(in), r.Host(out)
-	r.Veth(ih, "eth0", rns, "qr-c", "", "", "10.62.0.1/24")
-	r.Veth(oh, "eth0", rns, "qg-c", "", "", "203.0.113.1/24")
-	nsrig.Addr(t, ih, "eth0", "10.62.0.2/24")
-	nsrig.Addr(t, oh, "eth0", "203.0.113.2/24")
-	nsrig.Must(t, netns.Do(rns, func() error { return os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644) }))
-	if o, err := nsrig.Run(t.Context(), in, nil, "ip", "route", "add", "default", "via", "10.62.0.1"); err != nil {
-		t.Fatalf("default route: %v: %s", err, o)
-	}
+	rns, in, out := nsrig.New(t).Router("c", netip.MustParsePrefix("10.62.0.0/24"))
 	if _, err := nat.Apply(rns, nat.Ruleset{GatewayDevice: "qg-c", GatewayIP: netip.MustParseAddr("203.0.113.1"), SNAT: true}); err != nil {
 		t.Fatal(err)
 	}

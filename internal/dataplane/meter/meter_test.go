@@ -2,45 +2,14 @@ package meter_test
 
 import (
 	"context"
-	"net"
 	"net/netip"
-	"os"
 	"testing"
 	"time"
-
-	"github.com/vishvananda/netlink"
 
 	"github.com/neutrino-net/neutrino/internal/dataplane/meter"
 	"github.com/neutrino-net/neutrino/internal/dataplane/netns"
 	"github.com/neutrino-net/neutrino/internal/testenv/nsrig"
 )
-
-// router builds a router namespace between an inside (10.61.0.0/24 on
-// qr-m) and an outside (203.0.113.0/24 on qg-m) namespace, with routes
-// both ways, and returns the three.
-func router(t *testing.T) (r *nsrig.Rig, rns, in, out netns.Handle) {
-	nsrig.RequireDataplane(t)
-	r = nsrig.New(t)
-	rns, in, out = r.NS("mr"), r.NS("min"), r.NS("mout")
-	ih, oh := r.Host(in), r.Host(out)
-	r.Veth(ih, "eth0", rns, "qr-m", "", "", "10.61.0.1/24")
-	r.Veth(oh, "eth0", rns, "qg-m", "", "", "203.0.113.1/24")
-	nsrig.Addr(t, ih, "eth0", "10.61.0.2/24")
-	nsrig.Addr(t, oh, "eth0", "203.0.113.2/24")
-	nsrig.Must(t, netns.Do(rns, func() error { return os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0o644) }))
-	for _, rt := range []struct {
-		h   interface{ Netlink() *netlink.Handle }
-		dst string
-		via string
-	}{{ih, "0.0.0.0/0", "10.61.0.1"}, {oh, "10.61.0.0/24", "203.0.113.1"}} {
-		l, err := rt.h.Netlink().LinkByName("eth0")
-		nsrig.Must(t, err)
-		_, dst, err := net.ParseCIDR(rt.dst)
-		nsrig.Must(t, err)
-		nsrig.Must(t, rt.h.Netlink().RouteAdd(&netlink.Route{LinkIndex: l.Attrs().Index, Dst: dst, Gw: net.ParseIP(rt.via)}))
-	}
-	return r, rns, in, out
-}
 
 func pfx(s string) netip.Prefix { return netip.MustParsePrefix(s) }
 
@@ -59,7 +28,8 @@ func ping(t *testing.T, ns netns.Handle, n string, to string) {
 // changed ruleset keeps the counts of labels that stay, and a label
 // removed loses its counter.
 func TestCountsTraffic(t *testing.T) {
-	_, rns, in, _ := router(t)
+	nsrig.RequireDataplane(t)
+	rns, in, _ := nsrig.New(t).Router("m", pfx("10.61.0.0/24"))
 	rs := meter.Ruleset{GatewayDevice: "qg-m", Labels: []meter.Label{
 		{ID: "out", Rules: []meter.Rule{{Destination: pfx("203.0.113.0/24")}}},
 		{ID: "back", Rules: []meter.Rule{{Ingress: true, Remote: pfx("10.61.0.0/24")}}},
