@@ -64,6 +64,10 @@ type Options struct {
 	// ConntrackHelpers is [DEFAULT] allowed_conntrack_helpers: the
 	// protocols each conntrack helper may be used with.
 	ConntrackHelpers map[string][]string
+	// HANetCIDR, HANetworkType and HANetworkPhysicalName are [DEFAULT]
+	// l3_ha_net_cidr, l3_ha_network_type and l3_ha_network_physical_name:
+	// the HA network's subnet and segment.
+	HANetCIDR, HANetworkType, HANetworkPhysicalName string
 	// EnableNDPProxyByDefault is [DEFAULT] enable_ndp_proxy_by_default:
 	// a new router's enable_ndp_proxy when the request gives none and its
 	// gateway's network supports NDP proxies.
@@ -110,6 +114,8 @@ type Plugin struct {
 	scheduler Scheduler
 	// flavors resolves routers' flavors; nil without the flavors plugin.
 	flavors Flavors
+	// ha makes HA routers' networks.
+	ha haCore
 }
 
 // New returns the L3 plugin serving the given (already restricted)
@@ -386,6 +392,13 @@ func (p *Plugin) SetScheduler(s Scheduler) { p.scheduler = s }
 // router no agent can take yet stays unscheduled: an L3 agent that
 // starts later picks it up (router_auto_schedule).
 func (h *routers) Create(ctx context.Context, objs []*resource.Object) ([]*resource.Object, error) {
+	for _, o := range objs {
+		if h.p.isHA(o) {
+			if err := h.p.ensureHANetwork(ctx, o.String("project_id")); err != nil {
+				return nil, err
+			}
+		}
+	}
 	out, err := h.Handler.Create(ctx, objs)
 	if err != nil || h.p.scheduler == nil {
 		return out, err
@@ -397,6 +410,25 @@ func (h *routers) Create(ctx context.Context, objs []*resource.Object) ([]*resou
 		}
 	}
 	return out, nil
+}
+
+// Delete deletes a router, then its project's HA network when it was
+// the project's last HA router.
+func (h *routers) Delete(ctx context.Context, id string, ifRevision int) error {
+	r, err := h.Handler.Get(adminContext(ctx), id)
+	if err != nil {
+		return err
+	}
+	if err := h.Handler.Delete(ctx, id, ifRevision); err != nil {
+		return err
+	}
+	if !r.Bool("ha") {
+		return nil
+	}
+	if err := h.p.releaseHANetwork(ctx, r.String("project_id")); err != nil {
+		slog.WarnContext(ctx, "HA network of a deleted router's project not released", "router_id", id, "error", err)
+	}
+	return nil
 }
 
 // RouterExists reports whether a router with id exists (the agents

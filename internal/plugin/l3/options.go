@@ -28,7 +28,9 @@ func OptionsFrom(cfg *config.Config) (Options, error) {
 	if err != nil {
 		return Options{}, cfg.Invalid(optAllowedConntrackHelpers, err)
 	}
+	haCIDR, haType, haPhysnet := haOptions(cfg)
 	return Options{
+		HANetCIDR: haCIDR, HANetworkType: haType, HANetworkPhysicalName: haPhysnet,
 		EnableSNATByDefault: cfg.Bool(optEnableSNATByDefault),
 		RouterDistributed:   cfg.Bool(optRouterDistributed),
 		L3HA:                cfg.Bool(optL3HA),

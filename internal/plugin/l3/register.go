@@ -4,8 +4,10 @@ import (
 	"errors"
 	"log/slog"
 
+	"github.com/neutrino-net/neutrino/internal/apidef"
 	"github.com/neutrino-net/neutrino/internal/config"
 	"github.com/neutrino-net/neutrino/internal/plugin/registry"
+	"github.com/neutrino-net/neutrino/internal/resource"
 )
 
 func init() {
@@ -74,6 +76,10 @@ func (p *Plugin) Wire(all registry.Set) error {
 	}
 	if f, ok := registry.Find[Flavors](all); ok {
 		p.SetFlavors(f)
+	}
+	if p.netDef != nil && p.subnetDef != nil {
+		hs := all.Handlers(map[string]*resource.Resource{apidef.Networks: p.netDef, apidef.Subnets: p.subnetDef})
+		p.ha = haCore{networks: hs[apidef.Networks], subnets: hs[apidef.Subnets]}
 	}
 	return nil
 }
