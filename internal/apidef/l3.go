@@ -131,6 +131,9 @@ func init() {
 			tenantIDAttr(),
 			&resource.Attr{Name: "status", Kind: resource.String, Visible: true, Filter: true, Sort: true},
 			&resource.Attr{Name: "floating_port_id", Kind: resource.String},
+			// last_known_router_id is not shown: update_floatingip_statuses
+			// reads it (the router before the last association change).
+			&resource.Attr{Name: "last_known_router_id", Kind: resource.String, Nullable: true},
 			&resource.Attr{Name: "port_details", Kind: resource.JSON, Nullable: true, Visible: true,
 				Default: nil, Storage: resource.Virtual, Extension: "fip-port-details"},
 			&resource.Attr{Name: "port_forwardings", Kind: resource.JSON, Visible: true,

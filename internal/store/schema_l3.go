@@ -66,4 +66,11 @@ func init() {
 		)`,
 		`CREATE INDEX port_forwardings_internal_port_id ON port_forwardings (internal_port_id)`,
 	}})
+	// A floating IP's router before its last association change
+	// (Neutron's floatingips.last_known_router_id): when that router's
+	// agent reports, the floating IPs it no longer serves go DOWN.
+	registerMigration(migration{27, "floating IPs' last known router", []string{
+		`ALTER TABLE floatingips ADD COLUMN last_known_router_id VARCHAR(36)`,
+		`CREATE INDEX floatingips_last_known_router_id ON floatingips (last_known_router_id)`,
+	}})
 }

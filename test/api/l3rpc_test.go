@@ -422,3 +422,67 @@ func TestL3GatewayPortIPChangeNotifies(t *testing.T) {
 		}
 	})
 }
+
+// TestL3FloatingIPStatusSweepsLastKnownRouter: a floating IP keeps the
+// router it was on before its last association change
+// (last_known_router_id, never shown by the API); when that router's
+// agent reports statuses — even none — the floating IPs last known there
+// that no router serves now go DOWN, as Neutron's
+// update_floatingip_statuses sweeps them; one still associated, or last
+// known on another router, keeps its status.
+func TestL3FloatingIPStatusSweepsLastKnownRouter(t *testing.T) {
+	enginesWith(t, map[string]string{"ml2.mechanism_drivers": "linuxbridge"}, func(t *testing.T, e *env) {
+		e.report(rpcapi.AgentTypeL3, "l3-lk", "", true)
+		ext := e.createNetwork(admin, map[string]any{"router:external": true})["id"].(string)
+		e.do(admin, "POST", "/v2.0/subnets", map[string]any{"subnet": map[string]any{"network_id": ext,
+			"cidr": "198.51.100.0/24", "ip_version": 4}}).expect(t, 201)
+		net := e.createNetwork(admin, map[string]any{"name": "inside"})["id"].(string)
+		sub := e.do(admin, "POST", "/v2.0/subnets", map[string]any{"subnet": map[string]any{"network_id": net,
+			"cidr": "10.83.0.0/24", "ip_version": 4}}).expect(t, 201).obj(t, "subnet")["id"].(string)
+		router := e.do(admin, "POST", "/v2.0/routers", map[string]any{"router": map[string]any{"name": "r",
+			"external_gateway_info": map[string]any{"network_id": ext}}}).expect(t, 201).obj(t, "router")["id"].(string)
+		e.do(admin, "PUT", "/v2.0/routers/"+router+"/add_router_interface", map[string]any{"subnet_id": sub}).expect(t, 200)
+		fip := func() string {
+			port := e.do(admin, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": net}}).expect(t, 201).obj(t, "port")["id"].(string)
+			return e.do(admin, "POST", "/v2.0/floatingips", map[string]any{"floatingip": map[string]any{
+				"floating_network_id": ext, "port_id": port}}).expect(t, 201).obj(t, "floatingip")["id"].(string)
+		}
+		gone, kept, never := fip(), fip(), e.do(admin, "POST", "/v2.0/floatingips", map[string]any{"floatingip": map[string]any{
+			"floating_network_id": ext}}).expect(t, 201).obj(t, "floatingip")["id"].(string)
+		report := func(statuses map[string]string) {
+			t.Helper()
+			if _, _, err := e.l3Call("update_floatingip_statuses", map[string]any{"router_id": router, "fip_statuses": statuses}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		status := func(id string) any {
+			f := e.do(admin, "GET", "/v2.0/floatingips/"+id, nil).expect(t, 200).obj(t, "floatingip")
+			if _, shown := f["last_known_router_id"]; shown {
+				t.Errorf("the API shows last_known_router_id: %v", f)
+			}
+			return f["status"]
+		}
+		report(map[string]string{gone: "ACTIVE", kept: "ACTIVE"})
+		// An unassociated floating IP is DOWN already; make it ACTIVE to
+		// see that the sweep leaves what was never on the router alone.
+		report(map[string]string{never: "ACTIVE"})
+		if status(gone) != "ACTIVE" || status(kept) != "ACTIVE" || status(never) != "ACTIVE" {
+			t.Fatalf("statuses after the report: %v %v %v", status(gone), status(kept), status(never))
+		}
+
+		e.do(admin, "PUT", "/v2.0/floatingips/"+gone, map[string]any{"floatingip": map[string]any{"port_id": nil}}).expect(t, 200)
+		if st := status(gone); st != "ACTIVE" {
+			t.Errorf("status %v right after the disassociation, want ACTIVE until the agent reports", st)
+		}
+		report(map[string]string{})
+		if st := status(gone); st != "DOWN" {
+			t.Errorf("disassociated floating IP last known on the router: %v after the router's report, want DOWN", st)
+		}
+		if st := status(kept); st != "ACTIVE" {
+			t.Errorf("floating IP still on the router: %v, want ACTIVE", st)
+		}
+		if st := status(never); st != "ACTIVE" {
+			t.Errorf("floating IP never on the router: %v, want ACTIVE", st)
+		}
+	})
+}

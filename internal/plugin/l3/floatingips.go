@@ -111,7 +111,7 @@ func (p *Plugin) beforeCreateFloatingIP(ctx context.Context, tx *store.Tx, o *re
 	}
 	o.Set("floating_ip_address", address)
 	o.Set("floating_port_id", port.ID())
-	o.Set("status", "DOWN")
+	o.Set("status", fipStatusDown)
 	o.Set("router_id", nil)
 	if o.Get("port_id") == nil {
 		o.Set("port_id", nil)
@@ -267,10 +267,16 @@ func (p *Plugin) beforeUpdateFloatingIP(ctx context.Context, tx *store.Tx, old, 
 		// something else.
 		patch.Set("port_id", nil)
 	}
+	oldRouter, _ := old.Get("router_id").(string)
+	// As Neutron's _update_fip_assoc: the router before this update.
+	if oldRouter != "" {
+		patch.Set("last_known_router_id", oldRouter)
+	} else {
+		patch.Set("last_known_router_id", nil)
+	}
 	if !patch.Has("port_id") {
 		return nil
 	}
-	oldRouter, _ := old.Get("router_id").(string)
 	if portID, ok := patch.Get("port_id").(string); ok && portID != "" {
 		if p.pfDef != nil {
 			n, err := tx.CountWhere(ctx, "port_forwardings", map[string]any{"floatingip_id": old.ID()})

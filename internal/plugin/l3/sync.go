@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"time"
@@ -320,12 +321,42 @@ func (p *Plugin) ExternalNetworkID(ctx context.Context) (string, error) {
 // routerID is the reporting agent's router, as in Neutron's call; like
 // Neutron the statuses apply whatever router serves the floating IP now.
 func (p *Plugin) UpdateFloatingIPStatuses(ctx context.Context, routerID string, statuses map[string]string) error {
-	if p.fipDef == nil || len(statuses) == 0 {
+	if p.fipDef == nil {
 		return nil
 	}
 	ids := make([]string, 0, len(statuses))
 	for id := range statuses {
 		ids = append(ids, id)
+	}
+	// Neutron's sweep: the floating IPs last known on this router that
+	// no router serves now go DOWN, reported or not (a disassociation
+	// the agent missed). Looked for before taking the write lock.
+	var stale []*resource.Object
+	if routerID != "" {
+		err := p.store.Read(ctx, func(tx *store.Tx) error {
+			known, err := list(ctx, tx, p.fipDef, "last_known_router_id", routerID)
+			for _, f := range known {
+				if r, _ := f.Get("router_id").(string); r == "" && f.String("status") != fipStatusDown {
+					if _, reported := statuses[f.ID()]; !reported {
+						stale = append(stale, f)
+					}
+				}
+			}
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("floating IPs last known on router %s: %w", routerID, err)
+		}
+	}
+	if len(ids) == 0 && len(stale) == 0 {
+		return nil
+	}
+	statuses = maps.Clone(statuses)
+	swept := map[string]bool{}
+	for _, f := range stale {
+		ids = append(ids, f.ID())
+		statuses[f.ID()] = fipStatusDown
+		swept[f.ID()] = true
 	}
 	return p.store.Write(ctx, func(tx *store.Tx) error {
 		fips, err := list(ctx, tx, p.fipDef, "id", ids...)
@@ -337,6 +368,9 @@ func (p *Plugin) UpdateFloatingIPStatuses(ctx context.Context, routerID string, 
 			status := statuses[f.ID()]
 			if f.String("status") == status {
 				continue
+			}
+			if r, _ := f.Get("router_id").(string); swept[f.ID()] && r != "" {
+				continue // associated again meanwhile
 			}
 			patch := resource.New(p.fipDef)
 			patch.Set("id", f.ID())
@@ -465,6 +499,10 @@ func (p *Plugin) EnsureHostOnPorts(ctx context.Context, host string, routers []r
 	}
 	return true, nil
 }
+
+// fipStatusDown is a floating IP no router serves (neutron_lib's
+// FLOATINGIP_STATUS_DOWN).
+const fipStatusDown = "DOWN"
 
 // Binding states of a port that ML2 did not bind.
 const (
