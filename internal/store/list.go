@@ -19,7 +19,6 @@ func (tx *Tx) List(ctx context.Context, r *resource.Resource, q *resource.Query)
 	if err != nil {
 		return nil, err
 	}
-	sel, rels := tx.selectSQL(t)
 	var w where
 	if err := w.scope(q.Scope); err != nil {
 		return nil, err
@@ -69,7 +68,7 @@ func (tx *Tx) List(ctx context.Context, r *resource.Resource, q *resource.Query)
 	}
 
 	var b strings.Builder
-	b.WriteString(sel)
+	b.WriteString(t.columnsSQL())
 	if len(w.conds) > 0 {
 		b.WriteString(" WHERE ")
 		b.WriteString(strings.Join(w.conds, " AND "))
@@ -96,9 +95,12 @@ func (tx *Tx) List(ctx context.Context, r *resource.Resource, q *resource.Query)
 		}
 		return nil, fmt.Errorf("list %s: %w", r.Collection, err)
 	}
-	defer rows.Close()
-	objs, err := tx.scan(t, rels, rows)
+	objs, err := tx.scanRows(t, nil, false, rows)
+	rows.Close()
 	if err != nil {
+		return nil, err
+	}
+	if err := tx.loadRelated(ctx, t, objs); err != nil {
 		return nil, err
 	}
 	if c := q.Cursor; c != nil {

@@ -101,21 +101,7 @@ func decodeObjects(v any, keys []string) ([]any, error) {
 			return nil, fmt.Errorf("decode related objects: %w", err)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		for _, k := range keys {
-			a, _ := out[i][k].(string)
-			b, _ := out[j][k].(string)
-			if a != b {
-				return a < b
-			}
-		}
-		return false
-	})
-	res := make([]any, len(out))
-	for i, m := range out {
-		res[i] = m
-	}
-	return res, nil
+	return sortedObjects(out, keys), nil
 }
 
 // encode turns an Object value into an SQL argument for a's column.

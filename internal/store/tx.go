@@ -259,9 +259,22 @@ func (tx *Tx) selectSQL(t *table) (string, []relation) {
 	return b.String(), rels
 }
 
+// columnsSQL builds a SELECT of the table's columns only; the related
+// attributes of the rows it reads come from loadRelated.
+func (t *table) columnsSQL() string {
+	return "SELECT " + t.selectList + " FROM " + t.name + " t"
+}
+
+// scan reads rows of the table's columns followed by one aggregate per
+// relation in rels and, for a standard resource when tags is set, the
+// tags aggregate (as selectSQL builds them).
 func (tx *Tx) scan(t *table, rels []relation, rows *sql.Rows) ([]*resource.Object, error) {
+	return tx.scanRows(t, rels, t.res.Standard, rows)
+}
+
+func (tx *Tx) scanRows(t *table, rels []relation, tags bool, rows *sql.Rows) ([]*resource.Object, error) {
 	n := len(t.cols) + len(rels)
-	if t.res.Standard {
+	if tags {
 		n++
 	}
 	raw := make([]any, n)
@@ -297,7 +310,7 @@ func (tx *Tx) scan(t *table, rels []relation, rows *sql.Rows) ([]*resource.Objec
 			}
 			k++
 		}
-		if t.res.Standard {
+		if tags {
 			if a := t.res.Attr("tags"); a != nil {
 				o.SetAt(a.Index(), splitAggregate(raw[k]))
 			}
@@ -342,10 +355,9 @@ func (tx *Tx) GetMany(ctx context.Context, r *resource.Resource, ids []string, f
 	if err != nil {
 		return nil, err
 	}
-	sel, rels := tx.selectSQL(t)
 	out := make(map[string]*resource.Object, len(ids))
 	for chunk := range slices.Chunk(ids, maxInList) {
-		q := sel + " WHERE t.id IN (" + placeholders(len(chunk)) + ")"
+		q := t.columnsSQL() + " WHERE t.id IN (" + placeholders(len(chunk)) + ")"
 		if forUpdate {
 			q += tx.s.dialect.forUpdate()
 		}
@@ -353,9 +365,12 @@ func (tx *Tx) GetMany(ctx context.Context, r *resource.Resource, ids []string, f
 		if err != nil {
 			return nil, fmt.Errorf("get %d %s: %w", len(chunk), r.Collection, err)
 		}
-		objs, err := tx.scan(t, rels, rows)
+		objs, err := tx.scanRows(t, nil, false, rows)
 		rows.Close()
 		if err != nil {
+			return nil, err
+		}
+		if err := tx.loadRelated(ctx, t, objs); err != nil {
 			return nil, err
 		}
 		for _, o := range objs {

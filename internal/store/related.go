@@ -1,0 +1,163 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/neutrino-net/neutrino/internal/resource"
+)
+
+// loadRelated fills the related attributes of objs, just read from t by
+// their columns (columnsSQL): each relation's values and, for a standard
+// resource, the tags. It sends one query per related table for up to
+// maxInList objects and joins the rows to their objects by id here,
+// rather than a correlated subquery per row as selectSQL does, which
+// costs an aggregate per row and, for objects, a JSON document built by
+// the engine and decoded here: most of a long listing's time. The
+// values are those selectSQL's aggregates decode to: a relation's
+// strings sorted, its objects sorted by their value columns, with
+// numbers as JSON numbers (float64).
+func (tx *Tx) loadRelated(ctx context.Context, t *table, objs []*resource.Object) error {
+	if len(objs) == 0 {
+		return nil
+	}
+	tx.s.mu.RLock()
+	rels := tx.s.relations[t.res.Collection]
+	tx.s.mu.RUnlock()
+	byID := make(map[string]int, len(objs))
+	ids := make([]any, len(objs))
+	for i, o := range objs {
+		byID[o.ID()] = i
+		ids[i] = o.ID()
+	}
+	for _, r := range rels {
+		a := t.res.Attr(r.attr)
+		if a == nil {
+			continue
+		}
+		if err := tx.loadRelation(ctx, objs, a, byID, ids, r.childTable, r.fkCol, r.valueCols); err != nil {
+			return fmt.Errorf("%s.%s: %w", t.name, r.attr, err)
+		}
+	}
+	if a := t.res.Attr("tags"); t.res.Standard && a != nil {
+		if err := tx.loadRelation(ctx, objs, a, byID, ids, "tags", "resource_id", []string{"tag"}); err != nil {
+			return fmt.Errorf("%s tags: %w", t.name, err)
+		}
+	}
+	return nil
+}
+
+// loadRelation sets attribute a of each object from the rows of
+// childTable whose fkCol is its id: the one value column's strings, or
+// objects keyed by the value columns.
+func (tx *Tx) loadRelation(ctx context.Context, objs []*resource.Object, a *resource.Attr, byID map[string]int, ids []any, childTable, fkCol string, valueCols []string) error {
+	strs := len(valueCols) == 1
+	var lists [][]string
+	var maps [][]map[string]any
+	if strs {
+		lists = make([][]string, len(objs))
+	} else {
+		maps = make([][]map[string]any, len(objs))
+	}
+	sel := "SELECT c." + fkCol + ", c." + strings.Join(valueCols, ", c.") + " FROM " + childTable + " c WHERE c." + fkCol + " IN ("
+	raw := make([]any, 1+len(valueCols))
+	ptrs := make([]any, len(raw))
+	for i := range raw {
+		ptrs[i] = &raw[i]
+	}
+	for chunk := range slices.Chunk(ids, maxInList) {
+		rows, err := tx.query(ctx, sel+placeholders(len(chunk))+")", chunk...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			if err := rows.Scan(ptrs...); err != nil {
+				rows.Close()
+				return err
+			}
+			i, ok := byID[relatedString(raw[0])]
+			if !ok {
+				continue
+			}
+			if strs {
+				lists[i] = append(lists[i], relatedString(raw[1]))
+				continue
+			}
+			m := make(map[string]any, len(valueCols))
+			for k, c := range valueCols {
+				m[c] = relatedValue(raw[1+k])
+			}
+			maps[i] = append(maps[i], m)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return err
+		}
+	}
+	for i, o := range objs {
+		if strs {
+			l := lists[i]
+			if l == nil {
+				l = []string{}
+			}
+			sort.Strings(l)
+			o.SetAt(a.Index(), l)
+			continue
+		}
+		o.SetAt(a.Index(), sortedObjects(maps[i], valueCols))
+	}
+	return nil
+}
+
+// relatedString is a scanned text value as a string.
+func relatedString(v any) string {
+	switch t := v.(type) {
+	case string:
+		return t
+	case []byte:
+		return string(t)
+	case nil:
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+// relatedValue is a scanned value as the engines' JSON aggregates show
+// it once decoded: text a string, a number a float64.
+func relatedValue(v any) any {
+	switch t := v.(type) {
+	case []byte:
+		return string(t)
+	case int64:
+		return float64(t)
+	case int32:
+		return float64(t)
+	case int:
+		return float64(t)
+	}
+	return v
+}
+
+// sortedObjects sorts related objects by the keys' string values in turn,
+// as decodeObjects does, so replies are stable.
+func sortedObjects(out []map[string]any, keys []string) []any {
+	sort.SliceStable(out, func(i, j int) bool {
+		for _, k := range keys {
+			a, _ := out[i][k].(string)
+			b, _ := out[j][k].(string)
+			if a != b {
+				return a < b
+			}
+		}
+		return false
+	})
+	res := make([]any, len(out))
+	for i, m := range out {
+		res[i] = m
+	}
+	return res
+}
