@@ -31,7 +31,8 @@ type Handler interface {
 // parent object, as Neutron's rules for subnets and ports look at their
 // network ("network:project_id", the network's "shared"). For a batch of
 // objects it returns the extra target keys of each, in one lookup; a
-// missing parent is the parent's 404.
+// missing parent is the parent's 404. Objects may share a map (those of
+// one parent): callers read the maps, never change them.
 type PolicyTargeter interface {
 	PolicyTargets(ctx context.Context, objs []*resource.Object) ([]map[string]any, error)
 }

@@ -67,8 +67,18 @@ func (tx *Tx) List(ctx context.Context, r *resource.Resource, q *resource.Query)
 		}
 	}
 
+	// A few rows take their related attributes along (one round trip);
+	// a longer listing reads them afterwards, per related table.
+	few := fewRows(q)
+	var rels []relation
 	var b strings.Builder
-	b.WriteString(t.columnsSQL())
+	if few {
+		var sel string
+		sel, rels = tx.selectSQL(t)
+		b.WriteString(sel)
+	} else {
+		b.WriteString(t.columnsSQL())
+	}
 	if len(w.conds) > 0 {
 		b.WriteString(" WHERE ")
 		b.WriteString(strings.Join(w.conds, " AND "))
@@ -95,13 +105,15 @@ func (tx *Tx) List(ctx context.Context, r *resource.Resource, q *resource.Query)
 		}
 		return nil, fmt.Errorf("list %s: %w", r.Collection, err)
 	}
-	objs, err := tx.scanRows(t, nil, false, rows)
+	objs, err := tx.scanRows(t, rels, few && t.res.Standard, rows)
 	rows.Close()
 	if err != nil {
 		return nil, err
 	}
-	if err := tx.loadRelated(ctx, t, objs); err != nil {
-		return nil, err
+	if !few {
+		if err := tx.loadRelated(ctx, t, objs); err != nil {
+			return nil, err
+		}
 	}
 	if c := q.Cursor; c != nil {
 		c.Rows, c.Last = len(objs), nil
@@ -353,4 +365,25 @@ func distinct(ss []string) []string {
 		}
 	}
 	return out
+}
+
+// fewObjects is how many objects a read may name (by limit or by id) for
+// their related attributes to come along in the same query, from a
+// correlated subquery per row and relation: cheaper than a query per
+// related table for a show or a lookup of a few objects, far dearer for a
+// listing of thousands.
+const fewObjects = 16
+
+// fewRows reports whether q reads at most fewObjects rows: by its limit,
+// or by a filter on ids.
+func fewRows(q *resource.Query) bool {
+	if q.Limit > 0 && q.Limit <= fewObjects {
+		return true
+	}
+	for _, f := range q.Filters {
+		if f.Attr.Name == "id" && len(f.Values) <= fewObjects {
+			return true
+		}
+	}
+	return false
 }

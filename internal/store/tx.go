@@ -355,9 +355,14 @@ func (tx *Tx) GetMany(ctx context.Context, r *resource.Resource, ids []string, f
 	if err != nil {
 		return nil, err
 	}
+	few := len(ids) <= fewObjects
+	sel, rels := t.columnsSQL(), []relation(nil)
+	if few {
+		sel, rels = tx.selectSQL(t)
+	}
 	out := make(map[string]*resource.Object, len(ids))
 	for chunk := range slices.Chunk(ids, maxInList) {
-		q := t.columnsSQL() + " WHERE t.id IN (" + placeholders(len(chunk)) + ")"
+		q := sel + " WHERE t.id IN (" + placeholders(len(chunk)) + ")"
 		if forUpdate {
 			q += tx.s.dialect.forUpdate()
 		}
@@ -365,13 +370,15 @@ func (tx *Tx) GetMany(ctx context.Context, r *resource.Resource, ids []string, f
 		if err != nil {
 			return nil, fmt.Errorf("get %d %s: %w", len(chunk), r.Collection, err)
 		}
-		objs, err := tx.scanRows(t, nil, false, rows)
+		objs, err := tx.scanRows(t, rels, few && t.res.Standard, rows)
 		rows.Close()
 		if err != nil {
 			return nil, err
 		}
-		if err := tx.loadRelated(ctx, t, objs); err != nil {
-			return nil, err
+		if !few {
+			if err := tx.loadRelated(ctx, t, objs); err != nil {
+				return nil, err
+			}
 		}
 		for _, o := range objs {
 			out[o.ID()] = o

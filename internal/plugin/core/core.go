@@ -312,47 +312,51 @@ func (p *Plugin) afterUpdateNetwork(ctx context.Context, tx *store.Tx, old, upda
 // owner and its shared and external flags, as Neutron's policy engine
 // does for "network:project_id" and "field:networks:shared=True".
 func (h *onNetwork) PolicyTargets(ctx context.Context, objs []*resource.Object) ([]map[string]any, error) {
-	ids := map[string]bool{}
+	seen := make(map[string]bool, 1)
+	ids := make([]string, 0, 1)
 	for _, o := range objs {
-		ids[o.String("network_id")] = true
+		if id := o.String("network_id"); !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
 	}
 	netDef := h.p.defs[apidef.Networks]
-	values := make([]any, 0, len(ids))
-	for id := range ids {
-		values = append(values, id)
-	}
-	var nets []*resource.Object
+	var facts map[string]store.NetworkFacts
 	err := h.p.store.Read(ctx, func(tx *store.Tx) error {
 		var err error
-		nets, err = tx.List(ctx, netDef, &resource.Query{Filters: []resource.Filter{{Attr: netDef.Attr("id"), Values: values}}})
-		if err != nil {
-			return err
-		}
 		// Sharing is per caller: an RBAC policy may share the network
 		// with this project only.
-		return h.p.networkSharing(ctx, tx, nets)
+		facts, err = tx.NetworkFacts(ctx, ids, reqctx.CallerFrom(ctx).ProjectID, h.p.rbac.Enabled())
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	byID := make(map[string]*resource.Object, len(nets))
-	for _, n := range nets {
-		byID[n.ID()] = n
-	}
+	external := netDef.Attr("router:external") != nil
+	// Objects on one network share its target entries: callers only
+	// read them.
+	byNet := make(map[string]map[string]any, len(facts))
 	out := make([]map[string]any, len(objs))
 	for i, o := range objs {
-		n := byID[o.String("network_id")]
-		if n == nil {
-			return nil, NetworkNotFound(o.String("network_id"))
+		id := o.String("network_id")
+		t, ok := byNet[id]
+		if !ok {
+			n, found := facts[id]
+			if !found {
+				return nil, NetworkNotFound(id)
+			}
+			ext := external && n.External
+			t = map[string]any{
+				"network:project_id":      n.ProjectID,
+				"network:tenant_id":       n.ProjectID,
+				"shared":                  n.Shared,
+				"router:external":         ext,
+				"network:shared":          n.Shared,
+				"network:router:external": ext,
+			}
+			byNet[id] = t
 		}
-		out[i] = map[string]any{
-			"network:project_id":      n.String("project_id"),
-			"network:tenant_id":       n.String("project_id"),
-			"shared":                  n.Bool("shared"),
-			"router:external":         n.Bool("router:external"),
-			"network:shared":          n.Bool("shared"),
-			"network:router:external": n.Bool("router:external"),
-		}
+		out[i] = t
 	}
 	return out, nil
 }
