@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/neutrino-net/neutrino/internal/fault"
 	"github.com/neutrino-net/neutrino/internal/plugin"
@@ -34,6 +35,10 @@ type controller struct {
 	// parent serves the parent collection of a sub-resource; nil for
 	// top-level resources.
 	parent *controller
+	// getActions are the get_<resource>:<attr> rules of enforced, in
+	// its order, named once rather than per row of a listing.
+	getActionsOnce sync.Once
+	getActions     []string
 }
 
 func newController(s *Server, r *resource.Resource, h plugin.Handler) *controller {
@@ -94,7 +99,11 @@ func (c *controller) policyTargets(ctx context.Context, objs []*resource.Object,
 		if full {
 			t = o.Map()
 		} else {
-			t = make(map[string]any, len(c.policyTargetAttrs)+4)
+			n := len(c.policyTargetAttrs) + 4
+			if extras != nil {
+				n += len(extras[i])
+			}
+			t = make(map[string]any, n)
 			for _, a := range c.policyTargetAttrs {
 				t[a.Name] = o.At(a.Index())
 			}
@@ -145,9 +154,14 @@ func (c *controller) visible(ctx context.Context, target map[string]any) bool {
 // the caller; nil when nothing is hidden. undefined caches rules found not
 // to exist, so a list asks about each only once.
 func (c *controller) hiddenByPolicy(ctx context.Context, target map[string]any, undefined map[string]bool) []bool {
+	c.getActionsOnce.Do(func() {
+		for _, a := range c.enforced {
+			c.getActions = append(c.getActions, "get_"+c.policyName+":"+a.Name)
+		}
+	})
 	var hidden []bool
-	for _, a := range c.enforced {
-		action := "get_" + c.policyName + ":" + a.Name
+	for i, a := range c.enforced {
+		action := c.getActions[i]
 		if undefined[action] {
 			continue
 		}
