@@ -367,21 +367,22 @@ func distinct(ss []string) []string {
 	return out
 }
 
-// fewObjects is how many objects a read may name (by limit or by id) for
-// their related attributes to come along in the same query, from a
-// correlated subquery per row and relation: cheaper than a query per
-// related table for a show or a lookup of a few objects, far dearer for a
-// listing of thousands.
+// fewObjects is the largest limit for which a listing's related
+// attributes come along in the same query, from a correlated subquery per
+// row and relation, as they do for reads that name their objects by id:
+// cheaper than a query per related table for a show, a lookup or a short
+// page, far dearer for a listing of thousands.
 const fewObjects = 16
 
-// fewRows reports whether q reads at most fewObjects rows: by its limit,
-// or by a filter on ids.
+// fewRows reports whether q reads few rows: a short page, or objects named
+// by id (however many, so such a read costs the same queries for 2 ids
+// or 20).
 func fewRows(q *resource.Query) bool {
 	if q.Limit > 0 && q.Limit <= fewObjects {
 		return true
 	}
 	for _, f := range q.Filters {
-		if f.Attr.Name == "id" && len(f.Values) <= fewObjects {
+		if f.Attr.Name == "id" {
 			return true
 		}
 	}

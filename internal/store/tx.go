@@ -355,11 +355,7 @@ func (tx *Tx) GetMany(ctx context.Context, r *resource.Resource, ids []string, f
 	if err != nil {
 		return nil, err
 	}
-	few := len(ids) <= fewObjects
-	sel, rels := t.columnsSQL(), []relation(nil)
-	if few {
-		sel, rels = tx.selectSQL(t)
-	}
+	sel, rels := tx.selectSQL(t)
 	out := make(map[string]*resource.Object, len(ids))
 	for chunk := range slices.Chunk(ids, maxInList) {
 		q := sel + " WHERE t.id IN (" + placeholders(len(chunk)) + ")"
@@ -370,15 +366,10 @@ func (tx *Tx) GetMany(ctx context.Context, r *resource.Resource, ids []string, f
 		if err != nil {
 			return nil, fmt.Errorf("get %d %s: %w", len(chunk), r.Collection, err)
 		}
-		objs, err := tx.scanRows(t, rels, few && t.res.Standard, rows)
+		objs, err := tx.scan(t, rels, rows)
 		rows.Close()
 		if err != nil {
 			return nil, err
-		}
-		if !few {
-			if err := tx.loadRelated(ctx, t, objs); err != nil {
-				return nil, err
-			}
 		}
 		for _, o := range objs {
 			out[o.ID()] = o
