@@ -210,3 +210,28 @@ func BenchmarkTagFilter(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPortShow measures GET /v2.0/ports/{id} end to end for a port
+// with an address and a security group, as the admin and as its project's
+// member (whose policy checks look at the network's owner).
+//
+//	go test -run '^$' -bench PortShow ./test/api/
+func BenchmarkPortShow(b *testing.B) {
+	for _, engine := range []string{"sqlite", "postgresql"} {
+		e := benchEnv(b, engine)
+		net := e.do(member1, "POST", "/v2.0/networks", map[string]any{"network": map[string]any{"name": "show"}}).expect(b, 201).obj(b, "network")
+		e.do(member1, "POST", "/v2.0/subnets", map[string]any{"subnet": map[string]any{
+			"network_id": net["id"], "ip_version": 4, "cidr": "10.0.0.0/24"}}).expect(b, 201)
+		id := e.do(member1, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": net["id"]}}).expect(b, 201).obj(b, "port")["id"].(string)
+		for _, as := range []struct {
+			name string
+			c    *caller
+		}{{"admin", admin}, {"member", member1}} {
+			b.Run(engine+"/"+as.name, func(b *testing.B) {
+				for b.Loop() {
+					e.do(as.c, "GET", "/v2.0/ports/"+id, nil).expect(b, 200)
+				}
+			})
+		}
+	}
+}
