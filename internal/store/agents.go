@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -186,6 +187,22 @@ type Binding struct {
 // Bindings returns the bindings of kind for resourceID and/or agentID
 // (either may be empty for any), ordered by resource and index.
 func (tx *Tx) Bindings(ctx context.Context, kind BindingKind, resourceID, agentID string) ([]Binding, error) {
+	table, _, _ := kind.table()
+	key := "bindings/" + table + "/" + resourceID + "/" + agentID
+	if v, ok := tx.readMemo[key]; ok {
+		return slices.Clone(v.([]Binding)), nil
+	}
+	out, err := tx.bindings(ctx, kind, resourceID, agentID)
+	if err == nil && tx.tx != nil {
+		if tx.readMemo == nil {
+			tx.readMemo = map[string]any{}
+		}
+		tx.readMemo[key] = slices.Clone(out)
+	}
+	return out, err
+}
+
+func (tx *Tx) bindings(ctx context.Context, kind BindingKind, resourceID, agentID string) ([]Binding, error) {
 	table, resCol, agentCol := kind.table()
 	var conds []string
 	var args []any

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"database/sql"
 	"fmt"
 	"strings"
@@ -17,9 +18,27 @@ type OutboxEntry struct {
 }
 
 // AppendOutbox records notification bodies in the transaction, so they
-// commit or roll back with the change they announce.
+// commit or roll back with the change they announce. They are written
+// when the transaction commits, all in one statement (a port create
+// records two or three notifications: one round trip instead of each).
 func (tx *Tx) AppendOutbox(ctx context.Context, bodies ...[]byte) error {
-	return tx.appendQueue(ctx, "rpc_outbox", "notification", bodies)
+	if tx.tx == nil {
+		return errors.New("store: write in a read-only transaction")
+	}
+	tx.outbox = append(tx.outbox, bodies...)
+	return nil
+}
+
+// flushOutbox writes the notifications AppendOutbox collected.
+func (tx *Tx) flushOutbox(ctx context.Context) error {
+	for len(tx.outbox) > 0 {
+		n := min(len(tx.outbox), 256)
+		if err := tx.appendQueue(ctx, "rpc_outbox", "notification", tx.outbox[:n]); err != nil {
+			return err
+		}
+		tx.outbox = tx.outbox[n:]
+	}
+	return nil
 }
 
 // appendQueue inserts bodies into a queue table (id, created_at, body):

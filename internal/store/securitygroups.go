@@ -41,11 +41,23 @@ func (tx *Tx) SetPortSecurityGroups(ctx context.Context, portID string, groupIDs
 	if _, err := tx.exec(ctx, "DELETE FROM securitygroupportbindings WHERE port_id = ?", portID); err != nil {
 		return fmt.Errorf("unbind security groups of port %s: %w", portID, err)
 	}
+	return tx.AddPortSecurityGroups(ctx, portID, groupIDs)
+}
+
+// AddPortSecurityGroups binds a port that has none of them to groups, in
+// one statement.
+func (tx *Tx) AddPortSecurityGroups(ctx context.Context, portID string, groupIDs []string) error {
+	if len(groupIDs) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 2*len(groupIDs))
 	for _, id := range groupIDs {
-		if _, err := tx.exec(ctx, "INSERT INTO securitygroupportbindings (port_id, security_group_id) VALUES (?, ?)",
-			portID, id); err != nil {
-			return fmt.Errorf("bind port %s to security group %s: %w", portID, id, err)
-		}
+		args = append(args, portID, id)
+	}
+	q := "INSERT INTO securitygroupportbindings (port_id, security_group_id) VALUES " +
+		strings.TrimSuffix(strings.Repeat("(?, ?), ", len(groupIDs)), ", ")
+	if _, err := tx.exec(ctx, q, args...); err != nil {
+		return fmt.Errorf("bind port %s to security groups %v: %w", portID, groupIDs, err)
 	}
 	return nil
 }

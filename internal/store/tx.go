@@ -30,6 +30,15 @@ type Tx struct {
 	// onEnd runs once the transaction has ended, told whether it
 	// committed (address claims settle there, see TakeFree).
 	onEnd []func(committed bool)
+	// outbox are the notification bodies to record at commit (see
+	// AppendOutbox).
+	outbox [][]byte
+	// memo holds what callers share within the transaction (see Memo).
+	memo map[string]any
+	// readMemo holds what the store read in this write transaction since
+	// its last write statement, by query (the DHCP agents of a network,
+	// read by each notifier of one change); every exec clears it.
+	readMemo map[string]any
 }
 
 // ErrWriterBusy is returned when a SQLite write waited writerWait for the
@@ -147,6 +156,10 @@ func (s *Store) commit(ctx context.Context, readOnly bool, tx *Tx, fn func(tx *T
 		sqlTx.Rollback()
 		return err
 	}
+	if err := tx.flushOutbox(ctx); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
@@ -156,6 +169,26 @@ func (s *Store) commit(ctx context.Context, readOnly bool, tx *Tx, fn func(tx *T
 // AfterCommit registers f to run after the transaction commits (and never
 // if it rolls back).
 func (tx *Tx) AfterCommit(f func()) { tx.afterCommit = append(tx.afterCommit, f) }
+
+// Memo returns what SetMemo stored under key in this transaction. Plugins
+// use it to read a row once per transaction when several steps of one
+// change need it (a port create's network), under keys of their own.
+func (tx *Tx) Memo(key string) (any, bool) {
+	v, ok := tx.memo[key]
+	return v, ok
+}
+
+// SetMemo stores v under key for the rest of the transaction (a rerun of
+// the transaction starts without it).
+func (tx *Tx) SetMemo(key string, v any) {
+	if tx.memo == nil {
+		tx.memo = map[string]any{}
+	}
+	tx.memo[key] = v
+}
+
+// RowMemo is the Memo key of the row of collection with id.
+func RowMemo(collection, id string) string { return "row/" + collection + "/" + id }
 
 // Engine names the database engine.
 func (tx *Tx) Engine() string { return tx.s.dialect.name() }
@@ -182,6 +215,7 @@ func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 	if tx.tx == nil {
 		return nil, errors.New("store: write in a read-only transaction")
 	}
+	tx.readMemo = nil
 	q = tx.s.dialect.rebind(q)
 	stmt, err := tx.prepared(ctx, q)
 	if err != nil {
@@ -416,7 +450,8 @@ func (tx *Tx) Insert(ctx context.Context, o *resource.Object) error {
 		return fmt.Errorf("insert %s: %w", o.Resource().Name, err)
 	}
 	if t.res.Standard && o.Has("tags") {
-		return tx.SetTags(ctx, o.ID(), toStrings(o.Get("tags")))
+		// A new object has no tags to replace.
+		return tx.insertTags(ctx, o.ID(), toStrings(o.Get("tags")))
 	}
 	return nil
 }
@@ -484,15 +519,32 @@ func (tx *Tx) SetTags(ctx context.Context, id string, tags []string) error {
 	if _, err := tx.exec(ctx, "DELETE FROM tags WHERE resource_id = ?", id); err != nil {
 		return fmt.Errorf("replace tags of %s: %w", id, err)
 	}
+	return tx.insertTags(ctx, id, tags)
+}
+
+// insertTags adds tags (repeats once) to a resource that has none of
+// them, in one statement.
+func (tx *Tx) insertTags(ctx context.Context, id string, tags []string) error {
+	if len(tags) == 0 {
+		return nil
+	}
 	seen := make(map[string]bool, len(tags))
+	var b strings.Builder
+	b.WriteString("INSERT INTO tags (resource_id, tag) VALUES ")
+	args := make([]any, 0, 2*len(tags))
 	for _, tag := range tags {
 		if seen[tag] {
 			continue
 		}
 		seen[tag] = true
-		if _, err := tx.exec(ctx, "INSERT INTO tags (resource_id, tag) VALUES (?, ?)", id, tag); err != nil {
-			return fmt.Errorf("tag %s: %w", id, err)
+		if len(args) > 0 {
+			b.WriteString(", ")
 		}
+		b.WriteString("(?, ?)")
+		args = append(args, id, tag)
+	}
+	if _, err := tx.exec(ctx, b.String(), args...); err != nil {
+		return fmt.Errorf("tag %s: %w", id, err)
 	}
 	return nil
 }

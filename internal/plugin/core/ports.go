@@ -148,6 +148,7 @@ func (p *Plugin) beforeCreatePort(ctx context.Context, tx *store.Tx, o *resource
 	if err != nil {
 		return err
 	}
+	tx.SetMemo(store.RowMemo(apidef.Networks, netID), network)
 	if err := p.ensureDefaultGroup(ctx, tx, o.String("project_id")); err != nil {
 		return err
 	}

@@ -27,18 +27,31 @@ const ownerDHCP = "network:dhcp"
 
 // portContext builds what drivers see of a port change.
 func (p *Plugin) portContext(ctx context.Context, tx *store.Tx, current, original *resource.Object) (*mech.PortContext, error) {
+	return p.portContextOf(ctx, tx, current, original, false)
+}
+
+// portContextOf is portContext; a port being created (fresh) has no
+// binding levels to read.
+func (p *Plugin) portContextOf(ctx context.Context, tx *store.Tx, current, original *resource.Object, fresh bool) (*mech.PortContext, error) {
 	netID := current.String("network_id")
-	net, err := tx.Get(ctx, p.defs[apidef.Networks], netID, false)
-	if err != nil {
-		return nil, fmt.Errorf("ml2: network %s of port %s: %w", netID, current.ID(), err)
+	var net *resource.Object
+	if m, ok := tx.Memo(store.RowMemo(apidef.Networks, netID)); ok {
+		net = m.(*resource.Object) // read by this transaction (a port create's)
+	} else {
+		var err error
+		if net, err = tx.Get(ctx, p.defs[apidef.Networks], netID, false); err != nil {
+			return nil, fmt.Errorf("ml2: network %s of port %s: %w", netID, current.ID(), err)
+		}
 	}
 	segs, err := p.networkSegments(ctx, tx, netID)
 	if err != nil {
 		return nil, err
 	}
-	levels, err := tx.PortBindingLevels(ctx, "", current.ID())
-	if err != nil {
-		return nil, err
+	var levels map[string]store.PortBindingLevel
+	if !fresh {
+		if levels, err = tx.PortBindingLevels(ctx, "", current.ID()); err != nil {
+			return nil, err
+		}
 	}
 	return p.newPortContext(tx, current, original, net, segs[netID], levels), nil
 }
@@ -110,7 +123,7 @@ func (p *Plugin) bind(ctx context.Context, pc *mech.PortContext, target *resourc
 // BeforeCreatePort binds a port being created when it names a host, and
 // adds the provisioning blocks that hold it DOWN until its agents report.
 func (p *Plugin) BeforeCreatePort(ctx context.Context, tx *store.Tx, port *resource.Object) error {
-	pc, err := p.portContext(ctx, tx, port, nil)
+	pc, err := p.portContextOf(ctx, tx, port, nil, true)
 	if err != nil {
 		return err
 	}

@@ -67,6 +67,7 @@ func (p *Plugin) CreatePortGroups(ctx context.Context, tx *store.Tx, port *resou
 		return nil
 	}
 	ids, given := groupList(port)
+	ensured := false // ids is the project's default group, just ensured
 	switch {
 	case trusted(port):
 		// Neutron gives network:* devices no groups, whatever was asked
@@ -83,10 +84,15 @@ func (p *Plugin) CreatePortGroups(ctx context.Context, tx *store.Tx, port *resou
 			return err
 		}
 		if def != "" {
-			ids = []string{def}
+			ids, ensured = []string{def}, true
 		}
 	}
-	if err := p.bindPort(ctx, tx, port, ids); err != nil {
+	if !ensured {
+		if err := p.checkGroups(ctx, tx, port, ids); err != nil {
+			return err
+		}
+	}
+	if err := tx.AddPortSecurityGroups(ctx, port.ID(), ids); err != nil {
 		return err
 	}
 	if ids == nil {
@@ -218,6 +224,15 @@ func (p *Plugin) notifyProvider(ctx context.Context, tx *store.Tx, port, patch *
 // bindPort checks the groups exist for the port's project and may be
 // mixed (stateful with stateful only), and records them.
 func (p *Plugin) bindPort(ctx context.Context, tx *store.Tx, port *resource.Object, ids []string) error {
+	if err := p.checkGroups(ctx, tx, port, ids); err != nil {
+		return err
+	}
+	return tx.SetPortSecurityGroups(ctx, port.ID(), ids)
+}
+
+// checkGroups refuses groups the port's project cannot see, and a mix of
+// stateful and stateless ones.
+func (p *Plugin) checkGroups(ctx context.Context, tx *store.Tx, port *resource.Object, ids []string) error {
 	if len(ids) > 0 {
 		groups, err := p.visibleGroups(ctx, tx, port.String("project_id"), ids)
 		if err != nil {
@@ -244,7 +259,7 @@ func (p *Plugin) bindPort(ctx context.Context, tx *store.Tx, port *resource.Obje
 			return securityGroupConflict("Cannot apply both stateful and stateless security groups on the same port at the same time")
 		}
 	}
-	return tx.SetPortSecurityGroups(ctx, port.ID(), ids)
+	return nil
 }
 
 func sameSet(a, b []string) bool {

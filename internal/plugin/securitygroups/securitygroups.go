@@ -231,7 +231,14 @@ func (p *Plugin) ensureDefault(ctx context.Context, tx *store.Tx, project string
 	if project != caller.ProjectID && !caller.IsAdmin {
 		return "", nil
 	}
+	memo := "default-security-group/" + project
+	if id, ok := tx.Memo(memo); ok {
+		return id.(string), nil // ensured earlier in this transaction
+	}
 	if id, err := tx.DefaultSecurityGroup(ctx, project); err != nil || id != "" {
+		if id != "" {
+			tx.SetMemo(memo, id)
+		}
 		return id, err
 	}
 	if err := tx.LockName(ctx, "default-security-group/"+project); err != nil {
@@ -260,6 +267,7 @@ func (p *Plugin) ensureDefault(ctx context.Context, tx *store.Tx, project string
 	if err := p.createTemplateRules(ctx, tx, sg, true); err != nil {
 		return "", err
 	}
+	tx.SetMemo(memo, sg.ID())
 	return sg.ID(), nil
 }
 
