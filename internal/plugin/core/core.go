@@ -30,6 +30,10 @@ type Options struct {
 	AllowOverlappingIPs bool
 	// MaxDNSNameservers is [DEFAULT] max_dns_nameservers.
 	MaxDNSNameservers int
+	// SegmentHostRoutes is whether the segments plugin's
+	// segments-peer-subnet-host-routes is served: subnets of routed
+	// networks get host routes to their peers on other segments.
+	SegmentHostRoutes bool
 	// MaxSubnetHostRoutes is [DEFAULT] max_subnet_host_routes.
 	MaxSubnetHostRoutes int
 	// DNSDomain is [DEFAULT] dns_domain: the domain of ports'

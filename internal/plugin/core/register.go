@@ -134,6 +134,7 @@ func configureML2(cfg *config.Config, logger *slog.Logger) (registry.Build, erro
 			return nil, fmt.Errorf("config: %w", err)
 		}
 		coreOpts.ML2, coreOpts.NetworkZones, coreOpts.Quota = m, a.NetworkAvailabilityZones, env.Quota
+		coreOpts.SegmentHostRoutes = env.Enabled("segments-peer-subnet-host-routes")
 		c := New(env.Store, env.Defs, coreOpts)
 		sg := securitygroups.New(env.Store, env.Defs, securitygroups.Options{Quota: env.Quota, Outbox: env.Outbox,
 			RBAC: c.RBACTypes()})

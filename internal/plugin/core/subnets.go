@@ -471,6 +471,9 @@ func (p *Plugin) afterCreateSubnet(ctx context.Context, tx *store.Tx, o *resourc
 			return err
 		}
 	}
+	if err := p.peerRoutesAfterCreate(ctx, tx, o); err != nil {
+		return err
+	}
 	si, err := subnetInfoOf(o)
 	if err != nil {
 		return err
@@ -645,7 +648,7 @@ func (p *Plugin) beforeUpdateSubnet(ctx context.Context, tx *store.Tx, old, patc
 			return ipamFault(err)
 		}
 	}
-	return nil
+	return p.peerRoutesOnUpdate(ctx, tx, old, patch)
 }
 
 // afterUpdateSubnet recomputes the free addresses when the pools change:
@@ -718,6 +721,9 @@ func (p *Plugin) beforeDeleteSubnet(ctx context.Context, tx *store.Tx, o *resour
 		}
 	}
 	tx.ForgetSubnet(o.ID())
+	if err := p.peerRoutesOnDelete(ctx, tx, o); err != nil {
+		return err
+	}
 	return bumpRevision(ctx, tx, p.defs[apidef.Networks], o.String("network_id"))
 }
 

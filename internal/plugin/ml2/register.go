@@ -7,9 +7,10 @@ import "github.com/neutrino-net/neutrino/internal/plugin/registry"
 // keeps every network's segments either way.
 func init() {
 	registry.RegisterService(registry.Descriptor{
-		Name:       "segments",
-		Aliases:    []string{"neutron.services.segments.plugin.Plugin"},
-		Extensions: []string{"segment", "ip_allocation", "l2_adjacency", "standard-attr-segment", "subnet-segmentid-writable"},
-		Configure:  registry.ExtensionsOnly,
+		Name:    "segments",
+		Aliases: []string{"neutron.services.segments.plugin.Plugin"},
+		Extensions: []string{"segment", "ip_allocation", "l2_adjacency", "standard-attr-segment", "subnet-segmentid-writable",
+			"segments-peer-subnet-host-routes"},
+		Configure: registry.ExtensionsOnly,
 	})
 }
