@@ -86,3 +86,25 @@ func TestRouterFrom(t *testing.T) {
 		t.Error("enable_snat false still SNATs")
 	}
 }
+
+func TestRouterFromNDPProxies(t *testing.T) {
+	r := rpcapi.Router{ID: "r", EnableNDPProxy: true,
+		NDPProxies: []rpcapi.NDPProxy{{ID: "np", PortID: "p", IPAddress: "2001:db8:78::99"}}}
+	if got, err := RouterFrom(r); err != nil || got.NDPProxy || got.NDPProxies != nil {
+		t.Errorf("without a gateway: %+v, %v", got, err)
+	}
+	r.GatewayPort = &rpcapi.RouterPort{ID: "gwport-0123456789", FixedIPs: []rpcapi.FixedIP{{IPAddress: "2001:db8:77::2", PrefixLen: 64}}}
+	got, err := RouterFrom(r)
+	if err != nil || !got.NDPProxy || len(got.NDPProxies) != 1 || got.NDPProxies[0] != netip.MustParseAddr("2001:db8:78::99") {
+		t.Errorf("with a gateway: %+v, %v", got, err)
+	}
+	r.EnableNDPProxy = false
+	if got, _ := RouterFrom(r); got.NDPProxy || got.NDPProxies != nil {
+		t.Errorf("disabled: %+v", got)
+	}
+	r.EnableNDPProxy = true
+	r.NDPProxies[0].IPAddress = "10.0.0.5"
+	if _, err := RouterFrom(r); err == nil {
+		t.Error("an IPv4 proxy address was taken")
+	}
+}

@@ -63,6 +63,10 @@ type Router struct {
 	NAT         nat.Ruleset
 	// Helpers are the router's conntrack helpers, in a table of their own.
 	Helpers []cthelper.Helper
+	// NDPProxy is enable_ndp_proxy on a router with a gateway: the
+	// gateway device proxies neighbour discovery for NDPProxies.
+	NDPProxy   bool
+	NDPProxies []netip.Addr
 }
 
 // fingerprint identifies what the router asks of the kernel.
@@ -162,6 +166,16 @@ func RouterFrom(r rpcapi.Router) (Router, error) {
 					out.NAT.NoSNAT = append(out.NAT.NoSNAT, a.Masked())
 				}
 			}
+		}
+	}
+	if r.EnableNDPProxy && out.Gateway != nil {
+		out.NDPProxy = true
+		for _, np := range r.NDPProxies {
+			a, err := netip.ParseAddr(np.IPAddress)
+			if err != nil || !a.Is6() {
+				return out, fmt.Errorf("ndp proxy %s address %q: not an IPv6 address", np.ID, np.IPAddress)
+			}
+			out.NDPProxies = append(out.NDPProxies, a)
 		}
 	}
 	for _, h := range r.ConntrackHelpers {
@@ -339,6 +353,9 @@ func (x *Reconciler) Ensure(ctx context.Context, r Router, full bool) (changed b
 	tPorts := time.Now()
 	if err := ensureRoutes(inner.Netlink(), r.Routes); err != nil {
 		return false, fmt.Errorf("router %s: routes: %w", r.ID, err)
+	}
+	if err := ensureNDPProxies(ns, inner.Netlink(), r); err != nil {
+		return false, fmt.Errorf("router %s: ndp proxies: %w", r.ID, err)
 	}
 	tRoutes := time.Now()
 	if _, err := nat.Apply(ns, r.NAT); err != nil {
@@ -555,6 +572,65 @@ func (x *Reconciler) ensurePort(ns netns.Handle, p Port) error {
 	}
 	return x.host.EnsureAgentPort(link.AgentPort{HostName: link.TapName(p.ID), NSName: p.Device, NS: ns,
 		MAC: p.MAC, MTU: p.MTU, Addrs: addrs})
+}
+
+// ensureNDPProxies plumbs a router's NDP proxies as Neutron's L3 agent
+// ndp_proxy extension does: while the router enables them, proxy_ndp is
+// on for the gateway device and each proxy's address has a proxy
+// neighbour entry there (ip -6 neigh add proxy ADDR dev qg-…), so the
+// router answers the external network's neighbour solicitations for
+// it; otherwise the entries go and proxy_ndp is off.
+func ensureNDPProxies(ns netns.Handle, h *netlink.Handle, r Router) error {
+	if r.Gateway == nil {
+		return nil
+	}
+	dev, err := h.LinkByName(r.Gateway.Device)
+	if err != nil {
+		return fmt.Errorf("gateway device %s: %w", r.Gateway.Device, err)
+	}
+	idx := dev.Attrs().Index
+	want := map[netip.Addr]bool{}
+	if r.NDPProxy {
+		for _, a := range r.NDPProxies {
+			want[a] = true
+		}
+	}
+	have, err := h.NeighProxyList(idx, netlink.FAMILY_V6)
+	if err != nil {
+		return fmt.Errorf("list proxy neighbours: %w", err)
+	}
+	for i := range have {
+		n := &have[i]
+		a, ok := netip.AddrFromSlice(n.IP)
+		if ok && want[a.Unmap()] {
+			delete(want, a.Unmap())
+			continue
+		}
+		if err := h.NeighDel(n); err != nil && !errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("delete proxy neighbour %s: %w", n.IP, err)
+		}
+	}
+	for a := range want {
+		n := &netlink.Neigh{LinkIndex: idx, Family: netlink.FAMILY_V6, Flags: netlink.NTF_PROXY, IP: net.IP(a.AsSlice())}
+		if err := h.NeighAdd(n); err != nil && !errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("add proxy neighbour %s: %w", a, err)
+		}
+	}
+	value := "0"
+	if r.NDPProxy {
+		value = "1"
+	}
+	return netns.Do(ns, func() error {
+		f := "/proc/sys/net/ipv6/conf/" + r.Gateway.Device + "/proxy_ndp"
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(string(b)) == value {
+			return nil
+		}
+		return os.WriteFile(f, []byte(value), 0o644)
+	})
 }
 
 // enableForwarding turns on IPv4 and IPv6 forwarding in the calling

@@ -9,6 +9,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/fault"
 	"github.com/neutrino-net/neutrino/internal/reqctx"
 	"github.com/neutrino-net/neutrino/internal/resource"
+	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
 	"github.com/neutrino-net/neutrino/internal/store"
 )
 
@@ -416,4 +417,39 @@ func pyNone(s string) string {
 // afterWriteNDPProxy tells the L3 agents hosting the proxy's router.
 func (p *Plugin) afterWriteNDPProxy(ctx context.Context, tx *store.Tx, o *resource.Object) error {
 	return p.notify(ctx, tx, o.String("router_id"))
+}
+
+// syncNDPProxies adds each router's enable_ndp_proxy (true only with a
+// gateway, as the API shows it) and its NDP proxies to the sync_routers
+// payload, in one query.
+func (p *Plugin) syncNDPProxies(ctx context.Context, tx *store.Tx, stored []*resource.Object, routers []rpcapi.Router) error {
+	if !p.ndpEnabled() || len(routers) == 0 {
+		return nil
+	}
+	enabled := make(map[string]bool, len(stored))
+	for _, r := range stored {
+		enabled[r.ID()] = r.Bool("enable_ndp_proxy")
+	}
+	ids := make([]string, len(routers))
+	byID := make(map[string]*rpcapi.Router, len(routers))
+	for i := range routers {
+		r := &routers[i]
+		r.EnableNDPProxy = enabled[r.ID] && r.GatewayPort != nil
+		ids[i] = r.ID
+		byID[r.ID] = r
+	}
+	if p.ndpDef == nil {
+		return nil
+	}
+	proxies, err := list(ctx, tx, p.ndpDef, "router_id", ids...)
+	if err != nil {
+		return fmt.Errorf("ndp proxies of routers: %w", err)
+	}
+	for _, np := range proxies {
+		if r := byID[np.String("router_id")]; r != nil {
+			r.NDPProxies = append(r.NDPProxies, rpcapi.NDPProxy{ID: np.ID(), PortID: np.String("port_id"),
+				IPAddress: np.String("ip_address")})
+		}
+	}
+	return nil
 }

@@ -97,7 +97,10 @@ func (p *Plugin) SyncRouters(ctx context.Context, routerIDs []string) ([]rpcapi.
 			return err
 		}
 		out = assemble(routers, ports, subnets, nets, fips, pfs, fixed, scopes)
-		return p.syncConntrackHelpers(ctx, tx, out)
+		if err := p.syncConntrackHelpers(ctx, tx, out); err != nil {
+			return err
+		}
+		return p.syncNDPProxies(ctx, tx, routers, out)
 	})
 	return out, err
 }

@@ -79,6 +79,13 @@ type Router struct {
 	// ConntrackHelpers are the router's conntrack helpers, as Neutron's
 	// router dicts carry them with the conntrack_helper plugin.
 	ConntrackHelpers []ConntrackHelper `json:"conntrack_helpers,omitempty"`
+	// EnableNDPProxy is the router's enable_ndp_proxy (l3-ext-ndp-proxy),
+	// as Neutron's router dicts carry it with the ndp_proxy plugin.
+	EnableNDPProxy bool `json:"enable_ndp_proxy"`
+	// NDPProxies are the router's NDP proxies. Neutron's L3 agent pulls
+	// them (bulk_pull of NDPProxy objects by router_id) when it processes
+	// the router; Neutrino sends them with the router (Neutrino key).
+	NDPProxies []NDPProxy `json:"_ndp_proxies,omitempty"`
 	// PFFloatingIPs, PortForwardingsFIPSet and FIPManagedByPortForwardings
 	// are what Neutron's port forwarding plugin adds to a router with
 	// floating IPs that carry port forwardings (sync_port_forwarding_fip):
@@ -87,6 +94,14 @@ type Router struct {
 	PFFloatingIPs               []FloatingIP `json:"_pf_floatingips,omitempty"`
 	PortForwardingsFIPSet       []string     `json:"port_forwardings_fip_set,omitempty"`
 	FIPManagedByPortForwardings []string     `json:"fip_managed_by_port_forwardings,omitempty"`
+}
+
+// NDPProxy is one of a router's NDP proxies (NDPProxy.to_dict's
+// fields the agent uses).
+type NDPProxy struct {
+	ID        string `json:"id"`
+	PortID    string `json:"port_id"`
+	IPAddress string `json:"ip_address"`
 }
 
 // ConntrackHelper is one of a router's conntrack helpers.
