@@ -8,8 +8,10 @@
 // count), has a base chain on the forward hook, after destination NAT and
 // before source NAT as Neutron's filter FORWARD chain is, that jumps to
 // one chain per label. A label's chain returns at its first excluded rule
-// that matches, and counts a packet in the label's named counter at its
-// first included rule that matches, so a packet counts once per label.
+// that matches, and counts a packet in the label's named counter at every
+// included rule that matches, as Neutron's iptables driver does (each of
+// a label's rules jumps to the label's counting chain, which returns to
+// the next rule): a packet two rules of a label select counts twice.
 // A rule's direction is the router's gateway device: ingress packets come
 // in by it, egress packets leave by it. Its remote_ip_prefix (deprecated)
 // matches the destination of ingress and the source of egress packets,
@@ -223,8 +225,7 @@ func Apply(ns netns.NsHandle, rs Ruleset) (bool, error) {
 			if r.Excluded {
 				match = append(match, &expr.Verdict{Kind: expr.VerdictReturn})
 			} else {
-				match = append(match, &expr.Objref{Type: int(nftables.ObjTypeCounter), Name: l.ID},
-					&expr.Verdict{Kind: expr.VerdictReturn})
+				match = append(match, &expr.Objref{Type: int(nftables.ObjTypeCounter), Name: l.ID})
 			}
 			c.AddRule(&nftables.Rule{Table: t, Chain: lc, Exprs: match})
 		}

@@ -23,7 +23,7 @@ func ping(t *testing.T, ns netns.Handle, n string, to string) {
 }
 
 // TestCountsTraffic: each label counts the packets its rules select on
-// the gateway device — egress by destination, ingress by the legacy
+// the gateway device (once per rule that selects them) — egress by destination, ingress by the legacy
 // remote prefix (the destination), excluded prefixes taken out — a
 // changed ruleset keeps the counts of labels that stay, and a label
 // removed loses its counter.
@@ -35,6 +35,10 @@ func TestCountsTraffic(t *testing.T) {
 		{ID: "back", Rules: []meter.Rule{{Ingress: true, Remote: pfx("10.61.0.0/24")}}},
 		{ID: "none", Rules: []meter.Rule{{Destination: pfx("0.0.0.0/0")}, {Excluded: true, Destination: pfx("203.0.113.2/32")}}},
 		{ID: "v6", Rules: []meter.Rule{{Source: pfx("2001:db8::/64")}}},
+		// Two rules select the same packets: each counts them, as each
+		// of Neutron's rules jumps to the label's counting chain.
+		{ID: "twice", Rules: []meter.Rule{{Destination: pfx("203.0.113.0/24")}, {Destination: pfx("203.0.113.2/32")},
+			{Destination: pfx("198.51.100.0/24")}}},
 	}}
 	if wrote, err := meter.Apply(rns, rs); err != nil || !wrote {
 		t.Fatalf("Apply: %v, %v", wrote, err)
@@ -45,7 +49,7 @@ func TestCountsTraffic(t *testing.T) {
 	ping(t, in, "3", "203.0.113.2")
 	counts, err := meter.Counters(rns)
 	nsrig.Must(t, err)
-	want := map[string]uint64{"out": 3, "back": 3, "none": 0, "v6": 0}
+	want := map[string]uint64{"out": 3, "back": 3, "none": 0, "v6": 0, "twice": 6}
 	for id, n := range want {
 		if counts[id].Packets != n {
 			t.Errorf("label %s counted %d packets, want %d (%v)", id, counts[id].Packets, n, counts)
