@@ -114,7 +114,7 @@ func newWorldOpts(t testing.TB, serverOpts, agentOpts map[string]string) *world 
 		"ml2.mechanism_drivers":       "linuxbridge,l2population",
 		"ml2.type_drivers":            "flat,vxlan",
 		"ml2.project_network_types":   "vxlan",
-		"ml2_type_vxlan.vni_ranges":   "100:200",
+		"ml2_type_vxlan.vni_ranges":   "100:1100",
 		"ml2_type_flat.flat_networks": "physnet1",
 		"nats.embedded_port":          "0",
 		"quotas.quota_router":         "-1",
