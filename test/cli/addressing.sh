@@ -21,41 +21,8 @@ me=addressing.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 err=$tmp/err
 
-# oscj NAME ARGS...: osc ARGS... -f json, with the output kept in $tmp/NAME.json.
-oscj() {
-	local name=$1
-	shift
-	osc "$@" -f json
-	cp "$out" "$tmp/$name.json"
-}
-
-# jq_py FILE EXPR: the JSON encoding of the python expression EXPR, evaluated
-# with d bound to FILE's decoded JSON and ipaddress imported, e.g.
-# 'd["cidr"]' or 'sorted(r["ID"] for r in d)'. Object keys come out sorted.
-jq_py() {
-	python3 - "$1" "$2" <<'EOF'
-import ipaddress, json, sys
-with open(sys.argv[1]) as f:
-    d = json.load(f)
-print(json.dumps(eval(sys.argv[2], {"d": d, "ipaddress": ipaddress}), sort_keys=True))
-EOF
-}
-# expect FILE EXPR JSON WHAT: jq_py FILE EXPR must print JSON.
-expect() {
-	local got
-	got=$(jq_py "$1" "$2") || fail "$4: cannot evaluate $2 on $(tr -d '\n' <"$1")"
-	[[ $got == "$3" ]] || fail "$4: $2 is $got, want $3 (in $(tr -d '\n\t ' <"$1"))"
-}
-# id_of FILE: the "id" member of FILE, unquoted.
-id_of() {
-	local id
-	id=$(jq_py "$1" 'd["id"]') || fail "not a JSON object with an id: $(cat "$1")"
-	id=${id//\"/}
-	[[ $id =~ ^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$ ]] || fail "id $id is not a UUID"
-	echo "$id"
-}
 # ids FILE: the sorted "ID" column of a `-f json` listing, as a JSON list.
-ids() { jq_py "$1" 'sorted(r["ID"] for r in d)'; }
+ids() { json_eval "$1" 'sorted(r["ID"] for r in d)'; }
 # json_list ID...: the IDs as a sorted JSON list, to compare with ids.
 json_list() {
 	python3 -c 'import json, sys; print(json.dumps(sorted(sys.argv[1:])))' "$@"
@@ -218,7 +185,7 @@ expect "$tmp/subb.json" 'd["gateway_ip"] == str(ipaddress.ip_network(d["cidr"])[
 oscj subb2 subnet create --network cli-net-b --subnet-pool "$pool" cli-sub-b2
 subb2=$(id_of "$tmp/subb2.json")
 expect "$tmp/subb2.json" 'ipaddress.ip_network(d["cidr"]).prefixlen' 24 "subnet create from a pool with its default prefix length"
-subb_cidr=$(jq_py "$tmp/subb.json" 'd["cidr"]')
+subb_cidr=$(json_eval "$tmp/subb.json" 'd["cidr"]')
 expect "$tmp/subb2.json" "ipaddress.ip_network(d['cidr']).overlaps(ipaddress.ip_network($subb_cidr))" false \
 	"subnet create from a pool: cidr apart from $subb_cidr"
 
@@ -235,7 +202,7 @@ expect "$tmp/suba.json" 'sorted((r["destination"], r["nexthop"]) for r in d["hos
 expect "$tmp/suba.json" 'sorted((p["start"], p["end"]) for p in d["allocation_pools"])' \
 	'[["192.168.50.10", "192.168.50.100"], ["192.168.50.150", "192.168.50.160"], ["192.168.50.200", "192.168.50.210"]]' \
 	"subnet set --allocation-pool"
-rev1=$(jq_py "$tmp/suba.json" 'd["revision_number"]')
+rev1=$(json_eval "$tmp/suba.json" 'd["revision_number"]')
 
 osc subnet unset --dns-nameserver 8.8.8.8 --host-route destination=10.99.0.0/16,gateway=192.168.50.1 \
 	--allocation-pool start=192.168.50.200,end=192.168.50.210 --allocation-pool start=192.168.50.150,end=192.168.50.160 \
@@ -357,7 +324,7 @@ expect "$tmp/avail.json" "sorted(r['Network ID'] for r in d)" "$(json_list "$net
 oscj avail ip availability show cli-net-a
 expect "$tmp/avail.json" '[d["network_id"], d["network_name"], d["total_ips"], d["used_ips"]]' \
 	"[\"$neta\", \"cli-net-a\", 344, 2]" "ip availability show"
-if [[ $(jq_py "$tmp/p2.json" 'd["fixed_ips"][0]["subnet_id"]') == "\"$suba\"" ]]; then
+if [[ $(json_eval "$tmp/p2.json" 'd["fixed_ips"][0]["subnet_id"]') == "\"$suba\"" ]]; then
 	used_a=2 used_a2=0
 else
 	used_a=1 used_a2=1

@@ -25,26 +25,6 @@ cat >>"$conf" <<EOF
 extension_drivers = port_security,dns_domain_ports
 EOF
 
-field() { # field FILE KEY: the JSON encoding of FILE's member KEY
-	python3 - "$1" "$2" <<'EOF'
-import json, sys
-print(json.dumps(json.load(open(sys.argv[1])).get(sys.argv[2], "<missing>")))
-EOF
-}
-expect() { # expect FILE KEY JSON WHAT
-	local got
-	got=$(field "$1" "$2") || fail "$1 is not JSON: $(cat "$1")"
-	[[ $got == "$3" ]] || fail "$4: $2 is $got, want $3"
-}
-refused() { # refused MESSAGE ARGS...: openstack ARGS fails saying MESSAGE
-	local msg=$1
-	shift
-	if openstack --os-auth-type none --os-endpoint "$endpoint" "$@" >"$out" 2>&1; then
-		fail "openstack $* succeeded"
-	fi
-	grep -qF "$msg" "$out" || fail "openstack $*: unexpected error: $(cat "$out")"
-}
-
 start_server
 
 osc extension list -f value -c Alias
@@ -53,17 +33,17 @@ for a in dns-integration dns-domain-ports; do
 done
 
 osc network create -f json --dns-domain net.example. dnsnet
-expect "$out" dns_domain '"net.example."' "network create --dns-domain"
+expect "$out" 'd["dns_domain"]' '"net.example."' "network create --dns-domain"
 osc network set --dns-domain Other.Example. dnsnet
 osc network show -f json dnsnet
-expect "$out" dns_domain '"other.example."' "network set --dns-domain"
-refused "is not a FQDN" network set --dns-domain relative.example dnsnet
+expect "$out" 'd["dns_domain"]' '"other.example."' "network set --dns-domain"
+refused "a relative network DNS domain" "is not a FQDN" network set --dns-domain relative.example dnsnet
 
 osc subnet create -f json --network dnsnet --subnet-range 10.70.0.0/24 dnssub
 osc port create -f json --network dnsnet --dns-name web --dns-domain port.example. web
 cp "$out" "$tmp/port.json"
-expect "$tmp/port.json" dns_name '"web"' "port create --dns-name"
-expect "$tmp/port.json" dns_domain '"port.example."' "port create --dns-domain"
+expect "$tmp/port.json" 'd["dns_name"]' '"web"' "port create --dns-name"
+expect "$tmp/port.json" 'd["dns_domain"]' '"port.example."' "port create --dns-domain"
 python3 - "$tmp/port.json" <<'EOF' || fail "port create: dns_assignment: $(cat "$tmp/port.json")"
 import json, sys
 p = json.load(open(sys.argv[1]))
@@ -73,21 +53,21 @@ EOF
 
 osc port set --dns-name db web
 osc port show -f json web
-expect "$out" dns_name '"db"' "port set --dns-name"
+expect "$out" 'd["dns_name"]' '"db"' "port set --dns-name"
 grep -q '"fqdn": "db.cli.example."' "$out" || fail "port set --dns-name: dns_assignment: $(cat "$out")"
 osc port set --dns-name "" web
 osc port show -f json web
-expect "$out" dns_name '""' "port set to an empty dns_name"
+expect "$out" 'd["dns_name"]' '""' "port set to an empty dns_name"
 grep -q '"hostname": "host-10-70-0-' "$out" || fail "port set to an empty dns_name: dns_assignment: $(cat "$out")"
 
-refused "must be 1-63 characters long" port create --network dnsnet --dns-name bad_name bad
-refused "must be equal to the dns_domain option" port create --network dnsnet --dns-name vm.elsewhere.org. bad
+refused "a DNS name with an underscore" "must be 1-63 characters long" port create --network dnsnet --dns-name bad_name bad
+refused "a port FQDN outside dns_domain" "must be equal to the dns_domain option" port create --network dnsnet --dns-name vm.elsewhere.org. bad
 
 osc network create -f json --external public
 osc subnet create -f json --network public --subnet-range 198.51.100.0/24 public-sub
 osc floating ip create -f json --dns-name pub --dns-domain cli.example. public
-expect "$out" dns_name '""' "floating ip create --dns-name (no external DNS service)"
-expect "$out" dns_domain '""' "floating ip create --dns-domain (no external DNS service)"
-refused "It should be a relative domain name" floating ip create --dns-name pub.cli.example. --dns-domain cli.example. public
+expect "$out" 'd["dns_name"]' '""' "floating ip create --dns-name (no external DNS service)"
+expect "$out" 'd["dns_domain"]' '""' "floating ip create --dns-domain (no external DNS service)"
+refused "a floating IP FQDN with a DNS domain" "It should be a relative domain name" floating ip create --dns-name pub.cli.example. --dns-domain cli.example. public
 
 echo "PASS: $me"

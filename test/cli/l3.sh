@@ -17,45 +17,6 @@ me=l3.sh
 # shellcheck source=test/cli/lib.bash
 source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
-# oscj NAME ARGS...: osc ARGS... -f json, with the output kept in $tmp/NAME.json.
-oscj() {
-	local name=$1
-	shift
-	osc "$@" -f json
-	cp "$out" "$tmp/$name.json"
-}
-# jq_py FILE EXPR: the JSON encoding of the python expression EXPR with d
-# bound to FILE's decoded JSON; object keys come out sorted.
-jq_py() {
-	python3 - "$1" "$2" <<'PY'
-import json, sys
-with open(sys.argv[1]) as f:
-    d = json.load(f)
-print(json.dumps(eval(sys.argv[2], {"d": d}), sort_keys=True))
-PY
-}
-# expect FILE EXPR JSON WHAT: jq_py FILE EXPR must print JSON.
-expect() {
-	local got
-	got=$(jq_py "$1" "$2") || fail "$4: cannot evaluate $2 on $(tr -d '\n' <"$1")"
-	[[ $got == "$3" ]] || fail "$4: $2 is $got, want $3 (in $(tr -d '\n\t ' <"$1"))"
-}
-# id_of FILE: the "id" member of FILE, unquoted.
-id_of() {
-	local id
-	id=$(jq_py "$1" 'd["id"]') || fail "not a JSON object with an id: $(cat "$1")"
-	echo "${id//\"/}"
-}
-# osc_fails WHAT MESSAGE ARGS...: the command must fail, printing MESSAGE.
-osc_fails() {
-	local what=$1 msg=$2
-	shift 2
-	if openstack --os-auth-type none --os-endpoint "$endpoint" "$@" >"$out" 2>&1; then
-		fail "$what: openstack $* succeeded, but must fail"
-	fi
-	grep -qF -- "$msg" "$out" || fail "$what: no '$msg' in: $(cat "$out")"
-}
-
 echo "$me: $(openstack --version 2>&1) against $bin on $endpoint"
 start_server
 
@@ -89,7 +50,7 @@ expect "$tmp/rports.json" 'sorted(p["Device Owner"] for p in d)' '["network:rout
 	"router add subnet"
 expect "$tmp/rports.json" '[p["Fixed IP Addresses"] for p in d if p["Device Owner"] == "network:router_interface"][0][0]["ip_address"]' \
 	'"10.0.0.1"' "router add subnet"
-osc_fails "router add subnet twice" "Router already has a port on subnet $private_sub" router add subnet r1 private-sub
+refused "router add subnet twice" "Router already has a port on subnet $private_sub" router add subnet r1 private-sub
 
 # --- extra routes ---------------------------------------------------------------
 osc router set --route destination=192.168.10.0/24,gateway=10.0.0.10 r1
@@ -101,15 +62,15 @@ expect "$tmp/shown.json" 'sorted(r["destination"] for r in d["routes"])' '["192.
 osc router remove route --route destination=192.168.10.0/24,gateway=10.0.0.10 r1
 oscj shown router show r1
 expect "$tmp/shown.json" 'd["routes"]' '[{"destination": "192.168.20.0/24", "nexthop": "10.0.0.20"}]' "router remove route"
-osc_fails "unconnected nexthop" "the nexthop is not connected with router" \
+refused "unconnected nexthop" "the nexthop is not connected with router" \
 	router set --route destination=192.168.30.0/24,gateway=10.9.9.9 r1
-osc_fails "interface used by a route" "required by one or more routes" router remove subnet r1 private-sub
+refused "interface used by a route" "required by one or more routes" router remove subnet r1 private-sub
 osc router set --no-route r1
 
 # --- floating IPs ---------------------------------------------------------------
 oscj vm port create --network private --device-owner compute:nova vm-port
 vm=$(id_of "$tmp/vm.json")
-vm_ip=$(jq_py "$tmp/vm.json" 'd["fixed_ips"][0]["ip_address"]')
+vm_ip=$(json_eval "$tmp/vm.json" 'd["fixed_ips"][0]["ip_address"]')
 oscj fip floating ip create --description "cli fip" public
 fip=$(id_of "$tmp/fip.json")
 expect "$tmp/fip.json" 'd["status"]' '"DOWN"' "floating ip create"
@@ -124,7 +85,7 @@ expect "$tmp/fshown.json" 'd["fixed_ip_address"]' "$vm_ip" "floating ip set --po
 expect "$tmp/fshown.json" '"device_owner='"'"'compute:nova'"'"'" in str(d["port_details"])' 'true' "floating ip set --port"
 oscj flist floating ip list --port vm-port
 expect "$tmp/flist.json" '[f["ID"] for f in d]' "[\"$fip\"]" "floating ip list --port"
-osc_fails "interface used by a floating IP" "required by one or more floating IPs" router remove subnet r1 private-sub
+refused "interface used by a floating IP" "required by one or more floating IPs" router remove subnet r1 private-sub
 
 osc floating ip unset --port "$fip"
 oscj fshown floating ip show "$fip"
@@ -138,7 +99,7 @@ expect "$tmp/pf.json" '[d["internal_port"], d["external_port"], d["protocol"]]' 
 	"floating ip port forwarding create"
 oscj pflist floating ip port forwarding list "$fip"
 expect "$tmp/pflist.json" '[p["ID"] for p in d]' "[\"$pf\"]" "floating ip port forwarding list"
-osc_fails "associate a forwarding floating IP" "in use by Port Forwarding resources" floating ip set --port vm-port "$fip"
+refused "associate a forwarding floating IP" "in use by Port Forwarding resources" floating ip set --port vm-port "$fip"
 osc floating ip port forwarding set --external-protocol-port 2223 "$fip" "$pf"
 oscj pf floating ip port forwarding show "$fip" "$pf"
 expect "$tmp/pf.json" 'd["external_port"]' '2223' "floating ip port forwarding set"
@@ -151,7 +112,7 @@ osc router unset --external-gateway r1
 oscj rports port list --router r1
 expect "$tmp/rports.json" 'len(d)' '0' "router teardown"
 osc router delete r1
-osc_fails "router delete" "No Router found for $router" router show "$router"
+refused "router delete" "No Router found for $router" router show "$router"
 osc port delete vm-port
 osc subnet delete private-sub public-sub
 osc network delete "$private" "$public"

@@ -1,7 +1,8 @@
 # test/cli/lib.bash — what every CLI compatibility script shares: argument
 # and prerequisite checks, a temporary state directory, starting and
-# stopping `neutrino all-in-one` on a free loopback port, and osc, the
-# openstack CLI against it. Source it after setting me=<script name>;
+# stopping `neutrino all-in-one` on a free loopback port, osc, the
+# openstack CLI against it, and checks on what the CLI prints (json_eval,
+# expect, id_of, oscj, save, refused). Source it after setting me=<script name>;
 # it is not a test itself (test-all runs only executable *.sh files).
 : "${me:?set me to the script name before sourcing lib.bash}"
 
@@ -114,4 +115,60 @@ osc() { # osc ARGS...: the openstack CLI against our server; output in $out
 		cat "$out" >&2
 		fail "openstack $* exited non-zero"
 	fi
+}
+
+# json_eval FILE EXPR: the JSON encoding, object keys sorted, of the Python
+# expression EXPR evaluated with d bound to FILE's decoded JSON and the
+# ipaddress module at hand, e.g. 'd["cidr"]' or 'sorted(r["ID"] for r in d)'.
+# A script whose commands print warnings ahead of their JSON (osc keeps the
+# CLI's stderr with its stdout) sets json_after_warnings=1: the document then
+# starts at the first line that opens an object or a list.
+json_eval() {
+	python3 - "$1" "$2" "${json_after_warnings:-}" <<'PY'
+import ipaddress, json, re, sys
+with open(sys.argv[1]) as f:
+    text = f.read()
+if sys.argv[3]:
+    m = re.search(r"^[\[{]", text, re.M)
+    d, _ = json.JSONDecoder().raw_decode(text[m.start():] if m else text)
+else:
+    d = json.loads(text)
+print(json.dumps(eval(sys.argv[2], {"d": d, "ipaddress": ipaddress}), sort_keys=True))
+PY
+}
+# expect FILE EXPR JSON WHAT: json_eval FILE EXPR must print JSON.
+expect() {
+	local got
+	got=$(json_eval "$1" "$2") || fail "$4: cannot evaluate $2 on $(tr -d '\n' <"$1")"
+	[[ $got == "$3" ]] || fail "$4: $2 is $got, want $3 (in $(tr -d '\n\t ' <"$1"))"
+}
+# id_of [FILE]: the "id" member of FILE ($out if none), unquoted; a UUID.
+id_of() {
+	local file=${1:-$out} id
+	id=$(json_eval "$file" 'd["id"]') || fail "not a JSON object with an id: $(cat "$file")"
+	id=${id//\"/}
+	[[ $id =~ ^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$ ]] || fail "id $id is not a UUID"
+	echo "$id"
+}
+# oscj NAME ARGS...: osc ARGS... -f json, with the output kept in $tmp/NAME.json.
+oscj() {
+	local name=$1
+	shift
+	osc "$@" -f json
+	cp "$out" "$tmp/$name.json"
+}
+# save NAME: keep $out as $tmp/NAME.json and print its id.
+save() {
+	cp "$out" "$tmp/$1.json"
+	id_of "$tmp/$1.json"
+}
+# refused WHAT PATTERN ARGS...: openstack ARGS... must fail, saying PATTERN
+# (a grep basic regular expression: \| separates alternatives).
+refused() {
+	local what=$1 pattern=$2
+	shift 2
+	if openstack --os-auth-type none --os-endpoint "$endpoint" "$@" >"$out" 2>&1; then
+		fail "$what: openstack $* succeeded, but must fail: $(cat "$out")"
+	fi
+	grep -q -- "$pattern" "$out" || fail "$what: openstack $* failed without saying '$pattern': $(cat "$out")"
 }

@@ -19,32 +19,8 @@ me=metering.sh
 # shellcheck source=test/cli/lib.bash
 source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
-# field FILE EXPR: a Python expression over the JSON document d of FILE
-# (the CLI may print a warning around it: the remote prefix's deprecation).
-field() {
-	python3 - "$1" "$2" <<'EOF'
-import json, re, sys
-with open(sys.argv[1]) as f:
-    text = f.read()
-m = re.search(r"^[\[{]", text, re.M)
-d, _ = json.JSONDecoder().raw_decode(text[m.start():] if m else text)
-print(json.dumps(eval(sys.argv[2])))
-EOF
-}
-expect() { # expect FILE EXPR JSON WHAT
-	local got
-	got=$(field "$1" "$2") || fail "$1 is not JSON: $(cat "$1")"
-	[[ $got == "$3" ]] || fail "$4: $2 is $got, want $3"
-}
-refused() { # refused WHAT PATTERN ARGS...: the CLI must fail, saying PATTERN
-	local what=$1 pattern=$2
-	shift 2
-	if openstack --os-auth-type none --os-endpoint "$endpoint" "$@" >"$out" 2>&1; then
-		fail "$what: openstack $* succeeded"
-	fi
-	grep -q -- "$pattern" "$out" || fail "$what: no '$pattern' in: $(cat "$out")"
-}
-id_of() { field "$out" 'd["id"]' | tr -d '"'; }
+# The remote prefix's deprecation warning comes ahead of the CLI's JSON.
+json_after_warnings=1
 
 start_server
 

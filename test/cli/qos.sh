@@ -19,30 +19,6 @@ me=qos.sh
 # shellcheck source=test/cli/lib.bash
 source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
-# field FILE EXPR: a Python expression over the JSON document d of FILE.
-field() {
-	python3 - "$1" "$2" <<'PY'
-import json, sys
-with open(sys.argv[1]) as f:
-    d = json.load(f)
-print(json.dumps(eval(sys.argv[2])))
-PY
-}
-expect() { # expect FILE EXPR JSON WHAT
-	local got
-	got=$(field "$1" "$2") || fail "$1 is not JSON: $(cat "$1")"
-	[[ $got == "$3" ]] || fail "$4: $2 is $got, want $3"
-}
-refused() { # refused WHAT PATTERN ARGS...: the CLI must fail, saying PATTERN
-	local what=$1 pattern=$2
-	shift 2
-	if openstack --os-auth-type none --os-endpoint "$endpoint" "$@" >"$out" 2>&1; then
-		fail "$what: openstack $* succeeded"
-	fi
-	grep -q -- "$pattern" "$out" || fail "$what: no '$pattern' in: $(cat "$out")"
-}
-id_of() { field "$out" 'd["id"]' | tr -d '"'; }
-
 start_server
 
 # Rule types: what the linuxbridge driver enforces.

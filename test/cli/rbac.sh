@@ -15,39 +15,6 @@ me=rbac.sh
 # shellcheck source=test/cli/lib.bash
 source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
-osc_must_fail() { # osc_must_fail PATTERN ARGS...: the command must fail, saying PATTERN
-	local pattern=$1
-	shift
-	if openstack --os-auth-type none --os-endpoint "$endpoint" "$@" >"$out" 2>&1; then
-		echo "--- output:" >&2
-		cat "$out" >&2
-		fail "openstack $* succeeded, but must fail"
-	fi
-	grep -q -- "$pattern" "$out" || fail "openstack $* failed without saying '$pattern': $(cat "$out")"
-}
-
-# jq_py FILE EXPR: evaluates the Python expression EXPR with d bound to
-# FILE's JSON and prints the result as JSON.
-jq_py() {
-	python3 - "$1" "$2" <<'PY'
-import json, sys
-with open(sys.argv[1]) as f:
-    d = json.load(f)
-print(json.dumps(eval(sys.argv[2], {"d": d})))
-PY
-}
-# expect FILE EXPR JSON WHAT: EXPR over FILE's JSON must encode as JSON.
-expect() {
-	local got
-	got=$(jq_py "$1" "$2") || fail "$4: cannot evaluate $2 over $(cat "$1")"
-	[[ $got == "$3" ]] || fail "$4: $2 is $got, want $3 (in $(tr -d '\n' <"$1"))"
-}
-# save NAME: keep $out as $tmp/NAME.json and print its id.
-save() {
-	cp "$out" "$tmp/$1.json"
-	jq_py "$tmp/$1.json" 'd["id"]' | tr -d '"'
-}
-
 echo "$me: $(openstack --version 2>&1) against $bin on $endpoint"
 start_server
 
@@ -68,7 +35,7 @@ osc address group unset --address 10.10.10.3/32 "$ag"
 osc address group show "$ag" -f json
 cp "$out" "$tmp/ag3.json"
 expect "$tmp/ag3.json" 'sorted(d["addresses"])' '["192.168.0.0/24", "2001:db8::/64"]' "address group unset --address"
-osc_must_fail "not found in the address group" address group unset --address 10.200.200.200 "$ag"
+refused "address group unset of an absent address" "not found in the address group" address group unset --address 10.200.200.200 "$ag"
 osc address group list -f json
 cp "$out" "$tmp/aglist.json"
 expect "$tmp/aglist.json" '[g["ID"] for g in d]' "[\"$ag\"]" "address group list"
@@ -79,7 +46,7 @@ web=$(save web)
 osc security group rule create --ingress --protocol tcp --dst-port 22 --remote-address-group "$ag" "$web" -f json
 rule=$(save rule)
 expect "$tmp/rule.json" 'd["remote_address_group_id"]' "\"$ag\"" "security group rule create --remote-address-group"
-osc_must_fail "in use" address group delete "$ag"
+refused "address group delete while a rule uses it" "in use" address group delete "$ag"
 osc security group rule delete "$rule"
 
 # --- RBAC policies on every object type ---------------------------------------------
@@ -92,7 +59,7 @@ scope=$(save scope)
 osc subnet pool create --pool-prefix 10.90.0.0/16 --address-scope "$scope" pool1 -f json
 pool=$(save pool)
 # A pool in a scope is shared only with projects that see the scope.
-osc_must_fail "target project doesn't have access to associated address scope" \
+refused "sharing a pool wider than its scope" "target project doesn't have access to associated address scope" \
 	network rbac create --type subnetpool --action access_as_shared --target-all-projects "$pool"
 osc network rbac create --type address_scope --action access_as_shared --target-all-projects "$scope" -f json
 p_scope=$(save p_scope)
@@ -134,11 +101,11 @@ for p in "$p_ag" "$p_pool" "$p_sg"; do
 done
 # As in Neutron, a scope's wildcard policy is in use while any project's
 # pool (its owner's too) is in the scope.
-osc_must_fail "cannot be removed because other objects depend on it" network rbac delete "$p_scope"
+refused "scope policy delete while a pool is in the scope" "cannot be removed because other objects depend on it" network rbac delete "$p_scope"
 osc subnet pool delete "$pool"
 osc network rbac delete "$p_scope"
 osc address group delete "$ag"
-osc_must_fail "No AddressGroup found" address group show "$ag"
+refused "address group delete" "No AddressGroup found" address group show "$ag"
 
 stop_server || fail "neutrino all-in-one did not stop cleanly"
 echo "$me: OK"

@@ -15,39 +15,6 @@ me=securitygroups.sh
 # shellcheck source=test/cli/lib.bash
 source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
-osc_must_fail() { # osc_must_fail PATTERN ARGS...: the command must fail, saying PATTERN
-	local pattern=$1
-	shift
-	if openstack --os-auth-type none --os-endpoint "$endpoint" "$@" >"$out" 2>&1; then
-		echo "--- output:" >&2
-		cat "$out" >&2
-		fail "openstack $* succeeded, but must fail"
-	fi
-	grep -q -- "$pattern" "$out" || fail "openstack $* failed without saying '$pattern': $(cat "$out")"
-}
-
-# jq_py FILE EXPR: evaluates the Python expression EXPR with d bound to
-# FILE's JSON and prints the result as JSON.
-jq_py() {
-	python3 - "$1" "$2" <<'EOF'
-import json, sys
-with open(sys.argv[1]) as f:
-    d = json.load(f)
-print(json.dumps(eval(sys.argv[2], {"d": d})))
-EOF
-}
-# expect FILE EXPR JSON WHAT: EXPR over FILE's JSON must encode as JSON.
-expect() {
-	local got
-	got=$(jq_py "$1" "$2") || fail "$4: cannot evaluate $2 over $(cat "$1")"
-	[[ $got == "$3" ]] || fail "$4: $2 is $got, want $3 (in $(tr -d '\n' <"$1"))"
-}
-# save NAME: keep $out as $tmp/NAME.json and print its id.
-save() {
-	cp "$out" "$tmp/$1.json"
-	jq_py "$tmp/$1.json" 'd["id"]' | tr -d '"'
-}
-
 echo "$me: $(openstack --version 2>&1) against $bin on $endpoint"
 start_server
 
@@ -69,8 +36,8 @@ default=$(save default)
 expect "$tmp/default.json" 'len(d["rules"])' '4' "default group"
 expect "$tmp/default.json" 'sorted(r["direction"] + ("/self" if r.get("remote_group_id") == d["id"] else "") for r in d["rules"])' \
 	'["egress", "egress", "ingress/self", "ingress/self"]' "default group rules"
-osc_must_fail "Updating default security group not allowed" security group set --name renamed default
-osc_must_fail "Default security group already exists" security group create default
+refused "renaming the default group" "Updating default security group not allowed" security group set --name renamed default
+refused "a second default group" "Default security group already exists" security group create default
 
 osc security group set --name web2 --description "front end" "$web"
 osc security group show "$web" -f json
@@ -81,7 +48,7 @@ expect "$out" 'd["description"]' '"front end"' "security group set"
 osc security group rule create --protocol tcp --dst-port 80:90 web2 -f json
 tcp=$(save tcp)
 expect "$tmp/tcp.json" '[d["protocol"], d["port_range_min"], d["port_range_max"], d["direction"]]' '["tcp", 80, 90, "ingress"]' "tcp rule"
-osc_must_fail "Security group rule already exists. Rule id is $tcp" security group rule create --protocol tcp --dst-port 80:90 web2
+refused "a duplicate rule" "Security group rule already exists. Rule id is $tcp" security group rule create --protocol tcp --dst-port 80:90 web2
 osc security group rule create --protocol icmp --icmp-type 8 --icmp-code 0 web2 -f json
 expect "$out" '[d["protocol"], d["port_range_min"], d["port_range_max"]]' '["icmp", 8, 0]' "icmp rule"
 osc security group rule create --remote-group default --protocol tcp --dst-port 22 web2 -f json
@@ -91,9 +58,9 @@ remote=$(save remote)
 expect "$tmp/remote.json" '[d["remote_ip_prefix"], d["direction"], d["port_range_min"]]' '["10.0.0.5/24", "egress", 53]' "remote ip rule"
 osc security group rule create --ethertype IPv6 --protocol ipv6-icmp web2 -f json
 expect "$out" '[d["protocol"], d["ether_type"]]' '["ipv6-icmp", "IPv6"]' "IPv6 ICMP rule"
-osc_must_fail "Ports cannot be specified for protocol 47" \
+refused "ports for GRE" "Ports cannot be specified for protocol 47" \
 	security group rule create --protocol gre --dst-port 1:2 web2
-osc_must_fail "Conflicting value ethertype IPv6 for CIDR 10.0.0.0/8" \
+refused "an IPv6 rule with an IPv4 prefix" "Conflicting value ethertype IPv6 for CIDR 10.0.0.0/8" \
 	security group rule create --ethertype IPv6 --remote-ip 10.0.0.0/8 web2
 
 osc security group rule list web2 -f json
@@ -103,7 +70,7 @@ expect "$out" 'd["security_group_id"]' "\"$web\"" "security group rule show"
 osc security group rule delete "$remote"
 osc security group rule list web2 -f json
 expect "$out" 'len(d)' '6' "security group rule list after delete"
-osc_must_fail "$remote" security group rule show "$remote"
+refused "security group rule delete" "$remote" security group rule show "$remote"
 
 # --- ports ------------------------------------------------------------------------
 osc network create sg-net -f json
@@ -117,19 +84,19 @@ osc port create --network sg-net --no-security-group bare -f json
 expect "$out" 'd["security_group_ids"]' '[]' "port create --no-security-group"
 osc port create --network sg-net --disable-port-security --no-security-group open -f json
 expect "$out" '[d["port_security_enabled"], d["security_group_ids"]]' '[false, []]' "port create --disable-port-security"
-osc_must_fail "Port security must be enabled" \
+refused "security groups without port security" "Port security must be enabled" \
 	port create --network sg-net --disable-port-security --security-group web2 refused
-osc_must_fail "Cannot apply both stateful and stateless security groups" \
+refused "stateful and stateless groups on one port" "Cannot apply both stateful and stateless security groups" \
 	port create --network sg-net --security-group web2 --security-group raw mixed
 
 osc port set --security-group default "$webport"
 osc port show "$webport" -f json
 expect "$out" 'sorted(d["security_group_ids"])' "$(python3 -c "import json,sys; print(json.dumps(sorted(sys.argv[1:])))" "$web" "$default")" "port set --security-group"
-osc_must_fail "Security Group $web in use" security group delete "$web"
+refused "security group delete while a port uses it" "Security Group $web in use" security group delete "$web"
 osc port set --no-security-group "$webport"
 osc port show "$webport" -f json
 expect "$out" 'd["security_group_ids"]' '[]' "port set --no-security-group"
 osc security group delete "$web"
-osc_must_fail "$web" security group show "$web"
+refused "security group delete" "$web" security group show "$web"
 
 echo "$me: PASS"

@@ -25,30 +25,6 @@ cat >>"$conf" <<EOF
 extension_drivers = port_security,port_numa_affinity_policy,port_device_profile,uplink_status_propagation,data_plane_status
 EOF
 
-# field FILE EXPR: a Python expression over the JSON document d of FILE.
-field() {
-	python3 - "$1" "$2" <<'EOF'
-import json, sys
-with open(sys.argv[1]) as f:
-    d = json.load(f)
-print(json.dumps(eval(sys.argv[2])))
-EOF
-}
-expect() { # expect FILE EXPR JSON WHAT
-	local got
-	got=$(field "$1" "$2") || fail "$1 is not JSON: $(cat "$1")"
-	[[ $got == "$3" ]] || fail "$4: $2 is $got, want $3"
-}
-refused() { # refused WHAT PATTERN ARGS...: the CLI must fail, saying PATTERN
-	local what=$1 pattern=$2
-	shift 2
-	if openstack --os-auth-type none --os-endpoint "$endpoint" "$@" >"$out" 2>&1; then
-		fail "$what: openstack $* succeeded"
-	fi
-	grep -q -- "$pattern" "$out" || fail "$what: no '$pattern' in: $(cat "$out")"
-}
-id_of() { field "$out" 'd["id"]' | tr -d '"'; }
-
 start_server
 
 osc network create -f json trunknet
