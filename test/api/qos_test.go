@@ -204,7 +204,7 @@ func TestQoSBinding(t *testing.T) {
 		limit := e.qosPolicy(admin, map[string]any{"name": "limit", "shared": true})["id"].(string)
 		e.qosRule(admin, limit, "bandwidth_limit", map[string]any{"max_kbps": 8000}).expect(t, 201)
 		minimum := e.qosPolicy(admin, map[string]any{"name": "min", "shared": true})["id"].(string)
-		minRule := e.qosRule(admin, minimum, "minimum_bandwidth", map[string]any{"min_kbps": 1000}).expect(t, 201).
+		e.qosRule(admin, minimum, "minimum_bandwidth", map[string]any{"min_kbps": 1000}).expect(t, 201).
 			obj(t, "minimum_bandwidth_rule")
 
 		net := e.createNetwork(admin, map[string]any{"name": "vx", "shared": true})["id"].(string)
@@ -245,7 +245,6 @@ func TestQoSBinding(t *testing.T) {
 		e.qosRule(admin, limit, "minimum_bandwidth", map[string]any{"min_kbps": 10}).
 			fault(t, 409, "QosRuleNotSupported", "Rule minimum_bandwidth is not supported by port")
 		e.portUpdate(admin, unbound["id"].(string), map[string]any{"qos_policy_id": nil}).expect(t, 200)
-		_ = minRule
 
 		// The network's policy is the port's unless it has its own.
 		e.do(admin, "PUT", "/v2.0/networks/"+net, map[string]any{"network": map[string]any{"qos_policy_id": limit}}).expect(t, 200)
