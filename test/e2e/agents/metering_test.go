@@ -127,17 +127,19 @@ func TestMeteringCountsRouterTraffic(t *testing.T) {
 	}
 
 	nsName := link.RouterNamespace(routerID)
-	counters := func() map[string]meter.Count {
+	counters := func() (map[string]meter.Count, error) {
 		ns, err := netns.Open(nsName)
 		if err != nil {
-			return nil
+			return nil, fmt.Errorf("open %s: %w", nsName, err)
 		}
 		defer ns.Close()
-		c, _ := meter.Counters(ns)
-		return c
+		return meter.Counters(ns)
 	}
 	WaitFor(t, "the router's metering table", 30*time.Second, func() error {
-		c := counters()
+		c, err := counters()
+		if err != nil {
+			return err
+		}
 		for _, id := range []string{out, back, none} {
 			if _, ok := c[id]; !ok {
 				return fmt.Errorf("no counter for label %s: %v", id, c)
@@ -145,7 +147,9 @@ func TestMeteringCountsRouterTraffic(t *testing.T) {
 		}
 		return nil
 	})
-	if _, ok := counters()[foreign]; ok {
+	if c, err := counters(); err != nil {
+		t.Fatal(err)
+	} else if _, ok := c[foreign]; ok {
 		t.Errorf("another project's label is installed on the router")
 	}
 
@@ -199,7 +203,10 @@ func TestMeteringCountsRouterTraffic(t *testing.T) {
 	// theirs.
 	w.call(http.MethodDelete, "/v2.0/metering/metering-labels/"+none, nil, nil)
 	WaitFor(t, "the deleted label's counter gone", 20*time.Second, func() error {
-		c := counters()
+		c, err := counters()
+		if err != nil {
+			return err
+		}
 		if _, ok := c[none]; ok {
 			return fmt.Errorf("label %s still counted", none)
 		}
