@@ -90,7 +90,7 @@ func TestRouterFrom(t *testing.T) {
 func TestRouterFromNDPProxies(t *testing.T) {
 	r := rpcapi.Router{ID: "r", EnableNDPProxy: true,
 		NDPProxies: []rpcapi.NDPProxy{{ID: "np", PortID: "p", IPAddress: "2001:db8:78::99"}}}
-	if got, err := RouterFrom(r); err != nil || got.NDPProxy || got.NDPProxies != nil {
+	if got, err := RouterFrom(r); err != nil || got.NDPProxy || got.NDPProxies != nil || got.NDPFilter.GatewayDevice != "" {
 		t.Errorf("without a gateway: %+v, %v", got, err)
 	}
 	r.GatewayPort = &rpcapi.RouterPort{ID: "gwport-0123456789", FixedIPs: []rpcapi.FixedIP{{IPAddress: "2001:db8:77::2", PrefixLen: 64}}}
@@ -98,8 +98,26 @@ func TestRouterFromNDPProxies(t *testing.T) {
 	if err != nil || !got.NDPProxy || len(got.NDPProxies) != 1 || got.NDPProxies[0] != netip.MustParseAddr("2001:db8:78::99") {
 		t.Errorf("with a gateway: %+v, %v", got, err)
 	}
+	if got.NDPFilter.GatewayDevice != "qg-gwport-0123" || len(got.NDPFilter.Subnets) != 0 {
+		t.Errorf("filter without interfaces: %+v", got.NDPFilter)
+	}
+	// The filter keeps out the IPv6 subnets of interfaces in the
+	// gateway's IPv6 address scope (none on both sides is one scope).
+	scope, other := "s6", "t6"
+	r.Interfaces = []rpcapi.RouterPort{
+		{ID: "if1-0123456789", Subnets: []rpcapi.PortSubnet{{CIDR: "2001:db8:78::/64"}, {CIDR: "10.0.0.0/24"}}},
+		{ID: "if2-0123456789", Subnets: []rpcapi.PortSubnet{{CIDR: "2001:db8:79::/64"}}, AddressScopes: map[string]*string{"6": &other}},
+	}
+	if got, _ := RouterFrom(r); len(got.NDPFilter.Subnets) != 1 || got.NDPFilter.Subnets[0] != netip.MustParsePrefix("2001:db8:78::/64") {
+		t.Errorf("filter, no scopes: %+v", got.NDPFilter)
+	}
+	r.GatewayPort.AddressScopes = map[string]*string{"6": &scope}
+	r.Interfaces[1].AddressScopes["6"] = &scope
+	if got, _ := RouterFrom(r); len(got.NDPFilter.Subnets) != 1 || got.NDPFilter.Subnets[0] != netip.MustParsePrefix("2001:db8:79::/64") {
+		t.Errorf("filter, gateway's scope: %+v", got.NDPFilter)
+	}
 	r.EnableNDPProxy = false
-	if got, _ := RouterFrom(r); got.NDPProxy || got.NDPProxies != nil {
+	if got, _ := RouterFrom(r); got.NDPProxy || got.NDPProxies != nil || got.NDPFilter.GatewayDevice != "" {
 		t.Errorf("disabled: %+v", got)
 	}
 	r.EnableNDPProxy = true

@@ -22,6 +22,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/dataplane/cthelper"
 	"github.com/neutrino-net/neutrino/internal/dataplane/link"
 	"github.com/neutrino-net/neutrino/internal/dataplane/nat"
+	"github.com/neutrino-net/neutrino/internal/dataplane/ndpfilter"
 	"github.com/neutrino-net/neutrino/internal/dataplane/netns"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
 )
@@ -67,6 +68,9 @@ type Router struct {
 	// gateway device proxies neighbour discovery for NDPProxies.
 	NDPProxy   bool
 	NDPProxies []netip.Addr
+	// NDPFilter keeps the external network out of the router's IPv6
+	// subnets in its address scope but for NDPProxies, while NDPProxy.
+	NDPFilter ndpfilter.Ruleset
 }
 
 // fingerprint identifies what the router asks of the kernel.
@@ -176,6 +180,22 @@ func RouterFrom(r rpcapi.Router) (Router, error) {
 				return out, fmt.Errorf("ndp proxy %s address %q: not an IPv6 address", np.ID, np.IPAddress)
 			}
 			out.NDPProxies = append(out.NDPProxies, a)
+		}
+		// Neutron's agent drops what comes in by the gateway for the
+		// IPv6 subnets of interfaces in the gateway's IPv6 address scope
+		// (none on both sides is one scope), but for proxied addresses.
+		out.NDPFilter = ndpfilter.Ruleset{GatewayDevice: out.Gateway.Device, Proxied: out.NDPProxies}
+		gwScope := r.GatewayPort.AddressScopes["6"]
+		for _, ifc := range r.Interfaces {
+			s := ifc.AddressScopes["6"]
+			if (s == nil) != (gwScope == nil) || (s != nil && *s != *gwScope) {
+				continue
+			}
+			for _, sub := range ifc.Subnets {
+				if p, err := netip.ParsePrefix(sub.CIDR); err == nil && p.Addr().Is6() {
+					out.NDPFilter.Subnets = append(out.NDPFilter.Subnets, p.Masked())
+				}
+			}
 		}
 	}
 	for _, h := range r.ConntrackHelpers {
@@ -356,6 +376,9 @@ func (x *Reconciler) Ensure(ctx context.Context, r Router, full bool) (changed b
 	}
 	if err := ensureNDPProxies(ns, inner.Netlink(), r); err != nil {
 		return false, fmt.Errorf("router %s: ndp proxies: %w", r.ID, err)
+	}
+	if _, err := ndpfilter.Apply(ns, r.NDPFilter); err != nil {
+		return false, fmt.Errorf("router %s: ndp filter: %w", r.ID, err)
 	}
 	tRoutes := time.Now()
 	if _, err := nat.Apply(ns, r.NAT); err != nil {
@@ -705,8 +728,8 @@ func ensureRoutes(h *netlink.Handle, want []Route) error {
 }
 
 // Remove tears a router down: its devices (taking their tap peers off
-// the bridges), its namespace with the NAT table, and its state; a
-// bridge left empty goes too.
+// the bridges), its namespace with the NAT and NDP filter tables, and
+// its state; a bridge left empty goes too.
 func (x *Reconciler) Remove(ctx context.Context, id string) error {
 	var errs []error
 	name := link.RouterNamespace(id)
@@ -730,7 +753,7 @@ func (x *Reconciler) Remove(ctx context.Context, id string) error {
 		} else {
 			errs = append(errs, err)
 		}
-		errs = append(errs, nat.Remove(ns))
+		errs = append(errs, nat.Remove(ns), ndpfilter.Remove(ns))
 		ns.Close()
 	}
 	errs = append(errs, netns.Delete(name))

@@ -1,6 +1,6 @@
 // Package nftns opens nftables connections in a network namespace,
 // reads the fingerprint a table's owner left in it and removes a
-// namespace's tables. Each owner of a table (nat, cthelper,
+// namespace's tables. Each owner of a table (nat, cthelper, ndpfilter,
 // meter, qos, firewall) keeps its own connection; this is the part they
 // all do the same way.
 package nftns

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/neutrino-net/neutrino/internal/dataplane/link"
 	"github.com/neutrino-net/neutrino/internal/dataplane/netns"
@@ -181,6 +182,44 @@ func Addr(tb testing.TB, h *link.Host, dev, cidr string) {
 	Must(tb, h.Netlink().AddrAdd(l, a))
 }
 
+// AddrNoDAD gives dev in h an address usable at once: an IPv6 address
+// skips duplicate address detection.
+func AddrNoDAD(tb testing.TB, h *link.Host, dev, cidr string) {
+	tb.Helper()
+	l, err := h.Netlink().LinkByName(dev)
+	Must(tb, err)
+	a, err := netlink.ParseAddr(cidr)
+	Must(tb, err)
+	a.Flags = unix.IFA_F_NODAD
+	Must(tb, h.Netlink().AddrAdd(l, a))
+}
+
+// Route adds a route to dst by dev in h: through the gateway via, or on
+// link when via is "".
+func Route(tb testing.TB, h *link.Host, dev, dst, via string) {
+	tb.Helper()
+	Must(tb, h.Netlink().RouteAdd(route(tb, h, dev, dst, via)))
+}
+
+// RouteDel removes a route Route added.
+func RouteDel(tb testing.TB, h *link.Host, dev, dst, via string) {
+	tb.Helper()
+	Must(tb, h.Netlink().RouteDel(route(tb, h, dev, dst, via)))
+}
+
+func route(tb testing.TB, h *link.Host, dev, dst, via string) *netlink.Route {
+	tb.Helper()
+	l, err := h.Netlink().LinkByName(dev)
+	Must(tb, err)
+	_, d, err := net.ParseCIDR(dst)
+	Must(tb, err)
+	rt := &netlink.Route{LinkIndex: l.Attrs().Index, Dst: d}
+	if via != "" {
+		rt.Gw = net.ParseIP(via)
+	}
+	return rt
+}
+
 // VM is a "VM": a namespace whose eth0 is the peer of tap<port-id[:11]>
 // in its host namespace, as Nova/os-vif would plug it.
 type VM struct {
@@ -331,6 +370,17 @@ func Ping(ctx context.Context, v *VM, ip string) error {
 	out, err := Run(ctx, v.NS, nil, "busybox", "ping", "-c", "2", "-i", "0.2", "-W", "2", ip)
 	if err != nil {
 		return fmt.Errorf("%s ping %s: %v: %s", v.Name, ip, err, out)
+	}
+	return nil
+}
+
+// PingFrom is nil when namespace ns gets an echo reply from ip to one
+// echo request (waiting 1 s for it).
+func PingFrom(ns netns.Handle, ip string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if out, err := Run(ctx, ns, nil, "busybox", "ping", "-c", "1", "-W", "1", ip); err != nil {
+		return fmt.Errorf("ping %s: %v: %s", ip, err, out)
 	}
 	return nil
 }
