@@ -50,6 +50,7 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap 'echo "reads: failed at line $LINENO; loadgen said:" >&2; tail -5 "$tmp/loadgen.log" >&2 || true' ERR
 log() { echo "reads: $*" >&2; }
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -161,9 +162,14 @@ for spec in "$@"; do
 		spid=$!
 		pids+=($spid)
 		ep=http://127.0.0.1:$port
-		for _ in $(seq 100); do curl -sf "$ep/" >/dev/null && break; sleep 0.1; done
+		for _ in $(seq 600); do
+			curl -sf "$ep/" >/dev/null && break
+			kill -0 "$spid" 2>/dev/null || { log "$label on $engine: the server exited"; tail -5 "$tmp/$label-$engine.log" >&2; exit 1; }
+			sleep 0.1
+		done
 		log "$label on $engine: creating 5,000 ports"
-		"$tmp/loadgen" -endpoint "$ep" -scenarios port-list-full -n 1 -concurrency 1 -prepopulate-ports 5000 -cleanup=false >/dev/null 2>>"$tmp/loadgen.log"
+		"$tmp/loadgen" -endpoint "$ep" -scenarios port-list-full -n 1 -concurrency 1 -prepopulate-ports 5000 -cleanup=false >/dev/null 2>>"$tmp/loadgen.log" ||
+			log "$label on $engine: the listing after creating ports failed (see below if the run then fails)"
 
 		# show-port at 16 clients against the trivial server's.
 		floor
@@ -201,7 +207,8 @@ for spec in "$@"; do
 		# A full list of 10,000 ports, one client, against serving its
 		# bytes from memory.
 		log "$label on $engine: creating 5,000 more ports"
-		"$tmp/loadgen" -endpoint "$ep" -scenarios port-list-full -n 1 -concurrency 1 -prepopulate-ports 10000 -cleanup=false >/dev/null 2>>"$tmp/loadgen.log"
+		"$tmp/loadgen" -endpoint "$ep" -scenarios port-list-full -n 1 -concurrency 1 -prepopulate-ports 10000 -cleanup=false >/dev/null 2>>"$tmp/loadgen.log" ||
+			log "$label on $engine: the listing after creating ports failed (see below if the run then fails)"
 		curl -sf -o "$tmp/list10k.json" "$ep/v2.0/ports"
 		floor "$tmp/list10k.json"
 		f=$(load "$floorep" port-list-full 1)
