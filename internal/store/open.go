@@ -62,6 +62,9 @@ type Store struct {
 	// ipWindows are the candidate addresses of each subnet this process
 	// allocates on (see TakeFree).
 	ipWindows ipWindows
+	// published are the SQLite queue tables' rows this process handed
+	// out and has not deleted yet (see drainQueue).
+	published queueMarks
 }
 
 // Queries returns how many queries the store has sent so far.
@@ -137,6 +140,7 @@ func (s *Store) Close() error {
 	openStores.Lock()
 	delete(openStores.m, s)
 	openStores.Unlock()
+	s.published.sweeps.Wait()
 	if s.stmts != nil {
 		s.stmts.close()
 	}

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -81,26 +83,105 @@ func (s *Store) DrainOutbox(ctx context.Context, limit int, publish func(context
 }
 
 // drainQueue is DrainOutbox for any queue table (id, created_at, body).
+//
+// On SQLite a drain does not wait for the database's one writer: the
+// rows it publishes are remembered (their highest id; AUTOINCREMENT ids
+// grow in commit order there, one writer committing at a time) and
+// deleted in the background. During a burst of API writes the writer is
+// queued behind them, and a delete on the drain's path held every
+// notification recorded meanwhile for as long (the publish lag then
+// followed the API's own latency). Rows published and not deleted when
+// the process stops are published again by the next one: delivery
+// stays at least once.
 func (s *Store) drainQueue(ctx context.Context, table string, limit int, publish func(context.Context, []OutboxEntry) error) (int, error) {
 	if s.dialect.name() == "postgresql" {
 		return s.drainClaimed(ctx, table, limit, publish)
 	}
-	rows, err := s.db.QueryContext(ctx, "SELECT id, created_at, body FROM "+table+" ORDER BY id LIMIT ?", limit)
+	after := s.published.get(table)
+	rows, err := s.db.QueryContext(ctx, "SELECT id, created_at, body FROM "+table+" WHERE id > ? ORDER BY id LIMIT ?", after, limit)
 	if err != nil {
 		return 0, fmt.Errorf("read %s: %w", table, err)
 	}
 	entries, err := scanOutbox(rows)
-	if err != nil || len(entries) == 0 {
+	if err != nil {
 		return 0, err
+	}
+	if len(entries) == 0 {
+		s.published.sweep(s, table) // after a failed one
+		return 0, nil
 	}
 	if err := publish(ctx, entries); err != nil {
 		return 0, err
 	}
-	err = s.Write(ctx, func(tx *Tx) error { return tx.deleteQueued(ctx, table, entries) })
-	if err != nil {
-		return 0, err
-	}
+	s.published.set(table, entries[len(entries)-1].ID)
+	s.published.sweep(s, table)
 	return len(entries), nil
+}
+
+// queueMarks are, per SQLite queue table, the highest id this process
+// published, the highest it deleted, and whether a sweep deleting the
+// rows in between runs.
+type queueMarks struct {
+	mu       sync.Mutex
+	pub      map[string]int64
+	gone     map[string]int64
+	sweeping map[string]bool
+	sweeps   sync.WaitGroup
+}
+
+func (m *queueMarks) get(table string) int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.pub[table]
+}
+
+func (m *queueMarks) set(table string, id int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.pub == nil {
+		m.pub, m.gone, m.sweeping = map[string]int64{}, map[string]int64{}, map[string]bool{}
+	}
+	m.pub[table] = max(m.pub[table], id)
+}
+
+// sweep deletes, in the background, table's rows this process
+// published, unless a sweep of it runs already (it goes on until none
+// is left). A failed delete is tried again by the next drain's sweep.
+func (m *queueMarks) sweep(s *Store, table string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.sweeping[table] || m.pub[table] <= m.gone[table] {
+		return
+	}
+	m.sweeping[table] = true
+	m.sweeps.Add(1)
+	go func() {
+		defer m.sweeps.Done()
+		for {
+			m.mu.Lock()
+			upTo := m.pub[table]
+			if upTo <= m.gone[table] {
+				m.sweeping[table] = false
+				m.mu.Unlock()
+				return
+			}
+			m.mu.Unlock()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			err := s.Write(ctx, func(tx *Tx) error {
+				_, err := tx.exec(ctx, "DELETE FROM "+table+" WHERE id <= ?", upTo)
+				return err
+			})
+			cancel()
+			m.mu.Lock()
+			if err != nil {
+				m.sweeping[table] = false
+				m.mu.Unlock()
+				return
+			}
+			m.gone[table] = max(m.gone[table], upTo)
+			m.mu.Unlock()
+		}
+	}()
 }
 
 func (s *Store) drainClaimed(ctx context.Context, table string, limit int, publish func(context.Context, []OutboxEntry) error) (int, error) {
@@ -164,9 +245,12 @@ func (tx *Tx) deleteQueued(ctx context.Context, table string, entries []OutboxEn
 // OutboxLen counts the notifications awaiting publication.
 func (s *Store) OutboxLen(ctx context.Context) (int, error) { return s.queueLen(ctx, "rpc_outbox") }
 
+// queueLen counts a queue table's rows not yet published (on SQLite,
+// published rows wait a while to be deleted: see drainQueue).
 func (s *Store) queueLen(ctx context.Context, table string) (int, error) {
 	var n int
-	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table).Scan(&n); err != nil {
+	after := s.published.get(table)
+	if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table+" WHERE id > "+strconv.FormatInt(after, 10)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count %s: %w", table, err)
 	}
 	return n, nil

@@ -275,3 +275,66 @@ func TestTwoPublishersOnePostgreSQL(t *testing.T) {
 		expectNothing(t, got, bus1, bus1, bus2)
 	})
 }
+
+// TestSQLiteDrainDoesNotWaitForTheWriter: on SQLite a drain publishes
+// while another transaction holds the database's one writer (the rows
+// it published are deleted afterwards, in the background), publishes
+// nothing twice, and the rows are gone once the writer is free: a
+// server started afterwards on the file publishes none of them again.
+func TestSQLiteDrainDoesNotWaitForTheWriter(t *testing.T) {
+	dsn := "sqlite:///" + filepath.Join(t.TempDir(), "n.sqlite")
+	st := openStore(t, dsn)
+	tr := &rpctest.Transport{Name: "embedded"}
+	srvBus := tr.Open(t)
+	got := collector(t, tr.Open(t))
+	ob := outbox.New()
+	record(t, st, ob, 1, 2)
+
+	held, release := make(chan struct{}), make(chan struct{})
+	writer := make(chan error, 1)
+	go func() {
+		writer <- st.Write(context.Background(), func(*store.Tx) error {
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	<-held
+	p := outbox.NewPublisher(st, srvBus, ob, outbox.Options{})
+	drained := make(chan error, 1)
+	go func() {
+		_, err := p.Drain(context.Background())
+		drained <- err
+	}()
+	select {
+	case err := <-drained:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		close(release)
+		t.Fatal("the drain waited for the writer")
+	}
+	expect(t, got, 1, 2)
+	if n, err := p.Drain(context.Background()); err != nil || n != 0 {
+		t.Fatalf("second drain: %d published, %v", n, err)
+	}
+	if n, _ := st.OutboxLen(context.Background()); n != 0 {
+		t.Fatalf("outbox counts %d rows awaiting publication, want 0", n)
+	}
+	close(release)
+	if err := <-writer; err != nil {
+		t.Fatal(err)
+	}
+	record(t, st, ob, 3)
+	if _, err := p.Drain(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, got, 3)
+	expectNothing(t, got, srvBus)
+	// Once the background deletes are done, a restarted server finds
+	// nothing to publish.
+	st.Close()
+	st2 := openStore(t, dsn)
+	emptyOutbox(t, st2)
+}
