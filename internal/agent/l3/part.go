@@ -32,7 +32,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -61,7 +60,8 @@ const (
 	StatusError  = "ERROR"
 )
 
-// parallel bounds how many routers the passes under way converge at once.
+// parallel bounds how many routers the partial passes under way fetch
+// and converge at once, and how many a full pass converges at once.
 const parallel = 4
 
 // Part is the L3 agent as a part of `neutrino agent`.
@@ -74,23 +74,23 @@ type Part struct {
 
 	full   chan struct{} // a full pass is wanted
 	failed atomic.Bool   // the last pass failed: the next is full
-	// converging holds a token per router being converged, across the
-	// passes under way.
-	converging chan struct{}
+	// fetches numbers the passes' sync_routers calls, in the order
+	// they were made.
+	fetches atomic.Uint64
 
-	reportMu  sync.Mutex     // one status report at a time, in pass order
+	reportMu  sync.Mutex     // one status report at a time
 	reporting sync.WaitGroup // reports under way
 
 	mu sync.Mutex
-	// pending are the routers notifications named since the last pass:
-	// a pass that is not full fetches only them.
-	pending map[string]bool
-	// busy are the routers of the partial passes under way, running
-	// their number.
-	busy     map[string]bool
-	running  int
+	// work are the routers notifications named since their last fetch,
+	// and those the partial passes under way hold.
+	work     *queue
 	counts   map[string]map[string]int    // router → its share of the reported counts
 	statuses map[string]map[string]string // router → floating IP → status reported
+	// reported is, per router, the number of the fetch whose statuses
+	// were last reported: a pass's report never overwrites a later
+	// fetch's.
+	reported map[string]uint64
 }
 
 var (
@@ -111,8 +111,8 @@ func NewPart(env agent.Env, h *link.Host) (*Part, error) {
 	}
 	log = log.With("part", "l3", "host", env.Host)
 	return &Part{host: env.Host, opts: opts, log: log, rec: NewReconciler(h, opts.StateDir, opts.SendARPForHA, log),
-		Kicker: agent.NewKicker(), full: make(chan struct{}, 1), converging: make(chan struct{}, parallel), busy: map[string]bool{},
-		counts: map[string]map[string]int{}, statuses: map[string]map[string]string{}, pending: map[string]bool{}}, nil
+		Kicker: agent.NewKicker(), full: make(chan struct{}, 1), work: newQueue(),
+		counts: map[string]map[string]int{}, statuses: map[string]map[string]string{}, reported: map[string]uint64{}}, nil
 }
 
 // AgentType implements agent.Part.
@@ -155,41 +155,37 @@ func (p *Part) Configurations() map[string]any {
 // names routers; the next pass fetches those (a notification it cannot
 // read makes it a full pass).
 func (p *Part) Handlers(host string) map[string]rpc.Handlers {
-	named := func(read func(json.RawMessage) ([]string, error)) func(context.Context, json.RawMessage) (any, error) {
-		return func(_ context.Context, raw json.RawMessage) (any, error) {
+	named := func(method string, read func(json.RawMessage) ([]string, error)) func(context.Context, json.RawMessage) (any, error) {
+		return func(ctx context.Context, raw json.RawMessage) (any, error) {
 			ids, err := read(raw)
 			if err != nil || len(ids) == 0 {
 				p.wantFull()
 				return nil, nil
 			}
-			p.mu.Lock()
-			for _, id := range ids {
-				p.pending[id] = true
-			}
-			p.mu.Unlock()
-			p.Trigger()
+			p.log.DebugContext(ctx, "routers named", "method", method, "routers", ids)
+			p.name(ids...)
 			return nil, nil
 		}
 	}
 	hs := rpc.Handlers{
-		rpcapi.MethodRoutersUpdated: named(func(raw json.RawMessage) ([]string, error) {
+		rpcapi.MethodRoutersUpdated: named(rpcapi.MethodRoutersUpdated, func(raw json.RawMessage) ([]string, error) {
 			var a rpcapi.RoutersUpdatedArgs
 			err := json.Unmarshal(raw, &a)
 			return a.Routers, err
 		}),
-		rpcapi.MethodRouterDeleted: named(func(raw json.RawMessage) ([]string, error) {
+		rpcapi.MethodRouterDeleted: named(rpcapi.MethodRouterDeleted, func(raw json.RawMessage) ([]string, error) {
 			var a rpcapi.RouterDeletedArgs
 			err := json.Unmarshal(raw, &a)
 			return []string{a.RouterID}, err
 		}),
-		rpcapi.MethodRouterAddedToAgent: named(func(raw json.RawMessage) ([]string, error) {
+		rpcapi.MethodRouterAddedToAgent: named(rpcapi.MethodRouterAddedToAgent, func(raw json.RawMessage) ([]string, error) {
 			var a struct {
 				Payload []string `json:"payload"`
 			}
 			err := json.Unmarshal(raw, &a)
 			return a.Payload, err
 		}),
-		rpcapi.MethodRouterRemovedFromAgent: named(func(raw json.RawMessage) ([]string, error) {
+		rpcapi.MethodRouterRemovedFromAgent: named(rpcapi.MethodRouterRemovedFromAgent, func(raw json.RawMessage) ([]string, error) {
 			var a struct {
 				Payload struct {
 					RouterID string `json:"router_id"`
@@ -213,6 +209,14 @@ func (p *Part) Revived() {
 	p.wantFull()
 }
 
+// name makes the routers' next partial pass come soon.
+func (p *Part) name(ids ...string) {
+	p.mu.Lock()
+	p.work.name(ids...)
+	p.mu.Unlock()
+	p.Trigger()
+}
+
 func (p *Part) wantFull() {
 	select {
 	case p.full <- struct{}{}:
@@ -231,12 +235,18 @@ func (p *Part) Teardown(ctx context.Context) error {
 }
 
 // Run implements agent.Part. A full pass runs alone. Partial passes
-// overlap: routers named while one runs are fetched and built at once by
-// another (at most maxPasses at a time, and never one router in two
-// passes), so that a burst of routers arriving over a few hundred
-// milliseconds — each API call's notification — is not built in turns
-// of a whole pass each; the routers converging at once across passes
-// are bounded by parallel.
+// overlap: each takes, oldest first, as many named routers as there are
+// free slots (parallel in all), fetches them with one sync_routers call
+// and converges them, releasing each router's slot as soon as it is
+// done. A router is fetched only when it can be converged at once, so
+// the notifications that name it while it waits (a burst's router
+// gaining its gateway, then its interface) are served by one fetch and
+// one convergence, with no timer; and a router named while its pass
+// runs is fetched afresh once that pass is done with it, not once the
+// whole pass is. The periodic full pass waits for the partial passes
+// under way and the routers named to be done (at most one more
+// periodic_interval), so that it does not hold up a burst; a full pass
+// asked for by a failure or a revival runs next.
 func (p *Part) Run(ctx context.Context, bus *rpc.Bus) error {
 	interval := p.opts.ResyncInterval
 	if interval <= 0 {
@@ -249,14 +259,16 @@ func (p *Part) Run(ctx context.Context, bus *rpc.Bus) error {
 	defer p.reporting.Wait()
 	var passes sync.WaitGroup
 	defer passes.Wait()
+	var due time.Time // when the periodic full pass fell due; zero when not
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-p.Kicked():
 		case <-tick.C:
-			p.wantFull()
-			continue
+			if due.IsZero() {
+				due = time.Now()
+			}
 		}
 		full := p.failed.Swap(false)
 		select {
@@ -264,61 +276,55 @@ func (p *Part) Run(ctx context.Context, bus *rpc.Bus) error {
 			full = true
 		default:
 		}
+		if !full && !due.IsZero() {
+			p.mu.Lock()
+			idle := p.work.idle()
+			p.mu.Unlock()
+			full = idle || time.Since(due) >= interval
+		}
 		if full {
+			due = time.Time{}
 			passes.Wait()
 			p.mu.Lock()
-			p.pending = map[string]bool{}
+			p.work.forget()
 			p.mu.Unlock()
 			p.run(ctx, bus, nil)
 			continue
 		}
 		p.mu.Lock()
-		var ids []string
-		if p.running < maxPasses {
-			for id := range p.pending {
-				if !p.busy[id] {
-					ids = append(ids, id)
-				}
-			}
-		}
-		for _, id := range ids {
-			delete(p.pending, id)
-			p.busy[id] = true
-		}
-		if len(ids) > 0 {
-			p.running++
-		}
+		ids := p.work.take(parallel - len(p.work.busy))
 		p.mu.Unlock()
 		if len(ids) == 0 {
-			continue // nothing named, or what is named waits for its pass to end
+			continue // nothing named, or no slot free: a release kicks again
 		}
-		slices.Sort(ids)
 		passes.Add(1)
 		go func() {
 			defer passes.Done()
 			p.run(ctx, bus, ids)
-			p.mu.Lock()
-			for _, id := range ids {
-				delete(p.busy, id)
-			}
-			p.running--
-			more := len(p.pending) > 0
-			p.mu.Unlock()
-			if more {
-				p.Trigger()
-			}
 		}()
 	}
 }
 
-// maxPasses bounds the partial passes under way at once.
-const maxPasses = 4
+// release ends a partial pass's hold on a router and frees its slot.
+func (p *Part) release(id string) {
+	p.mu.Lock()
+	released := p.work.release(id)
+	p.mu.Unlock()
+	if released {
+		p.Trigger()
+	}
+}
 
 // run is one pass with its request id and its failure handling: a
-// failed pass makes the next one full, a second later.
+// failed pass makes the next one full, a second later. A partial pass's
+// routers are all released when it ends (those it converged or removed
+// already were).
 func (p *Part) run(ctx context.Context, bus *rpc.Bus, ids []string) {
 	pctx := agent.PassContext(ctx) // this pass's request id, in its calls and log lines
 	err := p.pass(pctx, bus, ids)
+	for _, id := range ids {
+		p.release(id)
+	}
 	if err != nil && ctx.Err() == nil {
 		p.failed.Store(true)
 		p.log.WarnContext(pctx, "L3 pass failed", "error", err)
@@ -332,11 +338,13 @@ func (p *Part) run(ctx context.Context, bus *rpc.Bus, ids []string) {
 // every router of this host, checks each against the kernel and removes
 // the routers built here that are no longer wanted; a partial pass
 // fetches the routers of only, converges those that changed and
-// removes those of only that did not come back.
+// removes those of only that did not come back, releasing each router
+// as soon as it is done with it.
 func (p *Part) pass(ctx context.Context, bus *rpc.Bus, only []string) error {
 	p.Begin() // times the pass for neutrino_agent pass metrics, as the l2 and dhcp parts do
 	full := only == nil
 	start := time.Now()
+	seq := p.fetches.Add(1)
 	var routers []rpcapi.Router
 	if err := bus.Call(ctx, rpcapi.TopicL3Plugin, rpcapi.MethodSyncRouters, rpcapi.SyncRoutersArgs{Host: p.host, RouterIDs: only}, &routers); err != nil {
 		if !full {
@@ -380,11 +388,20 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus, only []string) error {
 	}
 	results := make([]error, len(jobs))
 	var g sync.WaitGroup
+	slots := make(chan struct{}, parallel) // a partial pass's routers hold their slots already
 	for i, j := range jobs {
 		g.Go(func() {
-			p.converging <- struct{}{}
-			defer func() { <-p.converging }()
+			if full {
+				slots <- struct{}{}
+				defer func() { <-slots }()
+			}
 			_, results[i] = p.rec.Ensure(ctx, j.r, full)
+			if !full {
+				p.mu.Lock()
+				p.counts[j.src.ID] = counts[j.src.ID]
+				p.mu.Unlock()
+				p.release(j.src.ID)
+			}
 		})
 	}
 	g.Wait()
@@ -417,6 +434,9 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus, only []string) error {
 		delete(p.statuses, id)
 		delete(p.counts, id)
 		p.mu.Unlock()
+		if !full {
+			p.release(id)
+		}
 	}
 	reconciled := time.Now()
 	for i := range jobs {
@@ -431,31 +451,48 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus, only []string) error {
 		defer p.reporting.Done()
 		p.reportMu.Lock()
 		defer p.reportMu.Unlock()
+		// A later fetch's report for a router stands: this pass's would
+		// be older news.
+		later := func(id string) bool {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			if p.reported[id] > seq {
+				return true
+			}
+			p.reported[id] = seq
+			return false
+		}
 		// Removed routers first: a floating IP that moved to a router
 		// converged in this pass ends up with that router's status.
 		for id, down := range gone {
+			if later(id) {
+				continue
+			}
 			args := rpcapi.UpdateFloatingIPStatusesArgs{RouterID: id, FIPStatuses: down}
 			if err := bus.Call(ctx, rpcapi.TopicL3Plugin, rpcapi.MethodUpdateFloatingIPStatuses, args, nil); err != nil && ctx.Err() == nil {
 				p.log.WarnContext(ctx, "reporting the floating IPs of a removed router DOWN", "router", id, "error", err)
 			}
+			p.mu.Lock()
+			if p.reported[id] == seq {
+				delete(p.reported, id) // the router is gone
+			}
+			p.mu.Unlock()
 		}
 		for i, j := range jobs {
+			if later(j.src.ID) {
+				continue
+			}
 			if err := p.reportFIPs(ctx, bus, j.src, results[i]); err != nil && ctx.Err() == nil {
 				p.log.WarnContext(ctx, "reporting floating IP statuses; retrying", "router", j.src.ID, "error", err)
-				p.mu.Lock()
-				p.pending[j.src.ID] = true
-				p.mu.Unlock()
-				time.AfterFunc(time.Second, p.Trigger)
+				time.AfterFunc(time.Second, func() { p.name(j.src.ID) })
 			}
 		}
 	}()
-	p.mu.Lock()
 	if full {
+		p.mu.Lock()
 		p.counts = counts
-	} else {
-		maps.Copy(p.counts, counts)
+		p.mu.Unlock()
 	}
-	p.mu.Unlock()
 	p.Done()
 	p.log.DebugContext(ctx, "L3 pass", "routers", len(jobs), "full", full, "fetch", fetched.Sub(start),
 		"reconcile", reconciled.Sub(fetched), "report", time.Since(reconciled))
