@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -55,9 +54,17 @@ type Part struct {
 
 	*agent.Kicker
 
-	mu       sync.Mutex
-	devices  int
-	reported map[string]bool // port id → reported up (true) to the server
+	// reports are the update_device_list calls under way; lastReport
+	// is closed once the last one sent is done (each waits for the one
+	// before it, so the server hears them in pass order).
+	reports    sync.WaitGroup
+	lastReport chan struct{}
+
+	mu      sync.Mutex
+	devices int
+	// reported are the ports reported up (true) to the server, or being
+	// reported: a report that fails takes its ports out again.
+	reported map[string]bool
 	known    map[string]bool // port ids of the last snapshot
 	seeded   bool            // FDB adopted from the kernel after a start
 	// sgGroups are the security groups of this host's ports and the
@@ -283,6 +290,7 @@ func (p *Part) Run(ctx context.Context, bus *rpc.Bus) error {
 	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
+	defer p.reports.Wait()
 	p.Trigger()
 	for {
 		select {
@@ -327,7 +335,10 @@ func drain(c <-chan string) <-chan string {
 	}
 }
 
-// pass is one level-triggered round: snapshot, converge, report.
+// pass is one level-triggered round: snapshot, converge, report. The
+// report goes off the pass's path: a tap that appeared meanwhile (a
+// router's port, a VM plugged) is wired by the next pass without
+// waiting for the server's commit of the last one's.
 func (p *Part) pass(ctx context.Context, bus *rpc.Bus) error {
 	start := time.Now()
 	p.Begin()
@@ -388,38 +399,67 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus) error {
 	p.mu.Lock()
 	p.devices = len(d.Ports)
 	p.known = known
-	reported := maps.Clone(p.reported)
-	p.mu.Unlock()
 	var toUp, toDown []string
 	for id := range up {
-		if !reported[id] {
+		if !p.reported[id] {
 			toUp = append(toUp, id)
+			p.reported[id] = true
 		}
 	}
-	for id := range reported {
+	for id := range p.reported {
 		if !up[id] {
 			toDown = append(toDown, id)
 		}
 	}
-	if len(toUp)+len(toDown) > 0 {
-		if err := p.report(ctx, bus, toUp, toDown); err != nil {
-			p.log.WarnContext(ctx, "update_device_list", "up", len(toUp), "down", len(toDown), "error", err)
-		} else {
-			for _, id := range toUp {
-				reported[id] = true
-			}
-			for _, id := range toDown {
-				delete(reported, id)
-			}
-		}
+	for _, id := range toDown {
+		delete(p.reported, id)
 	}
-	p.mu.Lock()
-	p.reported = reported
 	p.mu.Unlock()
+	if len(toUp)+len(toDown) > 0 {
+		p.sendReport(ctx, bus, toUp, toDown)
+	}
 	p.Done()
 	p.log.DebugContext(ctx, "L2 pass", "ports", len(d.Ports), "up", len(up), "snapshot", fetched.Sub(start),
-		"reconcile", reconciled.Sub(fetched), "filter", filtered.Sub(reconciled), "report", time.Since(filtered))
+		"reconcile", reconciled.Sub(fetched), "filter", filtered.Sub(reconciled))
 	return nil
+}
+
+// sendReport reports the ports that came up and went down after the
+// reports sent before; if it fails, they are reported again by the
+// pass a second later.
+func (p *Part) sendReport(ctx context.Context, bus *rpc.Bus, up, down []string) {
+	p.mu.Lock()
+	prev := p.lastReport
+	done := make(chan struct{})
+	p.lastReport = done
+	p.mu.Unlock()
+	p.reports.Add(1)
+	go func() {
+		defer p.reports.Done()
+		defer close(done)
+		if prev != nil {
+			<-prev
+		}
+		start := time.Now()
+		err := p.report(ctx, bus, up, down)
+		if err == nil {
+			p.log.DebugContext(ctx, "L2 report", "up", len(up), "down", len(down), "took", time.Since(start))
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		p.log.WarnContext(ctx, "update_device_list", "up", len(up), "down", len(down), "error", err)
+		p.mu.Lock()
+		for _, id := range up {
+			delete(p.reported, id)
+		}
+		for _, id := range down {
+			p.reported[id] = true
+		}
+		p.mu.Unlock()
+		time.AfterFunc(time.Second, p.Trigger)
+	}()
 }
 
 // unplugStale takes the taps of ports no longer bound here (deleted,
