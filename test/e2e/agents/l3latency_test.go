@@ -16,6 +16,7 @@ import (
 
 	"github.com/neutrino-net/neutrino/internal/dataplane/link"
 	"github.com/neutrino-net/neutrino/internal/dataplane/netns"
+	"github.com/neutrino-net/neutrino/internal/metrics"
 )
 
 // staticVM configures v's eth0 with addr/prefix and a default route via
@@ -160,6 +161,8 @@ func routerLatency(t testing.TB) (snat, reach []time.Duration) {
 			snat[i] = at.Sub(t0)
 		})
 	}
+	t.Logf("%d routers: calls start at %s", nRouters, time.Now().Format("15:04:05.000"))
+	lag := outboxLag(t)
 	close(start)
 	wg.Wait()
 	close(errs)
@@ -168,6 +171,8 @@ func routerLatency(t testing.TB) (snat, reach []time.Duration) {
 	}
 	t.Logf("%d routers at once on one agent: both calls answered %s", nRouters, dist(answered))
 	t.Logf("%d routers at once on one agent: gateway+interface to first SNAT connection %s", nRouters, dist(snat))
+	t.Logf("%d routers at once on one agent: from the interface call's answer to first SNAT connection %s", nRouters, dist(since(snat, answered)))
+	t.Logf("%d routers at once on one agent: %s", nRouters, lag())
 
 	// Floating IPs: one router, nFIPs VMs behind it, floating IPs
 	// created unassociated, then associated at once.
@@ -221,6 +226,8 @@ func routerLatency(t testing.TB) (snat, reach []time.Duration) {
 			reach[i] = at.Sub(t0)
 		})
 	}
+	t.Logf("%d floating IPs: calls start at %s", nFIPs, time.Now().Format("15:04:05.000"))
+	lag = outboxLag(t)
 	close(start)
 	wg.Wait()
 	close(errs)
@@ -229,7 +236,47 @@ func routerLatency(t testing.TB) (snat, reach []time.Duration) {
 	}
 	t.Logf("%d floating IPs associated at once: associate answered %s", nFIPs, dist(answered))
 	t.Logf("%d floating IPs associated at once: associate to first connection from outside %s", nFIPs, dist(reach))
+	t.Logf("%d floating IPs associated at once: from the answer to first connection from outside %s", nFIPs, dist(since(reach, answered)))
+	t.Logf("%d floating IPs associated at once: %s", nFIPs, lag())
 	return snat, reach
+}
+
+// since is, for each item, how long after its API answer it got
+// through: the agents' share, with the server's notification.
+func since(through, answered []time.Duration) []time.Duration {
+	out := make([]time.Duration, len(through))
+	for i := range through {
+		out[i] = through[i] - answered[i]
+	}
+	return out
+}
+
+// outboxLag reads the server's outbox publish lag histogram now and
+// returns what describes the drains between now and its call: their
+// number and mean lag (commit to the bus holding the notifications).
+func outboxLag(t testing.TB) func() string {
+	read := func() (sum float64, n uint64) {
+		mfs, err := metrics.Registry.Gather()
+		Must(t, err)
+		for _, mf := range mfs {
+			if mf.GetName() == "neutrino_outbox_publish_lag_seconds" {
+				for _, m := range mf.GetMetric() {
+					sum += m.GetHistogram().GetSampleSum()
+					n += m.GetHistogram().GetSampleCount()
+				}
+			}
+		}
+		return sum, n
+	}
+	s0, n0 := read()
+	return func() string {
+		s1, n1 := read()
+		if n1 == n0 {
+			return "no outbox drain"
+		}
+		return fmt.Sprintf("%d outbox drains, publish lag mean %v", n1-n0,
+			time.Duration((s1-s0)/float64(n1-n0)*float64(time.Second)).Round(time.Millisecond))
+	}
 }
 
 // whoamiQuick is whoami with a short connect timeout, for polling: a
