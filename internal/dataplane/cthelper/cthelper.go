@@ -14,7 +14,6 @@
 package cthelper
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -107,58 +106,39 @@ func Apply(ns netns.NsHandle, hs []Helper) (bool, error) {
 	if err := Validate(hs); err != nil {
 		return false, err
 	}
-	cur, err := Current(ns)
-	if err != nil {
-		return false, err
+	var fp []byte
+	if len(hs) > 0 {
+		fp = Fingerprint(hs)
 	}
-	if len(hs) == 0 {
-		if cur == nil {
-			return false, nil
+	return nftns.Replace(ns, table(), chainName, fp, func(c *nftables.Conn, t *nftables.Table) error {
+		ch := c.AddChain(&nftables.Chain{Name: chainName, Table: t, Type: nftables.ChainTypeFilter,
+			Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityFilter})
+		// The first rule always exists and carries the fingerprint.
+		c.AddRule(&nftables.Rule{Table: t, Chain: ch, UserData: fp, Exprs: []expr.Any{&expr.Counter{}}})
+		made := map[string]bool{}
+		for _, h := range sorted(hs) {
+			proto := protocols[h.Protocol]
+			name := objectName(h)
+			if !made[name] {
+				c.AddObj(&nftables.NamedObj{Table: t, Name: name, Type: nftables.ObjTypeCtHelper,
+					Obj: &expr.CtHelper{Name: h.Name, L4Proto: proto}})
+				made[name] = true
+			}
+			if proto == unix.IPPROTO_ICMP || proto == unix.IPPROTO_ICMPV6 {
+				continue
+			}
+			c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: []expr.Any{
+				&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
+				&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
+				&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
+				&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.BigEndian.PutUint16(h.Port)},
+				&expr.Counter{},
+				// nft's "ct helper set": a reference to the helper object.
+				&expr.Objref{Type: int(nftables.ObjTypeCtHelper), Name: name},
+			}})
 		}
-		return true, Remove(ns)
-	}
-	fp := Fingerprint(hs)
-	if bytes.Equal(cur, fp) {
-		return false, nil
-	}
-	c, err := nftns.Open(ns)
-	if err != nil {
-		return false, err
-	}
-	t := table()
-	c.AddTable(t)
-	c.DelTable(t)
-	c.AddTable(t)
-	ch := c.AddChain(&nftables.Chain{Name: chainName, Table: t, Type: nftables.ChainTypeFilter,
-		Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityFilter})
-	// The first rule always exists and carries the fingerprint.
-	c.AddRule(&nftables.Rule{Table: t, Chain: ch, UserData: fp, Exprs: []expr.Any{&expr.Counter{}}})
-	made := map[string]bool{}
-	for _, h := range sorted(hs) {
-		proto := protocols[h.Protocol]
-		name := objectName(h)
-		if !made[name] {
-			c.AddObj(&nftables.NamedObj{Table: t, Name: name, Type: nftables.ObjTypeCtHelper,
-				Obj: &expr.CtHelper{Name: h.Name, L4Proto: proto}})
-			made[name] = true
-		}
-		if proto == unix.IPPROTO_ICMP || proto == unix.IPPROTO_ICMPV6 {
-			continue
-		}
-		c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: []expr.Any{
-			&expr.Meta{Key: expr.MetaKeyL4PROTO, Register: 1},
-			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
-			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
-			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: binaryutil.BigEndian.PutUint16(h.Port)},
-			&expr.Counter{},
-			// nft's "ct helper set": a reference to the helper object.
-			&expr.Objref{Type: int(nftables.ObjTypeCtHelper), Name: name},
-		}})
-	}
-	if err := c.Flush(); err != nil {
-		return false, fmt.Errorf("nftables: write %s: %w", TableName, err)
-	}
-	return true, nil
+		return nil
+	})
 }
 
 // Remove deletes the namespace's table; absent is not an error.

@@ -14,10 +14,8 @@
 package ndpfilter
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/json"
-	"fmt"
 	"net/netip"
 	"slices"
 
@@ -93,45 +91,26 @@ func Current(ns netns.NsHandle) ([]byte, error) {
 // table), in one transaction; it reports whether it wrote.
 func Apply(ns netns.NsHandle, rs Ruleset) (bool, error) {
 	rs = rs.normal()
-	cur, err := Current(ns)
-	if err != nil {
-		return false, err
+	var fp []byte
+	if rs.GatewayDevice != "" {
+		fp = Fingerprint(rs)
 	}
-	if rs.GatewayDevice == "" {
-		if cur == nil {
-			return false, nil
+	return nftns.Replace(ns, table(), chainName, fp, func(c *nftables.Conn, t *nftables.Table) error {
+		policy := nftables.ChainPolicyAccept
+		ch := c.AddChain(&nftables.Chain{Name: chainName, Table: t, Type: nftables.ChainTypeFilter,
+			Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: &policy})
+		// The first rule always exists and carries the fingerprint.
+		c.AddRule(&nftables.Rule{Table: t, Chain: ch, UserData: fp, Exprs: []expr.Any{&expr.Counter{}}})
+		for _, a := range rs.Proxied {
+			c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: append(match(rs.GatewayDevice, netip.PrefixFrom(a, 128)),
+				&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictAccept})})
 		}
-		return true, Remove(ns)
-	}
-	fp := Fingerprint(rs)
-	if bytes.Equal(cur, fp) {
-		return false, nil
-	}
-	c, err := nftns.Open(ns)
-	if err != nil {
-		return false, err
-	}
-	t := table()
-	c.AddTable(t)
-	c.DelTable(t)
-	c.AddTable(t)
-	policy := nftables.ChainPolicyAccept
-	ch := c.AddChain(&nftables.Chain{Name: chainName, Table: t, Type: nftables.ChainTypeFilter,
-		Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter, Policy: &policy})
-	// The first rule always exists and carries the fingerprint.
-	c.AddRule(&nftables.Rule{Table: t, Chain: ch, UserData: fp, Exprs: []expr.Any{&expr.Counter{}}})
-	for _, a := range rs.Proxied {
-		c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: append(match(rs.GatewayDevice, netip.PrefixFrom(a, 128)),
-			&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictAccept})})
-	}
-	for _, p := range rs.Subnets {
-		c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: append(match(rs.GatewayDevice, p),
-			&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictDrop})})
-	}
-	if err := c.Flush(); err != nil {
-		return false, fmt.Errorf("nftables: write %s: %w", TableName, err)
-	}
-	return true, nil
+		for _, p := range rs.Subnets {
+			c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: append(match(rs.GatewayDevice, p),
+				&expr.Counter{}, &expr.Verdict{Kind: expr.VerdictDrop})})
+		}
+		return nil
+	})
 }
 
 // Remove deletes the namespace's table; absent is not an error.

@@ -1,11 +1,12 @@
 // Package nftns opens nftables connections in a network namespace,
-// reads the fingerprint a table's owner left in it and removes a
-// namespace's tables. Each owner of a table (nat, cthelper, ndpfilter,
+// reads the fingerprint a table's owner left in it, replaces a table
+// whose fingerprint changed and removes a namespace's tables. Each owner of a table (nat, cthelper, ndpfilter,
 // meter, qos, firewall) keeps its own connection; this is the part they
 // all do the same way.
 package nftns
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 
@@ -61,4 +62,40 @@ func Fingerprint(c *nftables.Conn, t *nftables.Table, chain string) ([]byte, err
 		return nil, nil
 	}
 	return rules[0].UserData, nil
+}
+
+// Replace makes namespace ns's table t hold what build adds, in one
+// transaction, unless the first rule of chain already carries fp (then it
+// writes nothing); a nil fp removes the table instead. build must add
+// chain with a first rule whose UserData is fp. The table is added (a
+// no-op when present), deleted and built again in one batch, so it is
+// replaced, never absent. Replace reports whether it wrote.
+func Replace(ns netns.NsHandle, t *nftables.Table, chain string, fp []byte, build func(c *nftables.Conn, t *nftables.Table) error) (bool, error) {
+	c, err := Open(ns)
+	if err != nil {
+		return false, err
+	}
+	cur, err := Fingerprint(c, t, chain)
+	if err != nil {
+		return false, err
+	}
+	if fp == nil {
+		if cur == nil {
+			return false, nil
+		}
+		return true, RemoveTables(ns, t)
+	}
+	if bytes.Equal(cur, fp) {
+		return false, nil
+	}
+	c.AddTable(t)
+	c.DelTable(t)
+	c.AddTable(t)
+	if err := build(c, t); err != nil {
+		return false, err
+	}
+	if err := c.Flush(); err != nil {
+		return false, fmt.Errorf("nftables: write %s: %w", t.Name, err)
+	}
+	return true, nil
 }
