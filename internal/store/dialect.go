@@ -24,9 +24,6 @@ type dialect interface {
 	jsonAggregate(alias string, keys []string) string
 	// forUpdate is appended to a SELECT that must lock the rows it reads.
 	forUpdate() string
-	// forShare is appended to a SELECT that must keep the rows it reads
-	// from changing while other transactions may read them alike.
-	forShare() string
 	// retryable reports whether err is a transient conflict (serialization
 	// failure, deadlock, busy database) that warrants rerunning the
 	// transaction.
@@ -46,7 +43,6 @@ func (sqliteDialect) name() string              { return "sqlite" }
 func (sqliteDialect) rebind(q string) string    { return q }
 func (sqliteDialect) aggregate(e string) string { return "group_concat(" + e + ", ',')" }
 func (sqliteDialect) forUpdate() string         { return "" }
-func (sqliteDialect) forShare() string          { return "" }
 func (sqliteDialect) ddl(stmt string) string    { return stmt }
 func (sqliteDialect) uniqueViolation(err error) bool {
 	var e *sqlite.Error
@@ -88,7 +84,6 @@ type postgresDialect struct{}
 func (postgresDialect) name() string              { return "postgresql" }
 func (postgresDialect) aggregate(e string) string { return "string_agg(" + e + ", ',')" }
 func (postgresDialect) forUpdate() string         { return " FOR UPDATE" }
-func (postgresDialect) forShare() string          { return " FOR SHARE" }
 func (postgresDialect) jsonAggregate(alias string, keys []string) string {
 	return "json_agg(json_build_object(" + jsonPairs(alias, keys) + "))::text"
 }

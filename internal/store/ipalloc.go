@@ -28,11 +28,11 @@ import (
 // the same window; one of the two inserts wins and the other moves on.
 //
 // What the subnet's row lock used to protect, its allocation pools and
-// its existence, now takes a shared lock on that row (ShareSubnets,
-// FOR SHARE on PostgreSQL): allocations on one subnet run side by side,
-// while an update or delete of the subnet, which reads the row FOR
-// UPDATE, waits for them and they for it, and an allocation that waited
-// reads the pools the update committed.
+// its existence, now takes a shared lock on the subnet (ShareSubnets, an
+// advisory lock on PostgreSQL): allocations on one subnet run side by
+// side, while an update or delete of the subnet, which takes the lock
+// exclusively (LockSubnet), waits for them and they for it, and an
+// allocation that waited reads the pools the update committed.
 
 // windowSize is how many candidate addresses one scan collects.
 const windowSize = 64
@@ -265,28 +265,31 @@ func (tx *Tx) allocatedFrom(ctx context.Context, subnetID string, first, last Ke
 	return out, rows.Err()
 }
 
-// ShareSubnets locks the rows of the given subnets against change until
-// the transaction ends (FOR SHARE on PostgreSQL: allocations share it,
-// updates and deletes of the subnet, which read it FOR UPDATE, exclude
-// it) and returns each one's allocation_pools as stored, by id; a subnet
-// that does not exist is absent. The pools are those of the row the lock
-// was granted on, so an allocation that waited for a subnet update sees
-// the pools the update committed. SQLite runs one writer at a time and
-// needs no row locks.
+// ShareSubnets keeps the given subnets from changing until the
+// transaction ends and returns each one's allocation_pools as stored, by
+// id; a subnet that does not exist is absent. Allocations share the lock,
+// a subnet's update or delete takes it exclusively (LockSubnet), and the
+// pools are read once the lock is granted, so an allocation that waited
+// for an update sees the pools the update committed.
+//
+// On PostgreSQL the lock is a shared advisory lock on the subnet's name,
+// not FOR SHARE on its row: row locks let new sharers pass an exclusive
+// locker that waits, so a steady stream of allocations on a subnet kept
+// its delete waiting for a minute, while the lock manager queues a
+// sharer behind a waiting exclusive request. SQLite runs one writer at a
+// time and needs no lock.
 func (tx *Tx) ShareSubnets(ctx context.Context, ids ...string) (map[string]string, error) {
 	want := slices.Compact(slices.Sorted(slices.Values(ids)))
 	out := make(map[string]string, len(want))
 	if len(want) == 0 {
 		return out, nil
 	}
-	args := make([]any, len(want))
-	for i, id := range want {
-		args[i] = id
+	if err := tx.lockSubnets(ctx, want, true); err != nil {
+		return nil, err
 	}
-	rows, err := tx.query(ctx, "SELECT id, allocation_pools FROM subnets WHERE id IN ("+placeholders(len(want))+") ORDER BY id"+
-		tx.s.dialect.forShare(), args...)
+	rows, err := tx.query(ctx, "SELECT id, allocation_pools FROM subnets WHERE id IN ("+placeholders(len(want))+")", anys(want)...)
 	if err != nil {
-		return nil, fmt.Errorf("lock subnets: %w", err)
+		return nil, fmt.Errorf("read subnets' pools: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -297,9 +300,74 @@ func (tx *Tx) ShareSubnets(ctx context.Context, ids ...string) (map[string]strin
 		out[id] = pools
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("lock subnets: %w", err)
+		return nil, fmt.Errorf("read subnets' pools: %w", err)
 	}
 	return out, nil
+}
+
+// ShareNetworkSubnets is ShareSubnets for every subnet of a network. A
+// port create takes it before it inserts the port: the insert's foreign
+// key locks the network's row, and a subnet delete or update takes the
+// subnet's lock and then the network's row (to revise it), so taking the
+// subnets' locks first keeps the two in one order instead of
+// deadlocking. A subnet created after the subnets were read is not
+// locked; ShareSubnets locks it when an allocation wants it.
+func (tx *Tx) ShareNetworkSubnets(ctx context.Context, networkID string) (map[string]string, error) {
+	if tx.s.dialect.name() == "postgresql" {
+		ids, err := tx.Strings(ctx, "subnets", "id", "network_id", networkID)
+		if err != nil {
+			return nil, fmt.Errorf("lock subnets of network %s: %w", networkID, err)
+		}
+		return tx.ShareSubnets(ctx, ids...)
+	}
+	// Nothing to lock: the pools in one query.
+	rows, err := tx.query(ctx, "SELECT id, allocation_pools FROM subnets WHERE network_id = ?", networkID)
+	if err != nil {
+		return nil, fmt.Errorf("read pools of network %s: %w", networkID, err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, pools string
+		if err := rows.Scan(&id, &pools); err != nil {
+			return nil, err
+		}
+		out[id] = pools
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read pools of network %s: %w", networkID, err)
+	}
+	return out, nil
+}
+
+// LockSubnet takes the subnet's lock exclusively until the transaction
+// ends, waiting for the allocations that share it (ShareSubnets) and
+// keeping new ones waiting. A subnet's update and delete take it before
+// they lock the subnet's row.
+func (tx *Tx) LockSubnet(ctx context.Context, id string) error {
+	return tx.lockSubnets(ctx, []string{id}, false)
+}
+
+// lockSubnets takes the sorted subnets' advisory locks on PostgreSQL,
+// shared or exclusive, in one statement and in order.
+func (tx *Tx) lockSubnets(ctx context.Context, sorted []string, shared bool) error {
+	if tx.s.dialect.name() != "postgresql" {
+		return nil
+	}
+	names := make([]string, len(sorted))
+	for i, id := range sorted {
+		names[i] = "subnet/" + id
+	}
+	fn := "pg_advisory_xact_lock"
+	if shared {
+		fn = "pg_advisory_xact_lock_shared"
+	}
+	// unnest yields the array in order, and each row takes its lock in turn.
+	rows, err := tx.query(ctx, "SELECT "+fn+"(hashtextextended(n, 0)) FROM unnest(?::text[]) AS n", names)
+	if err != nil {
+		return fmt.Errorf("lock subnets %v: %w", sorted, err)
+	}
+	return rows.Close()
 }
 
 // TakeFree gives a port a free address of the subnet's allocation pools:

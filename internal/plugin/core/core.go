@@ -117,6 +117,8 @@ func New(s *store.Store, defs map[string]*resource.Resource, opts Options) *Plug
 		BeforeUpdate: p.beforeUpdateSubnet,
 		AfterUpdate:  p.afterUpdateSubnet,
 		BeforeDelete: p.beforeDeleteSubnet,
+		// Allocations share the subnet's lock (store.ShareSubnets).
+		BeforeLock: func(ctx context.Context, tx *store.Tx, id string) error { return tx.LockSubnet(ctx, id) },
 	}), sharedBy: []string{"shared"}}
 	p.handlers[apidef.Ports] = &portHandler{&onNetwork{p: p, Handler: generic.New(defs[apidef.Ports], s, generic.Hooks{
 		NotFound:        func(id string) error { return PortNotFound(id) },

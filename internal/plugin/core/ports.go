@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -149,6 +150,13 @@ func (p *Plugin) beforeCreatePort(ctx context.Context, tx *store.Tx, o *resource
 		return err
 	}
 	tx.SetMemo(store.RowMemo(apidef.Networks, netID), network)
+	// The network's subnets are share-locked before the port row (whose
+	// foreign key locks the network) exists; see store.ShareNetworkSubnets.
+	shared, err := tx.ShareNetworkSubnets(ctx, netID)
+	if err != nil {
+		return err
+	}
+	tx.SetMemo(subnetPoolsMemo(o.ID()), shared)
 	if err := p.ensureDefaultGroup(ctx, tx, o.String("project_id")); err != nil {
 		return err
 	}
@@ -574,9 +582,29 @@ func (p *Plugin) allocate(ctx context.Context, tx *store.Tx, port *resource.Obje
 			ids = append(ids, s.id)
 		}
 	}
-	stored, err := tx.ShareSubnets(ctx, ids...)
-	if err != nil {
-		return nil, err
+	// Subnets the port's create share-locked already (with their pools),
+	// and the others now. The memo serves the create's own allocation
+	// only: a later allocation for the port in this transaction (after a
+	// subnet of the network was added, changed or deleted in it) reads
+	// the subnets again.
+	stored := map[string]string{}
+	if m, ok := tx.Memo(subnetPoolsMemo(port.ID())); ok && m != nil {
+		stored = m.(map[string]string)
+		tx.SetMemo(subnetPoolsMemo(port.ID()), nil)
+	}
+	var more []string
+	for _, id := range ids {
+		if _, ok := stored[id]; !ok {
+			more = append(more, id)
+		}
+	}
+	if len(more) > 0 {
+		got, err := tx.ShareSubnets(ctx, more...)
+		if err != nil {
+			return nil, err
+		}
+		stored = maps.Clone(stored)
+		maps.Copy(stored, got)
 	}
 	pools := make(map[string][]store.KeyRange, len(stored))
 	for _, id := range ids {
@@ -649,6 +677,10 @@ func (p *Plugin) allocate(ctx context.Context, tx *store.Tx, port *resource.Obje
 	}
 	return out, nil
 }
+
+// subnetPoolsMemo is the Memo key of the allocation pools, by subnet id,
+// of the subnets a port's create share-locked (all of its network's).
+func subnetPoolsMemo(portID string) string { return "subnet-pools/" + portID }
 
 func boolRank(b bool) int {
 	if b {

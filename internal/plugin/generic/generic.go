@@ -42,6 +42,10 @@ type Hooks struct {
 	AfterRead func(ctx context.Context, tx *store.Tx, objs []*resource.Object) error
 	// BeforeDelete refuses deletes of objects in use.
 	BeforeDelete func(ctx context.Context, tx *store.Tx, o *resource.Object) error
+	// BeforeLock runs before an update or delete locks the object's row,
+	// for locks that must come first (a subnet's, which its allocations
+	// share).
+	BeforeLock func(ctx context.Context, tx *store.Tx, id string) error
 	// InitialRevision is the revision_number a new object starts at.
 	InitialRevision int
 	// QuotaResource is the quota name creates count against ("network");
@@ -352,6 +356,11 @@ func (g *Handler) afterRead(ctx context.Context, tx *store.Tx, objs []*resource.
 // lockForWrite reads the object for update and checks the If-Match
 // revision against it.
 func (g *Handler) lockForWrite(ctx context.Context, tx *store.Tx, id string, ifRevision int) (*resource.Object, error) {
+	if g.Hooks.BeforeLock != nil {
+		if err := g.Hooks.BeforeLock(ctx, tx, id); err != nil {
+			return nil, err
+		}
+	}
 	old, err := tx.Get(ctx, g.Res, id, true)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, g.notFound(id)
