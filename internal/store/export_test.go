@@ -67,3 +67,22 @@ func (s *Store) Columns(ctx context.Context) (map[string]map[string]bool, error)
 	}
 	return out, rows.Err()
 }
+
+// SetMaxWindows changes how many subnets' address windows the store
+// keeps.
+func (s *Store) SetMaxWindows(n int) {
+	s.ipWindows.mu.Lock()
+	s.ipWindows.max = n
+	s.ipWindows.mu.Unlock()
+}
+
+// Windows returns the subnets whose address windows the store keeps.
+func (s *Store) Windows() map[string]bool {
+	s.ipWindows.mu.Lock()
+	defer s.ipWindows.mu.Unlock()
+	out := make(map[string]bool, len(s.ipWindows.m))
+	for id := range s.ipWindows.m {
+		out[id] = true
+	}
+	return out
+}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -43,6 +44,16 @@ const scanBatch = 512
 // maxClaims bounds the candidates one allocation tries before giving up.
 const maxClaims = 10000
 
+// maxWindows bounds how many subnets' windows a process keeps. A window
+// is dropped when its subnet is deleted by this process (ForgetSubnet),
+// but a subnet deleted by another server, or merely no longer used, would
+// keep its window for good; past the bound the least recently used idle
+// windows go. Dropping one is always safe: its addresses are found again
+// by the next scan, and a claim it held still settles on the dropped
+// window, while the allocation row's key keeps an address from being
+// taken twice.
+const maxWindows = 4096
+
 // ipWindow is one subnet's candidates in this process.
 type ipWindow struct {
 	mu    sync.Mutex
@@ -55,11 +66,17 @@ type ipWindow struct {
 	// allocated when the window passed them (this process's own releases
 	// go back into free; other processes' are found when a scan wraps).
 	cursor Key
+	// used is when the window was last asked for, in ipWindows.clock
+	// ticks (guarded by ipWindows.mu).
+	used uint64
 }
 
 type ipWindows struct {
-	mu sync.Mutex
-	m  map[string]*ipWindow
+	mu    sync.Mutex
+	m     map[string]*ipWindow
+	clock uint64
+	// max is the bound, maxWindows unless a test set another.
+	max int
 }
 
 // window returns the subnet's window, emptied when its pools changed.
@@ -70,9 +87,17 @@ func (s *Store) window(subnetID string, pools []KeyRange) *ipWindow {
 	}
 	w := s.ipWindows.m[subnetID]
 	if w == nil {
+		if s.ipWindows.max == 0 {
+			s.ipWindows.max = maxWindows
+		}
+		if len(s.ipWindows.m) >= s.ipWindows.max {
+			s.ipWindows.evict()
+		}
 		w = &ipWindow{claimed: map[Key]bool{}}
 		s.ipWindows.m[subnetID] = w
 	}
+	s.ipWindows.clock++
+	w.used = s.ipWindows.clock
 	s.ipWindows.mu.Unlock()
 	w.mu.Lock()
 	if !slices.Equal(w.pools, pools) {
@@ -84,6 +109,34 @@ func (s *Store) window(subnetID string, pools []KeyRange) *ipWindow {
 	}
 	w.mu.Unlock()
 	return w
+}
+
+// evict drops the least recently used idle windows (no claim, not being
+// filled) until a quarter of the bound is free, so that a burst of new
+// subnets sorts the windows once per a quarter of the bound of them. The caller
+// holds ws.mu.
+func (ws *ipWindows) evict() {
+	type aged struct {
+		id   string
+		used uint64
+	}
+	idle := make([]aged, 0, len(ws.m))
+	for id, w := range ws.m {
+		if !w.mu.TryLock() {
+			continue // a transaction is taking from it or filling it
+		}
+		if len(w.claimed) == 0 {
+			idle = append(idle, aged{id, w.used})
+		}
+		w.mu.Unlock()
+	}
+	slices.SortFunc(idle, func(a, b aged) int { return cmp.Compare(a.used, b.used) })
+	for _, a := range idle {
+		if len(ws.m) <= ws.max-max(1, ws.max/4) {
+			break
+		}
+		delete(ws.m, a.id)
+	}
 }
 
 // sortedPools returns the pools in address order, empty ones left out.

@@ -399,3 +399,88 @@ func TestTakeFreeLastAddress(t *testing.T) {
 		}
 	})
 }
+
+// TestWindowsBounded keeps the address windows of a bounded number of
+// subnets: a deleted subnet's goes at commit, and past the bound the
+// least recently used idle ones go, never one a transaction holds a
+// claim on; a subnet whose window went hands out its free addresses
+// again, none twice.
+func TestWindowsBounded(t *testing.T) {
+	forEngines(t, func(t *testing.T, e engine) {
+		ctx := context.Background()
+		st := openMigrated(t, e.newDSN(t))
+		st.SetMaxWindows(8)
+		pools := []store.KeyRange{{First: key(1), Last: key(200)}}
+		const subnets = 20
+		for i := range subnets + 4 {
+			ipamSubnet(t, st, fmt.Sprintf("w%d", i))
+		}
+		for i := range subnets {
+			err := st.Write(ctx, func(tx *store.Tx) error {
+				_, err := takeFree(ctx, tx, fmt.Sprintf("w%d", i), pools)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(st.Windows()); got > 8 {
+				t.Errorf("after subnet %d: %d windows kept, want at most 8", i, got)
+			}
+		}
+		if w := st.Windows(); !w[fmt.Sprintf("w%d", subnets-1)] {
+			t.Errorf("the most recently used window went: %v", w)
+		}
+		// One transaction holds a claim on a new subnet's window while it
+		// allocates on three more.
+		err := st.Write(ctx, func(tx *store.Tx) error {
+			for i := subnets; i < subnets+4; i++ {
+				if _, err := takeFree(ctx, tx, fmt.Sprintf("w%d", i), pools); err != nil {
+					return err
+				}
+			}
+			if w := st.Windows(); len(w) > 8 || !w[fmt.Sprintf("w%d", subnets)] {
+				t.Errorf("windows kept with claims on w%d…w%d: %v", subnets, subnets+3, w)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Subnets whose windows went allocate on from their free
+		// addresses.
+		for i := range subnets {
+			id := fmt.Sprintf("w%d", i)
+			err := st.Write(ctx, func(tx *store.Tx) error {
+				a, err := takeFree(ctx, tx, id, pools)
+				if err == nil && a.Key != key(2) {
+					t.Errorf("%s: second address %s, want %s", id, keyName(a.Key), keyName(key(2)))
+				}
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := held(t, st, id); len(got) != 2 {
+				t.Errorf("%s: %d addresses held, want 2", id, len(got))
+			}
+		}
+		// A subnet's delete drops its window once it commits.
+		last := fmt.Sprintf("w%d", subnets-1)
+		if !st.Windows()[last] {
+			t.Fatalf("no window for %s after allocating on it", last)
+		}
+		err = st.Write(ctx, func(tx *store.Tx) error {
+			tx.ForgetSubnet(last)
+			if !st.Windows()[last] {
+				t.Errorf("the window of %s went before the delete committed", last)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Windows()[last] {
+			t.Errorf("the window of %s outlived its delete", last)
+		}
+	})
+}
