@@ -112,11 +112,24 @@ func (r *Rig) NS(name string) netns.Handle {
 	return h
 }
 
-// Delete removes one of the rig's namespaces (a VM being unplugged): its
-// devices go with it once the last handle is closed.
+// Delete removes one of the rig's namespaces (a VM being unplugged). Its
+// devices are deleted first, so a veth's peer in another namespace (a
+// VM's tap) goes at once: the kernel destroys a deleted namespace, and
+// the devices still in it, only later, in a work queue that falls
+// seconds behind while other namespaces come and go.
 func (r *Rig) Delete(name string) {
 	r.TB.Helper()
 	if h, ok := r.Handles[name]; ok {
+		nl, err := netlink.NewHandleAt(h)
+		Must(r.TB, err)
+		links, err := nl.LinkList()
+		Must(r.TB, err)
+		for _, l := range links {
+			if l.Attrs().Flags&net.FlagLoopback == 0 {
+				Must(r.TB, nl.LinkDel(l))
+			}
+		}
+		nl.Close()
 		h.Close()
 		delete(r.Handles, name)
 	}
