@@ -33,6 +33,9 @@ type Reconciler struct {
 	fdb      map[string]map[string]map[PortInfo]bool // net → remote IP → entries
 	reported map[string]bool                         // ports reported up
 	drivers  map[string]uplinkDriver
+	// underlay is the device holding local_ip, looked up once per pass
+	// (a dump of every address of the host) for all its VXLAN networks.
+	underlay string
 }
 
 // New returns a reconciler for the host reachable through h.
@@ -131,6 +134,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, d Desired) (Result, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	res := Result{Ports: make(map[string]PortStatus, len(d.Ports))}
+	r.underlay = ""
 
 	all, err := r.host.Links()
 	if err != nil {
@@ -419,7 +423,14 @@ func (d vxlanDriver) uplink(n Network) (netlink.Link, error) {
 	if local == nil {
 		return nil, fmt.Errorf("vxlan: local_ip %q is not an IP address", c.LocalIP)
 	}
-	v := link.VXLAN{VNI: n.SegmentationID, Local: local, TTL: c.TTL, TOS: c.TOS,
+	if d.r.underlay == "" {
+		dev, err := d.r.host.AddrOf(local)
+		if err != nil {
+			return nil, fmt.Errorf("vxlan %d underlay: %w", n.SegmentationID, err)
+		}
+		d.r.underlay = dev.Attrs().Name
+	}
+	v := link.VXLAN{VNI: n.SegmentationID, Local: local, DevName: d.r.underlay, TTL: c.TTL, TOS: c.TOS,
 		Port: c.UDPPort, Learn: !c.L2Population, Proxy: c.L2Population && c.ARPResponder, MTU: n.MTU}
 	if !c.L2Population && c.VXLANGroup != "" {
 		g, err := GroupFor(c.VXLANGroup, n.SegmentationID)
