@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -54,17 +55,9 @@ type Part struct {
 
 	*agent.Kicker
 
-	// reports are the update_device_list calls under way; lastReport
-	// is closed once the last one sent is done (each waits for the one
-	// before it, so the server hears them in pass order).
-	reports    sync.WaitGroup
-	lastReport chan struct{}
-
-	mu      sync.Mutex
-	devices int
-	// reported are the ports reported up (true) to the server, or being
-	// reported: a report that fails takes its ports out again.
-	reported map[string]bool
+	mu       sync.Mutex
+	devices  int
+	reported map[string]bool // port id → reported up (true) to the server
 	known    map[string]bool // port ids of the last snapshot
 	seeded   bool            // FDB adopted from the kernel after a start
 	// sgGroups are the security groups of this host's ports and the
@@ -290,7 +283,6 @@ func (p *Part) Run(ctx context.Context, bus *rpc.Bus) error {
 	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
-	defer p.reports.Wait()
 	p.Trigger()
 	for {
 		select {
@@ -335,10 +327,7 @@ func drain(c <-chan string) <-chan string {
 	}
 }
 
-// pass is one level-triggered round: snapshot, converge, report. The
-// report goes off the pass's path: a tap that appeared meanwhile (a
-// router's port, a VM plugged) is wired by the next pass without
-// waiting for the server's commit of the last one's.
+// pass is one level-triggered round: snapshot, converge, report.
 func (p *Part) pass(ctx context.Context, bus *rpc.Bus) error {
 	start := time.Now()
 	p.Begin()
@@ -399,67 +388,38 @@ func (p *Part) pass(ctx context.Context, bus *rpc.Bus) error {
 	p.mu.Lock()
 	p.devices = len(d.Ports)
 	p.known = known
+	reported := maps.Clone(p.reported)
+	p.mu.Unlock()
 	var toUp, toDown []string
 	for id := range up {
-		if !p.reported[id] {
+		if !reported[id] {
 			toUp = append(toUp, id)
-			p.reported[id] = true
 		}
 	}
-	for id := range p.reported {
+	for id := range reported {
 		if !up[id] {
 			toDown = append(toDown, id)
 		}
 	}
-	for _, id := range toDown {
-		delete(p.reported, id)
-	}
-	p.mu.Unlock()
 	if len(toUp)+len(toDown) > 0 {
-		p.sendReport(ctx, bus, toUp, toDown)
+		if err := p.report(ctx, bus, toUp, toDown); err != nil {
+			p.log.WarnContext(ctx, "update_device_list", "up", len(toUp), "down", len(toDown), "error", err)
+		} else {
+			for _, id := range toUp {
+				reported[id] = true
+			}
+			for _, id := range toDown {
+				delete(reported, id)
+			}
+		}
 	}
+	p.mu.Lock()
+	p.reported = reported
+	p.mu.Unlock()
 	p.Done()
 	p.log.DebugContext(ctx, "L2 pass", "ports", len(d.Ports), "up", len(up), "snapshot", fetched.Sub(start),
-		"reconcile", reconciled.Sub(fetched), "filter", filtered.Sub(reconciled))
+		"reconcile", reconciled.Sub(fetched), "filter", filtered.Sub(reconciled), "report", time.Since(filtered))
 	return nil
-}
-
-// sendReport reports the ports that came up and went down after the
-// reports sent before; if it fails, they are reported again by the
-// pass a second later.
-func (p *Part) sendReport(ctx context.Context, bus *rpc.Bus, up, down []string) {
-	p.mu.Lock()
-	prev := p.lastReport
-	done := make(chan struct{})
-	p.lastReport = done
-	p.mu.Unlock()
-	p.reports.Add(1)
-	go func() {
-		defer p.reports.Done()
-		defer close(done)
-		if prev != nil {
-			<-prev
-		}
-		start := time.Now()
-		err := p.report(ctx, bus, up, down)
-		if err == nil {
-			p.log.DebugContext(ctx, "L2 report", "up", len(up), "down", len(down), "took", time.Since(start))
-			return
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		p.log.WarnContext(ctx, "update_device_list", "up", len(up), "down", len(down), "error", err)
-		p.mu.Lock()
-		for _, id := range up {
-			delete(p.reported, id)
-		}
-		for _, id := range down {
-			p.reported[id] = true
-		}
-		p.mu.Unlock()
-		time.AfterFunc(time.Second, p.Trigger)
-	}()
 }
 
 // unplugStale takes the taps of ports no longer bound here (deleted,
