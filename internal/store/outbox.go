@@ -166,7 +166,7 @@ func (m *queueMarks) sweep(s *Store, table string) {
 				return
 			}
 			m.mu.Unlock()
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second) // Close waits for it
 			err := s.Write(ctx, func(tx *Tx) error {
 				_, err := tx.exec(ctx, "DELETE FROM "+table+" WHERE id <= ?", upTo)
 				return err
