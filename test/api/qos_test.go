@@ -222,10 +222,11 @@ func TestQoSBinding(t *testing.T) {
 		e.qosRule(admin, limit, "minimum_packet_rate", map[string]any{"min_kpps": 10}).
 			fault(t, 409, "QosRuleNotSupported", bound["id"].(string))
 
-		// Unbound, the port is matched to drivers by its vnic_type: Linux
-		// bridge enforces no minimum, so Neutron refuses the port before
-		// any binding (neutron_tempest_plugin's
-		// test_port_resource_request_no_provider_net_conflict).
+		// Unbound, a port's minimum rules are a request to Placement
+		// (resource_request): a minimum bandwidth only on a network with a
+		// physical network (neutron_tempest_plugin's
+		// test_port_resource_request_no_provider_net_conflict), a minimum
+		// packet rate anywhere.
 		for _, attrs := range []map[string]any{{"qos_policy_id": minimum},
 			{"qos_policy_id": minimum, "binding:vnic_type": "normal"}} {
 			port(attrs).fault(t, 409, "QosRuleNotSupported", "Rule minimum_bandwidth is not supported by port")
@@ -236,15 +237,60 @@ func TestQoSBinding(t *testing.T) {
 		if unbound["resource_request"] != nil {
 			t.Errorf("resource_request without a policy: %v", unbound["resource_request"])
 		}
-		// A policy whose rules no driver takes is refused for the network
-		// its unbound ports would inherit it from, and a minimum is not
-		// added to a policy an unbound port uses.
+		// Nor may the tunnelled network give it to its unbound ports, nor
+		// may a policy they use take a minimum bandwidth.
 		e.do(admin, "PUT", "/v2.0/networks/"+net, map[string]any{"network": map[string]any{"qos_policy_id": minimum}}).
 			fault(t, 409, "QosRuleNotSupported", unbound["id"].(string))
 		e.portUpdate(admin, unbound["id"].(string), map[string]any{"qos_policy_id": limit}).expect(t, 200)
 		e.qosRule(admin, limit, "minimum_bandwidth", map[string]any{"min_kbps": 10}).
 			fault(t, 409, "QosRuleNotSupported", "Rule minimum_bandwidth is not supported by port")
 		e.portUpdate(admin, unbound["id"].(string), map[string]any{"qos_policy_id": nil}).expect(t, 200)
+		pps := e.qosPolicy(admin, map[string]any{"name": "pps", "shared": true})["id"].(string)
+		e.qosRule(admin, pps, "minimum_packet_rate", map[string]any{"min_kpps": 500, "direction": "any"}).expect(t, 201)
+		ppsPort := port(map[string]any{"qos_policy_id": pps}).expect(t, 201).obj(t, "port")
+		if rr, _ := ppsPort["resource_request"].(map[string]any); rr == nil {
+			t.Errorf("minimum packet rate port %v", ppsPort)
+		} else if g := rr["request_groups"].([]any); len(g) != 1 ||
+			g[0].(map[string]any)["resources"].(map[string]any)["NET_PACKET_RATE_KILOPACKET_PER_SEC"] != float64(500) {
+			t.Errorf("resource_request %v", rr)
+		}
+
+		// On a VLAN network the minimum bandwidth is accepted, directly or
+		// inherited, and shown to admins only; binding the port to Linux
+		// bridge, which cannot enforce it, is refused.
+		vlan := e.createNetwork(admin, map[string]any{"name": "vlan", "shared": true,
+			"provider:network_type": "vlan", "provider:physical_network": "physnet1"})["id"].(string)
+		e.qosRule(admin, minimum, "minimum_packet_rate", map[string]any{"min_kpps": 500, "direction": "any"}).expect(t, 201)
+		wantRR := func(p map[string]any) {
+			t.Helper()
+			rr, _ := p["resource_request"].(map[string]any)
+			groups, _ := rr["request_groups"].([]any)
+			if len(groups) != 2 || len(rr["same_subtree"].([]any)) != 2 {
+				t.Fatalf("resource_request %v", p["resource_request"])
+			}
+			g := groups[0].(map[string]any)
+			if res := g["resources"].(map[string]any); res["NET_BW_EGR_KILOBIT_PER_SEC"] != float64(1000) {
+				t.Errorf("resources %v", res)
+			}
+			if req := g["required"].([]any); len(req) != 2 || req[0] != "CUSTOM_PHYSNET_PHYSNET1" || req[1] != "CUSTOM_VNIC_TYPE_NORMAL" {
+				t.Errorf("required %v", req)
+			}
+		}
+		onVLAN := e.do(admin, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": vlan,
+			"qos_policy_id": minimum, "binding:vnic_type": "normal"}}).expect(t, 201).obj(t, "port")
+		wantRR(onVLAN)
+		mine := e.portCreate(member1, vlan, map[string]any{"qos_policy_id": minimum})
+		if _, shown := mine["resource_request"]; shown {
+			t.Errorf("a member sees resource_request: %v", mine)
+		}
+		e.portUpdate(admin, onVLAN["id"].(string), map[string]any{"binding:host_id": "host1"}).
+			fault(t, 409, "QosRuleNotSupported", onVLAN["id"].(string))
+		e.do(admin, "PUT", "/v2.0/networks/"+vlan, map[string]any{"network": map[string]any{"qos_policy_id": minimum}}).expect(t, 200)
+		inherits := e.do(admin, "POST", "/v2.0/ports", map[string]any{"port": map[string]any{"network_id": vlan}}).
+			expect(t, 201).obj(t, "port")
+		wantRR(inherits)
+		e.portUpdate(admin, onVLAN["id"].(string), map[string]any{"qos_policy_id": nil}).expect(t, 200)
+		wantRR(e.do(admin, "GET", "/v2.0/ports/"+onVLAN["id"].(string), nil).expect(t, 200).obj(t, "port"))
 
 		// The network's policy is the port's unless it has its own.
 		e.do(admin, "PUT", "/v2.0/networks/"+net, map[string]any{"network": map[string]any{"qos_policy_id": limit}}).expect(t, 200)

@@ -19,6 +19,13 @@ me=qos.sh
 # shellcheck source=test/cli/lib.bash
 source "$(dirname "${BASH_SOURCE[0]}")/lib.bash"
 
+# A VLAN physical network, where Placement can guarantee bandwidth.
+cat >>"$conf" <<EOF
+
+[ml2_type_vlan]
+network_vlan_ranges = physnet1:100:200
+EOF
+
 start_server
 
 # Rule types: what the linuxbridge driver enforces.
@@ -69,14 +76,21 @@ osc network set --no-qos-policy qosnet
 osc network show -f json qosnet
 expect "$out" 'd["qos_policy_id"]' 'null' "network set --no-qos-policy"
 osc network set --qos-policy gold8 qosnet
-# silver's minimums: Linux bridge enforces none, so Neutron refuses the
-# port, bound or not.
+# silver's minimums: an unbound port's minimum bandwidth is a request to
+# Placement, which knows no tunnel's bandwidth, so on the VXLAN network
+# Neutron refuses the port; on a VLAN network it takes it.
 refused "a port whose policy has minimum rules" "QosRuleNotSupported\|is not supported by port" \
 	port create --network qosnet --qos-policy silver p0
 osc port create -f json --network qosnet p1
 p1=$(id_of)
 refused "giving a port a policy with minimum rules" "QosRuleNotSupported\|is not supported by port" \
 	port set --qos-policy silver "$p1"
+osc network create -f json --provider-network-type vlan --provider-physical-network physnet1 qosvlan
+osc port create -f json --network qosvlan --qos-policy silver p2
+p2=$(id_of)
+expect "$out" 'd["qos_policy_id"]' "\"$silver\"" "port create --qos-policy on a VLAN network"
+osc port delete "$p2"
+osc network delete qosvlan
 osc port set --qos-policy gold8 "$p1"
 osc port show -f json "$p1"
 expect "$out" 'd["qos_policy_id"]' "\"$gold\"" "port set --qos-policy"

@@ -92,7 +92,7 @@ func (p *Plugin) ProcessUpdateNetwork(ctx context.Context, tx *store.Tx, old, pa
 	if err != nil {
 		return err
 	}
-	return p.validatePorts(inherit, rules[next])
+	return p.validatePorts(ctx, tx, inherit, rules[next])
 }
 
 // changePolicy checks a change of o's qos_policy_id in patch and returns
@@ -191,11 +191,9 @@ func (p *Plugin) effectivePolicy(ctx context.Context, tx *store.Tx, port *resour
 	return id, nil
 }
 
-// validatePort refuses a port whose effective policy has a rule no QoS
-// driver handling it can enforce (QosRuleNotSupported), bound or not, as
-// Neutron's QoS plugin validates every port it creates or gives a policy:
-// an unbound port is matched to drivers by its vnic_type, so with Linux
-// bridge a minimum-bandwidth rule is refused before any binding.
+// validatePort refuses a port whose effective policy has a rule it
+// cannot have (QosRuleNotSupported), bound or not, as Neutron's QoS
+// plugin validates every port it creates or gives a policy.
 func (p *Plugin) validatePort(ctx context.Context, tx *store.Tx, port *resource.Object) error {
 	id, err := p.effectivePolicy(ctx, tx, port)
 	if err != nil || id == "" {
@@ -205,15 +203,37 @@ func (p *Plugin) validatePort(ctx context.Context, tx *store.Tx, port *resource.
 	if err != nil {
 		return err
 	}
-	return p.validatePorts([]*resource.Object{port}, rules[id])
+	return p.validatePorts(ctx, tx, []*resource.Object{port}, rules[id])
 }
 
-// validatePorts checks that some QoS driver enforces every rule on each
-// port.
-func (p *Plugin) validatePorts(ports []*resource.Object, rules []Rule) error {
+// validatePorts checks every rule on each port: a bound port's QoS
+// driver must enforce it; an unbound port's minimum rules are a request
+// to Placement (resource_request), which takes a minimum packet rate,
+// and a minimum bandwidth only on a network whose first segment has a
+// physical network (Placement knows no tunnel's bandwidth); its other
+// rules must be enforced by some driver of its vnic_type.
+func (p *Plugin) validatePorts(ctx context.Context, tx *store.Tx, ports []*resource.Object, rules []Rule) error {
+	var physnets map[string]string
 	for _, port := range ports {
 		for _, r := range rules {
-			if !p.enforceable(port, r) {
+			ok := false
+			switch {
+			case bound(port):
+				ok = p.enforceable(port, r)
+			case r["type"] == apidef.QoSRuleMinimumPacketRate:
+				ok = true
+			case r["type"] == apidef.QoSRuleMinimumBandwidth:
+				if physnets == nil {
+					var err error
+					if physnets, err = p.portPhysnets(ctx, tx, ports); err != nil {
+						return err
+					}
+				}
+				ok = physnets[port.String("network_id")] != ""
+			default:
+				ok = p.enforceable(port, r)
+			}
+			if !ok {
 				return ruleNotSupported(r["type"].(string), port.ID())
 			}
 		}
@@ -221,8 +241,39 @@ func (p *Plugin) validatePorts(ports []*resource.Object, rules []Rule) error {
 	return nil
 }
 
+// bound reports whether a port is bound (its vif_type is a driver's).
+func bound(port *resource.Object) bool {
+	if port.Resource().Attr("binding:vif_type") == nil {
+		return false
+	}
+	vt := port.String("binding:vif_type")
+	return vt != "" && vt != "unbound" && vt != "binding_failed"
+}
+
+// portPhysnets is the first segment's physical network of the ports'
+// networks ("" for a tunnelled one), never nil.
+func (p *Plugin) portPhysnets(ctx context.Context, tx *store.Tx, ports []*resource.Object) (map[string]string, error) {
+	if p.physnets == nil {
+		return map[string]string{}, nil
+	}
+	seen := map[string]bool{}
+	var ids []string
+	for _, port := range ports {
+		if id := port.String("network_id"); !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	out, err := p.physnets(ctx, tx, ids...)
+	if out == nil && err == nil {
+		out = map[string]string{}
+	}
+	return out, err
+}
+
 // enforceable is the QoS driver manager's validate_rule_for_port: some
-// driver handling the port's binding supports the rule.
+// driver handling the port's binding (or, unbound, its vnic_type)
+// supports the rule.
 func (p *Plugin) enforceable(port *resource.Object, r Rule) bool {
 	vnic := "normal"
 	if port.Resource().Attr("binding:vnic_type") != nil && port.String("binding:vnic_type") != "" {
@@ -268,7 +319,7 @@ func (p *Plugin) validatePolicyPorts(ctx context.Context, tx *store.Tx, policyID
 			}
 		}
 	}
-	return p.validatePorts(ports, rules)
+	return p.validatePorts(ctx, tx, ports, rules)
 }
 
 // ExtendPorts implements core.ExtensionDriver: qos_network_policy_id and
