@@ -48,6 +48,10 @@ func (tx *Tx) List(ctx context.Context, r *resource.Resource, q *resource.Query)
 		w.subFilter(rel, f)
 	}
 
+	// Unfiltered, the rows of a listing ordered by id are all the
+	// table's ids between its first and last: their related rows can
+	// be read by that range (see loadRelated).
+	unfiltered := len(w.conds) == 0
 	sorts := q.Sorts
 	if q.PageReverse {
 		sorts = make([]resource.SortKey, len(q.Sorts))
@@ -111,7 +115,15 @@ func (tx *Tx) List(ctx context.Context, r *resource.Resource, q *resource.Query)
 		return nil, err
 	}
 	if !few {
-		if err := tx.loadRelated(ctx, t, objs); err != nil {
+		var span []any
+		if unfiltered && len(sorts) > 0 && sorts[0].Attr.Name == "id" && len(objs) > 1 {
+			lo, hi := objs[0].ID(), objs[len(objs)-1].ID()
+			if sorts[0].Desc {
+				lo, hi = hi, lo
+			}
+			span = []any{lo, hi}
+		}
+		if err := tx.loadRelated(ctx, t, objs, span); err != nil {
 			return nil, err
 		}
 	}

@@ -20,7 +20,13 @@ import (
 // values are those selectSQL's aggregates decode to: a relation's
 // strings sorted, its objects sorted by their value columns, with
 // numbers as JSON numbers (float64).
-func (tx *Tx) loadRelated(ctx context.Context, t *table, objs []*resource.Object) error {
+//
+// span, when not nil, holds the lowest and highest id of objs, which are
+// all the table's ids between them (an unfiltered listing ordered by
+// id): the related rows are then read by that range of their foreign
+// key, one index range scan instead of a lookup per id, and rows of ids
+// not in objs (another table's tags, a row added meanwhile) are skipped.
+func (tx *Tx) loadRelated(ctx context.Context, t *table, objs []*resource.Object, span []any) error {
 	if len(objs) == 0 {
 		return nil
 	}
@@ -38,12 +44,12 @@ func (tx *Tx) loadRelated(ctx context.Context, t *table, objs []*resource.Object
 		if a == nil {
 			continue
 		}
-		if err := tx.loadRelation(ctx, objs, a, byID, ids, r.childTable, r.fkCol, r.valueCols); err != nil {
+		if err := tx.loadRelation(ctx, objs, a, byID, ids, span, r.childTable, r.fkCol, r.valueCols); err != nil {
 			return fmt.Errorf("%s.%s: %w", t.name, r.attr, err)
 		}
 	}
 	if a := t.res.Attr("tags"); t.res.Standard && a != nil {
-		if err := tx.loadRelation(ctx, objs, a, byID, ids, "tags", "resource_id", []string{"tag"}); err != nil {
+		if err := tx.loadRelation(ctx, objs, a, byID, ids, span, "tags", "resource_id", []string{"tag"}); err != nil {
 			return fmt.Errorf("%s tags: %w", t.name, err)
 		}
 	}
@@ -52,8 +58,9 @@ func (tx *Tx) loadRelated(ctx context.Context, t *table, objs []*resource.Object
 
 // loadRelation sets attribute a of each object from the rows of
 // childTable whose fkCol is its id: the one value column's strings, or
-// objects keyed by the value columns.
-func (tx *Tx) loadRelation(ctx context.Context, objs []*resource.Object, a *resource.Attr, byID map[string]int, ids []any, childTable, fkCol string, valueCols []string) error {
+// objects keyed by the value columns. The rows are read by ids, or by
+// span when it is given (see loadRelated).
+func (tx *Tx) loadRelation(ctx context.Context, objs []*resource.Object, a *resource.Attr, byID map[string]int, ids, span []any, childTable, fkCol string, valueCols []string) error {
 	strs := len(valueCols) == 1
 	var lists [][]string
 	var maps [][]map[string]any
@@ -62,14 +69,25 @@ func (tx *Tx) loadRelation(ctx context.Context, objs []*resource.Object, a *reso
 	} else {
 		maps = make([][]map[string]any, len(objs))
 	}
-	sel := "SELECT c." + fkCol + ", c." + strings.Join(valueCols, ", c.") + " FROM " + childTable + " c WHERE c." + fkCol + " IN ("
+	sel := "SELECT c." + fkCol + ", c." + strings.Join(valueCols, ", c.") + " FROM " + childTable + " c WHERE c." + fkCol
 	raw := make([]any, 1+len(valueCols))
 	ptrs := make([]any, len(raw))
 	for i := range raw {
 		ptrs[i] = &raw[i]
 	}
-	for chunk := range slices.Chunk(ids, maxInList) {
-		rows, err := tx.query(ctx, sel+placeholders(len(chunk))+")", chunk...)
+	queries := func(yield func(string, []any) bool) {
+		if span != nil {
+			yield(sel+" >= ? AND c."+fkCol+" <= ?", span)
+			return
+		}
+		for chunk := range slices.Chunk(ids, maxInList) {
+			if !yield(sel+" IN ("+placeholders(len(chunk))+")", chunk) {
+				return
+			}
+		}
+	}
+	for q, args := range queries {
+		rows, err := tx.query(ctx, q, args...)
 		if err != nil {
 			return err
 		}

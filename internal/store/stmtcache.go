@@ -26,7 +26,9 @@ type stmtCache struct {
 
 // cacheableArgs bounds the placeholders of a cached statement: longer
 // ones are id lists whose length varies with the request and would only
-// fill the cache.
+// fill the cache, but for those of exactly maxInList ids, the full
+// chunks of a long listing's related rows, which recur with every chunk
+// (preparing them anew cost a tenth of a listing's CPU).
 const cacheableArgs = 16
 
 // stmtCacheSize bounds the cache: Neutrino runs a few hundred distinct
@@ -47,7 +49,7 @@ func (c *stmtCache) get(ctx context.Context, q string) (*sql.Stmt, error) {
 	if ok {
 		return stmt, nil
 	}
-	if full || strings.Count(q, "?") > cacheableArgs || strings.Contains(q, ";") {
+	if n := strings.Count(q, "?"); full || n > cacheableArgs && n != maxInList || strings.Contains(q, ";") {
 		return nil, nil
 	}
 	// Prepared outside the lock: two callers may both prepare q, and the

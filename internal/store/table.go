@@ -141,7 +141,7 @@ func decode(a *resource.Attr, v any) (any, error) {
 	case resource.Bool:
 		switch t := v.(type) {
 		case bool:
-			return t, nil
+			return v, nil
 		case int64:
 			return t != 0, nil
 		}
@@ -153,8 +153,10 @@ func decode(a *resource.Attr, v any) (any, error) {
 			return int(t), nil
 		}
 	case resource.String:
-		if s, ok := v.(string); ok {
-			return s, nil
+		// v itself, already boxed: returning the string re-boxed it, an
+		// allocation per column of every row read.
+		if _, ok := v.(string); ok {
+			return v, nil
 		}
 	case resource.Time:
 		switch t := v.(type) {
