@@ -150,15 +150,60 @@ func (c *controller) visible(ctx context.Context, target map[string]any) bool {
 	return ok
 }
 
-// hiddenByPolicy marks attributes whose get_<resource>:<attr> rule denies
-// the caller; nil when nothing is hidden. undefined caches rules found not
-// to exist, so a list asks about each only once.
-func (c *controller) hiddenByPolicy(ctx context.Context, target map[string]any, undefined map[string]bool) []bool {
+// decide answers action when the caller's credentials alone decide it
+// (see Decider); known is false otherwise. With no Authorizer everything
+// is allowed.
+func (c *controller) decide(ctx context.Context, action string) (allowed, defined, known bool) {
+	if c.s.opts.Authorizer == nil {
+		return true, true, true
+	}
+	d, ok := c.s.opts.Authorizer.(Decider)
+	if !ok {
+		return false, false, false
+	}
+	return d.Decide(ctx, action)
+}
+
+// decideVisible answers get_<resource> for every object when the
+// caller's credentials alone decide it.
+func (c *controller) decideVisible(ctx context.Context) (visible, known bool) {
+	visible, _, known = c.decide(ctx, "get_"+c.policyName)
+	return visible, known
+}
+
+// decideHidden is hiddenByPolicy for every object when the caller's
+// credentials alone decide each get_<resource>:<attr> rule; known is
+// false when any depends on the object.
+func (c *controller) decideHidden(ctx context.Context) (hidden []bool, known bool) {
+	c.nameGetActions()
+	for i, a := range c.enforced {
+		allowed, defined, known := c.decide(ctx, c.getActions[i])
+		if !known {
+			return nil, false
+		}
+		if defined && !allowed {
+			if hidden == nil {
+				hidden = make([]bool, len(c.res.Attrs()))
+			}
+			hidden[a.Index()] = true
+		}
+	}
+	return hidden, true
+}
+
+func (c *controller) nameGetActions() {
 	c.getActionsOnce.Do(func() {
 		for _, a := range c.enforced {
 			c.getActions = append(c.getActions, "get_"+c.policyName+":"+a.Name)
 		}
 	})
+}
+
+// hiddenByPolicy marks attributes whose get_<resource>:<attr> rule denies
+// the caller; nil when nothing is hidden. undefined caches rules found not
+// to exist, so a list asks about each only once.
+func (c *controller) hiddenByPolicy(ctx context.Context, target map[string]any, undefined map[string]bool) []bool {
+	c.nameGetActions()
 	var hidden []bool
 	for i, a := range c.enforced {
 		action := c.getActions[i]
@@ -399,6 +444,12 @@ type listWriter struct {
 	lq        *listQuery
 	view      *view
 	undefined map[string]bool
+	// decided is set once the caller's credentials were asked whether
+	// they alone decide what it sees; if so (targetFree), every object
+	// is visible or none (visible) and hides the same attributes
+	// (hidden), and no per-object policy targets are built.
+	decided, targetFree, visible bool
+	hidden                       []bool
 	// buf holds what is encoded and not yet written.
 	buf []byte
 	// stream is set when the reply is written in chunks, without a
@@ -413,9 +464,19 @@ type listWriter struct {
 // encode adds the objects the caller may see to the reply.
 func (lw *listWriter) encode(objs []*resource.Object) error {
 	ctx := lw.r.Context()
-	targets, err := lw.c.policyTargets(ctx, objs, false)
-	if err != nil {
-		return err
+	if !lw.decided {
+		lw.decided = true
+		var visKnown, hiddenKnown bool
+		lw.visible, visKnown = lw.c.decideVisible(ctx)
+		lw.hidden, hiddenKnown = lw.c.decideHidden(ctx)
+		lw.targetFree = visKnown && (hiddenKnown || !lw.visible)
+	}
+	var targets []map[string]any
+	if !lw.targetFree {
+		var err error
+		if targets, err = lw.c.policyTargets(ctx, objs, false); err != nil {
+			return err
+		}
 	}
 	if lw.buf == nil {
 		lw.buf = make([]byte, 0, 64+len(objs)*512)
@@ -424,14 +485,22 @@ func (lw *listWriter) encode(objs []*resource.Object) error {
 		lw.buf = append(lw.buf, `":[`...)
 	}
 	for i, o := range objs {
-		if !lw.c.visible(ctx, targets[i]) {
-			continue
+		hidden := lw.hidden
+		if lw.targetFree {
+			if !lw.visible {
+				break
+			}
+		} else {
+			if !lw.c.visible(ctx, targets[i]) {
+				continue
+			}
+			hidden = lw.c.hiddenByPolicy(ctx, targets[i], lw.undefined)
 		}
 		if lw.shown > 0 {
 			lw.buf = append(lw.buf, ',')
 		}
 		lw.shown++
-		lw.buf = lw.view.appendObject(lw.buf, o, lw.c.hiddenByPolicy(ctx, targets[i], lw.undefined))
+		lw.buf = lw.view.appendObject(lw.buf, o, hidden)
 	}
 	if len(objs) > 0 {
 		if lw.fetched == 0 {
@@ -496,7 +565,7 @@ func (c *controller) show(w http.ResponseWriter, r *http.Request, id string) {
 		c.s.writeError(ctx, w, err)
 		return
 	}
-	o, target, err := c.getVisible(ctx, id)
+	o, target, err := c.getShown(ctx, id)
 	if s, ok := c.h.(plugin.Shower); ok && err == nil {
 		o, fields, err = s.Show(ctx, id, fields)
 		target = nil
@@ -508,21 +577,45 @@ func (c *controller) show(w http.ResponseWriter, r *http.Request, id string) {
 	c.writeOne(ctx, w, http.StatusOK, o, target, fields)
 }
 
+// getShown is getVisible for a show: when the caller's credentials alone
+// decide what it may see, it builds no policy target (nil), which for a
+// port would cost a query about its network.
+func (c *controller) getShown(ctx context.Context, id string) (*resource.Object, map[string]any, error) {
+	visible, known := c.decideVisible(ctx)
+	if _, hiddenKnown := c.decideHidden(ctx); !known || !hiddenKnown {
+		return c.getVisible(ctx, id)
+	}
+	o, err := c.h.Get(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !c.ownChild(ctx, o) || !visible {
+		return nil, nil, c.notFound(ctx, id)
+	}
+	return o, nil, nil
+}
+
 // writeOne writes {"<resource>": {...}}; target is o's policy target, or
-// nil to build it.
+// nil to build it (unless the caller's credentials alone decide what it
+// may see).
 func (c *controller) writeOne(ctx context.Context, w http.ResponseWriter, status int, o *resource.Object, target map[string]any, fields []string) {
-	if target == nil {
+	var hidden []bool
+	if target != nil {
+		hidden = c.hiddenByPolicy(ctx, target, map[string]bool{})
+	} else if h, known := c.decideHidden(ctx); known {
+		hidden = h
+	} else {
 		targets, err := c.policyTargets(ctx, []*resource.Object{o}, true)
 		if err != nil {
 			c.s.writeError(ctx, w, err)
 			return
 		}
-		target = targets[0]
+		hidden = c.hiddenByPolicy(ctx, targets[0], map[string]bool{})
 	}
 	v := newView(c.res, fields)
 	b := append([]byte(`{"`), c.res.Name...)
 	b = append(b, `":`...)
-	b = v.appendObject(b, o, c.hiddenByPolicy(ctx, target, map[string]bool{}))
+	b = v.appendObject(b, o, hidden)
 	b = append(b, '}')
 	writeBody(w, status, b)
 }

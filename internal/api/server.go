@@ -28,6 +28,15 @@ type Authorizer interface {
 	Check(ctx context.Context, action string, target map[string]any) (allowed, defined bool)
 }
 
+// Decider is an Authorizer that can tell when the caller's credentials
+// alone answer an action, whatever the target (an admin and get_port):
+// known is false when the answer depends on the target. The API then
+// asks once per request rather than once per object, and builds no
+// policy targets.
+type Decider interface {
+	Decide(ctx context.Context, action string) (allowed, defined, known bool)
+}
+
 // Options configure a Server.
 type Options struct {
 	// Resources are the served resources, restricted to the enabled

@@ -154,6 +154,29 @@ func (e *Enforcer) check(action string, target Target, c *Credentials) (allowed,
 	return root.eval(target, c), defined
 }
 
+// Decide answers Check for action when creds alone decide it, whatever
+// the target: known is false when the answer depends on the target, which
+// Check must then be asked about each. A listing asks once, not per row.
+func (e *Enforcer) Decide(action string, creds Credentials) (allowed, defined, known bool) {
+	e.maybeReload()
+	rs := e.rules.Load()
+	root, defined := rs.rules[action]
+	if !e.opts.EnforceNewDefaults && creds.IsAdmin {
+		return true, defined, true
+	}
+	if !defined {
+		root = rs.fallback
+		if root == nil {
+			return false, false, true
+		}
+	}
+	if e.opts.EnforceScope && !scopeAllows(action, &creds) {
+		return false, defined, true
+	}
+	allowed, known = root.decide(&creds)
+	return allowed, defined, known
+}
+
 // scopeAllows reports whether the token's scope is one the action's default
 // is meant for. Actions without declared scope types allow every scope.
 func scopeAllows(action string, c *Credentials) bool {

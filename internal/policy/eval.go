@@ -303,3 +303,53 @@ func pyFloat(f float64) string {
 	}
 	return s
 }
+
+// decide evaluates the check for creds alone, as far as they decide it
+// whatever the target: known is false when the result depends on the
+// target (a field check, a template that reads the target).
+func (n *node) decide(c *Credentials) (result, known bool) {
+	switch n.op {
+	case opAlways:
+		return true, true
+	case opAnd, opOr:
+		// An and is decided by one false kid, an or by one true kid;
+		// otherwise by all its kids being known.
+		decisive := n.op == opOr
+		known = true
+		for _, k := range n.kids {
+			r, ok := k.decide(c)
+			if ok && r == decisive {
+				return decisive, true
+			}
+			known = known && ok
+		}
+		return !decisive, known
+	case opNot:
+		r, ok := n.kids[0].decide(c)
+		return !r, ok
+	case opRule:
+		if n.target == nil {
+			return false, true
+		}
+		return n.target.decide(c)
+	case opRole, opGeneric:
+		if !n.match.static() {
+			return false, false
+		}
+		return n.eval(nil, c), true
+	case opField:
+		return false, false
+	default: // opNever, opUnsupported
+		return false, true
+	}
+}
+
+// static reports whether the template reads nothing from the target.
+func (tm *template) static() bool {
+	for i := range tm.parts {
+		if tm.parts[i].ref {
+			return false
+		}
+	}
+	return true
+}

@@ -319,4 +319,9 @@ func (a authorizer) Check(ctx context.Context, action string, target map[string]
 	return a.e.Check(action, policy.Target(target), credentials(reqctx.CallerFrom(ctx)))
 }
 
+// Decide implements api.Decider.
+func (a authorizer) Decide(ctx context.Context, action string) (allowed, defined, known bool) {
+	return a.e.Decide(action, credentials(reqctx.CallerFrom(ctx)))
+}
+
 func (a authorizer) isAdmin(c *reqctx.Caller) bool { return a.e.IsAdmin(credentials(c)) }
