@@ -320,7 +320,7 @@ func (c *controller) listChunked(ctx context.Context, lw *listWriter, q resource
 	if !unsorted && !sortsBy(q.Sorts, "id") {
 		q.Sorts = append(slices.Clone(q.Sorts), resource.SortKey{Attr: c.res.Attr("id")})
 	}
-	cur := &resource.Cursor{}
+	cur := &resource.Cursor{IDOrderIfLong: unsorted}
 	q.Cursor = cur
 	q.Limit = listChunk
 	objs, err := c.h.List(ctx, &q)
@@ -331,13 +331,16 @@ func (c *controller) listChunked(ctx context.Context, lw *listWriter, q resource
 	more := cur.Rows == q.Limit
 	if more && unsorted {
 		// An unsorted list is shown in the engine's order when it fits
-		// in a chunk, as before; a longer one is read in id order.
+		// in a chunk, as before; a longer one is read in id order, as
+		// the store does at once when it finds more rows than a chunk.
 		q.Sorts = []resource.SortKey{{Attr: c.res.Attr("id")}}
-		if objs, err = c.h.List(ctx, &q); err != nil {
-			c.s.writeError(ctx, lw.w, err)
-			return
+		if !cur.ByID {
+			if objs, err = c.h.List(ctx, &q); err != nil {
+				c.s.writeError(ctx, lw.w, err)
+				return
+			}
+			more = cur.Rows == q.Limit
 		}
-		more = cur.Rows == q.Limit
 	}
 	if !more {
 		if err := lw.encode(objs); err != nil {

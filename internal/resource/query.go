@@ -107,4 +107,9 @@ type Cursor struct {
 	// Last holds the last row's values of the query's Sorts, in order;
 	// nil when no row was read.
 	Last []any
+	// IDOrderIfLong asks the store to read an unsorted query in id order
+	// when more rows than its Limit match, and ByID reports that it did:
+	// the API shows a long unsorted listing in id order, and would
+	// otherwise read its first chunk twice.
+	IDOrderIfLong, ByID bool
 }

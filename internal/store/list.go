@@ -59,6 +59,19 @@ func (tx *Tx) List(ctx context.Context, r *resource.Resource, q *resource.Query)
 			sorts[i] = resource.SortKey{Attr: s.Attr, Desc: !s.Desc}
 		}
 	}
+	if c := q.Cursor; c != nil {
+		c.ByID = false
+		if c.IDOrderIfLong && len(sorts) == 0 && q.Limit > 0 {
+			long, err := tx.longerThan(ctx, t, &w, q.Limit)
+			if err != nil {
+				return nil, fmt.Errorf("list %s: %w", r.Collection, err)
+			}
+			if long {
+				sorts = []resource.SortKey{{Attr: r.Attr("id")}}
+				c.ByID = true
+			}
+		}
+	}
 	switch {
 	case len(q.After) > 0 && q.Limit > 0:
 		if len(q.After) != len(sorts) {
@@ -144,6 +157,22 @@ func (tx *Tx) List(ctx context.Context, r *resource.Resource, q *resource.Query)
 		slices.Reverse(objs)
 	}
 	return objs, nil
+}
+
+// longerThan reports whether more than n rows of t match w, reading
+// none of them.
+func (tx *Tx) longerThan(ctx context.Context, t *table, w *where, n int) (bool, error) {
+	q := "SELECT 1 FROM " + t.name + " t"
+	if len(w.conds) > 0 {
+		q += " WHERE " + strings.Join(w.conds, " AND ")
+	}
+	rows, err := tx.query(ctx, q+fmt.Sprintf(" LIMIT 1 OFFSET %d", n), w.args...)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	long := rows.Next()
+	return long, rows.Err()
 }
 
 // afterMarker restricts w to rows strictly after the marker row in the

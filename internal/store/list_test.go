@@ -134,3 +134,68 @@ func TestLongListingRelatedRows(t *testing.T) {
 		}
 	})
 }
+
+// TestUnsortedLongListingByID checks Cursor.IDOrderIfLong: an unsorted
+// read with more matching rows than its limit comes in id order and says
+// so; one that fits is read as the engine orders it.
+func TestUnsortedLongListingByID(t *testing.T) {
+	forEngines(t, func(t *testing.T, e engine) {
+		ctx := context.Background()
+		st := openMigrated(t, e.newDSN(t))
+		def := apidef.Build()[apidef.Networks].Restrict(func(string) bool { return true })
+		st.Bind(def)
+		now := time.Now().UTC().Truncate(time.Second)
+		const n = 20
+		err := st.Write(ctx, func(tx *store.Tx) error {
+			for i := range n {
+				o := resource.New(def)
+				// Inserted in the reverse of id order.
+				o.Set("id", fmt.Sprintf("n%02d", n-1-i))
+				o.Set("created_at", now)
+				o.Set("updated_at", now)
+				if err := tx.Insert(ctx, o); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tests := []struct {
+			limit    int
+			wantByID bool
+			wantRows int
+		}{
+			{17, true, 17},
+			{19, true, 19},
+			{20, false, 20},
+			{50, false, 20},
+		}
+		for _, tt := range tests {
+			cur := &resource.Cursor{IDOrderIfLong: true}
+			q := &resource.Query{Limit: tt.limit, Cursor: cur}
+			var objs []*resource.Object
+			if err := st.Read(ctx, func(tx *store.Tx) (err error) {
+				objs, err = tx.List(ctx, def, q)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if cur.ByID != tt.wantByID || len(objs) != tt.wantRows || cur.Rows != tt.wantRows {
+				t.Fatalf("limit %d: ByID %v, %d objects, %d rows; want %v, %d", tt.limit, cur.ByID, len(objs), cur.Rows, tt.wantByID, tt.wantRows)
+			}
+			if !tt.wantByID {
+				continue
+			}
+			for i, o := range objs {
+				if want := fmt.Sprintf("n%02d", i); o.ID() != want {
+					t.Fatalf("limit %d: object %d is %s, want %s (id order)", tt.limit, i, o.ID(), want)
+				}
+			}
+			if last := cur.Last; len(last) != 1 || last[0] != objs[len(objs)-1].ID() {
+				t.Errorf("limit %d: cursor at %v, want the last id", tt.limit, last)
+			}
+		}
+	})
+}
