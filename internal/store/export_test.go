@@ -86,3 +86,10 @@ func (s *Store) Windows() map[string]bool {
 	}
 	return out
 }
+
+// PendingWrites returns how many SQLite writes wait for the writer.
+func (s *Store) PendingWrites() int {
+	s.groups.mu.Lock()
+	defer s.groups.mu.Unlock()
+	return len(s.groups.pending)
+}

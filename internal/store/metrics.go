@@ -2,6 +2,7 @@ package store
 
 import (
 	"database/sql"
+	"errors"
 	"sync"
 	"time"
 )
@@ -45,7 +46,7 @@ func (s *Store) observeAttempt(readOnly bool, start time.Time, err error) {
 	}
 	outcome := "commit"
 	switch {
-	case err != nil && (s.dialect.retryable(err) || isContended(err)):
+	case err != nil && (s.dialect.retryable(err) || isContended(err) || errors.Is(err, errGroupLost)):
 		outcome = "conflict"
 	case err != nil:
 		outcome = "rollback"

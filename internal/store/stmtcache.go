@@ -24,12 +24,26 @@ type stmtCache struct {
 	byQ map[string]*sql.Stmt
 }
 
-// cacheableArgs bounds the placeholders of a cached statement: longer
-// ones are id lists whose length varies with the request and would only
-// fill the cache, but for those of exactly maxInList ids, the full
-// chunks of a long listing's related rows, which recur with every chunk
-// (preparing them anew cost a tenth of a listing's CPU).
+// cacheableArgs bounds the placeholders of a cached statement that holds
+// a list (IN (…), or rows of VALUES): longer ones are id lists whose
+// length varies with the request and would only fill the cache, but for
+// those of exactly maxInList ids, the full chunks of a long listing's
+// related rows, which recur with every chunk (preparing them anew cost a
+// tenth of a listing's CPU).
 const cacheableArgs = 16
+
+// cacheable reports whether q is worth keeping prepared: one statement,
+// and either few placeholders or no list of them. A row's INSERT has a
+// placeholder per column (a port's, over twenty) and is the same for
+// every row; parsing it anew cost a tenth of the server's CPU under
+// port creates.
+func cacheable(q string) bool {
+	if strings.Contains(q, ";") {
+		return false
+	}
+	n := strings.Count(q, "?")
+	return n <= cacheableArgs || n == maxInList || !(strings.Contains(q, "IN (") || strings.Contains(q, "), ("))
+}
 
 // stmtCacheSize bounds the cache: Neutrino runs a few hundred distinct
 // statements.
@@ -49,7 +63,7 @@ func (c *stmtCache) get(ctx context.Context, q string) (*sql.Stmt, error) {
 	if ok {
 		return stmt, nil
 	}
-	if n := strings.Count(q, "?"); full || n > cacheableArgs && n != maxInList || strings.Contains(q, ";") {
+	if full || !cacheable(q) {
 		return nil, nil
 	}
 	// Prepared outside the lock: two callers may both prepare q, and the

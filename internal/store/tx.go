@@ -74,7 +74,7 @@ func (s *Store) run(ctx context.Context, readOnly bool, fn func(tx *Tx) error) e
 		start := time.Now()
 		err = s.attempt(ctx, readOnly, fn)
 		s.observeAttempt(readOnly, start, err)
-		if err == nil || !(s.dialect.retryable(err) || isContended(err)) || ctx.Err() != nil {
+		if err == nil || !(s.dialect.retryable(err) || isContended(err) || errors.Is(err, errGroupLost)) || ctx.Err() != nil {
 			return err
 		}
 		s.observeRetry(readOnly)
@@ -120,24 +120,12 @@ func (s *Store) attempt(ctx context.Context, readOnly bool, fn func(tx *Tx) erro
 	return nil
 }
 
-// commit runs fn in a new database transaction and commits it, in turn
-// with this process's other writers on SQLite (see Store.writers).
+// commit runs fn in a new database transaction and commits it; on SQLite
+// in turn with this process's other writers, and possibly in one SQLite
+// transaction with them (see commitGrouped).
 func (s *Store) commit(ctx context.Context, readOnly bool, tx *Tx, fn func(tx *Tx) error) error {
 	if s.writers != nil {
-		wait := time.NewTimer(writerWait)
-		select {
-		case s.writers <- struct{}{}:
-			wait.Stop()
-		case <-ctx.Done():
-			wait.Stop()
-			return ctx.Err()
-		case <-wait.C:
-			// As long as SQLite's own busy timeout: a writer never waits
-			// forever, even for a transaction that (wrongly) waits on
-			// another write of this process.
-			return fmt.Errorf("begin transaction: %w after %v", ErrWriterBusy, writerWait)
-		}
-		defer func() { <-s.writers }()
+		return s.commitGrouped(ctx, tx, fn)
 	}
 	sqlTx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: readOnly})
 	if err != nil {
