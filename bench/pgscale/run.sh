@@ -31,37 +31,17 @@ done
 shift $((OPTIND - 1))
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-tmp=$(mktemp -d /tmp/neutrino-pgscale-XXXXXX)
-chmod 755 "$tmp"
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	[ -f "$tmp/data/postmaster.pid" ] && runuser -u postgres -- "$pgbin/pg_ctl" -D "$tmp/data" -m immediate stop >/dev/null 2>&1 || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+NAME=pgscale
+# shellcheck source=../lib.bash
+source "$repo/bench/lib.bash"
 log() { echo "pgscale: $*" >&2; }
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-(cd "$repo" && go build -o "$tmp/loadgen" ./bench/loadgen)
-if [ $# -eq 0 ]; then
-	(cd "$repo" && go build -o "$tmp/neutrino-tree" ./cmd/neutrino)
-	set -- "tree=$tmp/neutrino-tree"
-fi
+build_tools $#
+[ $# -gt 0 ] || set -- "tree=$tmp/neutrino-tree"
 
 # The cluster: synchronous_commit off, the all-in-one default's durability
 # (see bench/README.md); pgbench runs on the same settings.
-pgport=$(freeport)
-install -d -o postgres -m 700 "$tmp/data" "$tmp/sock"
-runuser -u postgres -- "$pgbin/initdb" -D "$tmp/data" -U postgres -A trust --no-sync >/dev/null
-runuser -u postgres -- "$pgbin/postgres" -D "$tmp/data" -p "$pgport" -c listen_addresses=127.0.0.1 \
-	-c unix_socket_directories="$tmp/sock" -c synchronous_commit=off -c max_connections=300 \
-	>"$tmp/postgres.log" 2>&1 &
-pids+=($!)
-psql=(psql -h 127.0.0.1 -p "$pgport" -U postgres -X -q -v ON_ERROR_STOP=1)
-for _ in $(seq 100); do "${psql[@]}" -c 'select 1' postgres >/dev/null 2>&1 && break; sleep 0.1; done
+start_cluster
 
 # The write limit: one-row INSERT transactions per second.
 "${psql[@]}" -c 'create database pgb' postgres
@@ -112,6 +92,9 @@ for spec in "$@"; do
 	metrics_bind = 127.0.0.1:$mport
 	[database]
 	connection = postgresql://postgres@127.0.0.1:$pgport/$db?sslmode=disable
+	[nats]
+	embedded_host = 127.0.0.1
+	embedded_port = $(freeport)
 	[ml2]
 	type_drivers = local,flat,vlan,vxlan
 	project_network_types = vxlan

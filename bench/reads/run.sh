@@ -38,39 +38,17 @@ done
 shift $((OPTIND - 1))
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-tmp=$(mktemp -d /tmp/neutrino-reads-XXXXXX)
-chmod 755 "$tmp"
-pids=()
-pgbin=""
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	[ -n "$pgbin" ] && [ -f "$tmp/data/postmaster.pid" ] &&
-		runuser -u postgres -- "$pgbin/pg_ctl" -D "$tmp/data" -m immediate stop >/dev/null 2>&1 || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+NAME=reads
+# shellcheck source=../lib.bash
+source "$repo/bench/lib.bash"
 trap 'echo "reads: failed at line $LINENO; loadgen said:" >&2; tail -5 "$tmp/loadgen.log" >&2 || true' ERR
 log() { echo "reads: $*" >&2; }
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-(cd "$repo" && go build -o "$tmp/loadgen" ./bench/loadgen)
-if [ $# -eq 0 ]; then
-	(cd "$repo" && go build -o "$tmp/neutrino-tree" ./cmd/neutrino)
-	set -- "tree=$tmp/neutrino-tree"
-fi
+build_tools $#
+[ $# -gt 0 ] || set -- "tree=$tmp/neutrino-tree"
 
 if [[ $engines == *postgresql* ]]; then
-	pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-	pgport=$(freeport)
-	install -d -o postgres -m 700 "$tmp/data" "$tmp/sock"
-	runuser -u postgres -- "$pgbin/initdb" -D "$tmp/data" -U postgres -A trust --no-sync >/dev/null
-	runuser -u postgres -- "$pgbin/postgres" -D "$tmp/data" -p "$pgport" -c listen_addresses=127.0.0.1 \
-		-c unix_socket_directories="$tmp/sock" -c synchronous_commit=off -c max_connections=300 \
-		>"$tmp/postgres.log" 2>&1 &
-	pids+=($!)
-	psql=(psql -h 127.0.0.1 -p "$pgport" -U postgres -X -q -v ON_ERROR_STOP=1)
-	for _ in $(seq 100); do "${psql[@]}" -c 'select 1' postgres >/dev/null 2>&1 && break; sleep 0.1; done
+	start_cluster
 fi
 
 # load ENDPOINT SCENARIO CLIENTS [loadgen flags…]: one measured run, its
@@ -153,6 +131,9 @@ for spec in "$@"; do
 		metrics_bind = 127.0.0.1:$mport
 		[database]
 		connection = $conn
+		[nats]
+		embedded_host = 127.0.0.1
+		embedded_port = $(freeport)
 		[quotas]
 		quota_network = -1
 		quota_subnet = -1
