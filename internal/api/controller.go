@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"reflect"
 	"slices"
@@ -233,6 +234,11 @@ func (c *controller) getVisible(ctx context.Context, id string) (*resource.Objec
 		return nil, nil, err
 	}
 	if !c.ownChild(ctx, o) {
+		return nil, nil, c.notFound(ctx, id)
+	}
+	if ok, err := c.inScope(ctx, o); err != nil {
+		return nil, nil, err
+	} else if !ok {
 		return nil, nil, c.notFound(ctx, id)
 	}
 	targets, err := c.policyTargets(ctx, []*resource.Object{o}, true)
@@ -595,7 +601,32 @@ func (c *controller) getShown(ctx context.Context, id string) (*resource.Object,
 	if !c.ownChild(ctx, o) || !visible {
 		return nil, nil, c.notFound(ctx, id)
 	}
+	if ok, err := c.inScope(ctx, o); err != nil {
+		return nil, nil, err
+	} else if !ok {
+		return nil, nil, c.notFound(ctx, id)
+	}
 	return o, nil, nil
+}
+
+// inScope reports whether a caller that is not an admin finds o at all
+// (Options.ScopeShows): its own, or admitted by the handler's scope, asked
+// of the store with o's id.
+func (c *controller) inScope(ctx context.Context, o *resource.Object) (bool, error) {
+	if !c.s.opts.ScopeShows || c.parent != nil || c.res.Attr("project_id") == nil {
+		return true, nil
+	}
+	sc, ok := c.h.(plugin.Scoper)
+	caller := reqctx.CallerFrom(ctx)
+	if !ok || caller.IsAdmin || o.String("project_id") == caller.ProjectID {
+		return true, nil
+	}
+	found, err := c.h.List(ctx, &resource.Query{Scope: sc.Scope(caller.ProjectID), Limit: 1,
+		Filters: []resource.Filter{{Attr: c.res.Attr("id"), Values: []any{o.ID()}}}})
+	if err != nil {
+		return false, fmt.Errorf("scope of %s %s: %w", c.res.Name, o.ID(), err)
+	}
+	return len(found) > 0, nil
 }
 
 // writeOne writes {"<resource>": {...}}; target is o's policy target, or

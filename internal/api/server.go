@@ -66,6 +66,15 @@ type Options struct {
 	// Healthy reports whether the server can serve (the database answers);
 	// /healthcheck uses it.
 	Healthy func(ctx context.Context) error
+	// ScopeShows finds another project's object, for a caller that is not
+	// an admin, only within its handler's scope (plugin.Scoper: the
+	// project's, shared, RBAC-shared, on its networks), as Neutron's
+	// database query does before any policy check. The new policy
+	// defaults check ownership and sharing themselves; the deprecated
+	// ones honoured without [oslo_policy] enforce_new_defaults do not
+	// (get_policy, get_security_group: any user), so the server sets it
+	// in that mode.
+	ScopeShows bool
 }
 
 // Server is the Neutron API as an http.Handler.

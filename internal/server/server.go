@@ -216,6 +216,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (_ *Serve
 	opts.Resources, opts.Handlers, opts.Extensions = reg, handlers, exts
 	opts.Authorizer, opts.Auth, opts.Logger = authz, auth, logger
 	opts.Healthy, opts.Quotas, opts.AgentScheduler = st.Ping, quotas, s.Agents
+	opts.ScopeShows = !c.policy.EnforceNewDefaults
 	s.API = api.New(opts)
 	return s, nil
 }
