@@ -340,22 +340,28 @@ func (tx *Tx) ShareSubnets(ctx context.Context, ids ...string) (map[string]strin
 	if err := tx.lockSubnets(ctx, want, true); err != nil {
 		return nil, err
 	}
-	rows, err := tx.query(ctx, "SELECT id, allocation_pools FROM subnets WHERE id IN ("+placeholders(len(want))+")", anys(want)...)
-	if err != nil {
+	if err := tx.readPools(ctx, out, "id IN ("+placeholders(len(want))+")", anys(want)...); err != nil {
 		return nil, fmt.Errorf("read subnets' pools: %w", err)
+	}
+	return out, nil
+}
+
+// readPools adds the allocation pools of the subnets where selects to
+// out, by subnet id.
+func (tx *Tx) readPools(ctx context.Context, out map[string]string, where string, args ...any) error {
+	rows, err := tx.query(ctx, "SELECT id, allocation_pools FROM subnets WHERE "+where, args...)
+	if err != nil {
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id, pools string
 		if err := rows.Scan(&id, &pools); err != nil {
-			return nil, err
+			return err
 		}
 		out[id] = pools
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read subnets' pools: %w", err)
-	}
-	return out, nil
+	return rows.Err()
 }
 
 // ShareNetworkSubnets is ShareSubnets for every subnet of a network. A
@@ -374,20 +380,8 @@ func (tx *Tx) ShareNetworkSubnets(ctx context.Context, networkID string) (map[st
 		return tx.ShareSubnets(ctx, ids...)
 	}
 	// Nothing to lock: the pools in one query.
-	rows, err := tx.query(ctx, "SELECT id, allocation_pools FROM subnets WHERE network_id = ?", networkID)
-	if err != nil {
-		return nil, fmt.Errorf("read pools of network %s: %w", networkID, err)
-	}
-	defer rows.Close()
 	out := map[string]string{}
-	for rows.Next() {
-		var id, pools string
-		if err := rows.Scan(&id, &pools); err != nil {
-			return nil, err
-		}
-		out[id] = pools
-	}
-	if err := rows.Err(); err != nil {
+	if err := tx.readPools(ctx, out, "network_id = ?", networkID); err != nil {
 		return nil, fmt.Errorf("read pools of network %s: %w", networkID, err)
 	}
 	return out, nil
