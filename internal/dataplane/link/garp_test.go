@@ -82,3 +82,66 @@ func TestARPRequestResolvesIncompleteNeighbour(t *testing.T) {
 		return nil
 	})
 }
+
+// TestGratuitousARPsResolveIncompleteNeighbours: addresses a neighbour
+// asked for before they existed (the outside polling floating IPs as
+// they are associated) resolve as soon as their new holder announces
+// them, all on one sender, although the neighbour would ask again only
+// a minute later (retrans_time_ms is set so).
+func TestGratuitousARPsResolveIncompleteNeighbours(t *testing.T) {
+	nsrig.RequireDataplane(t)
+	r := nsrig.New(t)
+	a, b := r.NS("garpa"), r.NS("garpb")
+	ha, hb := r.Host(a), r.Host(b)
+	r.Veth(ha, "a0", b, "b0", "", "", "10.78.0.2/24")
+	nsrig.Addr(t, ha, "a0", "10.78.0.1/24")
+	sysctl(t, a, "ipv4/neigh/a0/retrans_time_ms", "60000")
+	var addrs []netip.Addr
+	for i := range 20 {
+		addrs = append(addrs, netip.AddrFrom4([4]byte{10, 78, 0, byte(10 + i)}))
+	}
+	nsrig.Must(t, netns.Do(a, func() error {
+		for _, ip := range addrs {
+			c, err := net.Dial("udp4", ip.String()+":9")
+			if err != nil {
+				return err
+			}
+			_, err = c.Write([]byte("x"))
+			c.Close()
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	nsrig.WaitFor(t, "INCOMPLETE entries for the addresses", 5*time.Second, func() error {
+		for _, ip := range addrs {
+			if st := neighState(t, ha, "a0", net.IP(ip.AsSlice())); st != netlink.NUD_INCOMPLETE {
+				return fmt.Errorf("%s: state %#x", ip, st)
+			}
+		}
+		return nil
+	})
+	for _, ip := range addrs {
+		nsrig.Addr(t, hb, "b0", ip.String()+"/32")
+	}
+	time.Sleep(200 * time.Millisecond)
+	if st := neighState(t, ha, "a0", net.IP(addrs[0].AsSlice())); st != netlink.NUD_INCOMPLETE {
+		t.Fatalf("the entry resolved without an announcement (state %#x): the test proves nothing", st)
+	}
+
+	s, err := link.OpenARP(b, "b0")
+	nsrig.Must(t, err)
+	for _, ip := range addrs {
+		nsrig.Must(t, s.Gratuitous(ip))
+	}
+	nsrig.Must(t, s.Close())
+	nsrig.WaitFor(t, "every address resolved", 5*time.Second, func() error {
+		for _, ip := range addrs {
+			if st := neighState(t, ha, "a0", net.IP(ip.AsSlice())); st&(netlink.NUD_REACHABLE|netlink.NUD_STALE|netlink.NUD_DELAY) == 0 {
+				return fmt.Errorf("%s: state %#x", ip, st)
+			}
+		}
+		return nil
+	})
+}
