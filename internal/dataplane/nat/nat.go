@@ -7,11 +7,16 @@
 // internal subnets to the gateway address, a DNAT and the matching SNAT
 // per floating IP, DNAT per port forwarding, and no translation between
 // the router's own subnets or for sources in the external network's
-// address scope. Apply replaces the table in one netlink transaction, so
-// no packet ever sees half a ruleset, and skips the write when the table
-// already holds exactly this ruleset (its fingerprint rides in the first
-// rule's user data), so a restarted agent changes nothing. IPv6 is
-// routed without translation, as in Neutron: the table is of family ip.
+// address scope. The floating IPs are two maps (external → internal for
+// DNAT, internal → external for SNAT), each used by one rule, so that
+// associating or moving one changes elements, not rules. Apply writes in
+// one netlink transaction, so no packet ever sees half a ruleset: it
+// replaces the table when its shape (everything but the floating IPs,
+// whose digest rides in the first rule's user data) changed, otherwise
+// adds and deletes only the maps' elements that differ, and writes
+// nothing when the table already holds exactly this ruleset, so a
+// restarted agent changes nothing. IPv6 is routed without translation,
+// as in Neutron: the table is of family ip.
 //
 // With a MetadataPort, instances' requests to 169.254.169.254:80 (and, in
 // an ip6 table of the same name, to [fe80::a9fe:a9fe]:80) are redirected
@@ -26,7 +31,9 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 
@@ -137,13 +144,60 @@ func (rs Ruleset) Validate() error {
 }
 
 // Fingerprint identifies the ruleset's content: equal rulesets give
-// equal fingerprints whatever the order of their lists.
+// equal fingerprints whatever the order of their lists. It is the
+// digest of its shape (all but the floating IPs), which the table's
+// first rule carries, followed by the digest of the floating IP maps'
+// elements, which Current reads from the maps.
 func (rs Ruleset) Fingerprint() []byte {
+	return append(rs.shape(), elementsDigest(rs.elements())...)
+}
+
+// shape is the user data of the table's first rule: the layout's name
+// (the floating IPs in maps, so that a table an older layout wrote is
+// replaced, not patched) and the digest of the ruleset but its floating
+// IPs.
+func (rs Ruleset) shape() []byte {
+	c := rs.canonical()
+	c.FloatingIPs = nil
+	b, _ := json.Marshal(c)
+	sum := sha256.Sum256(b)
+	return append([]byte("neutrino-nat2:"), sum[:16]...)
+}
+
+// elementsDigest digests the maps' elements.
+func elementsDigest(dnat, snat map[netip.Addr]netip.Addr) []byte {
+	h := sha256.New()
+	for _, m := range []map[netip.Addr]netip.Addr{dnat, snat} {
+		for _, k := range slices.SortedFunc(maps.Keys(m), netip.Addr.Compare) {
+			b, _ := k.MarshalBinary()
+			h.Write(b)
+			b, _ = m[k].MarshalBinary()
+			h.Write(b)
+		}
+		h.Write([]byte{0})
+	}
+	return h.Sum(nil)[:16]
+}
+
+// canonical is rs with its lists sorted (and the floating IPs kept
+// once per external and per internal address, as the maps hold them).
+func (rs Ruleset) canonical() Ruleset {
 	c := rs
 	c.NoSNAT = slices.Clone(rs.NoSNAT)
 	slices.SortFunc(c.NoSNAT, func(a, b netip.Prefix) int { return a.Addr().Compare(b.Addr())*2 + (a.Bits() - b.Bits()) })
 	c.FloatingIPs = slices.Clone(rs.FloatingIPs)
-	slices.SortFunc(c.FloatingIPs, func(a, b FloatingIP) int { return a.External.Compare(b.External) })
+	slices.SortFunc(c.FloatingIPs, func(a, b FloatingIP) int {
+		if d := a.External.Compare(b.External); d != 0 {
+			return d
+		}
+		return a.Internal.Compare(b.Internal)
+	})
+	ext, in := map[netip.Addr]bool{}, map[netip.Addr]bool{}
+	c.FloatingIPs = slices.DeleteFunc(c.FloatingIPs, func(f FloatingIP) bool {
+		dup := ext[f.External] || in[f.Internal]
+		ext[f.External], in[f.Internal] = true, true
+		return dup
+	})
 	c.PortForwardings = slices.Clone(rs.PortForwardings)
 	slices.SortFunc(c.PortForwardings, func(a, b PortForwarding) int {
 		if d := a.External.Compare(b.External); d != 0 {
@@ -157,9 +211,35 @@ func (rs Ruleset) Fingerprint() []byte {
 		}
 		return int(a.ExternalStart) - int(b.ExternalStart)
 	})
-	b, _ := json.Marshal(c)
-	sum := sha256.Sum256(b)
-	return append([]byte("neutrino:"), sum[:16]...)
+	return c
+}
+
+// The floating IPs' maps.
+const (
+	dnatMap = "fip-dnat" // external → internal
+	snatMap = "fip-snat" // internal → external
+)
+
+func fipMap(t *nftables.Table, name string) *nftables.Set {
+	return &nftables.Set{Table: t, Name: name, IsMap: true, KeyType: nftables.TypeIPAddr, DataType: nftables.TypeIPAddr}
+}
+
+// elements are the maps' elements for rs's floating IPs, keyed by the
+// map's key.
+func (rs Ruleset) elements() (dnat, snat map[netip.Addr]netip.Addr) {
+	dnat, snat = map[netip.Addr]netip.Addr{}, map[netip.Addr]netip.Addr{}
+	if rs.GatewayDevice == "" {
+		return dnat, snat
+	}
+	for _, f := range rs.canonical().FloatingIPs {
+		dnat[f.External], snat[f.Internal] = f.Internal, f.External
+	}
+	return dnat, snat
+}
+
+func element(k, v netip.Addr) nftables.SetElement {
+	kb, vb := k.As4(), v.As4()
+	return nftables.SetElement{Key: kb[:], Val: vb[:]}
 }
 
 func table() *nftables.Table {
@@ -180,23 +260,123 @@ func Current(ns netns.NsHandle) ([]byte, error) {
 		return nil, err
 	}
 	t := table()
-	return nftns.Fingerprint(c, t, "postrouting")
+	fp, err := nftns.Fingerprint(c, t, "postrouting")
+	if err != nil || fp == nil {
+		return nil, err
+	}
+	dnat, snat, err := readMaps(c, t)
+	if err != nil {
+		return nil, err
+	}
+	return append(fp, elementsDigest(dnat, snat)...), nil
+}
+
+// readMaps reads the floating IP maps (empty when absent: a router
+// without gateway has none).
+func readMaps(c *nftables.Conn, t *nftables.Table) (dnat, snat map[netip.Addr]netip.Addr, err error) {
+	read := func(name string) (map[netip.Addr]netip.Addr, error) {
+		elems, err := c.GetSetElements(fipMap(t, name))
+		if err != nil && !errors.Is(err, unix.ENOENT) {
+			return nil, fmt.Errorf("nftables: read map %s: %w", name, err)
+		}
+		m := map[netip.Addr]netip.Addr{}
+		for _, e := range elems {
+			k, ok1 := netip.AddrFromSlice(e.Key)
+			v, ok2 := netip.AddrFromSlice(e.Val)
+			if ok1 && ok2 {
+				m[k] = v
+			}
+		}
+		return m, nil
+	}
+	if dnat, err = read(dnatMap); err != nil {
+		return nil, nil, err
+	}
+	snat, err = read(snatMap)
+	return dnat, snat, err
 }
 
 // Apply makes the namespace's table hold exactly rs, in one transaction;
-// it reports whether it wrote (false: the table already held rs).
+// it reports whether it wrote (false: the table already held rs). When
+// only the floating IPs changed it adds and deletes only the maps'
+// elements: replacing the table costs the kernel 10–15 ms whatever its
+// size, as does any transaction that deletes (an RCU grace period), while
+// adding elements takes well under a millisecond — what a burst of
+// associations, converging its router once per round, waits for.
 func Apply(ns netns.NsHandle, rs Ruleset) (bool, error) {
 	if err := rs.Validate(); err != nil {
 		return false, err
-	}
-	fp := rs.Fingerprint()
-	if cur, err := Current(ns); err == nil && bytes.Equal(cur, fp) {
-		return false, nil
 	}
 	c, err := nftns.Open(ns)
 	if err != nil {
 		return false, err
 	}
+	t := table()
+	shape := rs.shape()
+	cur, err := nftns.Fingerprint(c, t, "postrouting")
+	if err != nil {
+		return false, err
+	}
+	if !bytes.Equal(cur, shape) {
+		return true, replace(c, rs, shape)
+	}
+	haveD, haveS, err := readMaps(c, t)
+	if err != nil {
+		return false, err
+	}
+	wantD, wantS := rs.elements()
+	wrote := false
+	for _, m := range []struct {
+		name       string
+		have, want map[netip.Addr]netip.Addr
+	}{{dnatMap, haveD, wantD}, {snatMap, haveS, wantS}} {
+		var del, add []nftables.SetElement
+		for k, v := range m.have {
+			if w, ok := m.want[k]; !ok || w != v {
+				del = append(del, element(k, v))
+			}
+		}
+		for k, v := range m.want {
+			if h, ok := m.have[k]; !ok || h != v {
+				add = append(add, element(k, v))
+			}
+		}
+		set := fipMap(t, m.name)
+		if len(del) > 0 {
+			if err := c.SetDeleteElements(set, del); err != nil {
+				return false, fmt.Errorf("nftables: map %s: %w", m.name, err)
+			}
+		}
+		if len(add) > 0 {
+			if err := c.SetAddElements(set, add); err != nil {
+				return false, fmt.Errorf("nftables: map %s: %w", m.name, err)
+			}
+		}
+		wrote = wrote || len(del)+len(add) > 0
+	}
+	if !wrote {
+		return false, nil
+	}
+	if err := c.Flush(); err != nil {
+		return false, fmt.Errorf("nftables: update the floating IPs of %s: %w", TableName, err)
+	}
+	return true, nil
+}
+
+// firstRule is the postrouting chain's first rule, which carries the
+// fingerprint: traffic that neither enters nor leaves by the gateway and
+// was not DNATed (east-west between the router's subnets) is not
+// translated.
+func firstRule(rs Ruleset) []expr.Any {
+	if rs.GatewayDevice == "" {
+		return verdict(expr.VerdictAccept)
+	}
+	return slices.Concat(ifname(expr.MetaKeyIIFNAME, rs.GatewayDevice, expr.CmpOpNeq), ifname(expr.MetaKeyOIFNAME, rs.GatewayDevice, expr.CmpOpNeq),
+		ctStatusDNAT(expr.CmpOpEq), verdict(expr.VerdictAccept))
+}
+
+// replace writes the whole table (and the IPv6 one) in one transaction.
+func replace(c *nftables.Conn, rs Ruleset, fp []byte) error {
 	t := table()
 	// Add (a no-op when present), delete, then build: one batch, so the
 	// old table is replaced, never absent.
@@ -225,16 +405,9 @@ func Apply(ns netns.NsHandle, rs Ruleset) (bool, error) {
 		c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: all, UserData: ud})
 	}
 	// The first postrouting rule always exists and carries the
-	// fingerprint: traffic that neither enters nor leaves by the gateway
-	// and was not DNATed (east-west between the router's subnets) is not
-	// translated.
+	// fingerprint.
 	gw := rs.GatewayDevice
-	if gw == "" {
-		add(post, fp, verdict(expr.VerdictAccept))
-	} else {
-		add(post, fp, ifname(expr.MetaKeyIIFNAME, gw, expr.CmpOpNeq), ifname(expr.MetaKeyOIFNAME, gw, expr.CmpOpNeq),
-			ctStatusDNAT(expr.CmpOpEq), verdict(expr.VerdictAccept))
-	}
+	add(post, fp, firstRule(rs))
 	if rs.MetadataPort != 0 {
 		// Instances' metadata requests go to the proxy listening in the
 		// namespace; only redirected connections may reach it (a floating
@@ -244,10 +417,22 @@ func Apply(ns netns.NsHandle, rs Ruleset) (bool, error) {
 		add(input, nil, tcpPort(rs.MetadataPort), ctStatusDNAT(expr.CmpOpEq), verdict(expr.VerdictDrop))
 	}
 	if gw != "" {
-		for _, f := range rs.FloatingIPs {
-			for _, ch := range []*nftables.Chain{pre, out} {
-				add(ch, nil, ipMatch(16, f.External), dnat(f.Internal, 0, 0))
+		wantD, wantS := rs.elements()
+		dm, sm := fipMap(t, dnatMap), fipMap(t, snatMap)
+		for _, m := range []struct {
+			set  *nftables.Set
+			want map[netip.Addr]netip.Addr
+		}{{dm, wantD}, {sm, wantS}} {
+			var elems []nftables.SetElement
+			for k, v := range m.want {
+				elems = append(elems, element(k, v))
 			}
+			if err := c.AddSet(m.set, elems); err != nil {
+				return fmt.Errorf("nftables: map %s: %w", m.set.Name, err)
+			}
+		}
+		for _, ch := range []*nftables.Chain{pre, out} {
+			add(ch, nil, mapNAT(16, dm, expr.NATTypeDestNAT))
 		}
 		for _, pf := range rs.PortForwardings {
 			for _, ch := range []*nftables.Chain{pre, out} {
@@ -261,9 +446,7 @@ func Apply(ns netns.NsHandle, rs Ruleset) (bool, error) {
 				add(post, nil, ifname(expr.MetaKeyOIFNAME, gw, expr.CmpOpEq), prefixMatch(12, p), verdict(expr.VerdictAccept))
 			}
 		}
-		for _, f := range rs.FloatingIPs {
-			add(post, nil, ipMatch(12, f.Internal), snat(f.External, false))
-		}
+		add(post, nil, mapNAT(12, sm, expr.NATTypeSourceNAT))
 		if rs.SNAT {
 			add(post, nil, ifname(expr.MetaKeyOIFNAME, gw, expr.CmpOpEq), snat(rs.GatewayIP, true))
 			// Hairpin: an internal host reaching a floating IP of the same
@@ -291,9 +474,20 @@ func Apply(ns netns.NsHandle, rs Ruleset) (bool, error) {
 			ctStatusDNAT(expr.CmpOpEq), verdict(expr.VerdictDrop))})
 	}
 	if err := c.Flush(); err != nil {
-		return false, fmt.Errorf("nftables: write %s: %w", TableName, err)
+		return fmt.Errorf("nftables: write %s: %w", TableName, err)
 	}
-	return true, nil
+	return nil
+}
+
+// mapNAT translates the address at offset (12 source, 16 destination)
+// to what the map m holds for it (nft's "dnat to ip daddr map @m"); an
+// address the map lacks does not match.
+func mapNAT(offset uint32, m *nftables.Set, typ expr.NATType) []expr.Any {
+	return exprs(
+		&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: offset, Len: 4},
+		&expr.Lookup{SourceRegister: 1, DestRegister: 1, IsDestRegSet: true, SetName: m.Name, SetID: m.ID},
+		&expr.NAT{Type: typ, Family: unix.NFPROTO_IPV4, RegAddrMin: 1},
+	)
 }
 
 // Remove deletes the namespace's table; absent is not an error.

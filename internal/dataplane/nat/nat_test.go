@@ -6,14 +6,17 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"reflect"
 	"testing"
 	"time"
 
+	"github.com/google/nftables"
 	"github.com/vishvananda/netlink"
 
 	"github.com/neutrino-net/neutrino/internal/dataplane/netns"
 
 	"github.com/neutrino-net/neutrino/internal/dataplane/nat"
+	"github.com/neutrino-net/neutrino/internal/dataplane/nftns"
 	"github.com/neutrino-net/neutrino/internal/testenv/nsrig"
 )
 
@@ -201,5 +204,104 @@ func TestForgetForwarding(t *testing.T) {
 	}
 	if n, err := nat.ForgetForwarding(ns, rs.PortForwardings[0]); err != nil || n == 0 {
 		t.Fatalf("forgetting the forwarding: %d entries, %v; want its connection's", n, err)
+	}
+}
+
+// TestFloatingIPsChangeInPlace: associating, moving and disassociating
+// floating IPs changes only the maps' elements — every rule keeps its
+// handle, the table is not replaced — and traffic follows each change;
+// any other change replaces the table.
+func TestFloatingIPsChangeInPlace(t *testing.T) {
+	nsrig.RequireDataplane(t)
+	r := nsrig.New(t)
+	ns := r.NS("fipmap")
+	h := r.Host(ns)
+	lo, err := h.Netlink().LinkByName("lo")
+	nsrig.Must(t, err)
+	nsrig.Must(t, h.Netlink().LinkSetUp(lo))
+	nsrig.Addr(t, h, "lo", "10.1.0.5/32")
+	nsrig.Addr(t, h, "lo", "10.1.0.6/32")
+	nsrig.Addr(t, h, "lo", "203.0.113.20/32") // a route to the floating IP: the output chain comes after routing
+	nsrig.Addr(t, h, "lo", "203.0.113.10/32") // the hairpin SNAT's source
+	nsrig.ServeEcho(t, ns, "10.1.0.5:2000")
+	nsrig.ServeEcho(t, ns, "10.1.0.6:3000")
+	reaches := func(addr string) bool {
+		return netns.Do(ns, func() error {
+			c, err := net.DialTimeout("tcp", addr, 300*time.Millisecond)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(time.Second))
+			fmt.Fprintln(c, "hi")
+			_, err = bufio.NewReader(c).ReadString('\n')
+			return err
+		}) == nil
+	}
+	handles := func() map[string][]uint64 {
+		c, err := nftns.Open(ns)
+		nsrig.Must(t, err)
+		out := map[string][]uint64{}
+		tb := &nftables.Table{Name: nat.TableName, Family: nftables.TableFamilyIPv4}
+		for _, ch := range []string{"prerouting", "output", "postrouting"} {
+			rules, err := c.GetRules(tb, &nftables.Chain{Name: ch, Table: tb})
+			nsrig.Must(t, err)
+			for _, r := range rules {
+				out[ch] = append(out[ch], r.Handle)
+			}
+		}
+		return out
+	}
+	fip := netip.MustParseAddr("203.0.113.20")
+	rs := nat.Ruleset{GatewayDevice: "qg-test", GatewayIP: netip.MustParseAddr("203.0.113.10"), SNAT: true,
+		FloatingIPs: []nat.FloatingIP{{External: netip.MustParseAddr("203.0.113.30"), Internal: netip.MustParseAddr("10.1.0.9")}}}
+	if _, err := nat.Apply(ns, rs); err != nil {
+		t.Fatal(err)
+	}
+	before := handles()
+	steps := []struct {
+		name       string
+		fips       []nat.FloatingIP
+		to2000     bool // FIP:2000 reaches 10.1.0.5
+		to3000     bool // FIP:3000 reaches 10.1.0.6
+		otherStays bool
+	}{
+		{"associated", []nat.FloatingIP{{External: fip, Internal: netip.MustParseAddr("10.1.0.5")}}, true, false, false},
+		{"moved", []nat.FloatingIP{{External: fip, Internal: netip.MustParseAddr("10.1.0.6")}}, false, true, false},
+		{"a second one added", []nat.FloatingIP{{External: fip, Internal: netip.MustParseAddr("10.1.0.6")},
+			{External: netip.MustParseAddr("203.0.113.30"), Internal: netip.MustParseAddr("10.1.0.9")}}, false, true, true},
+		{"disassociated", nil, false, false, false},
+	}
+	for _, s := range steps {
+		rs.FloatingIPs = s.fips
+		wrote, err := nat.Apply(ns, rs)
+		if err != nil || !wrote {
+			t.Fatalf("%s: Apply wrote %v, %v", s.name, wrote, err)
+		}
+		if cur, _ := nat.Current(ns); !bytes.Equal(cur, rs.Fingerprint()) {
+			t.Errorf("%s: the table holds %x, want %x", s.name, cur, rs.Fingerprint())
+		}
+		if got := handles(); !reflect.DeepEqual(got, before) {
+			t.Errorf("%s: rules %v, want the same rules as before %v (the table was replaced)", s.name, got, before)
+		}
+		if got := reaches(fip.String() + ":2000"); got != s.to2000 {
+			t.Errorf("%s: %s:2000 reaches 10.1.0.5: %v, want %v", s.name, fip, got, s.to2000)
+		}
+		if got := reaches(fip.String() + ":3000"); got != s.to3000 {
+			t.Errorf("%s: %s:3000 reaches 10.1.0.6: %v, want %v", s.name, fip, got, s.to3000)
+		}
+		if wrote, err := nat.Apply(ns, rs); err != nil || wrote {
+			t.Errorf("%s: a second Apply wrote %v, %v", s.name, wrote, err)
+		}
+	}
+	rs.SNAT = false
+	if wrote, err := nat.Apply(ns, rs); err != nil || !wrote {
+		t.Fatalf("SNAT off: Apply wrote %v, %v", wrote, err)
+	}
+	if got := handles(); reflect.DeepEqual(got, before) {
+		t.Errorf("SNAT off kept every rule: the table was not rewritten")
+	}
+	if cur, _ := nat.Current(ns); !bytes.Equal(cur, rs.Fingerprint()) {
+		t.Errorf("SNAT off: the table holds %x, want %x", cur, rs.Fingerprint())
 	}
 }
