@@ -318,7 +318,7 @@ func Apply(ns netns.NsHandle, rs Ruleset) (bool, error) {
 		return false, err
 	}
 	if !bytes.Equal(cur, shape) {
-		return true, replace(c, rs, shape)
+		return true, replace(c, rs, shape, cur != nil)
 	}
 	haveD, haveS, err := readMaps(c, t)
 	if err != nil {
@@ -375,14 +375,23 @@ func firstRule(rs Ruleset) []expr.Any {
 		ctStatusDNAT(expr.CmpOpEq), verdict(expr.VerdictAccept))
 }
 
-// replace writes the whole table (and the IPv6 one) in one transaction.
-func replace(c *nftables.Conn, rs Ruleset, fp []byte) error {
-	t := table()
-	// Add (a no-op when present), delete, then build: one batch, so the
-	// old table is replaced, never absent.
-	c.AddTable(t)
-	c.DelTable(t)
-	c.AddTable(t)
+// replace writes the whole table (and the IPv6 one) in one transaction,
+// exists telling whether the table is known to exist. A table that does
+// not is only created: deleting anything would cost the transaction an
+// RCU grace period, which every new router paid.
+func replace(c *nftables.Conn, rs Ruleset, fp []byte, exists bool) error {
+	t, t6 := table(), table6()
+	var err error
+	if !exists {
+		if exists, err = nftns.Exists(c, t); err != nil {
+			return err
+		}
+	}
+	exists6, err := nftns.Exists(c, t6)
+	if err != nil {
+		return err
+	}
+	nftns.Recreate(c, t, exists)
 	pre := c.AddChain(&nftables.Chain{Name: "prerouting", Table: t, Type: nftables.ChainTypeNAT,
 		Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityNATDest})
 	out := c.AddChain(&nftables.Chain{Name: "output", Table: t, Type: nftables.ChainTypeNAT,
@@ -456,9 +465,9 @@ func replace(c *nftables.Conn, rs Ruleset, fp []byte) error {
 	}
 	// IPv6: the same redirect for fe80::a9fe:a9fe, as Neutron's agent
 	// adds it to ip6tables, in a table of its own.
-	t6 := table6()
-	c.AddTable(t6)
-	c.DelTable(t6)
+	if exists6 {
+		c.DelTable(t6)
+	}
 	if rs.MetadataPort != 0 {
 		c.AddTable(t6)
 		pre6 := c.AddChain(&nftables.Chain{Name: "prerouting", Table: t6, Type: nftables.ChainTypeNAT,

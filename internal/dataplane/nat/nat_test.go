@@ -305,3 +305,32 @@ func TestFloatingIPsChangeInPlace(t *testing.T) {
 		t.Errorf("SNAT off: the table holds %x, want %x", cur, rs.Fingerprint())
 	}
 }
+
+// TestApplyRepairsATableWithoutFingerprint: a table whose postrouting
+// chain was emptied by hand (so its fingerprint is gone but the table is
+// there) is replaced, not created a second time; a fresh namespace's
+// table is only created.
+func TestApplyRepairsATableWithoutFingerprint(t *testing.T) {
+	nsrig.RequireDataplane(t)
+	r := nsrig.New(t)
+	ns := r.NS("natfix")
+	rs := ruleset()
+	rs.MetadataPort = 9697
+	if wrote, err := nat.Apply(ns, rs); err != nil || !wrote {
+		t.Fatalf("Apply on a fresh namespace: wrote %v, %v", wrote, err)
+	}
+	c, err := nftns.Open(ns)
+	nsrig.Must(t, err)
+	tb := &nftables.Table{Name: nat.TableName, Family: nftables.TableFamilyIPv4}
+	c.FlushChain(&nftables.Chain{Name: "postrouting", Table: tb})
+	nsrig.Must(t, c.Flush())
+	if cur, err := nat.Current(ns); err != nil || cur != nil {
+		t.Fatalf("after emptying postrouting: Current %x, %v; want none", cur, err)
+	}
+	if wrote, err := nat.Apply(ns, rs); err != nil || !wrote {
+		t.Fatalf("Apply over the damaged table: wrote %v, %v", wrote, err)
+	}
+	if cur, _ := nat.Current(ns); !bytes.Equal(cur, rs.Fingerprint()) {
+		t.Errorf("the table holds %x, want %x", cur, rs.Fingerprint())
+	}
+}

@@ -64,12 +64,40 @@ func Fingerprint(c *nftables.Conn, t *nftables.Table, chain string) ([]byte, err
 	return rules[0].UserData, nil
 }
 
+// Exists reports whether the table t exists.
+func Exists(c *nftables.Conn, t *nftables.Table) (bool, error) {
+	if _, err := c.ListTableOfFamily(t.Name, t.Family); err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return false, nil
+		}
+		return false, fmt.Errorf("nftables: read table %s: %w", t.Name, err)
+	}
+	return true, nil
+}
+
+// Recreate begins, in c's batch, writing the table t anew: an existing
+// one is added (a no-op), deleted and added again, so that the batch
+// replaces it and it is never absent; an absent one is only created
+// (failing the batch if it appeared meanwhile). The difference matters:
+// a transaction that deletes waits for an RCU grace period in the kernel
+// (10–20 ms on a busy host), one that only adds takes well under a
+// millisecond — the price of every router's or port's first table.
+func Recreate(c *nftables.Conn, t *nftables.Table, exists bool) {
+	if !exists {
+		c.CreateTable(t)
+		return
+	}
+	c.AddTable(t)
+	c.DelTable(t)
+	c.AddTable(t)
+}
+
 // Replace makes namespace ns's table t hold what build adds, in one
 // transaction, unless the first rule of chain already carries fp (then it
 // writes nothing); a nil fp removes the table instead. build must add
-// chain with a first rule whose UserData is fp. The table is added (a
-// no-op when present), deleted and built again in one batch, so it is
-// replaced, never absent. Replace reports whether it wrote.
+// chain with a first rule whose UserData is fp. The table is written
+// anew in one batch (Recreate), so it is replaced, never absent. Replace
+// reports whether it wrote.
 func Replace(ns netns.NsHandle, t *nftables.Table, chain string, fp []byte, build func(c *nftables.Conn, t *nftables.Table) error) (bool, error) {
 	c, err := Open(ns)
 	if err != nil {
@@ -88,9 +116,13 @@ func Replace(ns netns.NsHandle, t *nftables.Table, chain string, fp []byte, buil
 	if bytes.Equal(cur, fp) {
 		return false, nil
 	}
-	c.AddTable(t)
-	c.DelTable(t)
-	c.AddTable(t)
+	exists := cur != nil
+	if !exists {
+		if exists, err = Exists(c, t); err != nil {
+			return false, err
+		}
+	}
+	Recreate(c, t, exists)
 	if err := build(c, t); err != nil {
 		return false, err
 	}
