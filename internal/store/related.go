@@ -163,16 +163,18 @@ func relatedValue(v any) any {
 // sortedObjects sorts related objects by the keys' string values in turn,
 // as decodeObjects does, so replies are stable.
 func sortedObjects(out []map[string]any, keys []string) []any {
-	sort.SliceStable(out, func(i, j int) bool {
-		for _, k := range keys {
-			a, _ := out[i][k].(string)
-			b, _ := out[j][k].(string)
-			if a != b {
-				return a < b
+	if len(out) > 1 {
+		slices.SortStableFunc(out, func(a, b map[string]any) int {
+			for _, k := range keys {
+				x, _ := a[k].(string)
+				y, _ := b[k].(string)
+				if c := strings.Compare(x, y); c != 0 {
+					return c
+				}
 			}
-		}
-		return false
-	})
+			return 0
+		})
+	}
 	res := make([]any, len(out))
 	for i, m := range out {
 		res[i] = m
