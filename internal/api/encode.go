@@ -76,9 +76,7 @@ func appendValue(b []byte, v any) []byte {
 	case int:
 		return strconv.AppendInt(b, int64(t), 10)
 	case time.Time:
-		b = append(b, '"')
-		b = t.UTC().AppendFormat(b, timeFormat)
-		return append(b, '"')
+		return appendTime(b, t)
 	case []string:
 		b = append(b, '[')
 		for i, s := range t {
@@ -98,8 +96,10 @@ func appendValue(b []byte, v any) []byte {
 		}
 		return append(b, ']')
 	case map[string]any:
-		// Keys sorted, as encoding/json writes them.
-		keys := make([]string, 0, len(t))
+		// Keys sorted, as encoding/json writes them; a few keys (a
+		// port's fixed_ips) sort without allocating.
+		var few [8]string
+		keys := few[:0]
 		for k := range t {
 			keys = append(keys, k)
 		}
@@ -122,6 +122,31 @@ func appendValue(b []byte, v any) []byte {
 	return append(b, enc...)
 }
 
+// appendTime writes t in UTC as Neutron shows timestamps, "YYYY-MM-DDTHH:MM:SSZ";
+// a year outside 0–9999 goes through time's own formatting.
+func appendTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		b = append(b, '"')
+		b = t.AppendFormat(b, timeFormat)
+		return append(b, '"')
+	}
+	h, mi, s := t.Clock()
+	two := func(b []byte, v int) []byte { return append(b, byte('0'+v/10), byte('0'+v%10)) }
+	b = append(b, '"', byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-')
+	b = two(b, int(mo))
+	b = append(b, '-')
+	b = two(b, d)
+	b = append(b, 'T')
+	b = two(b, h)
+	b = append(b, ':')
+	b = two(b, mi)
+	b = append(b, ':')
+	b = two(b, s)
+	return append(b, 'Z', '"')
+}
+
 // appendString writes s as a JSON string, escaping as encoding/json does
 // for the characters that matter (quotes, backslash, control characters,
 // and <, >, & so replies are safe in HTML contexts).
@@ -130,11 +155,11 @@ func appendString(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
+		if plainASCII[c] {
+			i++
+			continue
+		}
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':
@@ -180,3 +205,12 @@ func appendString(b []byte, s string) []byte {
 }
 
 const hex = "0123456789abcdef"
+
+// plainASCII marks the bytes appendString copies as they are: ASCII but
+// control characters, quote, backslash and <, >, &.
+var plainASCII = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()

@@ -23,6 +23,30 @@ func TestAppendValueMatchesEncodingJSON(t *testing.T) {
 	if got := string(appendValue(nil, ts)); got != `"2026-01-02T02:04:05Z"` {
 		t.Errorf("time encodes as %s", got)
 	}
+	// Maps with more keys than appendValue sorts without allocating.
+	many := map[string]any{}
+	for _, k := range []string{"j", "i", "h", "g", "f", "e", "d", "c", "b", "a"} {
+		many[k] = k
+	}
+	if got, want := string(appendValue(nil, many)), `{"a":"a","b":"b","c":"c","d":"d","e":"e","f":"f","g":"g","h":"h","i":"i","j":"j"}`; got != want {
+		t.Errorf("a map of 10 keys encodes as %s, want %s", got, want)
+	}
+}
+
+// TestAppendTime checks the timestamp writer against time's own
+// formatting, in and out of the years it writes itself.
+func TestAppendTime(t *testing.T) {
+	for _, ts := range []time.Time{
+		{}, time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 12, 7, 23, 59, 59, 999999999, time.UTC),
+		time.Date(2026, 1, 1, 0, 30, 0, 0, time.FixedZone("x", 3600)), time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(999, 3, 4, 5, 6, 7, 0, time.UTC),
+	} {
+		want := `"` + ts.UTC().Format(timeFormat) + `"`
+		if got := string(appendTime(nil, ts)); got != want {
+			t.Errorf("appendTime(%v) = %s, want %s", ts, got, want)
+		}
+	}
 }
 
 func FuzzAppendString(f *testing.F) {
