@@ -360,34 +360,56 @@ func (c *controller) listChunked(ctx context.Context, lw *listWriter, q resource
 }
 
 // stream writes objs, the first chunk read by q, and the chunks after it
-// until the list or the limit (0 for none) ends.
+// until the list or the limit (0 for none) ends. Each chunk after the
+// first is read while the one before it is encoded and written, so a
+// long listing keeps a second CPU busy and its reply waits on the slower
+// of the two rather than on their sum; at most two chunks are held.
 func (c *controller) stream(ctx context.Context, lw *listWriter, q *resource.Query, objs []*resource.Object, limit int) {
-	cur := q.Cursor
 	lw.stream = true
 	rows := 0
 	for {
-		more := cur.Rows == q.Limit
+		cur := q.Cursor
 		rows += cur.Rows
+		var next chan chunk
+		var nq resource.Query
+		if cur.Rows == q.Limit && (limit == 0 || rows < limit) {
+			nq = *q
+			nq.Cursor = &resource.Cursor{IDOrderIfLong: cur.IDOrderIfLong}
+			nq.Marker, nq.After = "", cur.Last
+			nq.Limit = listChunk
+			if limit > 0 {
+				nq.Limit = min(listChunk, limit-rows)
+			}
+			// Buffered: a reply abandoned midway leaves the read to
+			// end on its own (its context is then cancelled).
+			next = make(chan chunk, 1)
+			go func() {
+				objs, err := c.h.List(ctx, &nq)
+				next <- chunk{objs, err}
+			}()
+		}
 		if err := lw.encode(objs); err != nil {
 			lw.abort(ctx, err)
 		}
 		if err := lw.flush(); err != nil {
 			lw.abort(ctx, err)
 		}
-		if !more || (limit > 0 && rows >= limit) {
+		if next == nil {
 			break
 		}
-		q.Marker, q.After = "", cur.Last
-		q.Limit = listChunk
-		if limit > 0 {
-			q.Limit = min(listChunk, limit-rows)
+		ch := <-next
+		if ch.err != nil {
+			lw.abort(ctx, ch.err)
 		}
-		var err error
-		if objs, err = c.h.List(ctx, q); err != nil {
-			lw.abort(ctx, err)
-		}
+		q, objs = &nq, ch.objs
 	}
 	lw.finish()
+}
+
+// chunk is one read of a streamed listing.
+type chunk struct {
+	objs []*resource.Object
+	err  error
 }
 
 // listReversed serves a reversed page (page_reverse) longer than a chunk:

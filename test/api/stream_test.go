@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -116,6 +117,72 @@ func TestLargeListsStream(t *testing.T) {
 		few, _, _ := list("/v2.0/networks?name=bench-7&name=bench-1233")
 		if got := names(few); len(got) != 2 {
 			t.Errorf("name filters gave %v", got)
+		}
+	})
+}
+
+// TestLongPortListsStream lists more ports than the server reads per
+// query, as an admin and as a member: each listed port is the port its
+// caller's show gives (addresses, groups, and no binding:* for the
+// member), every port is listed once, and the member sees its own only.
+func TestLongPortListsStream(t *testing.T) {
+	enginesWith(t, map[string]string{"quotas.quota_port": "-1"}, func(t *testing.T, e *env) {
+		mine := map[string]bool{}
+		create := func(as *caller, cidr string, n int) {
+			net := e.createNetwork(as, map[string]any{"name": "n"})["id"].(string)
+			e.portSubnet(as, net, map[string]any{"cidr": cidr})
+			for done := 0; done < n; {
+				batch := min(250, n-done)
+				items := make([]any, batch)
+				for i := range items {
+					items[i] = map[string]any{"network_id": net, "name": fmt.Sprintf("p-%d", done+i)}
+				}
+				for _, p := range e.do(as, "POST", "/v2.0/ports", map[string]any{"ports": items}).expect(t, 201).body["ports"].([]any) {
+					if as == member1 {
+						mine[p.(map[string]any)["id"].(string)] = true
+					}
+				}
+				done += batch
+			}
+		}
+		create(member1, "10.1.0.0/20", 620)
+		create(admin, "10.2.0.0/20", 560)
+		for _, c := range []struct {
+			name string
+			as   *caller
+		}{{"admin", admin}, {"member", member1}} {
+			r := e.do(c.as, "GET", "/v2.0/ports", nil).expect(t, 200)
+			if cl := r.header.Get("Content-Length"); cl != "" {
+				t.Errorf("%s: a long port list has Content-Length %s; want it streamed", c.name, cl)
+			}
+			seen := map[string]bool{}
+			for _, it := range r.body["ports"].([]any) {
+				p := it.(map[string]any)
+				id := p["id"].(string)
+				if seen[id] {
+					t.Fatalf("%s: port %s listed twice", c.name, id)
+				}
+				seen[id] = true
+				if c.as == member1 && !mine[id] {
+					t.Errorf("member lists port %s of another project", id)
+				}
+				if _, ok := p["binding:host_id"]; ok == (c.as == member1) {
+					t.Errorf("%s: binding:host_id shown %v", c.name, ok)
+				}
+				if len(seen)%97 != 1 {
+					continue
+				}
+				show := e.do(c.as, "GET", "/v2.0/ports/"+id, nil).expect(t, 200).obj(t, "port")
+				if !reflect.DeepEqual(p, show) {
+					t.Errorf("%s: listed port %v\nis not its show %v", c.name, p, show)
+				}
+			}
+			if c.as == member1 && len(seen) != len(mine) {
+				t.Errorf("member lists %d ports, want its %d", len(seen), len(mine))
+			}
+			if c.as == admin && len(seen) < 1180 {
+				t.Errorf("admin lists %d ports, want at least 1180", len(seen))
+			}
 		}
 	})
 }
