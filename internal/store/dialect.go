@@ -30,6 +30,9 @@ type dialect interface {
 	retryable(err error) bool
 	// uniqueViolation reports whether err is a unique-constraint violation.
 	uniqueViolation(err error) bool
+	// duplicateKey returns the columns of the unique key a unique
+	// violation broke, as the engine's error names them, or nil.
+	duplicateKey(err error) []string
 	// ddl adapts a portable DDL statement to the engine.
 	ddl(stmt string) string
 	// tooComplex reports whether err is the engine refusing a statement
@@ -50,6 +53,31 @@ func (sqliteDialect) uniqueViolation(err error) bool {
 		return false
 	}
 	return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+// duplicateKey reads SQLite's "UNIQUE constraint failed: ports.network_id,
+// ports.mac_address".
+func (sqliteDialect) duplicateKey(err error) []string {
+	var e *sqlite.Error
+	if !errors.As(err, &e) {
+		return nil
+	}
+	const marker = "constraint failed: "
+	msg := e.Error()
+	i := strings.LastIndex(msg, marker)
+	if i < 0 {
+		return nil
+	}
+	msg = msg[i+len(marker):]
+	if j := strings.Index(msg, " ("); j >= 0 {
+		msg = msg[:j]
+	}
+	var cols []string
+	for _, c := range strings.Split(msg, ", ") {
+		_, col, _ := strings.Cut(c, ".")
+		cols = append(cols, col)
+	}
+	return cols
 }
 
 func (sqliteDialect) tooComplex(err error) bool {
@@ -151,6 +179,24 @@ func (postgresDialect) tooComplex(err error) bool {
 func (postgresDialect) uniqueViolation(err error) bool {
 	var e *pgconn.PgError
 	return errors.As(err, &e) && e.Code == "23505"
+}
+
+// duplicateKey reads PostgreSQL's detail "Key (network_id,
+// mac_address)=(…) already exists.".
+func (postgresDialect) duplicateKey(err error) []string {
+	var e *pgconn.PgError
+	if !errors.As(err, &e) || e.Code != "23505" {
+		return nil
+	}
+	rest, ok := strings.CutPrefix(e.Detail, "Key (")
+	if !ok {
+		return nil
+	}
+	cols, _, ok := strings.Cut(rest, ")=(")
+	if !ok {
+		return nil
+	}
+	return strings.Split(cols, ", ")
 }
 
 func (sqliteDialect) jsonAggregate(alias string, keys []string) string {

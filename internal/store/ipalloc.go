@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+
+	"github.com/neutrino-net/neutrino/internal/resource"
 )
 
 // Address allocation without a lock per subnet.
@@ -364,27 +366,58 @@ func (tx *Tx) readPools(ctx context.Context, out map[string]string, where string
 	return rows.Err()
 }
 
-// ShareNetworkSubnets is ShareSubnets for every subnet of a network. A
-// port create takes it before it inserts the port: the insert's foreign
-// key locks the network's row, and a subnet delete or update takes the
-// subnet's lock and then the network's row (to revise it), so taking the
-// subnets' locks first keeps the two in one order instead of
-// deadlocking. A subnet created after the subnets were read is not
-// locked; ShareSubnets locks it when an allocation wants it.
-func (tx *Tx) ShareNetworkSubnets(ctx context.Context, networkID string) (map[string]string, error) {
+// ShareNetworkSubnets is ShareSubnets for every subnet of a network, and
+// reads those subnets (the columns of r, the subnets resource; no tags)
+// in creation order, once the locks are granted. A port create takes it
+// before it inserts the port: the insert's foreign key locks the
+// network's row, and a subnet delete or update takes the subnet's lock
+// and then the network's row (to revise it), so taking the subnets' locks
+// first keeps the two in one order instead of deadlocking. A subnet
+// created after the locks were taken is left out, as if created after
+// the port; ShareSubnets locks it when an allocation names it.
+//
+// On PostgreSQL that is two statements: one finds the subnets and takes
+// their locks (in id order), the next reads them, under a snapshot taken
+// after the locks were granted. On SQLite, which needs no lock, it is one.
+func (tx *Tx) ShareNetworkSubnets(ctx context.Context, r *resource.Resource, networkID string) ([]*resource.Object, error) {
+	t, err := tx.s.table(r)
+	if err != nil {
+		return nil, err
+	}
+	var locked map[string]bool
 	if tx.s.dialect.name() == "postgresql" {
-		ids, err := tx.Strings(ctx, "subnets", "id", "network_id", networkID)
+		rows, err := tx.query(ctx, "SELECT s.id, pg_advisory_xact_lock_shared(hashtextextended('subnet/' || s.id, 0))::text"+
+			" FROM (SELECT id FROM subnets WHERE network_id = ? ORDER BY id COLLATE \"C\" OFFSET 0) s", networkID)
 		if err != nil {
 			return nil, fmt.Errorf("lock subnets of network %s: %w", networkID, err)
 		}
-		return tx.ShareSubnets(ctx, ids...)
+		locked = map[string]bool{}
+		for rows.Next() {
+			var id, void string
+			if err := rows.Scan(&id, &void); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("lock subnets of network %s: %w", networkID, err)
+			}
+			locked[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("lock subnets of network %s: %w", networkID, err)
+		}
+		if len(locked) == 0 {
+			return nil, nil
+		}
 	}
-	// Nothing to lock: the pools in one query.
-	out := map[string]string{}
-	if err := tx.readPools(ctx, out, "network_id = ?", networkID); err != nil {
-		return nil, fmt.Errorf("read pools of network %s: %w", networkID, err)
+	rows, err := tx.query(ctx, t.columnsSQL()+" WHERE t.network_id = ? ORDER BY t.created_at, t.id", networkID)
+	if err != nil {
+		return nil, fmt.Errorf("read subnets of network %s: %w", networkID, err)
 	}
-	return out, nil
+	defer rows.Close()
+	all, err := tx.scanRows(t, nil, false, rows)
+	if err != nil || locked == nil {
+		return all, err
+	}
+	return slices.DeleteFunc(all, func(o *resource.Object) bool { return !locked[o.ID()] }), nil
 }
 
 // LockSubnet takes the subnet's lock exclusively until the transaction

@@ -18,8 +18,14 @@ import (
 var ErrNotFound = errors.New("not found")
 
 // ErrDuplicate is returned when an insert or update violates a unique
-// constraint.
+// constraint; DuplicateKey tells which.
 var ErrDuplicate = errors.New("duplicate")
+
+// ErrRerun asks Write to run the transaction again from the start, as a
+// serialization failure does, when the error its function returns wraps
+// it: for a transaction that lost a race it can win with other choices
+// (a random MAC address another port took meanwhile).
+var ErrRerun = errors.New("store: rerun the transaction")
 
 // Tx is one database transaction. Every API write runs in exactly one.
 type Tx struct {
@@ -35,6 +41,8 @@ type Tx struct {
 	outbox [][]byte
 	// memo holds what callers share within the transaction (see Memo).
 	memo map[string]any
+	// attempt counts the runs of the transaction's function, from 1.
+	attempt int
 	// readMemo holds what the store read in this write transaction since
 	// its last write statement, by query (the DHCP agents of a network,
 	// read by each notifier of one change); every exec clears it.
@@ -72,9 +80,9 @@ func (s *Store) run(ctx context.Context, readOnly bool, fn func(tx *Tx) error) e
 	var err error
 	for attempt := 1; attempt <= maxAttempts; attempt++ {
 		start := time.Now()
-		err = s.attempt(ctx, readOnly, fn)
+		err = s.attempt(ctx, readOnly, fn, attempt)
 		s.observeAttempt(readOnly, start, err)
-		if err == nil || !(s.dialect.retryable(err) || isContended(err) || errors.Is(err, errGroupLost)) || ctx.Err() != nil {
+		if err == nil || !(s.dialect.retryable(err) || isContended(err) || errors.Is(err, errGroupLost) || errors.Is(err, ErrRerun)) || ctx.Err() != nil {
 			return err
 		}
 		s.observeRetry(readOnly)
@@ -89,7 +97,7 @@ func (s *Store) run(ctx context.Context, readOnly bool, fn func(tx *Tx) error) e
 	return fmt.Errorf("transaction kept conflicting after %d attempts: %w", maxAttempts, err)
 }
 
-func (s *Store) attempt(ctx context.Context, readOnly bool, fn func(tx *Tx) error) error {
+func (s *Store) attempt(ctx context.Context, readOnly bool, fn func(tx *Tx) error, attempt int) error {
 	if readOnly {
 		// Reads run outside a transaction on both engines. SQLite opens
 		// write transactions with BEGIN IMMEDIATE (see Open), so a reader
@@ -106,7 +114,7 @@ func (s *Store) attempt(ctx context.Context, readOnly bool, fn func(tx *Tx) erro
 		}
 		return nil
 	}
-	tx := &Tx{s: s}
+	tx := &Tx{s: s, attempt: attempt}
 	err := s.commit(ctx, readOnly, tx, fn)
 	for _, f := range tx.onEnd {
 		f(err == nil)
@@ -154,13 +162,17 @@ func (s *Store) commit(ctx context.Context, readOnly bool, tx *Tx, fn func(tx *T
 	return nil
 }
 
+// Rerun reports whether this run of the transaction's function is not
+// its first: an earlier one lost a conflict (see Write).
+func (tx *Tx) Rerun() bool { return tx.attempt > 1 }
+
 // AfterCommit registers f to run after the transaction commits (and never
 // if it rolls back).
 func (tx *Tx) AfterCommit(f func()) { tx.afterCommit = append(tx.afterCommit, f) }
 
 // Memo returns what SetMemo stored under key in this transaction. Plugins
-// use it to read a row once per transaction when several steps of one
-// change need it (a port create's network), under keys of their own.
+// use it to read something once per transaction when several steps of
+// one change need it (a port create's subnets), under keys of their own.
 func (tx *Tx) Memo(key string) (any, bool) {
 	v, ok := tx.memo[key]
 	return v, ok
@@ -174,9 +186,6 @@ func (tx *Tx) SetMemo(key string, v any) {
 	}
 	tx.memo[key] = v
 }
-
-// RowMemo is the Memo key of the row of collection with id.
-func RowMemo(collection, id string) string { return "row/" + collection + "/" + id }
 
 // Engine names the database engine.
 func (tx *Tx) Engine() string { return tx.s.dialect.name() }
@@ -228,6 +237,16 @@ func (tx *Tx) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
 		return nil, nil
 	}
 	return tx.s.stmts.get(ctx, q)
+}
+
+// DuplicateKey returns the columns of the unique key whose violation err
+// (an ErrDuplicate) reports, as the engine names them; nil when it does
+// not name them.
+func (tx *Tx) DuplicateKey(err error) []string {
+	if !errors.Is(err, ErrDuplicate) {
+		return nil
+	}
+	return tx.s.dialect.duplicateKey(err)
 }
 
 // Exec runs a statement; for plugin-specific tables the store's own

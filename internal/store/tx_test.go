@@ -123,6 +123,9 @@ func TestRunRetries(t *testing.T) {
 		{name: "postgresql code is final", engine: "sqlite", failures: []error{serialization}, wantRuns: 1, wantErr: serialization},
 		{name: "plain error is final", engine: "sqlite", failures: []error{plain}, wantRuns: 1, wantErr: plain},
 		{name: "plain error in a read is final", engine: "sqlite", read: true, failures: []error{plain}, wantRuns: 1, wantErr: plain},
+		// A function asks for a rerun on either engine.
+		{name: "rerun asked for", engine: "sqlite", failures: []error{fmt.Errorf("%w: lost", store.ErrRerun)}, wantRuns: 2},
+		{name: "rerun asked for", engine: "postgresql", failures: []error{fmt.Errorf("%w: lost", store.ErrRerun)}, wantRuns: 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.engine+"/"+tt.name, func(t *testing.T) {
@@ -293,4 +296,40 @@ func TestSQLiteWritersTakeTurns(t *testing.T) {
 	if !errors.Is(err, store.ErrWriterBusy) {
 		t.Fatalf("nested write: %v, want ErrWriterBusy", err)
 	}
+}
+
+// TestDuplicateKey checks that a unique violation names the key it broke
+// on both engines (a port's generated MAC, taken, reruns its create).
+func TestDuplicateKey(t *testing.T) {
+	forEngines(t, func(t *testing.T, e engine) {
+		ctx := context.Background()
+		st := openMigrated(t, e.newDSN(t))
+		def := networkDef(t)
+		st.Bind(def)
+		insertNetwork(t, st, def, "7a3e7c1a-1111-4c2b-8e0e-3b9e3f0a0c02", "n")
+		insert := func(id, mac string) (key []string, err error) {
+			err = st.Write(ctx, func(tx *store.Tx) error {
+				_, err := tx.Exec(ctx, "INSERT INTO ports (id, network_id, mac_address, created_at, updated_at) VALUES (?, ?, ?, '', '')",
+					id, "7a3e7c1a-1111-4c2b-8e0e-3b9e3f0a0c02", mac)
+				key = tx.DuplicateKey(err)
+				return err
+			})
+			return key, err
+		}
+		if _, err := insert("p1", "fa:16:3e:00:00:01"); err != nil {
+			t.Fatal(err)
+		}
+		for _, tt := range []struct {
+			id, mac string
+			want    []string
+		}{
+			{"p2", "fa:16:3e:00:00:01", []string{"network_id", "mac_address"}},
+			{"p1", "fa:16:3e:00:00:02", []string{"id"}},
+		} {
+			key, err := insert(tt.id, tt.mac)
+			if !errors.Is(err, store.ErrDuplicate) || fmt.Sprint(key) != fmt.Sprint(tt.want) {
+				t.Errorf("port %s with %s: key %q, error %v; want key %q and ErrDuplicate", tt.id, tt.mac, key, err, tt.want)
+			}
+		}
+	})
 }

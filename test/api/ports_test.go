@@ -516,6 +516,33 @@ func TestPortMACAddress(t *testing.T) {
 	})
 }
 
+// TestPortGeneratedMACTaken creates ports under a base_mac that leaves two
+// random octets, in bulks large enough that some random MAC meets one
+// already in use (inside the bulk, or on the network): a create first
+// draws a MAC without looking it up, and when the port's row is refused
+// for it the create runs again, looking its MACs up; every port is
+// created, with a MAC of its own.
+func TestPortGeneratedMACTaken(t *testing.T) {
+	enginesWith(t, map[string]string{"DEFAULT.base_mac": "fa:16:3e:4f:00:00", "quotas.quota_port": "-1"}, func(t *testing.T, e *env) {
+		netID := e.createNetwork(admin, map[string]any{})["id"].(string)
+		macs := map[string]bool{}
+		for range 3 {
+			ports := make([]any, 400)
+			for i := range ports {
+				ports[i] = map[string]any{"network_id": netID, "fixed_ips": []any{}}
+			}
+			r := e.do(admin, "POST", "/v2.0/ports", map[string]any{"ports": ports}).expect(t, 201)
+			for _, it := range r.body["ports"].([]any) {
+				mac := it.(map[string]any)["mac_address"].(string)
+				if !strings.HasPrefix(mac, "fa:16:3e:4f:") || macs[mac] {
+					t.Fatalf("MAC %s: not under base_mac, or given twice", mac)
+				}
+				macs[mac] = true
+			}
+		}
+	})
+}
+
 func TestPortUpdateFixedIPs(t *testing.T) {
 	engines(t, func(t *testing.T, e *env) {
 		n := e.createNetwork(admin, map[string]any{})

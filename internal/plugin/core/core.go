@@ -123,6 +123,7 @@ func New(s *store.Store, defs map[string]*resource.Resource, opts Options) *Plug
 	p.handlers[apidef.Ports] = &portHandler{&onNetwork{p: p, Handler: generic.New(defs[apidef.Ports], s, generic.Hooks{
 		NotFound:        func(id string) error { return PortNotFound(id) },
 		BeforeCreate:    p.beforeCreatePort,
+		InsertFailed:    p.portInsertFailed,
 		AfterCreate:     p.afterCreatePort,
 		BeforeUpdate:    p.beforeUpdatePort,
 		AfterRead:       p.portAfterRead,

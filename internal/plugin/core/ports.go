@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"net"
 	"net/netip"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/apidef"
 	"github.com/neutrino-net/neutrino/internal/fault"
 	"github.com/neutrino-net/neutrino/internal/ipam"
+	"github.com/neutrino-net/neutrino/internal/plugin/ml2"
 	"github.com/neutrino-net/neutrino/internal/reqctx"
 	"github.com/neutrino-net/neutrino/internal/resource"
 	"github.com/neutrino-net/neutrino/internal/store"
@@ -149,14 +149,18 @@ func (p *Plugin) beforeCreatePort(ctx context.Context, tx *store.Tx, o *resource
 	if err != nil {
 		return err
 	}
-	tx.SetMemo(store.RowMemo(apidef.Networks, netID), network)
 	// The network's subnets are share-locked before the port row (whose
-	// foreign key locks the network) exists; see store.ShareNetworkSubnets.
-	shared, err := tx.ShareNetworkSubnets(ctx, netID)
+	// foreign key locks the network) exists, and read once for the
+	// port's addresses and ML2; see store.ShareNetworkSubnets.
+	objs, err := tx.ShareNetworkSubnets(ctx, p.defs[apidef.Subnets], netID)
 	if err != nil {
 		return err
 	}
-	tx.SetMemo(subnetPoolsMemo(o.ID()), shared)
+	subnets, err := portSubnetsOf(objs)
+	if err != nil {
+		return err
+	}
+	tx.SetMemo(portSubnetsMemo(o.ID()), subnets)
 	if err := p.ensureDefaultGroup(ctx, tx, o.String("project_id")); err != nil {
 		return err
 	}
@@ -194,7 +198,9 @@ func (p *Plugin) beforeCreatePort(ctx context.Context, tx *store.Tx, o *resource
 		setIfDeclared(o, "ip_allocation", "immediate")
 	}
 	if p.opts.ML2 != nil {
-		if err := p.opts.ML2.BeforeCreatePort(ctx, tx, o); err != nil {
+		net := ml2.NewPortNetwork{Network: network,
+			DHCPSubnets: slices.ContainsFunc(subnets, func(s portSubnet) bool { return s.enableDHCP })}
+		if err := p.opts.ML2.BeforeCreatePort(ctx, tx, o, net); err != nil {
 			return err
 		}
 	}
@@ -221,7 +227,14 @@ func setIfAbsent(o *resource.Object, name string, v any) {
 }
 
 // assignMAC gives a port a random MAC under base_mac, or checks the one
-// asked for is free on the network.
+// asked for is free on the network. A random MAC is not looked up at
+// first: the port row's unique key on (network_id, mac_address) refuses
+// one in use, and the transaction runs again (portInsertFailed), which
+// costs one query per port less than asking first for what a random pick
+// among 2^16 or (by default) 2^24 rarely meets. A rerun asks first, as
+// Neutron does, so that a network short of free MACs (or a bulk create
+// that drew one twice) ends in MacAddressGenerationFailure rather than
+// in reruns.
 func (p *Plugin) assignMAC(ctx context.Context, tx *store.Tx, o *resource.Object, netID string) error {
 	if o.Has("mac_address") && o.Get("mac_address") != nil {
 		mac := o.String("mac_address")
@@ -236,23 +249,51 @@ func (p *Plugin) assignMAC(ctx context.Context, tx *store.Tx, o *resource.Object
 		}
 		return nil
 	}
-	mac, err := p.generateMAC(ctx, tx, netID)
+	var mac string
+	var err error
+	if tx.Rerun() {
+		mac, err = p.generateMAC(ctx, tx, netID)
+	} else {
+		mac, err = p.randomMAC()
+	}
 	if err != nil {
 		return err
 	}
 	o.Set("mac_address", mac)
+	tx.SetMemo(generatedMACMemo(o.ID()), mac)
 	return nil
+}
+
+// generatedMACMemo is the Memo key of the MAC assignMAC drew for a port.
+func generatedMACMemo(portID string) string { return "generated-mac/" + portID }
+
+// portInsertFailed reruns the transaction when the port's row was
+// refused for its random MAC, which another port of the network has (the
+// next run draws another, and checks it).
+func (p *Plugin) portInsertFailed(ctx context.Context, tx *store.Tx, o *resource.Object, err error) error {
+	mac, generated := tx.Memo(generatedMACMemo(o.ID()))
+	if generated && slices.Equal(tx.DuplicateKey(err), []string{"network_id", "mac_address"}) {
+		return fmt.Errorf("%w: the generated MAC %s is in use on network %s", store.ErrRerun, mac, o.String("network_id"))
+	}
+	return err
+}
+
+func (p *Plugin) randomMAC() (string, error) {
+	hw, err := ipam.RandomMAC(p.opts.BaseMAC, func(b []byte) { _, _ = rand.Read(b) })
+	if err != nil {
+		return "", fmt.Errorf("generate MAC: %w", err)
+	}
+	return hw.String(), nil
 }
 
 // generateMAC returns a random MAC under base_mac that is free on the
 // network.
 func (p *Plugin) generateMAC(ctx context.Context, tx *store.Tx, netID string) (string, error) {
 	for attempt := 0; attempt < 16; attempt++ {
-		hw, err := ipam.RandomMAC(p.opts.BaseMAC, func(b []byte) { _, _ = rand.Read(b) })
+		mac, err := p.randomMAC()
 		if err != nil {
-			return "", fmt.Errorf("generate MAC: %w", err)
+			return "", err
 		}
-		mac := hw.String()
 		inUse, err := macTaken(ctx, tx, netID, mac)
 		if err != nil {
 			return "", err
@@ -369,7 +410,13 @@ func mergeDHCPOpts(current []any, requested any) []any {
 // checks what Neutron checks after allocation: allowed address pairs.
 func (p *Plugin) afterCreatePort(ctx context.Context, tx *store.Tx, o *resource.Object) error {
 	fixed, given := o.Get("fixed_ips").([]any)
-	subnets, err := p.candidateSubnets(ctx, tx, o.String("network_id"), o.String("device_owner"))
+	var subnets []portSubnet
+	var err error
+	if all, ok := tx.Memo(portSubnetsMemo(o.ID())); ok && all != nil {
+		subnets, err = candidatesOf(all.([]portSubnet), o.String("network_id"), o.String("device_owner"))
+	} else {
+		subnets, err = p.candidateSubnets(ctx, tx, o.String("network_id"), o.String("device_owner"))
+	}
 	if err != nil {
 		return err
 	}
@@ -437,6 +484,11 @@ func (p *Plugin) networkSubnets(ctx context.Context, tx *store.Tx, netID string)
 	if err != nil {
 		return nil, err
 	}
+	return portSubnetsOf(objs)
+}
+
+// portSubnetsOf is what address allocation needs of the subnets read.
+func portSubnetsOf(objs []*resource.Object) ([]portSubnet, error) {
 	out := make([]portSubnet, 0, len(objs))
 	for _, o := range objs {
 		si, err := subnetInfoOf(o)
@@ -450,16 +502,23 @@ func (p *Plugin) networkSubnets(ctx context.Context, tx *store.Tx, netID string)
 }
 
 // candidateSubnets are the subnets of a network a port with the device
-// owner may take addresses from (Subnet.find_candidate_subnets): those
-// without service types, those whose service types name the owner, and
-// for DHCP ports any with DHCP enabled; subnets with service types come
-// first. When the network has subnets but none is a candidate it is
-// IpAddressGenerationFailureNoMatchingSubnet.
+// owner may take addresses from; see candidatesOf.
 func (p *Plugin) candidateSubnets(ctx context.Context, tx *store.Tx, netID, owner string) ([]portSubnet, error) {
 	all, err := p.networkSubnets(ctx, tx, netID)
 	if err != nil {
 		return nil, err
 	}
+	return candidatesOf(all, netID, owner)
+}
+
+// candidatesOf are the subnets of all (a network's, in creation order)
+// a port with the device owner may take addresses from
+// (Subnet.find_candidate_subnets): those without service types, those
+// whose service types name the owner, and for DHCP ports any with DHCP
+// enabled; subnets with service types come first. When the network has
+// subnets but none is a candidate it is
+// IpAddressGenerationFailureNoMatchingSubnet.
+func candidatesOf(all []portSubnet, netID, owner string) ([]portSubnet, error) {
 	var typed, plain []portSubnet
 	for _, s := range all {
 		switch {
@@ -587,14 +646,16 @@ func (p *Plugin) allocate(ctx context.Context, tx *store.Tx, port *resource.Obje
 	// only: a later allocation for the port in this transaction (after a
 	// subnet of the network was added, changed or deleted in it) reads
 	// the subnets again.
-	stored := map[string]string{}
-	if m, ok := tx.Memo(subnetPoolsMemo(port.ID())); ok && m != nil {
-		stored = m.(map[string]string)
-		tx.SetMemo(subnetPoolsMemo(port.ID()), nil)
+	locked := map[string][]ipam.Range{}
+	if m, ok := tx.Memo(portSubnetsMemo(port.ID())); ok && m != nil {
+		for _, s := range m.([]portSubnet) {
+			locked[s.id] = s.pools
+		}
+		tx.SetMemo(portSubnetsMemo(port.ID()), nil)
 	}
 	var more []string
 	for _, id := range ids {
-		if _, ok := stored[id]; !ok {
+		if _, ok := locked[id]; !ok {
 			more = append(more, id)
 		}
 	}
@@ -603,25 +664,26 @@ func (p *Plugin) allocate(ctx context.Context, tx *store.Tx, port *resource.Obje
 		if err != nil {
 			return nil, err
 		}
-		stored = maps.Clone(stored)
-		maps.Copy(stored, got)
+		for id, raw := range got {
+			var items []any
+			if err := json.Unmarshal([]byte(raw), &items); err != nil {
+				return nil, fmt.Errorf("subnet %s: allocation pools %q: %w", id, raw, err)
+			}
+			rs, err := poolsOf(items)
+			if err != nil {
+				return nil, fmt.Errorf("subnet %s: %w", id, err)
+			}
+			locked[id] = rs
+		}
 	}
-	pools := make(map[string][]store.KeyRange, len(stored))
+	pools := make(map[string][]store.KeyRange, len(locked))
 	for _, id := range ids {
-		raw, ok := stored[id]
+		rs, ok := locked[id]
 		if !ok {
 			return nil, SubnetNotFound(id)
 		}
 		if _, done := pools[id]; done {
 			continue
-		}
-		var items []any
-		if err := json.Unmarshal([]byte(raw), &items); err != nil {
-			return nil, fmt.Errorf("subnet %s: allocation pools %q: %w", id, raw, err)
-		}
-		rs, err := poolsOf(items)
-		if err != nil {
-			return nil, fmt.Errorf("subnet %s: %w", id, err)
 		}
 		keys := make([]store.KeyRange, len(rs))
 		for i, r := range rs {
@@ -678,9 +740,9 @@ func (p *Plugin) allocate(ctx context.Context, tx *store.Tx, port *resource.Obje
 	return out, nil
 }
 
-// subnetPoolsMemo is the Memo key of the allocation pools, by subnet id,
-// of the subnets a port's create share-locked (all of its network's).
-func subnetPoolsMemo(portID string) string { return "subnet-pools/" + portID }
+// portSubnetsMemo is the Memo key of the subnets a port's create
+// share-locked and read (all of its network's), a []portSubnet.
+func portSubnetsMemo(portID string) string { return "port-subnets/" + portID }
 
 func boolRank(b bool) int {
 	if b {

@@ -32,6 +32,11 @@ type Hooks struct {
 	// AfterCreate runs once the object's row exists, for rows that refer
 	// to it (a port's IP allocations).
 	AfterCreate func(ctx context.Context, tx *store.Tx, o *resource.Object) error
+	// InsertFailed sees why the object's row could not be inserted and
+	// returns the error to report (a port's generated MAC taken meanwhile
+	// reruns the transaction); without it, a duplicate is a conflict on
+	// the id.
+	InsertFailed func(ctx context.Context, tx *store.Tx, o *resource.Object, err error) error
 	// BeforeUpdate sees the stored object and the patch; it may add to the
 	// patch.
 	BeforeUpdate func(ctx context.Context, tx *store.Tx, old, patch *resource.Object) error
@@ -142,32 +147,40 @@ func (g *Handler) Get(ctx context.Context, id string) (*resource.Object, error) 
 // Create implements plugin.Handler.
 func (g *Handler) Create(ctx context.Context, objs []*resource.Object) ([]*resource.Object, error) {
 	now := g.Now().UTC().Truncate(time.Second)
+	var created []*resource.Object
 	err := g.Store.Write(ctx, func(tx *store.Tx) error {
-		if err := g.reserve(ctx, tx, objs); err != nil {
+		// The hooks fill the objects in; a rerun of the transaction
+		// starts again from the objects as asked for.
+		work := make([]*resource.Object, len(objs))
+		for i, o := range objs {
+			work[i] = o.Clone()
+		}
+		if err := g.reserve(ctx, tx, work); err != nil {
 			return err
 		}
-		for _, o := range objs {
+		for _, o := range work {
 			if err := g.insert(ctx, tx, o, now); err != nil {
 				return err
 			}
 		}
-		if err := g.afterRead(ctx, tx, objs); err != nil {
+		if err := g.afterRead(ctx, tx, work); err != nil {
 			return err
 		}
-		for _, o := range objs {
+		for _, o := range work {
 			if err := g.notify(ctx, tx, change.ActionCreate, nil, o); err != nil {
 				return err
 			}
 		}
+		created = work
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	for _, o := range objs {
+	for _, o := range created {
 		g.finish(o)
 	}
-	return objs, nil
+	return created, nil
 }
 
 func (g *Handler) insert(ctx context.Context, tx *store.Tx, o *resource.Object, now time.Time) error {
@@ -185,6 +198,9 @@ func (g *Handler) insert(ctx context.Context, tx *store.Tx, o *resource.Object, 
 		}
 	}
 	if err := tx.Insert(ctx, o); err != nil {
+		if g.Hooks.InsertFailed != nil {
+			err = g.Hooks.InsertFailed(ctx, tx, o, err)
+		}
 		if errors.Is(err, store.ErrDuplicate) {
 			return fault.Conflict("Conflict", "A %s with id %s already exists.", g.Res.Name, o.ID())
 		}

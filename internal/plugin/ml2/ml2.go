@@ -145,7 +145,7 @@ func New(s *store.Store, defs map[string]*resource.Resource, opts Options) (*Plu
 	p.drivers = drivers
 	if defs[apidef.Networks].Attr(apidef.NetworkSegmentRows) != nil {
 		s.Relate(apidef.Networks, apidef.NetworkSegmentRows, "segments", "network_id",
-			"id", "network_type", "physical_network", "segmentation_id", "segment_index")
+			"id", "network_type", "physical_network", "segmentation_id", "segment_index", "is_dynamic")
 	}
 	for attr, col := range map[string]string{"provider:network_type": "network_type",
 		"provider:physical_network": "physical_network", "provider:segmentation_id": "segmentation_id"} {
@@ -655,7 +655,8 @@ func (p *Plugin) AfterReadNetworks(ctx context.Context, tx *store.Tx, nets []*re
 }
 
 // segmentsFromRows decodes the segment rows the store loads with a
-// network, in segment_index order.
+// network, in segment_index order (then by id, as the rows come sorted),
+// as networkSegments reads them.
 func segmentsFromRows(netID string, rows []any) []types.Segment {
 	out := make([]types.Segment, 0, len(rows))
 	for _, r := range rows {
@@ -669,6 +670,13 @@ func segmentsFromRows(netID string, rows []any) []types.Segment {
 		}
 		if v, ok := m["segment_index"].(float64); ok {
 			s.Index = int(v)
+		}
+		// A boolean in PostgreSQL's JSON, 0 or 1 in SQLite's.
+		switch v := m["is_dynamic"].(type) {
+		case bool:
+			s.IsDynamic = v
+		case float64:
+			s.IsDynamic = v != 0
 		}
 		out = append(out, s)
 	}

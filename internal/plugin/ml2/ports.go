@@ -27,33 +27,33 @@ const ownerDHCP = "network:dhcp"
 
 // portContext builds what drivers see of a port change.
 func (p *Plugin) portContext(ctx context.Context, tx *store.Tx, current, original *resource.Object) (*mech.PortContext, error) {
-	return p.portContextOf(ctx, tx, current, original, false)
-}
-
-// portContextOf is portContext; a port being created (fresh) has no
-// binding levels to read.
-func (p *Plugin) portContextOf(ctx context.Context, tx *store.Tx, current, original *resource.Object, fresh bool) (*mech.PortContext, error) {
 	netID := current.String("network_id")
-	var net *resource.Object
-	if m, ok := tx.Memo(store.RowMemo(apidef.Networks, netID)); ok {
-		net = m.(*resource.Object) // read by this transaction (a port create's)
-	} else {
-		var err error
-		if net, err = tx.Get(ctx, p.defs[apidef.Networks], netID, false); err != nil {
-			return nil, fmt.Errorf("ml2: network %s of port %s: %w", netID, current.ID(), err)
-		}
+	net, err := tx.Get(ctx, p.defs[apidef.Networks], netID, false)
+	if err != nil {
+		return nil, fmt.Errorf("ml2: network %s of port %s: %w", netID, current.ID(), err)
 	}
-	segs, err := p.networkSegments(ctx, tx, netID)
+	segs, err := p.segmentsOf(ctx, tx, net)
 	if err != nil {
 		return nil, err
 	}
-	var levels map[string]store.PortBindingLevel
-	if !fresh {
-		if levels, err = tx.PortBindingLevels(ctx, "", current.ID()); err != nil {
-			return nil, err
-		}
+	levels, err := tx.PortBindingLevels(ctx, "", current.ID())
+	if err != nil {
+		return nil, err
 	}
-	return p.newPortContext(tx, current, original, net, segs[netID], levels), nil
+	return p.newPortContext(tx, current, original, net, segs, levels), nil
+}
+
+// segmentsOf returns the segments of a network as read from the store:
+// from the segment rows read with it, or else from the segments table.
+func (p *Plugin) segmentsOf(ctx context.Context, tx *store.Tx, net *resource.Object) ([]types.Segment, error) {
+	if rows, ok := net.Get(apidef.NetworkSegmentRows).([]any); ok {
+		return segmentsFromRows(net.ID(), rows), nil
+	}
+	segs, err := p.networkSegments(ctx, tx, net.ID())
+	if err != nil {
+		return nil, err
+	}
+	return segs[net.ID()], nil
 }
 
 // newPortContext assembles a PortContext from what was read of the port's
@@ -120,18 +120,31 @@ func (p *Plugin) bind(ctx context.Context, pc *mech.PortContext, target *resourc
 	return nil
 }
 
+// NewPortNetwork is what the core plugin read, in a port create's
+// transaction, of the port's network.
+type NewPortNetwork struct {
+	// Network is the network's row as tx.Get read it (with its segment
+	// rows).
+	Network *resource.Object
+	// DHCPSubnets is whether a subnet of the network has DHCP enabled.
+	DHCPSubnets bool
+}
+
 // BeforeCreatePort binds a port being created when it names a host, and
 // adds the provisioning blocks that hold it DOWN until its agents report.
-func (p *Plugin) BeforeCreatePort(ctx context.Context, tx *store.Tx, port *resource.Object) error {
-	pc, err := p.portContextOf(ctx, tx, port, nil, true)
+func (p *Plugin) BeforeCreatePort(ctx context.Context, tx *store.Tx, port *resource.Object, net NewPortNetwork) error {
+	segs, err := p.segmentsOf(ctx, tx, net.Network)
 	if err != nil {
 		return err
 	}
+	pc := p.newPortContext(tx, port, nil, net.Network, segs, nil)
 	if err := p.bind(ctx, pc, port); err != nil {
 		return err
 	}
-	if err := p.addDHCPBlock(ctx, tx, port); err != nil {
-		return err
+	if net.DHCPSubnets {
+		if err := p.addDHCPBlock(ctx, tx, port); err != nil {
+			return err
+		}
 	}
 	for _, d := range p.drivers {
 		if err := d.CreatePortPrecommit(ctx, pc); err != nil {
@@ -153,8 +166,8 @@ func (p *Plugin) postcommit(tx *store.Tx, f func(context.Context, mech.Driver), 
 	})
 }
 
-// addDHCPBlock holds a new port until DHCP has its address, when the
-// network has a DHCP-enabled subnet and a DHCP agent is alive.
+// addDHCPBlock holds a new port on a network with a DHCP-enabled subnet
+// until DHCP has its address, when a DHCP agent is alive.
 func (p *Plugin) addDHCPBlock(ctx context.Context, tx *store.Tx, port *resource.Object) error {
 	if port.String("device_owner") == ownerDHCP {
 		return nil
@@ -162,10 +175,6 @@ func (p *Plugin) addDHCPBlock(ctx context.Context, tx *store.Tx, port *resource.
 	agents := p.agentLookup()
 	if agents == nil {
 		return nil
-	}
-	n, err := tx.CountWhere(ctx, apidef.Subnets, map[string]any{"network_id": port.String("network_id"), "enable_dhcp": true})
-	if err != nil || n == 0 {
-		return err
 	}
 	dhcp, err := agents.AliveAgents(ctx, tx, "", rpcapi.AgentTypeDHCP)
 	if err != nil {
