@@ -262,7 +262,21 @@ func (h *networks) Scope(projectID string) *resource.Scope {
 }
 
 func (p *Plugin) afterReadNetworks(ctx context.Context, tx *store.Tx, nets []*resource.Object) error {
-	if err := p.networkAddressScopes(ctx, tx, nets); err != nil {
+	// Networks this transaction created have no subnets, hence no
+	// address scopes and no DHCP agents, and no RBAC policy but the
+	// wildcard their own shared flag stands for.
+	created := !slices.ContainsFunc(nets, func(n *resource.Object) bool {
+		_, ok := tx.Memo(newNetworkMemo(n.ID()))
+		return !ok
+	})
+	if created {
+		if def := p.defs[apidef.Networks]; def.Attr("ipv4_address_scope") != nil {
+			for _, n := range nets {
+				n.Set("ipv4_address_scope", nil)
+				n.Set("ipv6_address_scope", nil)
+			}
+		}
+	} else if err := p.networkAddressScopes(ctx, tx, nets); err != nil {
 		return err
 	}
 	if p.opts.ML2 != nil {
@@ -270,11 +284,22 @@ func (p *Plugin) afterReadNetworks(ctx context.Context, tx *store.Tx, nets []*re
 			return err
 		}
 	}
-	if err := p.networkZones(ctx, tx, nets); err != nil {
+	if created {
+		// No DHCP agent hosts a network being created (agents are
+		// scheduled networks with DHCP-enabled subnets, in transactions
+		// of their own).
+		if p.opts.NetworkZones != nil && nets[0].Resource().Attr("availability_zones") != nil {
+			for _, n := range nets {
+				n.Set("availability_zones", []string{})
+			}
+		}
+	} else if err := p.networkZones(ctx, tx, nets); err != nil {
 		return err
 	}
-	if err := p.networkSharing(ctx, tx, nets); err != nil {
-		return err
+	if !created {
+		if err := p.networkSharing(ctx, tx, nets); err != nil {
+			return err
+		}
 	}
 	// Neutron shows is_default only on external networks (its
 	// auto-allocate extension reads it from the external network's row).
@@ -285,6 +310,10 @@ func (p *Plugin) afterReadNetworks(ctx context.Context, tx *store.Tx, nets []*re
 	}
 	return nil
 }
+
+// newNetworkMemo is the Memo key that marks a network created in the
+// transaction.
+func newNetworkMemo(id string) string { return "new-network/" + id }
 
 // afterCreateNetwork records the wildcard RBAC policies that shared and
 // router:external stand for.
@@ -382,6 +411,7 @@ func NetworkInUse(id string, portIDs []string) error {
 }
 
 func (p *Plugin) beforeCreateNetwork(ctx context.Context, tx *store.Tx, o *resource.Object) error {
+	tx.SetMemo(newNetworkMemo(o.ID()), true)
 	o.Set("status", "ACTIVE")
 	if err := p.oneDefaultExternalNetwork(ctx, tx, o.ID(), o); err != nil {
 		return err

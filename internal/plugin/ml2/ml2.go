@@ -414,6 +414,7 @@ func (p *Plugin) BeforeCreateNetwork(ctx context.Context, tx *store.Tx, net *res
 			return err
 		}
 	}
+	tx.SetMemo(newSegmentsMemo(net.ID()), segs)
 	if err := p.setMTU(net, segs); err != nil {
 		return err
 	}
@@ -431,6 +432,10 @@ func (p *Plugin) BeforeCreateNetwork(ctx context.Context, tx *store.Tx, net *res
 	})
 	return nil
 }
+
+// newSegmentsMemo is the Memo key of the segments (a []types.Segment) a
+// network's create gave it.
+func newSegmentsMemo(netID string) string { return "ml2-new-segments/" + netID }
 
 // allocateProjectSegment gives a project network a segment of the first
 // project_network_types type with a free id: from the project's ranges,
@@ -610,6 +615,15 @@ func (p *Plugin) AfterReadNetworks(ctx context.Context, tx *store.Tx, nets []*re
 		segs[n.ID()] = segmentsFromRows(n.ID(), rows)
 		n.Unset(apidef.NetworkSegmentRows)
 	}
+	// A network created in this transaction has the segments its create
+	// inserted.
+	missing = slices.DeleteFunc(missing, func(id string) bool {
+		m, ok := tx.Memo(newSegmentsMemo(id))
+		if ok {
+			segs[id] = m.([]types.Segment)
+		}
+		return ok
+	})
 	if len(missing) > 0 {
 		read, err := p.networkSegments(ctx, tx, missing...)
 		if err != nil {

@@ -184,7 +184,10 @@ func (n *Notifier) dhcp(ctx context.Context, tx *store.Tx, ev change.Event, kind
 	}
 	payload["priority"] = dhcpPriority[method]
 	var hosts []string
-	if n.DHCP != nil && method != "network_delete_end" {
+	// A network is scheduled to DHCP agents in transactions of its own
+	// once it has a DHCP-enabled subnet: none hosts it while it is being
+	// created.
+	if n.DHCP != nil && method != "network_delete_end" && method != "network_create_end" {
 		var err error
 		if hosts, err = n.DHCP.DHCPHosts(ctx, tx, netID); err != nil {
 			return nil, fmt.Errorf("DHCP agents of network %s: %w", netID, err)

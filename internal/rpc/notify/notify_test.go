@@ -84,10 +84,12 @@ func TestScheduledNetworks(t *testing.T) {
 		ev   change.Event
 		want []string // "topic method fanout priority"
 	}{
-		// A network agents host already: no network_create_end (Neutron
-		// leaves that to scheduling); other events cast to each host.
+		// No agent hosts a network being created (scheduling comes with
+		// its DHCP-enabled subnets, in transactions of its own):
+		// network_create_end is a fanout, and the scheduler is not
+		// asked. Other events cast to each host.
 		{"network create", change.Event{Resource: "network", Action: "create", New: net},
-			nil},
+			[]string{"dhcp_agent network_create_end fanout 0"}},
 		{"network delete", change.Event{Resource: "network", Action: "delete", Old: net},
 			[]string{"q-agent-notifier-network-delete network_delete fanout -", "dhcp_agent network_delete_end fanout 2"}},
 		{"port create", change.Event{Resource: "port", Action: "create", New: port},
