@@ -52,7 +52,7 @@ func (o *Outbox) Record(ctx context.Context, tx *store.Tx, ns ...rpcapi.Notifica
 		if n.Topic == "" || n.Method == "" {
 			return fmt.Errorf("outbox: notification without topic or method: %+v", n)
 		}
-		b, err := json.Marshal(n)
+		b, err := encode(n)
 		if err != nil {
 			return fmt.Errorf("outbox: encode %s notification: %w", n.Method, err)
 		}
@@ -63,6 +63,45 @@ func (o *Outbox) Record(ctx context.Context, tx *store.Tx, ns ...rpcapi.Notifica
 	}
 	tx.AfterCommit(o.nudge)
 	return nil
+}
+
+// encode is json.Marshal(n) without its second pass over the arguments,
+// which encoding/json compacts (and HTML-escapes) byte by byte into its
+// buffer although the notifier has just encoded them; a port's
+// notification is mostly its arguments. They are checked, then written
+// as they are inside the envelope: the same JSON value.
+func encode(n rpcapi.Notification) ([]byte, error) {
+	if len(n.Args) == 0 || !plain(n.Topic) || !plain(n.Method) || !plain(n.Version) || !json.Valid(n.Args) {
+		return json.Marshal(n) // null arguments, names to escape, or json.Marshal's own error
+	}
+	b := make([]byte, 0, len(n.Args)+len(n.Topic)+len(n.Method)+len(n.Version)+64)
+	b = append(b, `{"topic":"`...)
+	b = append(b, n.Topic...)
+	b = append(b, `","method":"`...)
+	b = append(b, n.Method...)
+	b = append(b, '"')
+	if n.Fanout {
+		b = append(b, `,"fanout":true`...)
+	}
+	if n.Version != "" {
+		b = append(b, `,"version":"`...)
+		b = append(b, n.Version...)
+		b = append(b, '"')
+	}
+	b = append(b, `,"args":`...)
+	b = append(b, n.Args...)
+	return append(b, '}'), nil
+}
+
+// plain reports whether s is a JSON string's body as is: printable
+// ASCII, nothing escaped (json.Marshal also escapes <, > and &).
+func plain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 func (o *Outbox) nudge() {
