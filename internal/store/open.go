@@ -143,7 +143,7 @@ func (s *Store) Close() error {
 	openStores.Lock()
 	delete(openStores.m, s)
 	openStores.Unlock()
-	s.published.sweeps.Wait()
+	s.published.close()
 	if s.stmts != nil {
 		s.stmts.close()
 	}

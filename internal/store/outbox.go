@@ -127,6 +127,33 @@ type queueMarks struct {
 	gone     map[string]int64
 	sweeping map[string]bool
 	sweeps   sync.WaitGroup
+	// closing, closed by Close, ends the sweeps' waits.
+	closing   chan struct{}
+	closeOnce sync.Once
+}
+
+// sweepDelay is how long a sweep waits before each delete, so that one
+// delete takes the rows of many drains: under a stream of writes every
+// commit is drained at once, and a delete per drain was another write
+// transaction per API write (at one client, a second commit for each).
+const sweepDelay = 200 * time.Millisecond
+
+// closingCh returns the channel Close closes. The caller holds m.mu.
+func (m *queueMarks) closingCh() chan struct{} {
+	if m.closing == nil {
+		m.closing = make(chan struct{})
+	}
+	return m.closing
+}
+
+// close ends the sweeps' waits (each deletes what it has at once) and
+// waits for them.
+func (m *queueMarks) close() {
+	m.mu.Lock()
+	ch := m.closingCh()
+	m.mu.Unlock()
+	m.closeOnce.Do(func() { close(ch) })
+	m.sweeps.Wait()
 }
 
 func (m *queueMarks) get(table string) int64 {
@@ -144,9 +171,10 @@ func (m *queueMarks) set(table string, id int64) {
 	m.pub[table] = max(m.pub[table], id)
 }
 
-// sweep deletes, in the background, table's rows this process
-// published, unless a sweep of it runs already (it goes on until none
-// is left). A failed delete is tried again by the next drain's sweep.
+// sweep deletes, in the background and sweepDelay later, table's rows
+// this process published, unless a sweep of it runs already (it goes on
+// until none is left). A failed delete is tried again by the next
+// drain's sweep.
 func (m *queueMarks) sweep(s *Store, table string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -155,9 +183,16 @@ func (m *queueMarks) sweep(s *Store, table string) {
 	}
 	m.sweeping[table] = true
 	m.sweeps.Add(1)
+	closing := m.closingCh()
 	go func() {
 		defer m.sweeps.Done()
 		for {
+			wait := time.NewTimer(sweepDelay)
+			select {
+			case <-wait.C:
+			case <-closing:
+				wait.Stop()
+			}
 			m.mu.Lock()
 			upTo := m.pub[table]
 			if upTo <= m.gone[table] {
