@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -360,10 +361,10 @@ func (c *controller) listChunked(ctx context.Context, lw *listWriter, q resource
 }
 
 // stream writes objs, the first chunk read by q, and the chunks after it
-// until the list or the limit (0 for none) ends. Each chunk after the
-// first is read while the one before it is encoded and written, so a
-// long listing keeps a second CPU busy and its reply waits on the slower
-// of the two rather than on their sum; at most two chunks are held.
+// until the list or the limit (0 for none) ends. While a CPU is free
+// (see readAhead) each chunk after the first is read while the one
+// before it is encoded and written, so the reply waits on the slower of
+// the two rather than on their sum; at most two chunks are held.
 func (c *controller) stream(ctx context.Context, lw *listWriter, q *resource.Query, objs []*resource.Object, limit int) {
 	lw.stream = true
 	rows := 0
@@ -372,21 +373,30 @@ func (c *controller) stream(ctx context.Context, lw *listWriter, q *resource.Que
 		rows += cur.Rows
 		var next chan chunk
 		var nq resource.Query
+		ahead := false
 		if cur.Rows == q.Limit && (limit == 0 || rows < limit) {
 			nq = *q
-			nq.Cursor = &resource.Cursor{IDOrderIfLong: cur.IDOrderIfLong}
+			nq.Cursor = &resource.Cursor{IDOrderIfLong: cur.IDOrderIfLong, IDs: cur.IDs}
 			nq.Marker, nq.After = "", cur.Last
 			nq.Limit = listChunk
 			if limit > 0 {
 				nq.Limit = min(listChunk, limit-rows)
 			}
-			// Buffered: a reply abandoned midway leaves the read to
-			// end on its own (its context is then cancelled).
+			// Buffered: a reply abandoned midway leaves a read ahead
+			// to end on its own (its context is then cancelled).
 			next = make(chan chunk, 1)
-			go func() {
-				objs, err := c.h.List(ctx, &nq)
-				next <- chunk{objs, err}
-			}()
+			select {
+			case readAhead <- struct{}{}:
+				ahead = true
+				go func() {
+					defer func() { <-readAhead }()
+					c.readChunk(ctx, &nq, next)
+				}()
+			default:
+				// Every CPU has a listing's read already: reading
+				// ahead would only hold one more chunk in memory, so
+				// the next chunk is read once this one is written.
+			}
 		}
 		if err := lw.encode(objs); err != nil {
 			lw.abort(ctx, err)
@@ -397,6 +407,10 @@ func (c *controller) stream(ctx context.Context, lw *listWriter, q *resource.Que
 		if next == nil {
 			break
 		}
+		objs = nil
+		if !ahead {
+			c.readChunk(ctx, &nq, next)
+		}
 		ch := <-next
 		if ch.err != nil {
 			lw.abort(ctx, ch.err)
@@ -405,6 +419,17 @@ func (c *controller) stream(ctx context.Context, lw *listWriter, q *resource.Que
 	}
 	lw.finish()
 }
+
+// readChunk reads one chunk of a streamed listing into next.
+func (c *controller) readChunk(ctx context.Context, q *resource.Query, next chan<- chunk) {
+	objs, err := c.h.List(ctx, q)
+	next <- chunk{objs, err}
+}
+
+// readAhead bounds the chunks read ahead at once, by all listings, to
+// the CPUs the process may use: under many concurrent listings the CPUs
+// are busy anyway, and each chunk read ahead is memory held.
+var readAhead = make(chan struct{}, runtime.GOMAXPROCS(0))
 
 // chunk is one read of a streamed listing.
 type chunk struct {

@@ -112,4 +112,12 @@ type Cursor struct {
 	// the API shows a long unsorted listing in id order, and would
 	// otherwise read its first chunk twice.
 	IDOrderIfLong, ByID bool
+	// IDs, when not nil, are the ids of the rows after those read, in
+	// order: for a long filtered listing in id order (a project's ports,
+	// which the engine finds by project and by network and must sort),
+	// the store reads every matching id at once with its first chunk and
+	// each chunk after it by the next of these ids, rather than find and
+	// sort every remaining row again for each chunk. Pass it on to the
+	// query of the next chunk.
+	IDs []string
 }

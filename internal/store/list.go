@@ -87,14 +87,47 @@ func (tx *Tx) List(ctx context.Context, r *resource.Resource, q *resource.Query)
 	// A few rows take their related attributes along (one round trip);
 	// a longer listing reads them afterwards, per related table.
 	few := fewRows(q)
+	// A long filtered listing in id order reads its chunks by the ids
+	// its first chunk found (see Cursor.IDs).
+	var chunkIDs []any
+	byIDs, taken := false, 0
+	if c := q.Cursor; c != nil && !few && !unfiltered && q.Limit > 0 && len(sorts) == 1 && sorts[0].Attr.Name == "id" && !sorts[0].Desc {
+		if c.IDs == nil && c.ByID {
+			ids, err := tx.matchingIDs(ctx, t, &w)
+			if err != nil {
+				return nil, fmt.Errorf("list %s: %w", r.Collection, err)
+			}
+			c.IDs = ids
+		}
+		if c.IDs != nil {
+			byIDs = true
+			n := min(q.Limit, len(c.IDs))
+			taken = n
+			chunkIDs = make([]any, n)
+			for i, id := range c.IDs[:n] {
+				chunkIDs[i] = id
+			}
+			c.IDs = c.IDs[n:]
+		}
+	}
 	var rels []relation
 	var b strings.Builder
-	if few {
+	switch {
+	case few:
 		var sel string
 		sel, rels = tx.selectSQL(t)
 		b.WriteString(sel)
-	} else {
+	default:
 		b.WriteString(t.columnsSQL())
+	}
+	if byIDs {
+		// The chunk's rows by their ids, with the listing's conditions
+		// asked again of them, as a row may have changed since.
+		if len(chunkIDs) == 0 {
+			chunkIDs = []any{""}
+		}
+		w.conds = append([]string{"t.id IN (" + placeholders(len(chunkIDs)) + ")"}, w.conds...)
+		w.args = append(chunkIDs, w.args...)
 	}
 	if len(w.conds) > 0 {
 		b.WriteString(" WHERE ")
@@ -142,6 +175,11 @@ func (tx *Tx) List(ctx context.Context, r *resource.Resource, q *resource.Query)
 	}
 	if c := q.Cursor; c != nil {
 		c.Rows, c.Last = len(objs), nil
+		if byIDs {
+			// As many rows as ids taken, though some may have gone
+			// since: the listing goes on while ids remain.
+			c.Rows = taken
+		}
 		if len(objs) > 0 {
 			last := objs[len(objs)-1]
 			for _, s := range sorts {
@@ -157,6 +195,28 @@ func (tx *Tx) List(ctx context.Context, r *resource.Resource, q *resource.Query)
 		slices.Reverse(objs)
 	}
 	return objs, nil
+}
+
+// matchingIDs returns the ids of t's rows matching w, in order.
+func (tx *Tx) matchingIDs(ctx context.Context, t *table, w *where) ([]string, error) {
+	q := "SELECT t.id FROM " + t.name + " t"
+	if len(w.conds) > 0 {
+		q += " WHERE " + strings.Join(w.conds, " AND ")
+	}
+	rows, err := tx.query(ctx, q+" ORDER BY t.id", w.args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	ids := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 // longerThan reports whether more than n rows of t match w, reading

@@ -199,3 +199,87 @@ func TestUnsortedLongListingByID(t *testing.T) {
 		}
 	})
 }
+
+// TestLongFilteredListingByIDs lists one project's networks a chunk at
+// a time in id order: the first chunk finds every matching id
+// (Cursor.IDs) and later chunks read by them, asking the listing's
+// conditions again, so a network deleted or given to another project
+// between chunks is not listed, and the listing still goes on to its
+// end.
+func TestLongFilteredListingByIDs(t *testing.T) {
+	forEngines(t, func(t *testing.T, e engine) {
+		ctx := context.Background()
+		st := openMigrated(t, e.newDSN(t))
+		def := apidef.Build()[apidef.Networks].Restrict(func(string) bool { return true })
+		st.Bind(def)
+		now := time.Now().UTC().Truncate(time.Second)
+		const n = 60
+		err := st.Write(ctx, func(tx *store.Tx) error {
+			for i := range n {
+				o := resource.New(def)
+				// Inserted in the reverse of id order; even ones are p1's.
+				j := n - 1 - i
+				o.Set("id", fmt.Sprintf("n%02d", j))
+				o.Set("project_id", []string{"p1", "p2"}[j%2])
+				o.Set("created_at", now)
+				o.Set("updated_at", now)
+				if err := tx.Insert(ctx, o); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		list := func(q *resource.Query) []string {
+			t.Helper()
+			var objs []*resource.Object
+			if err := st.Read(ctx, func(tx *store.Tx) (err error) {
+				objs, err = tx.List(ctx, def, q)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, o := range objs {
+				ids = append(ids, o.ID())
+			}
+			return ids
+		}
+		scope := &resource.Scope{ProjectID: "p1"}
+		cur := &resource.Cursor{IDOrderIfLong: true}
+		first := list(&resource.Query{Scope: scope, Limit: 17, Cursor: cur})
+		var want []string
+		for i := 0; i < 34; i += 2 {
+			want = append(want, fmt.Sprintf("n%02d", i))
+		}
+		if !cur.ByID || cur.Rows != 17 || !slices.Equal(first, want) {
+			t.Fatalf("first chunk: ByID %v, %d rows, %v; want id order, 17 rows, %v", cur.ByID, cur.Rows, first, want)
+		}
+		if want := []string{"n34", "n36", "n38", "n40", "n42", "n44", "n46", "n48", "n50", "n52", "n54", "n56", "n58"}; !slices.Equal(cur.IDs, want) {
+			t.Fatalf("ids after the first chunk: %v, want %v", cur.IDs, want)
+		}
+		// Meanwhile n34 goes, and n36 is given to p2.
+		err = st.Write(ctx, func(tx *store.Tx) error {
+			if err := tx.Delete(ctx, def, "n34"); err != nil {
+				return err
+			}
+			patch := resource.New(def)
+			patch.Set("id", "n36")
+			patch.Set("project_id", "p2")
+			return tx.Update(ctx, patch)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		next := &resource.Cursor{IDs: cur.IDs}
+		rest := list(&resource.Query{Scope: scope, Limit: 17, Cursor: next, Sorts: []resource.SortKey{{Attr: def.Attr("id")}}, After: cur.Last})
+		if want := []string{"n38", "n40", "n42", "n44", "n46", "n48", "n50", "n52", "n54", "n56", "n58"}; !slices.Equal(rest, want) {
+			t.Errorf("second chunk: %v, want %v", rest, want)
+		}
+		if next.Rows != 13 || len(next.IDs) != 0 {
+			t.Errorf("second chunk: %d rows, %d ids left; want the 13 ids taken and none left", next.Rows, len(next.IDs))
+		}
+	})
+}
