@@ -255,10 +255,11 @@ func table6() *nftables.Table {
 // Current returns the fingerprint of the ruleset the namespace's table
 // holds, nil when there is no table (or not one Apply wrote).
 func Current(ns netns.NsHandle) ([]byte, error) {
-	c, err := nftns.Open(ns)
+	c, err := nftns.Open(ns, nftables.AsLasting())
 	if err != nil {
 		return nil, err
 	}
+	defer c.CloseLasting()
 	t := table()
 	fp, err := nftns.Fingerprint(c, t, "postrouting")
 	if err != nil || fp == nil {
@@ -307,10 +308,13 @@ func Apply(ns netns.NsHandle, rs Ruleset) (bool, error) {
 	if err := rs.Validate(); err != nil {
 		return false, err
 	}
-	c, err := nftns.Open(ns)
+	// One socket for the reads and the write (each new one is opened
+	// from a thread switched into the namespace).
+	c, err := nftns.Open(ns, nftables.AsLasting())
 	if err != nil {
 		return false, err
 	}
+	defer c.CloseLasting()
 	t := table()
 	shape := rs.shape()
 	cur, err := nftns.Fingerprint(c, t, "postrouting")
