@@ -102,7 +102,7 @@ for round in $(seq "$rounds"); do
 						go tool pprof -top -nodecount=14 "$@" "$tmp/cpu.pprof" 2>/dev/null |
 							grep -E '^ +[0-9.]+(m?s)? +[0-9.]+%' | awk -v c="$field" '{printf "%s%s %s", (NR>1?", ":""), $6, $c}' || true
 					}
-					summary+=("	  cum: $(top 5 -cum)" "	  flat: $(top 2)")
+					summary+=("	  cum: $(top 5 -cum -show 'internal/(plugin|store|rpc)/')" "	  flat: $(top 2)")
 					rm -f "$tmp/cpu.pprof"
 				fi
 			fi
