@@ -40,6 +40,9 @@ type Store struct {
 	mu        sync.RWMutex
 	tables    map[string]*table     // by collection
 	relations map[string][]relation // by collection
+	// relGen counts the relations' changes, so that a table's cached
+	// SELECT is rebuilt after Relate (see selects).
+	relGen atomic.Uint64
 
 	// queries counts the statements sent, so tests can check that a read
 	// costs a fixed number of them however many rows it returns.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -225,6 +226,47 @@ func TestOpenErrors(t *testing.T) {
 				if !strings.Contains(msg, w) {
 					t.Errorf("error %q does not contain %q", msg, w)
 				}
+			}
+		})
+	}
+}
+
+// TestGetAfterRelate checks that a relation declared after a table was
+// first read shows in the next read: the SELECT built for the table is
+// kept, and must be rebuilt after Relate.
+func TestGetAfterRelate(t *testing.T) {
+	for _, engine := range []struct{ name, conn string }{
+		{"sqlite", "sqlite:///" + filepath.Join(t.TempDir(), "relate.sqlite")},
+		{"postgresql", ""},
+	} {
+		t.Run(engine.name, func(t *testing.T) {
+			conn := engine.conn
+			if conn == "" {
+				conn = pgtest.NewDatabase(t)
+			}
+			ctx := context.Background()
+			st := openMigrated(t, conn)
+			def := networkDef(t)
+			st.Bind(def)
+			const id = "7a3e7c1a-2222-4c2b-8e0e-3b9e3f0a0c01"
+			insertNetwork(t, st, def, id, "related")
+			if err := st.Write(ctx, func(tx *store.Tx) error { return tx.SetTags(ctx, id, []string{"t2", "t1"}) }); err != nil {
+				t.Fatal(err)
+			}
+			o, err := getNetwork(t, st, def, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.Has("subnets") {
+				t.Fatalf("subnets before the relation: %v", o.Get("subnets"))
+			}
+			// Any child table will do: the network's subnets as its tags.
+			st.Relate(def.Collection, "subnets", "tags", "resource_id", "tag")
+			if o, err = getNetwork(t, st, def, id); err != nil {
+				t.Fatal(err)
+			}
+			if got := o.Get("subnets"); !reflect.DeepEqual(got, []string{"t1", "t2"}) {
+				t.Errorf("subnets after the relation: %#v, want [t1 t2]", got)
 			}
 		})
 	}

@@ -191,8 +191,12 @@ func (tx *Tx) SetMemo(key string, v any) {
 func (tx *Tx) Engine() string { return tx.s.dialect.name() }
 
 func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return tx.queryBound(ctx, tx.s.dialect.rebind(q), args...)
+}
+
+// queryBound is query for q already in the engine's placeholders.
+func (tx *Tx) queryBound(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
 	tx.s.queries.Add(1)
-	q = tx.s.dialect.rebind(q)
 	stmt, err := tx.prepared(ctx, q)
 	if err != nil {
 		return nil, err
@@ -276,28 +280,55 @@ func (tx *Tx) Count(ctx context.Context, collection, column string, value any) (
 }
 
 // selectSQL builds the SELECT list: the table's columns, then one
-// aggregate per relation, then the object's tags.
+// aggregate per relation, then the object's tags. It is built once per
+// table (and again only after Relate adds a relation): a show spent a
+// twentieth of its CPU writing it out.
 func (tx *Tx) selectSQL(t *table) (string, []relation) {
-	tx.s.mu.RLock()
-	rels := tx.s.relations[t.res.Collection]
-	tx.s.mu.RUnlock()
+	sc := tx.s.selects(t)
+	return sc.sel, sc.rels
+}
+
+// selects returns t's cached SELECT and the get-by-id statements built
+// on it, building them when Relate has changed the relations since.
+func (s *Store) selects(t *table) *selectCache {
+	gen := s.relGen.Load()
+	if sc := t.selects.Load(); sc != nil && sc.gen == gen {
+		return sc
+	}
+	s.mu.RLock()
+	rels := s.relations[t.res.Collection]
+	s.mu.RUnlock()
 	var b strings.Builder
 	b.WriteString("SELECT ")
 	b.WriteString(t.selectList)
 	for _, r := range rels {
-		agg := tx.s.dialect.aggregate("c." + r.valueCols[0])
+		agg := s.dialect.aggregate("c." + r.valueCols[0])
 		if len(r.valueCols) > 1 {
-			agg = tx.s.dialect.jsonAggregate("c", r.valueCols)
+			agg = s.dialect.jsonAggregate("c", r.valueCols)
 		}
 		fmt.Fprintf(&b, ", (SELECT %s FROM %s c WHERE c.%s = t.id)", agg, r.childTable, r.fkCol)
 	}
 	if t.res.Standard {
-		fmt.Fprintf(&b, ", (SELECT %s FROM tags g WHERE g.resource_id = t.id)", tx.s.dialect.aggregate("g.tag"))
+		fmt.Fprintf(&b, ", (SELECT %s FROM tags g WHERE g.resource_id = t.id)", s.dialect.aggregate("g.tag"))
 	}
 	b.WriteString(" FROM ")
 	b.WriteString(t.name)
 	b.WriteString(" t")
-	return b.String(), rels
+	sel := b.String()
+	get := s.dialect.rebind(sel + " WHERE t.id = ?")
+	sc := &selectCache{gen: gen, sel: sel, rels: rels, get: get, getForUpdate: get + s.dialect.forUpdate()}
+	t.selects.Store(sc)
+	return sc
+}
+
+// selectCache is a table's SELECT (see selectSQL) as of the relations'
+// generation gen, and the statements reading one row by id with it, in
+// the engine's placeholders.
+type selectCache struct {
+	gen               uint64
+	sel               string
+	rels              []relation
+	get, getForUpdate string
 }
 
 // columnsSQL builds a SELECT of the table's columns only; the related
@@ -314,51 +345,67 @@ func (tx *Tx) scan(t *table, rels []relation, rows *sql.Rows) ([]*resource.Objec
 }
 
 func (tx *Tx) scanRows(t *table, rels []relation, tags bool, rows *sql.Rows) ([]*resource.Object, error) {
-	n := len(t.cols) + len(rels)
-	if tags {
-		n++
-	}
-	raw := make([]any, n)
-	ptrs := make([]any, n)
-	for i := range raw {
-		ptrs[i] = &raw[i]
-	}
+	raw, ptrs := scanDest(t, rels, tags)
 	var out []*resource.Object
 	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, fmt.Errorf("scan %s: %w", t.name, err)
-		}
-		o := resource.New(t.res)
-		for i, a := range t.cols {
-			v, err := decode(a, raw[i])
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", t.name, err)
-			}
-			o.SetAt(a.Index(), v)
-		}
-		k := len(t.cols)
-		for _, r := range rels {
-			if a := t.res.Attr(r.attr); a != nil {
-				if len(r.valueCols) == 1 {
-					o.SetAt(a.Index(), splitAggregate(raw[k]))
-				} else {
-					objs, err := decodeObjects(raw[k], r.valueCols)
-					if err != nil {
-						return nil, fmt.Errorf("%s.%s: %w", t.name, r.attr, err)
-					}
-					o.SetAt(a.Index(), objs)
-				}
-			}
-			k++
-		}
-		if tags {
-			if a := t.res.Attr("tags"); a != nil {
-				o.SetAt(a.Index(), splitAggregate(raw[k]))
-			}
+		o, err := scanObject(t, rels, tags, rows, raw, ptrs)
+		if err != nil {
+			return nil, err
 		}
 		out = append(out, o)
 	}
 	return out, rows.Err()
+}
+
+// scanDest returns the destinations of a row of the table's columns,
+// rels' aggregates and, with tags, the tags aggregate.
+func scanDest(t *table, rels []relation, tags bool) (raw, ptrs []any) {
+	n := len(t.cols) + len(rels)
+	if tags {
+		n++
+	}
+	raw = make([]any, n)
+	ptrs = make([]any, n)
+	for i := range raw {
+		ptrs[i] = &raw[i]
+	}
+	return raw, ptrs
+}
+
+// scanObject reads the current row into a new object (see scanRows).
+func scanObject(t *table, rels []relation, tags bool, rows *sql.Rows, raw, ptrs []any) (*resource.Object, error) {
+	if err := rows.Scan(ptrs...); err != nil {
+		return nil, fmt.Errorf("scan %s: %w", t.name, err)
+	}
+	o := resource.New(t.res)
+	for i, a := range t.cols {
+		v, err := decode(a, raw[i])
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", t.name, err)
+		}
+		o.SetAt(a.Index(), v)
+	}
+	k := len(t.cols)
+	for _, r := range rels {
+		if a := t.res.Attr(r.attr); a != nil {
+			if len(r.valueCols) == 1 {
+				o.SetAt(a.Index(), splitAggregate(raw[k]))
+			} else {
+				objs, err := decodeObjects(raw[k], r.valueCols)
+				if err != nil {
+					return nil, fmt.Errorf("%s.%s: %w", t.name, r.attr, err)
+				}
+				o.SetAt(a.Index(), objs)
+			}
+		}
+		k++
+	}
+	if tags {
+		if a := t.res.Attr("tags"); a != nil {
+			o.SetAt(a.Index(), splitAggregate(raw[k]))
+		}
+	}
+	return o, nil
 }
 
 // Get reads one object by id. With forUpdate the row is locked until the
@@ -368,24 +415,38 @@ func (tx *Tx) Get(ctx context.Context, r *resource.Resource, id string, forUpdat
 	if err != nil {
 		return nil, err
 	}
-	sel, rels := tx.selectSQL(t)
-	q := sel + " WHERE t.id = ?"
+	sc := tx.s.selects(t)
+	q := sc.get
 	if forUpdate {
-		q += tx.s.dialect.forUpdate()
+		q = sc.getForUpdate
 	}
-	rows, err := tx.query(ctx, q, id)
+	qctx := ctx
+	if tx.tx == nil && tx.s.writers != nil {
+		// One row by its key on SQLite, outside a transaction: a
+		// statement too short to be worth stopping midway, while
+		// watching the context for it costs database/sql and the driver
+		// a goroutine each, a seventh of a show's CPU. A request whose
+		// context has ended still does not start it.
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		qctx = context.WithoutCancel(ctx)
+	}
+	rows, err := tx.queryBound(qctx, q, id)
 	if err != nil {
 		return nil, fmt.Errorf("get %s %s: %w", r.Name, id, err)
 	}
 	defer rows.Close()
-	objs, err := tx.scan(t, rels, rows)
-	if err != nil {
-		return nil, err
-	}
-	if len(objs) == 0 {
+	// The id is the key: the first row is the only one, and the rows
+	// are closed without stepping the statement to its end.
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("get %s %s: %w", r.Name, id, err)
+		}
 		return nil, ErrNotFound
 	}
-	return objs[0], nil
+	raw, ptrs := scanDest(t, sc.rels, t.res.Standard)
+	return scanObject(t, sc.rels, t.res.Standard, rows, raw, ptrs)
 }
 
 // GetMany reads the objects with the given ids, by id; ids not found
