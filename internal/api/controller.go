@@ -41,6 +41,9 @@ type controller struct {
 	// its order, named once rather than per row of a listing.
 	getActionsOnce sync.Once
 	getActions     []string
+	// fullView shows every visible attribute (no fields=), built once.
+	fullViewOnce sync.Once
+	fullView     *view
 }
 
 func newController(s *Server, r *resource.Resource, h plugin.Handler) *controller {
@@ -616,44 +619,67 @@ func (lw *listWriter) abort(ctx context.Context, err error) {
 
 func (c *controller) show(w http.ResponseWriter, r *http.Request, id string) {
 	ctx := r.Context()
-	fields, err := fieldsParam(r)
-	if err != nil {
-		c.s.writeError(ctx, w, err)
-		return
+	var fields []string
+	if r.URL.RawQuery != "" {
+		var err error
+		if fields, err = fieldsParam(r); err != nil {
+			c.s.writeError(ctx, w, err)
+			return
+		}
 	}
-	o, target, err := c.getShown(ctx, id)
+	sh, err := c.getShown(ctx, id)
 	if s, ok := c.h.(plugin.Shower); ok && err == nil {
-		o, fields, err = s.Show(ctx, id, fields)
-		target = nil
+		sh.o, fields, err = s.Show(ctx, id, fields)
+		sh.target = nil
 	}
 	if err != nil {
 		c.s.writeError(ctx, w, err)
 		return
 	}
-	c.writeOne(ctx, w, http.StatusOK, o, target, fields)
+	if sh.decided {
+		c.writeHidden(w, http.StatusOK, sh.o, sh.hidden, fields)
+		return
+	}
+	c.writeOne(ctx, w, http.StatusOK, sh.o, sh.target, fields)
+}
+
+// shown is what a show found: the object and, when the caller's
+// credentials alone decide what it may see (decided), the attributes
+// policy hides from it; otherwise its policy target, or nil to build one.
+type shown struct {
+	o       *resource.Object
+	target  map[string]any
+	hidden  []bool
+	decided bool
 }
 
 // getShown is getVisible for a show: when the caller's credentials alone
-// decide what it may see, it builds no policy target (nil), which for a
-// port would cost a query about its network.
-func (c *controller) getShown(ctx context.Context, id string) (*resource.Object, map[string]any, error) {
+// decide what it may see, it builds no policy target, which for a port
+// would cost a query about its network, and asks policy about each
+// attribute once.
+func (c *controller) getShown(ctx context.Context, id string) (shown, error) {
 	visible, known := c.decideVisible(ctx)
-	if _, hiddenKnown := c.decideHidden(ctx); !known || !hiddenKnown {
-		return c.getVisible(ctx, id)
+	var hidden []bool
+	if known {
+		hidden, known = c.decideHidden(ctx)
+	}
+	if !known {
+		o, target, err := c.getVisible(ctx, id)
+		return shown{o: o, target: target}, err
 	}
 	o, err := c.h.Get(ctx, id)
 	if err != nil {
-		return nil, nil, err
+		return shown{}, err
 	}
 	if !c.ownChild(ctx, o) || !visible {
-		return nil, nil, c.notFound(ctx, id)
+		return shown{}, c.notFound(ctx, id)
 	}
 	if ok, err := c.inScope(ctx, o); err != nil {
-		return nil, nil, err
+		return shown{}, err
 	} else if !ok {
-		return nil, nil, c.notFound(ctx, id)
+		return shown{}, c.notFound(ctx, id)
 	}
-	return o, nil, nil
+	return shown{o: o, hidden: hidden, decided: true}, nil
 }
 
 // inScope reports whether a caller that is not an admin finds o at all
@@ -693,12 +719,41 @@ func (c *controller) writeOne(ctx context.Context, w http.ResponseWriter, status
 		}
 		hidden = c.hiddenByPolicy(ctx, targets[0], map[string]bool{})
 	}
-	v := newView(c.res, fields)
-	b := append([]byte(`{"`), c.res.Name...)
+	c.writeHidden(w, status, o, hidden, fields)
+}
+
+// writeHidden writes {"<resource>": {...}} without the attributes hidden
+// marks.
+func (c *controller) writeHidden(w http.ResponseWriter, status int, o *resource.Object, hidden []bool, fields []string) {
+	bp := replyBuffers.Get().(*[]byte)
+	b := append((*bp)[:0], `{"`...)
+	b = append(b, c.res.Name...)
 	b = append(b, `":`...)
-	b = v.appendObject(b, o, hidden)
+	b = c.view(fields).appendObject(b, o, hidden)
 	b = append(b, '}')
 	writeBody(w, status, b)
+	if cap(b) <= maxPooledReply {
+		*bp = b
+		replyBuffers.Put(bp)
+	}
+}
+
+// replyBuffers hold the bodies of one object's replies between requests;
+// net/http copies a body into its own buffer as it is written.
+var replyBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
+
+// maxPooledReply bounds a pooled reply buffer, so that one huge object
+// does not stay allocated.
+const maxPooledReply = 64 << 10
+
+// view returns the view of fields; the view without fields= (every
+// visible attribute) is built once.
+func (c *controller) view(fields []string) *view {
+	if len(fields) > 0 {
+		return newView(c.res, fields)
+	}
+	c.fullViewOnce.Do(func() { c.fullView = newView(c.res, nil) })
+	return c.fullView
 }
 
 func (c *controller) create(w http.ResponseWriter, r *http.Request) {
@@ -728,7 +783,7 @@ func (c *controller) create(w http.ResponseWriter, r *http.Request) {
 		c.s.writeError(ctx, w, err)
 		return
 	}
-	v := newView(c.res, nil)
+	v := c.view(nil)
 	undefined := map[string]bool{}
 	b := append([]byte(`{"`), c.res.Collection...)
 	b = append(b, `":[`...)

@@ -202,8 +202,12 @@ func rewriteRefusal(b []byte) ([]byte, bool) {
 	if !bytes.HasPrefix(b, []byte(prefix)) {
 		return nil, false
 	}
-	end := bytes.Index(b, []byte(cannedHeaders))
-	if end < len(prefix)+3 {
+	// The canned headers follow the status line: a handler's reply,
+	// whose headers are sorted, has its Content-Length first (or some
+	// other header before Content-Type), so it is told apart without
+	// reading on.
+	end := bytes.Index(b, []byte("\r\n"))
+	if end < len(prefix)+3 || !bytes.HasPrefix(b[end:], []byte(cannedHeaders)) {
 		return nil, false
 	}
 	status := string(b[len(prefix):end])

@@ -2,8 +2,10 @@ package api
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -72,9 +74,7 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 					// A reply given up midway (a streamed list whose
 					// client is too slow or gone): net/http drops the
 					// connection.
-					s.log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
-						"status", sw.status, "bytes", sw.bytes, "aborted", true,
-						"duration_ms", float64(time.Since(start).Microseconds())/1000)
+					s.logRequest(r, sw, start, time.Now(), true)
 					panic(p)
 				}
 				s.log.ErrorContext(r.Context(), "panic serving request", "panic", p, "stack", string(debug.Stack()))
@@ -82,13 +82,32 @@ func (s *Server) accessLog(next http.Handler) http.Handler {
 					writeFault(sw, fault.Internal())
 				}
 			}
-			took := time.Since(start)
-			s.observe(r, sw.status, took)
-			s.log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
-				"status", sw.status, "bytes", sw.bytes, "duration_ms", float64(took.Microseconds())/1000)
+			end := time.Now()
+			s.observe(r, sw.status, end.Sub(start))
+			s.logRequest(r, sw, start, end, false)
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// logRequest writes a request's access log line. It builds the record
+// itself: slog's Logger methods capture the caller's stack for every
+// line, and box each value, which together cost more than the rest of
+// the line.
+func (s *Server) logRequest(r *http.Request, sw *statusWriter, start, end time.Time, aborted bool) {
+	ctx := r.Context()
+	h := s.log.Handler()
+	if !h.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	rec := slog.NewRecord(end, slog.LevelInfo, "request", 0)
+	rec.AddAttrs(slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.Int("status", sw.status), slog.Int("bytes", sw.bytes))
+	if aborted {
+		rec.AddAttrs(slog.Bool("aborted", true))
+	}
+	rec.AddAttrs(slog.Float64("duration_ms", float64(end.Sub(start).Microseconds())/1000))
+	_ = h.Handle(ctx, rec)
 }
 
 // bodyLimit refuses bodies over max bytes with 413, as oslo.middleware's
@@ -234,11 +253,18 @@ var impliedRoles = map[string]string{"admin": "member", "member": "reader"}
 // withImpliedRoles returns roles followed by the roles they imply, each
 // once, in order of first appearance.
 func withImpliedRoles(roles []string) []string {
-	seen := make(map[string]bool, len(roles)+2)
 	out := make([]string, 0, len(roles)+2)
+	// A caller holds a few roles, for which a scan beats a set; a set
+	// keeps a long list linear.
+	var seen map[string]bool
+	if len(roles) > 8 {
+		seen = make(map[string]bool, len(roles)+2)
+	}
 	add := func(r string) {
-		for r != "" && !seen[r] {
-			seen[r] = true
+		for r != "" && !(seen == nil && slices.Contains(out, r) || seen[r]) {
+			if seen != nil {
+				seen[r] = true
+			}
 			out = append(out, r)
 			r = impliedRoles[r]
 		}

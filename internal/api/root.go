@@ -163,11 +163,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeBody(w http.ResponseWriter, status int, body []byte) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", itoa(len(body)))
+	h := w.Header()
+	// Assigned rather than Set: the names are canonical already, and
+	// the value slice is shared (net/http only reads it).
+	h["Content-Type"] = jsonContentType
+	h["Content-Length"] = []string{itoa(len(body))}
 	w.WriteHeader(status)
 	w.Write(body)
 }
+
+var jsonContentType = []string{"application/json"}
 
 func (s *Server) versions(w http.ResponseWriter, r *http.Request) {
 	type version struct {
