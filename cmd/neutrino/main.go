@@ -97,7 +97,9 @@ func wantsHelp(args []string) bool {
 }
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	err := run(os.Args[1:])
+	stderrLines.Flush()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "neutrino:", err)
 		os.Exit(1)
 	}
@@ -189,12 +191,16 @@ func allInOneDefaults() map[string]string {
 	}
 }
 
+// stderrLines is standard error for the log, shared by every logger the
+// process makes.
+var stderrLines = newLineWriter(os.Stderr)
+
 func newLogger(debug bool) *slog.Logger {
 	level := slog.LevelInfo
 	if debug {
 		level = slog.LevelDebug
 	}
-	return slog.New(reqctx.LogHandler{Handler: slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})})
+	return slog.New(reqctx.LogHandler{Handler: slog.NewTextHandler(stderrLines, &slog.HandlerOptions{Level: level})})
 }
 
 func loadConfig(args []string, overrides map[string]string, logger *slog.Logger) (*config.Config, []string, error) {
