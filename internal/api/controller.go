@@ -664,8 +664,7 @@ func (c *controller) getShown(ctx context.Context, id string) (shown, error) {
 		hidden, known = c.decideHidden(ctx)
 	}
 	if !known {
-		o, target, err := c.getVisible(ctx, id)
-		return shown{o: o, target: target}, err
+		return c.getShownByTarget(ctx, id)
 	}
 	o, err := c.h.Get(ctx, id)
 	if err != nil {
@@ -680,6 +679,78 @@ func (c *controller) getShown(ctx context.Context, id string) (shown, error) {
 		return shown{}, c.notFound(ctx, id)
 	}
 	return shown{o: o, hidden: hidden, decided: true}, nil
+}
+
+// getShownByTarget is getVisible for a show whose policy answer depends
+// on the object: it asks policy first about the object's own attributes,
+// and looks up what the handler adds to its target (for a port, its
+// network's owner and sharing: a query) only when a rule reads that.
+func (c *controller) getShownByTarget(ctx context.Context, id string) (shown, error) {
+	pc, ok := c.s.opts.Authorizer.(PartialChecker)
+	kp, ok2 := c.h.(plugin.PolicyTargetKeyer)
+	if !ok || !ok2 {
+		o, target, err := c.getVisible(ctx, id)
+		return shown{o: o, target: target}, err
+	}
+	o, err := c.h.Get(ctx, id)
+	if err != nil {
+		return shown{}, err
+	}
+	if !c.ownChild(ctx, o) {
+		return shown{}, c.notFound(ctx, id)
+	}
+	if ok, err := c.inScope(ctx, o); err != nil {
+		return shown{}, err
+	} else if !ok {
+		return shown{}, c.notFound(ctx, id)
+	}
+	keys := kp.PolicyTargetKeys()
+	unknown := func(k string) bool { return slices.Contains(keys, k) }
+	t := c.ownTarget(ctx, o)
+	visible, _, known := pc.CheckKnown(ctx, "get_"+c.policyName, t, unknown)
+	var hidden []bool
+	c.nameGetActions()
+	for i, a := range c.enforced {
+		if !known {
+			break
+		}
+		allowed, defined, k := pc.CheckKnown(ctx, c.getActions[i], t, unknown)
+		known = k
+		if defined && !allowed {
+			if hidden == nil {
+				hidden = make([]bool, len(c.res.Attrs()))
+			}
+			hidden[a.Index()] = true
+		}
+	}
+	if known {
+		if !visible {
+			return shown{}, c.notFound(ctx, id)
+		}
+		return shown{o: o, hidden: hidden, decided: true}, nil
+	}
+	targets, err := c.policyTargets(ctx, []*resource.Object{o}, true)
+	if err != nil {
+		return shown{}, err
+	}
+	if !c.visible(ctx, targets[0]) {
+		return shown{}, c.notFound(ctx, id)
+	}
+	return shown{o: o, target: targets[0]}, nil
+}
+
+// ownTarget is o's policy target without what the handler adds (see
+// policyTargets).
+func (c *controller) ownTarget(ctx context.Context, o *resource.Object) map[string]any {
+	t := o.Map()
+	if p, ok := t["project_id"]; ok {
+		t["tenant_id"] = p
+	}
+	if pt := parentTarget(ctx); pt != nil {
+		t["ext_parent:project_id"] = pt["project_id"]
+		t["ext_parent:tenant_id"] = pt["project_id"]
+	}
+	return t
 }
 
 // inScope reports whether a caller that is not an admin finds o at all

@@ -37,6 +37,15 @@ type Decider interface {
 	Decide(ctx context.Context, action string) (allowed, defined, known bool)
 }
 
+// PartialChecker is an Authorizer that can answer with part of the
+// target not known yet (the keys for which unknown is true): known is
+// false when the answer depends on them. A show then looks up what a
+// handler adds to its policy targets (plugin.PolicyTargetKeyer) only when
+// a rule reads it.
+type PartialChecker interface {
+	CheckKnown(ctx context.Context, action string, target map[string]any, unknown func(string) bool) (allowed, defined, known bool)
+}
+
 // Options configure a Server.
 type Options struct {
 	// Resources are the served resources, restricted to the enabled

@@ -37,6 +37,14 @@ type PolicyTargeter interface {
 	PolicyTargets(ctx context.Context, objs []*resource.Object) ([]map[string]any, error)
 }
 
+// PolicyTargetKeyer is a PolicyTargeter that names the keys its targets
+// add to a stored object's, so that a show whose rules do not read them
+// (a member's own port) is answered without the lookup.
+type PolicyTargetKeyer interface {
+	PolicyTargeter
+	PolicyTargetKeys() []string
+}
+
 // Scoper is implemented by handlers whose objects are visible beyond their
 // project through a parent (a subnet of a shared network, a port on the
 // caller's network). It returns the list scope for a non-admin project;

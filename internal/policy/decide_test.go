@@ -60,3 +60,55 @@ func TestDecide(t *testing.T) {
 		t.Errorf("Decide(undefined) = %v, defined %v, known %v; want true, undefined, known", got, defined, known)
 	}
 }
+
+// TestCheckKnown checks, over Neutron's default port rules in both modes,
+// that an answer CheckKnown gives without the network's facts is Check's
+// whatever those facts turn out to be, and that the common case, a member
+// reading its own project's port, needs none of them.
+func TestCheckKnown(t *testing.T) {
+	networkKeys := map[string]bool{"network:project_id": true, "network:tenant_id": true, "shared": true,
+		"router:external": true, "network:shared": true, "network:router:external": true}
+	unknown := func(k string) bool { return networkKeys[k] }
+	actions := []string{"get_port", "get_port:binding:vif_type", "get_port:binding:vif_details", "get_port:binding:host_id",
+		"get_port:binding:profile", "get_port:resource_request", "update_port", "get_port:no_such_attr"}
+	ports := []Target{
+		{"id": "port1", "project_id": "p1", "tenant_id": "p1", "network_id": "n1", "device_owner": ""},
+		{"id": "port2", "project_id": "p2", "tenant_id": "p2", "network_id": "n1", "device_owner": "network:dhcp"},
+	}
+	networks := []Target{
+		{"network:project_id": "p1", "network:tenant_id": "p1", "shared": false, "router:external": false, "network:shared": false, "network:router:external": false},
+		{"network:project_id": "p2", "network:tenant_id": "p2", "shared": true, "router:external": false, "network:shared": true, "network:router:external": false},
+		{"network:project_id": "p3", "network:tenant_id": "p3", "shared": false, "router:external": true, "network:shared": false, "network:router:external": true},
+	}
+	for _, newDefaults := range []bool{true, false} {
+		e := mustNew(t, Options{EnforceNewDefaults: newDefaults, EnforceScope: newDefaults})
+		for _, c := range []Credentials{memberP1, readerP1, memberP2, managerP1, noRoleP1, serviceCreds, adminCreds} {
+			c = as(e, c)
+			for _, port := range ports {
+				for _, action := range actions {
+					got, defined, known := e.CheckKnown(action, port, c, unknown)
+					for _, n := range networks {
+						full := Target{}
+						for k, v := range port {
+							full[k] = v
+						}
+						for k, v := range n {
+							full[k] = v
+						}
+						want, wantDefined := e.Check(action, full, c)
+						if defined != wantDefined {
+							t.Errorf("new defaults %v, %s as %s on %s: defined %v, Check's %v", newDefaults, action, c.UserID, port["id"], defined, wantDefined)
+						}
+						if known && got != want {
+							t.Errorf("new defaults %v, %s as %s on %s, network of %s: CheckKnown said %v, Check %v",
+								newDefaults, action, c.UserID, port["id"], n["network:project_id"], got, want)
+						}
+					}
+					if action == "get_port" && c.UserID == memberP1.UserID && port["project_id"] == "p1" && !(known && got) {
+						t.Errorf("new defaults %v: a member's own port needs its network's facts (allowed %v, known %v)", newDefaults, got, known)
+					}
+				}
+			}
+		}
+	}
+}

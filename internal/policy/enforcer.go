@@ -159,6 +159,30 @@ func (e *Enforcer) check(action string, target Target, c *Credentials) (allowed,
 	return root.eval(target, c), defined
 }
 
+// CheckKnown is Check with part of the target not known yet: the keys for
+// which unknown is true (a port's network's owner, read only when a rule
+// needs it). known is false when the answer depends on one of them; Check
+// must then be asked with them filled in.
+func (e *Enforcer) CheckKnown(action string, target Target, creds Credentials, unknown func(string) bool) (allowed, defined, known bool) {
+	e.maybeReload()
+	rs := e.rules.Load()
+	root, defined := rs.rules[action]
+	if !e.opts.EnforceNewDefaults && creds.IsAdmin {
+		return true, defined, true
+	}
+	if !defined {
+		root = rs.fallback
+		if root == nil {
+			return false, false, true
+		}
+	}
+	if e.opts.EnforceScope && !scopeAllows(action, &creds) {
+		return false, defined, true
+	}
+	allowed, known = root.evalKnown(target, &creds, unknown)
+	return allowed, defined, known
+}
+
 // Decide answers Check for action when creds alone decide it, whatever
 // the target: known is false when the answer depends on the target, which
 // Check must then be asked about each. A listing asks once, not per row.

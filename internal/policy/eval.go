@@ -344,6 +344,55 @@ func (n *node) decide(c *Credentials) (result, known bool) {
 	}
 }
 
+// evalKnown is eval with the target's keys for which unknown is true
+// not known yet: known is false when the result depends on one of them.
+// Whatever values those keys turn out to have (or if they stay absent),
+// a known result is eval's.
+func (n *node) evalKnown(t Target, c *Credentials, unknown func(string) bool) (result, known bool) {
+	switch n.op {
+	case opAnd, opOr:
+		decisive := n.op == opOr
+		known = true
+		for _, k := range n.kids {
+			r, ok := k.evalKnown(t, c, unknown)
+			if ok && r == decisive {
+				return decisive, true
+			}
+			known = known && ok
+		}
+		return !decisive, known
+	case opNot:
+		r, ok := n.kids[0].evalKnown(t, c, unknown)
+		return !r, ok
+	case opRule:
+		if n.target == nil {
+			return false, true
+		}
+		return n.target.evalKnown(t, c, unknown)
+	case opRole, opGeneric:
+		if n.match.reads(unknown) {
+			return false, false
+		}
+	case opField:
+		if unknown(n.field.attr) || unknown(n.field.altKey) {
+			return false, false
+		}
+	}
+	return n.eval(t, c), true
+}
+
+// reads reports whether the template reads a key for which unknown is
+// true (a dotted key by its first part, too).
+func (tm *template) reads(unknown func(string) bool) bool {
+	for i := range tm.parts {
+		p := &tm.parts[i]
+		if p.ref && (unknown(p.text) || len(p.path) > 0 && unknown(p.path[0])) {
+			return true
+		}
+	}
+	return false
+}
+
 // static reports whether the template reads nothing from the target.
 func (tm *template) static() bool {
 	for i := range tm.parts {

@@ -325,4 +325,9 @@ func (a authorizer) Decide(ctx context.Context, action string) (allowed, defined
 	return a.e.Decide(action, credentials(reqctx.CallerFrom(ctx)))
 }
 
+// CheckKnown implements api.PartialChecker.
+func (a authorizer) CheckKnown(ctx context.Context, action string, target map[string]any, unknown func(string) bool) (allowed, defined, known bool) {
+	return a.e.CheckKnown(action, policy.Target(target), credentials(reqctx.CallerFrom(ctx)), unknown)
+}
+
 func (a authorizer) isAdmin(c *reqctx.Caller) bool { return a.e.IsAdmin(credentials(c)) }

@@ -347,6 +347,13 @@ func (p *Plugin) afterUpdateNetwork(ctx context.Context, tx *store.Tx, old, upda
 // PolicyTargets implements plugin.PolicyTargeter: it adds the network's
 // owner and its shared and external flags, as Neutron's policy engine
 // does for "network:project_id" and "field:networks:shared=True".
+// PolicyTargetKeys implements plugin.PolicyTargetKeyer: the keys of
+// the network's facts PolicyTargets adds.
+func (h *onNetwork) PolicyTargetKeys() []string { return networkTargetKeys }
+
+var networkTargetKeys = []string{"network:project_id", "network:tenant_id", "shared", "router:external",
+	"network:shared", "network:router:external"}
+
 func (h *onNetwork) PolicyTargets(ctx context.Context, objs []*resource.Object) ([]map[string]any, error) {
 	seen := make(map[string]bool, 1)
 	ids := make([]string, 0, 1)
