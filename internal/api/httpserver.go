@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -94,15 +96,102 @@ func (s *HTTPServer) Listener(l net.Listener) net.Listener {
 
 // deadline gives every request a deadline of d, so that the database
 // statements it runs stop when it could not answer anyway (its reply's
-// write deadline has passed).
+// write deadline has passed). The deadline's timer is only made when
+// something waits on the context (see lazyDeadline).
 func deadline(d time.Duration) Middleware {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			ctx, cancel := context.WithTimeout(r.Context(), d)
-			defer cancel()
+			ctx := &lazyDeadline{parent: r.Context(), deadline: time.Now().Add(d)}
+			defer ctx.stop()
 			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}
+}
+
+// lazyDeadline is context.WithDeadline(parent, deadline) made only when
+// something asks for its Done channel (a PostgreSQL statement watching
+// it, a derived context that must be cancelled with it). A request that
+// never waits on its context (a show on SQLite) pays no timer: a
+// context.WithTimeout per request was a thirtieth of a show's CPU. Err
+// and Deadline answer without making it.
+type lazyDeadline struct {
+	parent   context.Context
+	deadline time.Time
+	made     atomic.Pointer[madeDeadline]
+	mu       sync.Mutex
+	stopped  bool // under mu
+}
+
+type madeDeadline struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func (c *lazyDeadline) make() context.Context {
+	if m := c.made.Load(); m != nil {
+		return m.ctx
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if m := c.made.Load(); m != nil {
+		return m.ctx
+	}
+	ctx, cancel := context.WithDeadline(c.parent, c.deadline)
+	if c.stopped {
+		// Asked for after the request ended: done already, as
+		// WithTimeout's context would be.
+		cancel()
+	}
+	c.made.Store(&madeDeadline{ctx: ctx, cancel: cancel})
+	return ctx
+}
+
+// stop ends the context when its request ends, releasing the deadline's
+// timer if it was made.
+func (c *lazyDeadline) stop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stopped = true
+	if m := c.made.Load(); m != nil {
+		m.cancel()
+	}
+}
+
+func (c *lazyDeadline) Deadline() (time.Time, bool) {
+	if d, ok := c.parent.Deadline(); ok && d.Before(c.deadline) {
+		return d, true
+	}
+	return c.deadline, true
+}
+
+func (c *lazyDeadline) Done() <-chan struct{} { return c.make().Done() }
+
+func (c *lazyDeadline) Err() error {
+	if m := c.made.Load(); m != nil {
+		return m.ctx.Err()
+	}
+	c.mu.Lock()
+	stopped := c.stopped
+	c.mu.Unlock()
+	if stopped {
+		return c.make().Err()
+	}
+	if err := c.parent.Err(); err != nil {
+		return err
+	}
+	if !time.Now().Before(c.deadline) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// Value answers from the made context once there is one, so that a
+// context derived later finds it as its parent to cancel with.
+func (c *lazyDeadline) Value(key any) any {
+	if m := c.made.Load(); m != nil {
+		return m.ctx.Value(key)
+	}
+	return c.parent.Value(key)
 }
 
 // headerLines refuses a request whose request line or any header line is
