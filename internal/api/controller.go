@@ -181,12 +181,37 @@ func (c *controller) decideVisible(ctx context.Context) (visible, known bool) {
 // false when any depends on the object.
 func (c *controller) decideHidden(ctx context.Context) (hidden []bool, known bool) {
 	c.nameGetActions()
+	if bd, ok := c.s.opts.Authorizer.(BatchDecider); ok {
+		var buf [64]bool
+		n := len(c.enforced)
+		if 2*n > len(buf) {
+			buf2 := make([]bool, 2*n)
+			return c.hiddenFrom(ctx, bd, buf2[:n], buf2[n:])
+		}
+		return c.hiddenFrom(ctx, bd, buf[:n], buf[n:2*n])
+	}
 	for i, a := range c.enforced {
 		allowed, defined, known := c.decide(ctx, c.getActions[i])
 		if !known {
 			return nil, false
 		}
 		if defined && !allowed {
+			if hidden == nil {
+				hidden = make([]bool, len(c.res.Attrs()))
+			}
+			hidden[a.Index()] = true
+		}
+	}
+	return hidden, true
+}
+
+// hiddenFrom is decideHidden through one DecideAll.
+func (c *controller) hiddenFrom(ctx context.Context, bd BatchDecider, allowed, defined []bool) (hidden []bool, known bool) {
+	if !bd.DecideAll(ctx, c.getActions, allowed, defined) {
+		return nil, false
+	}
+	for i, a := range c.enforced {
+		if defined[i] && !allowed[i] {
 			if hidden == nil {
 				hidden = make([]bool, len(c.res.Attrs()))
 			}

@@ -37,6 +37,13 @@ type Decider interface {
 	Decide(ctx context.Context, action string) (allowed, defined, known bool)
 }
 
+// BatchDecider is a Decider that answers several actions at once, into
+// allowed and defined (as long as actions); known is false as soon as one
+// answer depends on the target.
+type BatchDecider interface {
+	DecideAll(ctx context.Context, actions []string, allowed, defined []bool) (known bool)
+}
+
 // PartialChecker is an Authorizer that can answer with part of the
 // target not known yet (the keys for which unknown is true): known is
 // false when the answer depends on them. A show then looks up what a

@@ -112,3 +112,28 @@ func TestCheckKnown(t *testing.T) {
 		}
 	}
 }
+
+// TestDecideAll checks that DecideAll answers as Decide does for each
+// action, and is unknown as soon as one is.
+func TestDecideAll(t *testing.T) {
+	actions := []string{"get_port", "get_port:binding:vif_type", "get_port:binding:host_id", "get_port:no_such_attr", "get_network"}
+	for _, newDefaults := range []bool{true, false} {
+		e := mustNew(t, Options{EnforceNewDefaults: newDefaults, EnforceScope: newDefaults})
+		for _, c := range []Credentials{adminCreds, memberP1, serviceCreds, systemAdmin, noRoleP1} {
+			c = as(e, c)
+			allowed, defined := make([]bool, len(actions)), make([]bool, len(actions))
+			known := e.DecideAll(actions, c, allowed, defined)
+			wantKnown := true
+			for i, a := range actions {
+				wa, wd, wk := e.Decide(a, c)
+				wantKnown = wantKnown && wk
+				if wantKnown && (allowed[i] != wa || defined[i] != wd) {
+					t.Errorf("new defaults %v, %s, %s: DecideAll %v/%v, Decide %v/%v", newDefaults, c.UserID, a, allowed[i], defined[i], wa, wd)
+				}
+			}
+			if known != wantKnown {
+				t.Errorf("new defaults %v, %s: DecideAll known %v, want %v", newDefaults, c.UserID, known, wantKnown)
+			}
+		}
+	}
+}

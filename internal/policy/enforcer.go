@@ -188,9 +188,29 @@ func (e *Enforcer) CheckKnown(action string, target Target, creds Credentials, u
 // Check must then be asked about each. A listing asks once, not per row.
 func (e *Enforcer) Decide(action string, creds Credentials) (allowed, defined, known bool) {
 	e.maybeReload()
+	return e.decideIn(e.rules.Load(), action, &creds)
+}
+
+// DecideAll is Decide for each of actions with one look at the policy
+// files, into allowed and defined (as long as actions): a show asks about
+// every attribute rule of its resource. known is false as soon as one
+// answer depends on the target; allowed and defined are then incomplete.
+func (e *Enforcer) DecideAll(actions []string, creds Credentials, allowed, defined []bool) (known bool) {
+	e.maybeReload()
 	rs := e.rules.Load()
+	for i, action := range actions {
+		a, d, k := e.decideIn(rs, action, &creds)
+		if !k {
+			return false
+		}
+		allowed[i], defined[i] = a, d
+	}
+	return true
+}
+
+func (e *Enforcer) decideIn(rs *ruleSet, action string, c *Credentials) (allowed, defined, known bool) {
 	root, defined := rs.rules[action]
-	if !e.opts.EnforceNewDefaults && creds.IsAdmin {
+	if !e.opts.EnforceNewDefaults && c.IsAdmin {
 		return true, defined, true
 	}
 	if !defined {
@@ -199,10 +219,10 @@ func (e *Enforcer) Decide(action string, creds Credentials) (allowed, defined, k
 			return false, false, true
 		}
 	}
-	if e.opts.EnforceScope && !scopeAllows(action, &creds) {
+	if e.opts.EnforceScope && !scopeAllows(action, c) {
 		return false, defined, true
 	}
-	allowed, known = root.decide(&creds)
+	allowed, known = root.decide(c)
 	return allowed, defined, known
 }
 

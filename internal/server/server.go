@@ -325,6 +325,11 @@ func (a authorizer) Decide(ctx context.Context, action string) (allowed, defined
 	return a.e.Decide(action, credentials(reqctx.CallerFrom(ctx)))
 }
 
+// DecideAll implements api.BatchDecider.
+func (a authorizer) DecideAll(ctx context.Context, actions []string, allowed, defined []bool) bool {
+	return a.e.DecideAll(actions, credentials(reqctx.CallerFrom(ctx)), allowed, defined)
+}
+
 // CheckKnown implements api.PartialChecker.
 func (a authorizer) CheckKnown(ctx context.Context, action string, target map[string]any, unknown func(string) bool) (allowed, defined, known bool) {
 	return a.e.CheckKnown(action, policy.Target(target), credentials(reqctx.CallerFrom(ctx)), unknown)
