@@ -373,17 +373,26 @@ func (f *Firewall) recover() {
 	}
 }
 
-// replace writes both tables in one transaction: each table is created
-// if missing, deleted and written anew.
+// replace writes both tables in one transaction: an existing table is
+// deleted and written anew (so it is replaced, never absent), a missing
+// one only created (nftns.Recreate), failing the transaction should it
+// appear meanwhile. A transaction that deletes anything waits for an RCU
+// grace period (10–20 ms), so a host's first port, or a fresh agent's
+// first pass, would pay it for nothing.
 func (f *Firewall) replace(rs *Ruleset) (int, error) {
+	exists := make([]bool, len(rs.Tables))
+	for i, t := range rs.Tables {
+		var err error
+		if exists[i], err = nftns.Exists(f.conn, &nftables.Table{Family: t.Family, Name: t.Name}); err != nil {
+			return 0, err
+		}
+	}
 	f.batch.Store(int64(rs.objects()))
 	n := 0
 	var setID uint32
-	for _, t := range rs.Tables {
+	for i, t := range rs.Tables {
 		nt := &nftables.Table{Family: t.Family, Name: t.Name}
-		f.conn.AddTable(nt)
-		f.conn.DelTable(nt)
-		f.conn.AddTable(nt)
+		nftns.Recreate(f.conn, nt, exists[i])
 		n++
 		chains := map[string]*nftables.Chain{}
 		accept := nftables.ChainPolicyAccept

@@ -143,3 +143,33 @@ func BenchmarkApply1000x10(b *testing.B) {
 		b.ReportMetric(float64(objects), "objects")
 	})
 }
+
+// BenchmarkFirstApply is a fresh firewall's first pass over a host of
+// one port (a host's first port, or an agent's start): "absent" on a
+// namespace without the tables, which are only created, "present" over
+// tables a previous run left, which are replaced in one transaction (and
+// so wait for the kernel's RCU grace period, as any deletion does).
+func BenchmarkFirstApply(b *testing.B) {
+	nsrig.RequireDataplane(b)
+	rig := nsrig.New(b)
+	ns := rig.NS("fwfirst")
+	nl := rig.Host(ns).Netlink()
+	h := bigHost(1, 1, 4)
+	ctx := context.Background()
+	for _, absent := range []bool{true, false} {
+		name := map[bool]string{true: "absent", false: "present"}[absent]
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				fw, err := firewall.New(ns, nl, nil)
+				nsrig.Must(b, err)
+				if absent {
+					b.StopTimer()
+					nsrig.Must(b, fw.Remove())
+					b.StartTimer()
+				}
+				_, err = fw.Apply(ctx, h)
+				nsrig.Must(b, err)
+			}
+		})
+	}
+}

@@ -147,3 +147,67 @@ func diffLines(a, b string) string {
 	}
 	return out.String()
 }
+
+// TestFirstPassOverWhateverIsThere: a fresh firewall's first pass writes
+// the same tables whatever the namespace held: none (they are only
+// created), both, one of the two, or tables with a stray chain and set
+// (they are replaced); and a second fresh firewall's pass with another
+// host replaces them in turn. The tables are compared with those a pass
+// writes into a namespace of its own.
+func TestFirstPassOverWhateverIsThere(t *testing.T) {
+	nsrig.RequireDataplane(t)
+	rig := nsrig.New(t)
+	first, second := bigHost(6, 2, 5), bigHost(4, 3, 6)
+	want := func(name string, h *firewall.Host) string {
+		ns := rig.NS(name)
+		fw, err := firewall.New(ns, nil, nil)
+		nsrig.Must(t, err)
+		_, err = fw.Apply(context.Background(), h)
+		nsrig.Must(t, err)
+		return dump(t, ns)
+	}
+	wantFirst, wantSecond := want("fwref1", first), want("fwref2", second)
+	bridge := &nftables.Table{Family: nftables.TableFamilyBridge, Name: firewall.TableName}
+	inet := &nftables.Table{Family: nftables.TableFamilyINet, Name: firewall.TableName}
+	for _, tc := range []struct {
+		name   string
+		tables []*nftables.Table
+		stray  bool
+	}{
+		{name: "none"},
+		{name: "both", tables: []*nftables.Table{bridge, inet}},
+		{name: "bridge", tables: []*nftables.Table{bridge}},
+		{name: "inet", tables: []*nftables.Table{inet}},
+		{name: "stray", tables: []*nftables.Table{bridge, inet}, stray: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ns := rig.NS("fw1" + tc.name)
+			if len(tc.tables) > 0 {
+				c, err := nftables.New(nftables.WithNetNSFd(int(ns)))
+				nsrig.Must(t, err)
+				for _, tb := range tc.tables {
+					c.AddTable(tb)
+					if tc.stray {
+						c.AddChain(&nftables.Chain{Table: tb, Name: "stray"})
+						nsrig.Must(t, c.AddSet(&nftables.Set{Table: tb, Name: "stray", KeyType: nftables.TypeIPAddr}, nil))
+					}
+				}
+				nsrig.Must(t, c.Flush())
+			}
+			for i, pass := range []struct {
+				h    *firewall.Host
+				want string
+			}{{first, wantFirst}, {second, wantSecond}} {
+				fw, err := firewall.New(ns, nil, nil)
+				nsrig.Must(t, err)
+				st, err := fw.Apply(context.Background(), pass.h)
+				if err != nil || !st.Replaced {
+					t.Fatalf("pass %d: %+v, %v", i, st, err)
+				}
+				if got := dump(t, ns); got != pass.want {
+					t.Fatalf("pass %d left\n%s", i, diffLines(got, pass.want))
+				}
+			}
+		})
+	}
+}

@@ -91,6 +91,13 @@ func TestApply(t *testing.T) {
 	if n := rules(); n != 1 {
 		t.Errorf("%d rules after the marks went, want the policer", n)
 	}
+	// A fresh enforcer (an agent restart) replaces the table it finds.
+	e2, err := qos.New(ns, h.Netlink())
+	nsrig.Must(t, err)
+	nsrig.Must(t, e2.Apply([]qos.Port{{Tap: tapA, EgressKbps: 2000, DSCP: 10, HasDSCP: true}}))
+	if n := rules(); n != 3 {
+		t.Errorf("%d rules after a fresh enforcer's pass, want 3", n)
+	}
 	nsrig.Must(t, e.Apply([]qos.Port{{Tap: tapA}}))
 	if n := rules(); n != -1 {
 		t.Errorf("table with %d rules after every rule went", n)

@@ -172,17 +172,17 @@ func (e *Enforcer) applyTable(want map[string]tableEntry) error {
 		return nil
 	}
 	table := &nftables.Table{Name: TableName, Family: nftables.TableFamilyBridge}
-	tables, err := e.conn.ListTablesOfFamily(nftables.TableFamilyBridge)
+	exists, err := nftns.Exists(e.conn, table)
 	if err != nil {
-		return fmt.Errorf("qos: list tables: %w", err)
+		return fmt.Errorf("qos: %w", err)
 	}
-	for _, t := range tables {
-		if t.Name == TableName {
-			e.conn.DelTable(table)
-		}
-	}
-	if len(want) > 0 {
-		e.conn.AddTable(table)
+	switch {
+	case len(want) == 0 && exists:
+		e.conn.DelTable(table)
+	case len(want) > 0:
+		// A missing table is only created: deleting would cost the
+		// transaction an RCU grace period.
+		nftns.Recreate(e.conn, table, exists)
 		chain := e.conn.AddChain(&nftables.Chain{Name: "qos", Table: table, Type: nftables.ChainTypeFilter,
 			Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityFilter})
 		taps := slices.Sorted(maps.Keys(want))
