@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,9 +31,37 @@ func init() { metrics.Registry.MustRegister(requestsTotal, requestSeconds) }
 // observe counts one answered request.
 func (s *Server) observe(r *http.Request, status int, took time.Duration) {
 	res, verb := s.routeLabels(r)
+	m := requestMetricsFor(res, verb, status)
+	m.count.Inc()
+	m.seconds.Observe(took.Seconds())
+}
+
+// requestMetrics are one label set's series.
+type requestMetrics struct {
+	count   prometheus.Counter
+	seconds prometheus.Observer
+}
+
+type requestLabels struct {
+	resource, verb string
+	status         int
+}
+
+// requestSeries caches each label set's series: finding them in the
+// vectors hashes and checks the label values again for every request.
+// The label values are bounded (see routeLabels), and so is the cache.
+var requestSeries sync.Map // requestLabels → *requestMetrics
+
+func requestMetricsFor(res, verb string, status int) *requestMetrics {
+	k := requestLabels{res, verb, status}
+	if m, ok := requestSeries.Load(k); ok {
+		return m.(*requestMetrics)
+	}
 	code := strconv.Itoa(status)
-	requestsTotal.WithLabelValues(res, verb, code).Inc()
-	requestSeconds.WithLabelValues(res, verb, code).Observe(took.Seconds())
+	m := &requestMetrics{count: requestsTotal.WithLabelValues(res, verb, code),
+		seconds: requestSeconds.WithLabelValues(res, verb, code)}
+	requestSeries.Store(k, m)
+	return m
 }
 
 // routeLabels names a request's resource and verb for metrics. Only names

@@ -7,6 +7,7 @@ package storemetrics
 
 import (
 	"database/sql"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -35,8 +36,19 @@ func init() {
 type observer struct{}
 
 func (observer) Attempt(engine, kind, outcome string, took time.Duration) {
-	txSeconds.WithLabelValues(engine, kind, outcome).Observe(took.Seconds())
+	k := attemptLabels{engine, kind, outcome}
+	o, ok := attemptSeries.Load(k)
+	if !ok {
+		o, _ = attemptSeries.LoadOrStore(k, txSeconds.WithLabelValues(engine, kind, outcome))
+	}
+	o.(prometheus.Observer).Observe(took.Seconds())
 }
+
+type attemptLabels struct{ engine, kind, outcome string }
+
+// attemptSeries caches txSeconds' series by their (few) label sets: every
+// read, a show's among them, reports an attempt.
+var attemptSeries sync.Map // attemptLabels → prometheus.Observer
 
 func (observer) Retry(engine, kind string) { txRetries.WithLabelValues(engine, kind).Inc() }
 
