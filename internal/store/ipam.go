@@ -176,25 +176,35 @@ type NetworkScope struct {
 }
 
 // NetworkAddressScopes maps network ids to the address scopes of the
-// subnet pools their subnets come from, in one query.
-func (tx *Tx) NetworkAddressScopes(ctx context.Context) (map[string][]NetworkScope, error) {
-	rows, err := tx.query(ctx, `SELECT DISTINCT s.network_id, p.ip_version, p.address_scope_id
-		FROM subnets s JOIN subnetpools p ON p.id = s.subnetpool_id
-		WHERE p.address_scope_id IS NOT NULL`)
-	if err != nil {
-		return nil, fmt.Errorf("read network address scopes: %w", err)
-	}
-	defer rows.Close()
+// subnet pools their subnets come from, for the networks given.
+func (tx *Tx) NetworkAddressScopes(ctx context.Context, networkIDs []string) (map[string][]NetworkScope, error) {
 	out := map[string][]NetworkScope{}
-	for rows.Next() {
-		var netID, scopeID string
-		var v int
-		if err := rows.Scan(&netID, &v, &scopeID); err != nil {
-			return nil, err
+	// One query per chunk of ids, each reading only its networks' subnets
+	// (subnets_network_id): the cost follows the networks asked for, not
+	// every network in the cloud.
+	for chunk := range slices.Chunk(networkIDs, maxInList) {
+		rows, err := tx.query(ctx, `SELECT DISTINCT s.network_id, p.ip_version, p.address_scope_id
+		FROM subnets s JOIN subnetpools p ON p.id = s.subnetpool_id
+		WHERE s.network_id IN (`+placeholders(len(chunk))+`) AND p.address_scope_id IS NOT NULL`, anys(chunk)...)
+		if err != nil {
+			return nil, fmt.Errorf("read network address scopes: %w", err)
 		}
-		out[netID] = append(out[netID], NetworkScope{IPVersion: v, ScopeID: scopeID})
+		for rows.Next() {
+			var netID, scopeID string
+			var v int
+			if err := rows.Scan(&netID, &v, &scopeID); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read network address scopes: %w", err)
+			}
+			out[netID] = append(out[netID], NetworkScope{IPVersion: v, ScopeID: scopeID})
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read network address scopes: %w", err)
+		}
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // AllocationCounts maps subnet ids to their number of allocated

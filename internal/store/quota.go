@@ -73,24 +73,35 @@ func (tx *Tx) CountOwned(ctx context.Context, collection, project string) (int, 
 	return tx.Count(ctx, collection, "project_id", project)
 }
 
-// RBACShared returns the ids of objects of objectType that an RBAC policy
-// with action shares with project or with every project.
-func (tx *Tx) RBACShared(ctx context.Context, objectType, action, project string) (map[string]bool, error) {
-	rows, err := tx.query(ctx, "SELECT object_id FROM rbac_policies WHERE object_type = ? AND action = ? AND target_tenant IN (?, '*')",
-		objectType, action, project)
-	if err != nil {
-		return nil, fmt.Errorf("read RBAC policies: %w", err)
-	}
-	defer rows.Close()
+// RBACShared returns which of objectIDs, objects of objectType, an RBAC
+// policy with action shares with project or with every project. It reads
+// only those objects' policies (one query per chunk, through the unique
+// index on object_type, object_id, action, target_tenant), so its cost
+// follows the objects asked about, not every object shared with project.
+func (tx *Tx) RBACShared(ctx context.Context, objectType, action, project string, objectIDs []string) (map[string]bool, error) {
 	out := map[string]bool{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
+	for chunk := range slices.Chunk(objectIDs, maxInList) {
+		args := append([]any{objectType, action, project}, anys(chunk)...)
+		rows, err := tx.query(ctx, "SELECT object_id FROM rbac_policies WHERE object_type = ? AND action = ? AND target_tenant IN (?, '*')"+
+			" AND object_id IN ("+placeholders(len(chunk))+")", args...)
+		if err != nil {
+			return nil, fmt.Errorf("read RBAC policies: %w", err)
 		}
-		out[id] = true
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read RBAC policies: %w", err)
+			}
+			out[id] = true
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read RBAC policies: %w", err)
+		}
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ProjectsWithPorts returns the projects, other than except, owning ports

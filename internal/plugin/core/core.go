@@ -541,7 +541,11 @@ func (p *Plugin) networkAddressScopes(ctx context.Context, tx *store.Tx, nets []
 	if def.Attr("ipv4_address_scope") == nil {
 		return nil
 	}
-	scopes, err := tx.NetworkAddressScopes(ctx)
+	ids := make([]string, len(nets))
+	for i, n := range nets {
+		ids[i] = n.ID()
+	}
+	scopes, err := tx.NetworkAddressScopes(ctx, ids)
 	if err != nil {
 		return err
 	}

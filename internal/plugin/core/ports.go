@@ -113,7 +113,7 @@ func (h *portHandler) externalFor(ctx context.Context, networkID, project string
 	}
 	var external bool
 	err := h.p.store.Read(ctx, func(tx *store.Tx) error {
-		shared, err := h.p.rbac.SharedWith(ctx, tx, "network", accessAsExternal, project)
+		shared, err := h.p.rbac.SharedWith(ctx, tx, "network", accessAsExternal, project, []string{networkID})
 		external = shared[networkID]
 		return err
 	})

@@ -210,7 +210,11 @@ func (p *Plugin) networkSharing(ctx context.Context, tx *store.Tx, nets []*resou
 	if !p.rbac.Enabled() {
 		return nil
 	}
-	shared, err := p.rbac.SharedWith(ctx, tx, "network", accessAsShared, reqctx.CallerFrom(ctx).ProjectID)
+	ids := make([]string, len(nets))
+	for i, n := range nets {
+		ids[i] = n.ID()
+	}
+	shared, err := p.rbac.SharedWith(ctx, tx, "network", accessAsShared, reqctx.CallerFrom(ctx).ProjectID, ids)
 	if err != nil {
 		return err
 	}

@@ -423,13 +423,23 @@ func (r *Registry) DeleteActionPolicies(ctx context.Context, tx *store.Tx, objec
 	return nil
 }
 
-// SharedWith returns which of the objects of objectType a policy of
-// action shares with project or with everyone.
-func (r *Registry) SharedWith(ctx context.Context, tx *store.Tx, objectType, action, project string) (map[string]bool, error) {
+// SharedWith returns which of ids, objects of objectType, a policy of
+// action shares with project or with everyone; it reads the policies of
+// those objects only.
+func (r *Registry) SharedWith(ctx context.Context, tx *store.Tx, objectType, action, project string, ids []string) (map[string]bool, error) {
 	if !r.Enabled() {
 		return map[string]bool{}, nil
 	}
-	return tx.RBACShared(ctx, objectType, action, project)
+	return tx.RBACShared(ctx, objectType, action, project, ids)
+}
+
+// ids returns the ids of objs.
+func ids(objs []*resource.Object) []string {
+	out := make([]string, len(objs))
+	for i, o := range objs {
+		out[i] = o.ID()
+	}
+	return out
 }
 
 // MarkShared shows attr ("shared") true on each object an
@@ -439,7 +449,7 @@ func (r *Registry) MarkShared(ctx context.Context, tx *store.Tx, objectType, att
 	if !r.Enabled() || len(objs) == 0 || objs[0].Resource().Attr(attr) == nil {
 		return nil
 	}
-	shared, err := r.SharedWith(ctx, tx, objectType, AccessAsShared, reqctx.CallerFrom(ctx).ProjectID)
+	shared, err := r.SharedWith(ctx, tx, objectType, AccessAsShared, reqctx.CallerFrom(ctx).ProjectID, ids(objs))
 	if err != nil {
 		return err
 	}

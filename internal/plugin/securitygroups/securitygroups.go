@@ -401,8 +401,9 @@ func (p *Plugin) beforeDeleteGroup(ctx context.Context, tx *store.Tx, o *resourc
 // with the caller's project.
 func (p *Plugin) afterReadGroups(ctx context.Context, tx *store.Tx, groups []*resource.Object) error {
 	ids := make([]any, len(groups))
+	groupIDs := make([]string, len(groups))
 	for i, g := range groups {
-		ids[i] = g.ID()
+		ids[i], groupIDs[i] = g.ID(), g.ID()
 	}
 	rules, err := tx.List(ctx, p.ruleDef, &resource.Query{
 		Filters: []resource.Filter{{Attr: p.ruleDef.Attr("security_group_id"), Values: ids}},
@@ -418,7 +419,7 @@ func (p *Plugin) afterReadGroups(ctx context.Context, tx *store.Tx, groups []*re
 	}
 	var shared map[string]bool
 	if p.rbac && p.groupDef.Attr("shared") != nil {
-		if shared, err = tx.RBACShared(ctx, "security_group", "access_as_shared", reqctx.CallerFrom(ctx).ProjectID); err != nil {
+		if shared, err = tx.RBACShared(ctx, "security_group", "access_as_shared", reqctx.CallerFrom(ctx).ProjectID, groupIDs); err != nil {
 			return err
 		}
 	}
