@@ -7,6 +7,8 @@ import (
 	"time"
 )
 
+type testKey struct{}
+
 // TestLazyDeadline checks that the request context's deadline behaves
 // as context.WithDeadline's whether or not, and when, something waits
 // on it.
@@ -40,7 +42,7 @@ func TestLazyDeadline(t *testing.T) {
 	t.Run("deadline passes watched by a derived context", func(t *testing.T) {
 		c := &lazyDeadline{parent: context.Background(), deadline: time.Now().Add(20 * time.Millisecond)}
 		defer c.stop()
-		child, cancel := context.WithCancel(context.WithValue(c, struct{}{}, 1))
+		child, cancel := context.WithCancel(context.WithValue(c, testKey{}, 1))
 		defer cancel()
 		waitDone(t, child, context.DeadlineExceeded)
 	})
