@@ -116,6 +116,28 @@ func (tx *Tx) Agents(ctx context.Context, agentType, host string) ([]AgentRow, e
 	return scanAgents(rows)
 }
 
+// LatestHeartbeat returns the newest heartbeat of the agents of
+// agentType that are administratively up, and false when there are none:
+// whether any of them is alive, in one row however many there are.
+func (tx *Tx) LatestHeartbeat(ctx context.Context, agentType string) (time.Time, bool, error) {
+	rows, err := tx.query(ctx, "SELECT MAX(heartbeat_timestamp) FROM agents WHERE agent_type = ? AND admin_state_up = ?", agentType, true)
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("latest %s heartbeat: %w", agentType, err)
+	}
+	defer rows.Close()
+	var hb sql.NullString
+	if rows.Next() {
+		if err := rows.Scan(&hb); err != nil {
+			return time.Time{}, false, fmt.Errorf("latest %s heartbeat: %w", agentType, err)
+		}
+	}
+	if err := rows.Err(); err != nil || !hb.Valid {
+		return time.Time{}, false, err
+	}
+	t, _ := time.Parse(AgentTimeFormat, hb.String)
+	return t, true, nil
+}
+
 // InsertAgent registers a new agent; a second agent of the same type on
 // the same host is ErrDuplicate.
 func (tx *Tx) InsertAgent(ctx context.Context, a AgentRow) error {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	agentsplugin "github.com/neutrino-net/neutrino/internal/plugin/agents"
 	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
 	"github.com/neutrino-net/neutrino/internal/store"
 )
@@ -653,4 +654,52 @@ func (e *env) outboxCount(pattern string) int64 {
 		e.t.Fatal(err)
 	}
 	return n
+}
+
+// TestAnyAliveAgent: whether a DHCP agent is alive and up (what holds a
+// new port for DHCP) is, read as the newest heartbeat, what the list of
+// alive agents that are up says, through registration, other types,
+// administrative state, silence and revival.
+func TestAnyAliveAgent(t *testing.T) {
+	enginesWith(t, map[string]string{"DEFAULT.agent_down_time": "5"}, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		setUp := func(host string, up bool) {
+			e.do(admin, "PUT", "/v2.0/agents/"+e.agentID(rpcapi.AgentTypeDHCP, host), map[string]any{
+				"agent": map[string]any{"admin_state_up": up}}).expect(t, 200)
+		}
+		for _, step := range []struct {
+			name string
+			do   func()
+			want bool
+		}{
+			{"no agents", func() {}, false},
+			{"an L3 agent only", func() { e.report(rpcapi.AgentTypeL3, "host-l3", "", true) }, false},
+			{"a DHCP agent", func() { e.report(rpcapi.AgentTypeDHCP, "host-a", "", true) }, true},
+			{"it is disabled", func() { setUp("host-a", false) }, false},
+			{"a second one, silent", func() { e.report(rpcapi.AgentTypeDHCP, "host-b", "", true); e.age("host-b", 6*time.Second) }, false},
+			{"the first enabled again", func() { setUp("host-a", true); e.report(rpcapi.AgentTypeDHCP, "host-a", "", false) }, true},
+			{"the first silent too", func() { e.age("host-a", 6*time.Second) }, false},
+			{"the second reports", func() { e.report(rpcapi.AgentTypeDHCP, "host-b", "", false) }, true},
+		} {
+			step.do()
+			err := e.srv.Store.Read(ctx, func(tx *store.Tx) error {
+				got, err := e.srv.Agents.AnyAliveIn(ctx, tx, rpcapi.AgentTypeDHCP)
+				if err != nil {
+					return err
+				}
+				all, err := e.srv.Agents.AliveAgentsIn(ctx, tx, "", rpcapi.AgentTypeDHCP)
+				if err != nil {
+					return err
+				}
+				up := slices.ContainsFunc(all, func(a agentsplugin.Agent) bool { return a.AdminStateUp })
+				if got != step.want || up != step.want {
+					t.Errorf("%s: AnyAliveIn %v, alive agents up %v, want %v", step.name, got, up, step.want)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("%s: %v", step.name, err)
+			}
+		}
+	})
 }

@@ -278,6 +278,18 @@ func (p *Plugin) AliveAgentsIn(ctx context.Context, tx *store.Tx, host, agentTyp
 	return out, nil
 }
 
+// AnyAliveIn reports whether an agent of agentType is alive and
+// administratively up, inside tx: what AliveAgentsIn's agents that are up
+// would say by being there, read as one row (the newest heartbeat)
+// rather than every agent of the type.
+func (p *Plugin) AnyAliveIn(ctx context.Context, tx *store.Tx, agentType string) (bool, error) {
+	hb, ok, err := tx.LatestHeartbeat(ctx, agentType)
+	if err != nil {
+		return false, err
+	}
+	return ok && p.alive(hb), nil
+}
+
 // agentHandler serves /v2.0/agents: agents appear by reporting state, so
 // the API may only show, update (admin_state_up, description) and delete
 // them.

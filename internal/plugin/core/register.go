@@ -207,6 +207,17 @@ func (p *ML2) Wire(all registry.Set) error {
 // agentLookup adapts the agents registry to ML2's view of agents.
 type agentLookup struct{ p *agents.Plugin }
 
+var _ mech.AnyAlive = agentLookup{}
+
+// AnyAlive implements mech.AnyAlive.
+func (l agentLookup) AnyAlive(ctx context.Context, tx *store.Tx, agentType string) (bool, error) {
+	if tx == nil {
+		as, err := l.AliveAgents(ctx, nil, "", agentType)
+		return len(as) > 0, err
+	}
+	return l.p.AnyAliveIn(ctx, tx, agentType)
+}
+
 func (l agentLookup) AliveAgents(ctx context.Context, tx *store.Tx, host, agentType string) ([]mech.Agent, error) {
 	var as []agents.Agent
 	var err error

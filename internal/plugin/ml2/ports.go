@@ -176,11 +176,19 @@ func (p *Plugin) addDHCPBlock(ctx context.Context, tx *store.Tx, port *resource.
 	if agents == nil {
 		return nil
 	}
-	dhcp, err := agents.AliveAgents(ctx, tx, "", rpcapi.AgentTypeDHCP)
+	var alive bool
+	var err error
+	if a, ok := agents.(mech.AnyAlive); ok {
+		alive, err = a.AnyAlive(ctx, tx, rpcapi.AgentTypeDHCP)
+	} else {
+		var dhcp []mech.Agent
+		dhcp, err = agents.AliveAgents(ctx, tx, "", rpcapi.AgentTypeDHCP)
+		alive = len(dhcp) > 0
+	}
 	if err != nil {
 		return fmt.Errorf("ml2: find DHCP agents: %w", err)
 	}
-	if len(dhcp) == 0 {
+	if !alive {
 		return nil
 	}
 	return tx.AddProvisioningBlock(ctx, port.ID(), rpcapi.ProvisioningEntityDHCP)

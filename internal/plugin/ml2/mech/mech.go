@@ -34,6 +34,13 @@ type AgentLookup interface {
 	AliveAgents(ctx context.Context, tx *store.Tx, host, agentType string) ([]Agent, error)
 }
 
+// AnyAlive is an AgentLookup that can tell whether any agent of a type
+// is alive (and administratively up) without reading them all: what a
+// non-empty AliveAgents(ctx, tx, "", agentType) would say.
+type AnyAlive interface {
+	AnyAlive(ctx context.Context, tx *store.Tx, agentType string) (bool, error)
+}
+
 // NetworkContext is a network change as drivers see it.
 type NetworkContext struct {
 	Tx       *store.Tx // nil in postcommit
