@@ -1,4 +1,4 @@
-# bench/lib.bash: what bench/pgscale/run.sh and bench/reads/run.sh share.
+# bench/lib.bash: what the bench/*/run.sh scripts share.
 # Source it after setting repo (the repository root) and NAME (the
 # script's name for its temporary directory). It makes $tmp, keeps $pids
 # (processes killed on exit), and removes both on exit.
@@ -43,4 +43,45 @@ start_cluster() {
 	pids+=($!)
 	psql=(psql -h 127.0.0.1 -p "$pgport" -U postgres -X -q -v ON_ERROR_STOP=1)
 	for _ in $(seq 100); do "${psql[@]}" -c 'select 1' postgres >/dev/null 2>&1 && break; sleep 0.1; done
+}
+
+# cputicks PID: the process's utime + stime, in clock ticks (getconf CLK_TCK).
+cputicks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# start_server NAME BIN CONNECTION [MORE]: writes $tmp/NAME.conf for a
+# noauth server without quotas, on free ports (the API's in $port, the
+# metrics' in $mport, embedded NATS), its [database] connection =
+# CONNECTION and MORE (further sections) appended; starts BIN server on it
+# (log: $tmp/NAME.log) and waits until it answers. Sets spid and ep.
+start_server() {
+	local name=$1 bin=$2 conn=$3 more=${4:-}
+	port=$(freeport) mport=$(freeport)
+	cat >"$tmp/$name.conf" <<-CONF
+	[DEFAULT]
+	auth_strategy = noauth
+	bind_host = 127.0.0.1
+	bind_port = $port
+	metrics_bind = 127.0.0.1:$mport
+	[database]
+	connection = $conn
+	[nats]
+	embedded_host = 127.0.0.1
+	embedded_port = $(freeport)
+	[quotas]
+	quota_network = -1
+	quota_subnet = -1
+	quota_port = -1
+	$more
+	CONF
+	"$bin" server --config-file "$tmp/$name.conf" >"$tmp/$name.log" 2>&1 &
+	spid=$!
+	pids+=($spid)
+	ep=http://127.0.0.1:$port
+	for _ in $(seq 600); do
+		curl -sf "$ep/" >/dev/null && return 0
+		kill -0 "$spid" 2>/dev/null || { echo "bench: $name: the server exited" >&2; tail -5 "$tmp/$name.log" >&2; exit 1; }
+		sleep 0.1
+	done
+	echo "bench: $name: the server did not answer within 60 s" >&2
+	exit 1
 }

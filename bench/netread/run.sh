@@ -37,27 +37,7 @@ tck=$(getconf CLK_TCK)
 
 for spec in "$@"; do
 	label=${spec%%=*} bin=${spec#*=}
-	port=$(freeport)
-	cat >"$tmp/$label.conf" <<-CONF
-	[DEFAULT]
-	auth_strategy = noauth
-	bind_host = 127.0.0.1
-	bind_port = $port
-	[database]
-	connection = sqlite:///$tmp/$label.sqlite
-	[nats]
-	embedded_host = 127.0.0.1
-	embedded_port = $(freeport)
-	[quotas]
-	quota_network = -1
-	quota_subnet = -1
-	quota_port = -1
-	CONF
-	"$bin" server --config-file "$tmp/$label.conf" >"$tmp/$label.log" 2>&1 &
-	spid=$!
-	pids+=($spid)
-	ep=http://127.0.0.1:$port
-	for _ in $(seq 600); do curl -sf "$ep/" >/dev/null && break; sleep 0.1; done
+	start_server "$label" "$bin" "sqlite:///$tmp/$label.sqlite"
 	post() { curl -sf -H 'Content-Type: application/json' -X POST "$ep$1" -d "$2"; }
 	scope=$(post /v2.0/address-scopes '{"address_scope":{"name":"s","ip_version":4}}' | jq -r .address_scope.id)
 	pool=$(post /v2.0/subnetpools "{\"subnetpool\":{\"name\":\"p\",\"prefixes\":[\"10.0.0.0/8\"],\"address_scope_id\":\"$scope\"}}" | jq -r .subnetpool.id)
@@ -67,9 +47,9 @@ for spec in "$@"; do
 		post /v2.0/subnets "$(python3 -c "import json, sys; print(json.dumps({'subnets': [{'network_id': i, 'ip_version': 4, 'subnetpool_id': '$pool', 'prefixlen': 28} for i in json.loads(sys.argv[1])]}))" "$ids")" >/dev/null
 	done
 	for sc in network-show network-list-full; do
-		c0=$(awk '{print $14+$15}' "/proc/$spid/stat")
+		c0=$(cputicks "$spid")
 		line=$("$tmp/loadgen" -endpoint "$ep" -scenarios "$sc" -concurrency "$clients" -duration "${dur}s" -prepopulate 2000 -cleanup=false 2>>"$tmp/loadgen.log" | tail -1)
-		c1=$(awk '{print $14+$15}' "/proc/$spid/stat")
+		c1=$(cputicks "$spid")
 		ops=$(jq .ops <<<"$line")
 		echo "$label $sc ops=$ops ops/s=$(jq .ops_per_s <<<"$line") p50_ms=$(jq .p50_ms <<<"$line") server_cpu_us/op=$(python3 -c "print(round(($c1 - $c0) / $tck / max($ops, 1) * 1e6))")"
 	done

@@ -78,38 +78,20 @@ sample() {
 	done | sort | uniq -c | sort -rn | head -6 | awk '{printf "%s%s %s", (NR>1?", ":""), $2, $1}' || true
 }
 
+# VXLAN project networks with a range wide enough for every create.
+vxlan='[ml2]
+type_drivers = local,flat,vlan,vxlan
+project_network_types = vxlan
+mechanism_drivers = linuxbridge,l2population
+[ml2_type_vxlan]
+vni_ranges = 1:16000000'
+
 summary=()
 for spec in "$@"; do
 	label=${spec%%=*} bin=${spec#*=}
 	db="n_$label"
 	"${psql[@]}" -c "create database \"$db\"" postgres
-	port=$(freeport) mport=$(freeport)
-	cat >"$tmp/$label.conf" <<-CONF
-	[DEFAULT]
-	auth_strategy = noauth
-	bind_host = 127.0.0.1
-	bind_port = $port
-	metrics_bind = 127.0.0.1:$mport
-	[database]
-	connection = postgresql://postgres@127.0.0.1:$pgport/$db?sslmode=disable
-	[nats]
-	embedded_host = 127.0.0.1
-	embedded_port = $(freeport)
-	[ml2]
-	type_drivers = local,flat,vlan,vxlan
-	project_network_types = vxlan
-	mechanism_drivers = linuxbridge,l2population
-	[ml2_type_vxlan]
-	vni_ranges = 1:16000000
-	[quotas]
-	quota_network = -1
-	quota_subnet = -1
-	quota_port = -1
-	CONF
-	"$bin" server --config-file "$tmp/$label.conf" >"$tmp/$label.log" 2>&1 &
-	spid=$!
-	pids+=($spid)
-	for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/" >/dev/null && break; sleep 0.1; done
+	start_server "$label" "$bin" "postgresql://postgres@127.0.0.1:$pgport/$db?sslmode=disable" "$vxlan"
 	for sc in network-create port-create port-show; do
 		for c in 1 16; do
 			limit=${pgtps[$c]} limitname=pgbench-insert

@@ -127,38 +127,13 @@ ratio() { jq -n "$1 * 1000 | round / 1000"; }
 for spec in "$@"; do
 	label=${spec%%=*} bin=${spec#*=}
 	for engine in ${engines//,/ }; do
-		port=$(freeport) mport=$(freeport)
 		if [ "$engine" = sqlite ]; then
 			conn="sqlite:///$tmp/$label.sqlite"
 		else
 			"${psql[@]}" -c "create database \"n_$label\"" postgres
 			conn="postgresql://postgres@127.0.0.1:$pgport/n_$label?sslmode=disable"
 		fi
-		cat >"$tmp/$label-$engine.conf" <<-CONF
-		[DEFAULT]
-		auth_strategy = noauth
-		bind_host = 127.0.0.1
-		bind_port = $port
-		metrics_bind = 127.0.0.1:$mport
-		[database]
-		connection = $conn
-		[nats]
-		embedded_host = 127.0.0.1
-		embedded_port = $(freeport)
-		[quotas]
-		quota_network = -1
-		quota_subnet = -1
-		quota_port = -1
-		CONF
-		"$bin" server --config-file "$tmp/$label-$engine.conf" >"$tmp/$label-$engine.log" 2>&1 &
-		spid=$!
-		pids+=($spid)
-		ep=http://127.0.0.1:$port
-		for _ in $(seq 600); do
-			curl -sf "$ep/" >/dev/null && break
-			kill -0 "$spid" 2>/dev/null || { log "$label on $engine: the server exited"; tail -5 "$tmp/$label-$engine.log" >&2; exit 1; }
-			sleep 0.1
-		done
+		start_server "$label-$engine" "$bin" "$conn"
 		log "$label on $engine: creating 5,000 ports"
 		"$tmp/loadgen" -endpoint "$ep" -scenarios port-list-full -n 1 -concurrency 1 -prepopulate-ports 5000 -cleanup=false >/dev/null 2>>"$tmp/loadgen.log" ||
 			log "$label on $engine: the listing after creating ports failed (see below if the run then fails)"

@@ -42,41 +42,13 @@ build_tools $#
 [ $# -gt 0 ] || set -- "tree=$tmp/neutrino-tree"
 hz=$(getconf CLK_TCK)
 
-# cputicks PID: the process's utime + stime, in clock ticks.
-cputicks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-
 summary=()
 n=0
 for round in $(seq "$rounds"); do
 	for spec in "$@"; do
 		label=${spec%%=*} bin=${spec#*=}
 		n=$((n + 1))
-		port=$(freeport) mport=$(freeport)
-		cat >"$tmp/$n.conf" <<-CONF
-		[DEFAULT]
-		auth_strategy = noauth
-		bind_host = 127.0.0.1
-		bind_port = $port
-		metrics_bind = 127.0.0.1:$mport
-		[database]
-		connection = sqlite:///$tmp/$n.sqlite
-		[nats]
-		embedded_host = 127.0.0.1
-		embedded_port = $(freeport)
-		[quotas]
-		quota_network = -1
-		quota_subnet = -1
-		quota_port = -1
-		CONF
-		"$bin" server --config-file "$tmp/$n.conf" >"$tmp/$n.log" 2>&1 &
-		spid=$!
-		pids+=($spid)
-		ep=http://127.0.0.1:$port
-		for _ in $(seq 600); do
-			curl -sf "$ep/" >/dev/null && break
-			kill -0 "$spid" 2>/dev/null || { log "$label: the server exited"; tail -5 "$tmp/$n.log" >&2; exit 1; }
-			sleep 0.1
-		done
+		start_server "$n" "$bin" "sqlite:///$tmp/$n.sqlite"
 		for c in 1 16; do
 			prf=""
 			if $profile && [ "$c" = 16 ]; then
