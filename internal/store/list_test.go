@@ -141,27 +141,7 @@ func TestLongListingRelatedRows(t *testing.T) {
 func TestUnsortedLongListingByID(t *testing.T) {
 	forEngines(t, func(t *testing.T, e engine) {
 		ctx := context.Background()
-		st := openMigrated(t, e.newDSN(t))
-		def := apidef.Build()[apidef.Networks].Restrict(func(string) bool { return true })
-		st.Bind(def)
-		now := time.Now().UTC().Truncate(time.Second)
-		const n = 20
-		err := st.Write(ctx, func(tx *store.Tx) error {
-			for i := range n {
-				o := resource.New(def)
-				// Inserted in the reverse of id order.
-				o.Set("id", fmt.Sprintf("n%02d", n-1-i))
-				o.Set("created_at", now)
-				o.Set("updated_at", now)
-				if err := tx.Insert(ctx, o); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		st, def := reversedNetworks(t, e, 20, nil)
 		tests := []struct {
 			limit    int
 			wantByID bool
@@ -209,29 +189,8 @@ func TestUnsortedLongListingByID(t *testing.T) {
 func TestLongFilteredListingByIDs(t *testing.T) {
 	forEngines(t, func(t *testing.T, e engine) {
 		ctx := context.Background()
-		st := openMigrated(t, e.newDSN(t))
-		def := apidef.Build()[apidef.Networks].Restrict(func(string) bool { return true })
-		st.Bind(def)
-		now := time.Now().UTC().Truncate(time.Second)
-		const n = 60
-		err := st.Write(ctx, func(tx *store.Tx) error {
-			for i := range n {
-				o := resource.New(def)
-				// Inserted in the reverse of id order; even ones are p1's.
-				j := n - 1 - i
-				o.Set("id", fmt.Sprintf("n%02d", j))
-				o.Set("project_id", []string{"p1", "p2"}[j%2])
-				o.Set("created_at", now)
-				o.Set("updated_at", now)
-				if err := tx.Insert(ctx, o); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		// Even ones are p1's.
+		st, def := reversedNetworks(t, e, 60, func(j int) string { return []string{"p1", "p2"}[j%2] })
 		list := func(q *resource.Query) []string {
 			t.Helper()
 			var objs []*resource.Object
@@ -261,7 +220,7 @@ func TestLongFilteredListingByIDs(t *testing.T) {
 			t.Fatalf("ids after the first chunk: %v, want %v", cur.IDs, want)
 		}
 		// Meanwhile n34 goes, and n36 is given to p2.
-		err = st.Write(ctx, func(tx *store.Tx) error {
+		err := st.Write(ctx, func(tx *store.Tx) error {
 			if err := tx.Delete(ctx, def, "n34"); err != nil {
 				return err
 			}
@@ -282,4 +241,36 @@ func TestLongFilteredListingByIDs(t *testing.T) {
 			t.Errorf("second chunk: %d rows, %d ids left; want the 13 ids taken and none left", next.Rows, len(next.IDs))
 		}
 	})
+}
+
+// reversedNetworks opens a migrated store of engine e holding n networks
+// n00… inserted in the reverse of id order, network j in project(j)'s
+// project when project is not nil.
+func reversedNetworks(t *testing.T, e engine, n int, project func(j int) string) (*store.Store, *resource.Resource) {
+	t.Helper()
+	ctx := context.Background()
+	st := openMigrated(t, e.newDSN(t))
+	def := apidef.Build()[apidef.Networks].Restrict(func(string) bool { return true })
+	st.Bind(def)
+	now := time.Now().UTC().Truncate(time.Second)
+	err := st.Write(ctx, func(tx *store.Tx) error {
+		for i := range n {
+			j := n - 1 - i
+			o := resource.New(def)
+			o.Set("id", fmt.Sprintf("n%02d", j))
+			if project != nil {
+				o.Set("project_id", project(j))
+			}
+			o.Set("created_at", now)
+			o.Set("updated_at", now)
+			if err := tx.Insert(ctx, o); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, def
 }
