@@ -87,16 +87,34 @@ func (p *Part) firewallHandlers() rpc.Handlers {
 
 // concerns reports whether a notification naming groups matters here:
 // one of them is a group of a port here or a remote group its rules
-// name.
+// name. While a fetch is under way every notification does: the reply
+// may have been read before the change it announces and name groups the
+// last pass did not (a host's first port, created a moment before
+// another member of its group, would otherwise miss that member until
+// the next periodic refresh).
 func (p *Part) concerns(groups []string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.sgFetching {
+		return true
+	}
 	for _, g := range groups {
 		if p.sgGroups[g] {
 			return true
 		}
 	}
 	return false
+}
+
+// sgFetched ends a fetch: groups (nil when it failed) concern the host
+// from now on.
+func (p *Part) sgFetched(groups map[string]bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.sgFetching = false
+	if groups != nil {
+		p.sgGroups = groups
+	}
 }
 
 // sgRefresh is how often the security group information is fetched
@@ -129,6 +147,7 @@ func (p *Part) filter(ctx context.Context, bus *rpc.Bus, d Desired) error {
 		return nil
 	}
 	p.sgDirty = false // a notification from now on marks it again
+	p.sgFetching = true
 	p.mu.Unlock()
 	if periodic {
 		// Nothing announced a change: look for drift in the kernel too.
@@ -142,14 +161,13 @@ func (p *Part) filter(ctx context.Context, bus *rpc.Bus, d Desired) error {
 	if len(devices) > 0 {
 		if err := bus.Call(ctx, rpcapi.TopicPlugin, rpcapi.MethodSecurityGroupInfoForDevices,
 			rpcapi.SecurityGroupInfoRequest{Devices: devices}, &info); err != nil {
+			p.sgFetched(nil)
 			p.sgStale()
 			return fmt.Errorf("security_group_info_for_devices: %w", err)
 		}
 	}
 	h, groups := hostFirewall(&info)
-	p.mu.Lock()
-	p.sgGroups = groups
-	p.mu.Unlock()
+	p.sgFetched(groups)
 	start := time.Now()
 	st, err := p.fw.Apply(ctx, h)
 	if err != nil {

@@ -58,3 +58,29 @@ func TestHostFirewall(t *testing.T) {
 		t.Errorf("groups concerning the host %v", groups)
 	}
 }
+
+// TestNotificationsDuringAFetch: a security group notification concerns
+// the host when it names a group of the last reply, and whatever it
+// names while a fetch is under way (the reply may predate the change it
+// announces); a failed fetch keeps the groups known before it.
+func TestNotificationsDuringAFetch(t *testing.T) {
+	p := &Part{sgGroups: map[string]bool{"sg-a": true}}
+	for _, c := range []struct {
+		step    string
+		do      func()
+		concern map[string]bool
+	}{
+		{"after a pass", func() {}, map[string]bool{"sg-a": true, "sg-b": false}},
+		{"during a fetch", func() { p.sgFetching = true }, map[string]bool{"sg-a": true, "sg-b": true}},
+		{"after the fetch", func() { p.sgFetched(map[string]bool{"sg-b": true}) }, map[string]bool{"sg-a": false, "sg-b": true}},
+		{"during another", func() { p.sgFetching = true }, map[string]bool{"sg-a": true, "sg-b": true}},
+		{"after it failed", func() { p.sgFetched(nil) }, map[string]bool{"sg-a": false, "sg-b": true}},
+	} {
+		c.do()
+		for g, want := range c.concern {
+			if got := p.concerns([]string{g}); got != want {
+				t.Errorf("%s: a notification about %s concerns the host: %v, want %v", c.step, g, got, want)
+			}
+		}
+	}
+}

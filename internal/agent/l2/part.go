@@ -65,9 +65,12 @@ type Part struct {
 	sgGroups map[string]bool
 	// sgDirty: a notification may have changed the ports' security
 	// group information since it was last fetched (sgDevices, at sgAt).
-	sgDirty   bool
-	sgDevices string
-	sgAt      time.Time
+	sgDirty bool
+	// sgFetching: a fetch is under way, whose reply may name groups that
+	// sgGroups lacks.
+	sgFetching bool
+	sgDevices  string
+	sgAt       time.Time
 	// journal holds the FDB notifications that arrive while a snapshot is
 	// fetched, to apply again over the snapshot's (possibly older) table.
 	journal    []fdbDelta
