@@ -65,6 +65,9 @@ type Store struct {
 	groups writeGroups
 	// stmts keeps statements prepared on SQLite; nil on PostgreSQL.
 	stmts *stmtCache
+	// rows reads one row by its key for Get outside a transaction on
+	// SQLite; nil on PostgreSQL.
+	rows *rowReader
 	// ipWindows are the candidate addresses of each subnet this process
 	// allocates on (see TakeFree).
 	ipWindows ipWindows
@@ -107,10 +110,11 @@ func Open(ctx context.Context, connection string) (*Store, error) {
 		db       *sql.DB
 		d        dialect
 		inMemory bool
+		dsn      string
 	)
 	switch driver {
 	case "sqlite":
-		db, inMemory, err = openSQLite(rest)
+		db, dsn, inMemory, err = openSQLite(rest)
 		d = sqliteDialect{}
 		if err == nil {
 			db.SetMaxOpenConns(sqliteConns)
@@ -131,6 +135,7 @@ func Open(ctx context.Context, connection string) (*Store, error) {
 		relations: map[string][]relation{}, throughFilters: map[string]map[string]relation{}}
 	if d.name() == "sqlite" {
 		st.writers = make(chan struct{}, 1)
+		st.rows = newRowReader(dsn)
 		if !inMemory {
 			st.stmts = newStmtCache(db)
 		}
@@ -150,6 +155,9 @@ func (s *Store) Close() error {
 	if s.stmts != nil {
 		s.stmts.close()
 	}
+	if s.rows != nil {
+		s.rows.close()
+	}
 	return s.db.Close()
 }
 
@@ -157,9 +165,11 @@ func (s *Store) Close() error {
 func (s *Store) Engine() string { return s.dialect.name() }
 
 // openSQLite opens the database file named by rest, or a private
-// in-memory database. The statement cache prepares on a connection of its
-// own, which in memory, without WAL, would wait for a running writer.
-func openSQLite(rest string) (db *sql.DB, inMemory bool, err error) {
+// in-memory database, and returns the driver's name for it (which
+// rowReader opens too). The statement cache prepares on a connection of
+// its own, which in memory, without WAL, would wait for a running
+// writer.
+func openSQLite(rest string) (db *sql.DB, dsn string, inMemory bool, err error) {
 	path, _, _ := strings.Cut(rest, "?")
 	// temp_store(MEMORY): a grouped write's savepoint (see commitGrouped)
 	// keeps the pages it changes in a sub-journal, which is a temporary
@@ -169,8 +179,9 @@ func openSQLite(rest string) (db *sql.DB, inMemory bool, err error) {
 	if path == "" || path == "/" {
 		// One private in-memory database shared by the pool: memdb allows
 		// several connections onto one database, unlike ":memory:".
-		db, err := sql.Open("sqlite", "file:/neutrino-"+uuid.NewString()+"?vfs=memdb&"+pragmas)
-		return db, true, err
+		dsn := "file:/neutrino-" + uuid.NewString() + "?vfs=memdb&" + pragmas
+		db, err := sql.Open("sqlite", dsn)
+		return db, dsn, true, err
 	}
 	// SQLAlchemy: after "sqlite://", "/rel" is relative and "//abs" absolute.
 	path = strings.TrimPrefix(path, "/")
@@ -179,20 +190,21 @@ func openSQLite(rest string) (db *sql.DB, inMemory bool, err error) {
 	// database itself private (SQLite gives its -wal and -shm files the
 	// database file's mode).
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, false, fmt.Errorf("create database directory: %w", err)
+		return nil, "", false, fmt.Errorf("create database directory: %w", err)
 	}
 	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
 		f.Close()
 	} else if !errors.Is(err, fs.ErrExist) {
-		return nil, false, fmt.Errorf("create database file: %w", err)
+		return nil, "", false, fmt.Errorf("create database file: %w", err)
 	}
 	// The path goes into a URI: escape what would end or alter it.
 	// (No mmap_size: each connection maps the file on its own, and the
 	// pages a listing touches count in the process's RSS once per
 	// connection, 115 MB for 16 lists of 5,000 ports against 30 MB.)
 	escaped := strings.NewReplacer("%", "%25", "#", "%23", "?", "%3F").Replace(path)
-	db, err = sql.Open("sqlite", "file:"+escaped+"?"+pragmas+"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)")
-	return db, false, err
+	dsn = "file:" + escaped + "?" + pragmas + "&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
+	db, err = sql.Open("sqlite", dsn)
+	return db, dsn, false, err
 }
 
 // sqliteConns bounds the SQLite connection pool and keeps it open between

@@ -15,7 +15,7 @@ func TestSQLiteFileModes(t *testing.T) {
 	old := syscall.Umask(0o022)
 	defer syscall.Umask(old)
 	dir := filepath.Join(t.TempDir(), "state")
-	db, inMemory, err := openSQLite("/" + filepath.Join(dir, "n.sqlite"))
+	db, _, inMemory, err := openSQLite("/" + filepath.Join(dir, "n.sqlite"))
 	if err != nil || inMemory {
 		t.Fatal(err, inMemory)
 	}

@@ -88,15 +88,26 @@ func TestOpenSQLiteMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pinned.Close()
-	o, err := getNetwork(t, st, def, id)
-	if err != nil {
-		t.Fatalf("read on a second connection: %v", err)
-	}
-	if o.String("name") != "in-memory" {
-		t.Errorf("read back name %q", o.String("name"))
+	var objs []*resource.Object
+	err = st.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		objs, err = tx.List(ctx, def, &resource.Query{})
+		return err
+	})
+	if err != nil || len(objs) != 1 || objs[0].String("name") != "in-memory" {
+		t.Fatalf("list on a second connection: %v, %v", objs, err)
 	}
 	if n := db.Stats().OpenConnections; n < 2 {
 		t.Errorf("pool has %d open connections; the read did not use a second one", n)
+	}
+	// A show reads through connections of its own (the row reader),
+	// which must find the same database too.
+	o, err := getNetwork(t, st, def, id)
+	if err != nil {
+		t.Fatalf("get on the row reader's connection: %v", err)
+	}
+	if o.String("name") != "in-memory" {
+		t.Errorf("read back name %q", o.String("name"))
 	}
 	// And the other way round: the pinned connection sees the row too.
 	var name string
