@@ -147,8 +147,10 @@ func openRowConn(dsn string) (*rowConn, error) {
 	}
 	defer libc.Xfree(tls, pdb)
 	writePtr(pdb, 0)
+	// NOMUTEX: one goroutine at a time uses a connection, so SQLite
+	// need not lock it around every call.
 	rc := sqlite3.Xsqlite3_open_v2(tls, name, pdb,
-		sqlite3.SQLITE_OPEN_READWRITE|sqlite3.SQLITE_OPEN_FULLMUTEX|sqlite3.SQLITE_OPEN_URI, 0)
+		sqlite3.SQLITE_OPEN_READWRITE|sqlite3.SQLITE_OPEN_NOMUTEX|sqlite3.SQLITE_OPEN_URI, 0)
 	c := &rowConn{tls: tls, db: readPtr(pdb), stmts: map[string]uintptr{}}
 	if rc != sqlite3.SQLITE_OK {
 		err := c.err("open", rc)
