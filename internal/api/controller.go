@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/neutrino-net/neutrino/internal/fault"
 	"github.com/neutrino-net/neutrino/internal/plugin"
@@ -342,6 +343,29 @@ func nullableSort(sorts []resource.SortKey) bool {
 // while it reads.
 const listChunk = 500
 
+// quietChunk is how many rows each chunk after a streamed listing's first
+// reads while no more listings are streamed than the process has CPUs
+// (see laterChunk).
+const quietChunk = 1000
+
+// streaming counts the listings being streamed.
+var streaming atomic.Int32
+
+// laterChunk is the size of a streamed listing's next chunk: quietChunk
+// while few listings are streamed, listChunk otherwise. Each chunk costs
+// its queries again (four for ports, each a round trip on PostgreSQL)
+// and its per-chunk work: one listing alone in the server (a single
+// client's 10,000 ports) spends 5–9% less CPU in chunks of 1,000. But
+// the chunks being written and read ahead are what concurrent listings
+// hold in memory: 16 listings of 5,000 in chunks of 1,000 held 25–45 MB
+// more.
+func laterChunk() int {
+	if streaming.Load() <= int32(cap(readAhead)) {
+		return quietChunk
+	}
+	return listChunk
+}
+
 // listChunked lists q a chunk at a time, writing each chunk before
 // reading the next. A listing that fits in one chunk is written as one
 // reply with its length; a longer one is streamed. The chunks continue
@@ -395,6 +419,8 @@ func (c *controller) listChunked(ctx context.Context, lw *listWriter, q resource
 // the two rather than on their sum; at most two chunks are held.
 func (c *controller) stream(ctx context.Context, lw *listWriter, q *resource.Query, objs []*resource.Object, limit int) {
 	lw.stream = true
+	streaming.Add(1)
+	defer streaming.Add(-1)
 	rows := 0
 	for {
 		cur := q.Cursor
@@ -406,9 +432,9 @@ func (c *controller) stream(ctx context.Context, lw *listWriter, q *resource.Que
 			nq = *q
 			nq.Cursor = &resource.Cursor{IDOrderIfLong: cur.IDOrderIfLong, IDs: cur.IDs}
 			nq.Marker, nq.After = "", cur.Last
-			nq.Limit = listChunk
+			nq.Limit = laterChunk()
 			if limit > 0 {
-				nq.Limit = min(listChunk, limit-rows)
+				nq.Limit = min(nq.Limit, limit-rows)
 			}
 			// Buffered: a reply abandoned midway leaves a read ahead
 			// to end on its own (its context is then cancelled).
