@@ -19,6 +19,15 @@ func NumMigrations() int { return len(migrations) }
 // with a retryable error.
 const MaxAttempts = maxAttempts
 
+// BreakRowReader makes every read of the store's row reader fail (its
+// connections cannot be opened), so that Get must read through the
+// connection pool.
+func (s *Store) BreakRowReader() {
+	if s.rows != nil {
+		s.rows = newRowReader("file:/nonexistent-neutrino-dir/none.sqlite?mode=ro")
+	}
+}
+
 // DB exposes the store's connection pool, to inspect the database behind
 // the store's back.
 func (s *Store) DB() *sql.DB { return s.db }

@@ -138,6 +138,25 @@ func TestGetOutsideTransaction(t *testing.T) {
 	}
 }
 
+// TestGetRowReaderFails: when the row reader fails (here, its
+// connections cannot be opened), a show reads through the connection
+// pool, as before it, rather than fail.
+func TestGetRowReaderFails(t *testing.T) {
+	st := openMigrated(t, "sqlite:///"+filepath.Join(t.TempDir(), "broken.sqlite"))
+	def := networkDef(t)
+	st.Bind(def)
+	const id = "0b8f7c43-2f0d-4d5c-9d44-b0e3b1c0bfff"
+	insertNetwork(t, st, def, id, "pooled")
+	st.BreakRowReader()
+	o, err := getNetwork(t, st, def, id)
+	if err != nil || o.String("name") != "pooled" {
+		t.Fatalf("get with a broken row reader: %v, %v", o, err)
+	}
+	if _, err := getNetwork(t, st, def, "missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("missing: %v, want ErrNotFound", err)
+	}
+}
+
 // TestGetConcurrent reads ports while they are updated, from more
 // goroutines than the row reader has connections: every read finds its
 // port, with one of the names written.

@@ -437,13 +437,15 @@ func (tx *Tx) Get(ctx context.Context, r *resource.Resource, id string, forUpdat
 		tx.s.queries.Add(1)
 		raw := make([]any, len(t.cols)+len(sc.rels)+boolInt(t.res.Standard))
 		found, err := tx.s.rows.get(sc.get, id, raw)
-		if err != nil {
-			return nil, fmt.Errorf("get %s %s: %w", r.Name, id, err)
-		}
-		if !found {
+		switch {
+		case err == nil && !found:
 			return nil, ErrNotFound
+		case err == nil:
+			return rowObject(t, sc.rels, t.res.Standard, raw)
 		}
-		return rowObject(t, sc.rels, t.res.Standard, raw)
+		// A failure (a busy database, say) is the driver's to report,
+		// as its error, which Read knows to retry: the statement runs
+		// again below.
 	}
 	qctx := ctx
 	if tx.tx == nil && tx.s.writers != nil {
