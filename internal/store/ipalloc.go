@@ -376,48 +376,31 @@ func (tx *Tx) readPools(ctx context.Context, out map[string]string, where string
 // created after the locks were taken is left out, as if created after
 // the port; ShareSubnets locks it when an allocation names it.
 //
-// On PostgreSQL that is two statements: one finds the subnets and takes
-// their locks (in id order), the next reads them, under a snapshot taken
-// after the locks were granted. On SQLite, which needs no lock, it is one.
+// On PostgreSQL that is one statement, a call of the function
+// share_network_subnets (migration 32): it finds the subnets and takes
+// their locks in id order, then reads them with a query of its own, which
+// (the function being VOLATILE, under READ COMMITTED) takes its snapshot
+// after the locks were granted, so what it reads is what the subnets'
+// updates and deletes committed before the locks; a single plain SELECT
+// would read the rows as of its start, before it waited. On SQLite,
+// which needs no lock, it is one plain read.
 func (tx *Tx) ShareNetworkSubnets(ctx context.Context, r *resource.Resource, networkID string) ([]*resource.Object, error) {
 	t, err := tx.s.table(r)
 	if err != nil {
 		return nil, err
 	}
-	var locked map[string]bool
+	from := " FROM " + t.name + " t"
 	if tx.s.dialect.name() == "postgresql" {
-		rows, err := tx.query(ctx, "SELECT s.id, pg_advisory_xact_lock_shared(hashtextextended('subnet/' || s.id, 0))::text"+
-			" FROM (SELECT id FROM subnets WHERE network_id = ? ORDER BY id COLLATE \"C\" OFFSET 0) s", networkID)
-		if err != nil {
-			return nil, fmt.Errorf("lock subnets of network %s: %w", networkID, err)
-		}
-		locked = map[string]bool{}
-		for rows.Next() {
-			var id, void string
-			if err := rows.Scan(&id, &void); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("lock subnets of network %s: %w", networkID, err)
-			}
-			locked[id] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("lock subnets of network %s: %w", networkID, err)
-		}
-		if len(locked) == 0 {
-			return nil, nil
-		}
+		from = " FROM share_network_subnets(?) t"
+	} else {
+		from += " WHERE t.network_id = ?"
 	}
-	rows, err := tx.query(ctx, t.columnsSQL()+" WHERE t.network_id = ? ORDER BY t.created_at, t.id", networkID)
+	rows, err := tx.query(ctx, "SELECT "+t.selectList+from+" ORDER BY t.created_at, t.id", networkID)
 	if err != nil {
 		return nil, fmt.Errorf("read subnets of network %s: %w", networkID, err)
 	}
 	defer rows.Close()
-	all, err := tx.scanRows(t, nil, false, rows)
-	if err != nil || locked == nil {
-		return all, err
-	}
-	return slices.DeleteFunc(all, func(o *resource.Object) bool { return !locked[o.ID()] }), nil
+	return tx.scanRows(t, nil, false, rows)
 }
 
 // LockSubnet takes the subnet's lock exclusively until the transaction
@@ -508,6 +491,31 @@ func (tx *Tx) returnedAfterCommit(subnetID string, k Key) {
 			w.released(k)
 		}
 	})
+}
+
+// share_network_subnets(network) takes the shared advisory locks of a
+// network's subnets in id order (as lockSubnets takes them) and returns
+// those subnets, read by a query whose snapshot comes after the locks:
+// see ShareNetworkSubnets.
+func init() {
+	registerMigration(migration{32, "a network's subnets share-locked and read in one statement", []string{
+		postgresOnly + `CREATE FUNCTION share_network_subnets(net TEXT) RETURNS SETOF subnets
+		LANGUAGE plpgsql VOLATILE AS $$
+		DECLARE
+			ids TEXT[];
+			id TEXT;
+		BEGIN
+			SELECT array_agg(s.id ORDER BY s.id COLLATE "C") INTO ids FROM subnets s WHERE s.network_id = net;
+			IF ids IS NULL THEN
+				RETURN;
+			END IF;
+			FOREACH id IN ARRAY ids LOOP
+				PERFORM pg_advisory_xact_lock_shared(hashtextextended('subnet/' || id, 0));
+			END LOOP;
+			RETURN QUERY SELECT * FROM subnets s WHERE s.id = ANY(ids);
+		END
+		$$`,
+	}})
 }
 
 // Free ranges are no longer kept: allocation finds free addresses next

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -15,6 +16,10 @@ type migration struct {
 	name    string
 	stmts   []string
 }
+
+// postgresOnly starts a migration's statement that only PostgreSQL runs
+// (a function); SQLite skips it.
+const postgresOnly = "-- postgresql only\n"
 
 // migrations is the schema's whole history, oldest first. Never edit a
 // released migration; add a new one. Later parts of the schema live in
@@ -257,6 +262,9 @@ func (s *Store) migrateOne(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	for _, stmt := range next.stmts {
+		if strings.HasPrefix(stmt, postgresOnly) && s.dialect.name() != "postgresql" {
+			continue
+		}
 		if _, err := tx.ExecContext(ctx, s.dialect.ddl(stmt)); err != nil {
 			return false, fmt.Errorf("migrate to %d (%s): %w", next.version, next.name, err)
 		}
