@@ -120,6 +120,10 @@ func (tx *Tx) Agents(ctx context.Context, agentType, host string) ([]AgentRow, e
 // agentType that are administratively up, and false when there are none:
 // whether any of them is alive, in one row however many there are.
 func (tx *Tx) LatestHeartbeat(ctx context.Context, agentType string) (time.Time, bool, error) {
+	if f := tx.facts; f != nil && agentType != "" && f.agentType == agentType {
+		f.agentType = ""
+		return parseHeartbeat(f.heartbeat)
+	}
 	rows, err := tx.query(ctx, "SELECT MAX(heartbeat_timestamp) FROM agents WHERE agent_type = ? AND admin_state_up = ?", agentType, true)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("latest %s heartbeat: %w", agentType, err)
@@ -131,8 +135,16 @@ func (tx *Tx) LatestHeartbeat(ctx context.Context, agentType string) (time.Time,
 			return time.Time{}, false, fmt.Errorf("latest %s heartbeat: %w", agentType, err)
 		}
 	}
-	if err := rows.Err(); err != nil || !hb.Valid {
+	if err := rows.Err(); err != nil {
 		return time.Time{}, false, err
+	}
+	return parseHeartbeat(hb)
+}
+
+// parseHeartbeat reads MAX(heartbeat_timestamp): false when NULL (no agent).
+func parseHeartbeat(hb sql.NullString) (time.Time, bool, error) {
+	if !hb.Valid {
+		return time.Time{}, false, nil
 	}
 	t, _ := time.Parse(AgentTimeFormat, hb.String)
 	return t, true, nil
@@ -209,6 +221,10 @@ type Binding struct {
 // Bindings returns the bindings of kind for resourceID and/or agentID
 // (either may be empty for any), ordered by resource and index.
 func (tx *Tx) Bindings(ctx context.Context, kind BindingKind, resourceID, agentID string) ([]Binding, error) {
+	if f := tx.dhcpFacts; f != nil && kind == DHCPBindings && agentID == "" && resourceID == f.network {
+		tx.dhcpFacts = nil
+		return f.bindings, nil
+	}
 	table, _, _ := kind.table()
 	key := "bindings/" + table + "/" + resourceID + "/" + agentID
 	if v, ok := tx.readMemo[key]; ok {

@@ -110,6 +110,7 @@ func (tx *Tx) allocations(ctx context.Context, col, val string) ([]Allocation, e
 // exists. Plugins use it to serialize changes that span rows, such as
 // subnet allocation from one subnet pool.
 func (tx *Tx) LockRow(ctx context.Context, collection, id string) (bool, error) {
+	tx.forgetFacts()
 	rows, err := tx.query(ctx, "SELECT id FROM "+tableName(collection)+" WHERE id = ?"+tx.s.dialect.forUpdate(), id)
 	if err != nil {
 		return false, fmt.Errorf("lock %s %s: %w", collection, id, err)
@@ -233,6 +234,7 @@ func (tx *Tx) AllocationCounts(ctx context.Context) (map[string]int, error) {
 // is checked free on its network and then stored, and a concurrent
 // request for the same MAC waits, then sees it taken.
 func (tx *Tx) LockName(ctx context.Context, name string) error {
+	tx.forgetFacts()
 	if tx.s.dialect.name() != "postgresql" {
 		return nil
 	}
@@ -247,6 +249,7 @@ func (tx *Tx) LockName(ctx context.Context, name string) error {
 // (sorted) order, so two transactions locking overlapping sets cannot
 // deadlock.
 func (tx *Tx) LockNames(ctx context.Context, names []string) error {
+	tx.forgetFacts()
 	if tx.s.dialect.name() != "postgresql" || len(names) == 0 {
 		return nil
 	}

@@ -60,7 +60,12 @@ func (tx *Tx) appendQueue(ctx context.Context, table, what string, bodies [][]by
 		b.WriteString("(?, ?)")
 		args = append(args, now, string(body))
 	}
-	if _, err := tx.exec(ctx, b.String(), args...); err != nil {
+	// The writes waiting for the next statement go with this one.
+	q, args, deferred := tx.withDeferred(b.String(), args)
+	if _, err := tx.exec(ctx, q, args...); err != nil {
+		if deferred != "" {
+			return fmt.Errorf("%s, and record %d %s(s) in %s: %w", deferred, len(bodies), what, table, err)
+		}
 		return fmt.Errorf("record %d %s(s) in %s: %w", len(bodies), what, table, err)
 	}
 	return nil

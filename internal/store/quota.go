@@ -13,6 +13,11 @@ import (
 
 // QuotaLimits returns the limits set for a project, by resource.
 func (tx *Tx) QuotaLimits(ctx context.Context, project string) (map[string]int, error) {
+	if f := tx.facts; f != nil && f.project == project && f.quotas != nil {
+		out := f.quotas
+		f.quotas = nil
+		return out, nil
+	}
 	rows, err := tx.query(ctx, "SELECT resource, hard_limit FROM quotas WHERE project_id = ?", project)
 	if err != nil {
 		return nil, fmt.Errorf("read quotas of %s: %w", project, err)
@@ -56,16 +61,21 @@ func (tx *Tx) ResetQuotaLimits(ctx context.Context, project string) error {
 
 // LockQuota takes the lock row of a project's resource for the rest of
 // the transaction (creating it on first use). Creates counted against
-// the same quota queue on it.
+// the same quota queue on it. On PostgreSQL that is one statement: an
+// upsert that meets the row updates it, which locks it as FOR UPDATE did
+// (a second transaction's upsert waits for the first to end, and one
+// that races to create the row waits for the other's insert). SQLite runs
+// one writer at a time and needs the row only to exist.
 func (tx *Tx) LockQuota(ctx context.Context, project, resource string) error {
-	if _, err := tx.exec(ctx, "INSERT INTO quota_locks (project_id, resource) VALUES (?, ?) ON CONFLICT DO NOTHING", project, resource); err != nil {
+	q := "INSERT INTO quota_locks (project_id, resource) VALUES (?, ?) ON CONFLICT DO NOTHING"
+	if tx.s.dialect.name() == "postgresql" {
+		q = "INSERT INTO quota_locks (project_id, resource) VALUES (?, ?)" +
+			" ON CONFLICT (project_id, resource) DO UPDATE SET resource = EXCLUDED.resource"
+	}
+	if _, err := tx.execKeep(ctx, q, project, resource); err != nil {
 		return fmt.Errorf("lock quota %s of %s: %w", resource, project, err)
 	}
-	rows, err := tx.query(ctx, "SELECT project_id FROM quota_locks WHERE project_id = ? AND resource = ?"+tx.s.dialect.forUpdate(), project, resource)
-	if err != nil {
-		return fmt.Errorf("lock quota %s of %s: %w", resource, project, err)
-	}
-	return rows.Close()
+	return nil
 }
 
 // CountOwned counts collection's rows owned by project.

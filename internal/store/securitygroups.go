@@ -12,6 +12,10 @@ import (
 // DefaultSecurityGroup returns the id of a project's default security
 // group, or "" when it has none yet.
 func (tx *Tx) DefaultSecurityGroup(ctx context.Context, project string) (string, error) {
+	if f := tx.facts; f != nil && f.project == project && f.haveSG {
+		f.haveSG = false
+		return f.defaultSG, nil
+	}
 	rows, err := tx.query(ctx, "SELECT security_group_id FROM default_security_group WHERE project_id = ?", project)
 	if err != nil {
 		return "", fmt.Errorf("read default security group of %s: %w", project, err)
@@ -56,10 +60,9 @@ func (tx *Tx) AddPortSecurityGroups(ctx context.Context, portID string, groupIDs
 	}
 	q := "INSERT INTO securitygroupportbindings (port_id, security_group_id) VALUES " +
 		strings.TrimSuffix(strings.Repeat("(?, ?), ", len(groupIDs)), ", ")
-	if _, err := tx.exec(ctx, q, args...); err != nil {
-		return fmt.Errorf("bind port %s to security groups %v: %w", portID, groupIDs, err)
-	}
-	return nil
+	// Nothing reads the bindings back before the next statement, which
+	// sees them: on PostgreSQL they go with it (see execLater).
+	return tx.execLater(ctx, fmt.Sprintf("bind port %s to security groups %v", portID, groupIDs), q, args...)
 }
 
 // SecurityGroupPortCount counts the ports in a security group.

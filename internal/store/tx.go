@@ -47,6 +47,12 @@ type Tx struct {
 	// its last write statement, by query (the DHCP agents of a network,
 	// read by each notifier of one change); every exec clears it.
 	readMemo map[string]any
+	// facts are what Prefetch read, until the first write statement;
+	// dhcpFacts until a write that may change them (see Prefetch).
+	facts     *createFacts
+	dhcpFacts *networkBindings
+	// deferred are writes waiting for the next statement (execLater).
+	deferred []deferredExec
 }
 
 // ErrWriterBusy is returned when a SQLite write waited writerWait for the
@@ -156,6 +162,10 @@ func (s *Store) commit(ctx context.Context, readOnly bool, tx *Tx, fn func(tx *T
 		sqlTx.Rollback()
 		return err
 	}
+	if err := tx.flushDeferred(ctx); err != nil {
+		sqlTx.Rollback()
+		return err
+	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
@@ -196,6 +206,9 @@ func (tx *Tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, erro
 
 // queryBound is query for q already in the engine's placeholders.
 func (tx *Tx) queryBound(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if err := tx.flushDeferred(ctx); err != nil {
+		return nil, err
+	}
 	tx.s.queries.Add(1)
 	stmt, err := tx.prepared(ctx, q)
 	if err != nil {
@@ -213,10 +226,33 @@ func (tx *Tx) queryBound(ctx context.Context, q string, args ...any) (*sql.Rows,
 }
 
 func (tx *Tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	tx.forgetReads(q)
+	return tx.execKeep(ctx, q, args...)
+}
+
+// forgetReads drops what the transaction's memos of its reads (readMemo,
+// facts) hold that the write q may change.
+func (tx *Tx) forgetReads(q string) {
+	tx.readMemo, tx.facts = nil, nil
+	if tx.dhcpFacts != nil && !tx.dhcpFacts.keptBy(q) {
+		tx.dhcpFacts = nil
+	}
+}
+
+// execKeep is exec for a statement that changes nothing the transaction's
+// memos of what it read hold (readMemo, facts): a lock's row.
+func (tx *Tx) execKeep(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if err := tx.flushDeferred(ctx); err != nil {
+		return nil, err
+	}
+	return tx.execNow(ctx, q, args...)
+}
+
+// execNow runs the write q, the deferred writes aside.
+func (tx *Tx) execNow(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	if tx.tx == nil {
 		return nil, errors.New("store: write in a read-only transaction")
 	}
-	tx.readMemo = nil
 	q = tx.s.dialect.rebind(q)
 	stmt, err := tx.prepared(ctx, q)
 	if err != nil {

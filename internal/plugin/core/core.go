@@ -122,6 +122,7 @@ func New(s *store.Store, defs map[string]*resource.Resource, opts Options) *Plug
 	}), sharedBy: []string{"shared"}}
 	p.handlers[apidef.Ports] = &portHandler{&onNetwork{p: p, Handler: generic.New(defs[apidef.Ports], s, generic.Hooks{
 		NotFound:        func(id string) error { return PortNotFound(id) },
+		Prefetch:        p.prefetchPorts,
 		BeforeCreate:    p.beforeCreatePort,
 		InsertFailed:    p.portInsertFailed,
 		AfterCreate:     p.afterCreatePort,

@@ -18,6 +18,7 @@ import (
 	"github.com/neutrino-net/neutrino/internal/plugin/ml2"
 	"github.com/neutrino-net/neutrino/internal/reqctx"
 	"github.com/neutrino-net/neutrino/internal/resource"
+	"github.com/neutrino-net/neutrino/internal/rpc/rpcapi"
 	"github.com/neutrino-net/neutrino/internal/store"
 )
 
@@ -137,12 +138,41 @@ func (p *Plugin) enforceDeviceOwner(ctx context.Context, tx *store.Tx, owner, de
 		"The following device_id %s is not owned by your project or matches another project router.", deviceID)
 }
 
+// prefetchPorts reads in one statement what creating ports of one project
+// asks the store: the quota limits, the project's default security group,
+// with ML2 whether a DHCP agent is alive, and for ports of one network
+// the network's row and the DHCP agents the notification goes to (see
+// store.Tx.Prefetch). Ports of several projects read them as they go.
+func (p *Plugin) prefetchPorts(ctx context.Context, tx *store.Tx, objs []*resource.Object) error {
+	if len(objs) == 0 {
+		return nil
+	}
+	project, network := objs[0].String("project_id"), objs[0].String("network_id")
+	for _, o := range objs[1:] {
+		if o.String("project_id") != project {
+			return nil
+		}
+		if o.String("network_id") != network {
+			network = ""
+		}
+	}
+	agentType := ""
+	if p.opts.ML2 != nil {
+		agentType = rpcapi.AgentTypeDHCP
+	}
+	return tx.Prefetch(ctx, store.PrefetchArgs{Project: project, AgentType: agentType, NetworkID: network, Networks: p.defs[apidef.Networks]})
+}
+
 func (p *Plugin) beforeCreatePort(ctx context.Context, tx *store.Tx, o *resource.Object) error {
 	if err := p.enforceDeviceOwner(ctx, tx, o.String("device_owner"), o.String("device_id"), o.String("project_id")); err != nil {
 		return err
 	}
 	netID := o.String("network_id")
-	network, err := tx.Get(ctx, p.defs[apidef.Networks], netID, false)
+	network, ok := tx.PrefetchedNetwork(netID)
+	var err error
+	if !ok {
+		network, err = tx.Get(ctx, p.defs[apidef.Networks], netID, false)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return NetworkNotFound(netID)
 	}

@@ -26,6 +26,10 @@ import (
 type Hooks struct {
 	// NotFound builds the resource's 404 (NetworkNotFound …).
 	NotFound func(id string) error
+	// Prefetch runs first in a create's transaction, before the quota
+	// check, to read together what the create's steps will ask the store
+	// for (store.Tx.Prefetch).
+	Prefetch func(ctx context.Context, tx *store.Tx, objs []*resource.Object) error
 	// BeforeCreate fills computed attributes and checks rules that need
 	// the database.
 	BeforeCreate func(ctx context.Context, tx *store.Tx, o *resource.Object) error
@@ -154,6 +158,11 @@ func (g *Handler) Create(ctx context.Context, objs []*resource.Object) ([]*resou
 		work := make([]*resource.Object, len(objs))
 		for i, o := range objs {
 			work[i] = o.Clone()
+		}
+		if g.Hooks.Prefetch != nil {
+			if err := g.Hooks.Prefetch(ctx, tx, work); err != nil {
+				return err
+			}
 		}
 		if err := g.reserve(ctx, tx, work); err != nil {
 			return err
