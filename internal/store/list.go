@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -148,17 +149,23 @@ func (tx *Tx) List(ctx context.Context, r *resource.Resource, q *resource.Query)
 	if q.Limit > 0 {
 		fmt.Fprintf(&b, " LIMIT %d", q.Limit)
 	}
-	rows, err := tx.query(ctx, b.String(), w.args...)
+	objs, read, err := tx.listThroughReader(ctx, t, few, b.String(), w.args)
 	if err != nil {
-		if tx.s.dialect.tooComplex(err) {
-			return nil, errTooComplex
-		}
 		return nil, fmt.Errorf("list %s: %w", r.Collection, err)
 	}
-	objs, err := tx.scanRows(t, rels, few && t.res.Standard, rows)
-	rows.Close()
-	if err != nil {
-		return nil, err
+	if !read {
+		rows, err := tx.query(ctx, b.String(), w.args...)
+		if err != nil {
+			if tx.s.dialect.tooComplex(err) {
+				return nil, errTooComplex
+			}
+			return nil, fmt.Errorf("list %s: %w", r.Collection, err)
+		}
+		objs, err = tx.scanRows(t, rels, few && t.res.Standard, rows)
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
 	}
 	if !few {
 		var span []any
@@ -195,6 +202,41 @@ func (tx *Tx) List(ctx context.Context, r *resource.Resource, q *resource.Query)
 		slices.Reverse(objs)
 	}
 	return objs, nil
+}
+
+// listThroughReader reads the rows of a listing's columns-only query q
+// on SQLite outside a transaction through the row reader (see
+// rowReader.query), and reports whether it did: not for a few rows
+// (whose query aggregates related rows), for arguments it cannot bind,
+// or for a statement it could not prepare, which database/sql then
+// reads (and reports). Like a show's row, a chunk of a listing is too
+// short to be worth stopping midway; a request whose context has ended
+// does not start it.
+func (tx *Tx) listThroughReader(ctx context.Context, t *table, few bool, q string, args []any) ([]*resource.Object, bool, error) {
+	if tx.tx != nil || tx.s.rows == nil || few || !rawArgs(args) {
+		return nil, false, nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, false, err
+	}
+	tx.s.queries.Add(1)
+	var objs []*resource.Object
+	dest := make([]any, len(t.cols))
+	err := tx.s.rows.query(q, args, dest, func() error {
+		o, err := rowObject(t, nil, false, dest)
+		if err != nil {
+			return err
+		}
+		objs = append(objs, o)
+		return nil
+	})
+	switch {
+	case errors.Is(err, errNotPrepared):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, err
+	}
+	return objs, true, nil
 }
 
 // matchingIDs returns the ids of t's rows matching w, in order.

@@ -274,3 +274,72 @@ func reversedNetworks(t *testing.T, e engine, n int, project func(j int) string)
 	}
 	return st, def
 }
+
+// TestListingThroughTheRowReader lists networks outside a transaction,
+// which on SQLite reads a long listing's rows and related rows through
+// the row reader, and inside one, which reads them through database/sql:
+// both give the same objects, with filters of each kind of argument (a
+// string, a boolean, an integer) and tags.
+func TestListingThroughTheRowReader(t *testing.T) {
+	forEngines(t, func(t *testing.T, e engine) {
+		ctx := context.Background()
+		st, def := reversedNetworks(t, e, 40, func(j int) string { return []string{"p1", "p2"}[j%2] })
+		err := st.Write(ctx, func(tx *store.Tx) error {
+			for i := 0; i < 40; i += 3 {
+				patch := resource.New(def)
+				patch.Set("id", fmt.Sprintf("n%02d", i))
+				patch.Set("shared", true)
+				patch.Set("mtu", 1400+i)
+				patch.Set("name", fmt.Sprintf("net %d é\"'", i))
+				if err := tx.Update(ctx, patch); err != nil {
+					return err
+				}
+				if err := tx.SetTags(ctx, fmt.Sprintf("n%02d", i), []string{"b", fmt.Sprintf("t%d", i%5), "a"}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		byID := []resource.SortKey{{Attr: def.Attr("id")}}
+		queries := map[string]func() *resource.Query{
+			"all":   func() *resource.Query { return &resource.Query{} },
+			"chunk": func() *resource.Query { return &resource.Query{Limit: 20, Sorts: byID, After: []any{"n07"}} },
+			"shared": func() *resource.Query {
+				return &resource.Query{Filters: []resource.Filter{{Attr: def.Attr("shared"), Values: []any{true}}}}
+			},
+			"mtu": func() *resource.Query {
+				return &resource.Query{Filters: []resource.Filter{{Attr: def.Attr("mtu"), Values: []any{1403, 1409, 1500}}}}
+			},
+			"scope": func() *resource.Query {
+				return &resource.Query{Scope: &resource.Scope{ProjectID: "p1", SharedBy: []*resource.Attr{def.Attr("shared")}}, Sorts: byID}
+			},
+			"tags": func() *resource.Query { return &resource.Query{Tags: resource.TagFilter{Any: []string{"t1", "t2"}}} },
+		}
+		for name, q := range queries {
+			var outside, inside []*resource.Object
+			if err := st.Read(ctx, func(tx *store.Tx) (err error) {
+				outside, err = tx.List(ctx, def, q())
+				return err
+			}); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if err := st.Write(ctx, func(tx *store.Tx) (err error) {
+				inside, err = tx.List(ctx, def, q())
+				return err
+			}); err != nil {
+				t.Fatalf("%s in a transaction: %v", name, err)
+			}
+			if len(outside) == 0 || len(outside) != len(inside) {
+				t.Fatalf("%s: %d objects outside a transaction, %d inside", name, len(outside), len(inside))
+			}
+			for i := range outside {
+				if got, want := outside[i].Map(), inside[i].Map(); !reflect.DeepEqual(got, want) {
+					t.Errorf("%s: object %d outside a transaction %v\ninside %v", name, i, got, want)
+				}
+			}
+		}
+	})
+}

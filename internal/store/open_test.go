@@ -91,7 +91,9 @@ func TestOpenSQLiteMemory(t *testing.T) {
 	var objs []*resource.Object
 	err = st.Read(ctx, func(tx *store.Tx) error {
 		var err error
-		objs, err = tx.List(ctx, def, &resource.Query{})
+		// A short page, read through database/sql (a longer listing
+		// reads through the row reader, as a show does below).
+		objs, err = tx.List(ctx, def, &resource.Query{Limit: 10})
 		return err
 	})
 	if err != nil || len(objs) != 1 || objs[0].String("name") != "in-memory" {
@@ -100,8 +102,16 @@ func TestOpenSQLiteMemory(t *testing.T) {
 	if n := db.Stats().OpenConnections; n < 2 {
 		t.Errorf("pool has %d open connections; the read did not use a second one", n)
 	}
-	// A show reads through connections of its own (the row reader),
-	// which must find the same database too.
+	// A show and a long listing read through connections of their own
+	// (the row reader), which must find the same database too.
+	err = st.Read(ctx, func(tx *store.Tx) error {
+		var err error
+		objs, err = tx.List(ctx, def, &resource.Query{})
+		return err
+	})
+	if err != nil || len(objs) != 1 || objs[0].String("name") != "in-memory" {
+		t.Fatalf("list through the row reader: %v, %v", objs, err)
+	}
 	o, err := getNetwork(t, st, def, id)
 	if err != nil {
 		t.Fatalf("get on the row reader's connection: %v", err)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -86,7 +87,40 @@ func (tx *Tx) loadRelation(ctx context.Context, objs []*resource.Object, a *reso
 			}
 		}
 	}
+	// row adds the row in raw to its object's values.
+	row := func() error {
+		i, ok := byID[relatedString(raw[0])]
+		if !ok {
+			return nil
+		}
+		if strs {
+			lists[i] = append(lists[i], relatedString(raw[1]))
+			return nil
+		}
+		m := make(map[string]any, len(valueCols))
+		for k, c := range valueCols {
+			m[c] = relatedValue(raw[1+k])
+		}
+		maps[i] = append(maps[i], m)
+		return nil
+	}
 	for q, args := range queries {
+		if tx.tx == nil && tx.s.rows != nil && rawArgs(args) {
+			// On SQLite outside a transaction, through the row
+			// reader, as the listing's own rows (see
+			// listThroughReader).
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			tx.s.queries.Add(1)
+			err := tx.s.rows.query(q, args, raw, row)
+			if err == nil {
+				continue
+			}
+			if !errors.Is(err, errNotPrepared) {
+				return err
+			}
+		}
 		rows, err := tx.query(ctx, q, args...)
 		if err != nil {
 			return err
@@ -96,19 +130,10 @@ func (tx *Tx) loadRelation(ctx context.Context, objs []*resource.Object, a *reso
 				rows.Close()
 				return err
 			}
-			i, ok := byID[relatedString(raw[0])]
-			if !ok {
-				continue
+			if err := row(); err != nil {
+				rows.Close()
+				return err
 			}
-			if strs {
-				lists[i] = append(lists[i], relatedString(raw[1]))
-				continue
-			}
-			m := make(map[string]any, len(valueCols))
-			for k, c := range valueCols {
-				m[c] = relatedValue(raw[1+k])
-			}
-			maps[i] = append(maps[i], m)
 		}
 		err = rows.Err()
 		rows.Close()

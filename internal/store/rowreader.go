@@ -48,6 +48,8 @@ type rowConn struct {
 	tls   *libc.TLS
 	db    uintptr
 	stmts map[string]uintptr
+	// listStmts are query's statements, by query.
+	listStmts map[string]uintptr
 	// arg holds the bound parameter's bytes (SQLITE_STATIC: SQLite reads
 	// them during the step), argCap its size.
 	arg    uintptr
@@ -177,6 +179,10 @@ func (c *rowConn) close() {
 		sqlite3.Xsqlite3_finalize(c.tls, s)
 	}
 	c.stmts = nil
+	for _, s := range c.listStmts {
+		sqlite3.Xsqlite3_finalize(c.tls, s)
+	}
+	c.listStmts = nil
 	if c.db != 0 {
 		sqlite3.Xsqlite3_close_v2(c.tls, c.db)
 		c.db = 0
