@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -208,8 +207,8 @@ func (tx *Tx) List(ctx context.Context, r *resource.Resource, q *resource.Query)
 // on SQLite outside a transaction through the row reader (see
 // rowReader.query), and reports whether it did: not for a few rows
 // (whose query aggregates related rows), for arguments it cannot bind,
-// or for a statement it could not prepare, which database/sql then
-// reads (and reports). Like a show's row, a chunk of a listing is too
+// or when it fails (a statement it could not prepare, a busy database),
+// which database/sql then reads (and reports). Like a show's row, a chunk of a listing is too
 // short to be worth stopping midway; a request whose context has ended
 // does not start it.
 func (tx *Tx) listThroughReader(ctx context.Context, t *table, few bool, q string, args []any) ([]*resource.Object, bool, error) {
@@ -230,11 +229,12 @@ func (tx *Tx) listThroughReader(ctx context.Context, t *table, few bool, q strin
 		objs = append(objs, o)
 		return nil
 	})
-	switch {
-	case errors.Is(err, errNotPrepared):
+	if err != nil {
+		// A statement the reader cannot prepare, or a failure (a busy
+		// database, a connection that cannot be opened), is
+		// database/sql's to read and report, as its error, which
+		// Read knows to retry.
 		return nil, false, nil
-	case err != nil:
-		return nil, false, err
 	}
 	return objs, true, nil
 }

@@ -343,3 +343,28 @@ func TestListingThroughTheRowReader(t *testing.T) {
 		}
 	})
 }
+
+// TestListRowReaderFails: when the row reader fails (here, its
+// connections cannot be opened), a long listing and its tags are read
+// through the connection pool, as before it, rather than fail.
+func TestListRowReaderFails(t *testing.T) {
+	ctx := context.Background()
+	st, def := reversedNetworks(t, engines[0], 30, nil)
+	err := st.Write(ctx, func(tx *store.Tx) error {
+		return tx.SetTags(ctx, "n07", []string{"b", "a"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.BreakRowReader()
+	var objs []*resource.Object
+	if err := st.Read(ctx, func(tx *store.Tx) (err error) {
+		objs, err = tx.List(ctx, def, &resource.Query{Sorts: []resource.SortKey{{Attr: def.Attr("id")}}})
+		return err
+	}); err != nil {
+		t.Fatalf("list with a broken row reader: %v", err)
+	}
+	if len(objs) != 30 || objs[7].ID() != "n07" || !reflect.DeepEqual(objs[7].Get("tags"), []string{"a", "b"}) {
+		t.Errorf("list with a broken row reader: %d networks, #7 %v", len(objs), objs[7].Map())
+	}
+}

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -87,6 +86,10 @@ func (tx *Tx) loadRelation(ctx context.Context, objs []*resource.Object, a *reso
 			}
 		}
 	}
+	var lens []int
+	if tx.tx == nil && tx.s.rows != nil {
+		lens = make([]int, len(objs))
+	}
 	// row adds the row in raw to its object's values.
 	row := func() error {
 		i, ok := byID[relatedString(raw[0])]
@@ -113,12 +116,30 @@ func (tx *Tx) loadRelation(ctx context.Context, objs []*resource.Object, a *reso
 				return err
 			}
 			tx.s.queries.Add(1)
-			err := tx.s.rows.query(q, args, raw, row)
-			if err == nil {
+			// Should the reader fail midway (a busy database, say),
+			// the rows it added go and database/sql reads them all
+			// again below, to report the driver's error, which Read
+			// knows to retry.
+			if strs {
+				for i, l := range lists {
+					lens[i] = len(l)
+				}
+			} else {
+				for i, m := range maps {
+					lens[i] = len(m)
+				}
+			}
+			if err := tx.s.rows.query(q, args, raw, row); err == nil {
 				continue
 			}
-			if !errors.Is(err, errNotPrepared) {
-				return err
+			if strs {
+				for i := range lists {
+					lists[i] = lists[i][:lens[i]]
+				}
+			} else {
+				for i := range maps {
+					maps[i] = maps[i][:lens[i]]
+				}
 			}
 		}
 		rows, err := tx.query(ctx, q, args...)
