@@ -182,7 +182,9 @@ func (c *rowConn) bind(s uintptr, args []any) error {
 	return nil
 }
 
-// columns reads the current row of s into dest, as get does.
+// columns reads the current row of s into dest, one value per column, as
+// the driver gives them: text a string, an integer an int64, a real a
+// float64, a blob a []byte (an empty one not nil), NULL nil.
 func (c *rowConn) columns(s uintptr, dest []any) {
 	for i := range dest {
 		col := int32(i)
@@ -203,6 +205,7 @@ func (c *rowConn) columns(s uintptr, dest []any) {
 			p := sqlite3.Xsqlite3_column_blob(c.tls, s, col)
 			n := int(sqlite3.Xsqlite3_column_bytes(c.tls, s, col))
 			if p == 0 || n == 0 {
+				// As the driver: an empty blob is not NULL.
 				dest[i] = []byte{}
 				continue
 			}

@@ -261,34 +261,7 @@ func (c *rowConn) get(q, arg string, dest []any) (bool, error) {
 	default:
 		return false, c.err("step", rc)
 	}
-	for i := range dest {
-		col := int32(i)
-		switch sqlite3.Xsqlite3_column_type(c.tls, s, col) {
-		case sqlite3.SQLITE_INTEGER:
-			dest[i] = sqlite3.Xsqlite3_column_int64(c.tls, s, col)
-		case sqlite3.SQLITE_FLOAT:
-			dest[i] = sqlite3.Xsqlite3_column_double(c.tls, s, col)
-		case sqlite3.SQLITE_TEXT:
-			p := sqlite3.Xsqlite3_column_text(c.tls, s, col)
-			n := int(sqlite3.Xsqlite3_column_bytes(c.tls, s, col))
-			if p == 0 || n == 0 {
-				dest[i] = ""
-				continue
-			}
-			dest[i] = string(libc.GoBytes(p, n))
-		case sqlite3.SQLITE_BLOB:
-			p := sqlite3.Xsqlite3_column_blob(c.tls, s, col)
-			n := int(sqlite3.Xsqlite3_column_bytes(c.tls, s, col))
-			if p == 0 || n == 0 {
-				// As the driver: an empty blob is not NULL.
-				dest[i] = []byte{}
-				continue
-			}
-			dest[i] = append([]byte(nil), libc.GoBytes(p, n)...)
-		default:
-			dest[i] = nil
-		}
-	}
+	c.columns(s, dest)
 	return true, nil
 }
 
