@@ -199,23 +199,9 @@ func (c *rowConn) stmt(q string) (uintptr, error) {
 	if s, ok := c.stmts[q]; ok {
 		return s, nil
 	}
-	zq, err := libc.CString(q)
+	s, err := c.prepare(q)
 	if err != nil {
 		return 0, err
-	}
-	defer libc.Xfree(c.tls, zq)
-	ps := libc.Xmalloc(c.tls, ptrSize)
-	if ps == 0 {
-		return 0, errors.New("sqlite: out of memory")
-	}
-	defer libc.Xfree(c.tls, ps)
-	writePtr(ps, 0)
-	if rc := sqlite3.Xsqlite3_prepare_v3(c.tls, c.db, zq, -1, sqlite3.SQLITE_PREPARE_PERSISTENT, ps, 0); rc != sqlite3.SQLITE_OK {
-		return 0, c.err("prepare", rc)
-	}
-	s := readPtr(ps)
-	if s == 0 {
-		return 0, errors.New("sqlite prepare: no statement")
 	}
 	if n := sqlite3.Xsqlite3_bind_parameter_count(c.tls, s); n != 1 {
 		sqlite3.Xsqlite3_finalize(c.tls, s)
